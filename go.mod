@@ -1,0 +1,3 @@
+module github.com/hearthllm/hearth
+
+go 1.26.8

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// llamacpp-ref answers questions about a GGUF file with llama.cpp itself
+// (through node-llama-cpp, pinned in package.json), so that tests can compare
+// Hearth with an independent implementation. It reads one JSON request from
+// stdin and writes one JSON answer to stdout:
+//
+//   {"op":"tokenize","model":P,"texts":[...],"addSpecial":false,"special":false}
+//        -> {"tokens":[[ids...],...]}        (vocab-only load)
+//   {"op":"greedy","model":P,"tokens":[ids],"n":N}
+//        -> {"tokens":[ids...]}              (greedy continuation of the given ids)
+//   {"op":"probs","model":P,"tokens":[ids],"kvF32":true}
+//        -> {"probs":[[p0..pV-1],...]}       (next-token distribution after each prefix;
+//                                              softmax of the raw logits, temperature 1)
+//   {"op":"info","model":P} -> {"bos":id,"eos":id,"trainContextSize":N}
+//
+// Diagnostic output from llama.cpp goes to stderr.
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
+
+const req = await readStdin();
+const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+const vocabOnly = req.op === "tokenize" || req.op === "info";
+const model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
+let out;
+
+switch (req.op) {
+  case "info":
+    out = { bos: model.tokens.bos, eos: model.tokens.eos, trainContextSize: model.trainContextSize };
+    break;
+  case "tokenize": {
+    const tokens = [];
+    for (const t of req.texts) {
+      let ids = model.tokenize(t, Boolean(req.special));
+      if (req.addSpecial && model.tokens.shouldPrependBosToken && model.tokens.bos != null)
+        ids = [model.tokens.bos, ...ids];
+      tokens.push(Array.from(ids));
+    }
+    out = { tokens };
+    break;
+  }
+  case "greedy": {
+    const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + req.n + 8), batchSize: 512, threads: req.threads ?? 2 });
+    const seq = ctx.getSequence();
+    const gen = [];
+    for await (const t of seq.evaluate(req.tokens, { temperature: 0 })) {
+      gen.push(t);
+      if (gen.length >= req.n) break;
+    }
+    out = { tokens: gen };
+    await ctx.dispose();
+    break;
+  }
+  case "probs": {
+    const kv = req.kvF32 === false ? {} : { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" };
+    const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + 8), flashAttention: false, threads: req.threads ?? 2, ...kv });
+    const seq = ctx.getSequence();
+    const input = req.tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]);
+    const res = await seq.controlledEvaluate(input);
+    out = {
+      probs: res.map((r) => {
+        const m = r?.next?.probabilities;
+        if (!m) return null;
+        let max = 0;
+        for (const k of m.keys()) max = Math.max(max, k);
+        const p = new Array(max + 1).fill(0);
+        for (const [k, v] of m) p[k] = v;
+        return p;
+      }),
+    };
+    await ctx.dispose();
+    break;
+  }
+  default:
+    throw new Error(`llamacpp-ref: unknown op ${JSON.stringify(req.op)}`);
+}
+await model.dispose();
+process.stdout.write(JSON.stringify(out));
+process.stdout.write("\n");
