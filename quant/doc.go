@@ -1,0 +1,23 @@
+// Package quant implements ggml's tensor element formats: block layouts,
+// dequantization, quantization and dot products, bit-compatible with
+// llama.cpp.
+//
+// Each type lives in its own file (f16.go, q4_0.go, q4_k.go, ...) and
+// contributes one entry to the immutable table behind For. A weight row of
+// type T is multiplied with an activation row that has first been converted
+// to T's VecDotType (Q8_0, Q8_1, Q8_K, F16 or F32) with
+// Traits.QuantizeActivation.
+//
+// Numerics follow llama.cpp's x86 CPU build (AVX2):
+//
+//   - Weights are quantized with ggml's reference quantizers
+//     (quantize_row_*_ref), which is what llama-quantize writes.
+//   - Activations are quantized the way ggml-cpu's AVX2 quantize_row_q8_0 and
+//     quantize_row_q8_1 do it, which differs from the reference in the last
+//     bit: the scale is d = amax/127 but the multiplier is 127/amax (not 1/d),
+//     and x*id is rounded half to even (not roundf's half away from zero).
+//   - fp32 to fp16 conversion rounds to nearest even (F16C), fp32 to bf16
+//     rounds to nearest even with NaNs forced quiet.
+//   - Block dot products sum integer products exactly per block, scale by
+//     d_w*d_a in float32 and accumulate in float32.
+package quant

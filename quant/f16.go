@@ -1,0 +1,94 @@
+package quant
+
+import (
+	"math"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+var f16Traits = Traits{
+	Type:               gguf.TypeF16,
+	BlockSize:          1,
+	TypeSize:           2,
+	Dequantize:         dequantizeF16,
+	Quantize:           quantizeF16,
+	VecDotType:         gguf.TypeF16,
+	VecDot:             vecDotF16,
+	QuantizeActivation: quantizeF16,
+}
+
+// FP16ToFP32 converts IEEE 754 binary16 bits to float32 (exact).
+func FP16ToFP32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	em := uint32(h & 0x7fff)
+	switch e := em >> 10; {
+	case e != 0 && e != 0x1f: // normal: rebias the exponent by 127-15
+		return math.Float32frombits(sign | (em<<13 + 112<<23))
+	case e == 0x1f: // inf, nan: keep the payload
+		return math.Float32frombits(sign | 0x7f800000 | (em&0x3ff)<<13)
+	}
+	// zero or subnormal: em * 2^-24, exact in float32
+	f := float32(em) * (1.0 / (1 << 24))
+	if sign != 0 {
+		f = -f
+	}
+	return f
+}
+
+// FP32ToFP16 converts f to IEEE 754 binary16 bits, rounding to nearest even
+// like x86 F16C (vcvtps2ph with imm 0) and ggml_compute_fp32_to_fp16:
+// overflow gives infinity, NaNs stay NaN (quieted, top payload bits kept).
+func FP32ToFP16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	abs := b & 0x7fffffff
+	switch {
+	case abs > 0x7f800000: // NaN
+		return sign | 0x7e00 | uint16(abs>>13)&0x3ff
+	case abs >= 0x477ff000: // >= 65520 rounds to infinity
+		return sign | 0x7c00
+	case abs >= 0x38800000: // normal in half: >= 2^-14
+		r := abs - 112<<23
+		r += 0xfff + (r>>13)&1
+		return sign | uint16(r>>13)
+	}
+	// subnormal in half: multiples of 2^-24, scaling by 2^24 is exact
+	m := math.RoundToEven(float64(math.Float32frombits(abs)) * (1 << 24))
+	return sign | uint16(m)
+}
+
+func dequantizeF16(dst []float32, src []byte) {
+	h := asU16(src[:2*len(dst)])
+	for i := range dst {
+		dst[i] = FP16ToFP32(h[i])
+	}
+}
+
+func quantizeF16(dst []byte, src []float32) {
+	h := asU16(dst[:2*len(src)])
+	for i, v := range src {
+		h[i] = FP32ToFP16(v)
+	}
+}
+
+// vecDotF16 is ggml_vec_dot_f16: both rows are widened to float32 and the
+// products summed in float32 accumulators.
+func vecDotF16(n int, w []byte, a []byte) float32 {
+	x := asU16(w[:2*n])
+	y := asU16(a[:2*n])
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		xs := x[i : i+4 : i+4]
+		ys := y[i : i+4 : i+4]
+		s0 += FP16ToFP32(xs[0]) * FP16ToFP32(ys[0])
+		s1 += FP16ToFP32(xs[1]) * FP16ToFP32(ys[1])
+		s2 += FP16ToFP32(xs[2]) * FP16ToFP32(ys[2])
+		s3 += FP16ToFP32(xs[3]) * FP16ToFP32(ys[3])
+	}
+	sum := (s0 + s2) + (s1 + s3)
+	for ; i < n; i++ {
+		sum += FP16ToFP32(x[i]) * FP16ToFP32(y[i])
+	}
+	return sum
+}

@@ -1,0 +1,66 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// ErrUnsupported is returned by For for tensor types this package cannot
+// compute with.
+var ErrUnsupported = errors.New("unsupported tensor type")
+
+// Traits describes one tensor type, like ggml's type_traits plus
+// type_traits_cpu. Values returned by For are shared: callers must not modify
+// them.
+type Traits struct {
+	// Type is the tensor type described.
+	Type gguf.TensorType
+	// BlockSize is the number of elements in one block.
+	BlockSize int
+	// TypeSize is the number of bytes in one block.
+	TypeSize int
+	// Dequantize expands src into dst; len(dst) is a multiple of BlockSize
+	// and src holds len(dst)/BlockSize blocks.
+	Dequantize func(dst []float32, src []byte)
+	// Quantize packs src into dst the way llama.cpp's reference quantizer
+	// (what llama-quantize writes) does; nil where not supported.
+	Quantize func(dst []byte, src []float32)
+	// VecDotType is the type activations are converted to before VecDot:
+	// Q8_0, Q8_1, Q8_K, F16 or F32.
+	VecDotType gguf.TensorType
+	// VecDot returns the dot product of one weight row of n elements (w, in
+	// Type) with one activation row (a, in VecDotType).
+	VecDot func(n int, w []byte, a []byte) float32
+	// QuantizeActivation converts one activation row src into dst in
+	// VecDotType, the way ggml-cpu's from_float does it on x86 (for Q8_0 and
+	// Q8_1 this is the AVX2 rounding, not the reference quantizer). dst must
+	// hold VecDotType's row size for len(src) elements.
+	QuantizeActivation func(dst []byte, src []float32)
+}
+
+// RowSize returns the bytes taken by n elements of this type. n must be a
+// multiple of BlockSize.
+func (tr *Traits) RowSize(n int) int { return n / tr.BlockSize * tr.TypeSize }
+
+// For returns the traits of tensor type t, or an error wrapping
+// ErrUnsupported.
+func For(t gguf.TensorType) (*Traits, error) {
+	if tr := lookup(t); tr != nil {
+		return tr, nil
+	}
+	return nil, fmt.Errorf("quant: %s: %w", t, ErrUnsupported)
+}
+
+// lookup is the type table. Each entry is a package-level Traits defined in
+// the type's own file and never written after initialization.
+func lookup(t gguf.TensorType) *Traits {
+	switch t {
+	case gguf.TypeF32:
+		return &f32Traits
+	case gguf.TypeF16:
+		return &f16Traits
+	}
+	return nil
+}
