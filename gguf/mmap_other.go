@@ -1,0 +1,8 @@
+//go:build !unix
+
+package gguf
+
+// mapFile reads the file at path; platforms without mmap support get a copy.
+func mapFile(path string) ([]byte, func() error, error) {
+	return mapFileReadAll(path)
+}
