@@ -398,7 +398,6 @@ func (p *parser) kvs(f *File, n int) error {
 	return nil
 }
 
-
 // value decodes a value of type t at p.off.
 func (p *parser) value(t ValueType, key string) (Value, error) {
 	what := "value of key " + strconv.Quote(key)
