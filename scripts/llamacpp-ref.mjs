@@ -12,6 +12,8 @@
 //        -> {"probs":[[p0..pV-1],...]}       (next-token distribution after each prefix;
 //                                              softmax of the raw logits, temperature 1)
 //   {"op":"info","model":P} -> {"bos":id,"eos":id,"trainContextSize":N}
+//   {"op":"batch","requests":[req,...]} -> {"results":[answer,...]}
+//        (any of the requests above, answered in order by one process)
 //
 // Diagnostic output from llama.cpp goes to stderr.
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
@@ -22,62 +24,74 @@ async function readStdin() {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
-const req = await readStdin();
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-const vocabOnly = req.op === "tokenize" || req.op === "info";
-const model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
-let out;
+async function answer(llama, req) {
+  const vocabOnly = req.op === "tokenize" || req.op === "info";
+  const model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
+  let out;
 
-switch (req.op) {
-  case "info":
-    out = { bos: model.tokens.bos, eos: model.tokens.eos, trainContextSize: model.trainContextSize };
-    break;
-  case "tokenize": {
-    const tokens = [];
-    for (const t of req.texts) {
-      let ids = model.tokenize(t, Boolean(req.special));
-      if (req.addSpecial && model.tokens.shouldPrependBosToken && model.tokens.bos != null)
-        ids = [model.tokens.bos, ...ids];
-      tokens.push(Array.from(ids));
+  switch (req.op) {
+    case "info":
+      out = { bos: model.tokens.bos, eos: model.tokens.eos, trainContextSize: model.trainContextSize };
+      break;
+    case "tokenize": {
+      const tokens = [];
+      for (const t of req.texts) {
+        let ids = model.tokenize(t, Boolean(req.special));
+        if (req.addSpecial && model.tokens.shouldPrependBosToken && model.tokens.bos != null)
+          ids = [model.tokens.bos, ...ids];
+        tokens.push(Array.from(ids));
+      }
+      out = { tokens };
+      break;
     }
-    out = { tokens };
-    break;
-  }
-  case "greedy": {
-    const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + req.n + 8), batchSize: 512, threads: req.threads ?? 2 });
-    const seq = ctx.getSequence();
-    const gen = [];
-    for await (const t of seq.evaluate(req.tokens, { temperature: 0 })) {
-      gen.push(t);
-      if (gen.length >= req.n) break;
+    case "greedy": {
+      const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + req.n + 8), batchSize: 512, threads: req.threads ?? 2 });
+      const seq = ctx.getSequence();
+      const gen = [];
+      for await (const t of seq.evaluate(req.tokens, { temperature: 0 })) {
+        gen.push(t);
+        if (gen.length >= req.n) break;
+      }
+      out = { tokens: gen };
+      await ctx.dispose();
+      break;
     }
-    out = { tokens: gen };
-    await ctx.dispose();
-    break;
-  }
-  case "probs": {
-    const kv = req.kvF32 === false ? {} : { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" };
-    const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + 8), flashAttention: false, threads: req.threads ?? 2, ...kv });
-    const seq = ctx.getSequence();
-    const input = req.tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]);
-    const res = await seq.controlledEvaluate(input);
-    out = {
-      probs: res.map((r) => {
-        const m = r?.next?.probabilities;
-        if (!m) return null;
-        let max = 0;
-        for (const k of m.keys()) max = Math.max(max, k);
-        const p = new Array(max + 1).fill(0);
-        for (const [k, v] of m) p[k] = v;
-        return p;
-      }),
-    };
-    await ctx.dispose();
-    break;
-  }
-  default:
-    throw new Error(`llamacpp-ref: unknown op ${JSON.stringify(req.op)}`);
+    case "probs": {
+      const kv = req.kvF32 === false ? {} : { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" };
+      const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + 8), flashAttention: false, threads: req.threads ?? 2, ...kv });
+      const seq = ctx.getSequence();
+      const input = req.tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]);
+      const res = await seq.controlledEvaluate(input);
+      out = {
+        probs: res.map((r) => {
+          const m = r?.next?.probabilities;
+          if (!m) return null;
+          let max = 0;
+          for (const k of m.keys()) max = Math.max(max, k);
+          const p = new Array(max + 1).fill(0);
+          for (const [k, v] of m) p[k] = v;
+          return p;
+        }),
+      };
+      await ctx.dispose();
+      break;
+    }
+    default:
+      throw new Error(`llamacpp-ref: unknown op ${JSON.stringify(req.op)}`);
 }
 await model.dispose();
+return out;
+}
+
+const req = await readStdin();
+const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+let out;
+if (req.op === "batch") {
+  const results = [];
+  for (const r of req.requests) results.push(await answer(llama, r));
+  out = { results };
+} else {
+  out = await answer(llama, req);
+}
 process.stdout.write(JSON.stringify(out));
 process.stdout.write("\n");
