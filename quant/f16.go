@@ -92,3 +92,20 @@ func vecDotF16(n int, w []byte, a []byte) float32 {
 	}
 	return sum
 }
+
+// f16At reads the little-endian half at b[0:2] as float32.
+func f16At(b []byte) float32 {
+	_ = b[1]
+	return FP16ToFP32(uint16(b[0]) | uint16(b[1])<<8)
+}
+
+// putF16 stores f as a little-endian half (round to nearest even) at b[0:2].
+func putF16(b []byte, f float32) {
+	h := FP32ToFP16(f)
+	_ = b[1]
+	b[0] = byte(h)
+	b[1] = byte(h >> 8)
+}
+
+// abs32 returns |f|.
+func abs32(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }

@@ -61,6 +61,32 @@ func lookup(t gguf.TensorType) *Traits {
 		return &f32Traits
 	case gguf.TypeF16:
 		return &f16Traits
+	case gguf.TypeBF16:
+		return &bf16Traits
+	case gguf.TypeQ4_0:
+		return &q4_0Traits
+	case gguf.TypeQ4_1:
+		return &q4_1Traits
+	case gguf.TypeQ5_0:
+		return &q5_0Traits
+	case gguf.TypeQ5_1:
+		return &q5_1Traits
+	case gguf.TypeQ8_0:
+		return &q8_0Traits
+	case gguf.TypeQ8_1:
+		return &q8_1Traits
+	case gguf.TypeQ2_K:
+		return &q2_KTraits
+	case gguf.TypeQ3_K:
+		return &q3_KTraits
+	case gguf.TypeQ4_K:
+		return &q4_KTraits
+	case gguf.TypeQ5_K:
+		return &q5_KTraits
+	case gguf.TypeQ6_K:
+		return &q6_KTraits
+	case gguf.TypeQ8_K:
+		return &q8_KTraits
 	}
 	return nil
 }

@@ -1,0 +1,89 @@
+package quant
+
+import "github.com/hearthllm/hearth/gguf"
+
+// Q4_0 block (block_q4_0): d (fp16), then 16 bytes; byte j holds element j
+// in its low nibble and element j+16 in its high nibble; x = (q-8)*d.
+const (
+	qk4_0        = 32
+	blockQ4_0Len = 2 + qk4_0/2
+)
+
+var q4_0Traits = Traits{
+	Type:               gguf.TypeQ4_0,
+	BlockSize:          qk4_0,
+	TypeSize:           blockQ4_0Len,
+	Dequantize:         dequantizeQ4_0,
+	Quantize:           quantizeQ4_0,
+	VecDotType:         gguf.TypeQ8_0,
+	VecDot:             vecDotQ4_0Q8_0,
+	QuantizeActivation: quantizeActQ8_0,
+}
+
+func dequantizeQ4_0(dst []float32, src []byte) {
+	nb := len(dst) / qk4_0
+	for i := 0; i < nb; i++ {
+		b := src[i*blockQ4_0Len : (i+1)*blockQ4_0Len : (i+1)*blockQ4_0Len]
+		d := f16At(b)
+		y := dst[i*qk4_0 : (i+1)*qk4_0 : (i+1)*qk4_0]
+		qs := b[2:blockQ4_0Len]
+		for j, v := range qs {
+			y[j] = float32(int32(v&0x0f)-8) * d
+			y[j+qk4_0/2] = float32(int32(v>>4)-8) * d
+		}
+	}
+}
+
+// quantizeQ4_0 is quantize_row_q4_0_ref: d = max/-8 where max is the
+// element of largest magnitude (first one on ties), q = min(15,
+// trunc(x/d + 8.5)).
+func quantizeQ4_0(dst []byte, src []float32) {
+	nb := len(src) / qk4_0
+	for i := 0; i < nb; i++ {
+		x := src[i*qk4_0 : (i+1)*qk4_0 : (i+1)*qk4_0]
+		y := dst[i*blockQ4_0Len : (i+1)*blockQ4_0Len : (i+1)*blockQ4_0Len]
+		var amax, vmax float32
+		for _, v := range x {
+			if a := abs32(v); amax < a {
+				amax, vmax = a, v
+			}
+		}
+		d := vmax / -8
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(y, d)
+		qs := y[2:blockQ4_0Len]
+		for j := range qs {
+			x0 := float32(x[j] * id)
+			x1 := float32(x[j+qk4_0/2] * id)
+			q0 := min(15, int32(float32(x0+8.5)))
+			q1 := min(15, int32(float32(x1+8.5)))
+			qs[j] = byte(q0) | byte(q1)<<4
+		}
+	}
+}
+
+// vecDotQ4_0Q8_0 is ggml_vec_dot_q4_0_q8_0: per block the exact integer sum
+// of (q_w-8)*q_a, scaled by d_w*d_a and accumulated in float32.
+func vecDotQ4_0Q8_0(n int, w []byte, a []byte) float32 {
+	nb := n / qk4_0
+	w = w[:nb*blockQ4_0Len]
+	a = a[:nb*blockQ8_0Len]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		bw := w[i*blockQ4_0Len : (i+1)*blockQ4_0Len : (i+1)*blockQ4_0Len]
+		ba := a[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
+		qw := bw[2:blockQ4_0Len]
+		qa := ba[2:blockQ8_0Len]
+		var s0, s1 int32
+		for j := 0; j < qk4_0/2; j++ {
+			v := qw[j]
+			s0 += (int32(v&0x0f) - 8) * int32(int8(qa[j]))
+			s1 += (int32(v>>4) - 8) * int32(int8(qa[j+qk4_0/2]))
+		}
+		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+	}
+	return sum
+}

@@ -1,0 +1,104 @@
+package quant
+
+import "github.com/hearthllm/hearth/gguf"
+
+// Q4_1 block (block_q4_1): d (fp16), m (fp16), then 16 bytes of nibbles laid
+// out as in Q4_0; x = q*d + m.
+const (
+	qk4_1        = 32
+	blockQ4_1Len = 4 + qk4_1/2
+)
+
+var q4_1Traits = Traits{
+	Type:               gguf.TypeQ4_1,
+	BlockSize:          qk4_1,
+	TypeSize:           blockQ4_1Len,
+	Dequantize:         dequantizeQ4_1,
+	Quantize:           quantizeQ4_1,
+	VecDotType:         gguf.TypeQ8_1,
+	VecDot:             vecDotQ4_1Q8_1,
+	QuantizeActivation: quantizeActQ8_1,
+}
+
+func dequantizeQ4_1(dst []float32, src []byte) {
+	nb := len(dst) / qk4_1
+	for i := 0; i < nb; i++ {
+		b := src[i*blockQ4_1Len : (i+1)*blockQ4_1Len : (i+1)*blockQ4_1Len]
+		d := f16At(b)
+		m := f16At(b[2:])
+		y := dst[i*qk4_1 : (i+1)*qk4_1 : (i+1)*qk4_1]
+		qs := b[4:blockQ4_1Len]
+		for j, v := range qs {
+			y[j] = float32(float32(v&0x0f)*d) + m
+			y[j+qk4_1/2] = float32(float32(v>>4)*d) + m
+		}
+	}
+}
+
+// quantizeQ4_1 is quantize_row_q4_1_ref: d = (max-min)/15, m = min,
+// q = min(15, trunc((x-min)/d + 0.5)).
+func quantizeQ4_1(dst []byte, src []float32) {
+	nb := len(src) / qk4_1
+	for i := 0; i < nb; i++ {
+		x := src[i*qk4_1 : (i+1)*qk4_1 : (i+1)*qk4_1]
+		y := dst[i*blockQ4_1Len : (i+1)*blockQ4_1Len : (i+1)*blockQ4_1Len]
+		vmin, vmax := minMax(x)
+		d := (vmax - vmin) / 15
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(y, d)
+		putF16(y[2:], vmin)
+		qs := y[4:blockQ4_1Len]
+		for j := range qs {
+			x0 := float32((x[j] - vmin) * id)
+			x1 := float32((x[j+qk4_1/2] - vmin) * id)
+			q0 := min(15, int32(float32(x0+0.5)))
+			q1 := min(15, int32(float32(x1+0.5)))
+			qs[j] = byte(q0) | byte(q1)<<4
+		}
+	}
+}
+
+// minMax returns the smallest and largest element of x, starting from
+// +-FLT_MAX like ggml.
+func minMax(x []float32) (lo, hi float32) {
+	lo, hi = maxFloat32, -maxFloat32
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+const maxFloat32 = 0x1p127 * (1 + (1 - 0x1p-23))
+
+// vecDotQ4_1Q8_1 is ggml_vec_dot_q4_1_q8_1: per block the integer sum of
+// q_w*q_a scaled by d_w*d_a, accumulated in float32, plus the sum of m_w*s_a
+// accumulated separately and added at the end.
+func vecDotQ4_1Q8_1(n int, w []byte, a []byte) float32 {
+	nb := n / qk4_1
+	w = w[:nb*blockQ4_1Len]
+	a = a[:nb*blockQ8_1Len]
+	var sum, summs float32
+	for i := 0; i < nb; i++ {
+		bw := w[i*blockQ4_1Len : (i+1)*blockQ4_1Len : (i+1)*blockQ4_1Len]
+		ba := a[i*blockQ8_1Len : (i+1)*blockQ8_1Len : (i+1)*blockQ8_1Len]
+		qw := bw[4:blockQ4_1Len]
+		qa := ba[4:blockQ8_1Len]
+		var s0, s1 int32
+		for j := 0; j < qk4_1/2; j++ {
+			v := qw[j]
+			s0 += int32(v&0x0f) * int32(int8(qa[j]))
+			s1 += int32(v>>4) * int32(int8(qa[j+qk4_1/2]))
+		}
+		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
+		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+	}
+	return sum + summs
+}

@@ -1,0 +1,103 @@
+package quant
+
+import (
+	"encoding/binary"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// Q5_0 block (block_q5_0): d (fp16), qh (32 bits, little endian: bit j is
+// bit 4 of element j), then 16 bytes of low nibbles laid out as in Q4_0;
+// x = (q-16)*d.
+const (
+	qk5_0        = 32
+	blockQ5_0Len = 2 + 4 + qk5_0/2
+)
+
+var q5_0Traits = Traits{
+	Type:               gguf.TypeQ5_0,
+	BlockSize:          qk5_0,
+	TypeSize:           blockQ5_0Len,
+	Dequantize:         dequantizeQ5_0,
+	Quantize:           quantizeQ5_0,
+	VecDotType:         gguf.TypeQ8_0,
+	VecDot:             vecDotQ5_0Q8_0,
+	QuantizeActivation: quantizeActQ8_0,
+}
+
+func dequantizeQ5_0(dst []float32, src []byte) {
+	nb := len(dst) / qk5_0
+	for i := 0; i < nb; i++ {
+		b := src[i*blockQ5_0Len : (i+1)*blockQ5_0Len : (i+1)*blockQ5_0Len]
+		d := f16At(b)
+		qh := binary.LittleEndian.Uint32(b[2:6])
+		y := dst[i*qk5_0 : (i+1)*qk5_0 : (i+1)*qk5_0]
+		qs := b[6:blockQ5_0Len]
+		for j, v := range qs {
+			h0 := int32(qh>>j&1) << 4
+			h1 := int32(qh>>(j+16)&1) << 4
+			y[j] = float32(int32(v&0x0f)|h0-16) * d
+			y[j+qk5_0/2] = float32(int32(v>>4)|h1-16) * d
+		}
+	}
+}
+
+// quantizeQ5_0 is quantize_row_q5_0_ref: d = max/-16 where max is the
+// element of largest magnitude, q = min(31, trunc(x/d + 16.5)).
+func quantizeQ5_0(dst []byte, src []float32) {
+	nb := len(src) / qk5_0
+	for i := 0; i < nb; i++ {
+		x := src[i*qk5_0 : (i+1)*qk5_0 : (i+1)*qk5_0]
+		y := dst[i*blockQ5_0Len : (i+1)*blockQ5_0Len : (i+1)*blockQ5_0Len]
+		var amax, vmax float32
+		for _, v := range x {
+			if a := abs32(v); amax < a {
+				amax, vmax = a, v
+			}
+		}
+		d := vmax / -16
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(y, d)
+		qs := y[6:blockQ5_0Len]
+		var qh uint32
+		for j := range qs {
+			x0 := float32(x[j] * id)
+			x1 := float32(x[j+qk5_0/2] * id)
+			q0 := uint32(min(31, int32(float32(x0+16.5))))
+			q1 := uint32(min(31, int32(float32(x1+16.5))))
+			qs[j] = byte(q0&0x0f) | byte(q1&0x0f)<<4
+			qh |= (q0 >> 4) << j
+			qh |= (q1 >> 4) << (j + qk5_0/2)
+		}
+		binary.LittleEndian.PutUint32(y[2:6], qh)
+	}
+}
+
+// vecDotQ5_0Q8_0 is ggml_vec_dot_q5_0_q8_0: per block the exact integer sum
+// of (q_w-16)*q_a, scaled by d_w*d_a and accumulated in float32.
+func vecDotQ5_0Q8_0(n int, w []byte, a []byte) float32 {
+	nb := n / qk5_0
+	w = w[:nb*blockQ5_0Len]
+	a = a[:nb*blockQ8_0Len]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		bw := w[i*blockQ5_0Len : (i+1)*blockQ5_0Len : (i+1)*blockQ5_0Len]
+		ba := a[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
+		qh := binary.LittleEndian.Uint32(bw[2:6])
+		qw := bw[6:blockQ5_0Len]
+		qa := ba[2:blockQ8_0Len]
+		var s0, s1 int32
+		for j := 0; j < qk5_0/2; j++ {
+			v := qw[j]
+			h0 := int32(qh>>j&1) << 4
+			h1 := int32(qh>>(j+16)&1) << 4
+			s0 += (int32(v&0x0f) | h0 - 16) * int32(int8(qa[j]))
+			s1 += (int32(v>>4) | h1 - 16) * int32(int8(qa[j+qk5_0/2]))
+		}
+		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+	}
+	return sum
+}

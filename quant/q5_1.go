@@ -1,0 +1,100 @@
+package quant
+
+import (
+	"encoding/binary"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// Q5_1 block (block_q5_1): d (fp16), m (fp16), qh (32 bits as in Q5_0), then
+// 16 bytes of low nibbles; x = q*d + m.
+const (
+	qk5_1        = 32
+	blockQ5_1Len = 4 + 4 + qk5_1/2
+)
+
+var q5_1Traits = Traits{
+	Type:               gguf.TypeQ5_1,
+	BlockSize:          qk5_1,
+	TypeSize:           blockQ5_1Len,
+	Dequantize:         dequantizeQ5_1,
+	Quantize:           quantizeQ5_1,
+	VecDotType:         gguf.TypeQ8_1,
+	VecDot:             vecDotQ5_1Q8_1,
+	QuantizeActivation: quantizeActQ8_1,
+}
+
+func dequantizeQ5_1(dst []float32, src []byte) {
+	nb := len(dst) / qk5_1
+	for i := 0; i < nb; i++ {
+		b := src[i*blockQ5_1Len : (i+1)*blockQ5_1Len : (i+1)*blockQ5_1Len]
+		d := f16At(b)
+		m := f16At(b[2:])
+		qh := binary.LittleEndian.Uint32(b[4:8])
+		y := dst[i*qk5_1 : (i+1)*qk5_1 : (i+1)*qk5_1]
+		qs := b[8:blockQ5_1Len]
+		for j, v := range qs {
+			h0 := uint32(qh>>j&1) << 4
+			h1 := uint32(qh>>(j+16)&1) << 4
+			y[j] = float32(float32(uint32(v&0x0f)|h0)*d) + m
+			y[j+qk5_1/2] = float32(float32(uint32(v>>4)|h1)*d) + m
+		}
+	}
+}
+
+// quantizeQ5_1 is quantize_row_q5_1_ref: d = (max-min)/31, m = min,
+// q = trunc((x-min)/d + 0.5) (no clamp, like ggml).
+func quantizeQ5_1(dst []byte, src []float32) {
+	nb := len(src) / qk5_1
+	for i := 0; i < nb; i++ {
+		x := src[i*qk5_1 : (i+1)*qk5_1 : (i+1)*qk5_1]
+		y := dst[i*blockQ5_1Len : (i+1)*blockQ5_1Len : (i+1)*blockQ5_1Len]
+		vmin, vmax := minMax(x)
+		d := (vmax - vmin) / 31
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		putF16(y, d)
+		putF16(y[2:], vmin)
+		qs := y[8:blockQ5_1Len]
+		var qh uint32
+		for j := range qs {
+			x0 := float32((x[j] - vmin) * id)
+			x1 := float32((x[j+qk5_1/2] - vmin) * id)
+			q0 := uint32(uint8(int32(float32(x0 + 0.5))))
+			q1 := uint32(uint8(int32(float32(x1 + 0.5))))
+			qs[j] = byte(q0&0x0f) | byte(q1&0x0f)<<4
+			qh |= (q0 >> 4 & 1) << j
+			qh |= (q1 >> 4 & 1) << (j + qk5_1/2)
+		}
+		binary.LittleEndian.PutUint32(y[4:8], qh)
+	}
+}
+
+// vecDotQ5_1Q8_1 is ggml_vec_dot_q5_1_q8_1: like vecDotQ4_1Q8_1 with 5-bit
+// quants.
+func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
+	nb := n / qk5_1
+	w = w[:nb*blockQ5_1Len]
+	a = a[:nb*blockQ8_1Len]
+	var sum, summs float32
+	for i := 0; i < nb; i++ {
+		bw := w[i*blockQ5_1Len : (i+1)*blockQ5_1Len : (i+1)*blockQ5_1Len]
+		ba := a[i*blockQ8_1Len : (i+1)*blockQ8_1Len : (i+1)*blockQ8_1Len]
+		qh := binary.LittleEndian.Uint32(bw[4:8])
+		qw := bw[8:blockQ5_1Len]
+		qa := ba[4:blockQ8_1Len]
+		var s0, s1 int32
+		for j := 0; j < qk5_1/2; j++ {
+			v := qw[j]
+			h0 := int32(qh>>j&1) << 4
+			h1 := int32(qh>>(j+16)&1) << 4
+			s0 += (int32(v&0x0f) | h0) * int32(int8(qa[j]))
+			s1 += (int32(v>>4) | h1) * int32(int8(qa[j+qk5_1/2]))
+		}
+		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
+		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+	}
+	return sum + summs
+}
