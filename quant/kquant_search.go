@@ -1,7 +1,6 @@
 package quant
 
 import (
-	"encoding/binary"
 	"math"
 )
 
@@ -32,16 +31,6 @@ func nearestInt(fval float32) int {
 	i := int32(math.Float32bits(val))
 	return int((i & 0x007fffff) - 0x00400000)
 }
-
-// roundHalf rounds f to the nearest binary16 value and returns it as float32:
-// GGML_FP16_TO_FP32(GGML_FP32_TO_FP16(f)).
-func roundHalf(f float32) float32 { return FP16ToFP32(FP32ToFP16(f)) }
-
-// getHalf reads a little-endian binary16 value at b[0:2] as float32.
-func getHalf(b []byte) float32 { return FP16ToFP32(binary.LittleEndian.Uint16(b)) }
-
-// putHalf stores f as a little-endian binary16 value at b[0:2].
-func putHalf(b []byte, f float32) { binary.LittleEndian.PutUint16(b, FP32ToFP16(f)) }
 
 // clampInt limits v to [lo, hi].
 func clampInt(v, lo, hi int) int {

@@ -67,12 +67,12 @@ func quantizeQ2K(dst []byte, src []float32) {
 			for j := range sc {
 				sc[j] = uint8(nearestInt(iscale * scales[j]))
 			}
-			putHalf(y[q2KOffD:], maxScale/q2KQ4Scale)
+			putF16(y[q2KOffD:], maxScale/q2KQ4Scale)
 		} else {
 			for j := range sc {
 				sc[j] = 0
 			}
-			putHalf(y[q2KOffD:], 0)
+			putF16(y[q2KOffD:], 0)
 		}
 		if maxMin > 0 {
 			iscale := q2KQ4Scale / maxMin
@@ -80,12 +80,12 @@ func quantizeQ2K(dst []byte, src []float32) {
 				l := nearestInt(iscale * mins[j])
 				sc[j] |= uint8(l << 4)
 			}
-			putHalf(y[q2KOffDmin:], maxMin/q2KQ4Scale)
+			putF16(y[q2KOffDmin:], maxMin/q2KQ4Scale)
 		} else {
-			putHalf(y[q2KOffDmin:], 0)
+			putF16(y[q2KOffDmin:], 0)
 		}
-		dAll := getHalf(y[q2KOffD:])
-		dminAll := getHalf(y[q2KOffDmin:])
+		dAll := f16At(y[q2KOffD:])
+		dminAll := f16At(y[q2KOffDmin:])
 		for j := 0; j < qkK/16; j++ {
 			d := dAll * float32(sc[j]&0xf)
 			if d == 0 {
@@ -113,8 +113,8 @@ func dequantizeQ2K(dst []float32, src []byte) {
 	for i := 0; i < nb; i++ {
 		b := src[i*q2KBytes : (i+1)*q2KBytes]
 		y := dst[i*qkK : (i+1)*qkK]
-		d := getHalf(b[q2KOffD:])
-		dmin := getHalf(b[q2KOffDmin:])
+		d := f16At(b[q2KOffD:])
+		dmin := f16At(b[q2KOffDmin:])
 		sc := b[:16]
 		qs := b[q2KOffQS : q2KOffQS+64]
 		for g := 0; g < 16; g++ { // sub-block g = values 16g..16g+15
@@ -161,8 +161,8 @@ func vecDotQ2KQ8K(n int, w []byte, a []byte) float32 {
 			}
 		}
 		dy := q8KScale(y)
-		dall := dy * getHalf(x[q2KOffD:])
-		dmin := dy * getHalf(x[q2KOffDmin:])
+		dall := dy * f16At(x[q2KOffD:])
+		dmin := dy * f16At(x[q2KOffDmin:])
 		sum += float32(dall*float32(isum)) - float32(dmin*float32(summs))
 	}
 	return sum

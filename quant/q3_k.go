@@ -80,11 +80,11 @@ func quantizeQ3K(dst []byte, src []float32) {
 				l >>= 4
 				sc[j%4+8] |= uint8(l << (2 * uint(j/4)))
 			}
-			putHalf(y[q3KOffD:], 1/iscale)
+			putF16(y[q3KOffD:], 1/iscale)
 		} else {
-			putHalf(y[q3KOffD:], 0)
+			putF16(y[q3KOffD:], 0)
 		}
-		dAll := getHalf(y[q3KOffD:])
+		dAll := f16At(y[q3KOffD:])
 		for j := 0; j < qkK/16; j++ {
 			d := dAll * float32(int8(q3KScale(sc, j)-32))
 			if d == 0 {
@@ -127,7 +127,7 @@ func dequantizeQ3K(dst []float32, src []byte) {
 	for i := 0; i < nb; i++ {
 		b := src[i*q3KBytes : (i+1)*q3KBytes]
 		y := dst[i*qkK : (i+1)*qkK]
-		dAll := getHalf(b[q3KOffD:])
+		dAll := f16At(b[q3KOffD:])
 		sc := b[q3KOffScales : q3KOffScales+12]
 		hm := b[:32]
 		qs := b[q3KOffQS : q3KOffQS+64]
@@ -190,7 +190,7 @@ func vecDotQ3KQ8K(n int, w []byte, a []byte) float32 {
 				isum += scl[g]*p0 + scl[g+1]*p1
 			}
 		}
-		d := getHalf(x[q3KOffD:]) * q8KScale(y)
+		d := f16At(x[q3KOffD:]) * q8KScale(y)
 		sum += d * float32(isum)
 	}
 	return sum

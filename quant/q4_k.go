@@ -64,8 +64,8 @@ func quantizeQ4K(dst []byte, src []float32) {
 			}
 		}
 		packKScales(y[q4KOffScales:q4KOffScales+12], scales[:], mins[:], maxScale, maxMin)
-		putHalf(y[0:], maxScale/63)
-		putHalf(y[2:], maxMin/63)
+		putF16(y[0:], maxScale/63)
+		putF16(y[2:], maxMin/63)
 		requantizeK(x, L[:], y[0:], y[q4KOffScales:q4KOffScales+12], 15)
 
 		qs := y[q4KOffQS : q4KOffQS+128]
@@ -106,8 +106,8 @@ func packKScales(q []byte, scales, mins []float32, maxScale, maxMin float32) {
 // dmin*m)/(d*sc)) clamped to [0, nmax]. Sub-blocks whose d*sc is zero keep
 // the levels the search left in L.
 func requantizeK(x []float32, L []uint8, dm, scales []byte, nmax int) {
-	d0 := getHalf(dm[0:])
-	dmin0 := getHalf(dm[2:])
+	d0 := f16At(dm[0:])
+	dmin0 := f16At(dm[2:])
 	for j := 0; j < qkK/32; j++ {
 		sc, m := scaleMinK4(j, scales)
 		d := d0 * float32(sc)
@@ -128,8 +128,8 @@ func dequantizeQ4K(dst []float32, src []byte) {
 	for i := 0; i < nb; i++ {
 		b := src[i*q4KBytes : (i+1)*q4KBytes]
 		y := dst[i*qkK : (i+1)*qkK]
-		d := getHalf(b[0:])
-		dmin := getHalf(b[2:])
+		d := f16At(b[0:])
+		dmin := f16At(b[2:])
 		sc := b[q4KOffScales : q4KOffScales+12]
 		qs := b[q4KOffQS : q4KOffQS+128]
 		for c := 0; c < 4; c++ {
@@ -159,8 +159,8 @@ func vecDotQ4KQ8K(n int, w []byte, a []byte) float32 {
 		x := w[i*q4KBytes : (i+1)*q4KBytes]
 		y := a[i*q8KBytes : (i+1)*q8KBytes]
 		dy := q8KScale(y)
-		d := dy * getHalf(x[0:])
-		dmin := dy * getHalf(x[2:])
+		d := dy * f16At(x[0:])
+		dmin := dy * f16At(x[2:])
 		sc := x[q4KOffScales : q4KOffScales+12]
 		qs := x[q4KOffQS : q4KOffQS+128]
 		q8 := y[q8KOffQS : q8KOffQS+qkK]

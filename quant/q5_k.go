@@ -64,8 +64,8 @@ func quantizeQ5K(dst []byte, src []float32) {
 			}
 		}
 		packKScales(y[q5KOffScales:q5KOffScales+12], scales[:], mins[:], maxScale, maxMin)
-		putHalf(y[0:], maxScale/63)
-		putHalf(y[2:], maxMin/63)
+		putF16(y[0:], maxScale/63)
+		putF16(y[2:], maxMin/63)
 		requantizeK(x, L[:], y[0:], y[q5KOffScales:q5KOffScales+12], 31)
 
 		qh := y[q5KOffQH : q5KOffQH+32]
@@ -100,8 +100,8 @@ func dequantizeQ5K(dst []float32, src []byte) {
 	for i := 0; i < nb; i++ {
 		b := src[i*q5KBytes : (i+1)*q5KBytes]
 		y := dst[i*qkK : (i+1)*qkK]
-		d := getHalf(b[0:])
-		dmin := getHalf(b[2:])
+		d := f16At(b[0:])
+		dmin := f16At(b[2:])
 		sc := b[q5KOffScales : q5KOffScales+12]
 		qh := b[q5KOffQH : q5KOffQH+32]
 		qs := b[q5KOffQS : q5KOffQS+128]
@@ -131,8 +131,8 @@ func vecDotQ5KQ8K(n int, w []byte, a []byte) float32 {
 		x := w[i*q5KBytes : (i+1)*q5KBytes]
 		y := a[i*q8KBytes : (i+1)*q8KBytes]
 		dy := q8KScale(y)
-		d := dy * getHalf(x[0:])
-		dmin := dy * getHalf(x[2:])
+		d := dy * f16At(x[0:])
+		dmin := dy * f16At(x[2:])
 		sc := x[q5KOffScales : q5KOffScales+12]
 		qh := x[q5KOffQH : q5KOffQH+32]
 		qs := x[q5KOffQS : q5KOffQS+128]

@@ -59,12 +59,12 @@ func quantizeQ6K(dst []byte, src []float32) {
 			continue
 		}
 		iscale := -128 / maxScale
-		putHalf(y[q6KOffD:], 1/iscale)
+		putF16(y[q6KOffD:], 1/iscale)
 		sc := y[q6KOffScales : q6KOffScales+16]
 		for ib := range sc {
 			sc[ib] = byte(int8(min(127, nearestInt(iscale*scales[ib]))))
 		}
-		dAll := getHalf(y[q6KOffD:])
+		dAll := f16At(y[q6KOffD:])
 		for j := 0; j < qkK/16; j++ {
 			d := dAll * float32(int8(sc[j]))
 			if d == 0 {
@@ -100,7 +100,7 @@ func dequantizeQ6K(dst []float32, src []byte) {
 	for i := 0; i < nb; i++ {
 		b := src[i*q6KBytes : (i+1)*q6KBytes]
 		y := dst[i*qkK : (i+1)*qkK]
-		d := getHalf(b[q6KOffD:])
+		d := f16At(b[q6KOffD:])
 		for h := 0; h < 2; h++ {
 			ql := b[64*h : 64*h+64]
 			qh := b[q6KOffQH+32*h : q6KOffQH+32*h+32]
@@ -155,7 +155,7 @@ func vecDotQ6KQ8K(n int, w []byte, a []byte) float32 {
 				}
 			}
 		}
-		d := getHalf(x[q6KOffD:]) * q8KScale(y)
+		d := f16At(x[q6KOffD:]) * q8KScale(y)
 		sum += d * float32(isum)
 	}
 	return sum
