@@ -86,8 +86,8 @@ type Result struct {
 //
 // Apart from amortized growth of the result buffers, the token loop does not
 // allocate (given a Backend and Vocab that do not).
-func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o GenerateOptions, onToken func(id int32, piece []byte) bool) (Result, error) {
-	res := Result{PromptTokens: prompt}
+func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o GenerateOptions, onToken func(id int32, piece []byte) bool) (res Result, err error) {
+	res.PromptTokens = prompt
 	if len(prompt) == 0 {
 		return res, errors.New("engine: generate: empty prompt")
 	}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/quant"
+)
+
+// ftype is one llama.cpp quantization target (enum llama_ftype).
+type ftype struct {
+	name string
+	id   uint32          // general.file_type
+	base gguf.TensorType // the type most weight matrices get
+}
+
+// ftypes lists the targets hearth quantize accepts, by llama-quantize's names.
+var ftypes = []ftype{
+	{"F32", 0, gguf.TypeF32}, {"F16", 1, gguf.TypeF16}, {"BF16", 32, gguf.TypeBF16},
+	{"Q4_0", 2, gguf.TypeQ4_0}, {"Q4_1", 3, gguf.TypeQ4_1}, {"Q5_0", 8, gguf.TypeQ5_0},
+	{"Q5_1", 9, gguf.TypeQ5_1}, {"Q8_0", 7, gguf.TypeQ8_0},
+	{"Q2_K", 10, gguf.TypeQ2_K}, {"Q2_K_S", 21, gguf.TypeQ2_K},
+	{"Q3_K_S", 11, gguf.TypeQ3_K}, {"Q3_K_M", 12, gguf.TypeQ3_K}, {"Q3_K_L", 13, gguf.TypeQ3_K},
+	{"Q4_K_S", 14, gguf.TypeQ4_K}, {"Q4_K_M", 15, gguf.TypeQ4_K},
+	{"Q5_K_S", 16, gguf.TypeQ5_K}, {"Q5_K_M", 17, gguf.TypeQ5_K}, {"Q6_K", 18, gguf.TypeQ6_K},
+}
+
+// ftypeAliases are llama-quantize's short names.
+var ftypeAliases = map[string]string{"Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"}
+
+func parseFtype(s string) (ftype, error) {
+	u := strings.ToUpper(s)
+	if a, ok := ftypeAliases[u]; ok {
+		u = a
+	}
+	var names []string
+	for _, f := range ftypes {
+		if f.name == u {
+			return f, nil
+		}
+		names = append(names, f.name)
+	}
+	return ftype{}, usagef("unknown type %q (one of %s)", s, strings.Join(names, ", "))
+}
+
+// tensorPlan describes one tensor of the output.
+type tensorPlan struct {
+	name string
+	dims []uint64
+	typ  gguf.TensorType
+	// fill writes rows [r0, r1) as float32 into dst (len (r1-r0)*dims[0]);
+	// used when the tensor is converted.
+	fill func(dst []float32, r0, r1 int) error
+	// raw, when non-nil, is copied as is (same type in and out).
+	raw []byte
+}
+
+// isWeightMatrix reports whether llama.cpp would quantize the tensor: a
+// matrix whose name ends in "weight".
+func isWeightMatrix(name string, dims []uint64) bool {
+	return len(dims) >= 2 && strings.HasSuffix(name, "weight")
+}
+
+// fallbackType is llama.cpp's replacement when a row length is not a
+// multiple of the chosen type's block size.
+func fallbackType(t gguf.TensorType, cols int) gguf.TensorType {
+	if cols%t.BlockSize() == 0 {
+		return t
+	}
+	var f gguf.TensorType
+	switch t {
+	case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K:
+		f = gguf.TypeQ5_0
+	case gguf.TypeQ5_K:
+		f = gguf.TypeQ5_1
+	case gguf.TypeQ6_K:
+		f = gguf.TypeQ8_0
+	default:
+		f = gguf.TypeF16
+	}
+	if cols%f.BlockSize() != 0 {
+		f = gguf.TypeF16
+	}
+	return f
+}
+
+// writeTensors adds every planned tensor to w; conversions run when the
+// file is written, a chunk of rows at a time over threads goroutines, so
+// memory stays bounded by the chunk size.
+func writeTensors(w *gguf.Writer, plans []tensorPlan, threads int) error {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	for _, p := range plans {
+		if p.raw != nil {
+			if err := w.AddTensor(p.name, p.typ, p.dims, p.raw); err != nil {
+				return err
+			}
+			continue
+		}
+		p := p
+		if err := w.AddTensorFunc(p.name, p.typ, p.dims, func(out io.Writer) error {
+			return convert(out, p, threads)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// convert produces tensor p's bytes in p.typ from its float32 rows.
+func convert(out io.Writer, p tensorPlan, threads int) error {
+	tr, err := quant.For(p.typ)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	if tr.Quantize == nil {
+		return fmt.Errorf("%s: quantizing to %s is not supported", p.name, p.typ)
+	}
+	cols := int(p.dims[0])
+	rows := 1
+	for _, d := range p.dims[1:] {
+		rows *= int(d)
+	}
+	rowBytes := tr.RowSize(cols)
+	// Chunks of about 8 MiB of float32 per worker.
+	per := max(1, (8<<20)/(4*cols))
+	chunk := per * threads
+	buf := make([]byte, min(chunk, rows)*rowBytes)
+	scratch := make([][]float32, threads)
+	for i := range scratch {
+		scratch[i] = make([]float32, min(per, rows)*cols)
+	}
+	for r0 := 0; r0 < rows; r0 += chunk {
+		r1 := min(r0+chunk, rows)
+		var wg sync.WaitGroup
+		errs := make([]error, threads)
+		for t := 0; t < threads; t++ {
+			a := r0 + t*per
+			if a >= r1 {
+				break
+			}
+			b := min(a+per, r1)
+			wg.Add(1)
+			go func(t, a, b int) {
+				defer wg.Done()
+				f := scratch[t][:(b-a)*cols]
+				if err := p.fill(f, a, b); err != nil {
+					errs[t] = err
+					return
+				}
+				for r := a; r < b; r++ {
+					tr.Quantize(buf[(r-r0)*rowBytes:(r-r0+1)*rowBytes], f[(r-a)*cols:(r-a+1)*cols])
+				}
+			}(t, a, b)
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+		}
+		if _, err := out.Write(buf[:(r1-r0)*rowBytes]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdQuantize(e *env, args []string) error {
+	fl := newFlags(e, "quantize")
+	threads := fl.Int("threads", 0, "worker threads (0 = all cores)")
+	pos, err := parse(e, fl, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 3 {
+		return usagef("expected IN OUT TYPE, got %d arguments", len(pos))
+	}
+	in, outPath, typName := pos[0], pos[1], pos[2]
+	ft, err := parseFtype(typName)
+	if err != nil {
+		return err
+	}
+	f, err := openGGUF(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	nLayer := 0
+	if arch, err := f.String("general.architecture"); err == nil {
+		if n, err := f.Uint32(arch + ".block_count"); err == nil {
+			nLayer = int(n)
+		}
+	}
+	choose := newTypeChooser(ft, nLayer, f.Tensors())
+	w := gguf.NewWriter()
+	w.CopyKVs(f)
+	w.SetKV("general.file_type", gguf.Uint32Value(ft.id))
+	w.SetKV("general.quantization_version", gguf.Uint32Value(2))
+	var plans []tensorPlan
+	for _, t := range f.Tensors() {
+		t := t
+		typ := t.Type
+		if isWeightMatrix(t.Name, t.Dims) {
+			typ = fallbackType(choose(t.Name, t.Dims), int(t.Dims[0]))
+		}
+		data := f.TensorData(t)
+		if typ == t.Type {
+			plans = append(plans, tensorPlan{name: t.Name, dims: t.Dims, typ: typ, raw: data})
+			continue
+		}
+		src, err := quant.For(t.Type)
+		if err != nil {
+			return fmt.Errorf("%s: cannot read type %s: %w", t.Name, t.Type, err)
+		}
+		cols := int(t.Dims[0])
+		srcRow := src.RowSize(cols)
+		plans = append(plans, tensorPlan{name: t.Name, dims: t.Dims, typ: typ, fill: func(dst []float32, r0, r1 int) error {
+			src.Dequantize(dst, data[r0*srcRow:r1*srcRow])
+			return nil
+		}})
+	}
+	if err := writeTensors(w, plans, *threads); err != nil {
+		return err
+	}
+	if err := w.WriteFile(outPath); err != nil {
+		return err
+	}
+	return nil
+}
