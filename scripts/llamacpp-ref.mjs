@@ -6,6 +6,11 @@
 //
 //   {"op":"tokenize","model":P,"texts":[...],"addSpecial":false,"special":false}
 //        -> {"tokens":[[ids...],...]}        (vocab-only load)
+//        (addSpecial: BOS/EOS added as llama_tokenize(add_special=true) adds them)
+//   {"op":"detokenize","model":P,"tokens":[[ids...],...],"special":false}
+//        -> {"texts":[...]}                  (llama_detokenize, remove_special=false)
+//   {"op":"vocab","model":P,"n":N} -> {"attrs":[...],"eog":[...],"bos","eos","eot","addBos","addEos"}
+//        (llama_token_attr bits and llama_vocab_is_eog of tokens 0..N-1; vocab-only load)
 //   {"op":"greedy","model":P,"tokens":[ids],"n":N}
 //        -> {"tokens":[ids...]}              (greedy continuation of the given ids)
 //   {"op":"probs","model":P,"tokens":[ids],"kvF32":true}
@@ -25,7 +30,7 @@ async function readStdin() {
 }
 
 async function answer(llama, req) {
-  const vocabOnly = req.op === "tokenize" || req.op === "info";
+  const vocabOnly = ["tokenize", "detokenize", "vocab", "info"].includes(req.op);
   const model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
   let out;
 
@@ -37,11 +42,30 @@ async function answer(llama, req) {
       const tokens = [];
       for (const t of req.texts) {
         let ids = model.tokenize(t, Boolean(req.special));
+        // model.tokenize uses add_special=false; llama_tokenize(add_special=true)
+        // prepends BOS when add_bos and appends EOS when add_eos (SPM and BPE).
         if (req.addSpecial && model.tokens.shouldPrependBosToken && model.tokens.bos != null)
           ids = [model.tokens.bos, ...ids];
+        if (req.addSpecial && model._model.shouldAppendEosToken() && model.tokens.eos != null)
+          ids = [...ids, model.tokens.eos];
         tokens.push(Array.from(ids));
       }
       out = { tokens };
+      break;
+    }
+    case "detokenize":
+      // llama_detokenize(remove_special=false, unparse_special=req.special) of each id list
+      out = { texts: req.tokens.map((ids) => model.detokenize(ids, Boolean(req.special))) };
+      break;
+    case "vocab": {
+      // llama_token_attr bits and llama_vocab_is_eog of tokens 0..n-1, after llama.cpp's fix-ups
+      const attrs = [], eog = [];
+      for (let i = 0; i < req.n; i++) {
+        attrs.push(model._model.getTokenAttributes(i));
+        eog.push(model._model.isEogToken(i));
+      }
+      out = { attrs, eog, bos: model.tokens.bos, eos: model.tokens.eos, eot: model.tokens.eot,
+        addBos: model._model.shouldPrependBosToken(), addEos: model._model.shouldAppendEosToken() };
       break;
     }
     case "greedy": {
