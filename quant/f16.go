@@ -19,20 +19,15 @@ var f16Traits = Traits{
 
 // FP16ToFP32 converts IEEE 754 binary16 bits to float32 (exact).
 func FP16ToFP32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	em := uint32(h & 0x7fff)
-	switch e := em >> 10; {
-	case e != 0 && e != 0x1f: // normal: rebias the exponent by 127-15
-		return math.Float32frombits(sign | (em<<13 + 112<<23))
-	case e == 0x1f: // inf, nan: keep the payload
-		return math.Float32frombits(sign | 0x7f800000 | (em&0x3ff)<<13)
+	x := uint32(h)
+	if x&0x7c00 == 0x7c00 { // inf, nan: keep the payload
+		return math.Float32frombits(x&0x8000<<16 | 0x7f800000 | x&0x3ff<<13)
 	}
-	// zero or subnormal: em * 2^-24, exact in float32
-	f := float32(em) * (1.0 / (1 << 24))
-	if sign != 0 {
-		f = -f
-	}
-	return f
+	// Exponent and mantissa moved up into float32 position read as a number
+	// 2^-112 times too small (a float32 subnormal for half subnormals);
+	// multiplying by 2^112 is exact and also normalizes subnormals.
+	f := math.Float32frombits(x&0x7fff<<13) * 0x1p112
+	return math.Float32frombits(math.Float32bits(f) | x&0x8000<<16)
 }
 
 // FP32ToFP16 converts f to IEEE 754 binary16 bits, rounding to nearest even

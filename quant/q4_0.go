@@ -69,21 +69,17 @@ func quantizeQ4_0(dst []byte, src []float32) {
 // of (q_w-8)*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ4_0Q8_0(n int, w []byte, a []byte) float32 {
 	nb := n / qk4_0
-	w = w[:nb*blockQ4_0Len]
-	a = a[:nb*blockQ8_0Len]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		bw := w[i*blockQ4_0Len : (i+1)*blockQ4_0Len : (i+1)*blockQ4_0Len]
-		ba := a[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
-		qw := bw[2:blockQ4_0Len]
-		qa := ba[2:blockQ8_0Len]
+		bw := (*[blockQ4_0Len]byte)(w[i*blockQ4_0Len:])
+		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		var s0, s1 int32
-		for j := 0; j < qk4_0/2; j++ {
-			v := qw[j]
-			s0 += (int32(v&0x0f) - 8) * int32(int8(qa[j]))
-			s1 += (int32(v>>4) - 8) * int32(int8(qa[j+qk4_0/2]))
+		for j := 0; j < qk4_0/2; j += 2 {
+			v0, v1 := bw[2+j], bw[3+j]
+			s0 += (int32(v0&0x0f)-8)*int32(int8(ba[2+j])) + (int32(v1&0x0f)-8)*int32(int8(ba[3+j]))
+			s1 += (int32(v0>>4)-8)*int32(int8(ba[18+j])) + (int32(v1>>4)-8)*int32(int8(ba[19+j]))
 		}
-		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
 	}
 	return sum
 }

@@ -83,22 +83,18 @@ const maxFloat32 = 0x1p127 * (1 + (1 - 0x1p-23))
 // accumulated separately and added at the end.
 func vecDotQ4_1Q8_1(n int, w []byte, a []byte) float32 {
 	nb := n / qk4_1
-	w = w[:nb*blockQ4_1Len]
-	a = a[:nb*blockQ8_1Len]
 	var sum, summs float32
 	for i := 0; i < nb; i++ {
-		bw := w[i*blockQ4_1Len : (i+1)*blockQ4_1Len : (i+1)*blockQ4_1Len]
-		ba := a[i*blockQ8_1Len : (i+1)*blockQ8_1Len : (i+1)*blockQ8_1Len]
-		qw := bw[4:blockQ4_1Len]
-		qa := ba[4:blockQ8_1Len]
+		bw := (*[blockQ4_1Len]byte)(w[i*blockQ4_1Len:])
+		ba := (*[blockQ8_1Len]byte)(a[i*blockQ8_1Len:])
 		var s0, s1 int32
-		for j := 0; j < qk4_1/2; j++ {
-			v := qw[j]
-			s0 += int32(v&0x0f) * int32(int8(qa[j]))
-			s1 += int32(v>>4) * int32(int8(qa[j+qk4_1/2]))
+		for j := 0; j < qk4_1/2; j += 2 {
+			v0, v1 := bw[4+j], bw[5+j]
+			s0 += int32(v0&0x0f)*int32(int8(ba[4+j])) + int32(v1&0x0f)*int32(int8(ba[5+j]))
+			s1 += int32(v0>>4)*int32(int8(ba[20+j])) + int32(v1>>4)*int32(int8(ba[21+j]))
 		}
 		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
-		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
 	}
 	return sum + summs
 }

@@ -80,24 +80,21 @@ func quantizeQ5_0(dst []byte, src []float32) {
 // of (q_w-16)*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ5_0Q8_0(n int, w []byte, a []byte) float32 {
 	nb := n / qk5_0
-	w = w[:nb*blockQ5_0Len]
-	a = a[:nb*blockQ8_0Len]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		bw := w[i*blockQ5_0Len : (i+1)*blockQ5_0Len : (i+1)*blockQ5_0Len]
-		ba := a[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
+		bw := (*[blockQ5_0Len]byte)(w[i*blockQ5_0Len:])
+		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		qh := binary.LittleEndian.Uint32(bw[2:6])
-		qw := bw[6:blockQ5_0Len]
-		qa := ba[2:blockQ8_0Len]
+		lo, hi := qh<<4, qh>>12 // bit 4 of element j is at bit j+4 of lo; of element j+16 at bit j+4 of hi
 		var s0, s1 int32
 		for j := 0; j < qk5_0/2; j++ {
-			v := qw[j]
-			h0 := int32(qh>>j&1) << 4
-			h1 := int32(qh>>(j+16)&1) << 4
-			s0 += (int32(v&0x0f) | h0 - 16) * int32(int8(qa[j]))
-			s1 += (int32(v>>4) | h1 - 16) * int32(int8(qa[j+qk5_0/2]))
+			v := bw[6+j]
+			q0 := int32(uint32(v&0x0f)|lo>>j&0x10) - 16
+			q1 := int32(uint32(v>>4)|hi>>j&0x10) - 16
+			s0 += q0 * int32(int8(ba[2+j]))
+			s1 += q1 * int32(int8(ba[18+j]))
 		}
-		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
 	}
 	return sum
 }

@@ -76,25 +76,22 @@ func quantizeQ5_1(dst []byte, src []float32) {
 // quants.
 func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
 	nb := n / qk5_1
-	w = w[:nb*blockQ5_1Len]
-	a = a[:nb*blockQ8_1Len]
 	var sum, summs float32
 	for i := 0; i < nb; i++ {
-		bw := w[i*blockQ5_1Len : (i+1)*blockQ5_1Len : (i+1)*blockQ5_1Len]
-		ba := a[i*blockQ8_1Len : (i+1)*blockQ8_1Len : (i+1)*blockQ8_1Len]
+		bw := (*[blockQ5_1Len]byte)(w[i*blockQ5_1Len:])
+		ba := (*[blockQ8_1Len]byte)(a[i*blockQ8_1Len:])
 		qh := binary.LittleEndian.Uint32(bw[4:8])
-		qw := bw[8:blockQ5_1Len]
-		qa := ba[4:blockQ8_1Len]
+		lo, hi := qh<<4, qh>>12
 		var s0, s1 int32
 		for j := 0; j < qk5_1/2; j++ {
-			v := qw[j]
-			h0 := int32(qh>>j&1) << 4
-			h1 := int32(qh>>(j+16)&1) << 4
-			s0 += (int32(v&0x0f) | h0) * int32(int8(qa[j]))
-			s1 += (int32(v>>4) | h1) * int32(int8(qa[j+qk5_1/2]))
+			v := bw[8+j]
+			q0 := int32(uint32(v&0x0f) | lo>>j&0x10)
+			q1 := int32(uint32(v>>4) | hi>>j&0x10)
+			s0 += q0 * int32(int8(ba[4+j]))
+			s1 += q1 * int32(int8(ba[20+j]))
 		}
 		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
-		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
 	}
 	return sum + summs
 }

@@ -101,20 +101,16 @@ func quantizeActQ8_0(dst []byte, src []float32) {
 // of q_w*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ8_0Q8_0(n int, w []byte, a []byte) float32 {
 	nb := n / qk8_0
-	w = w[:nb*blockQ8_0Len]
-	a = a[:nb*blockQ8_0Len]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		bw := w[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
-		ba := a[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
-		qw := bw[2:blockQ8_0Len]
-		qa := ba[2:blockQ8_0Len]
+		bw := (*[blockQ8_0Len]byte)(w[i*blockQ8_0Len:])
+		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		var s0, s1 int32
-		for j := 0; j < qk8_0; j += 2 {
-			s0 += int32(int8(qw[j])) * int32(int8(qa[j]))
-			s1 += int32(int8(qw[j+1])) * int32(int8(qa[j+1]))
+		for j := 2; j < blockQ8_0Len; j += 4 {
+			s0 += int32(int8(bw[j]))*int32(int8(ba[j])) + int32(int8(bw[j+1]))*int32(int8(ba[j+1]))
+			s1 += int32(int8(bw[j+2]))*int32(int8(ba[j+2])) + int32(int8(bw[j+3]))*int32(int8(ba[j+3]))
 		}
-		sum += float32(s0+s1) * float32(f16At(bw)*f16At(ba))
+		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
 	}
 	return sum
 }

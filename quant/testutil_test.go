@@ -2,7 +2,6 @@ package quant
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -47,102 +46,23 @@ func (tt testTensor) rows() int {
 	return r
 }
 
-// readGGUFTensors is a minimal GGUF v2/v3 reader for tests: it skips the
-// metadata (except general.alignment) and returns every tensor in file
-// order with its data.
+// readGGUFTensors opens a GGUF file with gguf.Open and returns every
+// tensor in file order with a copy of its data.
 func readGGUFTensors(t testing.TB, path string) []testTensor {
 	t.Helper()
-	buf, err := os.ReadFile(path)
+	f, err := gguf.Open(path)
 	require.NoError(t, err)
-	r := &ggufTestReader{b: buf}
-	require.Equal(t, "GGUF", string(r.bytes(4)), "%s: magic", path)
-	version := r.u32()
-	require.Contains(t, []uint32{2, 3}, version, "%s: version", path)
-	nTensors := r.u64()
-	nKV := r.u64()
-	alignment := uint64(32)
-	for i := uint64(0); i < nKV; i++ {
-		key := r.str()
-		vt := r.u32()
-		if key == "general.alignment" && vt == 4 {
-			alignment = uint64(r.u32())
-			continue
-		}
-		r.skipValue(vt)
+	defer f.Close()
+	var out []testTensor
+	for _, ti := range f.Tensors() {
+		out = append(out, testTensor{
+			name: ti.Name,
+			typ:  ti.Type,
+			dims: append([]uint64(nil), ti.Dims...),
+			data: append([]byte(nil), f.TensorData(ti)...),
+		})
 	}
-	tensors := make([]testTensor, nTensors)
-	offsets := make([]uint64, nTensors)
-	for i := range tensors {
-		tt := &tensors[i]
-		tt.name = r.str()
-		nd := r.u32()
-		tt.dims = make([]uint64, nd)
-		for j := range tt.dims {
-			tt.dims[j] = r.u64()
-		}
-		tt.typ = gguf.TensorType(r.u32())
-		offsets[i] = r.u64()
-	}
-	require.NoError(t, r.err, path)
-	base := (uint64(r.off) + alignment - 1) / alignment * alignment
-	for i := range tensors {
-		tt := &tensors[i]
-		n := int(tt.dims[0]) * tt.rows()
-		size, ok := tt.typ.RowSize(n)
-		require.True(t, ok, "%s: tensor %s: bad size", path, tt.name)
-		start := base + offsets[i]
-		require.LessOrEqual(t, start+uint64(size), uint64(len(buf)), "%s: tensor %s out of file", path, tt.name)
-		tt.data = buf[start : start+uint64(size)]
-	}
-	return tensors
-}
-
-type ggufTestReader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *ggufTestReader) bytes(n int) []byte {
-	if r.err != nil || n < 0 || r.off+n > len(r.b) {
-		if r.err == nil {
-			r.err = fmt.Errorf("offset %d: read of %d bytes past end", r.off, n)
-		}
-		return make([]byte, max(n, 0))
-	}
-	s := r.b[r.off : r.off+n]
-	r.off += n
-	return s
-}
-
-func (r *ggufTestReader) u32() uint32 { return binary.LittleEndian.Uint32(r.bytes(4)) }
-func (r *ggufTestReader) u64() uint64 { return binary.LittleEndian.Uint64(r.bytes(8)) }
-func (r *ggufTestReader) str() string { return string(r.bytes(int(r.u64()))) }
-
-// skipValue skips a metadata value of GGUF value type vt.
-func (r *ggufTestReader) skipValue(vt uint32) {
-	sizes := map[uint32]int{0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-	switch vt {
-	case 8:
-		r.str()
-	case 9:
-		et := r.u32()
-		n := r.u64()
-		if sz, ok := sizes[et]; ok {
-			r.bytes(int(n) * sz)
-			return
-		}
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			r.skipValue(et)
-		}
-	default:
-		sz, ok := sizes[vt]
-		if !ok {
-			r.err = fmt.Errorf("offset %d: unknown value type %d", r.off, vt)
-			return
-		}
-		r.bytes(sz)
-	}
+	return out
 }
 
 // tensorF32 converts raw little-endian float32 data.
