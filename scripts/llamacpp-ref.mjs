@@ -15,7 +15,8 @@
 //        -> {"tokens":[ids...]}              (greedy continuation of the given ids)
 //   {"op":"probs","model":P,"tokens":[ids],"kvF32":true}
 //        -> {"probs":[[p0..pV-1],...]}       (next-token distribution after each prefix;
-//                                              softmax of the raw logits, temperature 1)
+//                                              softmax of the raw logits, temperature 1;
+//                                              "oneByOne":true decodes one token per call)
 //   {"op":"info","model":P} -> {"bos":id,"eos":id,"trainContextSize":N}
 //   {"op":"batch","requests":[req,...]} -> {"results":[answer,...]}
 //        (any of the requests above, answered in order by one process)
@@ -29,9 +30,16 @@ async function readStdin() {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
+// vocabModels caches vocab-only loads across the requests of one batch.
+const vocabModels = new Map();
+
 async function answer(llama, req) {
   const vocabOnly = ["tokenize", "detokenize", "vocab", "info"].includes(req.op);
-  const model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
+  let model = vocabOnly ? vocabModels.get(req.model) : undefined;
+  if (!model) {
+    model = await llama.loadModel({ modelPath: req.model, vocabOnly, gpuLayers: 0 });
+    if (vocabOnly) vocabModels.set(req.model, model);
+  }
   let out;
 
   switch (req.op) {
@@ -85,7 +93,14 @@ async function answer(llama, req) {
       const ctx = await model.createContext({ contextSize: Math.max(256, req.tokens.length + 8), flashAttention: false, threads: req.threads ?? 2, ...kv });
       const seq = ctx.getSequence();
       const input = req.tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]);
-      const res = await seq.controlledEvaluate(input);
+      let res;
+      if (req.oneByOne) {
+        // one decode call per token: llama.cpp's single-token (matrix-vector) kernels
+        res = [];
+        for (const item of input) res.push(...(await seq.controlledEvaluate([item])));
+      } else {
+        res = await seq.controlledEvaluate(input);
+      }
       out = {
         probs: res.map((r) => {
           const m = r?.next?.probabilities;
@@ -103,7 +118,7 @@ async function answer(llama, req) {
     default:
       throw new Error(`llamacpp-ref: unknown op ${JSON.stringify(req.op)}`);
 }
-await model.dispose();
+if (!vocabOnly) await model.dispose();
 return out;
 }
 
@@ -117,5 +132,6 @@ if (req.op === "batch") {
 } else {
   out = await answer(llama, req);
 }
+for (const m of vocabModels.values()) await m.dispose();
 process.stdout.write(JSON.stringify(out));
 process.stdout.write("\n");
