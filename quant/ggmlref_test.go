@@ -27,6 +27,9 @@ import (
 //
 //	op 1, type, n, n float32        -> type_traits_cpu[type].from_float bytes
 //	op 2, type, n, w bytes, a bytes -> type_traits_cpu[type].vec_dot, float32
+//	op 3, type, n, n float32        -> ggml_quantize_chunk (what llama-quantize
+//	                                   runs without an imatrix); Q8_1 uses
+//	                                   quantize_row_q8_1_ref
 //
 // It is the independent truth for activation quantization and dot products.
 const ggmlHarnessC = `
@@ -74,17 +77,22 @@ int main(int argc, char **argv) {
 	((void (*)(void))must(dlsym(cpu, "ggml_cpu_init"), "ggml_cpu_init"))();
 	const struct traits_cpu *(*get)(int) = must(dlsym(cpu, "ggml_get_type_traits_cpu"), "ggml_get_type_traits_cpu");
 	size_t (*row_size)(int, int64_t) = must(dlsym(base, "ggml_row_size"), "ggml_row_size");
+	size_t (*quantize_chunk)(int, const float *, void *, int64_t, int64_t, int64_t, const float *) =
+		must(dlsym(base, "ggml_quantize_chunk"), "ggml_quantize_chunk");
+	void (*q8_1_ref)(const float *, void *, int64_t) = must(dlsym(base, "quantize_row_q8_1_ref"), "quantize_row_q8_1_ref");
 
 	uint32_t hdr[3];
 	while (fread(hdr, 4, 3, stdin) == 3) {
 		const struct traits_cpu *t = get((int)hdr[1]);
 		int64_t n = hdr[2];
-		if (hdr[0] == 1) {
+		if (hdr[0] == 1 || hdr[0] == 3) {
 			float *x = malloc(4 * n);
 			size_t sz = row_size((int)hdr[1], n);
 			void *y = calloc(1, sz);
 			read_full(x, 4 * n);
-			t->from_float(x, y, n);
+			if (hdr[0] == 1) t->from_float(x, y, n);
+			else if (hdr[1] == 9) q8_1_ref(x, y, n);
+			else quantize_chunk((int)hdr[1], x, y, 0, 1, n, NULL);
 			fwrite(y, 1, sz, stdout);
 			free(x); free(y);
 		} else if (hdr[0] == 2) {
@@ -168,6 +176,19 @@ func (h *ggmlHarness) request(t *testing.T, op uint32, typ gguf.TensorType, n in
 	_, err = io.ReadFull(h.out, resp)
 	require.NoError(t, err, "harness died")
 	return resp
+}
+
+// quantizeRef asks ggml to quantize x to typ the way llama-quantize does
+// without an importance matrix.
+func (h *ggmlHarness) quantizeRef(t *testing.T, typ gguf.TensorType, x []float32) []byte {
+	t.Helper()
+	payload := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(payload[4*i:], math.Float32bits(v))
+	}
+	size, ok := typ.RowSize(len(x))
+	require.True(t, ok)
+	return h.request(t, 3, typ, len(x), payload, size)
 }
 
 // fromFloat asks ggml-cpu to convert x to typ the way it converts activations.
@@ -268,6 +289,35 @@ func TestActivationQuantizationMatchesGGML(t *testing.T) {
 					want := h.fromFloat(t, typ, x)
 					got := make([]byte, len(want))
 					tr.QuantizeActivation(got, x)
+					require.Equal(t, want, got)
+				})
+			}
+		}
+	}
+}
+
+// TestQuantizeMatchesGGML covers the rows the model files don't: zeros,
+// constant blocks, ties, tiny and huge values.
+func TestQuantizeMatchesGGML(t *testing.T) {
+	h := startGGMLHarness(t)
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, lt := range legacyTypes {
+		if lt.typ == gguf.TypeF32 {
+			continue
+		}
+		tr := mustFor(t, lt.typ)
+		for _, n := range []int{32, 256} {
+			rows := activationRows(rng, n)
+			neg := make([]float32, n) // all negative, so min = max-side for Q4_1/Q5_1
+			for i := range neg {
+				neg[i] = -float32(rng.Float64())
+			}
+			rows = append(rows, make([]float32, n), neg, randRow(rng, n, 0.1))
+			for k, x := range rows {
+				t.Run(fmt.Sprintf("%s/n=%d/row%d", lt.typ, n, k), func(t *testing.T) {
+					want := h.quantizeRef(t, lt.typ, x)
+					got := make([]byte, len(want))
+					tr.Quantize(got, x)
 					require.Equal(t, want, got)
 				})
 			}
