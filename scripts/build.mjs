@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// build.mjs builds hearth-llm from source: the Go shared library
+// (build/libhearth.so), the Node-API addon (binding/build/Release/hearth.node)
+// and the TypeScript package (npm/dist/{esm,cjs}). It is the package's
+// "install" script, so `npm install` on a machine with Go, a C/C++ compiler,
+// python3 and Node builds everything.
+//
+//   node scripts/build.mjs [all|lib|addon|ts]...
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+function fail(line) {
+  console.error(`hearth-llm: ${line}`);
+  process.exit(1);
+}
+
+function has(cmd, args = ["--version"]) {
+  const r = spawnSync(cmd, args, { stdio: "ignore" });
+  return !r.error && r.status === 0;
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  if (r.error) fail(`${cmd} failed to start: ${r.error.message}`);
+  if (r.status !== 0) fail(`\`${cmd} ${args.join(" ")}\` failed (exit ${r.status}); see the output above`);
+}
+
+function buildLib() {
+  if (!has("go", ["version"])) fail("building needs Go (>= 1.26, https://go.dev/dl/) on PATH, and `go` was not found");
+  const cc = process.env.CC || "cc";
+  if (!has(cc) && !has("gcc")) fail("building needs a C compiler for cgo (e.g. `apt-get install build-essential`), and none was found");
+  mkdirSync(join(root, "build"), { recursive: true });
+  run("go", ["build", "-trimpath", "-buildmode=c-shared", "-o", "build/libhearth.so", "./capi"], {
+    env: { ...process.env, CGO_ENABLED: "1" },
+  });
+}
+
+function nodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(root, "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  const npmRoot = spawnSync("npm", ["root", "-g"], { encoding: "utf8" });
+  const g = join((npmRoot.stdout || "").trim(), "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
+  if (existsSync(g)) return g;
+  fail("building the addon needs node-gyp (it ships with npm), and it was not found");
+}
+
+function buildAddon() {
+  if (!existsSync(join(root, "build", "libhearth.so"))) buildLib();
+  const cxx = process.env.CXX || "c++";
+  if (!has(cxx) && !has("g++")) fail("building the addon needs a C++ compiler (e.g. `apt-get install build-essential`), and none was found");
+  if (!has("python3") && !has("python")) fail("building the addon needs python3 for node-gyp (e.g. `apt-get install python3`), and none was found");
+  const args = [nodeGyp(), "rebuild", "--directory", "binding", "-j", "max"];
+  // Use the headers of the running Node when they are installed (no download).
+  const prefix = resolve(dirname(process.execPath), "..");
+  if (existsSync(join(prefix, "include", "node", "common.gypi"))) args.push(`--nodedir=${prefix}`);
+  run(process.execPath, args);
+}
+
+function buildTS() {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  if (!existsSync(tsc)) {
+    if (existsSync(join(root, "npm", "dist", "cjs", "index.js"))) return; // prebuilt (installed from a tarball)
+    fail("building the TypeScript sources needs the devDependency typescript; run `npm install`");
+  }
+  for (const f of ["esm", "cjs"]) rmSync(join(root, "npm", "dist", f), { recursive: true, force: true });
+  run(process.execPath, [tsc, "-p", "tsconfig.esm.json"]);
+  run(process.execPath, [tsc, "-p", "tsconfig.cjs.json"]);
+  writeFileSync(join(root, "npm", "dist", "esm", "package.json"), '{"type":"module"}\n');
+  writeFileSync(join(root, "npm", "dist", "cjs", "package.json"), '{"type":"commonjs"}\n');
+  // npm/src/addon.d.ts types the addon loaders npm/addon.{mjs,cjs}; each build gets a one-line addon.js.
+  writeFileSync(join(root, "npm", "dist", "esm", "addon.js"), 'export { default } from "../../addon.mjs";\n');
+  writeFileSync(join(root, "npm", "dist", "cjs", "addon.js"), 'module.exports = require("../../addon.cjs");\n');
+}
+
+const steps = process.argv.slice(2);
+for (const step of steps.length ? steps : ["all"]) {
+  switch (step) {
+    case "all":
+      buildLib();
+      buildAddon();
+      buildTS();
+      break;
+    case "lib":
+      buildLib();
+      break;
+    case "addon":
+      buildAddon();
+      break;
+    case "ts":
+      buildTS();
+      break;
+    default:
+      fail(`unknown build step ${JSON.stringify(step)} (want all, lib, addon or ts)`);
+  }
+}
