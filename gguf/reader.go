@@ -24,6 +24,10 @@ const KeyAlignment = "general.alignment"
 // MaxDims is the largest number of dimensions a tensor may have (GGML_MAX_DIMS).
 const MaxDims = 4
 
+// MaxNameLen is the longest tensor name, in bytes, that ggml accepts
+// (GGML_MAX_NAME - 1).
+const MaxNameLen = 63
+
 // maxArrayDepth bounds the nesting of arrays of arrays.
 const maxArrayDepth = 16
 
@@ -354,6 +358,14 @@ func (p *parser) file() (*File, error) {
 	return f, nil
 }
 
+// short quotes s for an error message, cut to its first 64 bytes.
+func short(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
 func alignUp(x, a uint64) uint64 { return (x + a - 1) &^ (a - 1) }
 
 func (p *parser) kvs(f *File, n int) error {
@@ -366,16 +378,16 @@ func (p *parser) kvs(f *File, n int) error {
 			return err
 		}
 		if _, dup := f.kvIndex[key]; dup {
-			return p.errf(keyAt, "duplicate key %q", key)
+			return p.errf(keyAt, "duplicate key %s", short(key))
 		}
 		typeAt := p.off
-		t, err := p.u32("value type of key " + strconv.Quote(key))
+		t, err := p.u32("value type of key " + short(key))
 		if err != nil {
 			return err
 		}
 		vt := ValueType(t)
 		if !vt.Known() {
-			return p.errf(typeAt, "key %q has unknown value type %d", key, t)
+			return p.errf(typeAt, "key %s has unknown value type %d", short(key), t)
 		}
 		valueAt := p.off
 		v, err := p.value(vt, key)
@@ -400,7 +412,7 @@ func (p *parser) kvs(f *File, n int) error {
 
 // value decodes a value of type t at p.off.
 func (p *parser) value(t ValueType, key string) (Value, error) {
-	what := "value of key " + strconv.Quote(key)
+	what := "value of key " + short(key)
 	if t == ValueString {
 		s, err := p.str(what)
 		return StringValue(s), err
@@ -501,6 +513,9 @@ func (p *parser) tensorInfos(f *File, n int) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(name) > MaxNameLen {
+			return nil, p.errf(nameAt, "tensor name %s is %d bytes long, more than %d", short(name), len(name), MaxNameLen)
+		}
 		if _, dup := f.tIndex[name]; dup {
 			return nil, p.errf(nameAt, "duplicate tensor name %q", name)
 		}
@@ -532,8 +547,7 @@ func (p *parser) tensorInfos(f *File, n int) ([]int, error) {
 			elems = lo
 			p.off += 8
 		}
-		// A zero dimension makes the product 0 even after an overflow.
-		if overflow && !slices.Contains(dims, 0) {
+		if overflow {
 			return nil, p.errf(dimsAt, "tensor %q dimensions %v: element count overflows int64", name, dims)
 		}
 		typeAt := p.off

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,9 @@ func (w *Writer) add(t writerTensor) {
 
 // tensorInfo validates a tensor description the way the reader does.
 func (w *Writer) tensorInfo(name string, typ TensorType, dims []uint64) (TensorInfo, error) {
+	if len(name) > MaxNameLen {
+		return TensorInfo{}, fmt.Errorf("gguf: tensor name %q is %d bytes long, more than %d", name, len(name), MaxNameLen)
+	}
 	if w.tIndex[name] {
 		return TensorInfo{}, fmt.Errorf("gguf: duplicate tensor name %q", name)
 	}
@@ -131,17 +135,19 @@ func (w *Writer) tensorInfo(name string, typ TensorType, dims []uint64) (TensorI
 	if dims[0]%bs != 0 {
 		return TensorInfo{}, fmt.Errorf("gguf: tensor %q row length %d is not a multiple of the %s block size %d", name, dims[0], typ, bs)
 	}
-	size := dims[0] / bs * ts
-	elems := dims[0]
-	for _, d := range dims[1:] {
-		if d != 0 && (elems > math.MaxInt64/d || size > math.MaxInt64/d) {
-			return TensorInfo{}, fmt.Errorf("gguf: tensor %q dimensions %v overflow", name, dims)
+	elems, size := uint64(1), dims[0]/bs*ts
+	for i, d := range dims {
+		hi, lo := bits.Mul64(elems, d)
+		if d > math.MaxInt64 || hi != 0 || lo > math.MaxInt64 {
+			return TensorInfo{}, fmt.Errorf("gguf: tensor %q dimensions %v overflow int64", name, dims)
 		}
-		elems *= d
-		size *= d
-	}
-	if dims[0] > math.MaxInt64 {
-		return TensorInfo{}, fmt.Errorf("gguf: tensor %q dimensions %v overflow", name, dims)
+		elems = lo
+		if i > 0 {
+			hi, size = bits.Mul64(size, d)
+			if hi != 0 || size > math.MaxInt64 {
+				return TensorInfo{}, fmt.Errorf("gguf: tensor %q dimensions %v: byte size overflows int64", name, dims)
+			}
+		}
 	}
 	return TensorInfo{Name: name, Dims: append([]uint64(nil), dims...), Type: typ, Size: size}, nil
 }
