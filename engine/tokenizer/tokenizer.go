@@ -380,20 +380,18 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 		if *dst != None {
 			return
 		}
-		// llama.cpp walks an unordered map; take the lowest id for determinism.
-		best := None
+		// llama.cpp takes the first match in its unordered map's order; take
+		// the first text of the list (the most specific) instead.
 		for _, s := range texts {
-			if id, ok := t.toID[s]; ok && (best == None || id < best) {
-				best = id
+			if id, ok := t.toID[s]; ok {
+				*dst = id
+				mark(id)
+				return
 			}
-		}
-		if best != None {
-			*dst = best
-			mark(best)
 		}
 	}
 	find(&t.eot, "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-		"<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>")
+		"<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>", "[|endofturn|]", "<|endofturn|>", "<|end_of_turn|>")
 	find(&t.eom, "<|eom_id|>")
 	var fimPre, fimSuf, fimMid int32 = None, None, None
 	find(&fimPre, "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>")
@@ -417,7 +415,8 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 	}
 	for _, s := range []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
 		"<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
-		"<end_of_utterance>", "<｜end▁of▁sentence｜>"} {
+		"<end_of_utterance>", "<｜end▁of▁sentence｜>", "</s>", "<eos>", "<turn|>", "<|tool_response>", "[e~[",
+		"[|endofturn|]", "<|endofturn|>", "<|end_of_turn|>"} {
 		if id, ok := t.toID[s]; ok {
 			t.eog[id] = true
 			mark(id)
@@ -439,6 +438,11 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 		((has("<|return|>") && (has("<|call|>") || has("<|calls|>"))) || ((has("<|call|>") || has("<|calls|>")) && has("<|flush|>"))) {
 		delete(t.eog, end)
 		t.attrs[end] = attrUserDefined
+	}
+	// gemma4 / paddleocr: </s> is not end-of-generation next to <|tool_response>.
+	if s, ok := t.toID["</s>"]; ok && t.eog[s] && has("<|tool_response>") {
+		delete(t.eog, s)
+		t.attrs[s] = attrNormal
 	}
 }
 
