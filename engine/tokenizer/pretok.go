@@ -41,6 +41,7 @@ type preType struct {
 	steps        []string // "gpt2", "llama3", "qwen2" or a Go regexp
 	ignoreMerges bool
 	addBOS       bool
+	noClean      bool // clean_spaces = false
 }
 
 var (
@@ -61,17 +62,21 @@ func lookupPre(name string) (preType, error) {
 	case "dbrx", "smaug-bpe":
 		return preType{steps: preLlama3}, nil
 	case "deepseek-llm":
-		return preType{steps: []string{`[\r\n]`, ws + `?` + deepseekLetters, ws + `?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+`, ws + `+$`, cjk, `\p{N}+`}}, nil
+		return preType{noClean: true, steps: []string{`[\r\n]`, ws + `?` + deepseekLetters, ws + `?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+`, ws + `+$`, cjk, `\p{N}+`}}, nil
 	case "deepseek-coder":
-		return preType{steps: []string{`[\r\n]`, ws + `?\p{L}+`, ws + `?\p{P}+`, cjk, `\p{N}`}}, nil
+		return preType{noClean: true, steps: []string{`[\r\n]`, ws + `?\p{L}+`, ws + `?\p{P}+`, cjk, `\p{N}`}}, nil
 	case "falcon":
 		return preType{steps: []string{"[\\p{P}$+<=>^~|`]+", "gpt2", `[0-9][0-9][0-9]`}}, nil
-	case "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b":
+	case "command-r", "smollm":
+		return preType{steps: preStar, noClean: true}, nil
+	case "starcoder", "refact", "codeshell", "exaone", "minerva-7b":
 		return preType{steps: preStar}, nil
 	case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum", "modern-bert",
 		"mpt", "olmo", "jais", "trillion", "exaone4", "jina-v1-en", "jina-v2-code", "roberta-bpe":
 		return preType{steps: preGPT2}, nil
-	case "qwen2", "deepseek-r1-qwen", "kormo", "stablelm2", "megrez":
+	case "qwen2", "deepseek-r1-qwen", "kormo":
+		return preType{steps: preQwen2, noClean: true}, nil
+	case "stablelm2", "megrez":
 		return preType{steps: preQwen2}, nil
 	}
 	return preType{}, fmt.Errorf("unknown pre-tokenizer type %q", name)

@@ -101,6 +101,7 @@ type Tokenizer struct {
 	ignoreMerges bool
 
 	addBOS, addEOS, addSpacePrefix bool
+	cleanSpaces                    bool // llama.cpp's clean_spaces (Detokenize)
 	bos, eos, eot, eom, unk        int32
 	eog                            map[int32]bool
 
@@ -240,7 +241,7 @@ func New(v Vocab) (*Tokenizer, error) {
 		if t.pre, err = compileSteps(pt.steps); err != nil {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
-		t.ignoreMerges, t.addBOS = pt.ignoreMerges, pt.addBOS
+		t.ignoreMerges, t.addBOS, t.cleanSpaces = pt.ignoreMerges, pt.addBOS, !pt.noClean
 		if v.Merges == nil {
 			return nil, errors.New("tokenizer: BPE vocabulary without tokenizer.ggml.merges")
 		}
