@@ -31,7 +31,8 @@ type Traits struct {
 	// Q8_0, Q8_1, Q8_K, F16 or F32.
 	VecDotType gguf.TensorType
 	// VecDot returns the dot product of one weight row of n elements (w, in
-	// Type) with one activation row (a, in VecDotType).
+	// Type) with one activation row (a, in VecDotType). It is nil for
+	// activation-only types (Q8_1, Q8_K), which never hold weights.
 	VecDot func(n int, w []byte, a []byte) float32
 	// QuantizeActivation converts one activation row src into dst in
 	// VecDotType, the way ggml-cpu's from_float does it on x86 (for Q8_0 and
