@@ -1,6 +1,9 @@
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"math"
+	"unicode/utf8"
+)
 
 // symbol is one node of the doubly linked list of text pieces that the merge
 // loops shrink (llama.cpp's llm_symbol). start/n are byte offsets into the
@@ -10,64 +13,71 @@ type symbol struct {
 	start, n   int
 }
 
-// bigram is a candidate merge of symbols left and right.
+// bigram is a candidate merge of symbols left and right. key orders the
+// queue (smallest first): SPM puts the negated score in the high half
+// (highest score first), BPE the merge rank; both the left index in the low
+// half (leftmost first), like llama.cpp's comparators.
 type bigram struct {
-	left, right int
-	score       float32 // SPM: token score (higher first)
-	rank        int32   // BPE: merge rank (lower first)
-	size        int
+	key         uint64
+	left, right int32
+	size        int32
 }
 
-// spmLess orders SPM bigrams: higher score first, then leftmost.
-func spmLess(a, b *bigram) bool {
-	if a.score != b.score {
-		return a.score > b.score
+// spmKey orders by score descending, then left ascending.
+func spmKey(score float32, left int) uint64 {
+	b := math.Float32bits(score)
+	if b&0x80000000 != 0 {
+		b = ^b
+	} else {
+		b |= 0x80000000
 	}
-	return a.left < b.left
+	return uint64(^b)<<32 | uint64(uint32(left))
 }
 
-// bpeLess orders BPE bigrams: lower rank first, then leftmost.
-func bpeLess(a, b *bigram) bool {
-	if a.rank != b.rank {
-		return a.rank < b.rank
-	}
-	return a.left < b.left
+// bpeKey orders by rank ascending, then left ascending.
+func bpeKey(rank int32, left int) uint64 {
+	return uint64(uint32(rank))<<32 | uint64(uint32(left))
 }
 
-func heapPush(h []bigram, b bigram, less func(a, b *bigram) bool) []bigram {
+func heapPush(h []bigram, b bigram) []bigram {
 	h = append(h, b)
 	i := len(h) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !less(&h[i], &h[p]) {
+		if h[p].key <= b.key {
 			break
 		}
-		h[i], h[p] = h[p], h[i]
+		h[i] = h[p]
 		i = p
 	}
+	h[i] = b
 	return h
 }
 
-func heapPop(h []bigram, less func(a, b *bigram) bool) (bigram, []bigram) {
+func heapPop(h []bigram) (bigram, []bigram) {
 	top := h[0]
 	last := len(h) - 1
-	h[0] = h[last]
+	x := h[last]
 	h = h[:last]
+	n := len(h)
 	i := 0
 	for {
 		l := 2*i + 1
-		if l >= len(h) {
+		if l >= n {
 			break
 		}
 		m := l
-		if r := l + 1; r < len(h) && less(&h[r], &h[l]) {
+		if r := l + 1; r < n && h[r].key < h[l].key {
 			m = r
 		}
-		if !less(&h[m], &h[i]) {
+		if h[m].key >= x.key {
 			break
 		}
-		h[i], h[m] = h[m], h[i]
+		h[i] = h[m]
 		i = m
+	}
+	if n > 0 {
+		h[i] = x
 	}
 	return top, h
 }
@@ -97,35 +107,35 @@ func (t *Tokenizer) encodeSPM(sc *scratch, text string, out []int32) []int32 {
 			return
 		}
 		s := text[syms[l].start : syms[l].start+syms[l].n+syms[r].n]
-		id, ok := t.toID[s]
+		id, ok := t.toID.find(s)
 		if !ok {
 			return
 		}
-		h = heapPush(h, bigram{left: l, right: r, score: t.scores[id], size: len(s)}, spmLess)
+		h = heapPush(h, bigram{key: spmKey(t.scores[id], l), left: int32(l), right: int32(r), size: int32(len(s))})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(i-1, i)
 	}
 	for len(h) > 0 {
 		var b bigram
-		b, h = heapPop(h, spmLess)
+		b, h = heapPop(h)
 		l, r := &syms[b.left], &syms[b.right]
-		if l.n == 0 || r.n == 0 || l.n+r.n != b.size {
+		if l.n == 0 || r.n == 0 || l.n+r.n != int(b.size) {
 			continue
 		}
 		l.n += r.n
 		r.n = 0
 		l.next = r.next
 		if r.next >= 0 {
-			syms[r.next].prev = b.left
+			syms[r.next].prev = int(b.left)
 		}
-		try(l.prev, b.left)
-		try(b.left, l.next)
+		try(l.prev, int(b.left))
+		try(int(b.left), l.next)
 	}
 	if len(syms) > 0 {
 		for i := 0; i != -1; i = syms[i].next {
 			s := text[syms[i].start : syms[i].start+syms[i].n]
-			if id, ok := t.toID[s]; ok {
+			if id, ok := t.toID.find(s); ok {
 				out = append(out, id)
 				continue
 			}
@@ -167,7 +177,7 @@ func (t *Tokenizer) encodeBPE(sc *scratch, text string, out []int32) []int32 {
 
 func (t *Tokenizer) bpeWord(sc *scratch, word string, out []int32) []int32 {
 	if t.ignoreMerges {
-		if id, ok := t.toID[word]; ok {
+		if id, ok := t.toID.find(word); ok {
 			return append(out, id)
 		}
 	}
@@ -178,30 +188,31 @@ func (t *Tokenizer) bpeWord(sc *scratch, word string, out []int32) []int32 {
 			return
 		}
 		ls, rs := &syms[l], &syms[r]
-		rank, ok := t.merges[mergeKey{word[ls.start : ls.start+ls.n], word[rs.start : rs.start+rs.n]}]
+		rank, ok, key := t.merges.rank(word[ls.start:ls.start+ls.n], word[rs.start:rs.start+rs.n], sc.key)
+		sc.key = key
 		if !ok {
 			return
 		}
-		h = heapPush(h, bigram{left: l, right: r, rank: rank, size: ls.n + rs.n}, bpeLess)
+		h = heapPush(h, bigram{key: bpeKey(rank, l), left: int32(l), right: int32(r), size: int32(ls.n + rs.n)})
 	}
 	for i := 1; i < len(syms); i++ {
 		add(i-1, i)
 	}
 	for len(h) > 0 {
 		var b bigram
-		b, h = heapPop(h, bpeLess)
+		b, h = heapPop(h)
 		l, r := &syms[b.left], &syms[b.right]
-		if l.n == 0 || r.n == 0 || l.n+r.n != b.size {
+		if l.n == 0 || r.n == 0 || l.n+r.n != int(b.size) {
 			continue
 		}
 		l.n += r.n
 		r.n = 0
 		l.next = r.next
 		if r.next >= 0 {
-			syms[r.next].prev = b.left
+			syms[r.next].prev = int(b.left)
 		}
-		add(l.prev, b.left)
-		add(b.left, l.next)
+		add(l.prev, int(b.left))
+		add(int(b.left), l.next)
 	}
 	for i := 0; i < len(syms); i++ {
 		s := syms[i]
@@ -209,12 +220,12 @@ func (t *Tokenizer) bpeWord(sc *scratch, word string, out []int32) []int32 {
 			continue
 		}
 		str := word[s.start : s.start+s.n]
-		if id, ok := t.toID[str]; ok {
+		if id, ok := t.toID.find(str); ok {
 			out = append(out, id)
 			continue
 		}
 		for j := 0; j < len(str); j++ {
-			if id, ok := t.toID[str[j:j+1]]; ok {
+			if id, ok := t.toID.find(str[j:j+1]); ok {
 				out = append(out, id)
 			}
 		}

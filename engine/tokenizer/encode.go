@@ -88,6 +88,7 @@ type scratch struct {
 	segs   []int
 	tmp    []int
 	word   []byte
+	key    []byte
 	escape strings.Builder
 }
 

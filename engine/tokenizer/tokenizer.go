@@ -86,17 +86,15 @@ const (
 	kindBPE
 )
 
-type mergeKey struct{ left, right string }
-
 // Tokenizer converts between text and token ids.
 type Tokenizer struct {
 	kind   kind
 	tokens []string
 	scores []float32
 	attrs  []uint16
-	toID   map[string]int32
+	toID   *tokenTable
 
-	merges       map[mergeKey]int32
+	merges       *mergeTable
 	pre          []preStep
 	ignoreMerges bool
 
@@ -222,7 +220,6 @@ func New(v Vocab) (*Tokenizer, error) {
 		tokens: make([]string, n),
 		scores: make([]float32, n),
 		attrs:  make([]uint16, n),
-		toID:   make(map[string]int32, n),
 		eot:    None, eom: None,
 	}
 	var fimPad, fimRep, fimSep int32 = None, None, None
@@ -245,18 +242,13 @@ func New(v Vocab) (*Tokenizer, error) {
 		if v.Merges == nil {
 			return nil, errors.New("tokenizer: BPE vocabulary without tokenizer.ggml.merges")
 		}
-		t.merges = make(map[mergeKey]int32, len(v.Merges))
-		for i, m := range v.Merges {
-			var k mergeKey
-			if len(m) > 1 {
-				if p := strings.IndexByte(m[1:], ' '); p >= 0 {
-					k = mergeKey{m[:p+1], m[p+2:]}
-				}
-			}
-			if _, dup := t.merges[k]; !dup {
-				t.merges[k] = int32(i)
-			}
-		}
+		// The merge table is independent of the rest: build it alongside.
+		done := make(chan struct{})
+		go func() {
+			t.merges = newMergeTable(v.Merges)
+			close(done)
+		}()
+		defer func() { <-done }()
 	default:
 		return nil, fmt.Errorf("tokenizer: unsupported tokenizer model %q", v.Model)
 	}
@@ -264,15 +256,15 @@ func New(v Vocab) (*Tokenizer, error) {
 		t.addSpacePrefix = *v.AddSpacePrefix
 	}
 
+	t.toID = newTokenTable(t.tokens)
 	for i, w := range v.Tokens {
 		if w == "" {
 			w = fmt.Sprintf("[EMPTY_%d]", i)
 		}
-		if _, dup := t.toID[w]; dup {
+		t.tokens[i] = w
+		if !t.toID.insert(int32(i)) {
 			return nil, fmt.Errorf("tokenizer: duplicate token %q at id %d", w, i)
 		}
-		t.toID[w] = int32(i)
-		t.tokens[i] = w
 		if v.Scores != nil {
 			t.scores[i] = v.Scores[i]
 		}
@@ -344,7 +336,7 @@ func New(v Vocab) (*Tokenizer, error) {
 }
 
 func (t *Tokenizer) setAttr(text string, a uint16, on bool) {
-	id, ok := t.toID[text]
+	id, ok := t.toID.find(text)
 	if !ok {
 		return
 	}
@@ -384,7 +376,7 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 		// llama.cpp takes the first match in its unordered map's order; take
 		// the first text of the list (the most specific) instead.
 		for _, s := range texts {
-			if id, ok := t.toID[s]; ok {
+			if id, ok := t.toID.find(s); ok {
 				*dst = id
 				mark(id)
 				return
@@ -418,13 +410,13 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 		"<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
 		"<end_of_utterance>", "<｜end▁of▁sentence｜>", "</s>", "<eos>", "<turn|>", "<|tool_response>", "[e~[",
 		"[|endofturn|]", "<|endofturn|>", "<|end_of_turn|>"} {
-		if id, ok := t.toID[s]; ok {
+		if id, ok := t.toID.find(s); ok {
 			t.eog[id] = true
 			mark(id)
 		}
 	}
 	for _, s := range []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"} {
-		if id, ok := t.toID[s]; ok {
+		if id, ok := t.toID.find(s); ok {
 			t.attrs[id] = attrUserDefined
 		}
 	}
@@ -434,14 +426,14 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 		}
 	}
 	// o200k_harmony / solar-open: <|end|> is not end-of-generation there.
-	has := func(s string) bool { id, ok := t.toID[s]; return ok && t.eog[id] }
-	if end, ok := t.toID["<|end|>"]; ok && t.eog[end] &&
+	has := func(s string) bool { id, ok := t.toID.find(s); return ok && t.eog[id] }
+	if end, ok := t.toID.find("<|end|>"); ok && t.eog[end] &&
 		((has("<|return|>") && (has("<|call|>") || has("<|calls|>"))) || ((has("<|call|>") || has("<|calls|>")) && has("<|flush|>"))) {
 		delete(t.eog, end)
 		t.attrs[end] = attrUserDefined
 	}
 	// gemma4 / paddleocr: </s> is not end-of-generation next to <|tool_response>.
-	if s, ok := t.toID["</s>"]; ok && t.eog[s] && has("<|tool_response>") {
+	if s, ok := t.toID.find("</s>"); ok && t.eog[s] && has("<|tool_response>") {
 		delete(t.eog, s)
 		t.attrs[s] = attrNormal
 	}
@@ -450,15 +442,15 @@ func (t *Tokenizer) detectSpecial(fimPad, fimRep, fimSep *int32) {
 // findByteToken is llama.cpp's byte_to_token for byte-fallback lookups.
 func (t *Tokenizer) findByteToken(b byte) int32 {
 	if t.kind == kindSPM {
-		if id, ok := t.toID[fmt.Sprintf("<0x%02X>", b)]; ok {
+		if id, ok := t.toID.find(fmt.Sprintf("<0x%02X>", b)); ok {
 			return id
 		}
-		if id, ok := t.toID[string([]byte{b})]; ok {
+		if id, ok := t.toID.find(string([]byte{b})); ok {
 			return id
 		}
 		return None
 	}
-	if id, ok := t.toID[string(gpt2Bytes.enc[b])]; ok {
+	if id, ok := t.toID.find(string(gpt2Bytes.enc[b])); ok {
 		return id
 	}
 	return None
@@ -490,7 +482,7 @@ func (t *Tokenizer) buildPieces() {
 			}
 		case a&attrNormal != 0:
 			for _, r := range s {
-				if b, ok := gpt2Bytes.dec[r]; ok {
+				if b, ok := gpt2Bytes.decode(r); ok {
 					t.pieces = append(t.pieces, b)
 				} else {
 					t.pieces = utf8.AppendRune(t.pieces, r)

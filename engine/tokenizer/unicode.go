@@ -77,11 +77,22 @@ func decodeCpts(dst []rune, text string) []rune {
 // printable codepoint; bytes that are printable already map to themselves.
 type byteEncoder struct {
 	enc [256]rune
-	dec map[rune]byte
+	dec [324]int16 // codepoint -> byte, -1 if the codepoint is not an encoding
+}
+
+// decode returns the byte that r encodes.
+func (e *byteEncoder) decode(r rune) (byte, bool) {
+	if r < 0 || int(r) >= len(e.dec) || e.dec[r] < 0 {
+		return 0, false
+	}
+	return byte(e.dec[r]), true
 }
 
 func newByteEncoder() *byteEncoder {
-	e := &byteEncoder{dec: make(map[rune]byte, 256)}
+	e := &byteEncoder{}
+	for i := range e.dec {
+		e.dec[i] = -1
+	}
 	n := rune(0)
 	for b := 0; b < 256; b++ {
 		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) {
@@ -90,7 +101,7 @@ func newByteEncoder() *byteEncoder {
 			e.enc[b] = 256 + n
 			n++
 		}
-		e.dec[e.enc[b]] = byte(b)
+		e.dec[e.enc[b]] = int16(b)
 	}
 	return e
 }
