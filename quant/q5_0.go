@@ -85,12 +85,14 @@ func vecDotQ5_0Q8_0(n int, w []byte, a []byte) float32 {
 		bw := (*[blockQ5_0Len]byte)(w[i*blockQ5_0Len:])
 		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		qh := binary.LittleEndian.Uint32(bw[2:6])
-		lo, hi := qh<<4, qh>>12 // bit 4 of element j is at bit j+4 of lo; of element j+16 at bit j+4 of hi
+		lo, hi := qh, qh>>16 // bit 0: bit 4 of the next low / high element
 		var s0, s1 int32
-		for j := 0; j < qk5_0/2; j++ {
+		for j := 0; j < 16; j++ {
 			v := bw[6+j]
-			q0 := int32(uint32(v&0x0f)|lo>>j&0x10) - 16
-			q1 := int32(uint32(v>>4)|hi>>j&0x10) - 16
+			q0 := int32(v&0x0f|byte(lo&1)<<4) - 16
+			q1 := int32(v>>4|byte(hi&1)<<4) - 16
+			lo >>= 1
+			hi >>= 1
 			s0 += q0 * int32(int8(ba[2+j]))
 			s1 += q1 * int32(int8(ba[18+j]))
 		}

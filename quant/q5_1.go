@@ -81,12 +81,14 @@ func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
 		bw := (*[blockQ5_1Len]byte)(w[i*blockQ5_1Len:])
 		ba := (*[blockQ8_1Len]byte)(a[i*blockQ8_1Len:])
 		qh := binary.LittleEndian.Uint32(bw[4:8])
-		lo, hi := qh<<4, qh>>12
+		lo, hi := qh, qh>>16 // bit 0: bit 4 of the next low / high element
 		var s0, s1 int32
-		for j := 0; j < qk5_1/2; j++ {
+		for j := 0; j < 16; j++ {
 			v := bw[8+j]
-			q0 := int32(uint32(v&0x0f) | lo>>j&0x10)
-			q1 := int32(uint32(v>>4) | hi>>j&0x10)
+			q0 := int32(v&0x0f | byte(lo&1)<<4)
+			q1 := int32(v>>4 | byte(hi&1)<<4)
+			lo >>= 1
+			hi >>= 1
 			s0 += q0 * int32(int8(ba[4+j]))
 			s1 += q1 * int32(int8(ba[20+j]))
 		}
