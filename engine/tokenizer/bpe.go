@@ -225,7 +225,7 @@ func (t *Tokenizer) bpeWord(sc *scratch, word string, out []int32) []int32 {
 			continue
 		}
 		for j := 0; j < len(str); j++ {
-			if id, ok := t.toID.find(str[j:j+1]); ok {
+			if id, ok := t.toID.find(str[j : j+1]); ok {
 				out = append(out, id)
 			}
 		}
