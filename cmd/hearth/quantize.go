@@ -55,6 +55,9 @@ type tensorPlan struct {
 	// fill writes rows [r0, r1) as float32 into dst (len (r1-r0)*dims[0]);
 	// used when the tensor is converted.
 	fill func(dst []float32, r0, r1 int) error
+	// fillQ, when non-nil, replaces fill: it writes rows [r0, r1) already
+	// in typ into dst.
+	fillQ func(dst []byte, r0, r1 int)
 	// raw, when non-nil, is copied as is (same type in and out).
 	raw []byte
 }
@@ -132,8 +135,10 @@ func convert(out io.Writer, p tensorPlan, threads int) error {
 	chunk := per * threads
 	buf := make([]byte, min(chunk, rows)*rowBytes)
 	scratch := make([][]float32, threads)
-	for i := range scratch {
-		scratch[i] = make([]float32, min(per, rows)*cols)
+	if p.fillQ == nil {
+		for i := range scratch {
+			scratch[i] = make([]float32, min(per, rows)*cols)
+		}
 	}
 	for r0 := 0; r0 < rows; r0 += chunk {
 		r1 := min(r0+chunk, rows)
@@ -148,6 +153,10 @@ func convert(out io.Writer, p tensorPlan, threads int) error {
 			wg.Add(1)
 			go func(t, a, b int) {
 				defer wg.Done()
+				if p.fillQ != nil {
+					p.fillQ(buf[(a-r0)*rowBytes:(b-r0)*rowBytes], a, b)
+					return
+				}
 				f := scratch[t][:(b-a)*cols]
 				if err := p.fill(f, a, b); err != nil {
 					errs[t] = err
