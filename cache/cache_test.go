@@ -234,18 +234,18 @@ func TestResolveErrors(t *testing.T) {
 	data := realModel(t)
 	for _, tc := range []struct {
 		name   string
-		server faultServer
+		server *faultServer
 		opts   ResolveOptions
 		code   string
 		text   string
 	}{
-		{"404", faultServer{data: data, status: 404}, ResolveOptions{}, CodeDownload, "404"},
-		{"500", faultServer{data: data, status: 500}, ResolveOptions{}, CodeDownload, "500"},
-		{"expected digest", faultServer{data: data, etag: `"v1"`}, ResolveOptions{SHA256: strings.Repeat("ab", 32)}, CodeDigestMismatch, "nothing was kept"},
-		{"server digest", faultServer{data: data, linkedETag: `"` + strings.Repeat("cd", 32) + `"`}, ResolveOptions{}, CodeDigestMismatch, "server's digest"},
+		{"404", &faultServer{data: data, status: 404}, ResolveOptions{}, CodeDownload, "404"},
+		{"500", &faultServer{data: data, status: 500}, ResolveOptions{}, CodeDownload, "500"},
+		{"expected digest", &faultServer{data: data, etag: `"v1"`}, ResolveOptions{SHA256: strings.Repeat("ab", 32)}, CodeDigestMismatch, "nothing was kept"},
+		{"server digest", &faultServer{data: data, linkedETag: `"` + strings.Repeat("cd", 32) + `"`}, ResolveOptions{}, CodeDigestMismatch, "server's digest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(&tc.server)
+			srv := httptest.NewServer(tc.server)
 			defer srv.Close()
 			st := newStore(t)
 			_, err := st.Resolve(context.Background(), srv.URL+"/m.gguf", tc.opts)
