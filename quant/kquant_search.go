@@ -295,3 +295,12 @@ func packScaleMinK4(j int, q []byte, ls, lm uint8) {
 // sqrt32 is sqrtf: the float64 square root rounded to float32 is the
 // correctly rounded float32 square root.
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// pickVecDot returns the AVX2 kernel when the CPU has AVX2 (and it is built),
+// else the portable one. Traits are built once at program start.
+func pickVecDot(avx2, generic func(int, []byte, []byte) float32) func(int, []byte, []byte) float32 {
+	if haveAVX2 {
+		return avx2
+	}
+	return generic
+}

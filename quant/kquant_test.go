@@ -2,6 +2,8 @@ package quant
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -346,6 +348,104 @@ func TestKQuantMatVec(t *testing.T) {
 		MatVec(tr, dst, w, rowBytes, n, a, 0, rows)
 		for row := 0; row < rows; row++ {
 			assert.Equal(t, tr.VecDot(n, w[row*rowBytes:(row+1)*rowBytes], a), dst[row], "%s row %d", c.typ, row)
+		}
+	}
+}
+
+// randomKBlocks fills nb blocks of a K-quant type with random bytes (every
+// quant and scale pattern) but finite, moderate fp16 super-block scales.
+func randomKBlocks(r *rand.Rand, typ gguf.TensorType, nb int) []byte {
+	tr, _ := For(typ)
+	b := make([]byte, nb*tr.TypeSize)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	for i := 0; i < nb; i++ {
+		blk := b[i*tr.TypeSize : (i+1)*tr.TypeSize]
+		rnd := func() float32 { return float32(r.NormFloat64() * 0.01) }
+		switch typ {
+		case gguf.TypeQ2_K:
+			putF16(blk[q2KOffD:], rnd())
+			putF16(blk[q2KOffDmin:], rnd())
+		case gguf.TypeQ3_K:
+			putF16(blk[q3KOffD:], rnd())
+		case gguf.TypeQ4_K, gguf.TypeQ5_K:
+			putF16(blk[0:], rnd())
+			putF16(blk[2:], rnd())
+		case gguf.TypeQ6_K:
+			putF16(blk[q6KOffD:], rnd())
+		}
+	}
+	return b
+}
+
+// randomQ8K builds nb Q8_K blocks with random quants in [-127, 127] (the
+// range quantize_row_q8_K produces), consistent bsums and random scales.
+func randomQ8K(r *rand.Rand, nb int) []byte {
+	a := make([]byte, nb*q8KBytes)
+	for i := 0; i < nb; i++ {
+		y := a[i*q8KBytes : (i+1)*q8KBytes]
+		binary.LittleEndian.PutUint32(y, math.Float32bits(float32(r.NormFloat64()*0.01)))
+		for g := 0; g < 16; g++ {
+			s := 0
+			for l := 0; l < 16; l++ {
+				q := r.IntN(255) - 127
+				y[q8KOffQS+16*g+l] = byte(int8(q))
+				s += q
+			}
+			binary.LittleEndian.PutUint16(y[q8KOffBsums+2*g:], uint16(int16(s)))
+		}
+	}
+	return a
+}
+
+// TestKQuantVecDotKernelsAgree runs every available VecDot implementation
+// (portable Go and, where the CPU has it, AVX2) on random block bytes and
+// requires identical results that also match a float64 dot product of the
+// dequantized rows. Lengths cover partial and several 16-block batches.
+func TestKQuantVecDotKernelsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	kernels := []struct {
+		typ     gguf.TensorType
+		generic func(int, []byte, []byte) float32
+		avx2    func(int, []byte, []byte) float32
+	}{
+		{gguf.TypeQ2_K, vecDotQ2KQ8K, nil},
+		{gguf.TypeQ3_K, vecDotQ3KQ8K, nil},
+		{gguf.TypeQ4_K, vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
+		{gguf.TypeQ5_K, vecDotQ5KQ8K, nil},
+		{gguf.TypeQ6_K, vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
+	}
+	q8, err := For(gguf.TypeQ8_K)
+	require.NoError(t, err)
+	for _, k := range kernels {
+		tr, err := For(k.typ)
+		require.NoError(t, err)
+		for _, nb := range []int{1, 3, 16, 17, 37} {
+			t.Run(fmt.Sprintf("%s/%d", k.typ, nb), func(t *testing.T) {
+				n := nb * qkK
+				w := randomKBlocks(r, k.typ, nb)
+				a := randomQ8K(r, nb)
+				wd := make([]float32, n)
+				tr.Dequantize(wd, w)
+				ad := make([]float32, n)
+				q8.Dequantize(ad, a)
+				var want, mag float64
+				for i := range wd {
+					want += float64(wd[i]) * float64(ad[i])
+					mag += math.Abs(float64(wd[i]) * float64(ad[i]))
+				}
+				got := k.generic(n, w, a)
+				assert.LessOrEqual(t, math.Abs(float64(got)-want), 1e-5*mag, "generic: %g vs float64 %g", got, want)
+				assert.Equal(t, got, tr.VecDot(n, w, a), "traits VecDot")
+				if k.avx2 != nil {
+					if !haveAVX2 {
+						t.Log("!!! AVX2 kernel not tested: this CPU or build has no AVX2")
+						return
+					}
+					assert.Equal(t, got, k.avx2(n, w, a), "AVX2 kernel")
+				}
+			})
 		}
 	}
 }

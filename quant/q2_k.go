@@ -137,30 +137,28 @@ func vecDotQ2KQ8K(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	var sum float32
 	for i := 0; i < nb; i++ {
-		x := w[i*q2KBytes : (i+1)*q2KBytes]
-		y := a[i*q8KBytes : (i+1)*q8KBytes]
-		sc := x[:16]
-		qs := x[q2KOffQS : q2KOffQS+64]
-		q8 := y[q8KOffQS : q8KOffQS+qkK]
+		x := (*[q2KBytes]byte)(w[i*q2KBytes:])
+		y := (*[q8KBytes]byte)(a[i*q8KBytes:])
+		sc := (*[16]byte)(x[:16])
 		var summs, isum int32
 		for g := 0; g < 16; g++ {
-			summs += q8KBsum(y, g) * int32(sc[g]>>4)
+			summs += q8KBsum(y[:], g) * int32(sc[g]>>4)
 		}
 		for h := 0; h < 2; h++ {
-			q := qs[32*h : 32*h+32]
+			q := (*[32]byte)(x[q2KOffQS+32*h:])
 			for s := 0; s < 4; s++ {
 				sh := uint(2 * s)
-				a8 := q8[128*h+32*s : 128*h+32*s+32]
+				a8 := (*[32]byte)(y[q8KOffQS+128*h+32*s:])
 				var p0, p1 int32
-				for l := 0; l < 16; l++ {
-					p0 += int32(int8(a8[l])) * int32((q[l]>>sh)&3)
-					p1 += int32(int8(a8[l+16])) * int32((q[l+16]>>sh)&3)
+				for l := 0; l < 16; l += 2 {
+					p0 += int32(int8(a8[l]))*int32((q[l]>>sh)&3) + int32(int8(a8[l+1]))*int32((q[l+1]>>sh)&3)
+					p1 += int32(int8(a8[l+16]))*int32((q[l+16]>>sh)&3) + int32(int8(a8[l+17]))*int32((q[l+17]>>sh)&3)
 				}
 				g := 8*h + 2*s
 				isum += int32(sc[g]&0xf)*p0 + int32(sc[g+1]&0xf)*p1
 			}
 		}
-		dy := q8KScale(y)
+		dy := q8KScale(y[:])
 		dall := dy * f16At(x[q2KOffD:])
 		dmin := dy * f16At(x[q2KOffDmin:])
 		sum += float32(dall*float32(isum)) - float32(dmin*float32(summs))

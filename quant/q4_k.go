@@ -9,7 +9,7 @@ var q4_KTraits = Traits{
 	Dequantize:         dequantizeQ4K,
 	Quantize:           quantizeQ4K,
 	VecDotType:         gguf.TypeQ8_K,
-	VecDot:             vecDotQ4KQ8K,
+	VecDot:             pickVecDot(vecDotQ4KQ8KAVX2, vecDotQ4KQ8K),
 	QuantizeActivation: quantizeQ8K,
 }
 
@@ -156,32 +156,67 @@ func vecDotQ4KQ8K(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	var sum, sumM float32
 	for i := 0; i < nb; i++ {
-		x := w[i*q4KBytes : (i+1)*q4KBytes]
-		y := a[i*q8KBytes : (i+1)*q8KBytes]
-		dy := q8KScale(y)
+		x := (*[q4KBytes]byte)(w[i*q4KBytes:])
+		y := (*[q8KBytes]byte)(a[i*q8KBytes:])
+		dy := q8KScale(y[:])
 		d := dy * f16At(x[0:])
 		dmin := dy * f16At(x[2:])
 		sc := x[q4KOffScales : q4KOffScales+12]
-		qs := x[q4KOffQS : q4KOffQS+128]
-		q8 := y[q8KOffQS : q8KOffQS+qkK]
 		var sumi, summ int32
 		for c := 0; c < 4; c++ {
 			s1, m1 := scaleMinK4(2*c, sc)
 			s2, m2 := scaleMinK4(2*c+1, sc)
-			summ += int32(m1)*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) +
-				int32(m2)*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := qs[32*c : 32*c+32]
-			a1 := q8[64*c : 64*c+32]
-			a2 := q8[64*c+32 : 64*c+64]
+			summ += int32(m1)*(q8KBsum(y[:], 4*c)+q8KBsum(y[:], 4*c+1)) +
+				int32(m2)*(q8KBsum(y[:], 4*c+2)+q8KBsum(y[:], 4*c+3))
+			q := (*[32]byte)(x[q4KOffQS+32*c:])
+			a1 := (*[32]byte)(y[q8KOffQS+64*c:])
+			a2 := (*[32]byte)(y[q8KOffQS+64*c+32:])
 			var p1, p2 int32
-			for l := 0; l < 32; l++ {
-				p1 += int32(q[l]&0xf) * int32(int8(a1[l]))
-				p2 += int32(q[l]>>4) * int32(int8(a2[l]))
+			for l := 0; l < 32; l += 4 {
+				q0, q1, q2, q3 := int32(q[l]), int32(q[l+1]), int32(q[l+2]), int32(q[l+3])
+				p1 += (q0&0xf)*int32(int8(a1[l])) + (q1&0xf)*int32(int8(a1[l+1])) +
+					(q2&0xf)*int32(int8(a1[l+2])) + (q3&0xf)*int32(int8(a1[l+3]))
+				p2 += (q0>>4)*int32(int8(a2[l])) + (q1>>4)*int32(int8(a2[l+1])) +
+					(q2>>4)*int32(int8(a2[l+2])) + (q3>>4)*int32(int8(a2[l+3]))
 			}
 			sumi += int32(s1)*p1 + int32(s2)*p2
 		}
 		sum += d * float32(sumi)
 		sumM -= dmin * float32(summ)
+	}
+	return sum + sumM
+}
+
+// vecDotQ4KQ8KAVX2 is vecDotQ4KQ8K with the integer sub-block sums computed
+// by the AVX2 kernel, 16 blocks per call; the scales, mins and float
+// accumulation stay in Go and give the same result bit for bit.
+func vecDotQ4KQ8KAVX2(n int, w []byte, a []byte) float32 {
+	nb := n / qkK
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*q4KBytes-1]
+	_ = a[nb*q8KBytes-1]
+	var dots [16 * 8]int32
+	var sum, sumM float32
+	for i0 := 0; i0 < nb; i0 += 16 {
+		m := min(16, nb-i0)
+		q4KGroupDotsAVX2(&w[i0*q4KBytes], &a[i0*q8KBytes], m, &dots[0])
+		for k := 0; k < m; k++ {
+			x := (*[q4KBytes]byte)(w[(i0+k)*q4KBytes:])
+			y := (*[q8KBytes]byte)(a[(i0+k)*q8KBytes:])
+			p := (*[8]int32)(dots[8*k:])
+			sc := x[q4KOffScales : q4KOffScales+12]
+			var sumi, summ int32
+			for j := 0; j < 8; j++ {
+				s, m := scaleMinK4(j, sc)
+				sumi += int32(s) * p[j]
+				summ += int32(m) * (q8KBsum(y[:], 2*j) + q8KBsum(y[:], 2*j+1))
+			}
+			dy := q8KScale(y[:])
+			sum += dy * f16At(x[0:]) * float32(sumi)
+			sumM -= dy * f16At(x[2:]) * float32(summ)
+		}
 	}
 	return sum + sumM
 }

@@ -128,30 +128,29 @@ func vecDotQ5KQ8K(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	var sum, sumM float32
 	for i := 0; i < nb; i++ {
-		x := w[i*q5KBytes : (i+1)*q5KBytes]
-		y := a[i*q8KBytes : (i+1)*q8KBytes]
-		dy := q8KScale(y)
+		x := (*[q5KBytes]byte)(w[i*q5KBytes:])
+		y := (*[q8KBytes]byte)(a[i*q8KBytes:])
+		dy := q8KScale(y[:])
 		d := dy * f16At(x[0:])
 		dmin := dy * f16At(x[2:])
 		sc := x[q5KOffScales : q5KOffScales+12]
-		qh := x[q5KOffQH : q5KOffQH+32]
-		qs := x[q5KOffQS : q5KOffQS+128]
-		q8 := y[q8KOffQS : q8KOffQS+qkK]
+		qh := (*[32]byte)(x[q5KOffQH:])
 		var sumi, summ int32
 		for c := 0; c < 4; c++ {
 			s1, m1 := scaleMinK4(2*c, sc)
 			s2, m2 := scaleMinK4(2*c+1, sc)
-			summ += int32(m1)*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) +
-				int32(m2)*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := qs[32*c : 32*c+32]
-			a1 := q8[64*c : 64*c+32]
-			a2 := q8[64*c+32 : 64*c+64]
+			summ += int32(m1)*(q8KBsum(y[:], 4*c)+q8KBsum(y[:], 4*c+1)) +
+				int32(m2)*(q8KBsum(y[:], 4*c+2)+q8KBsum(y[:], 4*c+3))
+			q := (*[32]byte)(x[q5KOffQS+32*c:])
+			a1 := (*[32]byte)(y[q8KOffQS+64*c:])
+			a2 := (*[32]byte)(y[q8KOffQS+64*c+32:])
 			sh := uint(2 * c)
 			var p1, p2 int32
-			for l := 0; l < 32; l++ {
-				h := qh[l] >> sh
-				p1 += int32(q[l]&0xf|(h&1)<<4) * int32(int8(a1[l]))
-				p2 += int32(q[l]>>4|(h&2)<<3) * int32(int8(a2[l]))
+			for l := 0; l < 32; l += 2 {
+				h0, h1 := int32(qh[l]>>sh), int32(qh[l+1]>>sh)
+				q0, q1 := int32(q[l]), int32(q[l+1])
+				p1 += (q0&0xf|(h0&1)<<4)*int32(int8(a1[l])) + (q1&0xf|(h1&1)<<4)*int32(int8(a1[l+1]))
+				p2 += (q0>>4|(h0&2)<<3)*int32(int8(a2[l])) + (q1>>4|(h1&2)<<3)*int32(int8(a2[l+1]))
 			}
 			sumi += int32(s1)*p1 + int32(s2)*p2
 		}

@@ -9,7 +9,7 @@ var q6_KTraits = Traits{
 	Dequantize:         dequantizeQ6K,
 	Quantize:           quantizeQ6K,
 	VecDotType:         gguf.TypeQ8_K,
-	VecDot:             vecDotQ6KQ8K,
+	VecDot:             pickVecDot(vecDotQ6KQ8KAVX2, vecDotQ6KQ8K),
 	QuantizeActivation: quantizeQ8K,
 }
 
@@ -128,35 +128,67 @@ func vecDotQ6KQ8K(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	var sum float32
 	for i := 0; i < nb; i++ {
-		x := w[i*q6KBytes : (i+1)*q6KBytes]
-		y := a[i*q8KBytes : (i+1)*q8KBytes]
-		q8 := y[q8KOffQS : q8KOffQS+qkK]
+		x := (*[q6KBytes]byte)(w[i*q6KBytes:])
+		y := (*[q8KBytes]byte)(a[i*q8KBytes:])
 		var isum int32
 		for h := 0; h < 2; h++ {
-			ql := x[64*h : 64*h+64]
-			qh := x[q6KOffQH+32*h : q6KOffQH+32*h+32]
-			sc := x[q6KOffScales+8*h : q6KOffScales+8*h+8]
-			a8 := q8[128*h : 128*h+128]
-			// p[k][half]: sums for the sub-block of values 128h+32k+16*half+l.
-			var p [4][2]int32
+			ql := (*[64]byte)(x[64*h:])
+			qh := (*[32]byte)(x[q6KOffQH+32*h:])
+			sc := (*[8]byte)(x[q6KOffScales+8*h:])
+			a8 := (*[128]byte)(y[q8KOffQS+128*h:])
 			for half := 0; half < 2; half++ {
+				var p0, p1, p2, p3 int32
 				for l := 16 * half; l < 16*half+16; l++ {
-					hb := qh[l]
-					p[0][half] += int32(ql[l]&0xf|(hb&3)<<4) * int32(int8(a8[l]))
-					p[1][half] += int32(ql[l+32]&0xf|((hb>>2)&3)<<4) * int32(int8(a8[l+32]))
-					p[2][half] += int32(ql[l]>>4|((hb>>4)&3)<<4) * int32(int8(a8[l+64]))
-					p[3][half] += int32(ql[l+32]>>4|((hb>>6)&3)<<4) * int32(int8(a8[l+96]))
+					hb := int32(qh[l])
+					lo, hi := int32(ql[l]), int32(ql[l+32])
+					p0 += (lo&0xf | (hb&3)<<4) * int32(int8(a8[l]))
+					p1 += (hi&0xf | (hb&0xc)<<2) * int32(int8(a8[l+32]))
+					p2 += (lo>>4 | (hb & 0x30)) * int32(int8(a8[l+64]))
+					p3 += (hi>>4 | (hb&0xc0)>>2) * int32(int8(a8[l+96]))
 				}
-			}
-			for k := 0; k < 4; k++ {
-				for half := 0; half < 2; half++ {
-					g := 8*h + 2*k + half
-					isum += int32(int8(sc[2*k+half])) * (p[k][half] - 32*q8KBsum(y, g))
-				}
+				g := 8*h + half
+				isum += int32(int8(sc[half]))*(p0-32*q8KBsum(y[:], g)) +
+					int32(int8(sc[2+half]))*(p1-32*q8KBsum(y[:], g+2)) +
+					int32(int8(sc[4+half]))*(p2-32*q8KBsum(y[:], g+4)) +
+					int32(int8(sc[6+half]))*(p3-32*q8KBsum(y[:], g+6))
 			}
 		}
-		d := f16At(x[q6KOffD:]) * q8KScale(y)
+		d := f16At(x[q6KOffD:]) * q8KScale(y[:])
 		sum += d * float32(isum)
+	}
+	return sum
+}
+
+// q6KGroupOrder maps the position of a sum in q6KGroupDotsAVX2's output
+// to its sub-block.
+var q6KGroupOrder = [16]int{0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15}
+
+// vecDotQ6KQ8KAVX2 is vecDotQ6KQ8K with the integer sub-block sums computed
+// by the AVX2 kernel, 16 blocks per call; the result is the same bit for bit.
+func vecDotQ6KQ8KAVX2(n int, w []byte, a []byte) float32 {
+	nb := n / qkK
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*q6KBytes-1]
+	_ = a[nb*q8KBytes-1]
+	var dots [16 * 16]int32
+	var sum float32
+	for i0 := 0; i0 < nb; i0 += 16 {
+		m := min(16, nb-i0)
+		q6KGroupDotsAVX2(&w[i0*q6KBytes], &a[i0*q8KBytes], m, &dots[0])
+		for k := 0; k < m; k++ {
+			x := (*[q6KBytes]byte)(w[(i0+k)*q6KBytes:])
+			y := (*[q8KBytes]byte)(a[(i0+k)*q8KBytes:])
+			p := (*[16]int32)(dots[16*k:])
+			sc := (*[16]byte)(x[q6KOffScales:])
+			var isum int32
+			for o, g := range q6KGroupOrder {
+				isum += int32(int8(sc[g])) * (p[o] - 32*q8KBsum(y[:], g))
+			}
+			d := f16At(x[q6KOffD:]) * q8KScale(y[:])
+			sum += d * float32(isum)
+		}
 	}
 	return sum
 }

@@ -1,0 +1,169 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+//
+// For each of nb Q4_K blocks (stride 144, quants at +16) and Q8_K blocks
+// (stride 292, quants at +4) it stores the 8 exact integer sums
+// sum_l q4[32j+l]*q8[32j+l], j = 0..7 (sub-block order), to out[8i..8i+7].
+TEXT ·q4KGroupDotsAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	MOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0001000100010001, AX
+	MOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	TESTQ CX, CX
+	JEQ q4done
+
+q4loop:
+	// chunk 0: values 0..63
+	VMOVDQU 16(SI), Y0
+	VPSRLW $4, Y0, Y1
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPMADDUBSW 4(DI), Y0, Y0
+	VPMADDUBSW 36(DI), Y1, Y1
+	VPMADDWD Y14, Y0, Y2
+	VPMADDWD Y14, Y1, Y3
+
+	// chunk 1: values 64..127
+	VMOVDQU 48(SI), Y0
+	VPSRLW $4, Y0, Y1
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPMADDUBSW 68(DI), Y0, Y0
+	VPMADDUBSW 100(DI), Y1, Y1
+	VPMADDWD Y14, Y0, Y4
+	VPMADDWD Y14, Y1, Y5
+
+	// chunk 2: values 128..191
+	VMOVDQU 80(SI), Y0
+	VPSRLW $4, Y0, Y1
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPMADDUBSW 132(DI), Y0, Y0
+	VPMADDUBSW 164(DI), Y1, Y1
+	VPMADDWD Y14, Y0, Y6
+	VPMADDWD Y14, Y1, Y7
+
+	// chunk 3: values 192..255
+	VMOVDQU 112(SI), Y0
+	VPSRLW $4, Y0, Y1
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPMADDUBSW 196(DI), Y0, Y0
+	VPMADDUBSW 228(DI), Y1, Y1
+	VPMADDWD Y14, Y0, Y8
+	VPMADDWD Y14, Y1, Y9
+
+	// horizontal sums: Y2..Y5 -> groups 0..3, Y6..Y9 -> groups 4..7
+	VPHADDD Y3, Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPHADDD Y4, Y2, Y2
+	VPHADDD Y7, Y6, Y6
+	VPHADDD Y9, Y8, Y8
+	VPHADDD Y8, Y6, Y6
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD X3, X2, X2
+	VMOVDQU X2, (R9)
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X7, X6, X6
+	VMOVDQU X6, 16(R9)
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ q4loop
+
+q4done:
+	VZEROUPPER
+	RET
+
+// q6Half computes the group sums of one 128-value half of a Q6_K block:
+// ql at off(SI), ql+32 at off+32(SI), qh at qhoff(SI), q8 at q8off(DI);
+// stores 8 int32 at outoff(R9) in group order 0,2,4,6,1,3,5,7.
+#define q6Half(off, off32, qhoff, q8a, q8b, q8c, q8d, outoff) \
+	VMOVDQU off(SI), Y0 \
+	VMOVDQU off32(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	VPAND Y15, Y0, Y3 \
+	VPAND Y13, Y2, Y4 \
+	VPSLLW $4, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	VPMADDUBSW q8a(DI), Y3, Y3 \
+	VPMADDWD Y14, Y3, Y4 \
+	VPAND Y15, Y1, Y3 \
+	VPAND Y12, Y2, Y5 \
+	VPSLLW $2, Y5, Y5 \
+	VPOR Y5, Y3, Y3 \
+	VPMADDUBSW q8b(DI), Y3, Y3 \
+	VPMADDWD Y14, Y3, Y5 \
+	VPSRLW $4, Y0, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y11, Y2, Y6 \
+	VPOR Y6, Y3, Y3 \
+	VPMADDUBSW q8c(DI), Y3, Y3 \
+	VPMADDWD Y14, Y3, Y6 \
+	VPSRLW $4, Y1, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y10, Y2, Y7 \
+	VPSRLW $2, Y7, Y7 \
+	VPOR Y7, Y3, Y3 \
+	VPMADDUBSW q8d(DI), Y3, Y3 \
+	VPMADDWD Y14, Y3, Y7 \
+	VPHADDD Y5, Y4, Y4 \
+	VPHADDD Y7, Y6, Y6 \
+	VPHADDD Y6, Y4, Y4 \
+	VMOVDQU Y4, outoff(R9)
+
+// func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+//
+// For each of nb Q6_K blocks (stride 210) and Q8_K blocks (stride 292) it
+// stores 16 exact integer sums of q6*q8 (q6 the unsigned 6-bit quant, 0..63)
+// over the block's sub-blocks of 16, to out[16i..16i+15] in the order
+// 0,2,4,6,1,3,5,7, 8,10,12,14,9,11,13,15.
+TEXT ·q6KGroupDotsAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	MOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0001000100010001, AX
+	MOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ $0x0303030303030303, AX
+	MOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0c0c0c0c0c0c0c0c, AX
+	MOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ $0x3030303030303030, AX
+	MOVQ AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ $0xc0c0c0c0c0c0c0c0, AX
+	MOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+	TESTQ CX, CX
+	JEQ q6done
+
+q6loop:
+	q6Half(0, 32, 128, 4, 36, 68, 100, 0)
+	q6Half(64, 96, 160, 132, 164, 196, 228, 32)
+	ADDQ $210, SI
+	ADDQ $292, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ q6loop
+
+q6done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package quant
+
+// haveAVX2 is false where the assembly kernels are not built.
+const haveAVX2 = false
+
+func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+
+func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
