@@ -13,6 +13,10 @@ func MatVec(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, 
 	}
 }
 
+// dotChunk is how many blocks a dot product's integer kernel handles per
+// call (its sums live on the stack).
+const dotChunk = 64
+
 // matMulRowTile is how many weight rows MatMul keeps hot in cache while it
 // walks the activation rows.
 const matMulRowTile = 16

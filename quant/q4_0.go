@@ -68,18 +68,47 @@ func quantizeQ4_0(dst []byte, src []float32) {
 // vecDotQ4_0Q8_0 is ggml_vec_dot_q4_0_q8_0: per block the exact integer sum
 // of (q_w-8)*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ4_0Q8_0(n int, w []byte, a []byte) float32 {
-	nb := n / qk4_0
+	nb := n / 32
+	var sums [dotChunk]int32
 	var sum float32
-	for i := 0; i < nb; i++ {
+	for b0 := 0; b0 < nb; b0 += dotChunk {
+		m := min(dotChunk, nb-b0)
+		bw := w[b0*blockQ4_0Len:]
+		ba := a[b0*blockQ8_0Len:]
+		q4_0Q8_0Sums(sums[:m], bw, ba)
+		for i, s := range sums[:m] {
+			xw, xa := bw[i*blockQ4_0Len:], ba[i*blockQ8_0Len:]
+			sum += float32(s) * float32(f16At(xw)*f16At(xa))
+		}
+	}
+	return sum
+}
+
+// q4_0Q8_0Sums stores in out[i] the exact integer dot product of the quants of
+// weight block i and activation block i (len(out) blocks), with AVX2 where
+// the CPU has it.
+func q4_0Q8_0Sums(out []int32, w, a []byte) {
+	nb := len(out)
+	w = w[:nb*blockQ4_0Len]
+	a = a[:nb*blockQ8_0Len]
+	if legacyAVX2 && nb > 0 {
+		q4_0Q8_0SumsAVX2(&w[0], &a[0], nb, &out[0])
+		return
+	}
+	q4_0Q8_0SumsGo(out, w, a)
+}
+
+// q4_0Q8_0SumsGo is the portable q4_0Q8_0Sums.
+func q4_0Q8_0SumsGo(out []int32, w, a []byte) {
+	for i := range out {
 		bw := (*[blockQ4_0Len]byte)(w[i*blockQ4_0Len:])
 		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		var s0, s1 int32
-		for j := 0; j < qk4_0/2; j += 2 {
+		for j := 0; j < 16; j += 2 {
 			v0, v1 := bw[2+j], bw[3+j]
 			s0 += (int32(v0&0x0f)-8)*int32(int8(ba[2+j])) + (int32(v1&0x0f)-8)*int32(int8(ba[3+j]))
 			s1 += (int32(v0>>4)-8)*int32(int8(ba[18+j])) + (int32(v1>>4)-8)*int32(int8(ba[19+j]))
 		}
-		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
+		out[i] = s0 + s1
 	}
-	return sum
 }

@@ -82,19 +82,48 @@ const maxFloat32 = 0x1p127 * (1 + (1 - 0x1p-23))
 // q_w*q_a scaled by d_w*d_a, accumulated in float32, plus the sum of m_w*s_a
 // accumulated separately and added at the end.
 func vecDotQ4_1Q8_1(n int, w []byte, a []byte) float32 {
-	nb := n / qk4_1
+	nb := n / 32
+	var sums [dotChunk]int32
 	var sum, summs float32
-	for i := 0; i < nb; i++ {
+	for b0 := 0; b0 < nb; b0 += dotChunk {
+		m := min(dotChunk, nb-b0)
+		bw := w[b0*blockQ4_1Len:]
+		ba := a[b0*blockQ8_1Len:]
+		q4_1Q8_1Sums(sums[:m], bw, ba)
+		for i, s := range sums[:m] {
+			xw, xa := bw[i*blockQ4_1Len:], ba[i*blockQ8_1Len:]
+			summs += float32(f16At(xw[2:]) * f16At(xa[2:]))
+			sum += float32(s) * float32(f16At(xw)*f16At(xa))
+		}
+	}
+	return sum + summs
+}
+
+// q4_1Q8_1Sums stores in out[i] the exact integer dot product of the quants of
+// weight block i and activation block i (len(out) blocks), with AVX2 where
+// the CPU has it.
+func q4_1Q8_1Sums(out []int32, w, a []byte) {
+	nb := len(out)
+	w = w[:nb*blockQ4_1Len]
+	a = a[:nb*blockQ8_1Len]
+	if legacyAVX2 && nb > 0 {
+		q4_1Q8_1SumsAVX2(&w[0], &a[0], nb, &out[0])
+		return
+	}
+	q4_1Q8_1SumsGo(out, w, a)
+}
+
+// q4_1Q8_1SumsGo is the portable q4_1Q8_1Sums.
+func q4_1Q8_1SumsGo(out []int32, w, a []byte) {
+	for i := range out {
 		bw := (*[blockQ4_1Len]byte)(w[i*blockQ4_1Len:])
 		ba := (*[blockQ8_1Len]byte)(a[i*blockQ8_1Len:])
 		var s0, s1 int32
-		for j := 0; j < qk4_1/2; j += 2 {
+		for j := 0; j < 16; j += 2 {
 			v0, v1 := bw[4+j], bw[5+j]
 			s0 += int32(v0&0x0f)*int32(int8(ba[4+j])) + int32(v1&0x0f)*int32(int8(ba[5+j]))
 			s1 += int32(v0>>4)*int32(int8(ba[20+j])) + int32(v1>>4)*int32(int8(ba[21+j]))
 		}
-		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
-		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
+		out[i] = s0 + s1
 	}
-	return sum + summs
 }

@@ -75,13 +75,44 @@ func quantizeQ5_1(dst []byte, src []float32) {
 // vecDotQ5_1Q8_1 is ggml_vec_dot_q5_1_q8_1: like vecDotQ4_1Q8_1 with 5-bit
 // quants.
 func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
-	nb := n / qk5_1
+	nb := n / 32
+	var sums [dotChunk]int32
 	var sum, summs float32
-	for i := 0; i < nb; i++ {
+	for b0 := 0; b0 < nb; b0 += dotChunk {
+		m := min(dotChunk, nb-b0)
+		bw := w[b0*blockQ5_1Len:]
+		ba := a[b0*blockQ8_1Len:]
+		q5_1Q8_1Sums(sums[:m], bw, ba)
+		for i, s := range sums[:m] {
+			xw, xa := bw[i*blockQ5_1Len:], ba[i*blockQ8_1Len:]
+			summs += float32(f16At(xw[2:]) * f16At(xa[2:]))
+			sum += float32(s) * float32(f16At(xw)*f16At(xa))
+		}
+	}
+	return sum + summs
+}
+
+// q5_1Q8_1Sums stores in out[i] the exact integer dot product of the quants of
+// weight block i and activation block i (len(out) blocks), with AVX2 where
+// the CPU has it.
+func q5_1Q8_1Sums(out []int32, w, a []byte) {
+	nb := len(out)
+	w = w[:nb*blockQ5_1Len]
+	a = a[:nb*blockQ8_1Len]
+	if legacyAVX2 && nb > 0 {
+		q5_1Q8_1SumsAVX2(&w[0], &a[0], nb, &out[0])
+		return
+	}
+	q5_1Q8_1SumsGo(out, w, a)
+}
+
+// q5_1Q8_1SumsGo is the portable q5_1Q8_1Sums.
+func q5_1Q8_1SumsGo(out []int32, w, a []byte) {
+	for i := range out {
 		bw := (*[blockQ5_1Len]byte)(w[i*blockQ5_1Len:])
 		ba := (*[blockQ8_1Len]byte)(a[i*blockQ8_1Len:])
 		qh := binary.LittleEndian.Uint32(bw[4:8])
-		lo, hi := qh, qh>>16 // bit 0: bit 4 of the next low / high element
+		lo, hi := qh, qh>>16
 		var s0, s1 int32
 		for j := 0; j < 16; j++ {
 			v := bw[8+j]
@@ -92,8 +123,6 @@ func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
 			s0 += q0 * int32(int8(ba[4+j]))
 			s1 += q1 * int32(int8(ba[20+j]))
 		}
-		summs += float32(f16At(bw[2:]) * f16At(ba[2:]))
-		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
+		out[i] = s0 + s1
 	}
-	return sum + summs
 }

@@ -100,9 +100,39 @@ func quantizeActQ8_0(dst []byte, src []float32) {
 // vecDotQ8_0Q8_0 is ggml_vec_dot_q8_0_q8_0: per block the exact integer sum
 // of q_w*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ8_0Q8_0(n int, w []byte, a []byte) float32 {
-	nb := n / qk8_0
+	nb := n / 32
+	var sums [dotChunk]int32
 	var sum float32
-	for i := 0; i < nb; i++ {
+	for b0 := 0; b0 < nb; b0 += dotChunk {
+		m := min(dotChunk, nb-b0)
+		bw := w[b0*blockQ8_0Len:]
+		ba := a[b0*blockQ8_0Len:]
+		q8_0Q8_0Sums(sums[:m], bw, ba)
+		for i, s := range sums[:m] {
+			xw, xa := bw[i*blockQ8_0Len:], ba[i*blockQ8_0Len:]
+			sum += float32(s) * float32(f16At(xw)*f16At(xa))
+		}
+	}
+	return sum
+}
+
+// q8_0Q8_0Sums stores in out[i] the exact integer dot product of the quants of
+// weight block i and activation block i (len(out) blocks), with AVX2 where
+// the CPU has it.
+func q8_0Q8_0Sums(out []int32, w, a []byte) {
+	nb := len(out)
+	w = w[:nb*blockQ8_0Len]
+	a = a[:nb*blockQ8_0Len]
+	if legacyAVX2 && nb > 0 {
+		q8_0Q8_0SumsAVX2(&w[0], &a[0], nb, &out[0])
+		return
+	}
+	q8_0Q8_0SumsGo(out, w, a)
+}
+
+// q8_0Q8_0SumsGo is the portable q8_0Q8_0Sums.
+func q8_0Q8_0SumsGo(out []int32, w, a []byte) {
+	for i := range out {
 		bw := (*[blockQ8_0Len]byte)(w[i*blockQ8_0Len:])
 		ba := (*[blockQ8_0Len]byte)(a[i*blockQ8_0Len:])
 		var s0, s1 int32
@@ -110,7 +140,6 @@ func vecDotQ8_0Q8_0(n int, w []byte, a []byte) float32 {
 			s0 += int32(int8(bw[j]))*int32(int8(ba[j])) + int32(int8(bw[j+1]))*int32(int8(ba[j+1]))
 			s1 += int32(int8(bw[j+2]))*int32(int8(ba[j+2])) + int32(int8(bw[j+3]))*int32(int8(ba[j+3]))
 		}
-		sum += float32(s0+s1) * float32(f16At(bw[:])*f16At(ba[:]))
+		out[i] = s0 + s1
 	}
-	return sum
 }

@@ -1,0 +1,30 @@
+//go:build !purego
+
+package quant
+
+import "golang.org/x/sys/cpu"
+
+// legacyAVX2 reports whether the AVX2 kernels for the 32-element block types
+// can run here. It is fixed at program start.
+var legacyAVX2 = cpu.X86.HasAVX2
+
+// The kernels below store, for each of nb weight/activation block pairs, the
+// exact integer dot product of the block's quants into out[i]; the callers
+// scale and accumulate them in float32 exactly as the portable code does, so
+// results are identical with and without AVX2. Implemented in
+// legacy_amd64.s.
+
+//go:noescape
+func q4_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+
+//go:noescape
+func q4_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32)
+
+//go:noescape
+func q5_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+
+//go:noescape
+func q5_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32)
+
+//go:noescape
+func q8_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)

@@ -1,0 +1,208 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Byte j of each 32-byte row picks byte j/8 of a broadcast 32-bit word.
+DATA legacyBitShuf<>+0(SB)/8, $0x0000000000000000
+DATA legacyBitShuf<>+8(SB)/8, $0x0101010101010101
+DATA legacyBitShuf<>+16(SB)/8, $0x0202020202020202
+DATA legacyBitShuf<>+24(SB)/8, $0x0303030303030303
+GLOBL legacyBitShuf<>(SB), RODATA|NOPTR, $32
+
+// Constants: Y15 = 0x0f bytes, Y14 = 0x01 bytes, Y13 = 0x0001 words.
+#define LEGACY_CONSTS \
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX \
+	MOVQ AX, X15 \
+	VPBROADCASTQ X15, Y15 \
+	MOVQ $0x0101010101010101, AX \
+	MOVQ AX, X14 \
+	VPBROADCASTQ X14, Y14 \
+	MOVQ $0x0001000100010001, AX \
+	MOVQ AX, X13 \
+	VPBROADCASTQ X13, Y13
+
+// Y0 = the 32 nibbles of the 16 bytes at off(SI): low nibbles (elements
+// 0..15) in the low lane, high nibbles (elements 16..31) in the high lane.
+#define NIBBLES(off) \
+	VMOVDQU off(SI), X0 \
+	VPSRLW $4, X0, X1 \
+	VINSERTI128 $1, X1, Y0, Y0 \
+	VPAND Y15, Y0, Y0
+
+// Y0 |= 0x10 in byte j where bit j of the 32-bit word at off(SI) is set.
+// Uses Y1, Y12 (bit mask), Y11 (all ones), Y10 (shuffle), Y9 (0x10 bytes).
+#define HIGHBITS(off) \
+	VPBROADCASTD off(SI), Y1 \
+	VPSHUFB Y10, Y1, Y1 \
+	VPOR Y12, Y1, Y1 \
+	VPCMPEQB Y11, Y1, Y1 \
+	VPAND Y9, Y1, Y1 \
+	VPOR Y1, Y0, Y0
+
+// Y2 (eight int32) -> 32-bit sum stored at (R9).
+#define HSUM_STORE \
+	VEXTRACTI128 $1, Y2, X3 \
+	VPADDD X3, X2, X2 \
+	VPSHUFD $0x4e, X2, X3 \
+	VPADDD X3, X2, X2 \
+	VPSHUFD $0xb1, X2, X3 \
+	VPADDD X3, X2, X2 \
+	VMOVD X2, AX \
+	MOVL AX, (R9)
+
+#define HIGHBIT_CONSTS \
+	MOVQ $0x7fbfdfeff7fbfdfe, AX \
+	MOVQ AX, X12 \
+	VPBROADCASTQ X12, Y12 \
+	VPCMPEQB Y11, Y11, Y11 \
+	VMOVDQU legacyBitShuf<>(SB), Y10 \
+	VPSLLW $4, Y14, Y9
+
+// func q4_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+// Q4_0 blocks: stride 18, quants at +2; Q8_0 blocks: stride 34, quants at +2.
+// sum (q-8)*a = sum q*a - 8*sum a, all in exact int16 pairs.
+TEXT ·q4_0Q8_0SumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	LEGACY_CONSTS
+	TESTQ CX, CX
+	JEQ q40done
+
+q40loop:
+	NIBBLES(2)
+	VMOVDQU 2(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDUBSW Y1, Y14, Y3
+	VPSLLW $3, Y3, Y3
+	VPSUBW Y3, Y2, Y2
+	VPMADDWD Y13, Y2, Y2
+	HSUM_STORE
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ q40loop
+
+q40done:
+	VZEROUPPER
+	RET
+
+// func q4_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32)
+// Q4_1 blocks: stride 20, quants at +4; Q8_1 blocks: stride 36, quants at +4.
+TEXT ·q4_1Q8_1SumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	LEGACY_CONSTS
+	TESTQ CX, CX
+	JEQ q41done
+
+q41loop:
+	NIBBLES(4)
+	VMOVDQU 4(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDWD Y13, Y2, Y2
+	HSUM_STORE
+	ADDQ $20, SI
+	ADDQ $36, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ q41loop
+
+q41done:
+	VZEROUPPER
+	RET
+
+// func q5_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+// Q5_0 blocks: stride 22, high bits at +2, quants at +6; Q8_0 as above.
+// sum (q-16)*a = sum q*a - 16*sum a.
+TEXT ·q5_0Q8_0SumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	LEGACY_CONSTS
+	HIGHBIT_CONSTS
+	TESTQ CX, CX
+	JEQ q50done
+
+q50loop:
+	NIBBLES(6)
+	HIGHBITS(2)
+	VMOVDQU 2(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDUBSW Y1, Y14, Y3
+	VPSLLW $4, Y3, Y3
+	VPSUBW Y3, Y2, Y2
+	VPMADDWD Y13, Y2, Y2
+	HSUM_STORE
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ q50loop
+
+q50done:
+	VZEROUPPER
+	RET
+
+// func q5_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32)
+// Q5_1 blocks: stride 24, high bits at +4, quants at +8; Q8_1 as above.
+TEXT ·q5_1Q8_1SumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	LEGACY_CONSTS
+	HIGHBIT_CONSTS
+	TESTQ CX, CX
+	JEQ q51done
+
+q51loop:
+	NIBBLES(8)
+	HIGHBITS(4)
+	VMOVDQU 4(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDWD Y13, Y2, Y2
+	HSUM_STORE
+	ADDQ $24, SI
+	ADDQ $36, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ q51loop
+
+q51done:
+	VZEROUPPER
+	RET
+
+// func q8_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+// Both Q8_0: stride 34, quants at +2; int8 widened to int16, exact for -128.
+TEXT ·q8_0Q8_0SumsAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	TESTQ CX, CX
+	JEQ q80done
+
+q80loop:
+	VPMOVSXBW 2(SI), Y0
+	VPMOVSXBW 2(DI), Y1
+	VPMADDWD Y1, Y0, Y2
+	VPMOVSXBW 18(SI), Y0
+	VPMOVSXBW 18(DI), Y1
+	VPMADDWD Y1, Y0, Y3
+	VPADDD Y3, Y2, Y2
+	HSUM_STORE
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ q80loop
+
+q80done:
+	VZEROUPPER
+	RET

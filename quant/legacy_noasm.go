@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package quant
+
+// legacyAVX2 is false where the assembly kernels are not built.
+const legacyAVX2 = false
+
+func q4_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+func q4_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+func q5_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+func q5_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+func q8_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
