@@ -44,6 +44,7 @@ type FormatError struct {
 	Msg    string
 }
 
+// Error returns "gguf: FILE: offset N: message".
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("gguf: %s: offset %d: %s", e.File, e.Offset, e.Msg)
 }
