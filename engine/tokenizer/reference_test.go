@@ -298,3 +298,61 @@ func TestReferenceVocab(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceUnicodeClasses sweeps the codepoints of planes 0-3 and the
+// start of plane 14 through
+// the Llama 3 pre-tokenizer next to letters, digits and spaces, so that any
+// codepoint that llama.cpp classifies differently (letter, number,
+// whitespace, other) changes the tokens.
+func TestReferenceUnicodeClasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("llama.cpp reference test skipped in -short mode")
+	}
+	var texts []string
+	var b strings.Builder
+	for c := rune(0x80); c < 0xE1000; c++ {
+		if (c >= 0xD800 && c < 0xE000) || (c >= 0x40000 && c < 0xE0000) {
+			continue
+		}
+		b.WriteString("a")
+		b.WriteRune(c)
+		b.WriteString("1 ")
+		b.WriteRune(c)
+		b.WriteRune(c)
+		b.WriteString("'s")
+		b.WriteRune(c)
+		if c%32 == 31 {
+			texts = append(texts, b.String())
+			b.Reset()
+		}
+	}
+	// llama-bpe: the Llama 3 splitter (letter, number, whitespace, other);
+	// deepseek-coder: regexes over \p{L}, \p{P}, \p{N} and \s.
+	vocabs := []string{"llama-bpe", "deepseek-coder"}
+	reqs := make([]any, len(vocabs))
+	for i, v := range vocabs {
+		reqs[i] = tokenizeReq{Op: "tokenize", Model: vocabPath(t, v), Texts: texts}
+	}
+	var resp struct {
+		Results []struct {
+			Tokens [][]int32 `json:"tokens"`
+		} `json:"results"`
+	}
+	runRef(t, batchReq{Op: "batch", Requests: reqs}, &resp)
+	require.Len(t, resp.Results, len(vocabs))
+	for vi, v := range vocabs {
+		want := resp.Results[vi].Tokens
+		require.Len(t, want, len(texts))
+		tok := loadTok(t, vocabPath(t, v))
+		bad := 0
+		for i, text := range texts {
+			if got := tok.Encode(text, false, false); !slicesEqual(got, want[i]) {
+				if bad++; bad <= 10 {
+					rs := []rune(text)
+					t.Errorf("%s: codepoints %U..%U differ:\n got %v\nwant %v", v, rs[1], rs[len(rs)-1], got, want[i])
+				}
+			}
+		}
+		t.Logf("%s: %d/%d blocks of 32 codepoints match llama.cpp", v, len(texts)-bad, len(texts))
+	}
+}

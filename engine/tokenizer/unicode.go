@@ -23,10 +23,14 @@ var asciiFlags = func() (t [128]uint8) {
 	return t
 }()
 
+// cjkExtI is CJK Unified Ideographs Extension I (Unicode 15.1, category Lo):
+// llama.cpp's tables know it, Go's unicode package (Unicode 15.0) does not.
+func cjkExtI(r rune) bool { return r >= 0x2EBF0 && r <= 0x2EE5D }
+
 func flagsSlow(r rune) uint8 {
 	f := flagValid
 	switch {
-	case unicode.IsLetter(r):
+	case unicode.IsLetter(r) || cjkExtI(r):
 		f |= flagLetter
 	case unicode.IsNumber(r):
 		f |= flagNumber
