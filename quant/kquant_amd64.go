@@ -9,15 +9,16 @@ import "golang.org/x/sys/cpu"
 var haveAVX2 = cpu.X86.HasAVX2
 
 // q4KGroupDotsAVX2 stores, for each of nb Q4_K/Q8_K block pairs starting at
-// x and y, the 8 integer sums over its sub-blocks of the 4-bit quants times
-// the Q8_K quants into out[8i:8i+8]. Implemented in kquant_amd64.s.
+// x and y, the block's integer dot sum_j sc_j*sum(q4*q8) into out[2i] and its
+// min term sum_j m_j*(bsums[2j]+bsums[2j+1]) into out[2i+1]. Implemented in
+// kquant_amd64.s.
 //
 //go:noescape
 func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 
-// q6KGroupDotsAVX2 stores, for each of nb Q6_K/Q8_K block pairs, the 16
-// integer sums over sub-blocks of the unsigned 6-bit quants (0..63) times the
-// Q8_K quants into out[16i:16i+16], in the order of q6KGroupOrder.
+// q6KGroupDotsAVX2 stores, for each of nb Q6_K/Q8_K block pairs, the
+// block's integer dot sum_g sc_g*(sum(q6*q8) - 32*bsum_g) into out[i], q6 the
+// unsigned 6-bit quants (0..63).
 //
 //go:noescape
 func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)

@@ -5,8 +5,10 @@
 // func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 // For each of nb Q4_K blocks (stride 144, quants at +16) and Q8_K blocks
-// (stride 292, quants at +4) it stores the 8 exact integer sums
-// sum_l q4[32j+l]*q8[32j+l], j = 0..7 (sub-block order), to out[8i..8i+7].
+// (stride 292, quants at +4, bsums at +260) it stores two exact integers:
+// out[2i] = sum_j sc_j * sum_l q4[32j+l]*q8[32j+l] and
+// out[2i+1] = sum_j m_j * (bsums[2j] + bsums[2j+1]), with sc_j, m_j the
+// block's 6-bit scales and mins.
 TEXT ·q4KGroupDotsAVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -71,14 +73,64 @@ q4loop:
 	VPHADDD Y8, Y6, Y6
 	VEXTRACTI128 $1, Y2, X3
 	VPADDD X3, X2, X2
-	VMOVDQU X2, (R9)
 	VEXTRACTI128 $1, Y6, X7
 	VPADDD X7, X6, X6
-	VMOVDQU X6, 16(R9)
+
+	// unpack the 6-bit scales and mins (ggml's utmp trick):
+	// scales = bytes of AX, R13; mins = bytes of R12, R10
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10
+	MOVL BX, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL DX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R13
+	ANDL $0x3f3f3f3f, AX
+
+	// sumi = sum_j scale_j * dot_j
+	MOVQ AX, X8
+	VPMOVZXBD X8, X8
+	VPMULLD X8, X2, X2
+	MOVQ R13, X9
+	VPMOVZXBD X9, X9
+	VPMULLD X9, X6, X6
+	VPADDD X6, X2, X2
+	VPSHUFD $0x4e, X2, X3
+	VPADDD X3, X2, X2
+	VPSHUFD $0xb1, X2, X3
+	VPADDD X3, X2, X2
+	VMOVD X2, (R9)
+
+	// summ = sum_j min_j * (bsums[2j] + bsums[2j+1])
+	MOVQ R12, X8
+	VPINSRD $1, R10, X8, X8
+	VPMOVZXBW X8, X8
+	VMOVDQU 260(DI), X10
+	VMOVDQU 276(DI), X11
+	VPHADDW X11, X10, X10
+	VPMADDWD X10, X8, X8
+	VPSHUFD $0x4e, X8, X3
+	VPADDD X3, X8, X8
+	VPSHUFD $0xb1, X8, X3
+	VPADDD X3, X8, X8
+	VMOVD X8, 4(R9)
 
 	ADDQ $144, SI
 	ADDQ $292, DI
-	ADDQ $32, R9
+	ADDQ $8, R9
 	DECQ CX
 	JNZ q4loop
 
@@ -89,7 +141,11 @@ q4done:
 // q6Half computes the group sums of one 128-value half of a Q6_K block:
 // ql at off(SI), ql+32 at off+32(SI), qh at qhoff(SI), q8 at q8off(DI);
 // stores 8 int32 at outoff(R9) in group order 0,2,4,6,1,3,5,7.
-#define q6Half(off, off32, qhoff, q8a, q8b, q8c, q8d, outoff) \
+// q6Half computes one 128-value half of a Q6_K block: ql at off(SI),
+// ql+32 at off32(SI), qh at qhoff(SI), q8 at q8a..q8d(DI), bsums at
+// bsoff(DI), int8 scales at scoff(SI); adds sum_g sc_g*(dot_g - 32*bsum_g)
+// over its 8 sub-blocks to the int32 lanes of Y8.
+#define q6Half(off, off32, qhoff, q8a, q8b, q8c, q8d, bsoff, scoff) \
 	VMOVDQU off(SI), Y0 \
 	VMOVDQU off32(SI), Y1 \
 	VMOVDQU qhoff(SI), Y2 \
@@ -121,14 +177,19 @@ q4done:
 	VPHADDD Y5, Y4, Y4 \
 	VPHADDD Y7, Y6, Y6 \
 	VPHADDD Y6, Y4, Y4 \
-	VMOVDQU Y4, outoff(R9)
+	VPERMD Y4, Y9, Y4 \
+	VPMOVSXWD bsoff(DI), Y5 \
+	VPSLLD $5, Y5, Y5 \
+	VPSUBD Y5, Y4, Y4 \
+	VPMOVSXBD scoff(SI), Y6 \
+	VPMULLD Y6, Y4, Y4 \
+	VPADDD Y4, Y8, Y8
 
 // func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 // For each of nb Q6_K blocks (stride 210) and Q8_K blocks (stride 292) it
-// stores 16 exact integer sums of q6*q8 (q6 the unsigned 6-bit quant, 0..63)
-// over the block's sub-blocks of 16, to out[16i..16i+15] in the order
-// 0,2,4,6,1,3,5,7, 8,10,12,14,9,11,13,15.
+// stores the exact integer sum_g sc_g * (sum_l q6*q8 - 32*bsum_g) over the
+// 16 sub-blocks (q6 the unsigned 6-bit quant, 0..63) to out[i].
 TEXT ·q6KGroupDotsAVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -152,15 +213,27 @@ TEXT ·q6KGroupDotsAVX2(SB), NOSPLIT, $0-32
 	MOVQ $0xc0c0c0c0c0c0c0c0, AX
 	MOVQ AX, X10
 	VPBROADCASTQ X10, Y10
+	// permutation restoring sub-block order from the VPHADDD tree
+	MOVQ $0x0703060205010400, AX
+	MOVQ AX, X9
+	VPMOVZXBD X9, Y9
 	TESTQ CX, CX
 	JEQ q6done
 
 q6loop:
-	q6Half(0, 32, 128, 4, 36, 68, 100, 0)
-	q6Half(64, 96, 160, 132, 164, 196, 228, 32)
+	VPXOR Y8, Y8, Y8
+	q6Half(0, 32, 128, 4, 36, 68, 100, 260, 192)
+	q6Half(64, 96, 160, 132, 164, 196, 228, 276, 200)
+	VEXTRACTI128 $1, Y8, X0
+	VPADDD X0, X8, X8
+	VPSHUFD $0x4e, X8, X0
+	VPADDD X0, X8, X8
+	VPSHUFD $0xb1, X8, X0
+	VPADDD X0, X8, X8
+	VMOVD X8, (R9)
 	ADDQ $210, SI
 	ADDQ $292, DI
-	ADDQ $64, R9
+	ADDQ $4, R9
 	DECQ CX
 	JNZ q6loop
 

@@ -187,9 +187,10 @@ func vecDotQ4KQ8K(n int, w []byte, a []byte) float32 {
 	return sum + sumM
 }
 
-// vecDotQ4KQ8KAVX2 is vecDotQ4KQ8K with the integer sub-block sums computed
-// by the AVX2 kernel, 16 blocks per call; the scales, mins and float
-// accumulation stay in Go and give the same result bit for bit.
+// vecDotQ4KQ8KAVX2 is vecDotQ4KQ8K with each block's two integer sums
+// (scaled quant products and scaled mins) computed by the AVX2 kernel, 16
+// blocks per call; the float accumulation stays in Go and gives the same
+// result bit for bit.
 func vecDotQ4KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	if nb == 0 {
@@ -197,25 +198,16 @@ func vecDotQ4KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	}
 	_ = w[nb*q4KBytes-1]
 	_ = a[nb*q8KBytes-1]
-	var dots [16 * 8]int32
+	var sums [16 * 2]int32
 	var sum, sumM float32
 	for i0 := 0; i0 < nb; i0 += 16 {
 		m := min(16, nb-i0)
-		q4KGroupDotsAVX2(&w[i0*q4KBytes], &a[i0*q8KBytes], m, &dots[0])
+		q4KGroupDotsAVX2(&w[i0*q4KBytes], &a[i0*q8KBytes], m, &sums[0])
 		for k := 0; k < m; k++ {
-			x := (*[q4KBytes]byte)(w[(i0+k)*q4KBytes:])
-			y := (*[q8KBytes]byte)(a[(i0+k)*q8KBytes:])
-			p := (*[8]int32)(dots[8*k:])
-			sc := x[q4KOffScales : q4KOffScales+12]
-			var sumi, summ int32
-			for j := 0; j < 8; j++ {
-				s, m := scaleMinK4(j, sc)
-				sumi += int32(s) * p[j]
-				summ += int32(m) * (q8KBsum(y[:], 2*j) + q8KBsum(y[:], 2*j+1))
-			}
-			dy := q8KScale(y[:])
-			sum += dy * f16At(x[0:]) * float32(sumi)
-			sumM -= dy * f16At(x[2:]) * float32(summ)
+			x := (*[4]byte)(w[(i0+k)*q4KBytes:])
+			dy := q8KScale(a[(i0+k)*q8KBytes:])
+			sum += dy * f16At(x[0:]) * float32(sums[2*k])
+			sumM -= dy * f16At(x[2:]) * float32(sums[2*k+1])
 		}
 	}
 	return sum + sumM

@@ -159,12 +159,8 @@ func vecDotQ6KQ8K(n int, w []byte, a []byte) float32 {
 	return sum
 }
 
-// q6KGroupOrder maps the position of a sum in q6KGroupDotsAVX2's output
-// to its sub-block.
-var q6KGroupOrder = [16]int{0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15}
-
-// vecDotQ6KQ8KAVX2 is vecDotQ6KQ8K with the integer sub-block sums computed
-// by the AVX2 kernel, 16 blocks per call; the result is the same bit for bit.
+// vecDotQ6KQ8KAVX2 is vecDotQ6KQ8K with each block's integer sum computed by
+// the AVX2 kernel, 16 blocks per call; the result is the same bit for bit.
 func vecDotQ6KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	if nb == 0 {
@@ -172,22 +168,14 @@ func vecDotQ6KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	}
 	_ = w[nb*q6KBytes-1]
 	_ = a[nb*q8KBytes-1]
-	var dots [16 * 16]int32
+	var isums [16]int32
 	var sum float32
 	for i0 := 0; i0 < nb; i0 += 16 {
 		m := min(16, nb-i0)
-		q6KGroupDotsAVX2(&w[i0*q6KBytes], &a[i0*q8KBytes], m, &dots[0])
+		q6KGroupDotsAVX2(&w[i0*q6KBytes], &a[i0*q8KBytes], m, &isums[0])
 		for k := 0; k < m; k++ {
-			x := (*[q6KBytes]byte)(w[(i0+k)*q6KBytes:])
-			y := (*[q8KBytes]byte)(a[(i0+k)*q8KBytes:])
-			p := (*[16]int32)(dots[16*k:])
-			sc := (*[16]byte)(x[q6KOffScales:])
-			var isum int32
-			for o, g := range q6KGroupOrder {
-				isum += int32(int8(sc[g])) * (p[o] - 32*q8KBsum(y[:], g))
-			}
-			d := f16At(x[q6KOffD:]) * q8KScale(y[:])
-			sum += d * float32(isum)
+			d := f16At(w[(i0+k)*q6KBytes+q6KOffD:]) * q8KScale(a[(i0+k)*q8KBytes:])
+			sum += d * float32(isums[k])
 		}
 	}
 	return sum
