@@ -12,7 +12,7 @@ import (
 // follow from llama.cpp's algorithm by hand (highest-scoring pair first).
 func spmVocab(abScore, spaceAScore float32) Vocab {
 	return Vocab{
-		Model: "llama",
+		Model:  "llama",
 		Tokens: []string{"<unk>", "<s>", "</s>", "<0xE2>", "<0x82>", "<0xAC>", "▁", "a", "b", "▁a", "ab", "<tool>"},
 		Scores: []float32{0, 0, 0, 0, 0, 0, -1, -2, -3, spaceAScore, abScore, 0},
 		Types: []TokenType{TypeUnknown, TypeControl, TypeControl, TypeByte, TypeByte, TypeByte,
