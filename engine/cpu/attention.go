@@ -1,0 +1,60 @@
+package cpu
+
+// attnTask computes causal multi-head attention for a batch; its items are
+// (token, head) pairs.
+type attnTask struct {
+	b     *Backend
+	layer int
+	pos   int
+}
+
+// attention fills b.att for the n tokens of the batch at positions pos..
+// from b.q and the layer's KV cache (already holding the batch's K and V).
+func (b *Backend) attention(layer, n, pos int) {
+	t := &b.attn
+	t.layer, t.pos = layer, pos
+	c := &b.c
+	workers := b.threads
+	if n*c.NHead*(pos+n)*c.HeadDim*2 < minParallelWork {
+		workers = 1
+	}
+	b.pool.run(t, n*c.NHead, 1, workers)
+}
+
+// run follows llama.cpp's attention without flash attention: KQ = K·q with
+// q converted to the cache type, softmax(KQ*scale) in float32, then each
+// output element is a dot product of a transposed V row with the weights
+// converted to the cache type.
+func (t *attnTask) run(w, i0, i1 int) {
+	b := t.b
+	c := &b.c
+	l := &b.layers[t.layer]
+	ws := &b.workers[w]
+	hd := c.HeadDim
+	qDim, kvDim := c.NHead*hd, c.NHeadKV*hd
+	group := c.NHead / c.NHeadKV
+	es := b.kvElem
+	kRow := kvDim * es
+	for i := i0; i < i1; i++ {
+		tok, h := i/c.NHead, i%c.NHead
+		nkv := t.pos + tok + 1
+		kvh := h / group
+		q := b.q[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
+		qa := ws.qa[:hd*es]
+		b.kvTr.QuantizeActivation(qa, q)
+		scores := ws.scores[:nkv]
+		off := kvh * hd * es
+		for j := range scores {
+			k := l.k[j*kRow+off : j*kRow+off+hd*es]
+			scores[j] = b.kvTr.VecDot(hd, k, qa) * b.scale
+		}
+		softmax(scores)
+		pa := ws.pa[:nkv*es]
+		b.kvTr.QuantizeActivation(pa, scores)
+		out := b.att[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
+		for d := range out {
+			row := (kvh*hd + d) * b.nCtx * es
+			out[d] = b.kvTr.VecDot(nkv, l.v[row:row+nkv*es], pa)
+		}
+	}
+}

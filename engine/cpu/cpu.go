@@ -1,0 +1,341 @@
+// Package cpu is Hearth's CPU backend: the llama forward pass of llama.cpp's
+// graph computed in Go, with matrix products through the quant package and
+// work split over a persistent pool of worker goroutines.
+package cpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+
+	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/quant"
+)
+
+// maxBatch is how many tokens one pass over the weights processes. Longer
+// evaluations are split into batches of this size.
+const maxBatch = 64
+
+// minParallelWork is the number of multiply-adds below which an operation
+// runs on the calling goroutine alone.
+const minParallelWork = 1 << 16
+
+// mat is one weight matrix with the traits of its type and of the type its
+// activations are converted to.
+type mat struct {
+	name           string
+	tr, vt         *quant.Traits
+	w              []byte
+	rows, cols, rb int
+}
+
+type layer struct {
+	attnNorm, ffnNorm []float32
+	wq, wk, wv, wo    mat
+	wGate, wUp, wDown mat
+	k, v              []byte // KV cache: k as [pos][kvDim], v transposed as [kvDim][nCtx]
+}
+
+// worker is the scratch of one worker goroutine.
+type worker struct {
+	qa     []byte    // one query head in the KV type
+	scores []float32 // attention weights over the context
+	pa     []byte    // attention weights in the KV type
+}
+
+// Backend is the CPU engine.Backend. Create it with New.
+type Backend struct {
+	c       engine.Config
+	nCtx    int
+	threads int
+	kvTr    *quant.Traits
+	kvElem  int
+	scale   float32
+
+	tokEmbd *quant.Traits
+	embd    engine.Tensor
+	outNorm []float32
+	output  mat
+	ropeFF  []float32
+	layers  []layer
+
+	pool    *pool
+	workers []worker
+	closed  bool
+
+	// Per-batch activations, maxBatch rows each.
+	x, xn, q, k, v, att, gate, up, out []float32
+	acts                               [3][]byte // activation rows converted to a VecDotType
+	rope                               []float32 // cos/sin per token of the batch
+	logits                             []float32
+
+	mm   matTask
+	attn attnTask
+}
+
+// New creates a CPU backend for m. It checks that every weight type is
+// supported and allocates the KV cache and all scratch memory up front.
+func New(m *engine.Model, o engine.Options) (engine.Backend, error) {
+	return newBackend(m, o)
+}
+
+func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
+	c := m.Config
+	b := &Backend{c: c, nCtx: o.ContextSize, threads: o.Threads}
+	if b.threads <= 0 {
+		b.threads = runtime.NumCPU()
+	}
+	if b.nCtx <= 0 {
+		b.nCtx = engine.DefaultContextSize(c)
+	}
+	var err error
+	switch o.KVType {
+	case engine.KVF16:
+		b.kvTr, err = quant.For(gguf.TypeF16)
+		b.kvElem = 2
+	case engine.KVF32:
+		b.kvTr, err = quant.For(gguf.TypeF32)
+		b.kvElem = 4
+	default:
+		return nil, fmt.Errorf("cpu: unknown KV type %v", o.KVType)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cpu: KV cache: %w", err)
+	}
+	b.scale = 1 / float32(math.Sqrt(float64(c.HeadDim)))
+
+	if b.tokEmbd, err = quant.For(m.TokEmbd.Type); err != nil || b.tokEmbd.Dequantize == nil {
+		return nil, fmt.Errorf("cpu: %s: cannot dequantize %s: %w", m.TokEmbd.Name, m.TokEmbd.Type, orUnsupported(err))
+	}
+	b.embd = m.TokEmbd
+	if b.outNorm, err = vector(m.OutputNorm); err != nil {
+		return nil, err
+	}
+	if b.output, err = newMat(m.Output); err != nil {
+		return nil, err
+	}
+	if m.RopeFreqs.Data != nil {
+		if b.ropeFF, err = vector(m.RopeFreqs); err != nil {
+			return nil, err
+		}
+	}
+	kvDim := c.NHeadKV * c.HeadDim
+	b.layers = make([]layer, c.NLayer)
+	for i, ml := range m.Layers {
+		l := &b.layers[i]
+		if l.attnNorm, err = vector(ml.AttnNorm); err != nil {
+			return nil, err
+		}
+		if l.ffnNorm, err = vector(ml.FFNNorm); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			dst *mat
+			t   engine.Tensor
+		}{{&l.wq, ml.Wq}, {&l.wk, ml.Wk}, {&l.wv, ml.Wv}, {&l.wo, ml.Wo}, {&l.wGate, ml.WGate}, {&l.wUp, ml.WUp}, {&l.wDown, ml.WDown}} {
+			if *p.dst, err = newMat(p.t); err != nil {
+				return nil, err
+			}
+		}
+		l.k = make([]byte, b.nCtx*kvDim*b.kvElem)
+		l.v = make([]byte, b.nCtx*kvDim*b.kvElem)
+	}
+
+	qDim := c.NHead * c.HeadDim
+	nb := min(maxBatch, b.nCtx)
+	b.x = make([]float32, nb*c.NEmbd)
+	b.xn = make([]float32, nb*c.NEmbd)
+	b.out = make([]float32, nb*c.NEmbd)
+	b.q = make([]float32, nb*qDim)
+	b.att = make([]float32, nb*qDim)
+	b.k = make([]float32, nb*kvDim)
+	b.v = make([]float32, nb*kvDim)
+	b.gate = make([]float32, nb*c.NFF)
+	b.up = make([]float32, nb*c.NFF)
+	b.rope = make([]float32, nb*c.RopeDim)
+	b.logits = make([]float32, c.NVocab)
+	widest := max(c.NEmbd, qDim, c.NFF)
+	for i := range b.acts {
+		b.acts[i] = make([]byte, nb*4*widest) // 4 bytes per element covers every VecDotType
+	}
+	b.workers = make([]worker, b.threads)
+	for i := range b.workers {
+		b.workers[i] = worker{
+			qa:     make([]byte, 4*c.HeadDim),
+			scores: make([]float32, b.nCtx),
+			pa:     make([]byte, 4*b.nCtx),
+		}
+	}
+	b.mm.b = b
+	b.attn.b = b
+	b.pool = newPool(b.threads)
+	return b, nil
+}
+
+func orUnsupported(err error) error {
+	if err == nil {
+		return quant.ErrUnsupported
+	}
+	return err
+}
+
+// vector dequantizes a one-row tensor (a norm weight) to float32.
+func vector(t engine.Tensor) ([]float32, error) {
+	tr, err := quant.For(t.Type)
+	if err != nil || tr.Dequantize == nil {
+		return nil, fmt.Errorf("cpu: %s: cannot dequantize %s: %w", t.Name, t.Type, orUnsupported(err))
+	}
+	v := make([]float32, t.Rows*t.Cols)
+	tr.Dequantize(v, t.Data)
+	return v, nil
+}
+
+func newMat(t engine.Tensor) (mat, error) {
+	tr, err := quant.For(t.Type)
+	if err != nil || tr.VecDot == nil {
+		return mat{}, fmt.Errorf("cpu: %s: no dot product for %s: %w", t.Name, t.Type, orUnsupported(err))
+	}
+	vt, err := quant.For(tr.VecDotType)
+	if err != nil || vt.QuantizeActivation == nil {
+		return mat{}, fmt.Errorf("cpu: %s: cannot convert activations to %s: %w", t.Name, tr.VecDotType, orUnsupported(err))
+	}
+	if t.Cols%vt.BlockSize != 0 {
+		return mat{}, fmt.Errorf("cpu: %s: row length %d is not a multiple of the %s block size %d", t.Name, t.Cols, vt.Type, vt.BlockSize)
+	}
+	return mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols)}, nil
+}
+
+// Name returns "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// ContextSize returns the number of positions the KV cache holds.
+func (b *Backend) ContextSize() int { return b.nCtx }
+
+// Threads returns the number of workers the backend computes with.
+func (b *Backend) Threads() int { return b.threads }
+
+// Close stops the worker goroutines and releases the KV cache.
+func (b *Backend) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	b.pool.close()
+	b.layers = nil
+	return nil
+}
+
+var errClosed = errors.New("cpu: backend is closed")
+
+// Eval runs tokens at positions pos.. and writes the last token's logits to
+// logits when it is not nil. See engine.Backend.
+func (b *Backend) Eval(ctx context.Context, tokens []int32, pos int, logits []float32) error {
+	if err := b.eval(ctx, tokens, pos, logits, logits != nil); err != nil {
+		return err
+	}
+	if logits != nil {
+		copy(logits, b.logits)
+	}
+	return nil
+}
+
+// EvalArgmax runs tokens like Eval and returns the index of the largest
+// logit of the last token.
+func (b *Backend) EvalArgmax(ctx context.Context, tokens []int32, pos int) (int32, error) {
+	if err := b.eval(ctx, tokens, pos, nil, true); err != nil {
+		return -1, err
+	}
+	return int32(argmax(b.logits)), nil
+}
+
+func (b *Backend) eval(ctx context.Context, tokens []int32, pos int, logits []float32, wantLogits bool) error {
+	if b.closed {
+		return errClosed
+	}
+	if err := engine.CheckEval(&b.c, b.nCtx, tokens, pos, logits); err != nil {
+		return fmt.Errorf("cpu: %w", err)
+	}
+	nb := len(b.x) / b.c.NEmbd
+	for start := 0; start < len(tokens); start += nb {
+		end := min(start+nb, len(tokens))
+		if err := b.batch(ctx, tokens[start:end], pos+start, wantLogits && end == len(tokens)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch runs up to maxBatch tokens through the model.
+func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits bool) error {
+	c := &b.c
+	n := len(tokens)
+	E := c.NEmbd
+	for t, tok := range tokens {
+		rb := b.tokEmbd.RowSize(E)
+		b.tokEmbd.Dequantize(b.x[t*E:(t+1)*E], b.embd.Data[int(tok)*rb:(int(tok)+1)*rb])
+		ropeCache(b.rope[t*c.RopeDim:(t+1)*c.RopeDim], pos+t, c.RopeDim, c.RopeBase, 1/c.RopeScale, b.ropeFF)
+	}
+	qDim, kvDim := c.NHead*c.HeadDim, c.NHeadKV*c.HeadDim
+	for li := range b.layers {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("cpu: eval: %w", err)
+		}
+		l := &b.layers[li]
+
+		// Attention.
+		for t := 0; t < n; t++ {
+			rmsNorm(b.xn[t*E:(t+1)*E], b.x[t*E:(t+1)*E], l.attnNorm, c.RMSEps)
+		}
+		b.matmul(n, b.xn, E, &l.wq, b.q, &l.wk, b.k, &l.wv, b.v)
+		for t := 0; t < n; t++ {
+			cs := b.rope[t*c.RopeDim : (t+1)*c.RopeDim]
+			ropeNorm(b.q[t*qDim:(t+1)*qDim], c.NHead, c.HeadDim, cs)
+			ropeNorm(b.k[t*kvDim:(t+1)*kvDim], c.NHeadKV, c.HeadDim, cs)
+			b.storeKV(l, pos+t, b.k[t*kvDim:(t+1)*kvDim], b.v[t*kvDim:(t+1)*kvDim])
+		}
+		b.attention(li, n, pos)
+		b.matmul(n, b.att, qDim, &l.wo, b.out, nil, nil, nil, nil)
+		add(b.x[:n*E], b.out[:n*E])
+
+		// Feed-forward.
+		for t := 0; t < n; t++ {
+			rmsNorm(b.xn[t*E:(t+1)*E], b.x[t*E:(t+1)*E], l.ffnNorm, c.RMSEps)
+		}
+		b.matmul(n, b.xn, E, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
+		swiGLU(b.gate[:n*c.NFF], b.up[:n*c.NFF])
+		b.matmul(n, b.gate, c.NFF, &l.wDown, b.out, nil, nil, nil, nil)
+		add(b.x[:n*E], b.out[:n*E])
+	}
+	if !wantLogits {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cpu: eval: %w", err)
+	}
+	last := (n - 1) * E
+	rmsNorm(b.xn[:E], b.x[last:last+E], b.outNorm, c.RMSEps)
+	b.matmul(1, b.xn, E, &b.output, b.logits, nil, nil, nil, nil)
+	return nil
+}
+
+// storeKV writes one position's keys and values into the layer's cache,
+// converting them to the cache type (round to nearest even for F16).
+func (b *Backend) storeKV(l *layer, p int, k, v []float32) {
+	kvDim := len(k)
+	b.kvTr.QuantizeActivation(l.k[p*kvDim*b.kvElem:(p+1)*kvDim*b.kvElem], k)
+	if b.kvElem == 2 {
+		vc := unsafe.Slice((*uint16)(unsafe.Pointer(&l.v[0])), len(l.v)/2)
+		for e, x := range v {
+			vc[e*b.nCtx+p] = quant.FP32ToFP16(x)
+		}
+		return
+	}
+	vc := unsafe.Slice((*float32)(unsafe.Pointer(&l.v[0])), len(l.v)/4)
+	for e, x := range v {
+		vc[e*b.nCtx+p] = x
+	}
+}

@@ -1,0 +1,91 @@
+package cpu
+
+import "github.com/hearthllm/hearth/quant"
+
+// matTask multiplies up to three weight matrices that share one input by a
+// batch of activation rows. Its items are row chunks of the matrices, one
+// after the other.
+type matTask struct {
+	b      *Backend
+	nm     int
+	m      [3]*mat
+	dst    [3][]float32
+	a      [3][]byte // converted activations for each matrix
+	aRow   [3]int    // bytes per activation row
+	starts [4]int    // first item of each matrix
+	chunk  int       // rows per item
+	ntok   int
+}
+
+func (t *matTask) run(_, i0, i1 int) {
+	j := 0
+	for i := i0; i < i1; i++ {
+		for i >= t.starts[j+1] {
+			j++
+		}
+		m := t.m[j]
+		r0 := (i - t.starts[j]) * t.chunk
+		r1 := min(r0+t.chunk, m.rows)
+		if t.ntok == 1 {
+			quant.MatVec(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		} else {
+			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+		}
+	}
+}
+
+// matmul computes dK[t*rows+r] = mK[r,:]·src[t*cols:(t+1)*cols] for the n
+// rows of src and each given matrix (m2, m3 may be nil). The input is
+// converted once per distinct VecDotType.
+func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, m2 *mat, d2 []float32, m3 *mat, d3 []float32) {
+	t := &b.mm
+	t.m = [3]*mat{m1, m2, m3}
+	t.dst = [3][]float32{d1, d2, d3}
+	t.nm = 1
+	if m2 != nil {
+		t.nm = 2
+		if m3 != nil {
+			t.nm = 3
+		}
+	}
+	t.ntok = n
+	rows, work := 0, 0
+	for j := 0; j < t.nm; j++ {
+		m := t.m[j]
+		rows += m.rows
+		work += m.rows * m.cols * n
+		t.aRow[j] = m.vt.RowSize(cols)
+		t.a[j] = nil
+		for k := 0; k < j; k++ {
+			if t.m[k].vt == m.vt {
+				t.a[j] = t.a[k]
+				break
+			}
+		}
+		if t.a[j] == nil {
+			a := b.acts[j][:n*t.aRow[j]]
+			for r := 0; r < n; r++ {
+				m.vt.QuantizeActivation(a[r*t.aRow[j]:(r+1)*t.aRow[j]], src[r*cols:(r+1)*cols])
+			}
+			t.a[j] = a
+		}
+	}
+	workers := b.threads
+	if work < minParallelWork {
+		workers = 1
+	}
+	// Aim for about four items per worker, in multiples of 16 rows.
+	chunk := (rows + 4*workers - 1) / (4 * workers)
+	chunk = max(16, (chunk+15)/16*16)
+	items := 0
+	for j := 0; j < t.nm; j++ {
+		t.starts[j] = items
+		items += (t.m[j].rows + chunk - 1) / chunk
+	}
+	for j := t.nm; j < 4; j++ {
+		t.starts[j] = items
+	}
+	t.chunk = chunk
+	b.pool.run(t, items, 1, workers)
+	t.m, t.dst, t.a = [3]*mat{}, [3][]float32{}, [3][]byte{}
+}
