@@ -22,3 +22,8 @@ func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 //go:noescape
 func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+
+// q5KGroupDotsAVX2 is q4KGroupDotsAVX2 for Q5_K blocks.
+//
+//go:noescape
+func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)

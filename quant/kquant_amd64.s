@@ -2,6 +2,61 @@
 
 #include "textflag.h"
 
+// kScalesMins finishes a Q4_K/Q5_K block: X2 holds the integer dots of
+// sub-blocks 0..3 and X6 those of 4..7; the 12-byte scales field is at
+// scoff(SI) and the Q8_K bsums at bs0(DI), bs1(DI). It unpacks the 6-bit
+// scales and mins (ggml's utmp trick: scales = bytes of AX, R13; mins =
+// bytes of R12, R10) and stores sum_j sc_j*dot_j to (R9) and
+// sum_j m_j*(bsums[2j]+bsums[2j+1]) to 4(R9). Clobbers AX, BX, DX, R10-R13
+// and X2-X9 (Y10-Y15 hold the callers' constants and are left alone).
+#define kScalesMins(scoff, bs0, bs1) \
+	MOVL scoff(SI), AX \
+	MOVL scoff+4(SI), BX \
+	MOVL scoff+8(SI), DX \
+	MOVL DX, R10 \
+	SHRL $4, R10 \
+	ANDL $0x0f0f0f0f, R10 \
+	MOVL BX, R11 \
+	SHRL $6, R11 \
+	ANDL $0x03030303, R11 \
+	SHLL $4, R11 \
+	ORL R11, R10 \
+	MOVL BX, R12 \
+	ANDL $0x3f3f3f3f, R12 \
+	MOVL DX, R13 \
+	ANDL $0x0f0f0f0f, R13 \
+	MOVL AX, R11 \
+	SHRL $6, R11 \
+	ANDL $0x03030303, R11 \
+	SHLL $4, R11 \
+	ORL R11, R13 \
+	ANDL $0x3f3f3f3f, AX \
+	VMOVQ AX, X8 \
+	VPMOVZXBD X8, X8 \
+	VPMULLD X8, X2, X2 \
+	VMOVQ R13, X9 \
+	VPMOVZXBD X9, X9 \
+	VPMULLD X9, X6, X6 \
+	VPADDD X6, X2, X2 \
+	VPSHUFD $0x4e, X2, X3 \
+	VPADDD X3, X2, X2 \
+	VPSHUFD $0xb1, X2, X3 \
+	VPADDD X3, X2, X2 \
+	VMOVD X2, (R9) \
+	VMOVQ R12, X8 \
+	VPINSRD $1, R10, X8, X8 \
+	VPMOVZXBW X8, X8 \
+	VMOVDQU bs0(DI), X4 \
+	VMOVDQU bs1(DI), X5 \
+	VPHADDW X5, X4, X4 \
+	VPMADDWD X4, X8, X8 \
+	VPSHUFD $0x4e, X8, X3 \
+	VPADDD X3, X8, X8 \
+	VPSHUFD $0xb1, X8, X3 \
+	VPADDD X3, X8, X8 \
+	VMOVD X8, 4(R9)
+
+
 // func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 // For each of nb Q4_K blocks (stride 144, quants at +16) and Q8_K blocks
@@ -76,57 +131,7 @@ q4loop:
 	VEXTRACTI128 $1, Y6, X7
 	VPADDD X7, X6, X6
 
-	// unpack the 6-bit scales and mins (ggml's utmp trick):
-	// scales = bytes of AX, R13; mins = bytes of R12, R10
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R10
-	SHRL $4, R10
-	ANDL $0x0f0f0f0f, R10
-	MOVL BX, R11
-	SHRL $6, R11
-	ANDL $0x03030303, R11
-	SHLL $4, R11
-	ORL R11, R10
-	MOVL BX, R12
-	ANDL $0x3f3f3f3f, R12
-	MOVL DX, R13
-	ANDL $0x0f0f0f0f, R13
-	MOVL AX, R11
-	SHRL $6, R11
-	ANDL $0x03030303, R11
-	SHLL $4, R11
-	ORL R11, R13
-	ANDL $0x3f3f3f3f, AX
-
-	// sumi = sum_j scale_j * dot_j
-	VMOVQ AX, X8
-	VPMOVZXBD X8, X8
-	VPMULLD X8, X2, X2
-	VMOVQ R13, X9
-	VPMOVZXBD X9, X9
-	VPMULLD X9, X6, X6
-	VPADDD X6, X2, X2
-	VPSHUFD $0x4e, X2, X3
-	VPADDD X3, X2, X2
-	VPSHUFD $0xb1, X2, X3
-	VPADDD X3, X2, X2
-	VMOVD X2, (R9)
-
-	// summ = sum_j min_j * (bsums[2j] + bsums[2j+1])
-	VMOVQ R12, X8
-	VPINSRD $1, R10, X8, X8
-	VPMOVZXBW X8, X8
-	VMOVDQU 260(DI), X10
-	VMOVDQU 276(DI), X11
-	VPHADDW X11, X10, X10
-	VPMADDWD X10, X8, X8
-	VPSHUFD $0x4e, X8, X3
-	VPADDD X3, X8, X8
-	VPSHUFD $0xb1, X8, X3
-	VPADDD X3, X8, X8
-	VMOVD X8, 4(R9)
+	kScalesMins(4, 260, 276)
 
 	ADDQ $144, SI
 	ADDQ $292, DI
@@ -238,5 +243,78 @@ q6loop:
 	JNZ q6loop
 
 q6done:
+	VZEROUPPER
+	RET
+
+// q5Chunk computes the dots of one 64-value chunk of a Q5_K block (low
+// nibbles + qh bit 2c, high nibbles + qh bit 2c+1; Y12 holds qh, Y13 the
+// current qh bit mask, advanced twice) and leaves VPHADDD(lo, hi) in dst.
+#define q5Chunk(qsoff, q8a, q8b, dst) \
+	VMOVDQU qsoff(SI), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	VPAND Y13, Y12, Y4 \
+	VPCMPEQB Y13, Y4, Y4 \
+	VPAND Y10, Y4, Y4 \
+	VPOR Y4, Y0, Y0 \
+	VPADDB Y13, Y13, Y13 \
+	VPAND Y13, Y12, Y4 \
+	VPCMPEQB Y13, Y4, Y4 \
+	VPAND Y10, Y4, Y4 \
+	VPOR Y4, Y1, Y1 \
+	VPADDB Y13, Y13, Y13 \
+	VPMADDUBSW q8a(DI), Y0, Y0 \
+	VPMADDUBSW q8b(DI), Y1, Y1 \
+	VPMADDWD Y14, Y0, Y2 \
+	VPMADDWD Y14, Y1, Y3 \
+	VPHADDD Y3, Y2, dst
+
+// func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+//
+// Like q4KGroupDotsAVX2 for Q5_K blocks (stride 176: scales at +4, qh at
+// +16, low bits at +48): out[2i] = sum_j sc_j * sum_l q5*q8 and
+// out[2i+1] = sum_j m_j * (bsums[2j] + bsums[2j+1]).
+TEXT ·q5KGroupDotsAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ out+24(FP), R9
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0001000100010001, AX
+	VMOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ $0x0101010101010101, AX
+	VMOVQ AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ $0x1010101010101010, AX
+	VMOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+	TESTQ CX, CX
+	JEQ q5done
+
+q5loop:
+	VMOVDQU 16(SI), Y12
+	VMOVDQU Y11, Y13
+	q5Chunk(48, 4, 36, Y5)
+	q5Chunk(80, 68, 100, Y6)
+	q5Chunk(112, 132, 164, Y7)
+	q5Chunk(144, 196, 228, Y8)
+	VPHADDD Y6, Y5, Y2
+	VPHADDD Y8, Y7, Y6
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD X3, X2, X2
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X7, X6, X6
+	kScalesMins(4, 260, 276)
+	ADDQ $176, SI
+	ADDQ $292, DI
+	ADDQ $8, R9
+	DECQ CX
+	JNZ q5loop
+
+q5done:
 	VZEROUPPER
 	RET

@@ -8,3 +8,5 @@ const haveAVX2 = false
 func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
 
 func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+
+func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }

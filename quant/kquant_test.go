@@ -413,7 +413,7 @@ func TestKQuantVecDotKernelsAgree(t *testing.T) {
 		{gguf.TypeQ2_K, vecDotQ2KQ8K, nil},
 		{gguf.TypeQ3_K, vecDotQ3KQ8K, nil},
 		{gguf.TypeQ4_K, vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
-		{gguf.TypeQ5_K, vecDotQ5KQ8K, nil},
+		{gguf.TypeQ5_K, vecDotQ5KQ8K, vecDotQ5KQ8KAVX2},
 		{gguf.TypeQ6_K, vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
 	}
 	q8, err := For(gguf.TypeQ8_K)

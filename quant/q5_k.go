@@ -9,7 +9,7 @@ var q5_KTraits = Traits{
 	Dequantize:         dequantizeQ5K,
 	Quantize:           quantizeQ5K,
 	VecDotType:         gguf.TypeQ8_K,
-	VecDot:             vecDotQ5KQ8K,
+	VecDot:             pickVecDot(vecDotQ5KQ8KAVX2, vecDotQ5KQ8K),
 	QuantizeActivation: quantizeQ8K,
 }
 
@@ -156,6 +156,30 @@ func vecDotQ5KQ8K(n int, w []byte, a []byte) float32 {
 		}
 		sum += d * float32(sumi)
 		sumM -= dmin * float32(summ)
+	}
+	return sum + sumM
+}
+
+// vecDotQ5KQ8KAVX2 is vecDotQ5KQ8K with each block's two integer sums
+// computed by the AVX2 kernel, 16 blocks per call; same result bit for bit.
+func vecDotQ5KQ8KAVX2(n int, w []byte, a []byte) float32 {
+	nb := n / qkK
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*q5KBytes-1]
+	_ = a[nb*q8KBytes-1]
+	var sums [16 * 2]int32
+	var sum, sumM float32
+	for i0 := 0; i0 < nb; i0 += 16 {
+		m := min(16, nb-i0)
+		q5KGroupDotsAVX2(&w[i0*q5KBytes], &a[i0*q8KBytes], m, &sums[0])
+		for k := 0; k < m; k++ {
+			x := (*[4]byte)(w[(i0+k)*q5KBytes:])
+			dy := q8KScale(a[(i0+k)*q8KBytes:])
+			sum += dy * f16At(x[0:]) * float32(sums[2*k])
+			sumM -= dy * f16At(x[2:]) * float32(sums[2*k+1])
+		}
 	}
 	return sum + sumM
 }
