@@ -337,17 +337,22 @@ func (m *Model) TokenPiece(id int32) ([]byte, error) {
 	return append([]byte(nil), m.tok.Piece(id)...), nil
 }
 
+// runnable reports why the model cannot evaluate: closed, or vocabulary-only.
+func (m *Model) runnable() error {
+	if m.isClosed() {
+		return errClosed()
+	}
+	if m.model == nil {
+		return invalidOption("model", "loaded vocabulary-only (LoadVocab); it cannot evaluate")
+	}
+	return nil
+}
+
 // begin takes the run lock for a generation or evaluation and returns a
 // context that Close cancels, and the function that ends the run.
 func (m *Model) begin(ctx context.Context) (context.Context, func(), error) {
-	if m.model == nil {
-		if m.isClosed() {
-			return nil, nil, errClosed()
-		}
-		return nil, nil, invalidOption("model", "loaded vocabulary-only (LoadVocab); it cannot generate")
-	}
-	if m.isClosed() {
-		return nil, nil, errClosed()
+	if err := m.runnable(); err != nil {
+		return nil, nil, err
 	}
 	m.run.Lock()
 	m.mu.Lock()
@@ -377,6 +382,9 @@ func (m *Model) begin(ctx context.Context) (context.Context, func(), error) {
 // call waits. A prompt longer than the context fails with
 // CodeContextOverflow before any work.
 func (m *Model) Generate(ctx context.Context, prompt []int32, o GenerateOptions, onToken func(id int32, piece []byte) bool) (Result, error) {
+	if err := m.runnable(); err != nil {
+		return Result{}, err
+	}
 	if o.MaxTokens < 0 {
 		return Result{}, invalidOption("maxTokens", "must be >= 0 (0 = until EOS or the context end), got %d", o.MaxTokens)
 	}
@@ -429,6 +437,9 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, o GenerateOptions,
 // Logits evaluates tokens from position 0 and returns the logits (len NVocab)
 // at the last position.
 func (m *Model) Logits(ctx context.Context, tokens []int32) ([]float32, error) {
+	if err := m.runnable(); err != nil {
+		return nil, err
+	}
 	if len(tokens) == 0 {
 		return nil, invalidOption("tokens", "is empty")
 	}
@@ -499,6 +510,9 @@ type BenchResult struct {
 // are arbitrary but fixed.
 func (m *Model) Bench(ctx context.Context, nPrompt, nGen int) (BenchResult, error) {
 	var r BenchResult
+	if err := m.runnable(); err != nil {
+		return r, err
+	}
 	if nPrompt < 0 || nGen < 0 {
 		return r, invalidOption("tokens", "prompt and generation lengths must be >= 0, got %d and %d", nPrompt, nGen)
 	}
