@@ -84,10 +84,22 @@ func quantizeF16(dst []byte, src []float32) {
 }
 
 // vecDotF16 is ggml_vec_dot_f16: both rows are widened to float32 and the
-// products summed in float32 accumulators.
+// products summed in float32 lanes. With AVX2 it reproduces ggml's AVX2
+// code (FMA into 4x8 lanes, ggml's reduction, leftovers added in float64).
 func vecDotF16(n int, w []byte, a []byte) float32 {
 	x := asU16(w[:2*n])
 	y := asU16(a[:2*n])
+	if floatAVX2 {
+		np := n &^ 31
+		var sum float64
+		if np > 0 {
+			sum = float64(dotF16AVX2(&x[0], &y[0], np))
+		}
+		for i := np; i < n; i++ {
+			sum += float64(FP16ToFP32(x[i]) * FP16ToFP32(y[i]))
+		}
+		return float32(sum)
+	}
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= n; i += 4 {

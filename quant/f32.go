@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/hearthllm/hearth/gguf"
@@ -42,11 +43,35 @@ func quantizeF32(dst []byte, src []float32) {
 	copy(asF32(dst[:4*len(src)]), src)
 }
 
-// vecDotF32 is ggml_vec_dot_f32: float32 products summed in eight float32
-// lanes, then reduced.
+// vecDotF32 is ggml_vec_dot_f32. With AVX2 it reproduces ggml's AVX2 code:
+// FMA into 4x8 float32 lanes, ggml's reduction, leftovers added in
+// float32. Elsewhere it sums in eight float32 lanes.
 func vecDotF32(n int, w []byte, a []byte) float32 {
 	x := asF32(w[:4*n])
 	y := asF32(a[:4*n])
+	if floatAVX2 {
+		np := n &^ 31
+		var sum float32
+		if np > 0 {
+			sum = dotF32AVX2(&x[0], &y[0], np)
+		}
+		// ggml's leftover loop, as GCC compiled it for the haswell
+		// backend: products of groups of 8, then of a group of 4, are
+		// rounded and added in order; the last 0..3 are fused multiply-adds.
+		i := np
+		for end := np + (n-np)&^7; i < end; i++ {
+			sum += float32(x[i] * y[i])
+		}
+		if i+4 <= n {
+			for end := i + 4; i < end; i++ {
+				sum += float32(x[i] * y[i])
+			}
+		}
+		for ; i < n; i++ {
+			sum = fmaF32(x[i], y[i], sum)
+		}
+		return sum
+	}
 	return dotF32(x, y)
 }
 
@@ -73,4 +98,12 @@ func dotF32(x, y []float32) float32 {
 		sum += x[i] * y[i]
 	}
 	return sum
+}
+
+// fmaF32 returns x*y+z rounded once to float32 in almost all cases: x*y is
+// exact in float64 and the sum is rounded to float64 and then float32 (a
+// double rounding that can differ from a true float32 FMA only when the
+// float64 sum lands exactly halfway between two float32 values).
+func fmaF32(x, y, z float32) float32 {
+	return float32(math.FMA(float64(x), float64(y), float64(z)))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
 
 	"github.com/hearthllm/hearth/gguf"
 )
@@ -353,5 +354,33 @@ func TestVecDotMatchesGGML(t *testing.T) {
 			}
 		}
 		t.Logf("%s: largest |ours-ggml| / sum|w*a| = %.3g", lt.typ, worst)
+	}
+}
+
+// TestFloatVecDotExactVsGGML requires our F32/F16/BF16 dots to equal
+// ggml-cpu's bit for bit where both run the AVX2 code (not on AVX-512
+// machines, where ggml picks wider kernels).
+func TestFloatVecDotExactVsGGML(t *testing.T) {
+	if !floatAVX2 || cpu.X86.HasAVX512F {
+		t.Skip("!!! SKIPPED: exact comparison needs the AVX2 kernels on a CPU without AVX-512")
+	}
+	h := startGGMLHarness(t)
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, typ := range []gguf.TensorType{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16} {
+		tr := mustFor(t, typ)
+		lengths := []int{32, 64, 4096}
+		for l := 1; l < 32; l++ { // every leftover count, alone and after 32 or 992
+			lengths = append(lengths, l, 32+l, 992+l)
+		}
+		for _, n := range lengths {
+			for trial := 0; trial < 12; trial++ {
+				w := make([]byte, tr.RowSize(n))
+				tr.Quantize(w, randRow(rng, n, 0.1))
+				a := h.fromFloat(t, typ, randRow(rng, n, 1))
+				want := h.vecDot(t, typ, n, w, a)
+				got := tr.VecDot(n, w, a)
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "%s n=%d: ggml %g, ours %g", typ, n, want, got)
+			}
+		}
 	}
 }
