@@ -27,3 +27,16 @@ func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 //go:noescape
 func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+
+// q3KGroupDotsAVX2 stores, for each of nb Q3_K/Q8_K block pairs, the
+// block's integer dot sum_g (sc_g-32)*(sum(q*q8) - 4*bsum_g) into out[i].
+//
+//go:noescape
+func q3KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+
+// q2KGroupDotsAVX2 stores, for each of nb Q2_K/Q8_K block pairs, the
+// block's scaled dot sum_g (sc_g&15)*sum(q*q8) into out[2i] and its min
+// term sum_g (sc_g>>4)*bsum_g into out[2i+1].
+//
+//go:noescape
+func q2KGroupDotsAVX2(x, y *byte, nb int, out *int32)

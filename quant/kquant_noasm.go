@@ -10,3 +10,7 @@ func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 ke
 func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
 
 func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+
+func q3KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
+
+func q2KGroupDotsAVX2(x, y *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }

@@ -410,8 +410,8 @@ func TestKQuantVecDotKernelsAgree(t *testing.T) {
 		generic func(int, []byte, []byte) float32
 		avx2    func(int, []byte, []byte) float32
 	}{
-		{gguf.TypeQ2_K, vecDotQ2KQ8K, nil},
-		{gguf.TypeQ3_K, vecDotQ3KQ8K, nil},
+		{gguf.TypeQ2_K, vecDotQ2KQ8K, vecDotQ2KQ8KAVX2},
+		{gguf.TypeQ3_K, vecDotQ3KQ8K, vecDotQ3KQ8KAVX2},
 		{gguf.TypeQ4_K, vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
 		{gguf.TypeQ5_K, vecDotQ5KQ8K, vecDotQ5KQ8KAVX2},
 		{gguf.TypeQ6_K, vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
