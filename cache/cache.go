@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -135,7 +136,7 @@ func (s *Store) BlobPath(digest string) string {
 
 // index is the on-disk index.
 type index struct {
-	Version int                     `json:"version"`
+	Version int                      `json:"version"`
 	Blobs   map[string]*blobRecord   `json:"blobs"`
 	Sources map[string]*sourceRecord `json:"sources"`
 }
@@ -464,6 +465,36 @@ func (l *Lease) Release() error {
 		return nil
 	}
 	return l.l.unlock()
+}
+
+// AcquireBlob leases the file at path if it is a cache blob (a file named
+// sha256-<digest>.gguf in a folder named blobs), whichever store it belongs
+// to; ok is false, with no lease, for any other path. Model loaders call it
+// before opening a file so that no cache evicts a model while it is open.
+func AcquireBlob(path string) (l *Lease, ok bool, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, false, nil
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	name := filepath.Base(abs)
+	digest, found := strings.CutPrefix(name, "sha256-")
+	digest, isGGUF := strings.CutSuffix(digest, ".gguf")
+	if !found || !isGGUF || !validDigest(digest) || filepath.Base(filepath.Dir(abs)) != "blobs" {
+		return nil, false, nil
+	}
+	fl, held, err := tryLockFile(abs, false)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil // the loader reports the missing file
+	case err != nil:
+		return nil, false, &Error{Code: CodeIO, Msg: "cache: acquire " + abs, Err: err}
+	case !held:
+		return nil, false, &Error{Code: CodeIO, Msg: "cache: " + abs + " is being removed"}
+	}
+	return &Lease{fl}, true, nil
 }
 
 // Acquire takes a shared lock on the blob at path (as returned by Resolve),

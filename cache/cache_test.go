@@ -516,3 +516,65 @@ func TestTwoProcessesDownloadOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 }
+
+func TestResolveOffline(t *testing.T) {
+	data := realModel(t)
+	fs := &faultServer{data: data, etag: `"v1"`}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	st := newStore(t)
+	ctx := context.Background()
+	url := srv.URL + "/m.gguf"
+
+	_, err := st.Resolve(ctx, url, ResolveOptions{Offline: true})
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, CodeNotFound, ce.Code)
+	assert.Empty(t, fs.requests(), "offline must not touch the network")
+
+	want, err := st.Resolve(ctx, url, ResolveOptions{})
+	require.NoError(t, err)
+	n := len(fs.requests())
+	got, err := st.Resolve(ctx, url, ResolveOptions{Offline: true, Revalidate: true})
+	require.NoError(t, err)
+	assert.Equal(t, want.Path, got.Path)
+	assert.Len(t, fs.requests(), n, "offline skips revalidation")
+}
+
+func TestAcquireBlob(t *testing.T) {
+	data := realModel(t)
+	srv := httptest.NewServer(&faultServer{data: data, etag: `"v1"`})
+	defer srv.Close()
+	st := newStore(t)
+	ctx := context.Background()
+	res, err := st.Resolve(ctx, srv.URL+"/m.gguf", ResolveOptions{})
+	require.NoError(t, err)
+
+	// Not a blob: no lease, no error.
+	other := filepath.Join(t.TempDir(), "m.gguf")
+	require.NoError(t, os.WriteFile(other, data, 0o644))
+	l, ok, err := AcquireBlob(other)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Nil(t, l)
+
+	// A blob, reached through a relative path: leased, so Remove refuses.
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, res.Path)
+	require.NoError(t, err)
+	l, ok, err = AcquireBlob(rel)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Error(t, st.Remove(ctx, res.SHA256))
+	removed, err := st.Prune(ctx, 1)
+	require.NoError(t, err)
+	assert.Empty(t, removed)
+	require.NoError(t, l.Release())
+	require.NoError(t, st.Remove(ctx, res.SHA256))
+
+	// A removed blob: no lease (the loader reports the missing file).
+	_, ok, err = AcquireBlob(res.Path)
+	require.NoError(t, err)
+	assert.False(t, ok)
+}

@@ -37,6 +37,9 @@ type ResolveOptions struct {
 	Revalidate bool
 	// MaxAge revalidates a cached source last checked longer ago than this.
 	MaxAge time.Duration
+	// Offline never touches the network: a source that is not cached fails
+	// with CodeNotFound, and a cached one is used without revalidation.
+	Offline bool
 }
 
 // Result says where a source resolved to.
@@ -84,6 +87,12 @@ func (s *Store) Resolve(ctx context.Context, source string, o ResolveOptions) (R
 	cached, rec, err := s.lookup(ctx, source)
 	if err != nil {
 		return Result{}, err
+	}
+	if o.Offline {
+		if cached == nil || (o.SHA256 != "" && cached.SHA256 != o.SHA256) {
+			return Result{}, &Error{Code: CodeNotFound, Msg: fmt.Sprintf("cache: %s is not cached and offline mode is on", source)}
+		}
+		return *cached, s.touch(ctx, source, rec, false)
 	}
 	if cached != nil {
 		if o.SHA256 != "" && cached.SHA256 != o.SHA256 {
