@@ -335,7 +335,7 @@ func TestQuantizeOutputLoadsInLlamaCpp(t *testing.T) {
 		ft, err := ours.Uint32("general.file_type")
 		require.NoError(t, err)
 		want, _ := parseFtype(ty.name)
-		assert.Equal(t, want.id, ft)
+		assert.Equal(t, uint32(want), ft)
 		ours.Close()
 		pure.Close()
 		reqs = append(reqs, map[string]any{"op": "probs", "model": out, "tokens": []int32{1, 300, 301, 302}})
@@ -425,4 +425,37 @@ func TestBenchJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(mustHearth(t, "bench", "-m", stories, "-p", "32", "-n", "8", "--json")), &got))
 	assert.Greater(t, got["pp_tok_s"], 0.0)
 	assert.Greater(t, got["tg_tok_s"], 0.0)
+}
+
+func TestQuantizePureMatchesLlamaQuantize(t *testing.T) {
+	src := modelPath(t, "synthetic/tiny-synth-f32.gguf")
+	dir := t.TempDir()
+	// The shared tiny-synth files were written by llama-quantize --pure.
+	for _, ty := range []struct{ name, file string }{
+		{"F16", "f16"}, {"BF16", "bf16"}, {"Q4_0", "q4_0"}, {"Q4_1", "q4_1"}, {"Q5_0", "q5_0"}, {"Q5_1", "q5_1"},
+		{"Q8_0", "q8_0"}, {"Q2_K", "q2_k"}, {"Q3_K_M", "q3_k"}, {"Q4_K_M", "q4_k"}, {"Q5_K_M", "q5_k"}, {"Q6_K", "q6_k"},
+	} {
+		t.Run(ty.name, func(t *testing.T) {
+			out := filepath.Join(dir, ty.file+".gguf")
+			mustHearth(t, "quantize", "--pure", src, out, ty.name)
+			ours, err := gguf.Open(out)
+			require.NoError(t, err)
+			defer ours.Close()
+			ref, err := gguf.Open(modelPath(t, "synthetic/tiny-synth-"+ty.file+".gguf"))
+			require.NoError(t, err)
+			defer ref.Close()
+			require.Len(t, ours.Tensors(), len(ref.Tensors()))
+			for _, rt := range ref.Tensors() {
+				ot, ok := ours.Tensor(rt.Name)
+				require.True(t, ok, rt.Name)
+				assert.Equal(t, rt.Type, ot.Type, rt.Name)
+				assert.True(t, bytes.Equal(ref.TensorData(rt), ours.TensorData(ot)), "%s differs from llama-quantize", rt.Name)
+			}
+			ft, err := ref.Uint32("general.file_type")
+			require.NoError(t, err)
+			oft, err := ours.Uint32("general.file_type")
+			require.NoError(t, err)
+			assert.Equal(t, ft, oft)
+		})
+	}
 }

@@ -4,47 +4,43 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
 )
 
-// ftype is one llama.cpp quantization target (enum llama_ftype).
-type ftype struct {
-	name string
-	id   uint32          // general.file_type
-	base gguf.TensorType // the type most weight matrices get
-}
+// ftypeNames lists the file types hearth quantize and synth accept.
+const ftypeNames = "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M (Q3_K), Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, Q5_K_M (Q5_K), Q6_K"
 
-// ftypes lists the targets hearth quantize accepts, by llama-quantize's names.
-var ftypes = []ftype{
-	{"F32", 0, gguf.TypeF32}, {"F16", 1, gguf.TypeF16}, {"BF16", 32, gguf.TypeBF16},
-	{"Q4_0", 2, gguf.TypeQ4_0}, {"Q4_1", 3, gguf.TypeQ4_1}, {"Q5_0", 8, gguf.TypeQ5_0},
-	{"Q5_1", 9, gguf.TypeQ5_1}, {"Q8_0", 7, gguf.TypeQ8_0},
-	{"Q2_K", 10, gguf.TypeQ2_K}, {"Q2_K_S", 21, gguf.TypeQ2_K},
-	{"Q3_K_S", 11, gguf.TypeQ3_K}, {"Q3_K_M", 12, gguf.TypeQ3_K}, {"Q3_K_L", 13, gguf.TypeQ3_K},
-	{"Q4_K_S", 14, gguf.TypeQ4_K}, {"Q4_K_M", 15, gguf.TypeQ4_K},
-	{"Q5_K_S", 16, gguf.TypeQ5_K}, {"Q5_K_M", 17, gguf.TypeQ5_K}, {"Q6_K", 18, gguf.TypeQ6_K},
-}
-
-// ftypeAliases are llama-quantize's short names.
-var ftypeAliases = map[string]string{"Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"}
-
-func parseFtype(s string) (ftype, error) {
-	u := strings.ToUpper(s)
-	if a, ok := ftypeAliases[u]; ok {
-		u = a
+// parseFtype parses a file type as llama-quantize names it.
+func parseFtype(s string) (quant.FileType, error) {
+	ft, err := quant.ParseFileType(s)
+	if err != nil {
+		return 0, usagef("unknown type %q (one of %s)", s, ftypeNames)
 	}
-	var names []string
-	for _, f := range ftypes {
-		if f.name == u {
-			return f, nil
+	return ft, nil
+}
+
+// mixParams reads what llama.cpp's type mix needs to know about a model.
+func mixParams(f *gguf.File) quant.MixParams {
+	var p quant.MixParams
+	arch, _ := f.String("general.architecture")
+	get := func(key string) int {
+		n, err := f.Uint32(arch + "." + key)
+		if err != nil {
+			return 0
 		}
-		names = append(names, f.name)
+		return int(n)
 	}
-	return ftype{}, usagef("unknown type %q (one of %s)", s, strings.Join(names, ", "))
+	p.NLayer, p.NHead, p.NHeadKV, p.NExpert = get("block_count"), get("attention.head_count"), get("attention.head_count_kv"), get("expert_count")
+	if p.NHeadKV == 0 {
+		p.NHeadKV = p.NHead
+	}
+	_, hasOutput := f.Tensor("output.weight")
+	p.TiedOutput = !hasOutput
+	p.Is70B = p.NLayer == 80 && p.NHeadKV != p.NHead
+	return p
 }
 
 // tensorPlan describes one tensor of the output.
@@ -60,35 +56,6 @@ type tensorPlan struct {
 	fillQ func(dst []byte, r0, r1 int)
 	// raw, when non-nil, is copied as is (same type in and out).
 	raw []byte
-}
-
-// isWeightMatrix reports whether llama.cpp would quantize the tensor: a
-// matrix whose name ends in "weight".
-func isWeightMatrix(name string, dims []uint64) bool {
-	return len(dims) >= 2 && strings.HasSuffix(name, "weight")
-}
-
-// fallbackType is llama.cpp's replacement when a row length is not a
-// multiple of the chosen type's block size.
-func fallbackType(t gguf.TensorType, cols int) gguf.TensorType {
-	if cols%t.BlockSize() == 0 {
-		return t
-	}
-	var f gguf.TensorType
-	switch t {
-	case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K:
-		f = gguf.TypeQ5_0
-	case gguf.TypeQ5_K:
-		f = gguf.TypeQ5_1
-	case gguf.TypeQ6_K:
-		f = gguf.TypeQ8_0
-	default:
-		f = gguf.TypeF16
-	}
-	if cols%f.BlockSize() != 0 {
-		f = gguf.TypeF16
-	}
-	return f
 }
 
 // writeTensors adds every planned tensor to w; conversions run when the
@@ -183,6 +150,7 @@ func convert(out io.Writer, p tensorPlan, threads int) error {
 func cmdQuantize(e *env, args []string) error {
 	fl := newFlags(e, "quantize")
 	threads := fl.Int("threads", 0, "worker threads (0 = all cores)")
+	pure := fl.Bool("pure", false, "give every weight matrix the type's default type (llama-quantize --pure)")
 	pos, err := parse(e, fl, args)
 	if err != nil {
 		return err
@@ -200,23 +168,18 @@ func cmdQuantize(e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	nLayer := 0
-	if arch, err := f.String("general.architecture"); err == nil {
-		if n, err := f.Uint32(arch + ".block_count"); err == nil {
-			nLayer = int(n)
-		}
-	}
-	choose := newTypeChooser(ft, nLayer, f.Tensors())
+	mp := mixParams(f)
+	mp.Pure = *pure
 	w := gguf.NewWriter()
 	w.CopyKVs(f)
-	w.SetKV("general.file_type", gguf.Uint32Value(ft.id))
+	w.SetKV("general.file_type", gguf.Uint32Value(uint32(ft)))
 	w.SetKV("general.quantization_version", gguf.Uint32Value(2))
 	var plans []tensorPlan
 	for _, t := range f.Tensors() {
 		t := t
-		typ := t.Type
-		if isWeightMatrix(t.Name, t.Dims) {
-			typ = fallbackType(choose(t.Name, t.Dims), int(t.Dims[0]))
+		typ, err := quant.TensorTypeFor(ft, t, mp)
+		if err != nil {
+			return err
 		}
 		data := f.TensorData(t)
 		if typ == t.Type {

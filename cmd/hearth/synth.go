@@ -115,7 +115,7 @@ func cmdSynth(e *env, args []string) error {
 	w.SetKV("llama.attention.layer_norm_rms_epsilon", gguf.Float32Value(p.rmsEps))
 	w.SetKV("llama.rope.freq_base", gguf.Float32Value(p.ropeBase))
 	w.SetKV("llama.vocab_size", gguf.Uint32Value(uint32(nVocab)))
-	w.SetKV("general.file_type", gguf.Uint32Value(ft.id))
+	w.SetKV("general.file_type", gguf.Uint32Value(uint32(ft)))
 	w.SetKV("general.quantization_version", gguf.Uint32Value(2))
 	w.CopyKVs(vf, "tokenizer.")
 
@@ -140,13 +140,7 @@ func cmdSynth(e *env, args []string) error {
 			shape{b + "ffn_down.weight", p.nFF, p.nEmbd},
 			shape{b + "ffn_up.weight", p.nEmbd, p.nFF})
 	}
-	var infos []gguf.TensorInfo
-	for _, m := range shapes {
-		if m.rows > 0 {
-			infos = append(infos, gguf.TensorInfo{Name: m.name, Dims: []uint64{uint64(m.cols), uint64(m.rows)}, Type: gguf.TypeF32})
-		}
-	}
-	choose := newTypeChooser(ft, p.nLayer, infos)
+	mp := quant.MixParams{NLayer: p.nLayer, NHead: p.nHead, NHeadKV: p.nHeadKV}
 	ones := make([]byte, 4*p.nEmbd)
 	for i := 0; i < p.nEmbd; i++ {
 		binary.LittleEndian.PutUint32(ones[4*i:], math.Float32bits(1))
@@ -160,7 +154,10 @@ func cmdSynth(e *env, args []string) error {
 		}
 		i, m := i, m
 		dims := []uint64{uint64(m.cols), uint64(m.rows)}
-		typ := fallbackType(choose(m.name, dims), m.cols)
+		typ, err := quant.TensorTypeFor(ft, gguf.TensorInfo{Name: m.name, Dims: dims, Type: gguf.TypeF32}, mp)
+		if err != nil {
+			return err
+		}
 		plan := tensorPlan{
 			name: m.name, dims: dims, typ: typ,
 			fill: func(dst []float32, r0, r1 int) error {
