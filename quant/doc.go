@@ -18,6 +18,11 @@
 //     and x*id is rounded half to even (not roundf's half away from zero).
 //   - fp32 to fp16 conversion rounds to nearest even (F16C), fp32 to bf16
 //     rounds to nearest even with NaNs forced quiet.
-//   - Block dot products sum integer products exactly per block, scale by
-//     d_w*d_a in float32 and accumulate in float32.
+//   - Dot products: on amd64 with AVX2, FMA and F16C, VecDot reproduces
+//     ggml-cpu's AVX2 ggml_vec_dot_* of llama.cpp's haswell build bit for bit
+//     (eight float32 lanes, FMA where ggml's compiled code uses it, ggml's
+//     reduction tree, GCC's leftover loop for F32); tests compare against that
+//     library. Elsewhere (or with -tags purego) the portable Go code sums
+//     exact per-block integer dots scaled by d_w*d_a in float32, which
+//     differs from ggml only in float rounding order.
 package quant

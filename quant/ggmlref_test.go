@@ -357,29 +357,42 @@ func TestVecDotMatchesGGML(t *testing.T) {
 	}
 }
 
-// TestFloatVecDotExactVsGGML requires our F32/F16/BF16 dots to equal
-// ggml-cpu's bit for bit where both run the AVX2 code (not on AVX-512
-// machines, where ggml picks wider kernels).
-func TestFloatVecDotExactVsGGML(t *testing.T) {
+// TestVecDotExactVsGGML requires our dot products to equal ggml-cpu's bit
+// for bit where both run the AVX2 code (not on AVX-512 machines, where ggml
+// picks wider kernels).
+func TestVecDotExactVsGGML(t *testing.T) {
 	if !floatAVX2 || cpu.X86.HasAVX512F {
 		t.Skip("!!! SKIPPED: exact comparison needs the AVX2 kernels on a CPU without AVX-512")
 	}
 	h := startGGMLHarness(t)
 	rng := rand.New(rand.NewPCG(27, 28))
-	for _, typ := range []gguf.TensorType{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16} {
-		tr := mustFor(t, typ)
+	for _, lt := range legacyTypes {
+		if !lt.weights {
+			continue
+		}
+		tr := mustFor(t, lt.typ)
 		lengths := []int{32, 64, 4096}
-		for l := 1; l < 32; l++ { // every leftover count, alone and after 32 or 992
-			lengths = append(lengths, l, 32+l, 992+l)
+		if tr.BlockSize == 1 {
+			for l := 1; l < 32; l++ { // every leftover count, alone and after 32 or 992
+				lengths = append(lengths, l, 32+l, 992+l)
+			}
+		} else {
+			lengths = append(lengths, 96, 256, 1024, 11008)
 		}
 		for _, n := range lengths {
 			for trial := 0; trial < 12; trial++ {
+				x := randRow(rng, n, 0.1)
+				if trial%3 == 2 {
+					for i := range x {
+						x[i] += 0.2 // exercise the Q4_1/Q5_1 minimum term
+					}
+				}
 				w := make([]byte, tr.RowSize(n))
-				tr.Quantize(w, randRow(rng, n, 0.1))
-				a := h.fromFloat(t, typ, randRow(rng, n, 1))
-				want := h.vecDot(t, typ, n, w, a)
+				tr.Quantize(w, x)
+				a := h.fromFloat(t, tr.VecDotType, randRow(rng, n, 1))
+				want := h.vecDot(t, lt.typ, n, w, a)
 				got := tr.VecDot(n, w, a)
-				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "%s n=%d: ggml %g, ours %g", typ, n, want, got)
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "%s n=%d: ggml %g, ours %g", lt.typ, n, want, got)
 			}
 		}
 	}

@@ -28,3 +28,21 @@ func q5_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32)
 
 //go:noescape
 func q8_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32)
+
+// Whole-row dot products in ggml-cpu's AVX2 order (see legacy_amd64.s);
+// they need floatAVX2 (AVX2, FMA, F16C) and nb > 0.
+
+//go:noescape
+func q4_0Q8_0DotAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func q4_1Q8_1DotAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func q5_0Q8_0DotAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func q5_1Q8_1DotAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func q8_0Q8_0DotAVX2(w, a *byte, nb int) float32

@@ -206,3 +206,177 @@ q80loop:
 q80done:
 	VZEROUPPER
 	RET
+
+// The *DotAVX2 kernels below compute a whole row dot product the way
+// ggml-cpu's AVX2 ggml_vec_dot_*_q8_* do (checked against the haswell build):
+// per block, d = fp32(d_w)*fp32(d_a) (one rounding), the 32 products summed
+// exactly into eight int32 lanes of four consecutive elements each, the
+// lanes converted to float32 and fused-multiply-added with d into an
+// eight-lane accumulator; at the end hi+lo lanes, + movehl, + movehdup.
+// Q4_1/Q5_1 also keep summs = fma(m_w, s_a, summs) and add it last.
+// func xxxDotAVX2(w, a *byte, nb int) float32; nb > 0.
+
+// X5 = fp32 of the half at off(reg). Clobbers AX.
+#define LOAD_HALF(off, reg, x) \
+	MOVWLZX off(reg), AX \
+	VMOVD AX, x \
+	VCVTPH2PS x, x
+
+// Y3 += float(Y2 int32 lanes) * (half at 0(SI) * half at 0(DI)).
+#define ACC_BLOCK \
+	VCVTDQ2PS Y2, Y2 \
+	LOAD_HALF(0, SI, X5) \
+	LOAD_HALF(0, DI, X6) \
+	VMULSS X6, X5, X5 \
+	VBROADCASTSS X5, Y5 \
+	VFMADD231PS Y5, Y2, Y3
+
+// X4 += half at 2(SI) * half at 2(DI), fused.
+#define ACC_MIN \
+	LOAD_HALF(2, SI, X7) \
+	LOAD_HALF(2, DI, X8) \
+	VFMADD231SS X8, X7, X4
+
+// X0 = hsum_float_8(Y3).
+#define HSUM_FLOAT8 \
+	VEXTRACTF128 $1, Y3, X0 \
+	VADDPS X3, X0, X0 \
+	VMOVHLPS X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVSHDUP X0, X1 \
+	VADDSS X1, X0, X0
+
+TEXT ·q4_0Q8_0DotAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	VXORPS Y3, Y3, Y3
+
+q40dloop:
+	NIBBLES(2)
+	VMOVDQU 2(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDUBSW Y1, Y14, Y4
+	VPSLLW $3, Y4, Y4
+	VPSUBW Y4, Y2, Y2
+	VPMADDWD Y13, Y2, Y2
+	ACC_BLOCK
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40dloop
+
+	HSUM_FLOAT8
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+TEXT ·q4_1Q8_1DotAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	VXORPS Y3, Y3, Y3
+	VXORPS X4, X4, X4
+
+q41dloop:
+	NIBBLES(4)
+	VMOVDQU 4(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDWD Y13, Y2, Y2
+	ACC_MIN
+	ACC_BLOCK
+	ADDQ $20, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ q41dloop
+
+	HSUM_FLOAT8
+	VADDSS X4, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+TEXT ·q5_0Q8_0DotAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	HIGHBIT_CONSTS
+	VXORPS Y3, Y3, Y3
+
+q50dloop:
+	NIBBLES(6)
+	HIGHBITS(2)
+	VMOVDQU 2(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDUBSW Y1, Y14, Y4
+	VPSLLW $4, Y4, Y4
+	VPSUBW Y4, Y2, Y2
+	VPMADDWD Y13, Y2, Y2
+	ACC_BLOCK
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q50dloop
+
+	HSUM_FLOAT8
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+TEXT ·q5_1Q8_1DotAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	HIGHBIT_CONSTS
+	VXORPS Y3, Y3, Y3
+	VXORPS X4, X4, X4
+
+q51dloop:
+	NIBBLES(8)
+	HIGHBITS(4)
+	VMOVDQU 4(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDWD Y13, Y2, Y2
+	ACC_MIN
+	ACC_BLOCK
+	ADDQ $24, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ q51dloop
+
+	HSUM_FLOAT8
+	VADDSS X4, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Q8_0 x Q8_0 uses ggml's sign trick (|x| times y with x's sign) so that
+// even the saturating -128*-128 pairs match.
+TEXT ·q8_0Q8_0DotAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	VXORPS Y3, Y3, Y3
+
+q80dloop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU 2(DI), Y1
+	VPSIGNB Y0, Y0, Y4
+	VPSIGNB Y0, Y1, Y1
+	VPMADDUBSW Y1, Y4, Y2
+	VPMADDWD Y13, Y2, Y2
+	ACC_BLOCK
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q80dloop
+
+	HSUM_FLOAT8
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET

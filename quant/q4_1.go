@@ -83,6 +83,10 @@ const maxFloat32 = 0x1p127 * (1 + (1 - 0x1p-23))
 // accumulated separately and added at the end.
 func vecDotQ4_1Q8_1(n int, w []byte, a []byte) float32 {
 	nb := n / 32
+	if floatAVX2 && nb > 0 {
+		w, a = w[:nb*blockQ4_1Len], a[:nb*blockQ8_1Len]
+		return q4_1Q8_1DotAVX2(&w[0], &a[0], nb)
+	}
 	var sums [dotChunk]int32
 	var sum, summs float32
 	for b0 := 0; b0 < nb; b0 += dotChunk {

@@ -80,6 +80,10 @@ func quantizeQ5_0(dst []byte, src []float32) {
 // of (q_w-16)*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ5_0Q8_0(n int, w []byte, a []byte) float32 {
 	nb := n / 32
+	if floatAVX2 && nb > 0 {
+		w, a = w[:nb*blockQ5_0Len], a[:nb*blockQ8_0Len]
+		return q5_0Q8_0DotAVX2(&w[0], &a[0], nb)
+	}
 	var sums [dotChunk]int32
 	var sum float32
 	for b0 := 0; b0 < nb; b0 += dotChunk {

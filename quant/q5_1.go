@@ -76,6 +76,10 @@ func quantizeQ5_1(dst []byte, src []float32) {
 // quants.
 func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
 	nb := n / 32
+	if floatAVX2 && nb > 0 {
+		w, a = w[:nb*blockQ5_1Len], a[:nb*blockQ8_1Len]
+		return q5_1Q8_1DotAVX2(&w[0], &a[0], nb)
+	}
 	var sums [dotChunk]int32
 	var sum, summs float32
 	for b0 := 0; b0 < nb; b0 += dotChunk {
