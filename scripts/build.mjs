@@ -7,7 +7,7 @@
 //
 //   node scripts/build.mjs [all|lib|addon|ts]...
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,14 +29,40 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) fail(`\`${cmd} ${args.join(" ")}\` failed (exit ${r.status}); see the output above`);
 }
 
+// mtime of a file (0 when missing), and the newest mtime under a directory.
+function mtime(p) {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+function newest(dir, ext) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith(ext)) t = Math.max(t, mtime(join(e.parentPath ?? e.path, e.name)));
+  }
+  return t;
+}
+const force = process.env.HEARTH_FORCE_BUILD === "1";
+
 function buildLib() {
   if (!has("go", ["version"])) fail("building needs Go (>= 1.26, https://go.dev/dl/) on PATH, and `go` was not found");
   const cc = process.env.CC || "cc";
   if (!has(cc) && !has("gcc")) fail("building needs a C compiler for cgo (e.g. `apt-get install build-essential`), and none was found");
   mkdirSync(join(root, "build"), { recursive: true });
-  run("go", ["build", "-trimpath", "-buildmode=c-shared", "-o", "build/libhearth.so", "./capi"], {
+  // Go's build cache makes this cheap when nothing changed; the library is only
+  // replaced when its bytes differ, so the addon is not relinked needlessly.
+  run("go", ["build", "-trimpath", "-buildmode=c-shared", "-o", "build/libhearth.so.tmp", "./capi"], {
     env: { ...process.env, CGO_ENABLED: "1" },
   });
+  const lib = join(root, "build", "libhearth.so");
+  const tmp = lib + ".tmp";
+  if (!force && existsSync(lib) && readFileSync(lib).equals(readFileSync(tmp))) rmSync(tmp);
+  else renameSync(tmp, lib);
+  rmSync(join(root, "build", "libhearth.so.h"), { force: true });
+  const hdr = join(root, "build", "libhearth.so.tmp.h");
+  if (existsSync(hdr)) renameSync(hdr, join(root, "build", "libhearth.h"));
 }
 
 function nodeGyp() {
@@ -54,10 +80,14 @@ function nodeGyp() {
 
 function buildAddon() {
   if (!existsSync(join(root, "build", "libhearth.so"))) buildLib();
+  const out = join(root, "binding", "build", "Release", "hearth.node");
+  const inputs = [join(root, "build", "libhearth.so"), join(root, "capi", "hearth.h"), join(root, "binding", "binding.gyp")];
+  const src = Math.max(newest(join(root, "binding", "src"), ""), ...inputs.map(mtime));
+  if (!force && mtime(out) > src) return; // up to date
   const cxx = process.env.CXX || "c++";
   if (!has(cxx) && !has("g++")) fail("building the addon needs a C++ compiler (e.g. `apt-get install build-essential`), and none was found");
   if (!has("python3") && !has("python")) fail("building the addon needs python3 for node-gyp (e.g. `apt-get install python3`), and none was found");
-  const args = [nodeGyp(), "rebuild", "--directory", "binding", "-j", "max"];
+  const args = [nodeGyp(), "rebuild", "--directory", "binding", "-j", "max", "--loglevel=warn"];
   // Use the headers of the running Node when they are installed (no download).
   const prefix = resolve(dirname(process.execPath), "..");
   if (existsSync(join(prefix, "include", "node", "common.gypi"))) args.push(`--nodedir=${prefix}`);
@@ -70,6 +100,8 @@ function buildTS() {
     if (existsSync(join(root, "npm", "dist", "cjs", "index.js"))) return; // prebuilt (installed from a tarball)
     fail("building the TypeScript sources needs the devDependency typescript; run `npm install`");
   }
+  const src = Math.max(newest(join(root, "npm", "src"), ".ts"), ...["tsconfig.json", "tsconfig.esm.json", "tsconfig.cjs.json", "scripts/build.mjs"].map((f) => mtime(join(root, f))));
+  if (!force && ["esm", "cjs"].every((f) => mtime(join(root, "npm", "dist", f, "addon.js")) > src)) return; // up to date
   for (const f of ["esm", "cjs"]) rmSync(join(root, "npm", "dist", f), { recursive: true, force: true });
   run(process.execPath, [tsc, "-p", "tsconfig.esm.json"]);
   run(process.execPath, [tsc, "-p", "tsconfig.cjs.json"]);

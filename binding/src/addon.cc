@@ -170,7 +170,11 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenMsg> {
           onToken_.Call({Napi::Number::New(env, data[i].id),
                          Napi::String::New(env, data[i].piece.data(), data[i].piece.size())});
         } catch (const Napi::Error& e) {
-          callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
+          // The thrown value may be a primitive, and Node-API 8 only references
+          // objects: keep it in a holder object.
+          Napi::Object holder = Napi::Object::New(env);
+          holder.Set("error", e.Value());
+          callbackError_ = Napi::Persistent(holder);
           state_->abort = true;
         }
       }
@@ -185,7 +189,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenMsg> {
   void OnOK() override {
     Napi::Env env = Env();
     if (!callbackError_.IsEmpty()) {
-      deferred_.Reject(callbackError_.Value());
+      deferred_.Reject(callbackError_.Value().Get("error"));
     } else if (failure_.status != HEARTH_OK) {
       deferred_.Reject(MakeError(env, failure_).Value());
     } else if (aborted_before_start_) {
@@ -226,7 +230,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenMsg> {
   std::string options_;
   std::shared_ptr<GenState> state_;
   Napi::FunctionReference onToken_;
-  Napi::Reference<Napi::Value> callbackError_;
+  Napi::ObjectReference callbackError_;  // {error: the value a callback threw}
   const ExecutionProgress* progress_ = nullptr;
   uint64_t sent_ = 0;
   bool aborted_before_start_ = false;

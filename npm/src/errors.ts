@@ -41,10 +41,12 @@ export class HearthError extends Error {
 /** Converts an error thrown by the native addon into a HearthError (other values pass through). */
 export function fromNative(e: unknown): unknown {
   if (e instanceof HearthError) return e;
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && knownCodes.has(code)) {
-      return new HearthError(code as HearthErrorCode, e.message);
+  // Duck-typed: the addon's errors come from the main realm's Error, which is
+  // not this realm's under vm contexts (Jest, for one).
+  if (typeof e === "object" && e !== null) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && knownCodes.has(code) && typeof message === "string") {
+      return new HearthError(code as HearthErrorCode, message);
     }
   }
   return e;

@@ -242,6 +242,12 @@ export interface ParsedGenerateOptions {
   stop: string[];
 }
 
+function isAbortSignal(v: unknown): v is AbortSignal {
+  if (typeof v !== "object" || v === null) return false;
+  const s = v as Partial<AbortSignal>;
+  return typeof s.aborted === "boolean" && typeof s.addEventListener === "function" && typeof s.removeEventListener === "function";
+}
+
 /** Validates generation options; throws HEARTH_INVALID_OPTION naming the bad option. */
 export function validateGenerateOptions(options: unknown, extraKeys: readonly string[] = []): ParsedGenerateOptions {
   const o = checkObject("options", options);
@@ -273,7 +279,7 @@ export function validateGenerateOptions(options: unknown, extraKeys: readonly st
     n.parseSpecial = o.parseSpecial;
   }
   const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) invalidOption("signal", `must be an AbortSignal, got ${describe(signal)}`);
+  if (signal !== undefined && !isAbortSignal(signal)) invalidOption("signal", `must be an AbortSignal, got ${describe(signal)}`);
   const onToken = o.onToken;
   if (onToken !== undefined && typeof onToken !== "function") invalidOption("onToken", `must be a function, got ${describe(onToken)}`);
   return {
