@@ -1,7 +1,6 @@
 package quant
 
 import (
-	"math"
 	"unsafe"
 
 	"github.com/hearthllm/hearth/gguf"
@@ -68,7 +67,7 @@ func vecDotF32(n int, w []byte, a []byte) float32 {
 			}
 		}
 		for ; i < n; i++ {
-			sum = fmaF32(x[i], y[i], sum)
+			sum = fmaF32AVX2(x[i], y[i], sum)
 		}
 		return sum
 	}
@@ -98,12 +97,4 @@ func dotF32(x, y []float32) float32 {
 		sum += x[i] * y[i]
 	}
 	return sum
-}
-
-// fmaF32 returns x*y+z rounded once to float32 in almost all cases: x*y is
-// exact in float64 and the sum is rounded to float64 and then float32 (a
-// double rounding that can differ from a true float32 FMA only when the
-// float64 sum lands exactly halfway between two float32 values).
-func fmaF32(x, y, z float32) float32 {
-	return float32(math.FMA(float64(x), float64(y), float64(z)))
 }

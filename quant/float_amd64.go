@@ -22,3 +22,8 @@ func dotF16AVX2(x, y *uint16, n int) float32
 
 //go:noescape
 func dotBF16AVX2(x, y *uint16, n int) float32
+
+// fmaF32AVX2 returns x*y+z with one rounding (needs floatAVX2).
+//
+//go:noescape
+func fmaF32AVX2(x, y, z float32) float32

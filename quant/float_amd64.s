@@ -123,3 +123,12 @@ bf16loop:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func fmaF32AVX2(x, y, z float32) float32: x*y+z rounded once (VFMADD231SS).
+TEXT ·fmaF32AVX2(SB), NOSPLIT, $0-20
+	MOVSS x+0(FP), X0
+	MOVSS y+4(FP), X1
+	MOVSS z+8(FP), X2
+	VFMADD231SS X1, X0, X2
+	MOVSS X2, ret+16(FP)
+	RET
