@@ -42,6 +42,8 @@ const char *hearth_status_name(int status) {
       "HEARTH_CONTEXT_OVERFLOW", "HEARTH_INVALID_OPTION", "HEARTH_GPU_UNAVAILABLE",
       "HEARTH_BUSY",         "HEARTH_CLOSED",          "HEARTH_INTERNAL",
       "HEARTH_IO",           "HEARTH_INVALID_HANDLE",
+      /* the model cache (capi/cache.go) */
+      "HEARTH_DIGEST_MISMATCH", "HEARTH_DOWNLOAD", "HEARTH_ABORTED",
   };
   if (status < 0 || status >= (int)(sizeof names / sizeof names[0])) return "HEARTH_INTERNAL";
   return names[status];

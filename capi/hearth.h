@@ -62,7 +62,10 @@ enum {
   HEARTH_E_CLOSED = 7,           /* the model was freed */
   HEARTH_E_INTERNAL = 8,         /* a bug, including a recovered panic */
   HEARTH_E_IO = 9,               /* reading the file failed */
-  HEARTH_E_INVALID_HANDLE = 10   /* not a live model handle */
+  HEARTH_E_INVALID_HANDLE = 10,  /* not a live model (or job) handle */
+  HEARTH_E_DIGEST_MISMATCH = 11, /* a download's SHA-256 is not the expected one; nothing was kept */
+  HEARTH_E_DOWNLOAD = 12,        /* HTTP error or dropped connection; a partial file is kept for resume */
+  HEARTH_E_ABORTED = 13          /* a cache job was cancelled */
 };
 
 typedef uint64_t hearth_model;
@@ -134,6 +137,79 @@ int hearth_generate(hearth_model model, const char *prompt, size_t prompt_len,
 /* Cancels the generation running on the model now, if any (it returns with
  * stopReason "abort"). Safe from any thread, including inside on_token. */
 int hearth_cancel(hearth_model model);
+
+/* ---- Model cache ----------------------------------------------------------
+ *
+ * A content-addressed store of downloaded models (package cache): blobs are
+ * named by their SHA-256 under DIR/blobs; an index maps sources to them.
+ * Sources are "https://..." / "http://..." URLs and "hf:owner/repo[@rev]/file.gguf"
+ * (a Hugging Face resolve URL). Downloads resume with Range requests, are
+ * verified before they get their final name, and concurrent resolves of one
+ * source (threads or processes) download it once.
+ *
+ * The functions are stateless: each takes cache_json, NULL or
+ *   {"dir":"...", "maxBytes":N}
+ * (dir absent: hearth_cache_default_dir(); maxBytes 0 or absent:
+ * $HEARTH_CACHE_MAX_BYTES, else no budget) and opens the folder for the call.
+ *
+ * A model loaded (hearth_model_load) from a blob path holds a shared lease on
+ * it until hearth_model_free: remove and prune skip it, in any process.
+ *
+ * Jobs make long calls cancellable: hearth_job_new returns a handle (never 0,
+ * never reused), hearth_job_cancel cancels the call using it (from any thread,
+ * before or during the call), hearth_job_free releases it. Job 0 means none. */
+
+typedef uint64_t hearth_job;
+
+/* on_progress is called on the calling thread as bytes arrive (at most about
+ * 10 times a second, and once at the end): downloaded counts resumed bytes
+ * too; total is -1 when the server did not say. Return 0 to go on, non-zero
+ * to cancel (HEARTH_E_ABORTED; the partial file is kept for resume). */
+typedef int (*hearth_progress_callback)(void *user, int64_t downloaded, int64_t total,
+                                        double bytes_per_second);
+
+/* The folder used when cache_json names none ($HEARTH_CACHE_DIR, else
+ * $XDG_CACHE_HOME/hearth, else ~/.cache/hearth); hearth_free it. */
+int hearth_cache_default_dir(char **dir_out);
+
+/* Checks cache_json, creates the cache's folders and writes
+ * {"dir":"...","maxBytes":N} (the effective settings) to *info_json_out. */
+int hearth_cache_open(const char *cache_json, char **info_json_out);
+
+int hearth_job_new(hearth_job *out);
+int hearth_job_cancel(hearth_job job);
+int hearth_job_free(hearth_job job);
+
+/* Returns a local path for source, downloading it when it is not cached.
+ * options_json may be NULL or
+ *   {"sha256":"hex", "revalidate":bool, "maxAgeMs":N, "offline":bool}
+ * sha256: the expected digest (HEARTH_E_DIGEST_MISMATCH otherwise, nothing
+ * kept); revalidate: ask the server whether a cached copy changed (offline:
+ * the cached copy is used and "offline" is true in the result); maxAgeMs:
+ * revalidate when last checked longer ago; offline: never touch the network
+ * (HEARTH_E_NOT_FOUND when not cached). After a download, a cache with a
+ * budget is pruned to it (never evicting the new file). *result_json_out:
+ *   {"path","sha256","size","downloaded","resumed","offline"} */
+int hearth_cache_resolve(const char *cache_json, const char *source, const char *options_json,
+                         hearth_progress_callback on_progress, void *user, hearth_job job,
+                         char **result_json_out);
+
+/* The cached models, least recently used first, as a JSON array of
+ * {"sha256","size","source","sources":[...],"lastAccess":"RFC 3339","path"}. */
+int hearth_cache_list(const char *cache_json, char **json_out);
+
+/* Removes the model with this sha256, or the one source resolved to.
+ * HEARTH_E_NOT_FOUND when nothing matches, HEARTH_E_IO when it is open. */
+int hearth_cache_remove(const char *cache_json, const char *sha256_or_source);
+
+/* Evicts least recently used models, skipping open ones, until the cache
+ * fits max_bytes (<= 0: the cache's maxBytes; no budget: nothing happens).
+ * *json_out: the removed entries (as hearth_cache_list). */
+int hearth_cache_prune(const char *cache_json, int64_t max_bytes, char **json_out);
+
+/* Rehashes every blob; removes corrupt ones and forgets missing ones.
+ * *json_out: {"ok":[entries],"corrupt":[entries],"missing":[entries]}. */
+int hearth_cache_verify(const char *cache_json, hearth_job job, char **json_out);
 
 #ifdef __cplusplus
 }

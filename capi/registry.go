@@ -141,11 +141,19 @@ func loadModel(path string, optsJSON []byte) (uint64, error) {
 	if o.ContextSize < 0 {
 		return 0, errorf(statusInvalidOption, "hearth: option contextSize: %d is negative", o.ContextSize)
 	}
-	m, err := hearth.Load(path, hearth.Options{Backend: o.Backend, Threads: o.Threads, ContextSize: o.ContextSize, KVType: o.KVType})
+	// A model in a cache blob holds a lease so that no cache evicts it (cache.go).
+	lease, err := leaseModelFile(path)
 	if err != nil {
 		return 0, err
 	}
-	return models.add(m), nil
+	m, err := hearth.Load(path, hearth.Options{Backend: o.Backend, Threads: o.Threads, ContextSize: o.ContextSize, KVType: o.KVType})
+	if err != nil {
+		lease.Release()
+		return 0, err
+	}
+	h := models.add(m)
+	keepLease(h, lease)
+	return h, nil
 }
 
 func freeModel(h uint64) error {
@@ -153,6 +161,7 @@ func freeModel(h uint64) error {
 	if err != nil {
 		return err
 	}
+	defer releaseLease(h) // after the model is closed
 	e.mu.Lock()
 	e.closed = true
 	if e.cancel != nil {
