@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -344,6 +345,205 @@ Napi::Value Generate(const Napi::CallbackInfo& info) {
   return job;
 }
 
+// ---- Model cache (hearth.h "Model cache") ----------------------------------
+
+// CallWorker runs one blocking libhearth call that may write a malloc'd string.
+class CallWorker : public Napi::AsyncWorker {
+ public:
+  using Fn = std::function<int(char**)>;
+  CallWorker(Napi::Env env, Fn fn)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fn_(std::move(fn)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    char* out = nullptr;
+    int st = fn_(&out);
+    if (st != HEARTH_OK) {
+      failure_ = Failure::Capture(st);
+    } else if (out != nullptr) {
+      result_.assign(out);
+    }
+    hearth_free(out);
+  }
+  void OnOK() override {
+    if (failure_.status != HEARTH_OK) {
+      deferred_.Reject(MakeError(Env(), failure_).Value());
+      return;
+    }
+    deferred_.Resolve(Napi::String::New(Env(), result_));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Fn fn_;
+  std::string result_;
+  Failure failure_;
+};
+
+struct ProgressMsg {
+  int64_t downloaded, total;
+  double bps;
+};
+
+// ResolveWorker resolves a source through the cache off the JS thread and
+// queues download progress to the JS callback.
+class ResolveWorker : public Napi::AsyncProgressQueueWorker<ProgressMsg> {
+ public:
+  ResolveWorker(Napi::Env env, std::string cacheJSON, std::string source, std::string options,
+                Napi::Function onProgress, hearth_job job)
+      : Napi::AsyncProgressQueueWorker<ProgressMsg>(env), deferred_(Napi::Promise::Deferred::New(env)),
+        cache_(std::move(cacheJSON)), source_(std::move(source)), options_(std::move(options)), job_(job) {
+    if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+  }
+  ~ResolveWorker() override { hearth_job_free(job_); }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute(const ExecutionProgress& progress) override {
+    progress_ = &progress;
+    char* out = nullptr;
+    int st = hearth_cache_resolve(cache_.empty() ? nullptr : cache_.c_str(), source_.c_str(),
+                                  options_.empty() ? nullptr : options_.c_str(),
+                                  onProgress_.IsEmpty() ? nullptr : &ResolveWorker::OnProgressC, this, job_, &out);
+    if (st != HEARTH_OK) {
+      failure_ = Failure::Capture(st);
+    } else {
+      result_.assign(out);
+    }
+    hearth_free(out);
+    progress_ = nullptr;
+  }
+
+  void OnProgress(const ProgressMsg* data, size_t count) override {
+    Napi::Env env = Env();
+    for (size_t i = 0; i < count && callbackError_.IsEmpty(); i++) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("downloaded", Napi::Number::New(env, static_cast<double>(data[i].downloaded)));
+      p.Set("total", Napi::Number::New(env, static_cast<double>(data[i].total)));
+      p.Set("bytesPerSecond", Napi::Number::New(env, data[i].bps));
+      try {
+        onProgress_.Call({p});
+      } catch (const Napi::Error& e) {
+        callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
+        hearth_job_cancel(job_);
+      }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!callbackError_.IsEmpty()) {
+      deferred_.Reject(callbackError_.Value());
+    } else if (failure_.status != HEARTH_OK) {
+      deferred_.Reject(MakeError(env, failure_).Value());
+    } else {
+      deferred_.Resolve(Napi::String::New(env, result_));
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  static int OnProgressC(void* user, int64_t downloaded, int64_t total, double bps) {
+    auto* w = static_cast<ResolveWorker*>(user);
+    ProgressMsg m{downloaded, total, bps};
+    if (w->progress_ != nullptr) w->progress_->Send(&m, 1);
+    return 0;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::string cache_, source_, options_;
+  hearth_job job_;
+  Napi::FunctionReference onProgress_;
+  Napi::Reference<Napi::Value> callbackError_;
+  const ExecutionProgress* progress_ = nullptr;
+  std::string result_;
+  Failure failure_;
+};
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString()) throw InvalidArg(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+const char* OrNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+// cacheDefaultDir() -> string
+Napi::Value CacheDefaultDir(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  char* out = nullptr;
+  ThrowIfFailed(env, hearth_cache_default_dir(&out));
+  Napi::String s = Napi::String::New(env, out);
+  hearth_free(out);
+  return s;
+}
+
+// cacheOpen(cacheJSON?) -> info JSON string (creates the folders)
+Napi::Value CacheOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string c = OptionalString(info, 0);
+  char* out = nullptr;
+  ThrowIfFailed(env, hearth_cache_open(OrNull(c), &out));
+  Napi::String s = Napi::String::New(env, out);
+  hearth_free(out);
+  return s;
+}
+
+// cacheResolve(cacheJSON, source, optionsJSON, onProgress?) ->
+//   { promise: Promise<resultJSON>, cancel(): void }
+Napi::Value CacheResolve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string c = OptionalString(info, 0);
+  std::string source = StringArg(info, 1, "source");
+  std::string options = OptionalString(info, 2);
+  Napi::Function onProgress;
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
+    if (!info[3].IsFunction()) throw InvalidArg(env, "onProgress must be a function");
+    onProgress = info[3].As<Napi::Function>();
+  }
+  hearth_job job = 0;
+  ThrowIfFailed(env, hearth_job_new(&job));
+  auto* w = new ResolveWorker(env, std::move(c), std::move(source), std::move(options), onProgress, job);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("promise", w->Promise());
+  // Job handles are never reused, so a late cancel of a freed job is a harmless error.
+  out.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { hearth_job_cancel(job); }, "cancel"));
+  w->Queue();
+  return out;
+}
+
+Napi::Value QueueCall(Napi::Env env, CallWorker::Fn fn) {
+  auto* w = new CallWorker(env, std::move(fn));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// cacheList(cacheJSON) -> Promise<entries JSON>
+Napi::Value CacheList(const Napi::CallbackInfo& info) {
+  std::string c = OptionalString(info, 0);
+  return QueueCall(info.Env(), [c](char** out) { return hearth_cache_list(OrNull(c), out); });
+}
+
+// cacheRemove(cacheJSON, sha256OrSource) -> Promise<"">
+Napi::Value CacheRemove(const Napi::CallbackInfo& info) {
+  std::string c = OptionalString(info, 0);
+  std::string key = StringArg(info, 1, "sha256 or source");
+  return QueueCall(info.Env(), [c, key](char**) { return hearth_cache_remove(OrNull(c), key.c_str()); });
+}
+
+// cachePrune(cacheJSON, maxBytes) -> Promise<removed entries JSON>
+Napi::Value CachePrune(const Napi::CallbackInfo& info) {
+  std::string c = OptionalString(info, 0);
+  int64_t maxBytes = 0;
+  if (info.Length() > 1 && info[1].IsNumber()) maxBytes = info[1].As<Napi::Number>().Int64Value();
+  return QueueCall(info.Env(), [c, maxBytes](char** out) { return hearth_cache_prune(OrNull(c), maxBytes, out); });
+}
+
+// cacheVerify(cacheJSON) -> Promise<report JSON>
+Napi::Value CacheVerify(const Napi::CallbackInfo& info) {
+  std::string c = OptionalString(info, 0);
+  return QueueCall(info.Env(), [c](char** out) { return hearth_cache_verify(OrNull(c), 0, out); });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Function::New(env, AbiVersion, "abiVersion"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
@@ -353,6 +553,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tokenize", Napi::Function::New(env, Tokenize, "tokenize"));
   exports.Set("detokenize", Napi::Function::New(env, Detokenize, "detokenize"));
   exports.Set("generate", Napi::Function::New(env, Generate, "generate"));
+  exports.Set("cacheDefaultDir", Napi::Function::New(env, CacheDefaultDir, "cacheDefaultDir"));
+  exports.Set("cacheOpen", Napi::Function::New(env, CacheOpen, "cacheOpen"));
+  exports.Set("cacheResolve", Napi::Function::New(env, CacheResolve, "cacheResolve"));
+  exports.Set("cacheList", Napi::Function::New(env, CacheList, "cacheList"));
+  exports.Set("cacheRemove", Napi::Function::New(env, CacheRemove, "cacheRemove"));
+  exports.Set("cachePrune", Napi::Function::New(env, CachePrune, "cachePrune"));
+  exports.Set("cacheVerify", Napi::Function::New(env, CacheVerify, "cacheVerify"));
   if (hearth_abi_version() != HEARTH_ABI_VERSION) {
     throw Napi::Error::New(env, "hearth: libhearth ABI version mismatch; rebuild with `npm run build`");
   }
