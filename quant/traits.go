@@ -25,13 +25,16 @@ type Traits struct {
 	// and src holds len(dst)/BlockSize blocks.
 	Dequantize func(dst []float32, src []byte)
 	// Quantize packs src into dst the way llama.cpp's reference quantizer
-	// (what llama-quantize writes) does; nil where not supported.
+	// (what llama-quantize writes without an importance matrix) does;
+	// len(src) is a multiple of BlockSize and dst holds RowSize(len(src))
+	// bytes. Nil where not supported.
 	Quantize func(dst []byte, src []float32)
 	// VecDotType is the type activations are converted to before VecDot:
 	// Q8_0, Q8_1, Q8_K, F16 or F32.
 	VecDotType gguf.TensorType
 	// VecDot returns the dot product of one weight row of n elements (w, in
-	// Type) with one activation row (a, in VecDotType). It is nil for
+	// Type; n a multiple of BlockSize) with one activation row (a, in
+	// VecDotType). It allocates nothing. It is nil for
 	// activation-only types (Q8_1, Q8_K), which never hold weights.
 	VecDot func(n int, w []byte, a []byte) float32
 	// QuantizeActivation converts one activation row src into dst in
