@@ -194,19 +194,40 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		sorted = true
 	}
 	if p := s.o.TopP; p > 0 && p < 1 {
-		if !sorted {
-			slices.SortFunc(c, byLogitDesc)
-			sorted = true
-		}
+		// Probabilities over all remaining candidates, then the most likely
+		// ones in order until their sum reaches p. Without a preceding top-k
+		// only a growing prefix is selected and sorted, not the whole vocabulary.
 		softmax(c, 1)
-		var cum float32
-		for i := range c {
-			cum += c[i].p
-			if cum >= p {
-				c = c[:i+1]
+		k := len(c)
+		if !sorted {
+			k = min(64, len(c))
+		}
+		for {
+			if !sorted {
+				if k < len(c) {
+					selectTop(c, k)
+				}
+				slices.SortFunc(c[:k], byLogitDesc)
+			}
+			var cum float32
+			cut := -1
+			for i := range c[:k] {
+				cum += c[i].p
+				if cum >= p {
+					cut = i + 1
+					break
+				}
+			}
+			if cut >= 0 {
+				c = c[:cut]
 				break
 			}
+			if k == len(c) {
+				break // rounding kept the sum below p: keep everything
+			}
+			k = min(2*k, len(c))
 		}
+		sorted = true
 	}
 	if p := s.o.MinP; p > 0 && len(c) > 0 {
 		if sorted {

@@ -286,7 +286,7 @@ func TestFiltersNeverPickExcludedTokens(t *testing.T) {
 		s, err := New(o, vocab)
 		require.NoError(t, err)
 		seen := map[int32]bool{}
-		for i := 0; i < 5000; i++ {
+		for i := 0; i < 3000; i++ {
 			id := s.Sample(logits, nil)
 			require.True(t, keep[id], "options %+v picked excluded token %d", o, id)
 			seen[id] = true
@@ -345,6 +345,7 @@ func TestSampleDoesNotAllocate(t *testing.T) {
 	}
 	for _, o := range []Options{
 		{},
+		{Temperature: 1, TopP: 0.5},
 		{RepeatPenalty: 1.1, FreqPenalty: 0.1, PresencePenalty: 0.1},
 		DefaultOptions(),
 		{Temperature: 0.9, TopP: 0.9, RepeatPenalty: 1.2, RepeatLastN: -1},
@@ -389,6 +390,20 @@ func BenchmarkSample32k(b *testing.B) {
 		logits[i] = float32(r.float64()*10 - 5)
 	}
 	s, _ := New(DefaultOptions(), len(logits))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Sample(logits, nil)
+	}
+}
+
+func BenchmarkSample32kTopPOnly(b *testing.B) {
+	var r rng
+	r.seed(3)
+	logits := make([]float32, 32000)
+	for i := range logits {
+		logits[i] = float32(r.float64()*10 - 5)
+	}
+	s, _ := New(Options{Temperature: 0.8, TopP: 0.95}, len(logits))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.Sample(logits, nil)
