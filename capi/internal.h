@@ -11,6 +11,8 @@ typedef int (*hearth_token_callback)(void *user, int32_t id, const char *piece, 
 
 /* Records (code, msg) as this thread's last error; code 0 clears it. */
 void hearth_internal_set_error(int code, const char *msg, size_t len);
+/* The stable name of a status code (errors.c). */
+const char *hearth_status_name(int status);
 /* Calls cb (cgo cannot call a C function pointer directly). */
 int hearth_internal_call_token(hearth_token_callback cb, void *user, int32_t id,
                                const char *piece, size_t len);

@@ -259,3 +259,9 @@ func hearth_cancel(h C.hearth_model) (status C.int) {
 	defer guard(&status)
 	return finish(cancel(uint64(h)))
 }
+
+// statusName is hearth_status_name for Go callers (tests).
+func statusName(st int) string { return C.GoString(C.hearth_status_name(C.int(st))) }
+
+// cInt lets tests exercise guard without importing "C".
+type cInt = C.int
