@@ -11,7 +11,8 @@ var legacyAVX2 = cpu.X86.HasAVX2
 // The kernels below store, for each of nb weight/activation block pairs, the
 // exact integer dot product of the block's quants into out[i]; the callers
 // scale and accumulate them in float32 exactly as the portable code does, so
-// results are identical with and without AVX2. Implemented in
+// results equal the portable path's. They serve CPUs with AVX2 but without
+// FMA/F16C; the *DotAVX2 kernels below take precedence. Implemented in
 // legacy_amd64.s.
 
 //go:noescape
