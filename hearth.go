@@ -90,9 +90,11 @@ type Model struct {
 
 	run sync.Mutex // held by a running Generate or Logits, and by Close
 
-	mu     sync.Mutex // guards closed and cancel
-	closed bool
-	cancel context.CancelFunc // cancels the running generation, nil when idle
+	mu           sync.Mutex // guards the fields below
+	closed       bool
+	cancel       context.CancelFunc // cancels the running generation, nil when idle
+	inCallback   bool               // the running generation is inside onToken
+	releaseOnEnd bool               // Close ran inside onToken: the run releases the resources
 }
 
 // openFile opens a GGUF file and maps errors to codes.
@@ -367,8 +369,12 @@ func (m *Model) begin(ctx context.Context) (context.Context, func(), error) {
 	return ctx, func() {
 		m.mu.Lock()
 		m.cancel = nil
+		release := m.releaseOnEnd
 		m.mu.Unlock()
 		cancel()
+		if release {
+			_ = m.release()
+		}
 		m.run.Unlock()
 	}, nil
 }
@@ -414,6 +420,19 @@ func (m *Model) Generate(ctx context.Context, prompt []int32, o GenerateOptions,
 		return Result{}, err
 	}
 	defer end()
+	if onToken != nil {
+		user := onToken
+		onToken = func(id int32, piece []byte) bool {
+			m.mu.Lock()
+			m.inCallback = true
+			m.mu.Unlock()
+			ok := user(id, piece)
+			m.mu.Lock()
+			m.inCallback = false
+			m.mu.Unlock()
+			return ok
+		}
+	}
 	r, err := engine.Generate(ctx, m.backend, m.tok, prompt, engine.GenerateOptions{
 		MaxTokens:   o.MaxTokens,
 		Sampling:    o.Sampling,
@@ -473,7 +492,10 @@ func (m *Model) Logits(ctx context.Context, tokens []int32) ([]float32, error) {
 
 // Close cancels a running generation, waits for it to end and releases the
 // backend and the file mapping. Later calls fail with CodeClosed. Close is
-// idempotent.
+// idempotent. While the running generation is inside onToken (Close may be
+// called from onToken itself, where waiting would deadlock), Close returns
+// at once instead: no further onToken call starts, and the generation
+// releases the resources itself when it ends.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -483,10 +505,20 @@ func (m *Model) Close() error {
 	m.closed = true
 	if m.cancel != nil {
 		m.cancel()
+		if m.inCallback {
+			m.releaseOnEnd = true
+			m.mu.Unlock()
+			return nil
+		}
 	}
 	m.mu.Unlock()
 	m.run.Lock()
 	defer m.run.Unlock()
+	return m.release()
+}
+
+// release frees the backend and the file mapping.
+func (m *Model) release() error {
 	var errs []error
 	if m.backend != nil {
 		errs = append(errs, m.backend.Close())
@@ -496,63 +528,4 @@ func (m *Model) Close() error {
 		return newError(CodeInternal, err, "close")
 	}
 	return nil
-}
-
-// BenchResult holds the timings of Model.Bench.
-type BenchResult struct {
-	PromptTokens, GenTokens     int
-	PromptDuration, GenDuration time.Duration
-}
-
-// Bench measures the backend: it evaluates nPrompt tokens as one batch, then,
-// from an empty context, nGen tokens one at a time (each the greedy choice
-// after the previous one), like llama-bench's pp and tg tests. The token ids
-// are arbitrary but fixed.
-func (m *Model) Bench(ctx context.Context, nPrompt, nGen int) (BenchResult, error) {
-	var r BenchResult
-	if err := m.runnable(); err != nil {
-		return r, err
-	}
-	if nPrompt < 0 || nGen < 0 {
-		return r, invalidOption("tokens", "prompt and generation lengths must be >= 0, got %d and %d", nPrompt, nGen)
-	}
-	if nPrompt > m.nCtx || nGen > m.nCtx {
-		return r, &Error{Code: CodeContextOverflow, Msg: fmt.Sprintf("%d prompt or %d generated tokens do not fit in the context of %d", nPrompt, nGen, m.nCtx)}
-	}
-	ctx, end, err := m.begin(ctx)
-	if err != nil {
-		return r, err
-	}
-	defer end()
-	logits := make([]float32, m.nVocab)
-	if nPrompt > 0 {
-		toks := make([]int32, nPrompt)
-		for i := range toks {
-			toks[i] = int32((i*7919 + 1) % m.nVocab)
-		}
-		start := time.Now()
-		if err := m.backend.Eval(ctx, toks, 0, logits); err != nil {
-			return r, newError(CodeInternal, err, "prompt evaluation failed")
-		}
-		r.PromptTokens, r.PromptDuration = nPrompt, time.Since(start)
-	}
-	one := []int32{m.info.BOS}
-	if one[0] < 0 || int(one[0]) >= m.nVocab {
-		one[0] = 0
-	}
-	start := time.Now()
-	for i := 0; i < nGen; i++ {
-		if err := m.backend.Eval(ctx, one, i, logits); err != nil {
-			return r, newError(CodeInternal, err, "token evaluation failed")
-		}
-		best := 0
-		for j, l := range logits {
-			if l > logits[best] {
-				best = j
-			}
-		}
-		one[0] = int32(best)
-	}
-	r.GenTokens, r.GenDuration = nGen, time.Since(start)
-	return r, nil
 }

@@ -224,12 +224,13 @@ func TestCloseCancelsARunningGeneration(t *testing.T) {
 	}()
 	<-started
 	require.NoError(t, m.Close())
+	// Close waited for the run, or (called while onToken ran) returned at
+	// once and the run stops as soon as onToken returns.
 	select {
 	case res := <-done:
-		// Close returned only after the generation ended.
 		assert.Contains(t, []string{"abort", "eos"}, res.StopReason)
-	default:
-		t.Fatal("Close returned while the generation was still running")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the generation did not stop after Close")
 	}
 	_, err = m.Generate(context.Background(), prompt, GenerateOptions{}, nil)
 	assert.Equal(t, CodeClosed, CodeOf(err))
@@ -249,4 +250,24 @@ func TestLoadVocab(t *testing.T) {
 	assert.Equal(t, 32000, m.Info().NVocab)
 	_, err = m.Generate(context.Background(), ids, GenerateOptions{}, nil)
 	assert.Equal(t, CodeInvalidOption, CodeOf(err))
+}
+
+func TestCloseFromInsideTheCallback(t *testing.T) {
+	m, err := Load(modelPath(t, "stories260K.gguf"), Options{Threads: 1, ContextSize: 256})
+	require.NoError(t, err)
+	prompt, err := m.Tokenize("Once upon a time", true, false)
+	require.NoError(t, err)
+	calls := 0
+	res, err := m.Generate(context.Background(), prompt, GenerateOptions{}, func(int32, []byte) bool {
+		calls++
+		if calls == 3 {
+			assert.NoError(t, m.Close())
+		}
+		return true
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "abort", res.StopReason)
+	assert.Len(t, res.Tokens, 3, "no token after Close")
+	_, err = m.Tokenize("x", true, false)
+	assert.Equal(t, CodeClosed, CodeOf(err))
 }
