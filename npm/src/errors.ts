@@ -10,7 +10,10 @@ export type HearthErrorCode =
   | "HEARTH_INTERNAL"
   | "HEARTH_IO"
   | "HEARTH_INVALID_HANDLE"
-  | "HEARTH_UNSUPPORTED";
+  | "HEARTH_UNSUPPORTED"
+  | "HEARTH_DIGEST_MISMATCH"
+  | "HEARTH_DOWNLOAD"
+  | "HEARTH_ABORTED";
 
 const knownCodes: ReadonlySet<string> = new Set<HearthErrorCode>([
   "HEARTH_BAD_MODEL",
@@ -24,6 +27,9 @@ const knownCodes: ReadonlySet<string> = new Set<HearthErrorCode>([
   "HEARTH_IO",
   "HEARTH_INVALID_HANDLE",
   "HEARTH_UNSUPPORTED",
+  "HEARTH_DIGEST_MISMATCH",
+  "HEARTH_DOWNLOAD",
+  "HEARTH_ABORTED",
 ]);
 
 /** An error from Hearth: `code` is stable across versions, `message` is for people. */

@@ -26,6 +26,15 @@ export type {
   TokenizeOptions,
 } from "./options.js";
 export { isRemoteSource } from "./source.js";
+export {
+  ModelCache,
+  defaultCacheDir,
+  type CacheEntry,
+  type DownloadProgress,
+  type ResolveOptions,
+  type ResolveResult,
+  type VerifyReport,
+} from "./cache.js";
 
 import { native } from "./native.js";
 

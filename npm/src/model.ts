@@ -12,7 +12,7 @@ import {
   type TokenChunk,
   type TokenizeOptions,
 } from "./options.js";
-import { resolveModelSource } from "./source.js";
+import { isRemoteSource, resolveModelSource } from "./source.js";
 import { StopFilter } from "./stop.js";
 
 /** A prompt: text (tokenized with BOS) or token ids (used as given). */
@@ -74,7 +74,7 @@ export class Model {
   /** @internal Use {@link loadModel}. */
   static async load(source: string, options?: LoadOptions): Promise<Model> {
     const nativeOptions = validateLoadOptions(options);
-    const path = await resolveModelSource(source, options?.cache);
+    const path = await resolveModelSource(source, options?.cache, options?.download);
     let handle: number;
     try {
       handle = await native.load(path, JSON.stringify(nativeOptions));
@@ -264,7 +264,11 @@ export class Model {
   }
 }
 
-/** Loads a GGUF model. source: a file path (remote sources need the model cache: not yet). */
+/**
+ * Loads a GGUF model. source: a file path, or an "https://..." URL or
+ * "hf:owner/repo[@revision]/file.gguf", resolved through the model cache
+ * (options.cache, else the default cache; options.download tunes the fetch).
+ */
 export function loadModel(source: string, options?: LoadOptions): Promise<Model> {
   return Model.load(source, options);
 }
@@ -286,6 +290,11 @@ export async function generate(prompt: Prompt, options: QuickGenerateOptions): P
   }
   validateLoadOptions(load);
   validateGenerateOptions(gen, []);
+  // The generation's signal also cancels the model's download.
+  if (gen.signal !== undefined && isRemoteSource(source)) {
+    const download = (load.download ?? {}) as Record<string, unknown>;
+    if (download.signal === undefined) load.download = { ...download, signal: gen.signal };
+  }
   const model = await loadModel(source, load as LoadOptions);
   try {
     const r = await model.generate(prompt, gen as GenerateOptions);

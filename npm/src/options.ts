@@ -1,3 +1,4 @@
+import { ModelCache, validateCacheOptions, validateResolveOptions, type ResolveOptions } from "./cache.js";
 import { invalidOption } from "./errors.js";
 
 /** Where the model runs. "auto" picks the GPU (WebGPU) when one is usable, else the CPU. */
@@ -8,13 +9,14 @@ export type KVType = "f16" | "f32";
 
 /**
  * Model cache settings, for model sources that are not local files
- * ("https://..." and "hf:owner/repo/file.gguf"). Reserved: remote sources are
- * not implemented yet and reject with HEARTH_UNSUPPORTED.
+ * ("https://..." and "hf:owner/repo/file.gguf"); see {@link ModelCache}.
  */
 export interface CacheOptions {
-  /** Directory of the model cache. */
+  /** Directory of the model cache. Default: $HEARTH_CACHE_DIR, else $XDG_CACHE_HOME/hearth, else ~/.cache/hearth. */
   dir?: string;
-  /** Never touch the network; fail when the model is not cached. */
+  /** Eviction budget in bytes, applied after each download (least recently used first; open models are kept). Default: $HEARTH_CACHE_MAX_BYTES, else none. */
+  maxBytes?: number;
+  /** Never touch the network; fail with HEARTH_NOT_FOUND when the model is not cached. */
   offline?: boolean;
 }
 
@@ -28,8 +30,10 @@ export interface LoadOptions {
   contextSize?: number;
   /** KV cache type, "f16" (default) or "f32". */
   kvType?: KVType;
-  /** Model cache settings (for remote sources). */
-  cache?: CacheOptions;
+  /** The model cache for remote sources: a {@link ModelCache} or its options. Default: the default cache. */
+  cache?: ModelCache | CacheOptions;
+  /** How to fetch a remote source (expected sha256, progress, abort signal, revalidation). */
+  download?: ResolveOptions;
 }
 
 /** Sampling options. temperature 0 is greedy (and ignores the rest). */
@@ -78,7 +82,7 @@ export interface GenerateOptions extends SamplingOptions {
 
 /** Options of the one-shot {@link generate}. */
 export interface QuickGenerateOptions extends GenerateOptions, LoadOptions {
-  /** Model source: a path to a GGUF file. */
+  /** Model source: a path to a GGUF file, an "https://..." URL or "hf:owner/repo/file.gguf" (downloaded into the model cache). */
   model: string;
 }
 
@@ -137,7 +141,7 @@ export interface TokenizeOptions {
   parseSpecial?: boolean;
 }
 
-const loadKeys = ["backend", "threads", "contextSize", "kvType", "cache"] as const;
+const loadKeys = ["backend", "threads", "contextSize", "kvType", "cache", "download"] as const;
 const genKeys = [
   "temperature", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "frequencyPenalty",
   "presencePenalty", "seed", "maxTokens", "stop", "signal", "onToken", "parseSpecial",
@@ -209,12 +213,8 @@ export function validateLoadOptions(options: unknown, extraKeys: readonly string
   if (contextSize !== undefined) out.contextSize = contextSize;
   const kvType = oneOf<KVType>(o, "kvType", ["f16", "f32"]);
   if (kvType !== undefined) out.kvType = kvType;
-  if (o.cache !== undefined) {
-    const c = checkObject("cache", o.cache);
-    for (const k of Object.keys(c)) if (k !== "dir" && k !== "offline") invalidOption(`cache.${k}`, "unknown option (known: dir, offline)");
-    if (c.dir !== undefined && typeof c.dir !== "string") invalidOption("cache.dir", `must be a string, got ${describe(c.dir)}`);
-    if (c.offline !== undefined && typeof c.offline !== "boolean") invalidOption("cache.offline", `must be a boolean, got ${describe(c.offline)}`);
-  }
+  if (o.cache !== undefined && !(o.cache instanceof ModelCache)) validateCacheOptions(o.cache);
+  if (o.download !== undefined) validateResolveOptions(o.download, "download");
   return out;
 }
 

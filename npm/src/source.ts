@@ -1,13 +1,14 @@
 // Model sources: where loadModel finds a model's GGUF file.
 //
-// Today a source is a local path (or a file:// URL). Remote sources,
-// "https://..." and "hf:owner/repo/file.gguf", belong to the model cache
-// (ModelCache, options.cache): resolveModelSource is the one place that will
-// hand them to it, download into the cache and return the cached path.
+// A source is a local path (or a file:// URL), or a remote source,
+// "https://..." or "hf:owner/repo/file.gguf", that resolveModelSource hands to
+// the model cache (ModelCache, options.cache): it downloads into the cache
+// (once) and returns the cached path.
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { toModelCache, type ModelCache, type ResolveOptions } from "./cache.js";
 import { HearthError } from "./errors.js";
 import type { CacheOptions } from "./options.js";
 
@@ -17,20 +18,18 @@ export function isRemoteSource(source: string): boolean {
 }
 
 /**
- * Resolves a model source to a local GGUF path.
- * Rejects with HEARTH_NOT_FOUND for a missing file and HEARTH_UNSUPPORTED for
- * remote sources (until the model cache lands).
+ * Resolves a model source to a local GGUF path. Remote sources resolve
+ * through cache (a ModelCache, its options, or the default cache) with the
+ * download options. Rejects with HEARTH_NOT_FOUND for a missing file and with
+ * the cache's errors (HEARTH_DOWNLOAD, HEARTH_DIGEST_MISMATCH, HEARTH_ABORTED, ...).
  */
-export async function resolveModelSource(source: string, cache?: CacheOptions): Promise<string> {
+export async function resolveModelSource(source: string, cache?: ModelCache | CacheOptions, download?: ResolveOptions): Promise<string> {
   if (typeof source !== "string" || source.length === 0) {
     throw new HearthError("HEARTH_INVALID_OPTION", "hearth: option model: must be a non-empty string (a GGUF path)");
   }
   if (isRemoteSource(source)) {
-    void cache; // handed to the model cache once it exists
-    throw new HearthError(
-      "HEARTH_UNSUPPORTED",
-      `hearth: model source ${JSON.stringify(source)} needs the model cache, which is not implemented yet; download the GGUF and pass its path`,
-    );
+    const r = await toModelCache(cache).resolve(source, download);
+    return r.path;
   }
   const path = source.startsWith("file://") ? fileURLToPath(source) : resolve(source);
   if (!existsSync(path)) throw new HearthError("HEARTH_NOT_FOUND", `hearth: model file ${path} does not exist`);

@@ -27,9 +27,11 @@ describe("load errors", () => {
     await expect(loadModel(p)).rejects.toMatchObject({ code: "HEARTH_BAD_MODEL" });
   });
 
-  test("remote sources wait for the model cache", async () => {
-    await expect(loadModel("hf:someone/model/model.gguf")).rejects.toMatchObject({ code: "HEARTH_UNSUPPORTED" });
-    await expect(loadModel("https://example.com/m.gguf")).rejects.toMatchObject({ code: "HEARTH_UNSUPPORTED" });
+  test("remote sources go through the model cache (offline and not cached: HEARTH_NOT_FOUND)", async () => {
+    const cache = { dir: join(tmp, "cache"), offline: true };
+    await expect(loadModel("hf:someone/model/model.gguf", { cache })).rejects.toMatchObject({ code: "HEARTH_NOT_FOUND" });
+    await expect(loadModel("https://example.com/m.gguf", { cache })).rejects.toMatchObject({ code: "HEARTH_NOT_FOUND" });
+    await expect(loadModel("hf:no-file", { cache })).rejects.toMatchObject({ code: "HEARTH_INVALID_OPTION" });
   });
 
   test.each([
