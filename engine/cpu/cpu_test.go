@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
 )
 
 // testModels are the models compared with llama.cpp: a real trained model
@@ -96,6 +98,20 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	for i, name := range testModels {
 		paths[i] = modelPath(t, name)
 	}
+	// Variants of stories260K exercising metadata paths: RoPE base and
+	// linear scaling (current and older key), and tied output embeddings.
+	dir := t.TempDir()
+	variants := []string{
+		writeVariant(t, paths[0], dir, "rope-linear.gguf", map[string]gguf.Value{
+			"llama.rope.freq_base":      gguf.Float32Value(20000),
+			"llama.rope.scaling.type":   gguf.StringValue("linear"),
+			"llama.rope.scaling.factor": gguf.Float32Value(2),
+		}, ""),
+		writeVariant(t, paths[0], dir, "rope-scale-linear.gguf", map[string]gguf.Value{
+			"llama.rope.scale_linear": gguf.Float32Value(4),
+		}, ""),
+		writeVariant(t, paths[0], dir, "tied.gguf", nil, "output.weight"),
+	}
 	var reqs []refRequest
 	for _, p := range paths {
 		for _, f32 := range []bool{true, false} {
@@ -104,6 +120,10 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	}
 	for _, prompt := range greedyPrompts {
 		reqs = append(reqs, refRequest{Op: "greedy", Model: paths[0], Tokens: prompt, N: greedyN})
+	}
+	f32 := true
+	for _, p := range variants {
+		reqs = append(reqs, refRequest{Op: "probs", Model: p, Tokens: tokenPath, KVF32: &f32, OneBy: true})
 	}
 	var ans struct{ Results []refAnswer }
 	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ans)
@@ -151,6 +171,36 @@ func TestMatchesLlamaCpp(t *testing.T) {
 			require.Len(t, want, greedyN)
 			got := greedy(t, b, prompt, greedyN)
 			assert.Equal(t, want, got)
+		})
+	}
+
+	for i, p := range variants {
+		want := ans.Results[2*len(testModels)+len(greedyPrompts)+i].Probs
+		t.Run("variant/"+filepath.Base(p), func(t *testing.T) {
+			if i < 2 { // the RoPE variants must change llama.cpp's answer, or they test nothing
+				base := ans.Results[0].Probs
+				diff := 0.0
+				for pos := range base {
+					for k := range base[pos] {
+						diff = max(diff, math.Abs(base[pos][k]-want[pos][k]))
+					}
+				}
+				require.Greater(t, diff, 1e-2, "llama.cpp ignored the variant's RoPE keys")
+			}
+			f, err := gguf.Open(p)
+			require.NoError(t, err)
+			defer f.Close()
+			m, err := engine.LoadModel(f)
+			require.NoError(t, err)
+			b := newTestBackend(t, m, engine.Options{Threads: 1, ContextSize: 64, KVType: engine.KVF32})
+			logits := make([]float32, m.NVocab)
+			for pos, tok := range tokenPath {
+				require.NoError(t, b.Eval(context.Background(), []int32{tok}, pos, logits))
+				got := softmax64(logits)
+				for k := range got {
+					require.InDelta(t, want[pos][k], got[k], 1e-4, "position %d token %d", pos, k)
+				}
+			}
 		})
 	}
 }

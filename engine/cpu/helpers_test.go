@@ -96,3 +96,30 @@ func llamaCpp(t testing.TB, req any, out any) {
 	require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
 	require.NoError(t, json.Unmarshal(res, out))
 }
+
+// writeVariant copies the GGUF file src to dir/name with extra metadata set
+// and the tensor named drop (if any) left out, and returns the new path.
+func writeVariant(t testing.TB, src, dir, name string, kv map[string]gguf.Value, drop string) string {
+	t.Helper()
+	f, err := gguf.Open(src)
+	require.NoError(t, err)
+	defer f.Close()
+	w := gguf.NewWriter()
+	w.CopyKVs(f)
+	for k, v := range kv {
+		w.SetKV(k, v)
+	}
+	for _, ti := range f.Tensors() {
+		if ti.Name == drop {
+			continue
+		}
+		require.NoError(t, w.AddTensor(ti.Name, ti.Type, ti.Dims, f.TensorData(ti)))
+	}
+	p := filepath.Join(dir, name)
+	out, err := os.Create(p)
+	require.NoError(t, err)
+	_, err = w.WriteTo(out)
+	require.NoError(t, err)
+	require.NoError(t, out.Close())
+	return p
+}
