@@ -529,3 +529,63 @@ func (m *Model) release() error {
 	}
 	return nil
 }
+
+
+// BenchResult holds the timings of Model.Bench.
+type BenchResult struct {
+	PromptTokens, GenTokens     int
+	PromptDuration, GenDuration time.Duration
+}
+
+// Bench measures the backend: it evaluates nPrompt tokens as one batch, then,
+// from an empty context, nGen tokens one at a time (each the greedy choice
+// after the previous one), like llama-bench's pp and tg tests. The token ids
+// are arbitrary but fixed.
+func (m *Model) Bench(ctx context.Context, nPrompt, nGen int) (BenchResult, error) {
+	var r BenchResult
+	if err := m.runnable(); err != nil {
+		return r, err
+	}
+	if nPrompt < 0 || nGen < 0 {
+		return r, invalidOption("tokens", "prompt and generation lengths must be >= 0, got %d and %d", nPrompt, nGen)
+	}
+	if nPrompt > m.nCtx || nGen > m.nCtx {
+		return r, &Error{Code: CodeContextOverflow, Msg: fmt.Sprintf("%d prompt or %d generated tokens do not fit in the context of %d", nPrompt, nGen, m.nCtx)}
+	}
+	ctx, end, err := m.begin(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer end()
+	logits := make([]float32, m.nVocab)
+	if nPrompt > 0 {
+		toks := make([]int32, nPrompt)
+		for i := range toks {
+			toks[i] = int32((i*7919 + 1) % m.nVocab)
+		}
+		start := time.Now()
+		if err := m.backend.Eval(ctx, toks, 0, logits); err != nil {
+			return r, newError(CodeInternal, err, "prompt evaluation failed")
+		}
+		r.PromptTokens, r.PromptDuration = nPrompt, time.Since(start)
+	}
+	one := []int32{m.info.BOS}
+	if one[0] < 0 || int(one[0]) >= m.nVocab {
+		one[0] = 0
+	}
+	start := time.Now()
+	for i := 0; i < nGen; i++ {
+		if err := m.backend.Eval(ctx, one, i, logits); err != nil {
+			return r, newError(CodeInternal, err, "token evaluation failed")
+		}
+		best := 0
+		for j, l := range logits {
+			if l > logits[best] {
+				best = j
+			}
+		}
+		one[0] = int32(best)
+	}
+	r.GenTokens, r.GenDuration = nGen, time.Since(start)
+	return r, nil
+}
