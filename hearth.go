@@ -530,7 +530,6 @@ func (m *Model) release() error {
 	return nil
 }
 
-
 // BenchResult holds the timings of Model.Bench.
 type BenchResult struct {
 	PromptTokens, GenTokens     int
