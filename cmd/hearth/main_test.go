@@ -459,3 +459,21 @@ func TestQuantizePureMatchesLlamaQuantize(t *testing.T) {
 		})
 	}
 }
+
+func TestRunSeedIsDeterministic(t *testing.T) {
+	stories := modelPath(t, "stories260K.gguf")
+	gen := func(seed string) string {
+		return mustHearth(t, "run", "-m", stories, "-n", "40", "--seed", seed, "--temp", "1.0", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--json", "Once upon a time")
+	}
+	var a, b struct{ Tokens []int32 }
+	require.NoError(t, json.Unmarshal([]byte(gen("11")), &a))
+	require.NoError(t, json.Unmarshal([]byte(gen("11")), &b))
+	assert.Equal(t, a.Tokens, b.Tokens, "same seed, same tokens")
+	differ := false
+	for _, s := range []string{"12", "13", "14"} {
+		var c struct{ Tokens []int32 }
+		require.NoError(t, json.Unmarshal([]byte(gen(s)), &c))
+		differ = differ || fmt.Sprint(c.Tokens) != fmt.Sprint(a.Tokens)
+	}
+	assert.True(t, differ, "other seeds give other continuations")
+}
