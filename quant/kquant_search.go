@@ -27,7 +27,7 @@ const groupMaxEps = 1e-15
 // mantissa bits. Like the C code it is only meaningful for |fval| <= 4194303;
 // beyond that it returns the same (meaningless but deterministic) value.
 func nearestInt(fval float32) int {
-	val := fval + 12582912
+	val := float32(fval) + 12582912 // the conversion keeps a caller's product from fusing into this add
 	i := int32(math.Float32bits(val))
 	return int((i & 0x007fffff) - 0x00400000)
 }
@@ -232,7 +232,7 @@ func makeQKX2Quants(n, nmax int, x, weights []float32, L, laux []uint8, theMin *
 			laux[i] = uint8(l)
 			w := weights[i]
 			fl := float32(l)
-			wl := w * fl
+			wl := float32(w * fl)
 			sumL += wl
 			sumL2 += float32(wl * fl)
 			sumXL += float32(wl * v)

@@ -91,7 +91,7 @@ func quantizeQ2K(dst []byte, src []float32) {
 			if d == 0 {
 				continue
 			}
-			dm := dminAll * float32(sc[j]>>4)
+			dm := float32(dminAll * float32(sc[j]>>4))
 			for ii := 0; ii < 16; ii++ {
 				l := nearestInt((x[16*j+ii] + dm) / d)
 				L[16*j+ii] = uint8(clampInt(l, 0, 3))

@@ -114,7 +114,7 @@ func requantizeK(x []float32, L []uint8, dm, scales []byte, nmax int) {
 		if d == 0 {
 			continue
 		}
-		dmv := dmin0 * float32(m)
+		dmv := float32(dmin0 * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			l := nearestInt((x[32*j+ii] + dmv) / d)
 			L[32*j+ii] = uint8(clampInt(l, 0, nmax))
