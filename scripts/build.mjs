@@ -7,7 +7,7 @@
 //
 //   node scripts/build.mjs [all|lib|addon|ts]...
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -87,11 +87,18 @@ function buildAddon() {
   const cxx = process.env.CXX || "c++";
   if (!has(cxx) && !has("g++")) fail("building the addon needs a C++ compiler (e.g. `apt-get install build-essential`), and none was found");
   if (!has("python3") && !has("python")) fail("building the addon needs python3 for node-gyp (e.g. `apt-get install python3`), and none was found");
-  const args = [nodeGyp(), "rebuild", "--directory", "binding", "-j", "max", "--loglevel=warn"];
+  // configure + build, not rebuild: the old hearth.node stays in place (for
+  // processes loading it meanwhile) until the new one is linked.
+  const extra = ["--directory", "binding", "--loglevel=warn"];
   // Use the headers of the running Node when they are installed (no download).
   const prefix = resolve(dirname(process.execPath), "..");
-  if (existsSync(join(prefix, "include", "node", "common.gypi"))) args.push(`--nodedir=${prefix}`);
-  run(process.execPath, args);
+  if (existsSync(join(prefix, "include", "node", "common.gypi"))) extra.push(`--nodedir=${prefix}`);
+  const gyp = nodeGyp();
+  run(process.execPath, [gyp, "configure", ...extra]);
+  run(process.execPath, [gyp, "build", "-j", "max", ...extra]);
+  // make relinks only when needed (a new libhearth.so needs no relink); record the check.
+  const now = new Date();
+  utimesSync(out, now, now);
 }
 
 function buildTS() {
@@ -102,14 +109,25 @@ function buildTS() {
   }
   const src = Math.max(newest(join(root, "npm", "src"), ".ts"), ...["tsconfig.json", "tsconfig.esm.json", "tsconfig.cjs.json", "scripts/build.mjs"].map((f) => mtime(join(root, f))));
   if (!force && ["esm", "cjs"].every((f) => mtime(join(root, "npm", "dist", f, "addon.js")) > src)) return; // up to date
-  for (const f of ["esm", "cjs"]) rmSync(join(root, "npm", "dist", f), { recursive: true, force: true });
-  run(process.execPath, [tsc, "-p", "tsconfig.esm.json"]);
-  run(process.execPath, [tsc, "-p", "tsconfig.cjs.json"]);
-  writeFileSync(join(root, "npm", "dist", "esm", "package.json"), '{"type":"module"}\n');
-  writeFileSync(join(root, "npm", "dist", "cjs", "package.json"), '{"type":"commonjs"}\n');
-  // npm/src/addon.d.ts types the addon loaders npm/addon.{mjs,cjs}; each build gets a one-line addon.js.
-  writeFileSync(join(root, "npm", "dist", "esm", "addon.js"), 'export { default } from "../../addon.mjs";\n');
-  writeFileSync(join(root, "npm", "dist", "cjs", "addon.js"), 'module.exports = require("../../addon.cjs");\n');
+  // Each build is compiled next to the live one and swapped in, so a process
+  // that loads the package meanwhile never sees a half-written dist.
+  const addonJS = {
+    esm: 'export { default } from "../../addon.mjs";\n',
+    cjs: 'module.exports = require("../../addon.cjs");\n',
+  };
+  for (const f of ["esm", "cjs"]) {
+    const dir = join(root, "npm", "dist", f);
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    run(process.execPath, [tsc, "-p", `tsconfig.${f}.json`, "--outDir", tmp]);
+    writeFileSync(join(tmp, "package.json"), f === "esm" ? '{"type":"module"}\n' : '{"type":"commonjs"}\n');
+    // npm/src/addon.d.ts types the addon loaders npm/addon.{mjs,cjs}; each build gets a one-line addon.js.
+    writeFileSync(join(tmp, "addon.js"), addonJS[f]);
+    const old = `${dir}.old-${process.pid}`;
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  }
 }
 
 const steps = process.argv.slice(2);
