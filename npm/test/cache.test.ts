@@ -10,6 +10,18 @@ import { HearthError, ModelCache, generate, loadModel, type DownloadProgress } f
 import { describeModels, prompt, root, stories } from "./helpers";
 import { ModelServer, sha256 } from "./model-server";
 
+/** Runs a command asynchronously (the test's HTTP server must keep serving). */
+function exec(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    c.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describeModels("model cache", () => {
   const server = new ModelServer();
   let data: Buffer;
@@ -176,15 +188,11 @@ describeModels("model cache", () => {
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
     );
-    const run = (): Promise<{ downloaded: boolean; text: string }> =>
-      new Promise((resolve, reject) => {
-        const c = spawn(process.execPath, [script, dir, url], { stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        let err = "";
-        c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        c.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed: ${err}`))));
-      });
+    const run = async (): Promise<{ downloaded: boolean; text: string }> => {
+      const r = await exec([script, dir, url]);
+      if (r.code !== 0) throw new Error(`child failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as { downloaded: boolean; text: string };
+    };
     const [a, b] = await Promise.all([run(), run()]);
     expect(server.requests(path).filter((e) => e.method === "GET")).toHaveLength(1);
     expect([a.downloaded, b.downloaded].sort()).toEqual([false, true]);
@@ -253,5 +261,52 @@ describeModels("model cache", () => {
     expect(server.requests(path)).toHaveLength(1);
     expect(() => new ModelCache({ dir, maxBytes: -1 })).toThrow(expect.objectContaining({ code: "HEARTH_INVALID_OPTION" }));
     await expect(loadModel(url, { download: { sha256: "00" } })).rejects.toMatchObject({ code: "HEARTH_INVALID_OPTION" });
+  });
+
+  test("CLI: hearth pull and hearth cache ls|verify|rm|path", async () => {
+    const { dir, path, url } = fresh();
+    const hearth = join(root, "npm", "bin", "hearth.cjs");
+    const env = { HEARTH_CACHE_DIR: dir };
+    const pulled = await exec([hearth, "pull", url], env);
+    expect(pulled.code).toBe(0);
+    const blob = join(dir, "blobs", `sha256-${digest}.gguf`);
+    expect(pulled.stdout).toBe(blob + "\n");
+    // Not a terminal: plain progress lines, ending at 100%.
+    expect(pulled.stderr).toMatch(/^download: .*\(100%\)/m);
+    expect(pulled.stderr).not.toContain("\r");
+
+    const again = await exec([hearth, "pull", "--json", "--sha256", digest, url], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ path: blob, downloaded: false });
+    expect(server.requests(path).filter((e) => e.method === "GET")).toHaveLength(1);
+
+    const bad = await exec([hearth, "pull", "--quiet", "--cache-dir", dir, "--sha256", "0".repeat(64), server.url("/nothing-here")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("HEARTH_DOWNLOAD");
+
+    const ls = await exec([hearth, "cache", "ls", "--json", "--cache-dir", dir]);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ sha256: digest, size: data.length, source: url })]);
+    expect((await exec([hearth, "cache", "ls"], env)).stdout).toContain(digest.slice(0, 12));
+    expect((await exec([hearth, "cache", "path"], env)).stdout).toBe(dir + "\n");
+    const ok = await exec([hearth, "cache", "verify", "--json"], env);
+    expect(JSON.parse(ok.stdout).ok).toHaveLength(1);
+
+    const b = readFileSync(blob);
+    b[1000] ^= 1;
+    writeFileSync(blob, b);
+    const corrupt = await exec([hearth, "cache", "verify"], env);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stdout).toContain("0 ok, 1 corrupt, 0 missing");
+
+    await exec([hearth, "pull", "-q", url], env);
+    const rm = await exec([hearth, "cache", "rm", digest.slice(0, 8)], env);
+    expect(rm.stdout).toBe(`removed ${digest}\n`);
+    expect(existsSync(blob)).toBe(false);
+
+    for (const sub of ["pull", "cache", "cache prune"]) {
+      const h = await exec([hearth, ...sub.split(" "), "--help"]);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toContain(`usage: hearth ${sub}`);
+    }
+    expect((await exec([hearth, "cache", "nope"])).code).toBe(2);
   });
 });
