@@ -157,6 +157,13 @@ type sourceRecord struct {
 // withIndex runs fn on the index under the cross-process index lock and, if
 // fn reports a change, writes it back atomically.
 func (s *Store) withIndex(ctx context.Context, fn func(ix *index) (changed bool, err error)) error {
+	return s.updateIndex(ctx, true, fn)
+}
+
+// updateIndex is withIndex; durable false skips the fsyncs (the rename stays
+// atomic), for bookkeeping such as access times whose loss in a crash is
+// harmless: it keeps a cache hit from waiting on the disk.
+func (s *Store) updateIndex(ctx context.Context, durable bool, fn func(ix *index) (changed bool, err error)) error {
 	l, err := lockFile(ctx, filepath.Join(s.lockDir(), "index.lock"), true)
 	if err != nil {
 		return &Error{Code: CodeIO, Msg: "cache: lock index", Err: err}
@@ -170,7 +177,7 @@ func (s *Store) withIndex(ctx context.Context, fn func(ix *index) (changed bool,
 	if err != nil || !changed {
 		return err
 	}
-	return s.writeIndex(ix)
+	return s.writeIndex(ix, durable)
 }
 
 func (s *Store) readIndex() (*index, error) {
@@ -207,27 +214,27 @@ func (s *Store) readIndex() (*index, error) {
 	return ix, nil
 }
 
-func (s *Store) writeIndex(ix *index) error {
+func (s *Store) writeIndex(ix *index, durable bool) error {
 	b, err := json.MarshalIndent(ix, "", " ")
 	if err != nil {
 		return &Error{Code: CodeIO, Msg: "cache: encode index", Err: err}
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, "index.json"), b); err != nil {
+	if err := writeFileAtomic(filepath.Join(s.dir, "index.json"), b, durable); err != nil {
 		return &Error{Code: CodeIO, Msg: "cache: write index", Err: err}
 	}
 	return nil
 }
 
-// writeFileAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path.
-func writeFileAtomic(path string, b []byte) error {
+// writeFileAtomic writes b to a temporary file beside path, syncs it (when
+// durable) and renames it over path.
+func writeFileAtomic(path string, b []byte, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -239,6 +246,9 @@ func writeFileAtomic(path string, b []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(filepath.Dir(path))
 }

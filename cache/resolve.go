@@ -146,7 +146,7 @@ func (s *Store) lookup(ctx context.Context, source string) (*Result, *sourceReco
 // touch records an access (and a successful revalidation when checked).
 func (s *Store) touch(ctx context.Context, source string, rec *sourceRecord, checked bool) error {
 	now := s.now()
-	return s.withIndex(ctx, func(ix *index) (bool, error) {
+	return s.updateIndex(ctx, checked, func(ix *index) (bool, error) {
 		if b, ok := ix.Blobs[rec.SHA256]; ok {
 			b.LastAccess = now
 		}
@@ -293,7 +293,7 @@ func (s *Store) download(ctx context.Context, source, url string, o ResolveOptio
 		return Result{}, &Error{Code: CodeIO, Msg: "cache: seek " + partPath, Err: err}
 	}
 	if mb, err := json.Marshal(meta); err == nil {
-		if err := writeFileAtomic(metaPath, mb); err != nil {
+		if err := writeFileAtomic(metaPath, mb, true); err != nil {
 			return Result{}, &Error{Code: CodeIO, Msg: "cache: write " + metaPath, Err: err}
 		}
 	}
