@@ -50,9 +50,15 @@ func quantizeBF16(dst []byte, src []float32) {
 // AVX2 code (multiply and add into 4x8 lanes, ggml's reduction, leftovers
 // added in float64).
 func vecDotBF16(n int, w []byte, a []byte) float32 {
+	return vecDotBF16At(useAVX2, n, w, a)
+}
+
+// vecDotBF16At is vecDotBF16 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotBF16At(avx2 bool, n int, w []byte, a []byte) float32 {
 	x := asU16(w[:2*n])
 	y := asU16(a[:2*n])
-	if floatAVX2 {
+	if avx2 {
 		np := n &^ 31
 		var sum float64
 		if np > 0 {

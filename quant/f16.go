@@ -87,9 +87,15 @@ func quantizeF16(dst []byte, src []float32) {
 // products summed in float32 lanes. With AVX2 it reproduces ggml's AVX2
 // code (FMA into 4x8 lanes, ggml's reduction, leftovers added in float64).
 func vecDotF16(n int, w []byte, a []byte) float32 {
+	return vecDotF16At(useAVX2, n, w, a)
+}
+
+// vecDotF16At is vecDotF16 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotF16At(avx2 bool, n int, w []byte, a []byte) float32 {
 	x := asU16(w[:2*n])
 	y := asU16(a[:2*n])
-	if floatAVX2 {
+	if avx2 {
 		np := n &^ 31
 		var sum float64
 		if np > 0 {

@@ -46,9 +46,15 @@ func quantizeF32(dst []byte, src []float32) {
 // FMA into 4x8 float32 lanes, ggml's reduction, leftovers added in
 // float32. Elsewhere it sums in eight float32 lanes.
 func vecDotF32(n int, w []byte, a []byte) float32 {
+	return vecDotF32At(useAVX2, n, w, a)
+}
+
+// vecDotF32At is vecDotF32 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotF32At(avx2 bool, n int, w []byte, a []byte) float32 {
 	x := asF32(w[:4*n])
 	y := asF32(a[:4*n])
-	if floatAVX2 {
+	if avx2 {
 		np := n &^ 31
 		var sum float32
 		if np > 0 {

@@ -2,8 +2,7 @@
 
 package quant
 
-// floatAVX2 is false where the assembly kernels are not built.
-const floatAVX2 = false
+// Stubs: hardwareLevel is LevelGeneric here, so they are never called.
 
 func dotF32AVX2(x, y *float32, n int) float32 { panic("quant: no AVX2 kernels") }
 func dotF16AVX2(x, y *uint16, n int) float32  { panic("quant: no AVX2 kernels") }

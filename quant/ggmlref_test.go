@@ -366,7 +366,7 @@ func TestVecDotMatchesGGML(t *testing.T) {
 // for bit where both run the AVX2 code (not on AVX-512 machines, where ggml
 // picks wider kernels).
 func TestVecDotExactVsGGML(t *testing.T) {
-	if !floatAVX2 || cpu.X86.HasAVX512F {
+	if !useAVX2 || cpu.X86.HasAVX512F {
 		t.Skip("!!! SKIPPED: exact comparison needs the AVX2 kernels on a CPU without AVX-512")
 	}
 	h := startGGMLHarness(t)

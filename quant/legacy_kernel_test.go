@@ -24,7 +24,7 @@ func TestBlockSumKernels(t *testing.T) {
 		{"Q8_0xQ8_0", blockQ8_0Len, blockQ8_0Len, q8_0Q8_0Sums, q8_0Q8_0SumsGo},
 	}
 	rng := rand.New(rand.NewPCG(31, 32))
-	if !legacyAVX2 {
+	if !useAVX2 {
 		t.Log("!!! AVX2 kernels not available here: comparing the portable kernels with themselves")
 	}
 	for _, k := range kernels {

@@ -2,8 +2,7 @@
 
 package quant
 
-// legacyAVX2 is false where the assembly kernels are not built.
-const legacyAVX2 = false
+// Stubs: hardwareLevel is LevelGeneric here, so they are never called.
 
 func q4_0Q8_0SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }
 func q4_1Q8_1SumsAVX2(w, a *byte, nb int, out *int32) { panic("quant: no AVX2 kernels") }

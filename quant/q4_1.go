@@ -82,8 +82,14 @@ const maxFloat32 = 0x1p127 * (1 + (1 - 0x1p-23))
 // q_w*q_a scaled by d_w*d_a, accumulated in float32, plus the sum of m_w*s_a
 // accumulated separately and added at the end.
 func vecDotQ4_1Q8_1(n int, w []byte, a []byte) float32 {
+	return vecDotQ4_1Q8_1At(useAVX2, n, w, a)
+}
+
+// vecDotQ4_1Q8_1At is vecDotQ4_1Q8_1 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotQ4_1Q8_1At(avx2 bool, n int, w []byte, a []byte) float32 {
 	nb := n / 32
-	if floatAVX2 && nb > 0 {
+	if avx2 && nb > 0 {
 		w, a = w[:nb*blockQ4_1Len], a[:nb*blockQ8_1Len]
 		return q4_1Q8_1DotAVX2(&w[0], &a[0], nb)
 	}
@@ -110,7 +116,7 @@ func q4_1Q8_1Sums(out []int32, w, a []byte) {
 	nb := len(out)
 	w = w[:nb*blockQ4_1Len]
 	a = a[:nb*blockQ8_1Len]
-	if legacyAVX2 && nb > 0 {
+	if useAVX2 && nb > 0 {
 		q4_1Q8_1SumsAVX2(&w[0], &a[0], nb, &out[0])
 		return
 	}

@@ -79,8 +79,14 @@ func quantizeQ5_0(dst []byte, src []float32) {
 // vecDotQ5_0Q8_0 is ggml_vec_dot_q5_0_q8_0: per block the exact integer sum
 // of (q_w-16)*q_a, scaled by d_w*d_a and accumulated in float32.
 func vecDotQ5_0Q8_0(n int, w []byte, a []byte) float32 {
+	return vecDotQ5_0Q8_0At(useAVX2, n, w, a)
+}
+
+// vecDotQ5_0Q8_0At is vecDotQ5_0Q8_0 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotQ5_0Q8_0At(avx2 bool, n int, w []byte, a []byte) float32 {
 	nb := n / 32
-	if floatAVX2 && nb > 0 {
+	if avx2 && nb > 0 {
 		w, a = w[:nb*blockQ5_0Len], a[:nb*blockQ8_0Len]
 		return q5_0Q8_0DotAVX2(&w[0], &a[0], nb)
 	}
@@ -106,7 +112,7 @@ func q5_0Q8_0Sums(out []int32, w, a []byte) {
 	nb := len(out)
 	w = w[:nb*blockQ5_0Len]
 	a = a[:nb*blockQ8_0Len]
-	if legacyAVX2 && nb > 0 {
+	if useAVX2 && nb > 0 {
 		q5_0Q8_0SumsAVX2(&w[0], &a[0], nb, &out[0])
 		return
 	}

@@ -75,8 +75,14 @@ func quantizeQ5_1(dst []byte, src []float32) {
 // vecDotQ5_1Q8_1 is ggml_vec_dot_q5_1_q8_1: like vecDotQ4_1Q8_1 with 5-bit
 // quants.
 func vecDotQ5_1Q8_1(n int, w []byte, a []byte) float32 {
+	return vecDotQ5_1Q8_1At(useAVX2, n, w, a)
+}
+
+// vecDotQ5_1Q8_1At is vecDotQ5_1Q8_1 with the AVX2 kernel when avx2 is set
+// (the CPU must have it) and the portable code otherwise.
+func vecDotQ5_1Q8_1At(avx2 bool, n int, w []byte, a []byte) float32 {
 	nb := n / 32
-	if floatAVX2 && nb > 0 {
+	if avx2 && nb > 0 {
 		w, a = w[:nb*blockQ5_1Len], a[:nb*blockQ8_1Len]
 		return q5_1Q8_1DotAVX2(&w[0], &a[0], nb)
 	}
@@ -103,7 +109,7 @@ func q5_1Q8_1Sums(out []int32, w, a []byte) {
 	nb := len(out)
 	w = w[:nb*blockQ5_1Len]
 	a = a[:nb*blockQ8_1Len]
-	if legacyAVX2 && nb > 0 {
+	if useAVX2 && nb > 0 {
 		q5_1Q8_1SumsAVX2(&w[0], &a[0], nb, &out[0])
 		return
 	}

@@ -49,8 +49,13 @@ type Traits struct {
 func (tr *Traits) RowSize(n int) int { return n / tr.BlockSize * tr.TypeSize }
 
 // For returns the traits of tensor type t, or an error wrapping
-// ErrUnsupported.
+// ErrUnsupported. When HEARTH_CPU asked for a kernel level this CPU or build
+// cannot run, it returns KernelLevel's error (wrapping ErrKernelLevel) for
+// every type.
 func For(t gguf.TensorType) (*Traits, error) {
+	if kernel.err != nil {
+		return nil, kernel.err
+	}
 	if tr := lookup(t); tr != nil {
 		return tr, nil
 	}

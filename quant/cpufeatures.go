@@ -1,0 +1,94 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Level is a family of compute kernels. The package picks one level at
+// program start (see KernelLevel) and every VecDot, MatVec and MatMul runs
+// that level's kernels.
+type Level uint8
+
+// Kernel levels, from the portable Go code up.
+const (
+	// LevelGeneric is the portable Go code. Its float results follow the
+	// scalar ggml code paths, not the AVX2 ones.
+	LevelGeneric Level = iota
+	// LevelAVX2 is the AVX2+FMA+F16C assembly (amd64), whose dot products
+	// equal ggml-cpu's haswell build bit for bit.
+	LevelAVX2
+	// LevelAVX512 is reserved: no AVX-512 kernels are built yet, so asking
+	// for it is an error (see KernelLevel).
+	LevelAVX512
+)
+
+// String returns the name HEARTH_CPU uses for the level.
+func (l Level) String() string {
+	switch l {
+	case LevelGeneric:
+		return "generic"
+	case LevelAVX2:
+		return "avx2"
+	case LevelAVX512:
+		return "avx512"
+	}
+	return fmt.Sprintf("Level(%d)", uint8(l))
+}
+
+// ErrKernelLevel is wrapped by the error KernelLevel and For return when the
+// HEARTH_CPU environment variable asks for kernels this build or CPU cannot
+// run.
+var ErrKernelLevel = errors.New("requested CPU kernel level unavailable")
+
+// kernelChoice is the outcome of kernel selection.
+type kernelChoice struct {
+	level Level
+	err   error
+}
+
+// kernel is decided once at program start from the CPU's features and
+// HEARTH_CPU, and never written afterwards.
+var kernel = chooseKernel(os.Getenv("HEARTH_CPU"), hardwareLevel())
+
+// useAVX2 selects the AVX2 kernels everywhere in the package; fixed at
+// program start.
+var useAVX2 = kernel.level == LevelAVX2
+
+// KernelLevel returns the kernel level this process runs. It is the best
+// level the CPU supports (today LevelAVX2 or LevelGeneric) unless the
+// HEARTH_CPU environment variable, read once at program start, names another:
+// "generic", "avx2" or "avx512" ("" or "auto" mean the best). A level the
+// CPU or this build cannot run (avx2 without AVX2/FMA/F16C or under the
+// purego tag; avx512, which has no kernels yet) or an unknown value is not
+// silently replaced: KernelLevel then returns LevelGeneric and an error
+// wrapping ErrKernelLevel, and For returns that error for every type, so a
+// backend fails at load time with the reason.
+func KernelLevel() (Level, error) { return kernel.level, kernel.err }
+
+// chooseKernel picks the level from HEARTH_CPU's value env and the best
+// level the hardware and build support.
+func chooseKernel(env string, hw Level) kernelChoice {
+	best := min(hw, LevelAVX2) // the highest level with kernels
+	var want Level
+	switch env {
+	case "", "auto":
+		return kernelChoice{level: best}
+	case "generic":
+		want = LevelGeneric
+	case "avx2":
+		want = LevelAVX2
+	case "avx512":
+		if hw < LevelAVX512 {
+			return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=avx512: this CPU or build lacks AVX-512 (best here: %s): %w", best, ErrKernelLevel)}
+		}
+		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=avx512: no AVX-512 kernels are built yet (use avx2): %w", ErrKernelLevel)}
+	default:
+		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=%q: want generic, avx2, avx512 or auto: %w", env, ErrKernelLevel)}
+	}
+	if want > hw {
+		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=%s: this CPU or build lacks it (best here: %s): %w", env, best, ErrKernelLevel)}
+	}
+	return kernelChoice{level: want}
+}

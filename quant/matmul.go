@@ -1,0 +1,143 @@
+package quant
+
+import "github.com/hearthllm/hearth/gguf"
+
+// matMulRowTile is how many weight rows the unbatched MatMul keeps hot in
+// cache while it walks the activation rows.
+const matMulRowTile = 16
+
+// matMulTileBytes bounds the weight rows a batched MatMul tile holds, so that
+// the tile stays in L2 while every group of activation rows passes over it.
+const matMulTileBytes = 128 << 10
+
+// batchRows is how many activation rows a batched kernel takes at once.
+const batchRows = 4
+
+// maxBatchBlocks bounds the row length (in 32-element blocks) the batched
+// kernels take, so that their scale table lives on the stack (16 KiB);
+// longer rows (n > 16384) use the unbatched path.
+const maxBatchBlocks = 512
+
+// MatMul computes dst[i*ldDst+r] = W[r,:]·A[i,:] for weight rows r in
+// [r0, r1) and activation rows i in [0, m): the batched (prefill) form of
+// MatVec. A holds m rows of aRowBytes each, already converted to
+// tr.VecDotType. Results equal MatVec's bit for bit, so logits do not depend
+// on how tokens are batched.
+//
+// At LevelAVX2, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights go through kernels
+// that decode each weight block once for four activation rows; other types
+// (and leftover rows) call tr.VecDot for each pair, visiting the weights in
+// tiles so that each tile is read from memory once for all m rows. It
+// allocates nothing.
+func MatMul(tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
+	matMulAt(useAVX2, tr.VecDot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+}
+
+// matMulAt is MatMul with the batched AVX2 kernels when avx2 is set (the CPU
+// must have them) and dot as the row dot product for everything else.
+func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
+	if r0 >= r1 || m <= 0 {
+		return
+	}
+	done := 0
+	if avx2 {
+		done = matMulLegacyAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+	}
+	for t0 := r0; t0 < r1; t0 += matMulRowTile {
+		t1 := min(t0+matMulRowTile, r1)
+		for i := done; i < m; i++ {
+			ar := a[i*aRowBytes : (i+1)*aRowBytes]
+			out := dst[i*ldDst : i*ldDst+t1]
+			for r := t0; r < t1; r++ {
+				off := r * rowBytes
+				out[r] = dot(n, w[off:off+rowBytes], ar)
+			}
+		}
+	}
+}
+
+// legacyDot4 returns the byte sizes of the weight and activation blocks of
+// weight type t's batched kernel and whether it has min terms (Q4_1, Q5_1:
+// activation blocks are Q8_1). ok is false for types without one.
+func legacyDot4(t gguf.TensorType) (wLen, aLen int, withMin, ok bool) {
+	switch t {
+	case gguf.TypeQ4_0:
+		return blockQ4_0Len, blockQ8_0Len, false, true
+	case gguf.TypeQ5_0:
+		return blockQ5_0Len, blockQ8_0Len, false, true
+	case gguf.TypeQ8_0:
+		return blockQ8_0Len, blockQ8_0Len, false, true
+	case gguf.TypeQ4_1:
+		return blockQ4_1Len, blockQ8_1Len, true, true
+	case gguf.TypeQ5_1:
+		return blockQ5_1Len, blockQ8_1Len, true, true
+	}
+	return 0, 0, false, false
+}
+
+// dot4AVX2 calls weight type t's batched kernel (a direct call, so that
+// the pointers do not escape).
+func dot4AVX2(t gguf.TensorType, w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	switch t {
+	case gguf.TypeQ4_0:
+		q4_0Q8_0Dot4AVX2(w, a, aStride, tab, nb, out)
+	case gguf.TypeQ5_0:
+		q5_0Q8_0Dot4AVX2(w, a, aStride, tab, nb, out)
+	case gguf.TypeQ8_0:
+		q8_0Q8_0Dot4AVX2(w, a, aStride, tab, nb, out)
+	case gguf.TypeQ4_1:
+		q4_1Q8_1Dot4AVX2(w, a, aStride, tab, nb, out)
+	case gguf.TypeQ5_1:
+		q5_1Q8_1Dot4AVX2(w, a, aStride, tab, nb, out)
+	}
+}
+
+// matMulLegacyAVX2 runs the batched kernel of weight type t over the first
+// m/4*4 activation rows and returns how many rows it did (0 when t has no
+// batched kernel or the rows do not fit one). r0 < r1.
+func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
+	wLen, aLen, withMin, ok := legacyDot4(t)
+	nb := n / 32
+	if !ok || m < batchRows || nb == 0 || nb > maxBatchBlocks || nb*wLen > rowBytes || nb*aLen > aRowBytes {
+		return 0
+	}
+	groups := m / batchRows
+	// The kernels read nb blocks of each row through raw pointers: check
+	// once that the last weight row and activation row are in range.
+	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*wLen]
+	_ = a[(groups*batchRows-1)*aRowBytes : (groups*batchRows-1)*aRowBytes+nb*aLen]
+	var tab [2 * batchRows * maxBatchBlocks]float32
+	var out [2 * batchRows]float32
+	per := batchRows // floats per block in tab
+	if withMin {
+		per = 2 * batchRows
+	}
+	tile := max(batchRows, matMulTileBytes/rowBytes)
+	for t0 := r0; t0 < r1; t0 += tile {
+		t1 := min(t0+tile, r1)
+		for g := 0; g < groups; g++ {
+			i0 := g * batchRows
+			for j := 0; j < batchRows; j++ {
+				ar := a[(i0+j)*aRowBytes : (i0+j)*aRowBytes+nb*aLen]
+				for b := 0; b < nb; b++ {
+					blk := ar[b*aLen : b*aLen+4]
+					tab[b*per+j] = f16At(blk)
+					if withMin {
+						tab[b*per+batchRows+j] = f16At(blk[2:])
+					}
+				}
+			}
+			for r := t0; r < t1; r++ {
+				dot4AVX2(t, &w[r*rowBytes], &a[i0*aRowBytes], aRowBytes, &tab[0], nb, &out[0])
+				for j := 0; j < batchRows; j++ {
+					v := out[j]
+					if withMin {
+						v += out[batchRows+j]
+					}
+					dst[(i0+j)*ldDst+r] = v
+				}
+			}
+		}
+	}
+	return groups * batchRows
+}

@@ -1,0 +1,25 @@
+//go:build !purego
+
+package quant
+
+// Batched kernels (matmul_amd64.s): one weight row times four activation
+// rows, each equal bit for bit to the matching single-row *DotAVX2 kernel.
+// a points at activation row 0, rows 1..3 follow at aStride bytes; tab holds
+// per block the fp32 activation scales of the four rows (Q4_1/Q5_1: then
+// their fp32 s values); out receives four sums (Q4_1/Q5_1: then four min
+// terms the caller adds last). They need LevelAVX2 and nb > 0.
+
+//go:noescape
+func q4_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+//go:noescape
+func q5_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+//go:noescape
+func q8_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+//go:noescape
+func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+//go:noescape
+func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)

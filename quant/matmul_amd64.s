@@ -1,0 +1,272 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Batched kernels: one weight row times four activation rows. Each weight
+// block is decoded once and applied to the four activation blocks; for every
+// (row, activation) pair the arithmetic is the one the single-row *DotAVX2
+// kernel in legacy_amd64.s does (the same exact int32 lane sums of four
+// consecutive products, d = fp32(d_w)*fp32(d_a) rounded once, one FMA per
+// block into eight float32 lanes, the same final reduction), so the results
+// equal MatVec's bit for bit.
+//
+// func xxxDot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+// w: one weight row; a: activation row 0, rows 1..3 follow at aStride;
+// tab: per block, the four activation scales fp32(d_a) (and for Q4_1/Q5_1
+// then the four fp32(s_a)); out: four sums (Q4_1/Q5_1: then the four
+// fused min terms, which the caller adds). nb > 0.
+
+// Y15 = 0x0f bytes, Y14 = 0x80 bytes, Y13 = 0x0001 words.
+#define MM_CONSTS \
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX \
+	MOVQ AX, X15 \
+	VPBROADCASTQ X15, Y15 \
+	MOVQ $0x8080808080808080, AX \
+	MOVQ AX, X14 \
+	VPBROADCASTQ X14, Y14 \
+	MOVQ $0x0001000100010001, AX \
+	MOVQ AX, X13 \
+	VPBROADCASTQ X13, Y13
+
+#define MM_ARGS \
+	MOVQ w+0(FP), SI \
+	MOVQ a+8(FP), DI \
+	MOVQ aStride+16(FP), R8 \
+	LEAQ (R8)(R8*2), R9 \
+	MOVQ tab+24(FP), DX \
+	MOVQ nb+32(FP), CX \
+	VXORPS Y3, Y3, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6
+
+// Y2 = fp32 of the half at off(SI), broadcast.
+#define MM_DW(off) \
+	MOVWLZX off(SI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VBROADCASTSS X2, Y2
+
+// Y0 = the 32 nibbles at off(SI) (low lane: elements 0..15).
+#define MM_NIBBLES(off) \
+	VMOVDQU off(SI), X0 \
+	VPSRLW $4, X0, X1 \
+	VINSERTI128 $1, X1, Y0, Y0 \
+	VPAND Y15, Y0, Y0
+
+// Y0 |= 0x10 where the bit of the 32-bit word at off(SI) is set (Q5 high
+// bits). Uses Y1 and the constants Y12, Y11, Y10, Y9.
+#define MM_HIGHBITS(off) \
+	VPBROADCASTD off(SI), Y1 \
+	VPSHUFB Y10, Y1, Y1 \
+	VPOR Y12, Y1, Y1 \
+	VPCMPEQB Y11, Y1, Y1 \
+	VPAND Y9, Y1, Y1 \
+	VPOR Y1, Y0, Y0
+
+// acc += float(exact lane sums of wx*a) * (Y2 * tab[k]) for signed weights
+// wx in Y0 (|wx| <= 16) and Y1 = 128*(pair sums of wx) as words: a is
+// offset to unsigned (a+128), so that any int8 a, -128 included, is exact.
+#define MM_ACT_OFFSET(aaddr, k, acc) \
+	VMOVDQU aaddr, Y7 \
+	VPXOR Y14, Y7, Y7 \
+	VPMADDUBSW Y0, Y7, Y7 \
+	VPSUBW Y1, Y7, Y7 \
+	VPMADDWD Y13, Y7, Y7 \
+	VCVTDQ2PS Y7, Y7 \
+	VBROADCASTSS (k*4)(DX), Y8 \
+	VMULPS Y8, Y2, Y8 \
+	VFMADD231PS Y8, Y7, acc
+
+// Q8_0 weights Y0, |w| in Y1: ggml's sign trick, as q8_0Q8_0DotAVX2.
+#define MM_ACT_SIGN(aaddr, k, acc) \
+	VMOVDQU aaddr, Y7 \
+	VPSIGNB Y0, Y7, Y7 \
+	VPMADDUBSW Y7, Y1, Y7 \
+	VPMADDWD Y13, Y7, Y7 \
+	VCVTDQ2PS Y7, Y7 \
+	VBROADCASTSS (k*4)(DX), Y8 \
+	VMULPS Y8, Y2, Y8 \
+	VFMADD231PS Y8, Y7, acc
+
+// Unsigned weights Y0 (Q4_1, Q5_1) times signed a: exact as they are.
+#define MM_ACT_UNSIGNED(aaddr, k, acc) \
+	VMOVDQU aaddr, Y7 \
+	VPMADDUBSW Y7, Y0, Y7 \
+	VPMADDWD Y13, Y7, Y7 \
+	VCVTDQ2PS Y7, Y7 \
+	VBROADCASTSS (k*4)(DX), Y8 \
+	VMULPS Y8, Y2, Y8 \
+	VFMADD231PS Y8, Y7, acc
+
+// X7 = hsum_float_8(acc) stored at off(R10). Uses X8.
+#define MM_HSUM_STORE(acc, xacc, off) \
+	VEXTRACTF128 $1, acc, X7 \
+	VADDPS xacc, X7, X7 \
+	VMOVHLPS X7, X7, X8 \
+	VADDPS X8, X7, X7 \
+	VMOVSHDUP X7, X8 \
+	VADDSS X8, X7, X7 \
+	VMOVSS X7, off(R10)
+
+#define MM_STORE4 \
+	MOVQ out+40(FP), R10 \
+	MM_HSUM_STORE(Y3, X3, 0) \
+	MM_HSUM_STORE(Y4, X4, 4) \
+	MM_HSUM_STORE(Y5, X5, 8) \
+	MM_HSUM_STORE(Y6, X6, 12)
+
+#define MM_HIGHBIT_CONSTS \
+	MOVQ $0x7fbfdfeff7fbfdfe, AX \
+	MOVQ AX, X12 \
+	VPBROADCASTQ X12, Y12 \
+	VPCMPEQB Y11, Y11, Y11 \
+	VMOVDQU mmBitShuf<>(SB), Y10 \
+	MOVQ $0x1010101010101010, AX \
+	MOVQ AX, X9 \
+	VPBROADCASTQ X9, Y9
+
+DATA mmBitShuf<>+0(SB)/8, $0x0000000000000000
+DATA mmBitShuf<>+8(SB)/8, $0x0101010101010101
+DATA mmBitShuf<>+16(SB)/8, $0x0202020202020202
+DATA mmBitShuf<>+24(SB)/8, $0x0303030303030303
+GLOBL mmBitShuf<>(SB), RODATA|NOPTR, $32
+
+// func q4_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q4_0Q8_0Dot4AVX2(SB), NOSPLIT, $0-48
+	MM_ARGS
+	MM_CONSTS
+	MOVQ $0x0808080808080808, AX
+	MOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+
+q40loop:
+	MM_DW(0)
+	MM_NIBBLES(2)
+	VPSUBB Y12, Y0, Y0
+	VPMADDUBSW Y0, Y14, Y1
+	MM_ACT_OFFSET(2(DI), 0, Y3)
+	MM_ACT_OFFSET(2(DI)(R8*1), 1, Y4)
+	MM_ACT_OFFSET(2(DI)(R8*2), 2, Y5)
+	MM_ACT_OFFSET(2(DI)(R9*1), 3, Y6)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $16, DX
+	DECQ CX
+	JNZ q40loop
+
+	MM_STORE4
+	VZEROUPPER
+	RET
+
+// func q5_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q5_0Q8_0Dot4AVX2(SB), NOSPLIT, $0-48
+	MM_ARGS
+	MM_CONSTS
+	MM_HIGHBIT_CONSTS
+
+q50loop:
+	MM_DW(0)
+	MM_NIBBLES(6)
+	MM_HIGHBITS(2)
+	VPSUBB Y9, Y0, Y0
+	VPMADDUBSW Y0, Y14, Y1
+	MM_ACT_OFFSET(2(DI), 0, Y3)
+	MM_ACT_OFFSET(2(DI)(R8*1), 1, Y4)
+	MM_ACT_OFFSET(2(DI)(R8*2), 2, Y5)
+	MM_ACT_OFFSET(2(DI)(R9*1), 3, Y6)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $16, DX
+	DECQ CX
+	JNZ q50loop
+
+	MM_STORE4
+	VZEROUPPER
+	RET
+
+// func q8_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q8_0Q8_0Dot4AVX2(SB), NOSPLIT, $0-48
+	MM_ARGS
+	MM_CONSTS
+
+q80loop:
+	MM_DW(0)
+	VMOVDQU 2(SI), Y0
+	VPSIGNB Y0, Y0, Y1
+	MM_ACT_SIGN(2(DI), 0, Y3)
+	MM_ACT_SIGN(2(DI)(R8*1), 1, Y4)
+	MM_ACT_SIGN(2(DI)(R8*2), 2, Y5)
+	MM_ACT_SIGN(2(DI)(R9*1), 3, Y6)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $16, DX
+	DECQ CX
+	JNZ q80loop
+
+	MM_STORE4
+	VZEROUPPER
+	RET
+
+// xacc (four lanes, one per activation row) = fma(m_w, s_a, X9): the min term
+// of Q4_1/Q5_1, each lane the scalar VFMADD231SS of the single-row kernel.
+#define MM_MIN4(off, xacc) \
+	MOVWLZX off(SI), AX \
+	VMOVD AX, X1 \
+	VCVTPH2PS X1, X1 \
+	VBROADCASTSS X1, X1 \
+	VFMADD231PS 16(DX), X1, xacc
+
+// func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+// tab holds eight floats per block (d_a of rows 0..3, then s_a).
+TEXT ·q4_1Q8_1Dot4AVX2(SB), NOSPLIT, $0-48
+	MM_ARGS
+	MM_CONSTS
+	VXORPS X9, X9, X9
+
+q41loop:
+	MM_DW(0)
+	MM_MIN4(2, X9)
+	MM_NIBBLES(4)
+	MM_ACT_UNSIGNED(4(DI), 0, Y3)
+	MM_ACT_UNSIGNED(4(DI)(R8*1), 1, Y4)
+	MM_ACT_UNSIGNED(4(DI)(R8*2), 2, Y5)
+	MM_ACT_UNSIGNED(4(DI)(R9*1), 3, Y6)
+	ADDQ $20, SI
+	ADDQ $36, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q41loop
+
+	MM_STORE4
+	VMOVUPS X9, 16(R10)
+	VZEROUPPER
+	RET
+
+// func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+// Like q4_1Q8_1Dot4AVX2; the min terms live in X14 (Y9 holds 0x10 bytes).
+TEXT ·q5_1Q8_1Dot4AVX2(SB), NOSPLIT, $0-48
+	MM_ARGS
+	MM_CONSTS
+	MM_HIGHBIT_CONSTS
+	VXORPS X14, X14, X14
+
+q51loop:
+	MM_DW(0)
+	MM_MIN4(2, X14)
+	MM_NIBBLES(8)
+	MM_HIGHBITS(4)
+	MM_ACT_UNSIGNED(4(DI), 0, Y3)
+	MM_ACT_UNSIGNED(4(DI)(R8*1), 1, Y4)
+	MM_ACT_UNSIGNED(4(DI)(R8*2), 2, Y5)
+	MM_ACT_UNSIGNED(4(DI)(R9*1), 3, Y6)
+	ADDQ $24, SI
+	ADDQ $36, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q51loop
+
+	MM_STORE4
+	VMOVUPS X14, 16(R10)
+	VZEROUPPER
+	RET

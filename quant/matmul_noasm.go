@@ -1,0 +1,25 @@
+//go:build !amd64 || purego
+
+package quant
+
+// Stubs: hardwareLevel is LevelGeneric here, so they are never called.
+
+func q4_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q5_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q8_0Q8_0Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
