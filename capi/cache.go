@@ -299,13 +299,11 @@ func hearth_cache_resolve(cacheJSON, source, optionsJSON *C.char, onProgress C.h
 		return finish(cacheError(err))
 	}
 	if res.Downloaded && s.MaxBytes() > 0 {
-		// Keep the cache within its budget, never evicting what was just fetched.
+		// Keep the cache within its budget, never evicting what was just
+		// fetched. Best effort: the resolve itself succeeded.
 		if l, err := s.Acquire(res.Path); err == nil {
-			_, err = s.Prune(ctx, 0)
+			_, _ = s.Prune(context.Background(), 0)
 			l.Release()
-			if err != nil {
-				return finish(cacheError(err))
-			}
 		}
 	}
 	return finish(setJSON(resultOut, res))

@@ -74,12 +74,21 @@ export class Model {
   /** @internal Use {@link loadModel}. */
   static async load(source: string, options?: LoadOptions): Promise<Model> {
     const nativeOptions = validateLoadOptions(options);
-    const path = await resolveModelSource(source, options?.cache, options?.download);
+    let path = await resolveModelSource(source, options?.cache, options?.download);
     let handle: number;
     try {
       handle = await native.load(path, JSON.stringify(nativeOptions));
     } catch (e) {
-      throw fromNative(e);
+      const err = fromNative(e);
+      // Another process may have evicted the cached file between resolving and
+      // loading (once loaded, it is leased): resolve again, once.
+      if (!(isRemoteSource(source) && err instanceof HearthError && err.code === "HEARTH_NOT_FOUND")) throw err;
+      path = await resolveModelSource(source, options?.cache, options?.download);
+      try {
+        handle = await native.load(path, JSON.stringify(nativeOptions));
+      } catch (e2) {
+        throw fromNative(e2);
+      }
     }
     return new Model(path, handle);
   }
