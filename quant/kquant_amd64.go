@@ -4,26 +4,13 @@ package quant
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX2 reports whether the AVX2 K-quant kernels can run here. It is
-// fixed at program start.
-var haveAVX2 = cpu.X86.HasAVX2
+// haveAVX2 reports whether the AVX2 K-quant kernels (which also use FMA and
+// F16C, like llama.cpp's haswell build) can run here. Fixed at program start.
+var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-// q4KGroupDotsAVX2 stores, for each of nb Q4_K/Q8_K block pairs starting at
-// x and y, the block's integer dot sum_j sc_j*sum(q4*q8) into out[2i] and its
-// min term sum_j m_j*(bsums[2j]+bsums[2j+1]) into out[2i+1]. Implemented in
-// kquant_amd64.s.
-//
-//go:noescape
-func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-
-// q6KGroupDotsAVX2 stores, for each of nb Q6_K/Q8_K block pairs, the
-// block's integer dot sum_g sc_g*(sum(q6*q8) - 32*bsum_g) into out[i], q6 the
-// unsigned 6-bit quants (0..63).
-//
-//go:noescape
-func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-
-// q5KGroupDotsAVX2 is q4KGroupDotsAVX2 for Q5_K blocks.
+// q5KGroupDotsAVX2 stores, for each of nb Q5_K/Q8_K block pairs starting at
+// x and y, the block's integer dot sum_j sc_j*sum(q5*q8) into out[2i] and its
+// min term sum_j m_j*(bsums[2j]+bsums[2j+1]) into out[2i+1].
 //
 //go:noescape
 func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)
@@ -40,3 +27,15 @@ func q3KGroupDotsAVX2(x, y *byte, nb int, out *int32)
 //
 //go:noescape
 func q2KGroupDotsAVX2(x, y *byte, nb int, out *int32)
+
+// q4KDotAVX2 is ggml_vec_dot_q4_K_q8_K's AVX2 kernel over nb blocks,
+// bit-identical to llama.cpp's haswell build.
+//
+//go:noescape
+func q4KDotAVX2(x, y *byte, nb int) float32
+
+// q6KDotAVX2 is ggml_vec_dot_q6_K_q8_K's AVX2 kernel over nb blocks,
+// bit-identical to llama.cpp's haswell build.
+//
+//go:noescape
+func q6KDotAVX2(x, y *byte, nb int) float32

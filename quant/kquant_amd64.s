@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// kScalesMins finishes a Q4_K/Q5_K block: X2 holds the integer dots of
+// kScalesMins finishes a Q5_K block: X2 holds the integer dots of
 // sub-blocks 0..3 and X6 those of 4..7; the 12-byte scales field is at
 // scoff(SI) and the Q8_K bsums at bs0(DI), bs1(DI). It unpacks the 6-bit
 // scales and mins (ggml's utmp trick: scales = bytes of AX, R13; mins =
@@ -57,194 +57,10 @@
 	VMOVD X8, 4(R9)
 
 
-// func q4KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-//
-// For each of nb Q4_K blocks (stride 144, quants at +16) and Q8_K blocks
-// (stride 292, quants at +4, bsums at +260) it stores two exact integers:
-// out[2i] = sum_j sc_j * sum_l q4[32j+l]*q8[32j+l] and
-// out[2i+1] = sum_j m_j * (bsums[2j] + bsums[2j+1]), with sc_j, m_j the
-// block's 6-bit scales and mins.
-TEXT ·q4KGroupDotsAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ out+24(FP), R9
-	MOVQ $0x0f0f0f0f0f0f0f0f, AX
-	VMOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	MOVQ $0x0001000100010001, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
-	TESTQ CX, CX
-	JEQ q4done
-
-q4loop:
-	// chunk 0: values 0..63
-	VMOVDQU 16(SI), Y0
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y0, Y0
-	VPAND Y15, Y1, Y1
-	VPMADDUBSW 4(DI), Y0, Y0
-	VPMADDUBSW 36(DI), Y1, Y1
-	VPMADDWD Y14, Y0, Y2
-	VPMADDWD Y14, Y1, Y3
-
-	// chunk 1: values 64..127
-	VMOVDQU 48(SI), Y0
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y0, Y0
-	VPAND Y15, Y1, Y1
-	VPMADDUBSW 68(DI), Y0, Y0
-	VPMADDUBSW 100(DI), Y1, Y1
-	VPMADDWD Y14, Y0, Y4
-	VPMADDWD Y14, Y1, Y5
-
-	// chunk 2: values 128..191
-	VMOVDQU 80(SI), Y0
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y0, Y0
-	VPAND Y15, Y1, Y1
-	VPMADDUBSW 132(DI), Y0, Y0
-	VPMADDUBSW 164(DI), Y1, Y1
-	VPMADDWD Y14, Y0, Y6
-	VPMADDWD Y14, Y1, Y7
-
-	// chunk 3: values 192..255
-	VMOVDQU 112(SI), Y0
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y0, Y0
-	VPAND Y15, Y1, Y1
-	VPMADDUBSW 196(DI), Y0, Y0
-	VPMADDUBSW 228(DI), Y1, Y1
-	VPMADDWD Y14, Y0, Y8
-	VPMADDWD Y14, Y1, Y9
-
-	// horizontal sums: Y2..Y5 -> groups 0..3, Y6..Y9 -> groups 4..7
-	VPHADDD Y3, Y2, Y2
-	VPHADDD Y5, Y4, Y4
-	VPHADDD Y4, Y2, Y2
-	VPHADDD Y7, Y6, Y6
-	VPHADDD Y9, Y8, Y8
-	VPHADDD Y8, Y6, Y6
-	VEXTRACTI128 $1, Y2, X3
-	VPADDD X3, X2, X2
-	VEXTRACTI128 $1, Y6, X7
-	VPADDD X7, X6, X6
-
-	kScalesMins(4, 260, 276)
-
-	ADDQ $144, SI
-	ADDQ $292, DI
-	ADDQ $8, R9
-	DECQ CX
-	JNZ q4loop
-
-q4done:
-	VZEROUPPER
-	RET
 
 // q6Half computes the group sums of one 128-value half of a Q6_K block:
 // ql at off(SI), ql+32 at off+32(SI), qh at qhoff(SI), q8 at q8off(DI);
 // stores 8 int32 at outoff(R9) in group order 0,2,4,6,1,3,5,7.
-// q6Half computes one 128-value half of a Q6_K block: ql at off(SI),
-// ql+32 at off32(SI), qh at qhoff(SI), q8 at q8a..q8d(DI), bsums at
-// bsoff(DI), int8 scales at scoff(SI); adds sum_g sc_g*(dot_g - 32*bsum_g)
-// over its 8 sub-blocks to the int32 lanes of Y8.
-#define q6Half(off, off32, qhoff, q8a, q8b, q8c, q8d, bsoff, scoff) \
-	VMOVDQU off(SI), Y0 \
-	VMOVDQU off32(SI), Y1 \
-	VMOVDQU qhoff(SI), Y2 \
-	VPAND Y15, Y0, Y3 \
-	VPAND Y13, Y2, Y4 \
-	VPSLLW $4, Y4, Y4 \
-	VPOR Y4, Y3, Y3 \
-	VPMADDUBSW q8a(DI), Y3, Y3 \
-	VPMADDWD Y14, Y3, Y4 \
-	VPAND Y15, Y1, Y3 \
-	VPAND Y12, Y2, Y5 \
-	VPSLLW $2, Y5, Y5 \
-	VPOR Y5, Y3, Y3 \
-	VPMADDUBSW q8b(DI), Y3, Y3 \
-	VPMADDWD Y14, Y3, Y5 \
-	VPSRLW $4, Y0, Y3 \
-	VPAND Y15, Y3, Y3 \
-	VPAND Y11, Y2, Y6 \
-	VPOR Y6, Y3, Y3 \
-	VPMADDUBSW q8c(DI), Y3, Y3 \
-	VPMADDWD Y14, Y3, Y6 \
-	VPSRLW $4, Y1, Y3 \
-	VPAND Y15, Y3, Y3 \
-	VPAND Y10, Y2, Y7 \
-	VPSRLW $2, Y7, Y7 \
-	VPOR Y7, Y3, Y3 \
-	VPMADDUBSW q8d(DI), Y3, Y3 \
-	VPMADDWD Y14, Y3, Y7 \
-	VPHADDD Y5, Y4, Y4 \
-	VPHADDD Y7, Y6, Y6 \
-	VPHADDD Y6, Y4, Y4 \
-	VPERMD Y4, Y9, Y4 \
-	VPMOVSXWD bsoff(DI), Y5 \
-	VPSLLD $5, Y5, Y5 \
-	VPSUBD Y5, Y4, Y4 \
-	VPMOVSXBD scoff(SI), Y6 \
-	VPMULLD Y6, Y4, Y4 \
-	VPADDD Y4, Y8, Y8
-
-// func q6KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-//
-// For each of nb Q6_K blocks (stride 210) and Q8_K blocks (stride 292) it
-// stores the exact integer sum_g sc_g * (sum_l q6*q8 - 32*bsum_g) over the
-// 16 sub-blocks (q6 the unsigned 6-bit quant, 0..63) to out[i].
-TEXT ·q6KGroupDotsAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ out+24(FP), R9
-	MOVQ $0x0f0f0f0f0f0f0f0f, AX
-	VMOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	MOVQ $0x0001000100010001, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
-	MOVQ $0x0303030303030303, AX
-	VMOVQ AX, X13
-	VPBROADCASTQ X13, Y13
-	MOVQ $0x0c0c0c0c0c0c0c0c, AX
-	VMOVQ AX, X12
-	VPBROADCASTQ X12, Y12
-	MOVQ $0x3030303030303030, AX
-	VMOVQ AX, X11
-	VPBROADCASTQ X11, Y11
-	MOVQ $0xc0c0c0c0c0c0c0c0, AX
-	VMOVQ AX, X10
-	VPBROADCASTQ X10, Y10
-	// permutation restoring sub-block order from the VPHADDD tree
-	MOVQ $0x0703060205010400, AX
-	VMOVQ AX, X9
-	VPMOVZXBD X9, Y9
-	TESTQ CX, CX
-	JEQ q6done
-
-q6loop:
-	VPXOR Y8, Y8, Y8
-	q6Half(0, 32, 128, 4, 36, 68, 100, 260, 192)
-	q6Half(64, 96, 160, 132, 164, 196, 228, 276, 200)
-	VEXTRACTI128 $1, Y8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0x4e, X8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0xb1, X8, X0
-	VPADDD X0, X8, X8
-	VMOVD X8, (R9)
-	ADDQ $210, SI
-	ADDQ $292, DI
-	ADDQ $4, R9
-	DECQ CX
-	JNZ q6loop
-
-q6done:
-	VZEROUPPER
-	RET
 
 // q5Chunk computes the dots of one 64-value chunk of a Q5_K block (low
 // nibbles + qh bit 2c, high nibbles + qh bit 2c+1; Y12 holds qh, Y13 the
@@ -575,4 +391,233 @@ q2loop:
 
 q2done:
 	VZEROUPPER
+	RET
+
+// hsum8 reduces the 8 float32 lanes of Y to X0 lane 0 exactly like ggml's
+// hsum_float_8: (hi+lo), then lanes 0+2 and 1+3, then those two. Uses X1.
+#define hsum8(Y, X) \
+	VEXTRACTF128 $1, Y, X0 \
+	VADDPS X, X0, X0 \
+	VMOVHLPS X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVSHDUP X0, X1 \
+	VADDSS X1, X0, X0
+
+// func q4KDotAVX2(x, y *byte, nb int) float32
+//
+// ggml_vec_dot_q4_K_q8_K's AVX2 kernel, step for step: per block the scales
+// are applied to 8 int32 lanes with VPMADDWD, the lanes are converted and
+// FMA-accumulated with d = d_a*d_w across blocks, the mins go to a 4-lane
+// accumulator with dmin, and both are reduced as ggml does, so the result is
+// bit-identical to llama.cpp's haswell build.
+TEXT ·q4KDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0202020202020202, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0100010001000100, AX
+	VMOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	VXORPS Y8, Y8, Y8
+	VXORPS X7, X7, X7
+	TESTQ CX, CX
+	JEQ q4xdone
+
+q4xloop:
+	// d = y.d * x.d and dmin = y.d * x.dmin (subtracted below)
+	VMOVD (SI), X0
+	VCVTPH2PS X0, X0
+	VMOVSS (DI), X1
+	VMULSS X1, X0, X14
+	VMOVSHDUP X0, X3
+	VMULSS X1, X3, X3
+
+	// scales (AX, R13) and mins (R12, R10), ggml's utmp trick
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10
+	MOVL BX, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL DX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R13
+	ANDL $0x3f3f3f3f, AX
+
+	// acc_m -= dmin * (mins . pairwise bsums)
+	VMOVQ R12, X5
+	VPINSRD $1, R10, X5, X5
+	VPMOVZXBW X5, X5
+	VMOVDQU 260(DI), X6
+	VPHADDW 276(DI), X6, X6
+	VPMADDWD X6, X5, X5
+	VCVTDQ2PS X5, X5
+	VBROADCASTSS X3, X3
+	VFNMADD231PS X5, X3, X7
+
+	// scales as words in both 128-bit lanes
+	VMOVQ AX, X4
+	VPINSRD $1, R13, X4, X4
+	VPMOVZXBW X4, X4
+	VINSERTI128 $1, X4, Y4, Y11
+	VMOVDQU Y12, Y10
+	VPXOR Y9, Y9, Y9
+
+#define q4xChunk(qoff, q8lo, q8hi) \
+	VMOVDQU qoff(SI), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	VPMADDUBSW q8lo(DI), Y0, Y0 \
+	VPMADDUBSW q8hi(DI), Y1, Y1 \
+	VPSHUFB Y10, Y11, Y2 \
+	VPADDB Y13, Y10, Y10 \
+	VPSHUFB Y10, Y11, Y3 \
+	VPADDB Y13, Y10, Y10 \
+	VPMADDWD Y2, Y0, Y0 \
+	VPMADDWD Y3, Y1, Y1 \
+	VPADDD Y1, Y0, Y0 \
+	VPADDD Y0, Y9, Y9
+
+	q4xChunk(16, 4, 36)
+	q4xChunk(48, 68, 100)
+	q4xChunk(80, 132, 164)
+	q4xChunk(112, 196, 228)
+
+	VBROADCASTSS X14, Y4
+	VCVTDQ2PS Y9, Y9
+	VFMADD231PS Y9, Y4, Y8
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4xloop
+
+q4xdone:
+	VMOVHLPS X7, X7, X0
+	VADDPS X0, X7, X7
+	VMOVSHDUP X7, X0
+	VADDSS X0, X7, X7
+	hsum8(Y8, X8)
+	VADDSS X7, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func q6KDotAVX2(x, y *byte, nb int) float32
+//
+// ggml_vec_dot_q6_K_q8_K's AVX2 kernel, step for step (bit-identical to
+// llama.cpp's haswell build).
+TEXT ·q6KDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0303030303030303, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0c0c0c0c0c0c0c0c, AX
+	VMOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ $0x3030303030303030, AX
+	VMOVQ AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ $0xc0c0c0c0c0c0c0c0, AX
+	VMOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+	// scale shuffle: bytes 0 x8, 1 x8; advanced by 2 per 32 values
+	MOVQ $0x0101010101010101, AX
+	VPXOR X9, X9, X9
+	VPINSRQ $1, AX, X9, X9
+	MOVQ $0x0202020202020202, AX
+	VMOVQ AX, X8
+	VPBROADCASTQ X8, X8
+	VXORPS Y5, Y5, Y5
+	TESTQ CX, CX
+	JEQ q6xdone
+
+q6xloop:
+	VMOVDQU 192(SI), X7
+	VMOVDQU X9, X14
+	VPXOR Y6, Y6, Y6
+
+#define q6xChunk(q8off) \
+	VPMADDUBSW q8off(DI), Y3, Y3 \
+	VPSHUFB X14, X7, X4 \
+	VPADDB X8, X14, X14 \
+	VPMOVSXBW X4, Y4 \
+	VPMADDWD Y4, Y3, Y3 \
+	VPADDD Y3, Y6, Y6
+
+#define q6xHalf(qloff, qhoff, q8a, q8b, q8c, q8d) \
+	VMOVDQU qloff(SI), Y0 \
+	VMOVDQU qloff+32(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	VPAND Y15, Y0, Y3 \
+	VPAND Y13, Y2, Y4 \
+	VPSLLW $4, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6xChunk(q8a) \
+	VPAND Y15, Y1, Y3 \
+	VPAND Y12, Y2, Y4 \
+	VPSLLW $2, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6xChunk(q8b) \
+	VPSRLW $4, Y0, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y11, Y2, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6xChunk(q8c) \
+	VPSRLW $4, Y1, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y10, Y2, Y4 \
+	VPSRLW $2, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6xChunk(q8d)
+
+	q6xHalf(0, 128, 4, 36, 68, 100)
+	q6xHalf(64, 160, 132, 164, 196, 228)
+
+	// sumi -= 32 * (bsums . scales) per lane pair
+	VPMOVSXBW X7, Y4
+	VPMADDWD 260(DI), Y4, Y4
+	VPSLLD $5, Y4, Y4
+	VPSUBD Y4, Y6, Y6
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	VMULSS (DI), X3, X3
+	VBROADCASTSS X3, Y3
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y3, Y5
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6xloop
+
+q6xdone:
+	hsum8(Y5, X5)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
 	RET

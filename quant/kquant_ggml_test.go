@@ -47,6 +47,10 @@ func buildGGMLRef(t *testing.T) (bin string, env []string) {
 	return bin, append(os.Environ(), "LD_LIBRARY_PATH="+lib)
 }
 
+// exactGGMLDot lists the types whose AVX2 VecDot replicates ggml's AVX2
+// kernel step for step, so its result must be bit-identical.
+var exactGGMLDot = map[gguf.TensorType]bool{gguf.TypeQ4_K: true, gguf.TypeQ6_K: true}
+
 // TestKQuantAgainstGGMLKernels feeds random and degenerate rows to llama.cpp's
 // compiled ggml and to this package and compares: Q8_K activations and
 // weight quantization byte for byte, dot products within float rounding.
@@ -146,6 +150,9 @@ func TestKQuantAgainstGGMLKernels(t *testing.T) {
 					maxRel = math.Max(maxRel, diff/mag)
 				}
 				assert.LessOrEqual(t, diff, 1e-5*mag+1e-30, "row %d: ours %g, ggml %g", row, gotDot, want)
+				if exactGGMLDot[typ] && haveAVX2 {
+					assert.Equal(t, want, gotDot, "row %d: the AVX2 kernel must equal ggml's bit for bit", row)
+				}
 			}
 			t.Logf("%s: %d rows byte-identical; max |ours-ggml AVX2 dot| / sum|w*a| = %.3g", typ, rows, maxRel)
 		})
