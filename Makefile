@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './build/*' 2>/dev/null)
 
-.PHONY: all lib addon ts test test-go test-node bench clean
+.PHONY: all lib addon ts test test-go test-node bench bench-cpu clean
 
 all: lib addon ts
 
@@ -29,6 +29,10 @@ test-node: addon ts
 
 bench: addon ts
 	node scripts/bench.mjs
+
+# Hearth vs llama.cpp (node-llama-cpp) on the CPU, same GGUF files; see docs/benchmarks.md.
+bench-cpu:
+	node scripts/bench-cpu.mjs $(BENCH_CPU_ARGS)
 
 clean:
 	rm -rf build binding/build npm/dist hearth

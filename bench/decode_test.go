@@ -1,0 +1,107 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/engine/cpu"
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// benchBackend opens the model named by the environment on the CPU backend
+// (context 512, F16 KV cache), or skips loudly.
+func benchBackend(b *testing.B) (engine.Backend, *engine.Model) {
+	b.Helper()
+	path := os.Getenv("HEARTH_BENCH_MODEL")
+	if path == "" {
+		_, file, _, _ := runtime.Caller(0)
+		path = filepath.Join(filepath.Dir(file), "..", "build", "bench-cpu", "models", "tinyllama-1.1b-Q4_K_M.gguf")
+	}
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("SKIPPING: benchmark model %s is missing (run node scripts/bench-cpu.mjs once, or set HEARTH_BENCH_MODEL)", path)
+	}
+	threads := 2
+	if s := os.Getenv("HEARTH_BENCH_THREADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(b, err, "HEARTH_BENCH_THREADS")
+		threads = n
+	}
+	f, err := gguf.Open(path)
+	require.NoError(b, err)
+	b.Cleanup(func() { require.NoError(b, f.Close()) })
+	m, err := engine.LoadModel(f)
+	require.NoError(b, err)
+	be, err := cpu.New(m, engine.Options{Threads: threads, ContextSize: 512, KVType: engine.KVF16})
+	require.NoError(b, err)
+	b.Cleanup(func() { require.NoError(b, be.Close()) })
+	return be, m
+}
+
+// cpuSeconds returns the user+system CPU time of this process so far. CPU
+// time per token is a load-robust proxy for speed on a shared machine (as
+// long as no thread spin-waits).
+func cpuSeconds(b *testing.B) float64 {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// greedy returns the index of the largest logit.
+func greedy(logits []float32) int32 {
+	best := 0
+	for j, l := range logits {
+		if l > logits[best] {
+			best = j
+		}
+	}
+	return int32(best)
+}
+
+// BenchmarkDecode times single-token evaluation (tg) with logits and a greedy
+// pick, as `hearth bench` does; one op is one token. Positions run 0..63 and
+// wrap, like repeated tg64 runs.
+func BenchmarkDecode(b *testing.B) {
+	be, m := benchBackend(b)
+	ctx := context.Background()
+	logits := make([]float32, m.NVocab)
+	one := []int32{1}
+	for i := 0; i < 4; i++ { // warm up: page in the weights, size the buffers
+		require.NoError(b, be.Eval(ctx, one, i, logits))
+	}
+	b.ResetTimer()
+	cpu0 := cpuSeconds(b)
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, be.Eval(ctx, one, i%64, logits))
+		one[0] = greedy(logits)
+	}
+	b.ReportMetric(1e3*(cpuSeconds(b)-cpu0)/float64(b.N), "cpu-ms/tok")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+}
+
+// BenchmarkPrefill times one 128-token batch at position 0 (pp128); one op
+// is one batch.
+func BenchmarkPrefill(b *testing.B) {
+	be, m := benchBackend(b)
+	ctx := context.Background()
+	logits := make([]float32, m.NVocab)
+	toks := make([]int32, 128)
+	for i := range toks {
+		toks[i] = int32((i*7919 + 1) % m.NVocab)
+	}
+	require.NoError(b, be.Eval(ctx, toks[:8], 0, logits)) // warm up
+	b.ResetTimer()
+	cpu0 := cpuSeconds(b)
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, be.Eval(ctx, toks, 0, logits))
+	}
+	b.ReportMetric(1e3*(cpuSeconds(b)-cpu0)/float64(128*b.N), "cpu-ms/tok")
+	b.ReportMetric(float64(128*b.N)/b.Elapsed().Seconds(), "tok/s")
+}

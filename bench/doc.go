@@ -1,0 +1,13 @@
+// Package bench holds Go benchmarks of whole-model CPU inference, made for
+// profiling (go test -cpuprofile); scripts/bench-cpu.mjs does the
+// side-by-side comparison with llama.cpp.
+//
+//	go test ./bench -run '^$' -bench Decode -benchtime 64x -cpuprofile build/cpu.prof
+//	go tool pprof -top build/cpu.prof
+//
+// The model is $HEARTH_BENCH_MODEL, by default the TinyLlama-shaped Q4_K_M
+// file that scripts/bench-cpu.mjs caches in build/bench-cpu/models (run it
+// once, or `hearth synth --preset tinyllama-1.1b --type Q4_K_M ...`).
+// $HEARTH_BENCH_THREADS sets the thread count (default 2). The backend is
+// used directly (engine/cpu), so the numbers are the engine's own.
+package bench
