@@ -97,14 +97,11 @@ func vecDotF16At(avx2 bool, n int, w []byte, a []byte) float32 {
 	y := asU16(a[:2*n])
 	if avx2 {
 		np := n &^ 31
-		var sum float64
+		var sum float32
 		if np > 0 {
-			sum = float64(dotF16AVX2(&x[0], &y[0], np))
+			sum = dotF16AVX2(&x[0], &y[0], np)
 		}
-		for i := np; i < n; i++ {
-			sum += float64(FP16ToFP32(x[i]) * FP16ToFP32(y[i]))
-		}
-		return float32(sum)
+		return f16TailAVX2(sum, x, y, np)
 	}
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -139,3 +136,16 @@ func putF16(b []byte, f float32) {
 
 // abs32 returns |f|.
 func abs32(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }
+
+// f16TailAVX2 adds to sum, the AVX2 kernel's result for the first np
+// elements, the products of the rest of x and y (len(x) elements) the way
+// ggml's haswell build does (in double precision).
+func f16TailAVX2(sum float32, x, y []uint16, np int) float32 {
+	n := len(x)
+	y = y[:n]
+	s := float64(sum)
+	for i := np; i < n; i++ {
+		s += float64(FP16ToFP32(x[i]) * FP16ToFP32(y[i]))
+	}
+	return float32(s)
+}

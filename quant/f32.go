@@ -60,24 +60,33 @@ func vecDotF32At(avx2 bool, n int, w []byte, a []byte) float32 {
 		if np > 0 {
 			sum = dotF32AVX2(&x[0], &y[0], np)
 		}
-		// ggml's leftover loop, as GCC compiled it for the haswell
-		// backend: products of groups of 8, then of a group of 4, are
-		// rounded and added in order; the last 0..3 are fused multiply-adds.
-		i := np
-		for end := np + (n-np)&^7; i < end; i++ {
-			sum += float32(x[i] * y[i])
-		}
-		if i+4 <= n {
-			for end := i + 4; i < end; i++ {
-				sum += float32(x[i] * y[i])
-			}
-		}
-		for ; i < n; i++ {
-			sum = fmaF32AVX2(x[i], y[i], sum)
-		}
-		return sum
+		return f32TailAVX2(sum, x, y, np)
 	}
 	return dotF32(x, y)
+}
+
+// f32TailAVX2 adds to sum, the AVX2 kernel's result for the first np
+// elements, the products of the rest of x and y (len(x) elements) the way
+// ggml's haswell build does.
+func f32TailAVX2(sum float32, x, y []float32, np int) float32 {
+	n := len(x)
+	y = y[:n]
+	// ggml's leftover loop, as GCC compiled it for the haswell
+	// backend: products of groups of 8, then of a group of 4, are
+	// rounded and added in order; the last 0..3 are fused multiply-adds.
+	i := np
+	for end := np + (n-np)&^7; i < end; i++ {
+		sum += float32(x[i] * y[i])
+	}
+	if i+4 <= n {
+		for end := i + 4; i < end; i++ {
+			sum += float32(x[i] * y[i])
+		}
+	}
+	for ; i < n; i++ {
+		sum = fmaF32AVX2(x[i], y[i], sum)
+	}
+	return sum
 }
 
 // dotF32 sums x[i]*y[i] in eight float32 accumulators. len(y) >= len(x).

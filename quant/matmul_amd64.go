@@ -23,3 +23,14 @@ func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 
 //go:noescape
 func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+// dotF32x3AVX2 and dotF16x3AVX2 compute the dot products of one weight row
+// (n elements, n > 0 a multiple of 32) with three float32 activation rows
+// (row 0 at y, rows 1 and 2 at yStride bytes apart) into out[0..2], each
+// equal to dotF32AVX2/dotF16AVX2 of that pair. They need LevelAVX2.
+
+//go:noescape
+func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32)
+
+//go:noescape
+func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32)

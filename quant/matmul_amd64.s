@@ -270,3 +270,102 @@ q51loop:
 	VMOVUPS X14, 16(R10)
 	VZEROUPPER
 	RET
+
+// Float kernels: one weight row times three float32 activation rows (rows
+// 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32. For each
+// row pair the lanes, FMAs and reduction are those of dotF32AVX2/dotF16AVX2
+// (float_amd64.s): four eight-lane accumulators, then (c0+c2)+(c1+c3),
+// lo+hi, two horizontal adds. F16 weights are widened with VCVTPH2PS (exact,
+// as in dotF16AVX2; the caller widens F16 activations to float32, also
+// exact).
+
+// (a0+a2)+(a1+a3) reduced into xa0, stored at off(R10). Uses X12.
+#define MM_REDUCE_STORE(a0, a1, a2, a3, xa0, off) \
+	VADDPS a2, a0, a0 \
+	VADDPS a3, a1, a1 \
+	VADDPS a1, a0, a0 \
+	VEXTRACTF128 $1, a0, X12 \
+	VADDPS X12, xa0, xa0 \
+	VHADDPS xa0, xa0, xa0 \
+	VHADDPS xa0, xa0, xa0 \
+	VMOVSS xa0, off(R10)
+
+#define MM_F_ZERO \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7 \
+	VXORPS Y8, Y8, Y8 \
+	VXORPS Y9, Y9, Y9 \
+	VXORPS Y10, Y10, Y10 \
+	VXORPS Y11, Y11, Y11
+
+// Weights in Y12..Y15: FMA them with the three activation rows.
+#define MM_F_FMAS \
+	VFMADD231PS (DI), Y12, Y0 \
+	VFMADD231PS 32(DI), Y13, Y1 \
+	VFMADD231PS 64(DI), Y14, Y2 \
+	VFMADD231PS 96(DI), Y15, Y3 \
+	VFMADD231PS (DI)(R8*1), Y12, Y4 \
+	VFMADD231PS 32(DI)(R8*1), Y13, Y5 \
+	VFMADD231PS 64(DI)(R8*1), Y14, Y6 \
+	VFMADD231PS 96(DI)(R8*1), Y15, Y7 \
+	VFMADD231PS (DI)(R8*2), Y12, Y8 \
+	VFMADD231PS 32(DI)(R8*2), Y13, Y9 \
+	VFMADD231PS 64(DI)(R8*2), Y14, Y10 \
+	VFMADD231PS 96(DI)(R8*2), Y15, Y11 \
+	ADDQ $128, DI \
+	SUBQ $32, CX
+
+#define MM_F_STORE3 \
+	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0) \
+	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4) \
+	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
+
+// func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32)
+TEXT ·dotF32x3AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ yStride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), R10
+	MM_F_ZERO
+
+f32x3loop:
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VMOVUPS 64(SI), Y14
+	VMOVUPS 96(SI), Y15
+	ADDQ $128, SI
+	MM_F_FMAS
+	JNZ f32x3loop
+
+	MM_F_STORE3
+	VZEROUPPER
+	RET
+
+// func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32)
+TEXT ·dotF16x3AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ yStride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), R10
+	MM_F_ZERO
+
+f16x3loop:
+	VCVTPH2PS (SI), Y12
+	VCVTPH2PS 16(SI), Y13
+	VCVTPH2PS 32(SI), Y14
+	VCVTPH2PS 48(SI), Y15
+	ADDQ $64, SI
+	MM_F_FMAS
+	JNZ f16x3loop
+
+	MM_F_STORE3
+	VZEROUPPER
+	RET

@@ -23,3 +23,9 @@ func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32) { panic("quant: no AVX2 kernels") }
+
+func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}

@@ -1,0 +1,64 @@
+package quant
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// cpuTime returns the process's user+system CPU time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPrefill multiplies rows x n weight matrices by m = 128
+// activation rows, as MatMul (batched kernels) and as m MatVec calls (the
+// unbatched baseline), on one goroutine. cpu-ms/op is process CPU time per
+// op (run with -cpu 1), which a loaded machine distorts less than wall time;
+// GMAC/s is per CPU second.
+func BenchmarkPrefill(b *testing.B) {
+	const m = 128
+	rng := rand.New(rand.NewPCG(51, 52))
+	types := []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0, gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeF16, gguf.TypeF32, gguf.TypeQ4_K}
+	for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
+		rows, n := sh[0], sh[1]
+		x := randRow(rng, rows*n, 0.05)
+		for _, typ := range types {
+			tr := mustFor(b, typ)
+			at := mustFor(b, tr.VecDotType)
+			rowBytes, aRowBytes := tr.RowSize(n), at.RowSize(n)
+			w := make([]byte, rows*rowBytes)
+			tr.Quantize(w, x)
+			a := make([]byte, m*aRowBytes)
+			for i := 0; i < m; i++ {
+				tr.QuantizeActivation(a[i*aRowBytes:(i+1)*aRowBytes], randRow(rng, n, 1))
+			}
+			dst := make([]float32, m*rows)
+			for _, mode := range []string{"matmul", "matvec"} {
+				b.Run(fmt.Sprintf("%s/%dx%d/%s", typ, rows, n, mode), func(b *testing.B) {
+					c0 := cpuTime(b)
+					for b.Loop() {
+						if mode == "matmul" {
+							MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+							continue
+						}
+						for i := 0; i < m; i++ {
+							MatVec(tr, dst[i*rows:(i+1)*rows], w, rowBytes, n, a[i*aRowBytes:(i+1)*aRowBytes], 0, rows)
+						}
+					}
+					cpu := cpuTime(b) - c0
+					b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+					b.ReportMetric(float64(m*rows*n)*float64(b.N)/cpu.Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}
