@@ -1,0 +1,110 @@
+package quant
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+func TestChooseKernel(t *testing.T) {
+	tests := []struct {
+		env     string
+		hw      Level
+		want    Level
+		wantErr string
+	}{
+		{"", LevelGeneric, LevelGeneric, ""},
+		{"", LevelAVX2, LevelAVX2, ""},
+		{"", LevelAVX512, LevelAVX2, ""}, // no AVX-512 kernels yet: best built
+		{"auto", LevelAVX2, LevelAVX2, ""},
+		{"generic", LevelAVX2, LevelGeneric, ""},
+		{"generic", LevelGeneric, LevelGeneric, ""},
+		{"avx2", LevelAVX2, LevelAVX2, ""},
+		{"avx2", LevelAVX512, LevelAVX2, ""},
+		{"avx2", LevelGeneric, LevelGeneric, "HEARTH_CPU=avx2: this CPU or build lacks it (best here: generic)"},
+		{"avx512", LevelAVX2, LevelGeneric, "HEARTH_CPU=avx512: this CPU or build lacks AVX-512 (best here: avx2)"},
+		{"avx512", LevelAVX512, LevelGeneric, "HEARTH_CPU=avx512: no AVX-512 kernels are built yet"},
+		{"AVX2", LevelAVX2, LevelGeneric, `HEARTH_CPU="AVX2": want generic, avx2, avx512 or auto`},
+		{"sse", LevelAVX2, LevelGeneric, `HEARTH_CPU="sse"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"/"+tt.hw.String(), func(t *testing.T) {
+			c := chooseKernel(tt.env, tt.hw)
+			assert.Equal(t, tt.want, c.level)
+			if tt.wantErr == "" {
+				require.NoError(t, c.err)
+				return
+			}
+			require.ErrorIs(t, c.err, ErrKernelLevel)
+			assert.Contains(t, c.err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestKernelLevelMatchesHardware(t *testing.T) {
+	lvl, err := KernelLevel()
+	env := os.Getenv("HEARTH_CPU")
+	want := chooseKernel(env, hardwareLevel())
+	assert.Equal(t, want.level, lvl)
+	assert.Equal(t, want.err, err)
+	assert.Equal(t, lvl == LevelAVX2, useAVX2)
+	t.Logf("kernel level %s (HEARTH_CPU=%q)", lvl, env)
+}
+
+// TestHEARTHCPUEnv runs this test binary again with HEARTH_CPU set and
+// checks what the child process reports (see TestKernelLevelChild).
+func TestHEARTHCPUEnv(t *testing.T) {
+	if os.Getenv("HEARTH_QUANT_CHILD") != "" {
+		t.Skip("child process")
+	}
+	hw := hardwareLevel()
+	tests := []struct {
+		env  string
+		want string // the child's verdict
+	}{
+		{"generic", "generic"},
+		{"bogus", "error"},
+		{"avx512", "error"},
+	}
+	if hw >= LevelAVX2 {
+		tests = append(tests, struct{ env, want string }{"avx2", "avx2"})
+	} else {
+		tests = append(tests, struct{ env, want string }{"avx2", "error"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKernelLevelChild$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "HEARTH_CPU="+tt.env, "HEARTH_QUANT_CHILD="+tt.want)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "child: %s", out)
+		})
+	}
+}
+
+// TestKernelLevelChild runs only in the child of TestHEARTHCPUEnv and checks
+// the level the package chose at start-up and For's behaviour.
+func TestKernelLevelChild(t *testing.T) {
+	want := os.Getenv("HEARTH_QUANT_CHILD")
+	if want == "" {
+		t.Skip("runs only as TestHEARTHCPUEnv's child")
+	}
+	lvl, err := KernelLevel()
+	tr, ferr := For(gguf.TypeQ4_0)
+	if want == "error" {
+		require.Error(t, err)
+		require.True(t, errors.Is(err, ErrKernelLevel))
+		require.ErrorIs(t, ferr, ErrKernelLevel)
+		require.Nil(t, tr)
+		return
+	}
+	require.NoError(t, err)
+	require.NoError(t, ferr)
+	require.Equal(t, want, lvl.String())
+	require.Equal(t, want == "avx2", useAVX2)
+}
