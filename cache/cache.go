@@ -139,6 +139,15 @@ type index struct {
 	Version int                      `json:"version"`
 	Blobs   map[string]*blobRecord   `json:"blobs"`
 	Sources map[string]*sourceRecord `json:"sources"`
+	// Files memoizes the digests of local files by absolute path; a record
+	// holds while the file's size and modification time are unchanged.
+	Files map[string]*fileRecord `json:"files,omitempty"`
+}
+
+type fileRecord struct {
+	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtimeNs"`
 }
 
 type blobRecord struct {
@@ -181,7 +190,7 @@ func (s *Store) updateIndex(ctx context.Context, durable bool, fn func(ix *index
 }
 
 func (s *Store) readIndex() (*index, error) {
-	ix := &index{Version: 1, Blobs: map[string]*blobRecord{}, Sources: map[string]*sourceRecord{}}
+	ix := &index{Version: 1, Blobs: map[string]*blobRecord{}, Sources: map[string]*sourceRecord{}, Files: map[string]*fileRecord{}}
 	b, err := os.ReadFile(filepath.Join(s.dir, "index.json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return ix, nil
@@ -199,6 +208,14 @@ func (s *Store) readIndex() (*index, error) {
 	}
 	if ix.Sources == nil {
 		ix.Sources = map[string]*sourceRecord{}
+	}
+	if ix.Files == nil {
+		ix.Files = map[string]*fileRecord{}
+	}
+	for p, r := range ix.Files {
+		if r == nil || !validDigest(r.SHA256) {
+			delete(ix.Files, p)
+		}
 	}
 	// Drop records whose digest is malformed: never build paths from them.
 	for d := range ix.Blobs {

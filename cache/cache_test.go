@@ -578,3 +578,39 @@ func TestAcquireBlob(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 }
+
+func TestResolveLocalFileDigestMemo(t *testing.T) {
+	data := realModel(t)
+	st := newStore(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+
+	res, err := st.Resolve(ctx, path, ResolveOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, path, res.Path, "a local path resolves to itself")
+	assert.Empty(t, res.SHA256, "no digest is computed unless asked")
+
+	res, err = st.Resolve(ctx, path, ResolveOptions{SHA256: digestOf(data)})
+	require.NoError(t, err)
+	assert.Equal(t, digestOf(data), res.SHA256)
+
+	// The memo is keyed by size and mtime: rewriting the content with the
+	// same size and mtime keeps the memo (by design), a new mtime drops it.
+	changed := append([]byte(nil), data...)
+	changed[10] ^= 1
+	require.NoError(t, os.WriteFile(path, changed, 0o644))
+	later := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(path, later, later))
+	_, err = st.Resolve(ctx, path, ResolveOptions{SHA256: digestOf(data)})
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, CodeDigestMismatch, ce.Code)
+	got, err := st.FileDigest(ctx, path)
+	require.NoError(t, err)
+	assert.Equal(t, digestOf(changed), got)
+
+	_, err = st.Resolve(ctx, filepath.Join(t.TempDir(), "missing.gguf"), ResolveOptions{})
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, CodeNotFound, ce.Code)
+}

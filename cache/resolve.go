@@ -70,6 +70,9 @@ func (s *Store) Resolve(ctx context.Context, source string, o ResolveOptions) (R
 			return Result{}, &Error{Code: CodeInvalidSource, Msg: fmt.Sprintf("cache: sha256 %q is not 64 hex digits", o.SHA256)}
 		}
 	}
+	if !IsRemote(source) {
+		return s.resolveLocal(ctx, source, o)
+	}
 	url, err := ResolveURL(source)
 	if err != nil {
 		return Result{}, err
@@ -402,4 +405,69 @@ func (p *progressWriter) report(final bool) {
 		bps = float64(p.done-p.startDone) / el
 	}
 	p.fn(Progress{Downloaded: p.done, Total: p.total, BytesPerSecond: bps})
+}
+
+// resolveLocal answers for a local file: the file itself, checked against
+// o.SHA256 when given. Its digest is memoized in the index by path, size and
+// modification time, so a second check of an unchanged file reads nothing.
+func (s *Store) resolveLocal(ctx context.Context, path string, o ResolveOptions) (Result, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Result{}, &Error{Code: CodeInvalidSource, Msg: fmt.Sprintf("cache: bad path %q", path), Err: err}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return Result{}, &Error{Code: CodeNotFound, Msg: fmt.Sprintf("cache: %s", path), Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return Result{}, &Error{Code: CodeInvalidSource, Msg: fmt.Sprintf("cache: %s is not a regular file", path)}
+	}
+	res := Result{Path: abs, Size: fi.Size()}
+	if o.SHA256 == "" {
+		return res, nil
+	}
+	digest, err := s.FileDigest(ctx, abs)
+	if err != nil {
+		return Result{}, err
+	}
+	if digest != o.SHA256 {
+		return Result{}, &Error{Code: CodeDigestMismatch, Msg: fmt.Sprintf("cache: %s has sha256 %s, expected %s", path, digest, o.SHA256)}
+	}
+	res.SHA256 = digest
+	return res, nil
+}
+
+// FileDigest returns the SHA-256 of a local file, memoized in the index by
+// absolute path, size and modification time.
+func (s *Store) FileDigest(ctx context.Context, path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", &Error{Code: CodeInvalidSource, Msg: fmt.Sprintf("cache: bad path %q", path), Err: err}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", &Error{Code: CodeNotFound, Msg: fmt.Sprintf("cache: %s", path), Err: err}
+	}
+	var memo string
+	err = s.updateIndex(ctx, false, func(ix *index) (bool, error) {
+		if r, ok := ix.Files[abs]; ok && r.Size == fi.Size() && r.ModTime == fi.ModTime().UnixNano() {
+			memo = r.SHA256
+		}
+		return false, nil
+	})
+	if err != nil || memo != "" {
+		return memo, err
+	}
+	digest, size, err := hashFile(ctx, abs)
+	if err != nil {
+		return "", &Error{Code: CodeIO, Msg: "cache: hash " + path, Err: err}
+	}
+	if size != fi.Size() {
+		return "", &Error{Code: CodeIO, Msg: fmt.Sprintf("cache: %s changed while it was read", path)}
+	}
+	err = s.updateIndex(ctx, false, func(ix *index) (bool, error) {
+		ix.Files[abs] = &fileRecord{SHA256: digest, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+		return true, nil
+	})
+	return digest, err
 }
