@@ -8,13 +8,6 @@ import "golang.org/x/sys/cpu"
 // F16C, like llama.cpp's haswell build) can run here. Fixed at program start.
 var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-// q5KGroupDotsAVX2 stores, for each of nb Q5_K/Q8_K block pairs starting at
-// x and y, the block's integer dot sum_j sc_j*sum(q5*q8) into out[2i] and its
-// min term sum_j m_j*(bsums[2j]+bsums[2j+1]) into out[2i+1].
-//
-//go:noescape
-func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-
 // q3KGroupDotsAVX2 stores, for each of nb Q3_K/Q8_K block pairs, the
 // block's integer dot sum_g (sc_g-32)*(sum(q*q8) - 4*bsum_g) into out[i].
 //
@@ -39,3 +32,9 @@ func q4KDotAVX2(x, y *byte, nb int) float32
 //
 //go:noescape
 func q6KDotAVX2(x, y *byte, nb int) float32
+
+// q5KDotAVX2 is ggml_vec_dot_q5_K_q8_K's AVX2 kernel over nb blocks,
+// bit-identical to llama.cpp's haswell build.
+//
+//go:noescape
+func q5KDotAVX2(x, y *byte, nb int) float32

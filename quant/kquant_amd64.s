@@ -2,139 +2,6 @@
 
 #include "textflag.h"
 
-// kScalesMins finishes a Q5_K block: X2 holds the integer dots of
-// sub-blocks 0..3 and X6 those of 4..7; the 12-byte scales field is at
-// scoff(SI) and the Q8_K bsums at bs0(DI), bs1(DI). It unpacks the 6-bit
-// scales and mins (ggml's utmp trick: scales = bytes of AX, R13; mins =
-// bytes of R12, R10) and stores sum_j sc_j*dot_j to (R9) and
-// sum_j m_j*(bsums[2j]+bsums[2j+1]) to 4(R9). Clobbers AX, BX, DX, R10-R13
-// and X2-X9 (Y10-Y15 hold the callers' constants and are left alone).
-#define kScalesMins(scoff, bs0, bs1) \
-	MOVL scoff(SI), AX \
-	MOVL scoff+4(SI), BX \
-	MOVL scoff+8(SI), DX \
-	MOVL DX, R10 \
-	SHRL $4, R10 \
-	ANDL $0x0f0f0f0f, R10 \
-	MOVL BX, R11 \
-	SHRL $6, R11 \
-	ANDL $0x03030303, R11 \
-	SHLL $4, R11 \
-	ORL R11, R10 \
-	MOVL BX, R12 \
-	ANDL $0x3f3f3f3f, R12 \
-	MOVL DX, R13 \
-	ANDL $0x0f0f0f0f, R13 \
-	MOVL AX, R11 \
-	SHRL $6, R11 \
-	ANDL $0x03030303, R11 \
-	SHLL $4, R11 \
-	ORL R11, R13 \
-	ANDL $0x3f3f3f3f, AX \
-	VMOVQ AX, X8 \
-	VPMOVZXBD X8, X8 \
-	VPMULLD X8, X2, X2 \
-	VMOVQ R13, X9 \
-	VPMOVZXBD X9, X9 \
-	VPMULLD X9, X6, X6 \
-	VPADDD X6, X2, X2 \
-	VPSHUFD $0x4e, X2, X3 \
-	VPADDD X3, X2, X2 \
-	VPSHUFD $0xb1, X2, X3 \
-	VPADDD X3, X2, X2 \
-	VMOVD X2, (R9) \
-	VMOVQ R12, X8 \
-	VPINSRD $1, R10, X8, X8 \
-	VPMOVZXBW X8, X8 \
-	VMOVDQU bs0(DI), X4 \
-	VMOVDQU bs1(DI), X5 \
-	VPHADDW X5, X4, X4 \
-	VPMADDWD X4, X8, X8 \
-	VPSHUFD $0x4e, X8, X3 \
-	VPADDD X3, X8, X8 \
-	VPSHUFD $0xb1, X8, X3 \
-	VPADDD X3, X8, X8 \
-	VMOVD X8, 4(R9)
-
-
-
-// q6Half computes the group sums of one 128-value half of a Q6_K block:
-// ql at off(SI), ql+32 at off+32(SI), qh at qhoff(SI), q8 at q8off(DI);
-// stores 8 int32 at outoff(R9) in group order 0,2,4,6,1,3,5,7.
-
-// q5Chunk computes the dots of one 64-value chunk of a Q5_K block (low
-// nibbles + qh bit 2c, high nibbles + qh bit 2c+1; Y12 holds qh, Y13 the
-// current qh bit mask, advanced twice) and leaves VPHADDD(lo, hi) in dst.
-#define q5Chunk(qsoff, q8a, q8b, dst) \
-	VMOVDQU qsoff(SI), Y0 \
-	VPSRLW $4, Y0, Y1 \
-	VPAND Y15, Y0, Y0 \
-	VPAND Y15, Y1, Y1 \
-	VPAND Y13, Y12, Y4 \
-	VPCMPEQB Y13, Y4, Y4 \
-	VPAND Y10, Y4, Y4 \
-	VPOR Y4, Y0, Y0 \
-	VPADDB Y13, Y13, Y13 \
-	VPAND Y13, Y12, Y4 \
-	VPCMPEQB Y13, Y4, Y4 \
-	VPAND Y10, Y4, Y4 \
-	VPOR Y4, Y1, Y1 \
-	VPADDB Y13, Y13, Y13 \
-	VPMADDUBSW q8a(DI), Y0, Y0 \
-	VPMADDUBSW q8b(DI), Y1, Y1 \
-	VPMADDWD Y14, Y0, Y2 \
-	VPMADDWD Y14, Y1, Y3 \
-	VPHADDD Y3, Y2, dst
-
-// func q5KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-//
-// Like q4KGroupDotsAVX2 for Q5_K blocks (stride 176: scales at +4, qh at
-// +16, low bits at +48): out[2i] = sum_j sc_j * sum_l q5*q8 and
-// out[2i+1] = sum_j m_j * (bsums[2j] + bsums[2j+1]).
-TEXT ·q5KGroupDotsAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ out+24(FP), R9
-	MOVQ $0x0f0f0f0f0f0f0f0f, AX
-	VMOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	MOVQ $0x0001000100010001, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
-	MOVQ $0x0101010101010101, AX
-	VMOVQ AX, X11
-	VPBROADCASTQ X11, Y11
-	MOVQ $0x1010101010101010, AX
-	VMOVQ AX, X10
-	VPBROADCASTQ X10, Y10
-	TESTQ CX, CX
-	JEQ q5done
-
-q5loop:
-	VMOVDQU 16(SI), Y12
-	VMOVDQU Y11, Y13
-	q5Chunk(48, 4, 36, Y5)
-	q5Chunk(80, 68, 100, Y6)
-	q5Chunk(112, 132, 164, Y7)
-	q5Chunk(144, 196, 228, Y8)
-	VPHADDD Y6, Y5, Y2
-	VPHADDD Y8, Y7, Y6
-	VEXTRACTI128 $1, Y2, X3
-	VPADDD X3, X2, X2
-	VEXTRACTI128 $1, Y6, X7
-	VPADDD X7, X6, X6
-	kScalesMins(4, 260, 276)
-	ADDQ $176, SI
-	ADDQ $292, DI
-	ADDQ $8, R9
-	DECQ CX
-	JNZ q5loop
-
-q5done:
-	VZEROUPPER
-	RET
-
 // q23Dots computes the 8 sub-block dots of one 128-value half of a Q2_K or
 // Q3_K block: Y0 holds its 32 bytes of 2-bit quants; for Q3_K (hbits = 1)
 // the high bit comes from Y12 (hmask) under the byte mask Y13, which is
@@ -618,6 +485,133 @@ q6xloop:
 
 q6xdone:
 	hsum8(Y5, X5)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func q5KDotAVX2(x, y *byte, nb int) float32
+//
+// ggml_vec_dot_q5_K_q8_K's AVX2 kernel, step for step (bit-identical to
+// llama.cpp's haswell build, whose compiled code fuses summs += dmin*hsum
+// into an FMA).
+TEXT ·q5KDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0202020202020202, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0100010001000100, AX
+	VMOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ $0x1010101010101010, AX
+	VMOVQ AX, X4
+	VPBROADCASTQ X4, Y4
+	VXORPS Y8, Y8, Y8
+	VXORPS X7, X7, X7
+	TESTQ CX, CX
+	JEQ q5xdone
+
+q5xloop:
+	VMOVD (SI), X0
+	VCVTPH2PS X0, X0
+	VMOVSS (DI), X1
+	VMULSS X1, X0, X14
+	VMOVSHDUP X0, X3
+	VMULSS X1, X3, X3
+
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10
+	MOVL BX, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL DX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R13
+	ANDL $0x3f3f3f3f, AX
+
+	// summs -= dmin * sum_j m_j*(bsums[2j]+bsums[2j+1]) (one FMA)
+	VMOVQ R12, X5
+	VPINSRD $1, R10, X5, X5
+	VPMOVZXBW X5, X5
+	VMOVDQU 260(DI), X6
+	VPHADDW 276(DI), X6, X6
+	VPMADDWD X6, X5, X5
+	VPSHUFD $0x4e, X5, X6
+	VPADDD X6, X5, X5
+	VPSHUFD $0xb1, X5, X6
+	VPADDD X6, X5, X5
+	VMOVD X5, R11
+	VCVTSI2SSL R11, X5, X5
+	VFNMADD231SS X5, X3, X7
+
+	VMOVQ AX, X0
+	VPINSRD $1, R13, X0, X0
+	VPMOVZXBW X0, X0
+	VINSERTI128 $1, X0, Y0, Y11
+	VMOVDQU Y12, Y10
+	VPXOR Y9, Y9, Y9
+	VMOVDQU 16(SI), Y6
+	VPSRLW $4, Y4, Y5
+
+#define q5xChunk(qoff, q8lo, q8hi) \
+	VMOVDQU qoff(SI), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	VPAND Y5, Y6, Y2 \
+	VPCMPEQB Y5, Y2, Y2 \
+	VPAND Y4, Y2, Y2 \
+	VPOR Y2, Y0, Y0 \
+	VPADDB Y5, Y5, Y5 \
+	VPAND Y5, Y6, Y2 \
+	VPCMPEQB Y5, Y2, Y2 \
+	VPAND Y4, Y2, Y2 \
+	VPOR Y2, Y1, Y1 \
+	VPADDB Y5, Y5, Y5 \
+	VPMADDUBSW q8lo(DI), Y0, Y0 \
+	VPMADDUBSW q8hi(DI), Y1, Y1 \
+	VPSHUFB Y10, Y11, Y2 \
+	VPADDB Y13, Y10, Y10 \
+	VPSHUFB Y10, Y11, Y3 \
+	VPADDB Y13, Y10, Y10 \
+	VPMADDWD Y2, Y0, Y0 \
+	VPMADDWD Y3, Y1, Y1 \
+	VPADDD Y1, Y0, Y0 \
+	VPADDD Y0, Y9, Y9
+
+	q5xChunk(48, 4, 36)
+	q5xChunk(80, 68, 100)
+	q5xChunk(112, 132, 164)
+	q5xChunk(144, 196, 228)
+
+	VBROADCASTSS X14, Y0
+	VCVTDQ2PS Y9, Y9
+	VFMADD231PS Y9, Y0, Y8
+
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q5xloop
+
+q5xdone:
+	hsum8(Y8, X8)
+	VADDSS X7, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

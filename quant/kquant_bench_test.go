@@ -70,7 +70,7 @@ func BenchmarkKQuantAVX2Kernels(b *testing.B) {
 	for _, k := range []struct {
 		typ gguf.TensorType
 		fn  func(x, y *byte, nb int, out *int32)
-	}{{gguf.TypeQ2_K, q2KGroupDotsAVX2}, {gguf.TypeQ3_K, q3KGroupDotsAVX2}, {gguf.TypeQ5_K, q5KGroupDotsAVX2}} {
+	}{{gguf.TypeQ2_K, q2KGroupDotsAVX2}, {gguf.TypeQ3_K, q3KGroupDotsAVX2}} {
 		w := randomKBlocks(r, k.typ, nb)
 		b.Run(k.typ.String(), func(b *testing.B) {
 			b.SetBytes(int64(len(w)))

@@ -160,8 +160,9 @@ func vecDotQ5KQ8K(n int, w []byte, a []byte) float32 {
 	return sum + sumM
 }
 
-// vecDotQ5KQ8KAVX2 is vecDotQ5KQ8K with each block's two integer sums
-// computed by the AVX2 kernel, 16 blocks per call; same result bit for bit.
+// vecDotQ5KQ8KAVX2 is ggml's AVX2 Q5_K dot product (q5KDotAVX2): its result
+// equals llama.cpp's haswell build bit for bit and differs from
+// vecDotQ5KQ8K only in float rounding order.
 func vecDotQ5KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	if nb == 0 {
@@ -169,17 +170,5 @@ func vecDotQ5KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	}
 	_ = w[nb*q5KBytes-1]
 	_ = a[nb*q8KBytes-1]
-	var sums [16 * 2]int32
-	var sum, sumM float32
-	for i0 := 0; i0 < nb; i0 += 16 {
-		m := min(16, nb-i0)
-		q5KGroupDotsAVX2(&w[i0*q5KBytes], &a[i0*q8KBytes], m, &sums[0])
-		for k := 0; k < m; k++ {
-			x := (*[4]byte)(w[(i0+k)*q5KBytes:])
-			dy := q8KScale(a[(i0+k)*q8KBytes:])
-			sum += dy * f16At(x[0:]) * float32(sums[2*k])
-			sumM -= dy * f16At(x[2:]) * float32(sums[2*k+1])
-		}
-	}
-	return sum + sumM
+	return q5KDotAVX2(&w[0], &a[0], nb)
 }
