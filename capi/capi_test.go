@@ -136,7 +136,11 @@ func TestGenerateStreamsAndCancels(t *testing.T) {
 	done := make(chan genResult)
 	go func() {
 		out, err := generate(h, genRequest{useText: true, text: "Once", options: []byte(`{"maxTokens":100000,"temperature":0}`),
-			onToken: func(int32, []byte) bool { once.Do(func() { close(started) }); time.Sleep(time.Millisecond); return true }})
+			onToken: func(int32, []byte) bool {
+				once.Do(func() { close(started) })
+				time.Sleep(time.Millisecond)
+				return true
+			}})
 		assert.NoError(t, err)
 		var r genResult
 		assert.NoError(t, json.Unmarshal(out, &r))
@@ -161,7 +165,11 @@ func TestFreeCancelsRunningGeneration(t *testing.T) {
 	done := make(chan string)
 	go func() {
 		out, err := generate(h, genRequest{useText: true, text: "Once", options: []byte(`{"maxTokens":100000,"temperature":0}`),
-			onToken: func(int32, []byte) bool { once.Do(func() { close(started) }); time.Sleep(time.Millisecond); return true }})
+			onToken: func(int32, []byte) bool {
+				once.Do(func() { close(started) })
+				time.Sleep(time.Millisecond)
+				return true
+			}})
 		assert.NoError(t, err)
 		var r genResult
 		assert.NoError(t, json.Unmarshal(out, &r))
