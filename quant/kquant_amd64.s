@@ -2,264 +2,6 @@
 
 #include "textflag.h"
 
-// q23Dots computes the 8 sub-block dots of one 128-value half of a Q2_K or
-// Q3_K block: Y0 holds its 32 bytes of 2-bit quants; for Q3_K (hbits = 1)
-// the high bit comes from Y12 (hmask) under the byte mask Y13, which is
-// advanced once per 32 values. Leaves the dots, in sub-block order, in Y3.
-// Uses Y1-Y6; Y15 = 0x03 bytes, Y14 = 0x0001 words, Y10 = 0x04 bytes,
-// Y9 = the VPHADDD order permutation.
-#define q23Val(shift, dst) \
-	VPSRLW $shift, Y0, dst \
-	VPAND Y15, dst, dst
-
-#define q3High(dst) \
-	VPAND Y13, Y12, Y2 \
-	VPCMPEQB Y13, Y2, Y2 \
-	VPAND Y10, Y2, Y2 \
-	VPOR Y2, dst, dst \
-	VPADDB Y13, Y13, Y13
-
-#define q23Dot(q8off, dst) \
-	VPMADDUBSW q8off(DI), dst, dst \
-	VPMADDWD Y14, dst, dst
-
-#define q23Tree \
-	VPHADDD Y4, Y3, Y3 \
-	VPHADDD Y6, Y5, Y5 \
-	VPHADDD Y5, Y3, Y3 \
-	VPERMD Y3, Y9, Y3
-
-// func q3KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-//
-// For each of nb Q3_K blocks (stride 110: hmask at +0, quants at +32,
-// scales at +96) and Q8_K blocks it stores the exact integer
-// sum_g (sc_g - 32) * (sum_l q*q8 - 4*bsum_g), q = low | high<<2 in 0..7,
-// to out[i].
-TEXT ·q3KGroupDotsAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ out+24(FP), R9
-	MOVQ $0x0303030303030303, AX
-	VMOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	MOVQ $0x0001000100010001, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
-	MOVQ $0x0101010101010101, AX
-	VMOVQ AX, X11
-	VPBROADCASTQ X11, Y11
-	MOVQ $0x0404040404040404, AX
-	VMOVQ AX, X10
-	VPBROADCASTQ X10, Y10
-	MOVQ $0x0703060205010400, AX
-	VMOVQ AX, X9
-	VPMOVZXBD X9, Y9
-	MOVQ $0x0000002000000020, AX
-	VMOVQ AX, X7
-	VPBROADCASTQ X7, Y7
-	TESTQ CX, CX
-	JEQ q3done
-
-q3loop:
-	// unpack the 16 6-bit scales (ggml's aux trick) into R10..R13
-	MOVL 96(SI), AX
-	MOVL 100(SI), BX
-	MOVL 104(SI), DX
-	MOVL AX, R10
-	ANDL $0x0f0f0f0f, R10
-	MOVL DX, R8
-	ANDL $0x03030303, R8
-	SHLL $4, R8
-	ORL R8, R10
-	MOVL BX, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL DX, R8
-	SHRL $2, R8
-	ANDL $0x03030303, R8
-	SHLL $4, R8
-	ORL R8, R11
-	MOVL AX, R12
-	SHRL $4, R12
-	ANDL $0x0f0f0f0f, R12
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x03030303, R8
-	SHLL $4, R8
-	ORL R8, R12
-	MOVL BX, R13
-	SHRL $4, R13
-	ANDL $0x0f0f0f0f, R13
-	MOVL DX, R8
-	SHRL $6, R8
-	ANDL $0x03030303, R8
-	SHLL $4, R8
-	ORL R8, R13
-
-	VPXOR Y8, Y8, Y8
-	VMOVDQU (SI), Y12
-	VMOVDQU Y11, Y13
-
-	// half 0: values 0..127
-	VMOVDQU 32(SI), Y0
-	VPAND Y15, Y0, Y3
-	q3High(Y3)
-	q23Dot(4, Y3)
-	q23Val(2, Y4)
-	q3High(Y4)
-	q23Dot(36, Y4)
-	q23Val(4, Y5)
-	q3High(Y5)
-	q23Dot(68, Y5)
-	q23Val(6, Y6)
-	q3High(Y6)
-	q23Dot(100, Y6)
-	q23Tree
-	VPMOVSXWD 260(DI), Y4
-	VPSLLD $2, Y4, Y4
-	VPSUBD Y4, Y3, Y3
-	VMOVQ R10, X5
-	VPINSRD $1, R11, X5, X5
-	VPMOVZXBD X5, Y5
-	VPSUBD Y7, Y5, Y5
-	VPMULLD Y5, Y3, Y3
-	VPADDD Y3, Y8, Y8
-
-	// half 1: values 128..255
-	VMOVDQU 64(SI), Y0
-	VPAND Y15, Y0, Y3
-	q3High(Y3)
-	q23Dot(132, Y3)
-	q23Val(2, Y4)
-	q3High(Y4)
-	q23Dot(164, Y4)
-	q23Val(4, Y5)
-	q3High(Y5)
-	q23Dot(196, Y5)
-	q23Val(6, Y6)
-	q3High(Y6)
-	q23Dot(228, Y6)
-	q23Tree
-	VPMOVSXWD 276(DI), Y4
-	VPSLLD $2, Y4, Y4
-	VPSUBD Y4, Y3, Y3
-	VMOVQ R12, X5
-	VPINSRD $1, R13, X5, X5
-	VPMOVZXBD X5, Y5
-	VPSUBD Y7, Y5, Y5
-	VPMULLD Y5, Y3, Y3
-	VPADDD Y3, Y8, Y8
-
-	VEXTRACTI128 $1, Y8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0x4e, X8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0xb1, X8, X0
-	VPADDD X0, X8, X8
-	VMOVD X8, (R9)
-	ADDQ $110, SI
-	ADDQ $292, DI
-	ADDQ $4, R9
-	DECQ CX
-	JNZ q3loop
-
-q3done:
-	VZEROUPPER
-	RET
-
-// func q2KGroupDotsAVX2(x, y *byte, nb int, out *int32)
-//
-// For each of nb Q2_K blocks (stride 84: scales at +0, quants at +16) and
-// Q8_K blocks it stores out[2i] = sum_g (sc_g & 15) * sum_l q*q8 and
-// out[2i+1] = sum_g (sc_g >> 4) * bsum_g.
-TEXT ·q2KGroupDotsAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ out+24(FP), R9
-	MOVQ $0x0303030303030303, AX
-	VMOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	MOVQ $0x0001000100010001, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
-	MOVQ $0x0703060205010400, AX
-	VMOVQ AX, X9
-	VPMOVZXBD X9, Y9
-	MOVQ $0x0000000f0000000f, AX
-	VMOVQ AX, X10
-	VPBROADCASTQ X10, Y10
-	TESTQ CX, CX
-	JEQ q2done
-
-q2loop:
-	VPXOR Y8, Y8, Y8
-	VPXOR Y7, Y7, Y7
-
-	// half 0: values 0..127
-	VMOVDQU 16(SI), Y0
-	VPAND Y15, Y0, Y3
-	q23Dot(4, Y3)
-	q23Val(2, Y4)
-	q23Dot(36, Y4)
-	q23Val(4, Y5)
-	q23Dot(68, Y5)
-	q23Val(6, Y6)
-	q23Dot(100, Y6)
-	q23Tree
-	VPMOVZXBD (SI), Y5
-	VPAND Y10, Y5, Y4
-	VPMULLD Y4, Y3, Y3
-	VPADDD Y3, Y8, Y8
-	VPSRLD $4, Y5, Y5
-	VPMOVSXWD 260(DI), Y4
-	VPMULLD Y5, Y4, Y4
-	VPADDD Y4, Y7, Y7
-
-	// half 1: values 128..255
-	VMOVDQU 48(SI), Y0
-	VPAND Y15, Y0, Y3
-	q23Dot(132, Y3)
-	q23Val(2, Y4)
-	q23Dot(164, Y4)
-	q23Val(4, Y5)
-	q23Dot(196, Y5)
-	q23Val(6, Y6)
-	q23Dot(228, Y6)
-	q23Tree
-	VPMOVZXBD 8(SI), Y5
-	VPAND Y10, Y5, Y4
-	VPMULLD Y4, Y3, Y3
-	VPADDD Y3, Y8, Y8
-	VPSRLD $4, Y5, Y5
-	VPMOVSXWD 276(DI), Y4
-	VPMULLD Y5, Y4, Y4
-	VPADDD Y4, Y7, Y7
-
-	VEXTRACTI128 $1, Y8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0x4e, X8, X0
-	VPADDD X0, X8, X8
-	VPSHUFD $0xb1, X8, X0
-	VPADDD X0, X8, X8
-	VMOVD X8, (R9)
-	VEXTRACTI128 $1, Y7, X0
-	VPADDD X0, X7, X7
-	VPSHUFD $0x4e, X7, X0
-	VPADDD X0, X7, X7
-	VPSHUFD $0xb1, X7, X0
-	VPADDD X0, X7, X7
-	VMOVD X7, 4(R9)
-	ADDQ $84, SI
-	ADDQ $292, DI
-	ADDQ $8, R9
-	DECQ CX
-	JNZ q2loop
-
-q2done:
-	VZEROUPPER
-	RET
-
 // hsum8 reduces the 8 float32 lanes of Y to X0 lane 0 exactly like ggml's
 // hsum_float_8: (hi+lo), then lanes 0+2 and 1+3, then those two. Uses X1.
 #define hsum8(Y, X) \
@@ -612,6 +354,221 @@ q5xloop:
 q5xdone:
 	hsum8(Y8, X8)
 	VADDSS X7, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// q2xStep and q3xStep add one 32-value chunk of a Q2_K/Q3_K half to the int32 lanes
+// of Y8 as ggml does: the 2-bit values (Y0 >> shift) & 3, for Q3_K minus 4
+// where the hmask bit (Y6 under byte mask Y5) is clear, are multiplied
+// pairwise with the Q8_K quants (VPMADDUBSW) and then with the sub-block
+// scales picked from the words of sc by the shuffle mask Y10 (VPMADDWD).
+#define q2xStep(q8off, shift, sc) \
+	VPSRLW $shift, Y0, Y1 \
+	VPAND Y15, Y1, Y1 \
+	VPMADDUBSW q8off(DI), Y1, Y1 \
+	VPSHUFB Y10, sc, Y3 \
+	VPADDB Y13, Y10, Y10 \
+	VPMADDWD Y3, Y1, Y1 \
+	VPADDD Y1, Y8, Y8
+
+#define q3xStep(q8off, shift, sc) \
+	VPSRLW $shift, Y0, Y1 \
+	VPAND Y15, Y1, Y1 \
+	VPANDN Y5, Y6, Y2 \
+	VPCMPEQB Y5, Y2, Y2 \
+	VPAND Y14, Y2, Y2 \
+	VPADDB Y5, Y5, Y5 \
+	VPMADDUBSW q8off(DI), Y1, Y1 \
+	VPMADDUBSW q8off(DI), Y2, Y2 \
+	VPSUBW Y2, Y1, Y1 \
+	VPSHUFB Y10, sc, Y3 \
+	VPADDB Y13, Y10, Y10 \
+	VPMADDWD Y3, Y1, Y1 \
+	VPADDD Y1, Y8, Y8
+
+// k23Consts loads the constants shared by the Q2_K and Q3_K kernels:
+// Y15 = 0x03 bytes, Y13 = 0x04 bytes (shuffle step), Y12 = the first
+// get_scale_shuffle_q3k row (words 0 | 1), Y7 = 0 (float accumulator).
+#define k23Consts \
+	MOVQ $0x0303030303030303, AX \
+	VMOVQ AX, X15 \
+	VPBROADCASTQ X15, Y15 \
+	MOVQ $0x0404040404040404, AX \
+	VMOVQ AX, X13 \
+	VPBROADCASTQ X13, Y13 \
+	MOVQ $0x0100010001000100, AX \
+	VMOVQ AX, X12 \
+	VPBROADCASTQ X12, X12 \
+	MOVQ $0x0302030203020302, AX \
+	VMOVQ AX, X0 \
+	VPBROADCASTQ X0, X0 \
+	VINSERTI128 $1, X0, Y12, Y12 \
+	VXORPS Y7, Y7, Y7
+
+// func q2KDotAVX2(x, y *byte, nb int) float32
+//
+// ggml_vec_dot_q2_K_q8_K's AVX2 kernel, step for step (bit-identical to
+// llama.cpp's haswell build).
+TEXT ·q2KDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	k23Consts
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	TESTQ CX, CX
+	JEQ q2xdone
+
+q2xloop:
+	// d = y.d*x.d (X4), dmin = y.d*x.dmin (X5), both broadcast
+	VMOVD 80(SI), X0
+	VCVTPH2PS X0, X0
+	VMOVSS (DI), X1
+	VMULSS X1, X0, X4
+	VMOVSHDUP X0, X5
+	VMULSS X1, X5, X5
+	VBROADCASTSS X4, Y4
+	VBROADCASTSS X5, Y5
+
+	// acc -= dmin * (mins . bsums), per lane pair
+	VMOVDQU (SI), X0
+	VPSRLW $4, X0, X2
+	VPAND X14, X2, X2
+	VPMOVZXBW X2, Y2
+	VPMADDWD 260(DI), Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VFNMADD231PS Y2, Y5, Y7
+
+	// scales as words: Y11 = groups 0..7 twice, Y9 = groups 8..15 twice
+	VPAND X14, X0, X1
+	VPMOVZXBW X1, Y1
+	VPERM2I128 $0x00, Y1, Y1, Y11
+	VPERM2I128 $0x11, Y1, Y1, Y9
+	VPXOR Y8, Y8, Y8
+
+	VMOVDQU 16(SI), Y0
+	VMOVDQU Y12, Y10
+	q2xStep(4, 0, Y11)
+	q2xStep(36, 2, Y11)
+	q2xStep(68, 4, Y11)
+	q2xStep(100, 6, Y11)
+	VMOVDQU 48(SI), Y0
+	VMOVDQU Y12, Y10
+	q2xStep(132, 0, Y9)
+	q2xStep(164, 2, Y9)
+	q2xStep(196, 4, Y9)
+	q2xStep(228, 6, Y9)
+
+	VCVTDQ2PS Y8, Y8
+	VFMADD231PS Y8, Y4, Y7
+
+	ADDQ $84, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q2xloop
+
+q2xdone:
+	hsum8(Y7, X7)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func q3KDotAVX2(x, y *byte, nb int) float32
+//
+// ggml_vec_dot_q3_K_q8_K's AVX2 kernel, step for step (bit-identical to
+// llama.cpp's haswell build).
+TEXT ·q3KDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ nb+16(FP), CX
+	k23Consts
+	MOVQ $0x0404040404040404, AX
+	VMOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	TESTQ CX, CX
+	JEQ q3xdone
+
+q3xloop:
+	// 16 scales - 32 as words (ggml's aux trick)
+	MOVL 96(SI), AX
+	MOVL 100(SI), BX
+	MOVL 104(SI), DX
+	MOVL AX, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL DX, R8
+	ANDL $0x03030303, R8
+	SHLL $4, R8
+	ORL R8, R10
+	MOVL BX, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL DX, R8
+	SHRL $2, R8
+	ANDL $0x03030303, R8
+	SHLL $4, R8
+	ORL R8, R11
+	MOVL AX, R12
+	SHRL $4, R12
+	ANDL $0x0f0f0f0f, R12
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x03030303, R8
+	SHLL $4, R8
+	ORL R8, R12
+	MOVL BX, R13
+	SHRL $4, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL DX, R8
+	SHRL $6, R8
+	ANDL $0x03030303, R8
+	SHLL $4, R8
+	ORL R8, R13
+	VMOVD R10, X1
+	VPINSRD $1, R11, X1, X1
+	VPINSRD $2, R12, X1, X1
+	VPINSRD $3, R13, X1, X1
+	MOVQ $0x2020202020202020, AX
+	VMOVQ AX, X2
+	VPBROADCASTQ X2, X2
+	VPSUBB X2, X1, X1
+	VPMOVSXBW X1, Y1
+	VPERM2I128 $0x00, Y1, Y1, Y11
+	VPERM2I128 $0x11, Y1, Y1, Y9
+
+	VMOVDQU (SI), Y6
+	VPSRLW $2, Y14, Y5
+	VPXOR Y8, Y8, Y8
+
+	VMOVDQU 32(SI), Y0
+	VMOVDQU Y12, Y10
+	q3xStep(4, 0, Y11)
+	q3xStep(36, 2, Y11)
+	q3xStep(68, 4, Y11)
+	q3xStep(100, 6, Y11)
+	VMOVDQU 64(SI), Y0
+	VMOVDQU Y12, Y10
+	q3xStep(132, 0, Y9)
+	q3xStep(164, 2, Y9)
+	q3xStep(196, 4, Y9)
+	q3xStep(228, 6, Y9)
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX 108(SI), AX
+	VMOVD AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS (DI), X4, X4
+	VBROADCASTSS X4, Y4
+	VCVTDQ2PS Y8, Y8
+	VFMADD231PS Y8, Y4, Y7
+
+	ADDQ $110, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q3xloop
+
+q3xdone:
+	hsum8(Y7, X7)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

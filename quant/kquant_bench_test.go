@@ -55,28 +55,3 @@ func BenchmarkKQuantQuantize(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkKQuantAVX2Kernels times the assembly kernels alone over 16384
-// consecutive blocks (the size of a 2048x2048 matrix), without the Go
-// wrappers, to separate kernel speed from per-call overhead.
-func BenchmarkKQuantAVX2Kernels(b *testing.B) {
-	if !haveAVX2 {
-		b.Skip("!!! no AVX2 here")
-	}
-	const nb = 2048 * 2048 / qkK
-	r := rand.New(rand.NewPCG(15, 16))
-	a := randomQ8K(r, nb)
-	out := make([]int32, 2*nb)
-	for _, k := range []struct {
-		typ gguf.TensorType
-		fn  func(x, y *byte, nb int, out *int32)
-	}{{gguf.TypeQ2_K, q2KGroupDotsAVX2}, {gguf.TypeQ3_K, q3KGroupDotsAVX2}} {
-		w := randomKBlocks(r, k.typ, nb)
-		b.Run(k.typ.String(), func(b *testing.B) {
-			b.SetBytes(int64(len(w)))
-			for b.Loop() {
-				k.fn(&w[0], &a[0], nb, &out[0])
-			}
-		})
-	}
-}

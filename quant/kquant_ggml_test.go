@@ -49,7 +49,9 @@ func buildGGMLRef(t *testing.T) (bin string, env []string) {
 
 // exactGGMLDot lists the types whose AVX2 VecDot replicates ggml's AVX2
 // kernel step for step, so its result must be bit-identical.
-var exactGGMLDot = map[gguf.TensorType]bool{gguf.TypeQ4_K: true, gguf.TypeQ5_K: true, gguf.TypeQ6_K: true}
+var exactGGMLDot = map[gguf.TensorType]bool{
+	gguf.TypeQ2_K: true, gguf.TypeQ3_K: true, gguf.TypeQ4_K: true, gguf.TypeQ5_K: true, gguf.TypeQ6_K: true,
+}
 
 // TestKQuantAgainstGGMLKernels feeds random and degenerate rows to llama.cpp's
 // compiled ggml and to this package and compares: Q8_K activations and

@@ -166,8 +166,9 @@ func vecDotQ2KQ8K(n int, w []byte, a []byte) float32 {
 	return sum
 }
 
-// vecDotQ2KQ8KAVX2 is vecDotQ2KQ8K with each block's two integer sums
-// computed by the AVX2 kernel, 16 blocks per call; same result bit for bit.
+// vecDotQ2KQ8KAVX2 is ggml's AVX2 Q2_K dot product (q2KDotAVX2): its result
+// equals llama.cpp's haswell build bit for bit and differs from
+// vecDotQ2KQ8K only in float rounding order.
 func vecDotQ2KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	if nb == 0 {
@@ -175,18 +176,5 @@ func vecDotQ2KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	}
 	_ = w[nb*q2KBytes-1]
 	_ = a[nb*q8KBytes-1]
-	var sums [16 * 2]int32
-	var sum float32
-	for i0 := 0; i0 < nb; i0 += 16 {
-		m := min(16, nb-i0)
-		q2KGroupDotsAVX2(&w[i0*q2KBytes], &a[i0*q8KBytes], m, &sums[0])
-		for k := 0; k < m; k++ {
-			x := w[(i0+k)*q2KBytes:]
-			dy := q8KScale(a[(i0+k)*q8KBytes:])
-			dall := dy * f16At(x[q2KOffD:])
-			dmin := dy * f16At(x[q2KOffDmin:])
-			sum += float32(dall*float32(sums[2*k])) - float32(dmin*float32(sums[2*k+1]))
-		}
-	}
-	return sum
+	return q2KDotAVX2(&w[0], &a[0], nb)
 }

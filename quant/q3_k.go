@@ -197,8 +197,9 @@ func vecDotQ3KQ8K(n int, w []byte, a []byte) float32 {
 	return sum
 }
 
-// vecDotQ3KQ8KAVX2 is vecDotQ3KQ8K with each block's integer sum computed by
-// the AVX2 kernel, 16 blocks per call; the result is the same bit for bit.
+// vecDotQ3KQ8KAVX2 is ggml's AVX2 Q3_K dot product (q3KDotAVX2): its result
+// equals llama.cpp's haswell build bit for bit and differs from
+// vecDotQ3KQ8K only in float rounding order.
 func vecDotQ3KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	nb := n / qkK
 	if nb == 0 {
@@ -206,15 +207,5 @@ func vecDotQ3KQ8KAVX2(n int, w []byte, a []byte) float32 {
 	}
 	_ = w[nb*q3KBytes-1]
 	_ = a[nb*q8KBytes-1]
-	var isums [16]int32
-	var sum float32
-	for i0 := 0; i0 < nb; i0 += 16 {
-		m := min(16, nb-i0)
-		q3KGroupDotsAVX2(&w[i0*q3KBytes], &a[i0*q8KBytes], m, &isums[0])
-		for k := 0; k < m; k++ {
-			d := f16At(w[(i0+k)*q3KBytes+q3KOffD:]) * q8KScale(a[(i0+k)*q8KBytes:])
-			sum += d * float32(isums[k])
-		}
-	}
-	return sum
+	return q3KDotAVX2(&w[0], &a[0], nb)
 }
