@@ -34,7 +34,8 @@ const maxF16BatchLen = 4096
 // on how tokens are batched.
 //
 // At LevelAVX2, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights go through kernels
-// that decode each weight block once for four activation rows, F32 and F16
+// that decode each weight block once for eight (Q4_0, Q8_0) or four
+// activation rows, F32 and F16
 // (rows up to 4096 elements) through kernels that load or widen each weight
 // vector once for three activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
@@ -108,54 +109,68 @@ func dot4AVX2(t gguf.TensorType, w, a *byte, aStride int, tab *float32, nb int, 
 	}
 }
 
-// matMulLegacyAVX2 runs the batched kernel of weight type t over the first
-// m/4*4 activation rows and returns how many rows it did (0 when t has no
-// batched kernel or the rows do not fit one). r0 < r1.
+// matMulLegacyAVX2 runs the batched kernels of weight type t over the
+// activation rows in groups of eight (Q4_0, Q8_0) or four and returns how
+// many rows it did, a multiple of four (0 when t has no batched kernel or
+// the rows do not fit one). r0 < r1.
 func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	wLen, aLen, withMin, ok := legacyDot4(t)
 	nb := n / 32
 	if !ok || m < batchRows || nb == 0 || nb > maxBatchBlocks || nb*wLen > rowBytes || nb*aLen > aRowBytes {
 		return 0
 	}
-	groups := m / batchRows
+	wide := t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0 // has eight-row kernels
+	done := m / batchRows * batchRows
 	// The kernels read nb blocks of each row through raw pointers: check
 	// once that the last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*wLen]
-	_ = a[(groups*batchRows-1)*aRowBytes : (groups*batchRows-1)*aRowBytes+nb*aLen]
+	_ = a[(done-1)*aRowBytes : (done-1)*aRowBytes+nb*aLen]
 	var tab [2 * batchRows * maxBatchBlocks]float32
 	var out [2 * batchRows]float32
-	per := batchRows // floats per block in tab
-	if withMin {
-		per = 2 * batchRows
-	}
 	tile := max(batchRows, matMulTileBytes/rowBytes)
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
-		for g := 0; g < groups; g++ {
-			i0 := g * batchRows
-			for j := 0; j < batchRows; j++ {
+		for i0 := 0; i0 < done; {
+			g := batchRows // activation rows in this group
+			if wide && done-i0 >= 2*batchRows {
+				g = 2 * batchRows
+			}
+			per := g // floats per block in tab: d_a of each row, then s_a
+			if withMin {
+				per = 2 * g
+			}
+			for j := 0; j < g; j++ {
 				ar := a[(i0+j)*aRowBytes : (i0+j)*aRowBytes+nb*aLen]
 				for b := 0; b < nb; b++ {
 					blk := ar[b*aLen : b*aLen+4]
 					tab[b*per+j] = f16At(blk)
 					if withMin {
-						tab[b*per+batchRows+j] = f16At(blk[2:])
+						tab[b*per+g+j] = f16At(blk[2:])
 					}
 				}
 			}
 			for r := t0; r < t1; r++ {
-				dot4AVX2(t, &w[r*rowBytes], &a[i0*aRowBytes], aRowBytes, &tab[0], nb, &out[0])
-				for j := 0; j < batchRows; j++ {
+				wr, ar := &w[r*rowBytes], &a[i0*aRowBytes]
+				switch {
+				case g == 2*batchRows && t == gguf.TypeQ4_0:
+					q4_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
+				case g == 2*batchRows:
+					q8_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
+				default:
+					dot4AVX2(t, wr, ar, aRowBytes, &tab[0], nb, &out[0])
+				}
+				for j := 0; j < g; j++ {
 					v := out[j]
 					if withMin {
-						v += out[batchRows+j]
+						v += out[g+j]
 					}
 					dst[(i0+j)*ldDst+r] = v
 				}
 			}
+			i0 += g
 		}
 	}
-	return groups * batchRows
+	return done
 }
 
 // matMulFloatAVX2 runs the F32 or F16 batched kernel over the first m/3*3

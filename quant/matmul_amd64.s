@@ -271,6 +271,145 @@ q51loop:
 	VZEROUPPER
 	RET
 
+// Eight-row kernels for Q8_0 and Q4_0 weights: as the four-row ones, with
+// activation rows 4..7 starting at R11 = a + 4*aStride, the eight products
+// d = fp32(d_w)*fp32(d_a) computed in one VMULPS and broadcast from the
+// stack, and accumulators Y3..Y10. tab holds eight fp32(d_a) per block.
+
+#define MM8_ARGS \
+	MOVQ w+0(FP), SI \
+	MOVQ a+8(FP), DI \
+	MOVQ aStride+16(FP), R8 \
+	LEAQ (R8)(R8*2), R9 \
+	LEAQ (DI)(R8*4), R11 \
+	MOVQ tab+24(FP), DX \
+	MOVQ nb+32(FP), CX \
+	VXORPS Y3, Y3, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7 \
+	VXORPS Y8, Y8, Y8 \
+	VXORPS Y9, Y9, Y9 \
+	VXORPS Y10, Y10, Y10
+
+// d[0..7] = fp32(half at 0(SI)) * tab[0..7], stored at 0(SP).
+#define MM8_D \
+	MOVWLZX (SI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VBROADCASTSS X2, Y2 \
+	VMULPS (DX), Y2, Y2 \
+	VMOVUPS Y2, (SP)
+
+// Q8_0: weights Y0, |w| Y1; Y11, Y12 temporaries.
+#define MM8_ACT_SIGN(aaddr, k, acc) \
+	VMOVDQU aaddr, Y11 \
+	VPSIGNB Y0, Y11, Y11 \
+	VPMADDUBSW Y11, Y1, Y11 \
+	VPMADDWD Y13, Y11, Y11 \
+	VCVTDQ2PS Y11, Y11 \
+	VBROADCASTSS (k*4)(SP), Y12 \
+	VFMADD231PS Y12, Y11, acc
+
+// Q4_0: signed weights Y0, Y1 = 128*(pair sums of w) as words.
+#define MM8_ACT_OFFSET(aaddr, k, acc) \
+	VMOVDQU aaddr, Y11 \
+	VPXOR Y14, Y11, Y11 \
+	VPMADDUBSW Y0, Y11, Y11 \
+	VPSUBW Y1, Y11, Y11 \
+	VPMADDWD Y13, Y11, Y11 \
+	VCVTDQ2PS Y11, Y11 \
+	VBROADCASTSS (k*4)(SP), Y12 \
+	VFMADD231PS Y12, Y11, acc
+
+#define MM8_STORE8 \
+	MOVQ out+40(FP), R10 \
+	MM_HSUM8_STORE(Y3, X3, 0) \
+	MM_HSUM8_STORE(Y4, X4, 4) \
+	MM_HSUM8_STORE(Y5, X5, 8) \
+	MM_HSUM8_STORE(Y6, X6, 12) \
+	MM_HSUM8_STORE(Y7, X7, 16) \
+	MM_HSUM8_STORE(Y8, X8, 20) \
+	MM_HSUM8_STORE(Y9, X9, 24) \
+	MM_HSUM8_STORE(Y10, X10, 28)
+
+// hsum_float_8(acc) stored at off(R10). Uses X11, X12.
+#define MM_HSUM8_STORE(acc, xacc, off) \
+	VEXTRACTF128 $1, acc, X11 \
+	VADDPS xacc, X11, X11 \
+	VMOVHLPS X11, X11, X12 \
+	VADDPS X12, X11, X11 \
+	VMOVSHDUP X11, X12 \
+	VADDSS X12, X11, X11 \
+	VMOVSS X11, off(R10)
+
+// func q8_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q8_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+	MM8_ARGS
+	MM_CONSTS
+
+q80x8loop:
+	MM8_D
+	VMOVDQU 2(SI), Y0
+	VPSIGNB Y0, Y0, Y1
+	MM8_ACT_SIGN(2(DI), 0, Y3)
+	MM8_ACT_SIGN(2(DI)(R8*1), 1, Y4)
+	MM8_ACT_SIGN(2(DI)(R8*2), 2, Y5)
+	MM8_ACT_SIGN(2(DI)(R9*1), 3, Y6)
+	MM8_ACT_SIGN(2(R11), 4, Y7)
+	MM8_ACT_SIGN(2(R11)(R8*1), 5, Y8)
+	MM8_ACT_SIGN(2(R11)(R8*2), 6, Y9)
+	MM8_ACT_SIGN(2(R11)(R9*1), 7, Y10)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $34, R11
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q80x8loop
+
+	MM8_STORE8
+	VZEROUPPER
+	RET
+
+// func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q4_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+	MM8_ARGS
+	MM_CONSTS
+
+q40x8loop:
+	MM8_D
+	VMOVDQU 2(SI), X0
+	VPSRLW $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND Y15, Y0, Y0
+	VPSUBB mmEights<>(SB), Y0, Y0
+	VPMADDUBSW Y0, Y14, Y1
+	MM8_ACT_OFFSET(2(DI), 0, Y3)
+	MM8_ACT_OFFSET(2(DI)(R8*1), 1, Y4)
+	MM8_ACT_OFFSET(2(DI)(R8*2), 2, Y5)
+	MM8_ACT_OFFSET(2(DI)(R9*1), 3, Y6)
+	MM8_ACT_OFFSET(2(R11), 4, Y7)
+	MM8_ACT_OFFSET(2(R11)(R8*1), 5, Y8)
+	MM8_ACT_OFFSET(2(R11)(R8*2), 6, Y9)
+	MM8_ACT_OFFSET(2(R11)(R9*1), 7, Y10)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $34, R11
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q40x8loop
+
+	MM8_STORE8
+	VZEROUPPER
+	RET
+
+DATA mmEights<>+0(SB)/8, $0x0808080808080808
+DATA mmEights<>+8(SB)/8, $0x0808080808080808
+DATA mmEights<>+16(SB)/8, $0x0808080808080808
+DATA mmEights<>+24(SB)/8, $0x0808080808080808
+GLOBL mmEights<>(SB), RODATA|NOPTR, $32
+
 // Float kernels: one weight row times three float32 activation rows (rows
 // 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32. For each
 // row pair the lanes, FMAs and reduction are those of dotF32AVX2/dotF16AVX2

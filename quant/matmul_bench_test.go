@@ -20,45 +20,51 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // BenchmarkPrefill multiplies rows x n weight matrices by m = 128
-// activation rows, as MatMul (batched kernels) and as m MatVec calls (the
-// unbatched baseline), on one goroutine. cpu-ms/op is process CPU time per
+// activation rows on one goroutine: as MatMul (batched kernels), as MatMul
+// did before them (row dots in 16-row tiles, "rowdots") and as m MatVec
+// calls. cpu-ms/op is process CPU time per
 // op (run with -cpu 1), which a loaded machine distorts less than wall time;
 // GMAC/s is per CPU second.
 func BenchmarkPrefill(b *testing.B) {
 	const m = 128
-	rng := rand.New(rand.NewPCG(51, 52))
 	types := []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0, gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeF16, gguf.TypeF32, gguf.TypeQ4_K}
-	for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
-		rows, n := sh[0], sh[1]
-		x := randRow(rng, rows*n, 0.05)
-		for _, typ := range types {
-			tr := mustFor(b, typ)
-			at := mustFor(b, tr.VecDotType)
-			rowBytes, aRowBytes := tr.RowSize(n), at.RowSize(n)
-			w := make([]byte, rows*rowBytes)
-			tr.Quantize(w, x)
-			a := make([]byte, m*aRowBytes)
-			for i := 0; i < m; i++ {
-				tr.QuantizeActivation(a[i*aRowBytes:(i+1)*aRowBytes], randRow(rng, n, 1))
-			}
-			dst := make([]float32, m*rows)
-			for _, mode := range []string{"matmul", "matvec"} {
-				b.Run(fmt.Sprintf("%s/%dx%d/%s", typ, rows, n, mode), func(b *testing.B) {
-					c0 := cpuTime(b)
-					for b.Loop() {
-						if mode == "matmul" {
-							MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
-							continue
+	for _, typ := range types {
+		for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
+			rows, n := sh[0], sh[1]
+			b.Run(fmt.Sprintf("%s/%dx%d", typ, rows, n), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(51, uint64(rows*n)))
+				tr := mustFor(b, typ)
+				at := mustFor(b, tr.VecDotType)
+				rowBytes, aRowBytes := tr.RowSize(n), at.RowSize(n)
+				w := make([]byte, rows*rowBytes)
+				tr.Quantize(w, randRow(rng, rows*n, 0.05))
+				a := make([]byte, m*aRowBytes)
+				for i := 0; i < m; i++ {
+					tr.QuantizeActivation(a[i*aRowBytes:(i+1)*aRowBytes], randRow(rng, n, 1))
+				}
+				dst := make([]float32, m*rows)
+				for _, mode := range []string{"matmul", "rowdots", "matvec"} {
+					b.Run(mode, func(b *testing.B) {
+						c0 := cpuTime(b)
+						for b.Loop() {
+							switch mode {
+							case "matmul":
+								MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+								continue
+							case "rowdots": // MatMul before the batched kernels
+								matMulAt(false, tr.VecDot, tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+								continue
+							}
+							for i := 0; i < m; i++ {
+								MatVec(tr, dst[i*rows:(i+1)*rows], w, rowBytes, n, a[i*aRowBytes:(i+1)*aRowBytes], 0, rows)
+							}
 						}
-						for i := 0; i < m; i++ {
-							MatVec(tr, dst[i*rows:(i+1)*rows], w, rowBytes, n, a[i*aRowBytes:(i+1)*aRowBytes], 0, rows)
-						}
-					}
-					cpu := cpuTime(b) - c0
-					b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-					b.ReportMetric(float64(m*rows*n)*float64(b.N)/cpu.Seconds()/1e9, "GMAC/s")
-				})
-			}
+						cpu := cpuTime(b) - c0
+						b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+						b.ReportMetric(float64(m*rows*n)*float64(b.N)/cpu.Seconds()/1e9, "GMAC/s")
+					})
+				}
+			})
 		}
 	}
 }

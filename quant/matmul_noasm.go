@@ -29,3 +29,11 @@ func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32) { panic("quant: n
 func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q8_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
