@@ -34,7 +34,7 @@ const maxF16BatchLen = 4096
 // on how tokens are batched.
 //
 // At LevelAVX2, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights go through kernels
-// that decode each weight block once for eight (Q4_0, Q8_0) or four
+// that decode each weight block once for eight (Q4_0, Q5_0, Q8_0) or four
 // activation rows, F32 and F16
 // (rows up to 4096 elements) through kernels that load or widen each weight
 // vector once for three activation rows; other types
@@ -110,7 +110,7 @@ func dot4AVX2(t gguf.TensorType, w, a *byte, aStride int, tab *float32, nb int, 
 }
 
 // matMulLegacyAVX2 runs the batched kernels of weight type t over the
-// activation rows in groups of eight (Q4_0, Q8_0) or four and returns how
+// activation rows in groups of eight (Q4_0, Q5_0, Q8_0) or four and returns how
 // many rows it did, a multiple of four (0 when t has no batched kernel or
 // the rows do not fit one). r0 < r1.
 func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
@@ -119,7 +119,7 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 	if !ok || m < batchRows || nb == 0 || nb > maxBatchBlocks || nb*wLen > rowBytes || nb*aLen > aRowBytes {
 		return 0
 	}
-	wide := t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0 // has eight-row kernels
+	wide := t == gguf.TypeQ4_0 || t == gguf.TypeQ5_0 || t == gguf.TypeQ8_0 // has eight-row kernels
 	done := m / batchRows * batchRows
 	// The kernels read nb blocks of each row through raw pointers: check
 	// once that the last weight row and activation row are in range.
@@ -154,6 +154,8 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 				switch {
 				case g == 2*batchRows && t == gguf.TypeQ4_0:
 					q4_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
+				case g == 2*batchRows && t == gguf.TypeQ5_0:
+					q5_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
 				case g == 2*batchRows:
 					q8_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
 				default:

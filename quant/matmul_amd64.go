@@ -35,7 +35,7 @@ func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32)
 //go:noescape
 func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32)
 
-// q8_0Q8_0Dot8AVX2 and q4_0Q8_0Dot8AVX2 are the eight-row forms of the
+// q8_0Q8_0Dot8AVX2, q4_0Q8_0Dot8AVX2 and q5_0Q8_0Dot8AVX2 are the eight-row forms of the
 // batched kernels: activation rows 0..7 at aStride, tab eight fp32(d_a) per
 // block, out eight sums.
 
@@ -44,3 +44,6 @@ func q8_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 
 //go:noescape
 func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+//go:noescape
+func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)

@@ -410,6 +410,67 @@ DATA mmEights<>+16(SB)/8, $0x0808080808080808
 DATA mmEights<>+24(SB)/8, $0x0808080808080808
 GLOBL mmEights<>(SB), RODATA|NOPTR, $32
 
+// Q5_0 high bits for the eight-row kernel, constants from memory: Y0 |=
+// 0x10 where the bit of the 32-bit word at off(SI) is set. Uses Y1.
+#define MM8_HIGHBITS(off) \
+	VPBROADCASTD off(SI), Y1 \
+	VPSHUFB mmBitShuf<>(SB), Y1, Y1 \
+	VPOR mmBitMask<>(SB), Y1, Y1 \
+	VPCMPEQB mmOnes<>(SB), Y1, Y1 \
+	VPAND mmSixteens<>(SB), Y1, Y1 \
+	VPOR Y1, Y0, Y0
+
+// func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+TEXT ·q5_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+	MM8_ARGS
+	MM_CONSTS
+
+q50x8loop:
+	MM8_D
+	VMOVDQU 6(SI), X0
+	VPSRLW $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND Y15, Y0, Y0
+	MM8_HIGHBITS(2)
+	VPSUBB mmSixteens<>(SB), Y0, Y0
+	VPMADDUBSW Y0, Y14, Y1
+	MM8_ACT_OFFSET(2(DI), 0, Y3)
+	MM8_ACT_OFFSET(2(DI)(R8*1), 1, Y4)
+	MM8_ACT_OFFSET(2(DI)(R8*2), 2, Y5)
+	MM8_ACT_OFFSET(2(DI)(R9*1), 3, Y6)
+	MM8_ACT_OFFSET(2(R11), 4, Y7)
+	MM8_ACT_OFFSET(2(R11)(R8*1), 5, Y8)
+	MM8_ACT_OFFSET(2(R11)(R8*2), 6, Y9)
+	MM8_ACT_OFFSET(2(R11)(R9*1), 7, Y10)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $34, R11
+	ADDQ $32, DX
+	DECQ CX
+	JNZ q50x8loop
+
+	MM8_STORE8
+	VZEROUPPER
+	RET
+
+DATA mmBitMask<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA mmBitMask<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA mmBitMask<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA mmBitMask<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL mmBitMask<>(SB), RODATA|NOPTR, $32
+
+DATA mmOnes<>+0(SB)/8, $-1
+DATA mmOnes<>+8(SB)/8, $-1
+DATA mmOnes<>+16(SB)/8, $-1
+DATA mmOnes<>+24(SB)/8, $-1
+GLOBL mmOnes<>(SB), RODATA|NOPTR, $32
+
+DATA mmSixteens<>+0(SB)/8, $0x1010101010101010
+DATA mmSixteens<>+8(SB)/8, $0x1010101010101010
+DATA mmSixteens<>+16(SB)/8, $0x1010101010101010
+DATA mmSixteens<>+24(SB)/8, $0x1010101010101010
+GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
+
 // Float kernels: one weight row times three float32 activation rows (rows
 // 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32. For each
 // row pair the lanes, FMAs and reduction are those of dotF32AVX2/dotF16AVX2

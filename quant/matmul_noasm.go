@@ -37,3 +37,7 @@ func q8_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
