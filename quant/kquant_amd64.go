@@ -2,12 +2,6 @@
 
 package quant
 
-import "golang.org/x/sys/cpu"
-
-// haveAVX2 reports whether the AVX2 K-quant kernels (which also use FMA and
-// F16C, like llama.cpp's haswell build) can run here. Fixed at program start.
-var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
-
 // q4KDotAVX2 is ggml_vec_dot_q4_K_q8_K's AVX2 kernel over nb blocks,
 // bit-identical to llama.cpp's haswell build.
 //

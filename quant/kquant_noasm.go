@@ -2,8 +2,8 @@
 
 package quant
 
-// haveAVX2 is false where the assembly kernels are not built.
-const haveAVX2 = false
+// The K-quant AVX2 kernels exist only on amd64 without purego; useAVX2 is
+// false here, so these are never called.
 
 func q4KDotAVX2(x, y *byte, nb int) float32 { panic("quant: no AVX2 kernels") }
 

@@ -296,10 +296,11 @@ func packScaleMinK4(j int, q []byte, ls, lm uint8) {
 // correctly rounded float32 square root.
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
-// pickVecDot returns the AVX2 kernel when the CPU has AVX2 (and it is built),
+// pickVecDot returns the AVX2 kernel when the package runs its AVX2 level
+// (useAVX2: AVX2+FMA+F16C present, not disabled by HEARTH_CPU or purego),
 // else the portable one. Traits are built once at program start.
 func pickVecDot(avx2, generic func(int, []byte, []byte) float32) func(int, []byte, []byte) float32 {
-	if haveAVX2 {
+	if useAVX2 {
 		return avx2
 	}
 	return generic

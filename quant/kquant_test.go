@@ -437,13 +437,13 @@ func TestKQuantVecDotKernelsAgree(t *testing.T) {
 				}
 				got := k.generic(n, w, a)
 				assert.LessOrEqual(t, math.Abs(float64(got)-want), 1e-5*mag, "generic: %g vs float64 %g", got, want)
-				if haveAVX2 && k.avx2 != nil {
+				if useAVX2 && k.avx2 != nil {
 					assert.Equal(t, k.avx2(n, w, a), tr.VecDot(n, w, a), "traits VecDot is the AVX2 kernel")
 				} else {
 					assert.Equal(t, got, tr.VecDot(n, w, a), "traits VecDot is the Go kernel")
 				}
 				if k.avx2 != nil {
-					if !haveAVX2 {
+					if !useAVX2 {
 						t.Log("!!! AVX2 kernel not tested: this CPU or build has no AVX2")
 						return
 					}
