@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,12 +120,30 @@ class FreeWorker : public Napi::AsyncWorker {
 // GenState is shared by a generation's worker and its JS cancel function,
 // which may outlive the worker.
 struct GenState {
+  hearth_model handle = 0;
   std::atomic<bool> abort{false};
   std::atomic<bool> running{false};
   std::mutex mu;
   std::condition_variable cv;
   uint64_t acked = 0;  // tokens JS has finished handling
 };
+
+// Generations running now. At exit they are aborted so that no thread-pool
+// thread stays blocked (waiting for JS to handle a token, or generating):
+// process.exit joins libuv's threads before exiting. JS calls abortAll from
+// process.on("exit"); an environment cleanup hook covers worker threads.
+// This set is the addon's only global state.
+std::mutex liveMu;
+std::set<GenState*> live;
+
+void AbortAll() {
+  std::lock_guard<std::mutex> lk(liveMu);
+  for (GenState* s : live) {
+    s->abort = true;
+    s->cv.notify_all();
+    hearth_cancel(s->handle);
+  }
+}
 
 struct TokenMsg {
   int32_t id;
@@ -145,6 +164,10 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenMsg> {
   void Execute(const ExecutionProgress& progress) override {
     progress_ = &progress;
     state_->running = true;
+    {
+      std::lock_guard<std::mutex> lk(liveMu);
+      live.insert(state_.get());
+    }
     if (state_->abort) {
       aborted_before_start_ = true;
     } else {
@@ -158,6 +181,10 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenMsg> {
         result_.assign(out);
         hearth_free(out);
       }
+    }
+    {
+      std::lock_guard<std::mutex> lk(liveMu);
+      live.erase(state_.get());
     }
     state_->running = false;
     progress_ = nullptr;
@@ -333,6 +360,7 @@ Napi::Value Generate(const Napi::CallbackInfo& info) {
     onToken = info[3].As<Napi::Function>();
   }
   auto state = std::make_shared<GenState>();
+  state->handle = h;
   auto* w = new GenerateWorker(env, h, useText, std::move(text), std::move(ids), std::move(options), onToken, state);
   Napi::Object job = Napi::Object::New(env);
   job.Set("promise", w->Promise());
@@ -560,6 +588,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cacheRemove", Napi::Function::New(env, CacheRemove, "cacheRemove"));
   exports.Set("cachePrune", Napi::Function::New(env, CachePrune, "cachePrune"));
   exports.Set("cacheVerify", Napi::Function::New(env, CacheVerify, "cacheVerify"));
+  exports.Set("abortAll", Napi::Function::New(env, [](const Napi::CallbackInfo&) { AbortAll(); }, "abortAll"));
+  env.AddCleanupHook([]() { AbortAll(); });
   if (hearth_abi_version() != HEARTH_ABI_VERSION) {
     throw Napi::Error::New(env, "hearth: libhearth ABI version mismatch; rebuild with `npm run build`");
   }

@@ -12,6 +12,8 @@ export interface NativeJob {
 /** The functions of hearth.node. Handles are small positive integers. */
 export interface NativeAddon {
   abiVersion(): number;
+  /** Aborts every running generation (used at process exit). */
+  abortAll(): void;
   version(): string;
   load(path: string, optionsJSON?: string): Promise<number>;
   free(handle: number): Promise<void>;
@@ -28,3 +30,7 @@ export interface NativeAddon {
 
 /** The loaded addon. */
 export const native: NativeAddon = addon as NativeAddon;
+
+// process.exit() joins libuv's thread pool before exiting: stop generations
+// first so that exiting never waits for one (or for JS to take its tokens).
+process.on("exit", () => native.abortAll());

@@ -68,6 +68,19 @@ describeModels("package", () => {
     expect(JSON.parse(i.stdout)).toEqual(info);
   });
 
+  test("process.exit() during a streaming generation exits at once", () => {
+    const code = `const { loadModel } = require("hearth-llm");
+      loadModel(${JSON.stringify(stories)}, { threads: 1 }).then((m) => {
+        let n = 0;
+        m.generate("Once upon a time", { maxTokens: 100000, onToken: () => { if (++n === 3) process.exit(7); } });
+        m.generate("Once upon a time", { maxTokens: 100000 });
+      });`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ["-e", code], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(7);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
   test("the CLI explains usage errors", () => {
     const h = node(["npm/bin/hearth.cjs", "run", "--help"]);
     expect(h.status).toBe(0);
