@@ -22,10 +22,13 @@ const maxBatchBlocks = 512
 // take at once.
 const floatBatchRows = 3
 
-// maxF16BatchLen bounds the row length the F16 batched kernel takes, so
-// that the three activation rows it widens to float32 live on the stack
-// (48 KiB).
-const maxF16BatchLen = 4096
+// floatChunk is the row chunk (elements) the F32/F16 batched kernels take
+// at a time: three activation rows of it (6 KiB as float32) stay in L1.
+const floatChunk = 512
+
+// maxFloatTile bounds the weight rows of a F32/F16 tile (their accumulators,
+// 384 bytes a row, live on the stack).
+const maxFloatTile = 32
 
 // MatMul computes dst[i*ldDst+r] = W[r,:]·A[i,:] for weight rows r in
 // [r0, r1) and activation rows i in [0, m): the batched (prefill) form of
@@ -35,9 +38,8 @@ const maxF16BatchLen = 4096
 //
 // At LevelAVX2, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights go through kernels
 // that decode each weight block once for eight (Q4_0, Q5_0, Q8_0) or four
-// activation rows, F32 and F16
-// (rows up to 4096 elements) through kernels that load or widen each weight
-// vector once for three activation rows; other types
+// activation rows, F32 and F16 through kernels that load or widen each
+// weight vector once for three activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. It
 // allocates nothing.
@@ -177,55 +179,60 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 
 // matMulFloatAVX2 runs the F32 or F16 batched kernel over the first m/3*3
 // activation rows and returns how many rows it did (0 when the rows do not
-// fit it). r0 < r1.
+// fit it). It walks tiles of weight rows, and for each group of three
+// activation rows the row in chunks of floatChunk elements, carrying each
+// pair's accumulators from chunk to chunk. r0 < r1.
 func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	np := n &^ 31
 	es := 4 // element size
 	if t == gguf.TypeF16 {
 		es = 2
-		if n > maxF16BatchLen {
-			return 0
-		}
 	}
 	if m < floatBatchRows || np == 0 || n*es > rowBytes || n*es > aRowBytes {
 		return 0
 	}
 	groups := m / floatBatchRows
-	// The kernels read np elements of each row through raw pointers: check
-	// once that the last weight row and activation row are in range.
+	// The kernels read the rows through raw pointers: check once that the
+	// last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
 	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
-	var wide [floatBatchRows * maxF16BatchLen]float32
+	var acc [maxFloatTile][floatBatchRows * 32]float32
+	var wide [floatBatchRows * floatChunk]float32
 	var out [floatBatchRows]float32
-	tile := max(floatBatchRows, matMulTileBytes/rowBytes)
+	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
 		for g := 0; g < groups; g++ {
 			i0 := g * floatBatchRows
-			if t == gguf.TypeF32 {
-				for r := t0; r < t1; r++ {
-					x := asF32(w[r*rowBytes : r*rowBytes+4*n])
-					dotF32x3AVX2(&x[0], &asF32(a[i0*aRowBytes:])[0], aRowBytes, np, &out[0])
-					for j := 0; j < floatBatchRows; j++ {
-						y := asF32(a[(i0+j)*aRowBytes : (i0+j)*aRowBytes+4*n])
-						dst[(i0+j)*ldDst+r] = f32TailAVX2(out[j], x, y, np)
+			clear(acc[:t1-t0])
+			for k0 := 0; k0 < np; k0 += floatChunk {
+				kn := min(floatChunk, np-k0)
+				if t == gguf.TypeF32 {
+					y := &asF32(a[i0*aRowBytes+4*k0:])[0]
+					for r := t0; r < t1; r++ {
+						x := asF32(w[r*rowBytes+4*k0 : r*rowBytes+4*(k0+kn)])
+						dotF32x3AVX2(&x[0], y, aRowBytes, kn, &acc[r-t0][0])
 					}
+					continue
 				}
-				continue
-			}
-			for j := 0; j < floatBatchRows; j++ {
-				y := asU16(a[(i0+j)*aRowBytes : (i0+j)*aRowBytes+2*np])
-				yw := wide[j*np : (j+1)*np]
-				for e, h := range y {
-					yw[e] = FP16ToFP32(h)
+				for j := 0; j < floatBatchRows; j++ {
+					off := (i0+j)*aRowBytes + 2*k0
+					widenF16AVX2(&wide[j*floatChunk], &asU16(a[off : off+2*kn])[0], kn)
+				}
+				for r := t0; r < t1; r++ {
+					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
+					dotF16x3AVX2(&x[0], &wide[0], 4*floatChunk, kn, &acc[r-t0][0])
 				}
 			}
 			for r := t0; r < t1; r++ {
-				x := asU16(w[r*rowBytes : r*rowBytes+2*n])
-				dotF16x3AVX2(&x[0], &wide[0], 4*np, np, &out[0])
+				reduceF32x3AVX2(&acc[r-t0][0], &out[0])
 				for j := 0; j < floatBatchRows; j++ {
-					y := asU16(a[(i0+j)*aRowBytes : (i0+j)*aRowBytes+2*n])
-					dst[(i0+j)*ldDst+r] = f16TailAVX2(out[j], x, y, np)
+					ar := a[(i0+j)*aRowBytes:]
+					if t == gguf.TypeF32 {
+						dst[(i0+j)*ldDst+r] = f32TailAVX2(out[j], asF32(w[r*rowBytes:r*rowBytes+4*n]), asF32(ar[:4*n]), np)
+					} else {
+						dst[(i0+j)*ldDst+r] = f16TailAVX2(out[j], asU16(w[r*rowBytes:r*rowBytes+2*n]), asU16(ar[:2*n]), np)
+					}
 				}
 			}
 		}

@@ -24,16 +24,21 @@ func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 //go:noescape
 func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
 
-// dotF32x3AVX2 and dotF16x3AVX2 compute the dot products of one weight row
-// (n elements, n > 0 a multiple of 32) with three float32 activation rows
-// (row 0 at y, rows 1 and 2 at yStride bytes apart) into out[0..2], each
-// equal to dotF32AVX2/dotF16AVX2 of that pair. They need LevelAVX2.
+// dotF32x3AVX2 and dotF16x3AVX2 add the products of one weight row chunk
+// (n elements, n > 0 a multiple of 32) with three float32 activation row
+// chunks (row 0 at y, rows 1 and 2 at yStride bytes apart) into the twelve
+// eight-lane accumulators at acc (96 floats: four per activation row),
+// exactly as dotF32AVX2/dotF16AVX2 accumulate. reduceF32x3AVX2 reduces them
+// into out[0..2] like those kernels. They need LevelAVX2.
 
 //go:noescape
-func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32)
+func dotF32x3AVX2(x, y *float32, yStride, n int, acc *float32)
 
 //go:noescape
-func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32)
+func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32)
+
+//go:noescape
+func reduceF32x3AVX2(acc *float32, out *float32)
 
 // q8_0Q8_0Dot8AVX2, q4_0Q8_0Dot8AVX2 and q5_0Q8_0Dot8AVX2 are the eight-row forms of the
 // batched kernels: activation rows 0..7 at aStride, tab eight fp32(d_a) per
@@ -47,3 +52,9 @@ func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 
 //go:noescape
 func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
+
+// widenF16AVX2 sets dst[i] to src[i] widened with VCVTPH2PS, as the F16
+// kernels widen their operands, for n > 0 a multiple of 32 elements.
+//
+//go:noescape
+func widenF16AVX2(dst *float32, src *uint16, n int)

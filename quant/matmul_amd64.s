@@ -472,12 +472,14 @@ DATA mmSixteens<>+24(SB)/8, $0x1010101010101010
 GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
 
 // Float kernels: one weight row times three float32 activation rows (rows
-// 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32. For each
-// row pair the lanes, FMAs and reduction are those of dotF32AVX2/dotF16AVX2
-// (float_amd64.s): four eight-lane accumulators, then (c0+c2)+(c1+c3),
-// lo+hi, two horizontal adds. F16 weights are widened with VCVTPH2PS (exact,
-// as in dotF16AVX2; the caller widens F16 activations to float32, also
-// exact).
+// 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32, over one
+// chunk of the row: the twelve eight-lane accumulators (four per activation
+// row, as dotF32AVX2/dotF16AVX2 in float_amd64.s keep them) are loaded from
+// acc and stored back, so that a row can be walked in chunks that keep the
+// activations in L1 with the same sums in the same order. reduceF32x3AVX2
+// then reduces them like those kernels: (c0+c2)+(c1+c3), lo+hi, two
+// horizontal adds. F16 weights are widened with VCVTPH2PS (exact, as in
+// dotF16AVX2; the caller widens F16 activations to float32, also exact).
 
 // (a0+a2)+(a1+a3) reduced into xa0, stored at off(R10). Uses X12.
 #define MM_REDUCE_STORE(a0, a1, a2, a3, xa0, off) \
@@ -490,19 +492,33 @@ GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
 	VHADDPS xa0, xa0, xa0 \
 	VMOVSS xa0, off(R10)
 
-#define MM_F_ZERO \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3 \
-	VXORPS Y4, Y4, Y4 \
-	VXORPS Y5, Y5, Y5 \
-	VXORPS Y6, Y6, Y6 \
-	VXORPS Y7, Y7, Y7 \
-	VXORPS Y8, Y8, Y8 \
-	VXORPS Y9, Y9, Y9 \
-	VXORPS Y10, Y10, Y10 \
-	VXORPS Y11, Y11, Y11
+#define MM_F_LOAD_ACC \
+	VMOVUPS (R10), Y0 \
+	VMOVUPS 32(R10), Y1 \
+	VMOVUPS 64(R10), Y2 \
+	VMOVUPS 96(R10), Y3 \
+	VMOVUPS 128(R10), Y4 \
+	VMOVUPS 160(R10), Y5 \
+	VMOVUPS 192(R10), Y6 \
+	VMOVUPS 224(R10), Y7 \
+	VMOVUPS 256(R10), Y8 \
+	VMOVUPS 288(R10), Y9 \
+	VMOVUPS 320(R10), Y10 \
+	VMOVUPS 352(R10), Y11
+
+#define MM_F_STORE_ACC \
+	VMOVUPS Y0, (R10) \
+	VMOVUPS Y1, 32(R10) \
+	VMOVUPS Y2, 64(R10) \
+	VMOVUPS Y3, 96(R10) \
+	VMOVUPS Y4, 128(R10) \
+	VMOVUPS Y5, 160(R10) \
+	VMOVUPS Y6, 192(R10) \
+	VMOVUPS Y7, 224(R10) \
+	VMOVUPS Y8, 256(R10) \
+	VMOVUPS Y9, 288(R10) \
+	VMOVUPS Y10, 320(R10) \
+	VMOVUPS Y11, 352(R10)
 
 // Weights in Y12..Y15: FMA them with the three activation rows.
 #define MM_F_FMAS \
@@ -521,19 +537,14 @@ GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
 	ADDQ $128, DI \
 	SUBQ $32, CX
 
-#define MM_F_STORE3 \
-	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0) \
-	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4) \
-	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
-
-// func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32)
+// func dotF32x3AVX2(x, y *float32, yStride, n int, acc *float32)
 TEXT ·dotF32x3AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
 	MOVQ yStride+16(FP), R8
 	MOVQ n+24(FP), CX
-	MOVQ out+32(FP), R10
-	MM_F_ZERO
+	MOVQ acc+32(FP), R10
+	MM_F_LOAD_ACC
 
 f32x3loop:
 	VMOVUPS (SI), Y12
@@ -544,18 +555,18 @@ f32x3loop:
 	MM_F_FMAS
 	JNZ f32x3loop
 
-	MM_F_STORE3
+	MM_F_STORE_ACC
 	VZEROUPPER
 	RET
 
-// func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32)
+// func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32)
 TEXT ·dotF16x3AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
 	MOVQ yStride+16(FP), R8
 	MOVQ n+24(FP), CX
-	MOVQ out+32(FP), R10
-	MM_F_ZERO
+	MOVQ acc+32(FP), R10
+	MM_F_LOAD_ACC
 
 f16x3loop:
 	VCVTPH2PS (SI), Y12
@@ -566,6 +577,40 @@ f16x3loop:
 	MM_F_FMAS
 	JNZ f16x3loop
 
-	MM_F_STORE3
+	MM_F_STORE_ACC
+	VZEROUPPER
+	RET
+
+// func reduceF32x3AVX2(acc *float32, out *float32)
+TEXT ·reduceF32x3AVX2(SB), NOSPLIT, $0-16
+	MOVQ acc+0(FP), R10
+	MM_F_LOAD_ACC
+	MOVQ out+8(FP), R10
+	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0)
+	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4)
+	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
+	VZEROUPPER
+	RET
+
+// func widenF16AVX2(dst *float32, src *uint16, n int)
+// dst[i] = fp32(src[i]) with VCVTPH2PS, n > 0 a multiple of 32.
+TEXT ·widenF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+widenloop:
+	VCVTPH2PS (SI), Y0
+	VCVTPH2PS 16(SI), Y1
+	VCVTPH2PS 32(SI), Y2
+	VCVTPH2PS 48(SI), Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNZ widenloop
 	VZEROUPPER
 	RET

@@ -24,9 +24,11 @@ func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 	panic("quant: no AVX2 kernels")
 }
 
-func dotF32x3AVX2(x, y *float32, yStride, n int, out *float32) { panic("quant: no AVX2 kernels") }
+func dotF32x3AVX2(x, y *float32, yStride, n int, acc *float32) { panic("quant: no AVX2 kernels") }
 
-func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, out *float32) {
+func reduceF32x3AVX2(acc *float32, out *float32) { panic("quant: no AVX2 kernels") }
+
+func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32) {
 	panic("quant: no AVX2 kernels")
 }
 
@@ -41,3 +43,5 @@ func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func widenF16AVX2(dst *float32, src *uint16, n int) { panic("quant: no AVX2 kernels") }
