@@ -86,13 +86,19 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 }
 
-// BenchmarkPrefill times one 128-token batch at position 0 (pp128); one op
-// is one batch.
+// BenchmarkPrefill times one batch of $HEARTH_BENCH_PROMPT (default 128)
+// tokens at position 0 (pp128); one op is one batch.
 func BenchmarkPrefill(b *testing.B) {
 	be, m := benchBackend(b)
 	ctx := context.Background()
 	logits := make([]float32, m.NVocab)
-	toks := make([]int32, 128)
+	np := 128
+	if s := os.Getenv("HEARTH_BENCH_PROMPT"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(b, err, "HEARTH_BENCH_PROMPT")
+		np = n
+	}
+	toks := make([]int32, np)
 	for i := range toks {
 		toks[i] = int32((i*7919 + 1) % m.NVocab)
 	}
@@ -102,6 +108,6 @@ func BenchmarkPrefill(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		require.NoError(b, be.Eval(ctx, toks, 0, logits))
 	}
-	b.ReportMetric(1e3*(cpuSeconds(b)-cpu0)/float64(128*b.N), "cpu-ms/tok")
-	b.ReportMetric(float64(128*b.N)/b.Elapsed().Seconds(), "tok/s")
+	b.ReportMetric(1e3*(cpuSeconds(b)-cpu0)/float64(np*b.N), "cpu-ms/tok")
+	b.ReportMetric(float64(np*b.N)/b.Elapsed().Seconds(), "tok/s")
 }

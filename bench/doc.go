@@ -8,6 +8,7 @@
 // The model is $HEARTH_BENCH_MODEL, by default the TinyLlama-shaped Q4_K_M
 // file that scripts/bench-cpu.mjs caches in build/bench-cpu/models (run it
 // once, or `hearth synth --preset tinyllama-1.1b --type Q4_K_M ...`).
-// $HEARTH_BENCH_THREADS sets the thread count (default 2). The backend is
+// $HEARTH_BENCH_THREADS sets the thread count (default 2), $HEARTH_BENCH_PROMPT
+// the prefill batch (default 128). The backend is
 // used directly (engine/cpu), so the numbers are the engine's own.
 package bench

@@ -70,7 +70,7 @@ function parseArgs(argv) {
   const o = {
     types: ALL_TYPES, threads: 2, storiesThreads: 1, rounds: 3, p: 128, n: 64, ctx: 512,
     json: false, hearth: null, models: path.join(root, "build", "bench-cpu", "models"),
-    vocab: null, raw: true, cpu: false, regen: false,
+    vocab: null, raw: true, cpu: false, regen: false, timeout: 600, llama: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -97,6 +97,8 @@ function parseArgs(argv) {
       case "--no-raw": o.raw = false; break;
       case "--cpu": o.cpu = true; break;
       case "--regen": o.regen = true; break;
+      case "--timeout": o.timeout = int(); break;
+      case "--skip-llama": o.llama = false; break;
       case "--json": o.json = true; break;
       case "-h": case "--help":
         process.stdout.write(readHeader());
@@ -110,7 +112,7 @@ function parseArgs(argv) {
 
 function readHeader() {
   return "usage: node scripts/bench-cpu.mjs [--types Q4_K_M,Q4_0,Q8_0,Q6_K,Q2_K,F16,stories260K] [--threads 2]\n" +
-    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen] [--json]\n";
+    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen]\n       [--timeout SECONDS] [--skip-llama] [--json]\n";
 }
 
 const log = (s) => process.stderr.write(`bench-cpu: ${s}\n`);
@@ -163,10 +165,11 @@ function synthStamp() {
   return r.status === 0 ? r.stdout.trim() : "";
 }
 
-// run starts a process and resolves with its stdout; stderr is kept for errors.
-function run(cmd, args) {
+// run starts a process and resolves with its stdout; stderr is kept for
+// errors. A process that runs longer than timeout seconds is killed.
+function run(cmd, args, timeout) {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: timeout ? timeout * 1000 : undefined, killSignal: "SIGKILL" });
     let out = "", err = "";
     c.stdout.on("data", (d) => { out += d; });
     c.stderr.on("data", (d) => { err += d; });
@@ -185,14 +188,14 @@ function lastJSON(out) {
 
 async function runHearth(o, bin, model, threads) {
   const out = await run(bin, ["bench", "-m", model, "-p", String(o.p), "-n", String(o.n),
-    "--threads", String(threads), "--ctx", String(o.ctx), "--json"]);
+    "--threads", String(threads), "--ctx", String(o.ctx), "--json"], o.timeout);
   const j = lastJSON(out);
   return { pp: j.pp_tok_s, tg: j.tg_tok_s };
 }
 
 async function runLlama(o, model, threads) {
   const args = [self, "--worker", model, String(threads), String(o.p), String(o.n), String(o.ctx), o.raw ? "1" : "0"];
-  return lastJSON(await run(process.execPath, args));
+  return lastJSON(await run(process.execPath, args, o.timeout));
 }
 
 // buildGoBench compiles the bench/ package's test binary (BenchmarkDecode,
@@ -206,9 +209,9 @@ function buildGoBench() {
 }
 
 // runHearthCPU runs the Go benchmarks on one model and returns Hearth's CPU
-// milliseconds per token for tg (n tokens) and pp (one batch of 128).
+// milliseconds per token for tg (n tokens) and pp (one batch of p).
 async function runHearthCPU(o, bin, model, threads) {
-  const env = { ...process.env, HEARTH_BENCH_MODEL: model, HEARTH_BENCH_THREADS: String(threads) };
+  const env = { ...process.env, HEARTH_BENCH_MODEL: model, HEARTH_BENCH_THREADS: String(threads), HEARTH_BENCH_PROMPT: String(o.p) };
   const one = (name, times) => new Promise((resolve, reject) => {
     const c = spawn(bin, ["-test.run", "^$", "-test.bench", `^Benchmark${name}$`, "-test.benchtime", `${times}x`],
       { cwd: path.join(root, "bench"), env, stdio: ["ignore", "pipe", "pipe"] });
@@ -249,14 +252,18 @@ async function main() {
     const threads = type === "stories260K" ? o.storiesThreads : o.threads;
     const row = { type, model: path.relative(root, model), threads, hearth: [], llama: [], load: [] };
     for (let r = 0; r < o.rounds; r++) {
-      const h = await runHearth(o, bin, model, threads);
-      if (goBench) Object.assign(h, await runHearthCPU(o, goBench, model, threads));
-      const l = await runLlama(o, model, threads);
+      // A run that fails or times out counts as missing (null), so one
+      // collapse on a loaded machine does not lose the whole table.
+      const attempt = async (what, f) => {
+        try { return await f(); } catch (e) { log(`${type} round ${r + 1}: ${what} failed: ${e.message.split("\n")[0]}`); return {}; }
+      };
+      const h = await attempt("hearth", () => runHearth(o, bin, model, threads));
+      if (goBench) Object.assign(h, await attempt("hearth CPU time", () => runHearthCPU(o, goBench, model, threads)));
+      const l = o.llama ? await attempt("llama.cpp", () => runLlama(o, model, threads)) : {};
       row.hearth.push(h);
       row.llama.push(l);
       row.load.push(os.loadavg()[0]);
-      log(`${type} t=${threads} round ${r + 1}/${o.rounds}: hearth pp ${h.pp.toFixed(1)} tg ${h.tg.toFixed(1)} | ` +
-        `llama.cpp pp ${l.pp.toFixed(1)} tg ${l.tg.toFixed(1)}${l.tgRaw != null ? ` tgRaw ${l.tgRaw.toFixed(1)}` : ""} | load ${loadAvg()}`);
+      log(`${type} t=${threads} round ${r + 1}/${o.rounds}: hearth ${JSON.stringify(h)} | llama.cpp ${JSON.stringify(l)} | load ${loadAvg()}`);
     }
     row.median = {
       hearthPP: median(row.hearth.map((x) => x.pp)), hearthTG: median(row.hearth.map((x) => x.tg)),
@@ -293,17 +300,27 @@ function table(res) {
   }
   let cpu = "";
   if (res.rows.some((r) => r.median.hearthTGCpuMs != null)) {
-    const h2 = ["type", "thr", "Hearth tg", "llama.cpp(raw) tg", "ratio", "llama.cpp(node) tg", "Hearth pp", "llama.cpp pp", "ratio"];
+    const h2 = ["type", "thr", "Hearth tg", "llama.cpp(raw) tg", "ratio", "llama.cpp(node) tg", "Hearth pp", "llama.cpp pp", "ratio",
+      "Hearth tg proj.", "/anchor", "/target", "Hearth pp proj.", "/anchor"];
     const l2 = [`| ${h2.join(" | ")} |`, `|${h2.map(() => "---").join("|")}|`];
     const f3 = (x) => (x == null ? "-" : x.toFixed(3));
+    // proj is the speed the CPU time allows on idle cores at the anchors'
+    // thread count (2; 1 for stories260K): threads x 1000 / ms, an upper
+    // bound that ignores memory bandwidth and imperfect scaling.
+    const proj = (type, ms) => (ms == null || ms === 0 ? null : ((type === "stories260K" ? 1 : 2) * 1000) / ms);
     for (const r of res.rows) {
-      const m = r.median;
+      const m = r.median, a = ANCHORS[r.type] ?? {};
       // CPU time: lower is better, so the ratio is llama.cpp/Hearth (>1: Hearth cheaper).
       l2.push(`| ${[r.type, r.threads, f3(m.hearthTGCpuMs), f3(m.llamaTGRawCpuMs), ratio(m.llamaTGRawCpuMs, m.hearthTGCpuMs),
-        f3(m.llamaTGCpuMs), f3(m.hearthPPCpuMs), f3(m.llamaPPCpuMs), ratio(m.llamaPPCpuMs, m.hearthPPCpuMs)].join(" | ")} |`);
+        f3(m.llamaTGCpuMs), f3(m.hearthPPCpuMs), f3(m.llamaPPCpuMs), ratio(m.llamaPPCpuMs, m.hearthPPCpuMs),
+        f1(proj(r.type, m.hearthTGCpuMs)), ratio(proj(r.type, m.hearthTGCpuMs), a.tg),
+        ratio(proj(r.type, m.hearthTGCpuMs), targetTG(r.type)), f1(proj(r.type, m.hearthPPCpuMs)),
+        ratio(proj(r.type, m.hearthPPCpuMs), a.pp)].join(" | ")} |`);
     }
     cpu = `\nCPU milliseconds per token (user+system, all threads; lower is better; ratio = llama.cpp/Hearth, ` +
-      `so > 1 means Hearth is cheaper). Hearth: Go benchmarks in bench/ (same engine, same thread count).\n\n${l2.join("\n")}\n`;
+      `so > 1 means Hearth is cheaper). Hearth: Go benchmarks in bench/ (same engine, same thread count). ` +
+      `"proj." = 2 x 1000 / CPU-ms (1 x for stories260K), the tok/s that CPU cost allows on 2 (1) idle cores, ` +
+      `the anchors' thread count; /anchor and /target compare it with the llama-bench anchor and the decode target.\n\n${l2.join("\n")}\n`;
   }
   return `pp${res.p} / tg${res.n}, ctx ${res.ctx}, median of ${res.rounds} alternating rounds; ` +
     `load average ${res.loadStart} at start, ${res.loadEnd} at end (${res.cores} cores)\n\n${lines.join("\n")}\n${cpu}`;
