@@ -25,4 +25,15 @@
 //     library. Elsewhere (or with -tags purego) the portable Go code sums
 //     exact per-block integer dots scaled by d_w*d_a in float32, which
 //     differs from ggml only in float rounding order.
+//
+// Kernel selection: the package picks one kernel level at program start
+// (LevelAVX2 where the CPU has AVX2, FMA and F16C, else LevelGeneric), or the
+// one the HEARTH_CPU environment variable names (generic, avx2; avx512 is
+// reserved). An unusable request is not silently replaced: KernelLevel and
+// For return an error wrapping ErrKernelLevel.
+//
+// MatVec multiplies a weight matrix by one activation row (decode), MatMul
+// by several (prefill). At LevelAVX2, MatMul's batched kernels decode each
+// weight block once for several activation rows; every result equals
+// MatVec's bit for bit, so logits do not depend on batching.
 package quant
