@@ -1,15 +1,25 @@
 #!/usr/bin/env node
-// `npm test`: the Go tests, then the Node package's Jest tests (against the real addon).
+// `npm test`: the Go tests, then the Node package's Jest tests (against the
+// real addon). Both always run; the exit status is non-zero if either failed.
+// HEARTH_GO_TEST_FLAGS adds flags to `go test` (e.g. "-timeout 30m -short").
 import { spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-function run(cmd, args) {
+const failed = [];
+function run(name, cmd, args) {
   console.log(`\n$ ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  if (r.status !== 0) failed.push(name);
+  return r.status === 0;
 }
-run("go", ["test", ...(process.env.HEARTH_GO_TEST_FLAGS ?? "").split(" ").filter(Boolean), "./..."]);
-run(process.execPath, ["scripts/build.mjs", "addon", "ts"]);
-run(process.execPath, ["node_modules/jest/bin/jest.js", ...process.argv.slice(2)]);
+run("go test", "go", ["test", ...(process.env.HEARTH_GO_TEST_FLAGS ?? "").split(" ").filter(Boolean), "./..."]);
+if (run("build", process.execPath, ["scripts/build.mjs", "addon", "ts"])) {
+  run("jest", process.execPath, ["node_modules/jest/bin/jest.js", ...process.argv.slice(2)]);
+}
+if (failed.length > 0) {
+  console.error(`\nnpm test: FAILED: ${failed.join(", ")}`);
+  process.exit(1);
+}
+console.log("\nnpm test: all passed");
