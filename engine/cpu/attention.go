@@ -1,5 +1,7 @@
 package cpu
 
+import "github.com/hearthllm/hearth/quant"
+
 // attnTask computes causal multi-head attention for a batch; its items are
 // (token, head) pairs.
 type attnTask struct {
@@ -24,7 +26,8 @@ func (b *Backend) attention(layer, n, pos int) {
 // run follows llama.cpp's attention without flash attention: KQ = K·q with
 // q converted to the cache type, softmax(KQ*scale) in float32, then each
 // output element is a dot product of a transposed V row with the weights
-// converted to the cache type.
+// converted to the cache type. Both products are computed like tinyBLAS,
+// which llama.cpp uses for them when decoding.
 func (t *attnTask) run(w, i0, i1 int) {
 	b := t.b
 	c := &b.c
@@ -33,28 +36,44 @@ func (t *attnTask) run(w, i0, i1 int) {
 	hd := c.HeadDim
 	qDim, kvDim := c.NHead*hd, c.NHeadKV*hd
 	group := c.NHead / c.NHeadKV
-	es := b.kvElem
-	kRow := kvDim * es
+	f16 := b.kvElem == 2
 	for i := i0; i < i1; i++ {
 		tok, h := i/c.NHead, i%c.NHead
 		nkv := t.pos + tok + 1
 		kvh := h / group
 		q := b.q[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
-		qa := ws.qa[:hd*es]
-		b.kvTr.QuantizeActivation(qa, q)
 		scores := ws.scores[:nkv]
-		off := kvh * hd * es
+		out := b.att[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
+		if f16 {
+			qa := ws.qa16[:hd]
+			for d, v := range q {
+				qa[d] = quant.FP32ToFP16(v)
+			}
+			kc := l.k16
+			for j := range scores {
+				off := j*kvDim + kvh*hd
+				scores[j] = tinyDotF16(kc[off:off+hd], qa) * b.scale
+			}
+			softmax(scores)
+			pa := ws.pa16[:nkv]
+			for j, p := range scores {
+				pa[j] = quant.FP32ToFP16(p)
+			}
+			for d := range out {
+				row := (kvh*hd + d) * b.nCtx
+				out[d] = tinyDotF16(l.v16[row:row+nkv], pa)
+			}
+			continue
+		}
+		kc := l.k32
 		for j := range scores {
-			k := l.k[j*kRow+off : j*kRow+off+hd*es]
-			scores[j] = b.kvTr.VecDot(hd, k, qa) * b.scale
+			off := j*kvDim + kvh*hd
+			scores[j] = tinyDotF32(kc[off:off+hd], q) * b.scale
 		}
 		softmax(scores)
-		pa := ws.pa[:nkv*es]
-		b.kvTr.QuantizeActivation(pa, scores)
-		out := b.att[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
 		for d := range out {
-			row := (kvh*hd + d) * b.nCtx * es
-			out[d] = b.kvTr.VecDot(nkv, l.v[row:row+nkv*es], pa)
+			row := (kvh*hd + d) * b.nCtx
+			out[d] = tinyDotF32(l.v32[row:row+nkv], scores)
 		}
 	}
 }

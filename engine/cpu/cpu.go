@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"unsafe"
 
 	"github.com/hearthllm/hearth/engine"
-	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
 )
 
@@ -37,14 +35,17 @@ type layer struct {
 	attnNorm, ffnNorm []float32
 	wq, wk, wv, wo    mat
 	wGate, wUp, wDown mat
-	k, v              []byte // KV cache: k as [pos][kvDim], v transposed as [kvDim][nCtx]
+	// KV cache, one pair of slices in use: keys as [pos][kvDim], values
+	// transposed as [kvDim][nCtx] (like llama.cpp without flash attention).
+	k16, v16 []uint16
+	k32, v32 []float32
 }
 
 // worker is the scratch of one worker goroutine.
 type worker struct {
-	qa     []byte    // one query head in the KV type
+	qa16   []uint16  // one query head in F16
 	scores []float32 // attention weights over the context
-	pa     []byte    // attention weights in the KV type
+	pa16   []uint16  // attention weights in F16
 }
 
 // Backend is the CPU engine.Backend. Create it with New.
@@ -52,7 +53,6 @@ type Backend struct {
 	c       engine.Config
 	nCtx    int
 	threads int
-	kvTr    *quant.Traits
 	kvElem  int
 	scale   float32
 
@@ -92,20 +92,15 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	if b.nCtx <= 0 {
 		b.nCtx = engine.DefaultContextSize(c)
 	}
-	var err error
 	switch o.KVType {
 	case engine.KVF16:
-		b.kvTr, err = quant.For(gguf.TypeF16)
 		b.kvElem = 2
 	case engine.KVF32:
-		b.kvTr, err = quant.For(gguf.TypeF32)
 		b.kvElem = 4
 	default:
 		return nil, fmt.Errorf("cpu: unknown KV type %v", o.KVType)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("cpu: KV cache: %w", err)
-	}
+	var err error
 	b.scale = 1 / float32(math.Sqrt(float64(c.HeadDim)))
 
 	if b.tokEmbd, err = quant.For(m.TokEmbd.Type); err != nil || b.tokEmbd.Dequantize == nil {
@@ -141,8 +136,13 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 				return nil, err
 			}
 		}
-		l.k = make([]byte, b.nCtx*kvDim*b.kvElem)
-		l.v = make([]byte, b.nCtx*kvDim*b.kvElem)
+		if b.kvElem == 2 {
+			l.k16 = make([]uint16, b.nCtx*kvDim)
+			l.v16 = make([]uint16, b.nCtx*kvDim)
+		} else {
+			l.k32 = make([]float32, b.nCtx*kvDim)
+			l.v32 = make([]float32, b.nCtx*kvDim)
+		}
 	}
 
 	qDim := c.NHead * c.HeadDim
@@ -165,9 +165,9 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	b.workers = make([]worker, b.threads)
 	for i := range b.workers {
 		b.workers[i] = worker{
-			qa:     make([]byte, 4*c.HeadDim),
+			qa16:   make([]uint16, c.HeadDim),
 			scores: make([]float32, b.nCtx),
-			pa:     make([]byte, 4*b.nCtx),
+			pa16:   make([]uint16, b.nCtx),
 		}
 	}
 	b.mm.b = b
@@ -306,7 +306,9 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 			rmsNorm(b.xn[t*E:(t+1)*E], b.x[t*E:(t+1)*E], l.ffnNorm, c.RMSEps)
 		}
 		b.matmul(n, b.xn, E, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
-		swiGLU(b.gate[:n*c.NFF], b.up[:n*c.NFF])
+		for t := 0; t < n; t++ { // per row: ggml's SIMD blocks start at each row
+			swiGLU(b.gate[t*c.NFF:(t+1)*c.NFF], b.up[t*c.NFF:(t+1)*c.NFF])
+		}
 		b.matmul(n, b.gate, c.NFF, &l.wDown, b.out, nil, nil, nil, nil)
 		add(b.x[:n*E], b.out[:n*E])
 	}
@@ -326,16 +328,18 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 // converting them to the cache type (round to nearest even for F16).
 func (b *Backend) storeKV(l *layer, p int, k, v []float32) {
 	kvDim := len(k)
-	b.kvTr.QuantizeActivation(l.k[p*kvDim*b.kvElem:(p+1)*kvDim*b.kvElem], k)
-	if b.kvElem == 2 {
-		vc := unsafe.Slice((*uint16)(unsafe.Pointer(&l.v[0])), len(l.v)/2)
+	if l.k16 != nil {
+		kc := l.k16[p*kvDim : (p+1)*kvDim]
+		for e, x := range k {
+			kc[e] = quant.FP32ToFP16(x)
+		}
 		for e, x := range v {
-			vc[e*b.nCtx+p] = quant.FP32ToFP16(x)
+			l.v16[e*b.nCtx+p] = quant.FP32ToFP16(x)
 		}
 		return
 	}
-	vc := unsafe.Slice((*float32)(unsafe.Pointer(&l.v[0])), len(l.v)/4)
+	copy(l.k32[p*kvDim:(p+1)*kvDim], k)
 	for e, x := range v {
-		vc[e*b.nCtx+p] = x
+		l.v32[e*b.nCtx+p] = x
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
 
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
@@ -37,27 +39,31 @@ var testModels = []string{
 }
 
 // looseTolerance lists the model/KV-type pairs whose probabilities are
-// known to stray past 1e-3 from llama.cpp's. On these random-weight models a
-// one-ulp difference in an activation can flip the rounding of one element
-// when the activation is converted to Q8_0/Q8_1/Q8_K/BF16; the change grows
-// through the layers and stays in the KV cache. Q5_1 and Q2_K already differ
-// at position 0, where attention is exact, which points at their kernels in
-// quant. TODO: tighten as kernels become bit-exact with ggml's.
+// known to stray past 1e-3 from llama.cpp's on an AVX2 machine. On these
+// random-weight models a one-ulp difference in an activation can flip the
+// rounding of one element when the activation is converted to
+// Q8_0/Q8_1/Q8_K/F16, and the change grows through the layers and stays in
+// the KV cache. The backend follows ggml's AVX2 arithmetic (exp, softmax and
+// SwiGLU blocks, tinyBLAS dot order), so most models match to 1e-7; these
+// two still flip late in the path. TODO: find the remaining difference.
 var looseTolerance = map[string]float64{
-	"synthetic/tiny-synth-bf16.gguf/f16": 5e-3,
-	"synthetic/tiny-synth-q4_1.gguf/f32": 2e-2,
 	"synthetic/tiny-synth-q4_1.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q5_0.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q5_1.gguf/f32": 2e-2,
-	"synthetic/tiny-synth-q5_1.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q8_0.gguf/f32": 2e-2,
-	"synthetic/tiny-synth-q8_0.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q2_k.gguf/f32": 2e-2,
-	"synthetic/tiny-synth-q2_k.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q4_k.gguf/f16": 2e-2,
 	"synthetic/tiny-synth-q5_k.gguf/f16": 2e-2,
-	"synthetic/tiny-synth-q6_k.gguf/f32": 2e-2,
-	"synthetic/tiny-synth-q6_k.gguf/f16": 2e-2,
+}
+
+// synthTolerance returns the tolerance for a model: on machines where
+// llama.cpp picks other kernels than AVX2's (AVX-512, non-x86), ulp-level
+// differences are expected and the random synthetic models, which amplify
+// them, get 2e-2.
+func synthTolerance(t *testing.T, key string) float64 {
+	if tol, ok := looseTolerance[key]; ok {
+		return tol
+	}
+	if strings.HasPrefix(key, "synthetic/") && (runtime.GOARCH != "amd64" || cpu.X86.HasAVX512F) {
+		t.Logf("NOTE: llama.cpp runs non-AVX2 kernels on this machine; random-weight models are compared at 2e-2")
+		return 2e-2
+	}
+	return 1e-3
 }
 
 // tokenPath is a fixed token sequence (BOS first) along which next-token
@@ -151,10 +157,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 					errs = append(errs, fmt.Sprintf("%.0e", w))
 				}
 				t.Logf("per position: %v", errs)
-				tol := 1e-3
-				if loose, ok := looseTolerance[name+"/"+kv.String()]; ok {
-					tol = loose
-				}
+				tol := synthTolerance(t, name+"/"+kv.String())
 				if worst > tol {
 					t.Errorf("max |p - p_llama.cpp| = %.3g > %g", worst, tol)
 				}

@@ -1,6 +1,10 @@
 package cpu
 
-import "math"
+import (
+	"math"
+
+	"github.com/hearthllm/hearth/quant"
+)
 
 // rmsNorm writes x / sqrt(mean(x²) + eps) * w to dst, like ggml's rms_norm
 // (squares summed in float64, the mean and scale in float32) followed by
@@ -53,16 +57,27 @@ func ropeNorm(x []float32, nHead, headDim int, cs []float32) {
 	}
 }
 
-// softmax replaces x by exp(x - max) / sum, the sum taken in float64 like
-// ggml_soft_max.
+// softmax replaces x by exp(x - max) / sum the way ggml_soft_max does on
+// x86 with AVX2: exponentials of whole blocks of 8 through vExpf (the rest
+// through expf), each block summed in float32 in the order of the AVX2
+// horizontal add, the block sums accumulated in float64, then a multiply
+// by the float32 reciprocal of the sum.
 func softmax(x []float32) {
 	mx := float32(math.Inf(-1))
 	for _, v := range x {
 		mx = max(mx, v)
 	}
 	var sum float64
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		b := x[i : i+8 : i+8]
+		for j := range b {
+			b[j] = vExpf(b[j] - mx)
+		}
+		sum += float64(((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7])))
+	}
+	for ; i < len(x); i++ {
+		e := expf(x[i] - mx)
 		x[i] = e
 		sum += float64(e)
 	}
@@ -72,14 +87,58 @@ func softmax(x []float32) {
 	}
 }
 
-// swiGLU writes silu(gate[i]) * up[i] into gate, with silu(x) = x/(1+e^-x)
-// in float32 like ggml_silu_f32.
+// swiGLU writes silu(gate[i]) * up[i] into gate like ggml_vec_swiglu_f32
+// on AVX2: silu(x) = x/(1+e^-x) with vExpf for whole blocks of 8 from the
+// start of the row and expf for the rest.
 func swiGLU(gate, up []float32) {
 	up = up[:len(gate)]
-	for i, g := range gate {
-		s := g / (1 + float32(math.Exp(float64(-g))))
-		gate[i] = s * up[i]
+	n8 := len(gate) / 8 * 8
+	for i, g := range gate[:n8] {
+		gate[i] = g / (1 + vExpf(0-g)) * up[i]
 	}
+	for i := n8; i < len(gate); i++ {
+		g := gate[i]
+		gate[i] = g / (1 + expf(-g)) * up[i]
+	}
+}
+
+// expf is the correctly rounded float32 exponential (glibc's expf).
+func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// fma32 is a fused multiply-add in float32: a*b is exact in float64, and the
+// sum is rounded to float64 and then float32 (a double rounding that differs
+// from a single one only in rare ties).
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}
+
+// vExpf is one lane of ggml_v_expf for AVX2 (ARM's optimized-routines
+// expf: n = round(x/ln2), a degree-5 polynomial on the remainder, with
+// special handling when |n| > 126).
+func vExpf(x float32) float32 {
+	const r = float32(0x1.8p23)
+	z := fma32(x, 0x1.715476p+0, r)
+	n := z - r
+	b := fma32(-n, 0x1.7f7d1cp-20, fma32(-n, 0x1.62e4p-1, x))
+	e := math.Float32bits(z) << 23
+	k := math.Float32frombits(e + math.Float32bits(1))
+	u := b * b
+	j := fma32(fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
+		u, float32(0x1.ffffecp-1)*b)
+	an := float32(math.Abs(float64(n)))
+	if !(an > 126) {
+		return fma32(j, k, k)
+	}
+	var g uint32
+	if n <= 0 {
+		g = 0x82000000
+	}
+	s1 := math.Float32frombits(g + 0x7f000000)
+	if an > 192 {
+		return s1 * s1
+	}
+	s2 := math.Float32frombits(e - g)
+	return fma32(s2, j, s2) * s1
 }
 
 // add sets x[i] += y[i].
@@ -99,4 +158,42 @@ func argmax(x []float32) int {
 		}
 	}
 	return best
+}
+
+// tinyDotF32 is one output element of llamafile's tinyBLAS sgemm on AVX2,
+// which llama.cpp uses for the attention products: eight float32 lanes,
+// lane i%8 accumulating x[i]*y[i] with fused multiply-adds, then the lanes
+// summed as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Elements past len(x) up
+// to the next multiple of 8 count as zero, like llama.cpp's masked padding.
+func tinyDotF32(x, y []float32) float32 {
+	y = y[:len(x)]
+	var l [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+		for j := range l {
+			l[j] = fma32(xs[j], ys[j], l[j])
+		}
+	}
+	for j := 0; i < len(x); i, j = i+1, j+1 {
+		l[j] = fma32(x[i], y[i], l[j])
+	}
+	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+// tinyDotF16 is tinyDotF32 on half-precision inputs widened to float32.
+func tinyDotF16(x, y []uint16) float32 {
+	y = y[:len(x)]
+	var l [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+		for j := range l {
+			l[j] = fma32(quant.FP16ToFP32(xs[j]), quant.FP16ToFP32(ys[j]), l[j])
+		}
+	}
+	for j := 0; i < len(x); i, j = i+1, j+1 {
+		l[j] = fma32(quant.FP16ToFP32(x[i]), quant.FP16ToFP32(y[i]), l[j])
+	}
+	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
 }
