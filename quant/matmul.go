@@ -23,7 +23,7 @@ const maxBatchBlocks = 512
 const floatBatchRows = 3
 
 // floatChunk is the row chunk (elements) the F32/F16 batched kernels take
-// at a time: three activation rows of it (6 KiB as float32) stay in L1.
+// at a time: three activation rows of it (at most 6 KiB) stay in L1.
 const floatChunk = 512
 
 // maxFloatTile bounds the weight rows of a F32/F16 tile (their accumulators,
@@ -197,7 +197,6 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
 	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
 	var acc [maxFloatTile][floatBatchRows * 32]float32
-	var wide [floatBatchRows * floatChunk]float32
 	var out [floatBatchRows]float32
 	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
 	for t0 := r0; t0 < r1; t0 += tile {
@@ -215,13 +214,10 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 					}
 					continue
 				}
-				for j := 0; j < floatBatchRows; j++ {
-					off := (i0+j)*aRowBytes + 2*k0
-					widenF16AVX2(&wide[j*floatChunk], &asU16(a[off : off+2*kn])[0], kn)
-				}
+				y := &asU16(a[i0*aRowBytes+2*k0:])[0]
 				for r := t0; r < t1; r++ {
 					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
-					dotF16x3AVX2(&x[0], &wide[0], 4*floatChunk, kn, &acc[r-t0][0])
+					dotF16x3AVX2(&x[0], y, aRowBytes, kn, &acc[r-t0][0])
 				}
 			}
 			for r := t0; r < t1; r++ {

@@ -25,8 +25,8 @@ func q4_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
 
 // dotF32x3AVX2 and dotF16x3AVX2 add the products of one weight row chunk
-// (n elements, n > 0 a multiple of 32) with three float32 activation row
-// chunks (row 0 at y, rows 1 and 2 at yStride bytes apart) into the twelve
+// (n elements, n > 0 a multiple of 32) with three activation row chunks of
+// the same type (row 0 at y, rows 1 and 2 at yStride bytes apart) into the twelve
 // eight-lane accumulators at acc (96 floats: four per activation row),
 // exactly as dotF32AVX2/dotF16AVX2 accumulate. reduceF32x3AVX2 reduces them
 // into out[0..2] like those kernels. They need LevelAVX2.
@@ -35,7 +35,7 @@ func q5_1Q8_1Dot4AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func dotF32x3AVX2(x, y *float32, yStride, n int, acc *float32)
 
 //go:noescape
-func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32)
+func dotF16x3AVX2(x, y *uint16, yStride, n int, acc *float32)
 
 //go:noescape
 func reduceF32x3AVX2(acc *float32, out *float32)
@@ -52,9 +52,3 @@ func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 
 //go:noescape
 func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
-
-// widenF16AVX2 sets dst[i] to src[i] widened with VCVTPH2PS, as the F16
-// kernels widen their operands, for n > 0 a multiple of 32 elements.
-//
-//go:noescape
-func widenF16AVX2(dst *float32, src *uint16, n int)

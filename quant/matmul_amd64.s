@@ -478,8 +478,8 @@ GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
 // acc and stored back, so that a row can be walked in chunks that keep the
 // activations in L1 with the same sums in the same order. reduceF32x3AVX2
 // then reduces them like those kernels: (c0+c2)+(c1+c3), lo+hi, two
-// horizontal adds. F16 weights are widened with VCVTPH2PS (exact, as in
-// dotF16AVX2; the caller widens F16 activations to float32, also exact).
+// horizontal adds. F16 weights and activations are widened with VCVTPH2PS, as in
+// dotF16AVX2.
 
 // (a0+a2)+(a1+a3) reduced into xa0, stored at off(R10). Uses X12.
 #define MM_REDUCE_STORE(a0, a1, a2, a3, xa0, off) \
@@ -559,7 +559,18 @@ f32x3loop:
 	VZEROUPPER
 	RET
 
-// func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32)
+// Y12, Y13 (weights, eight lanes each) times the eight F16 activations at
+// a0 and the eight at a1, widened into Y14/Y15, FMA'd into acc0/acc1.
+#define MM_F16_PAIR(a0, a1, acc0, acc1) \
+	VCVTPH2PS a0, Y14 \
+	VFMADD231PS Y14, Y12, acc0 \
+	VCVTPH2PS a1, Y15 \
+	VFMADD231PS Y15, Y13, acc1
+
+// func dotF16x3AVX2(x, y *uint16, yStride, n int, acc *float32)
+// Like dotF32x3AVX2 with F16 weights and activations, both widened with
+// VCVTPH2PS as dotF16AVX2 does; each 32-element step in two halves so that
+// the accumulators, two weight vectors and two temporaries fit.
 TEXT ·dotF16x3AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -571,10 +582,17 @@ TEXT ·dotF16x3AVX2(SB), NOSPLIT, $0-40
 f16x3loop:
 	VCVTPH2PS (SI), Y12
 	VCVTPH2PS 16(SI), Y13
-	VCVTPH2PS 32(SI), Y14
-	VCVTPH2PS 48(SI), Y15
+	MM_F16_PAIR((DI), 16(DI), Y0, Y1)
+	MM_F16_PAIR((DI)(R8*1), 16(DI)(R8*1), Y4, Y5)
+	MM_F16_PAIR((DI)(R8*2), 16(DI)(R8*2), Y8, Y9)
+	VCVTPH2PS 32(SI), Y12
+	VCVTPH2PS 48(SI), Y13
+	MM_F16_PAIR(32(DI), 48(DI), Y2, Y3)
+	MM_F16_PAIR(32(DI)(R8*1), 48(DI)(R8*1), Y6, Y7)
+	MM_F16_PAIR(32(DI)(R8*2), 48(DI)(R8*2), Y10, Y11)
 	ADDQ $64, SI
-	MM_F_FMAS
+	ADDQ $64, DI
+	SUBQ $32, CX
 	JNZ f16x3loop
 
 	MM_F_STORE_ACC
@@ -589,28 +607,5 @@ TEXT ·reduceF32x3AVX2(SB), NOSPLIT, $0-16
 	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0)
 	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4)
 	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
-	VZEROUPPER
-	RET
-
-// func widenF16AVX2(dst *float32, src *uint16, n int)
-// dst[i] = fp32(src[i]) with VCVTPH2PS, n > 0 a multiple of 32.
-TEXT ·widenF16AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-
-widenloop:
-	VCVTPH2PS (SI), Y0
-	VCVTPH2PS 16(SI), Y1
-	VCVTPH2PS 32(SI), Y2
-	VCVTPH2PS 48(SI), Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ $64, SI
-	ADDQ $128, DI
-	SUBQ $32, CX
-	JNZ widenloop
 	VZEROUPPER
 	RET

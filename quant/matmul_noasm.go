@@ -28,7 +28,7 @@ func dotF32x3AVX2(x, y *float32, yStride, n int, acc *float32) { panic("quant: n
 
 func reduceF32x3AVX2(acc *float32, out *float32) { panic("quant: no AVX2 kernels") }
 
-func dotF16x3AVX2(x *uint16, y *float32, yStride, n int, acc *float32) {
+func dotF16x3AVX2(x, y *uint16, yStride, n int, acc *float32) {
 	panic("quant: no AVX2 kernels")
 }
 
@@ -43,5 +43,3 @@ func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
-
-func widenF16AVX2(dst *float32, src *uint16, n int) { panic("quant: no AVX2 kernels") }
