@@ -44,6 +44,26 @@ static void hearth_pop_scopes(hearthDevice d, hearthError *e) {
 	wgpuDevicePopErrorScope(d, hearth_error_cb, e);
 	wgpuDevicePopErrorScope(d, hearth_error_cb, e);
 }
+// Buffer mapping with the status written to C memory: the binding's
+// MapAsync hands C a pointer to a Go variable that nothing keeps alive
+// until the callback runs.
+typedef void *hearthBuffer;
+typedef void (*hearthMapCallback)(uint32_t status, void *userdata);
+void wgpuBufferMapAsync(hearthBuffer buffer, uint32_t mode, size_t offset, size_t size, hearthMapCallback callback, void *userdata);
+
+static void hearth_map_cb(uint32_t status, void *userdata) {
+	int32_t *st = (int32_t *)userdata;
+	*st = (int32_t)status;
+}
+
+static void hearth_map_read(hearthDevice d, hearthBuffer b, size_t size, int32_t *status, hearthError *e) {
+	*status = -1;
+	wgpuDevicePushErrorScope(d, 0);
+	wgpuBufferMapAsync(b, 1, 0, size, hearth_map_cb, status);
+	e->type = 0;
+	e->message[0] = 0;
+	wgpuDevicePopErrorScope(d, hearth_error_cb, e);
+}
 */
 import "C"
 
@@ -60,6 +80,7 @@ import (
 type errorScope struct {
 	dev C.hearthDevice
 	e   *C.hearthError // C memory: written by the callback, reused every pop
+	st  *C.int32_t     // C memory: map status, -1 while pending
 }
 
 // newErrorScope prepares scopes for dev. The *wgpu.Device holds the native
@@ -67,7 +88,8 @@ type errorScope struct {
 func newErrorScope(dev *wgpu.Device) *errorScope {
 	ref := *(*unsafe.Pointer)(unsafe.Pointer(dev))
 	e := (*C.hearthError)(C.calloc(1, C.sizeof_hearthError))
-	return &errorScope{dev: C.hearthDevice(ref), e: e}
+	st := (*C.int32_t)(C.calloc(1, 4))
+	return &errorScope{dev: C.hearthDevice(ref), e: e, st: st}
 }
 
 func (s *errorScope) push() { C.hearth_push_scopes(s.dev) }
@@ -95,6 +117,26 @@ func (s *errorScope) pop(what string) error {
 func (s *errorScope) free() {
 	if s.e != nil {
 		C.free(unsafe.Pointer(s.e))
-		s.e = nil
+		C.free(unsafe.Pointer(s.st))
+		s.e, s.st = nil, nil
 	}
+}
+
+// mapRead starts mapping the first size bytes of buf for reading; mapped
+// reports the outcome once poll has run: done, and the wgpu status.
+func (s *errorScope) mapRead(buf *wgpu.Buffer, size int) error {
+	ref := (*[2]unsafe.Pointer)(unsafe.Pointer(buf))[1] // Buffer{deviceRef, ref}
+	C.hearth_map_read(s.dev, C.hearthBuffer(ref), C.size_t(size), s.st, s.e)
+	if s.e._type != 0 {
+		return fmt.Errorf("gpu: map: %s", C.GoString(&s.e.message[0]))
+	}
+	return nil
+}
+
+func (s *errorScope) mapped() (done bool, status wgpu.BufferMapAsyncStatus) {
+	v := int32(*s.st)
+	if v < 0 {
+		return false, 0
+	}
+	return true, wgpu.BufferMapAsyncStatus(v)
 }

@@ -3,6 +3,7 @@ package gpu
 import (
 	"embed"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hearthllm/hearth/gguf"
@@ -54,21 +55,27 @@ func kernelFile(name string) (string, error) {
 
 // preprocess keeps the lines between "//#if NAME" and "//#else" or
 // "//#endif" when NAME is in defs, and the "//#else" part otherwise.
-// Blocks do not nest.
+// Blocks nest.
 func preprocess(src string, defs map[string]bool) string {
 	var out strings.Builder
+	type level struct{ parent, cond bool }
+	var stack []level
 	keep := true
 	for _, line := range strings.Split(src, "\n") {
 		tl := strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(tl, "//#if "):
-			keep = defs[strings.TrimSpace(tl[len("//#if "):])]
+			c := defs[strings.TrimSpace(tl[len("//#if "):])]
+			stack = append(stack, level{keep, c})
+			keep = keep && c
 			continue
-		case tl == "//#else":
-			keep = !keep
+		case tl == "//#else" && len(stack) > 0:
+			l := stack[len(stack)-1]
+			keep = l.parent && !l.cond
 			continue
-		case tl == "//#endif":
-			keep = true
+		case tl == "//#endif" && len(stack) > 0:
+			keep = stack[len(stack)-1].parent
+			stack = stack[:len(stack)-1]
 			continue
 		}
 		if keep {
@@ -77,6 +84,34 @@ func preprocess(src string, defs map[string]bool) string {
 		}
 	}
 	return out.String()
+}
+
+var (
+	unitValsSig = regexp.MustCompile(`fn unit_vals\(bo: u32, s: u32\) -> array<f32, UNIT> \{`)
+	unitValsSet = regexp.MustCompile(`(?m)^(\s*)v\[(.+?)\] = (.+);\s*$`)
+)
+
+// unitDot derives a type's unit_dot (the dot product of one unit with the
+// activations, through the kernel's xv accessor) from its unit_vals: each
+// "v[i] = e;" becomes "acc_ += (e) * xv(xb, c0 + (i));". Keeping the values
+// out of an array keeps them in registers. Types whose file already has a
+// unit_dot (F16, BF16) keep it.
+func unitDot(src string) string {
+	if strings.Contains(src, "fn unit_dot(") {
+		return ""
+	}
+	i := unitValsSig.FindStringIndex(src)
+	if i == nil {
+		return ""
+	}
+	body := src[i[0]:]
+	end := strings.Index(body, "\n}\n")
+	body = body[:end+3]
+	body = unitValsSig.ReplaceAllString(body, "fn unit_dot(bo: u32, s: u32, xb: u32, c0: u32) -> f32 {")
+	body = strings.Replace(body, "var v: array<f32, UNIT>;", "var acc_ = 0.0;", 1)
+	body = strings.Replace(body, "return v;", "return acc_;", 1)
+	body = unitValsSet.ReplaceAllString(body, "${1}acc_ += (${3}) * xv(xb, c0 + (${2}));")
+	return "\n" + body
 }
 
 // buildShader assembles a compute shader: constants, the Step struct, the
@@ -100,6 +135,9 @@ func buildShader(kernel, typ string, consts map[string]int, defs map[string]bool
 				return "", err
 			}
 			b.WriteString(src)
+			if name == typ && kernel == "matvec" {
+				b.WriteString(unitDot(src))
+			}
 		}
 	}
 	return b.String(), nil

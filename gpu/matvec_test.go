@@ -81,9 +81,10 @@ func readF32(t *testing.T, d *device, src *wgpu.Buffer, n int) []float32 {
 	cb, err := enc.Finish(nil)
 	require.NoError(t, err)
 	d.queue.Submit(cb)
-	var st wgpu.BufferMapAsyncStatus
-	require.NoError(t, rb.MapAsync(wgpu.MapModeRead, 0, uint64(4*n), func(s wgpu.BufferMapAsyncStatus) { st = s }))
+	require.NoError(t, d.scope.mapRead(rb, 4*n))
 	d.dev.Poll(true, nil)
+	done, st := d.scope.mapped()
+	require.True(t, done)
 	require.Equal(t, wgpu.BufferMapAsyncStatusSuccess, st)
 	out := make([]float32, n)
 	copy(out, wgpu.FromBytes[float32](rb.GetMappedRange(0, uint(4*n))))

@@ -105,7 +105,12 @@ type mv struct {
 // matvec builds the dispatches of m, one per weight chunk.
 func (r *resources) matvec(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 	defs := map[string]bool{m.mode: true, "NORM": m.norm != nil, "LAST": m.last}
-	src, err := buildShader("matvec", typeKernel[m.w.typ], map[string]int{"TT": m.tt, "REDN": 64 * m.tt}, defs)
+	tpr, rpw := 32, 8 // decode: 8 rows of 32 threads
+	if m.tt > 1 {
+		tpr, rpw = 64, 4
+	}
+	consts := map[string]int{"TT": m.tt, "TPR": tpr, "RPW": rpw, "WG": tpr * rpw, "REDN": tpr * rpw * m.tt}
+	src, err := buildShader("matvec", typeKernel[m.w.typ], consts, defs)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +141,7 @@ func (r *resources) matvec(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 		if err != nil {
 			return nil, err
 		}
-		gx, gy := grid(rows)
+		gx, gy := grid((rows + rpw - 1) / rpw)
 		out = append(out, dispatch{label: m.w.name, pipe: p, bg: bg, x: gx, y: gy})
 	}
 	return out, nil

@@ -15,19 +15,20 @@ struct AP {
 }
 
 @group(0) @binding(0) var<storage, read> QKV: array<f32>;
-@group(0) @binding(1) var<storage, read> KC: array<f32>;
-@group(0) @binding(2) var<storage, read> VC: array<f32>;
+@group(0) @binding(1) var<storage, read> KC: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> VC: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @group(0) @binding(4) var<uniform> P: AP;
 @group(0) @binding(5) var<storage, read> S: Step;
 
-const WG: u32 = 128u;
-const CH: u32 = 256u;
-const MAXHD: u32 = 256u;
+const WG: u32 = 256u;
+const CH: u32 = 512u;
+const MAXHD4: u32 = 32u;
 
 var<workgroup> sc: array<f32, CH>;
 var<workgroup> red: array<f32, WG>;
-var<workgroup> q: array<f32, MAXHD>;
+var<workgroup> q: array<vec4<f32>, MAXHD4>;
+var<workgroup> part: array<vec4<f32>, WG>;
 
 fn reduce_max(lid: u32, v: f32) -> f32 {
     red[lid] = v;
@@ -57,7 +58,7 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
     return r;
 }
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     let h = wid.x;
     let t = wid.y;
@@ -65,30 +66,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         return;
     }
     let lid = lidv.x;
-    let hd = P.head_dim;
-    let kv_dim = P.n_head_kv * hd;
+    let hd4 = P.head_dim / 4u;
+    let kv4 = P.n_head_kv * hd4;
     let kvh = h / (P.n_head / P.n_head_kv);
     let n_keys = S.pos + t + 1u;
-    for (var d = lid; d < hd; d += WG) {
-        q[d] = QKV[t * P.qkv_stride + h * hd + d];
+    let qb = (t * P.qkv_stride + h * P.head_dim) / 4u;
+    for (var d = lid; d < hd4; d += WG) {
+        q[d] = vec4<f32>(QKV[4u * (qb + d)], QKV[4u * (qb + d) + 1u], QKV[4u * (qb + d) + 2u], QKV[4u * (qb + d) + 3u]);
     }
     workgroupBarrier();
-    let groups = max(WG / hd, 1u);
-    let g = lid / hd;
-    let d = lid % hd;
+    // thread (g, d): group g of `groups`, vec4 column d of the head
+    let groups = WG / hd4;
+    let g = lid / hd4;
+    let d = lid % hd4;
     var m = -3.0e38;
     var l = 0.0;
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     for (var p0 = 0u; p0 < n_keys; p0 += CH) {
         let n = min(CH, n_keys - p0);
         var lmax = -3.0e38;
         for (var i = lid; i < n; i += WG) {
-            let kb = (p0 + i) * kv_dim + kvh * hd;
-            var s = 0.0;
-            for (var e = 0u; e < hd; e++) {
-                s += q[e] * KC[kb + e];
+            let kb = (p0 + i) * kv4 + kvh * hd4;
+            var s4 = vec4<f32>(0.0);
+            for (var e = 0u; e < hd4; e++) {
+                s4 += q[e] * KC[kb + e];
             }
-            s *= P.scale;
+            let s = (s4.x + s4.y + s4.z + s4.w) * P.scale;
             sc[i] = s;
             lmax = max(lmax, s);
         }
@@ -104,23 +107,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let csum = reduce_sum(lid, lsum);
         l = l * f + csum;
         m = m_new;
-        if (g < groups && d < hd) {
+        if (g < groups) {
             var a = acc * f;
             for (var i = g; i < n; i += groups) {
-                a += sc[i] * VC[(p0 + i) * kv_dim + kvh * hd + d];
+                a += sc[i] * VC[(p0 + i) * kv4 + kvh * hd4 + d];
             }
             acc = a;
         }
         workgroupBarrier();
     }
     // sum the groups' partial outputs
-    red[lid] = select(0.0, acc, g < groups);
+    part[lid] = select(vec4<f32>(0.0), acc, g < groups);
     workgroupBarrier();
-    if (lid < hd) {
-        var o = 0.0;
+    if (lid < hd4) {
+        var o = vec4<f32>(0.0);
         for (var k = 0u; k < groups; k++) {
-            o += red[k * hd + lid];
+            o += part[k * hd4 + lid];
         }
-        O[t * P.n_head * hd + h * hd + lid] = o / l;
+        o = o / l;
+        let ob = t * P.n_head * P.head_dim + h * P.head_dim + 4u * lid;
+        O[ob] = o.x;
+        O[ob + 1u] = o.y;
+        O[ob + 2u] = o.z;
+        O[ob + 3u] = o.w;
     }
 }

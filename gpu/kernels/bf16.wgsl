@@ -9,3 +9,10 @@ fn unit_vals(bo: u32, s: u32) -> array<f32, UNIT> {
     return array<f32, UNIT>(bitcast<f32>(a << 16u), bitcast<f32>(a & 0xffff0000u),
                             bitcast<f32>(b << 16u), bitcast<f32>(b & 0xffff0000u));
 }
+
+fn unit_dot(bo: u32, s: u32, xb: u32, c0: u32) -> f32 {
+    let a = rd32(bo);
+    let b = rd32(bo + 4u);
+    return bitcast<f32>(a << 16u) * xv(xb, c0) + bitcast<f32>(a & 0xffff0000u) * xv(xb, c0 + 1u) +
+           bitcast<f32>(b << 16u) * xv(xb, c0 + 2u) + bitcast<f32>(b & 0xffff0000u) * xv(xb, c0 + 3u);
+}

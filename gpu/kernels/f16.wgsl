@@ -8,3 +8,9 @@ fn unit_vals(bo: u32, s: u32) -> array<f32, UNIT> {
     let b = unpack2x16float(rd32(bo + 4u));
     return array<f32, UNIT>(a.x, a.y, b.x, b.y);
 }
+
+fn unit_dot(bo: u32, s: u32, xb: u32, c0: u32) -> f32 {
+    let a = unpack2x16float(rd32(bo));
+    let b = unpack2x16float(rd32(bo + 4u));
+    return a.x * xv(xb, c0) + a.y * xv(xb, c0 + 1u) + b.x * xv(xb, c0 + 2u) + b.y * xv(xb, c0 + 3u);
+}

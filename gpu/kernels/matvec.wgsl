@@ -28,39 +28,42 @@ struct MV {
 @group(0) @binding(5) var<storage, read> G: array<f32>;
 //#endif
 
-const WG: u32 = 64u;
+// TPR threads share one row; a workgroup of WG = RPW * TPR threads does
+// RPW rows (TT, TPR, RPW, WG and REDN = WG * TT come from kernels.go).
 const NSUB: u32 = BLOCK_ELEMS / UNIT;
 
 var<workgroup> red: array<f32, REDN>;
 var<workgroup> inv_rms: f32;
 
+// xv is activation c of the row starting at xb (normalized when NORM).
+fn xv(xb: u32, c: u32) -> f32 {
+//#if NORM
+    return X[xb + c] * G[c];
+//#else
+    return X[xb + c];
+//#endif
+}
+
 fn silu(x: f32) -> f32 {
     return x / (1.0 + exp(-x));
 }
 
-// row_dot leaves dot(W[row], x_t) for t in [t0, t0+TT) in red[t*WG].
-fn row_dot(row: u32, t0: u32, nt: u32, lid: u32) {
+// row_dot leaves dot(W[row], x_t) for t in [t0, t0+TT) in
+// red[t*WG + lr*TPR] (lr = lid / TPR is the row's slot in the workgroup).
+fn row_dot(row: u32, ok: bool, t0: u32, nt: u32, lid: u32) {
     var acc: array<f32, TT>;
     for (var t = 0u; t < TT; t++) {
         acc[t] = 0.0;
     }
-    let units = P.cols / UNIT;
+    let tl = lid % TPR;
+    let units = select(0u, P.cols / UNIT, ok);
     let rb = row * P.row_bytes;
-    for (var u = lid; u < units; u += WG) {
-        var v = unit_vals(rb + (u / NSUB) * BLOCK_BYTES, u % NSUB);
+    for (var u = tl; u < units; u += TPR) {
+        let bo = rb + (u / NSUB) * BLOCK_BYTES;
         let xi = u * UNIT;
         for (var t = 0u; t < TT; t++) {
             if (t < nt) {
-                let xb = (t0 + t) * P.cols + xi;
-                var s = 0.0;
-                for (var j = 0u; j < UNIT; j++) {
-//#if NORM
-                    s += v[j] * (X[xb + j] * G[xi + j]);
-//#else
-                    s += v[j] * X[xb + j];
-//#endif
-                }
-                acc[t] += s;
+                acc[t] += unit_dot(bo, u % NSUB, (t0 + t) * P.cols, xi);
             }
         }
     }
@@ -68,8 +71,8 @@ fn row_dot(row: u32, t0: u32, nt: u32, lid: u32) {
         red[t * WG + lid] = acc[t];
     }
     workgroupBarrier();
-    for (var k = WG / 2u; k > 0u; k >>= 1u) {
-        if (lid < k) {
+    for (var k = TPR / 2u; k > 0u; k >>= 1u) {
+        if (tl < k) {
             for (var t = 0u; t < TT; t++) {
                 red[t * WG + lid] += red[t * WG + lid + k];
             }
@@ -78,11 +81,14 @@ fn row_dot(row: u32, t0: u32, nt: u32, lid: u32) {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     let lid = lidv.x;
-    let row = wid.x + wid.y * 65535u;
-    if (row >= P.rows) {
+    let lr = lid / TPR;
+    let tl = lid % TPR;
+    let row = (wid.x + wid.y * 65535u) * RPW + lr;
+    let ok = row < P.rows;
+    if ((wid.x + wid.y * 65535u) * RPW >= P.rows) {
         return;
     }
     var first = 0u;
@@ -117,19 +123,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var t0 = 0u; t0 < ntok; t0 += TT) {
         let nt = min(TT, ntok - t0);
 //#if SWIGLU
-        row_dot(row, first + t0, nt, lid);
-        var g: array<f32, TT>;
-        for (var t = 0u; t < TT; t++) {
-            g[t] = red[t * WG] * scale;
+        row_dot(row, ok, first + t0, nt, lid);
+        // thread tl of the row keeps token tl's gate value
+        var gate = 0.0;
+        if (tl < nt) {
+            gate = red[tl * WG + lr * TPR] * scale;
         }
         workgroupBarrier();
-        row_dot(row + P.half, first + t0, nt, lid);
+        row_dot(row + P.half, ok, first + t0, nt, lid);
 //#else
-        row_dot(row, first + t0, nt, lid);
+        row_dot(row, ok, first + t0, nt, lid);
 //#endif
-        if (lid < nt) {
-            let v = red[lid * WG] * scale;
-            let yi = P.y_off + (t0 + lid) * P.y_stride + row;
+        if (ok && tl < nt) {
+            let v = red[tl * WG + lr * TPR] * scale;
+            let yi = P.y_off + (t0 + tl) * P.y_stride + row;
 //#if STORE
             Y[yi] = v;
 //#endif
@@ -140,7 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             Y[yi] = silu(v) * Y[yi];
 //#endif
 //#if SWIGLU
-            Y[yi] = silu(g[lid]) * v;
+            Y[yi] = silu(gate) * v;
 //#endif
         }
         workgroupBarrier();

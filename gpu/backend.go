@@ -1,0 +1,746 @@
+package gpu
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cogentcore/webgpu/wgpu"
+	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/quant"
+)
+
+// maxBatch is the most tokens one command buffer processes; longer Evals
+// are cut into batches of this size.
+const maxBatch = 512
+
+var batchTT = 8
+
+// Backend is the WebGPU implementation of engine.Backend and
+// engine.ArgmaxBackend.
+type Backend struct {
+	res  resources
+	d    *device
+	cfg  engine.Config
+	nCtx int
+
+	step     *wgpu.Buffer // Step: n_tok, pos, token ids
+	stepHost []byte
+	logits   *wgpu.Buffer
+	result   *wgpu.Buffer // argmax: index, value bits, n_tok
+	readRes  *wgpu.Buffer // MapRead copy of result
+	readLog  *wgpu.Buffer // MapRead copy of logits
+
+	decode []dispatch // one token
+	batch  []dispatch // several tokens
+
+
+	// Dispatches counts the dispatches recorded by the last Eval.
+	Dispatches int
+	// encodeTime is the host time of recording and submitting the last
+	// batch's command buffer.
+	encodeTime time.Duration
+}
+
+var (
+	_ engine.Backend       = (*Backend)(nil)
+	_ engine.ArgmaxBackend = (*Backend)(nil)
+)
+
+// New uploads m's weights to a WebGPU device and builds every pipeline and
+// bind group of the forward pass. It returns an error wrapping ErrNoAdapter
+// when no allowed adapter exists.
+func New(m *engine.Model, o engine.Options, g Options) (engine.Backend, error) {
+	b, err := newBackend(m, o, g)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) {
+	c := m.Config
+	if c.NHead%c.NHeadKV != 0 || c.HeadDim%4 != 0 || c.HeadDim > 128 || c.RopeDim > c.HeadDim {
+		return nil, fmt.Errorf("gpu: unsupported attention shape: %d heads, %d kv heads, head dim %d, rope dim %d",
+			c.NHead, c.NHeadKV, c.HeadDim, c.RopeDim)
+	}
+	d, err := openDevice(g)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{d: d, cfg: c, res: resources{d: d}}
+	b.nCtx = o.ContextSize
+	if b.nCtx <= 0 {
+		b.nCtx = engine.DefaultContextSize(c)
+	}
+	if err := b.build(m); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("gpu: %s: %w", d.info.Name, err)
+	}
+	return b, nil
+}
+
+// Name returns "gpu".
+func (b *Backend) Name() string { return "gpu" }
+
+// Adapter describes the adapter in use.
+func (b *Backend) Adapter() string {
+	return fmt.Sprintf("%s (%s, %s)", b.d.info.Name, b.d.info.AdapterType, b.d.info.BackendType)
+}
+
+// Close releases every GPU resource.
+func (b *Backend) Close() error {
+	b.res.release()
+	b.d.release()
+	b.d = nil
+	return nil
+}
+
+// vector dequantizes a 1-row tensor to float32 bytes.
+func vector(t engine.Tensor) ([]byte, error) {
+	tr, err := quant.For(t.Type)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	v := make([]float32, t.Cols)
+	tr.Dequantize(v, t.Data)
+	return wgpu.ToBytes(v), nil
+}
+
+func sameType(ts ...engine.Tensor) bool {
+	for _, t := range ts[1:] {
+		if t.Type != ts[0].Type {
+			return false
+		}
+	}
+	return true
+}
+
+// ropeTable holds (cos, sin) for every position and rotated pair, computed
+// like ggml's rope cache (theta multiplied by base^(-2/n_rot) in float32).
+func ropeTable(c engine.Config, nCtx int, ff []float32) []float32 {
+	half := c.RopeDim / 2
+	out := make([]float32, nCtx*half*2)
+	thetaScale := float32(math.Pow(float64(c.RopeBase), float64(float32(-2)/float32(c.RopeDim))))
+	freqScale := 1 / c.RopeScale
+	for p := 0; p < nCtx; p++ {
+		theta := float32(p)
+		for i := 0; i < half; i++ {
+			t := theta
+			if ff != nil {
+				t = theta / ff[i]
+			}
+			t = freqScale * t
+			out[2*(p*half+i)] = float32(math.Cos(float64(t)))
+			out[2*(p*half+i)+1] = float32(math.Sin(float64(t)))
+			theta *= thetaScale
+		}
+	}
+	return out
+}
+
+func (b *Backend) build(m *engine.Model) error {
+	c := b.cfg
+	r := &b.res
+	qDim, kvDim := c.NHead*c.HeadDim, c.NHeadKV*c.HeadDim
+	qkvStride := qDim + 2*kvDim
+	var err error
+	buf := func(label string, n int, extra wgpu.BufferUsage) *wgpu.Buffer {
+		if err != nil {
+			return nil
+		}
+		var bb *wgpu.Buffer
+		bb, err = r.buffer(label, n, extra)
+		return bb
+	}
+	b.stepHost = make([]byte, 16+4*maxBatch)
+	b.step = buf("step", len(b.stepHost), 0)
+	x := buf("x", 4*maxBatch*c.NEmbd, 0)
+	xn := buf("xn", 4*maxBatch*c.NEmbd, 0)
+	qkv := buf("qkv", 4*maxBatch*qkvStride, 0)
+	att := buf("att", 4*maxBatch*qDim, 0)
+	ff := buf("ff", 4*maxBatch*c.NFF, 0)
+	b.logits = buf("logits", 4*c.NVocab, 0)
+	b.result = buf("result", 16, 0)
+	if err != nil {
+		return err
+	}
+	if b.readRes, err = d2hBuffer(r, "result readback", 16); err != nil {
+		return err
+	}
+	if b.readLog, err = d2hBuffer(r, "logits readback", 4*c.NVocab); err != nil {
+		return err
+	}
+
+	var ff32 []float32
+	if m.RopeFreqs.Data != nil {
+		v := make([]float32, m.RopeFreqs.Cols)
+		tr, e := quant.For(m.RopeFreqs.Type)
+		if e != nil {
+			return e
+		}
+		tr.Dequantize(v, m.RopeFreqs.Data)
+		ff32 = v
+	}
+	cs, err := r.upload("rope table", wgpu.ToBytes(ropeTable(c, b.nCtx, ff32)))
+	if err != nil {
+		return err
+	}
+
+	// embedding lookup
+	emb, err := r.uploadWeight("token_embd", 0, m.TokEmbd)
+	if err != nil {
+		return err
+	}
+	var embDs []dispatch
+	for _, ch := range emb.chunks {
+		if len(emb.chunks) > 1 {
+			return fmt.Errorf("token_embd (%d bytes) exceeds one storage binding", emb.rows*emb.rowBytes)
+		}
+		src, e := buildShader("get_rows", typeKernel[emb.typ], nil, nil)
+		if e != nil {
+			return e
+		}
+		p, e := r.pipeline("get_rows "+emb.typ.String(), src)
+		if e != nil {
+			return e
+		}
+		u, e := r.uniform("get_rows params", uint32(emb.cols), uint32(emb.rowBytes), 0, 0)
+		if e != nil {
+			return e
+		}
+		bg, e := r.bind("get_rows", p, ch.buf, x, u, b.step)
+		if e != nil {
+			return e
+		}
+		embDs = append(embDs, dispatch{label: "get_rows", pipe: p, bg: bg, x: 1, y: 1, tokX: true})
+	}
+	b.decode = append(b.decode, embDs...)
+	b.batch = append(b.batch, embDs...)
+
+	ropeSrc, err := buildShader("rope_kv", "", nil, nil)
+	if err != nil {
+		return err
+	}
+	ropeP, err := r.pipeline("rope_kv", ropeSrc)
+	if err != nil {
+		return err
+	}
+	attSrc, err := buildShader("attention", "", nil, nil)
+	if err != nil {
+		return err
+	}
+	attP, err := r.pipeline("attention", attSrc)
+	if err != nil {
+		return err
+	}
+	ropeU, err := r.uniform("rope params", uint32(c.NHead), uint32(c.NHeadKV), uint32(c.HeadDim), uint32(c.RopeDim), uint32(qkvStride), 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	attU, err := r.uniform("attention params", uint32(c.NHead), uint32(c.NHeadKV), uint32(c.HeadDim), uint32(qkvStride),
+		f32w(float32(1/math.Sqrt(float64(c.HeadDim)))), 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	xqCols := max(c.NEmbd, qDim, c.NFF)
+	xq := [2]*wgpu.Buffer{buf("xq0", 4*maxBatch*xqCols, 0), buf("xq1", 4*maxBatch*xqCols, 0)}
+	if err != nil {
+		return err
+	}
+	// both programs: decode fuses the norm (tt=1), batch runs rmsnorm first (tt=8)
+	type prog struct {
+		ds *[]dispatch
+		tt int
+	}
+	progs := []prog{{&b.decode, 1}, {&b.batch, batchTT}}
+	addMV := func(p prog, m mv) error {
+		ds, e := r.matvec(b.step, m)
+		if e != nil {
+			return e
+		}
+		*p.ds = append(*p.ds, ds...)
+		return nil
+	}
+	// group records the matrix products mvs that share the input src
+	// (normalized by g when not nil): inputs are rounded to each weight's
+	// vec-dot type like the CPU does (actq), or, for F32 vec-dot types,
+	// normalized inside the matrix kernel (decode, last) or by rmsnorm.
+	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool) error {
+		seen := map[gguf.TensorType]*wgpu.Buffer{}
+		normed := false
+		for _, m := range mvs {
+			vdt, e := vecDotType(m.w.typ)
+			if e != nil {
+				return e
+			}
+			m.tt, m.last = p.tt, last
+			if last {
+				m.tt = 1
+			}
+			switch {
+			case vdt == gguf.TypeF32 && g == nil:
+				m.x = src
+			case vdt == gguf.TypeF32 && (p.tt == 1 || last):
+				m.x, m.norm, m.eps = src, g, c.RMSEps
+			case vdt == gguf.TypeF32:
+				if !normed {
+					ds, e := b.rmsnorm(label, src, g, xn, cols)
+					if e != nil {
+						return e
+					}
+					*p.ds = append(*p.ds, ds)
+					normed = true
+				}
+				m.x = xn
+			default:
+				q, ok := seen[vdt]
+				if !ok {
+					if len(seen) == len(xq) {
+						return fmt.Errorf("%s: too many activation types", label)
+					}
+					q = xq[len(seen)]
+					ds, e := b.actq(label, src, g, q, cols, vdt, last)
+					if e != nil {
+						return e
+					}
+					*p.ds = append(*p.ds, ds)
+					seen[vdt] = q
+				}
+				m.x = q
+			}
+			if e := addMV(p, m); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+
+	for li, l := range m.Layers {
+		name := func(s string) string { return fmt.Sprintf("blk.%d.%s", li, s) }
+		attnNorm, e := vector(l.AttnNorm)
+		if e != nil {
+			return e
+		}
+		ffnNorm, e := vector(l.FFNNorm)
+		if e != nil {
+			return e
+		}
+		gAttn, e := r.upload(name("attn_norm"), attnNorm)
+		if e != nil {
+			return e
+		}
+		gFFN, e := r.upload(name("ffn_norm"), ffnNorm)
+		if e != nil {
+			return e
+		}
+		var qkvMVs []mv
+		if sameType(l.Wq, l.Wk, l.Wv) {
+			w, e := r.uploadWeight(name("attn_qkv"), 0, l.Wq, l.Wk, l.Wv)
+			if e != nil {
+				return e
+			}
+			qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yStride: qkvStride, mode: modeStore})
+		} else {
+			off := 0
+			for _, t := range []engine.Tensor{l.Wq, l.Wk, l.Wv} {
+				w, e := r.uploadWeight(t.Name, 0, t)
+				if e != nil {
+					return e
+				}
+				qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yOff: off, yStride: qkvStride, mode: modeStore})
+				off += t.Rows
+			}
+		}
+		kc, e := r.buffer(name("k cache"), 4*b.nCtx*kvDim, 0)
+		if e != nil {
+			return e
+		}
+		vc, e := r.buffer(name("v cache"), 4*b.nCtx*kvDim, 0)
+		if e != nil {
+			return e
+		}
+		ropeBG, e := r.bind(name("rope"), ropeP, qkv, kc, vc, cs, ropeU, b.step)
+		if e != nil {
+			return e
+		}
+		attBG, e := r.bind(name("attention"), attP, qkv, kc, vc, att, attU, b.step)
+		if e != nil {
+			return e
+		}
+		wo, e := r.uploadWeight(name("attn_output"), 0, l.Wo)
+		if e != nil {
+			return e
+		}
+		var ffnMVs []mv
+		if sameType(l.WGate, l.WUp) && (l.WGate.Rows+l.WUp.Rows)*l.WGate.RowBytes()+8 <= int(b.d.limits.MaxStorageBufferBindingSize) {
+			w, e := r.uploadWeight(name("ffn_gate_up"), 0, l.WGate, l.WUp)
+			if e != nil {
+				return e
+			}
+			ffnMVs = append(ffnMVs, mv{w: w, y: ff, yStride: c.NFF, mode: modeSwiGLU})
+		} else {
+			up, e := r.uploadWeight(l.WUp.Name, 0, l.WUp)
+			if e != nil {
+				return e
+			}
+			gate, e := r.uploadWeight(l.WGate.Name, 0, l.WGate)
+			if e != nil {
+				return e
+			}
+			ffnMVs = append(ffnMVs, mv{w: up, y: ff, yStride: c.NFF, mode: modeStore},
+				mv{w: gate, y: ff, yStride: c.NFF, mode: modeSiluMul})
+		}
+		down, e := r.uploadWeight(name("ffn_down"), 0, l.WDown)
+		if e != nil {
+			return e
+		}
+		for _, p := range progs {
+			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false); e != nil {
+				return e
+			}
+			*p.ds = append(*p.ds,
+				dispatch{label: name("rope_kv"), pipe: ropeP, bg: ropeBG, x: 1, y: 1, tokX: true},
+				dispatch{label: name("attention"), pipe: attP, bg: attBG, x: uint32(c.NHead), y: 1, tokY: true})
+			if e := group(p, name("attn_output"), att, qDim, nil, []mv{{w: wo, y: x, yStride: c.NEmbd, mode: modeAdd}}, false); e != nil {
+				return e
+			}
+			if e := group(p, name("ffn"), x, c.NEmbd, gFFN, ffnMVs, false); e != nil {
+				return e
+			}
+			if e := group(p, name("ffn_down"), ff, c.NFF, nil, []mv{{w: down, y: x, yStride: c.NEmbd, mode: modeAdd}}, false); e != nil {
+				return e
+			}
+		}
+	}
+	outNorm, err := vector(m.OutputNorm)
+	if err != nil {
+		return err
+	}
+	gOut, err := r.upload("output_norm", outNorm)
+	if err != nil {
+		return err
+	}
+	out, err := r.uploadWeight("output", 0, m.Output)
+	if err != nil {
+		return err
+	}
+	argSrc, err := buildShader("argmax", "", nil, nil)
+	if err != nil {
+		return err
+	}
+	argP, err := r.pipeline("argmax", argSrc)
+	if err != nil {
+		return err
+	}
+	argU, err := r.uniform("argmax params", uint32(c.NVocab), 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	argBG, err := r.bind("argmax", argP, b.logits, b.result, argU, b.step)
+	if err != nil {
+		return err
+	}
+	for _, p := range progs {
+		// the output only needs the last token
+		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true); e != nil {
+			return e
+		}
+		*p.ds = append(*p.ds, dispatch{label: "argmax", pipe: argP, bg: argBG, x: 1, y: 1})
+	}
+	return nil
+}
+
+// vecDotType is the type the CPU rounds activations to before a product
+// with weights of type t.
+func vecDotType(t gguf.TensorType) (gguf.TensorType, error) {
+	tr, err := quant.For(t)
+	if err != nil {
+		return 0, err
+	}
+	return tr.VecDotType, nil
+}
+
+// rmsnorm builds the batch RMSNorm dispatch src -> dst.
+func (b *Backend) rmsnorm(label string, src, g, dst *wgpu.Buffer, cols int) (dispatch, error) {
+	r := &b.res
+	shader, err := buildShader("rmsnorm", "", nil, nil)
+	if err != nil {
+		return dispatch{}, err
+	}
+	p, err := r.pipeline("rmsnorm", shader)
+	if err != nil {
+		return dispatch{}, err
+	}
+	u, err := r.uniform("rmsnorm params", uint32(cols), f32w(b.cfg.RMSEps), 0, 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	bg, err := r.bind(label+" rmsnorm", p, src, g, dst, u, b.step)
+	if err != nil {
+		return dispatch{}, err
+	}
+	return dispatch{label: label + " rmsnorm", pipe: p, bg: bg, x: 1, y: 1, tokX: true}, nil
+}
+
+// actq builds the activation-rounding dispatch src -> dst (see actq.wgsl).
+func (b *Backend) actq(label string, src, g, dst *wgpu.Buffer, cols int, vdt gguf.TensorType, last bool) (dispatch, error) {
+	r := &b.res
+	defs := map[string]bool{"NORM": g != nil, "LAST": last}
+	bs := 256
+	switch vdt {
+	case gguf.TypeQ8_0, gguf.TypeQ8_1:
+		defs["Q8"], bs = true, 32
+	case gguf.TypeQ8_K:
+		defs["Q8"], defs["Q8_K"], bs = true, true, 256
+	case gguf.TypeF16:
+		defs["F16"] = true
+	case gguf.TypeBF16:
+		defs["BF16"] = true
+	default:
+		defs["F32"] = true
+	}
+	if !defs["Q8"] {
+		for _, c := range []int{256, 64, 4} {
+			if cols%c == 0 {
+				bs = c
+				break
+			}
+		}
+	}
+	if cols%bs != 0 {
+		return dispatch{}, fmt.Errorf("%s: %d columns are not a multiple of the %s block %d", label, cols, vdt, bs)
+	}
+	shader, err := buildShader("actq", "", map[string]int{"BS": bs}, defs)
+	if err != nil {
+		return dispatch{}, err
+	}
+	p, err := r.pipeline("actq "+vdt.String(), shader)
+	if err != nil {
+		return dispatch{}, err
+	}
+	u, err := r.uniform("actq params", uint32(cols), f32w(b.cfg.RMSEps), 0, 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	bufs := []*wgpu.Buffer{src, dst, u, b.step}
+	if g != nil {
+		bufs = append(bufs, g)
+	}
+	bg, err := r.bind(label+" actq", p, bufs...)
+	if err != nil {
+		return dispatch{}, err
+	}
+	ds := dispatch{label: label + " actq", pipe: p, bg: bg, x: uint32(cols / bs), y: 1, tokY: !last}
+	return ds, nil
+}
+
+func d2hBuffer(r *resources, label string, n int) (*wgpu.Buffer, error) {
+	bb, err := r.d.dev.CreateBuffer(&wgpu.BufferDescriptor{
+		Label: label,
+		Size:  uint64(n),
+		Usage: wgpu.BufferUsageMapRead | wgpu.BufferUsageCopyDst,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gpu: buffer %s: %w", label, err)
+	}
+	r.bufs = append(r.bufs, bb)
+	return bb, nil
+}
+
+// Eval implements engine.Backend.
+func (b *Backend) Eval(ctx context.Context, tokens []int32, pos int, logits []float32) error {
+	if err := engine.CheckEval(&b.cfg, b.nCtx, tokens, pos, logits); err != nil {
+		return err
+	}
+	_, err := b.run(ctx, tokens, pos, logits, false)
+	return err
+}
+
+// EvalArgmax implements engine.ArgmaxBackend: only the chosen token id comes
+// back from the GPU.
+func (b *Backend) EvalArgmax(ctx context.Context, tokens []int32, pos int) (int32, error) {
+	if err := engine.CheckEval(&b.cfg, b.nCtx, tokens, pos, nil); err != nil {
+		return 0, err
+	}
+	return b.run(ctx, tokens, pos, nil, true)
+}
+
+func (b *Backend) run(ctx context.Context, tokens []int32, pos int, logits []float32, argmax bool) (int32, error) {
+	for len(tokens) > 0 {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		n := min(len(tokens), maxBatch)
+		final := n == len(tokens)
+		id, err := b.submit(tokens[:n], pos, final && logits != nil, final && argmax)
+		if err != nil {
+			return 0, err
+		}
+		if final {
+			if logits != nil {
+				if err := b.readback(b.readLog, 4*len(logits), func(p []byte) {
+					copy(logits, wgpu.FromBytes[float32](p))
+				}); err != nil {
+					return 0, err
+				}
+			}
+			return id, nil
+		}
+		tokens, pos = tokens[n:], pos+n
+	}
+	return 0, nil
+}
+
+// submit records and runs one batch in a single command buffer.
+func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (int32, error) {
+	n := len(tokens)
+	binary.LittleEndian.PutUint32(b.stepHost[0:], uint32(n))
+	binary.LittleEndian.PutUint32(b.stepHost[4:], uint32(pos))
+	for i, t := range tokens {
+		binary.LittleEndian.PutUint32(b.stepHost[16+4*i:], uint32(t))
+	}
+	d := b.d
+	t0 := time.Now()
+	d.scope.push()
+	err := func() error {
+		if err := d.queue.WriteBuffer(b.step, 0, b.stepHost[:16+4*n]); err != nil {
+			return err
+		}
+		ds := b.decode
+		if n > 1 {
+			ds = b.batch
+		}
+		if !wantArgmax {
+			ds = ds[:len(ds)-1] // argmax is last
+		}
+		b.Dispatches = len(ds)
+		// Software adapters run a long batch as several submissions:
+		// wgpu-native gives up waiting on a submission after a few seconds
+		// and then frees resources the CPU rasterizer still uses.
+		if isSoftware(d.info) && n > 1 {
+			for len(ds) > 4 {
+				if err := b.submitPart(ds[:4], n); err != nil {
+					return err
+				}
+				d.dev.Poll(true, nil)
+				ds = ds[4:]
+			}
+		}
+		enc, err := d.dev.CreateCommandEncoder(nil)
+		if err != nil {
+			return err
+		}
+		defer enc.Release()
+		pass := enc.BeginComputePass(nil)
+		encode(pass, ds, n)
+		err = pass.End()
+		pass.Release()
+		if err != nil {
+			return err
+		}
+		if wantArgmax {
+			if err := enc.CopyBufferToBuffer(b.result, 0, b.readRes, 0, 16); err != nil {
+				return err
+			}
+		}
+		if wantLogits {
+			if err := enc.CopyBufferToBuffer(b.logits, 0, b.readLog, 0, uint64(4*b.cfg.NVocab)); err != nil {
+				return err
+			}
+		}
+		cb, err := enc.Finish(nil)
+		if err != nil {
+			return err
+		}
+		d.queue.Submit(cb)
+		cb.Release()
+		return nil
+	}()
+	if perr := d.scope.pop("eval"); perr != nil {
+		return 0, perr
+	}
+	b.encodeTime = time.Since(t0)
+	if err != nil {
+		return 0, fmt.Errorf("gpu: eval: %w", err)
+	}
+	var id int32
+	if wantArgmax {
+		err := b.readback(b.readRes, 16, func(p []byte) {
+			id = int32(binary.LittleEndian.Uint32(p))
+			if got := binary.LittleEndian.Uint32(p[8:]); got != uint32(n) {
+				id = -1
+			}
+		})
+		if err != nil {
+			return 0, err
+		}
+		if id < 0 || int(id) >= b.cfg.NVocab {
+			return 0, fmt.Errorf("gpu: eval: argmax result %d is stale or out of range", id)
+		}
+	} else {
+		d.dev.Poll(true, nil)
+	}
+	return id, nil
+}
+
+// submitPart records ds into a command buffer of its own and submits it.
+func (b *Backend) submitPart(ds []dispatch, n int) error {
+	enc, err := b.d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return err
+	}
+	defer enc.Release()
+	pass := enc.BeginComputePass(nil)
+	encode(pass, ds, n)
+	err = pass.End()
+	pass.Release()
+	if err != nil {
+		return err
+	}
+	cb, err := enc.Finish(nil)
+	if err != nil {
+		return err
+	}
+	b.d.queue.Submit(cb)
+	cb.Release()
+	return nil
+}
+
+// readback maps a MapRead buffer, hands its first n bytes to f and unmaps.
+func (b *Backend) readback(buf *wgpu.Buffer, n int, f func([]byte)) error {
+	d := b.d
+	if err := d.scope.mapRead(buf, n); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d.dev.Poll(true, nil)
+		done, st := d.scope.mapped()
+		if done {
+			if st != wgpu.BufferMapAsyncStatusSuccess {
+				return fmt.Errorf("gpu: readback: map failed: %s", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gpu: readback: timed out")
+		}
+	}
+	f(buf.GetMappedRange(0, uint(n)))
+	return buf.Unmap()
+}
+
+// typesOf lists the weight types of m's matrices, for messages.
+func typesOf(m *engine.Model) map[gguf.TensorType]int {
+	out := map[gguf.TensorType]int{}
+	for _, l := range m.Layers {
+		for _, t := range []engine.Tensor{l.Wq, l.Wk, l.Wv, l.Wo, l.WGate, l.WUp, l.WDown} {
+			out[t.Type]++
+		}
+	}
+	return out
+}

@@ -1,0 +1,143 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/engine/cpu"
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/stretchr/testify/require"
+)
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// TestGPUBench measures prefill and decode speed on the models listed in
+// HEARTH_GPU_BENCH (comma-separated GGUF paths), checks them against the
+// CPU backend first, and prints one table row per model. It is the
+// measurement scripts/gpu-bench.sh runs on the device machine.
+func TestGPUBench(t *testing.T) {
+	list := os.Getenv("HEARTH_GPU_BENCH")
+	if list == "" {
+		t.Skip("benchmark: set HEARTH_GPU_BENCH=model.gguf[,more.gguf]")
+	}
+	ctx := context.Background()
+	var rows []string
+	for _, path := range strings.Split(list, ",") {
+		f, err := gguf.Open(path)
+		require.NoError(t, err)
+		m, err := engine.LoadModel(f)
+		require.NoError(t, err)
+		o := engine.Options{ContextSize: 1024, KVType: engine.KVF32, Threads: runtime.NumCPU()}
+		start := time.Now()
+		gb, err := newBackend(m, o, Options{AllowSoftware: os.Getenv(AllowSoftwareEnv) == "1"})
+		require.NoError(t, err)
+		load := time.Since(start)
+		cb, err := cpu.New(m, o)
+		require.NoError(t, err)
+
+		// correctness: decode steps and a batched prefill against the CPU
+		path16 := tokenPath(16, m.NVocab)
+		lg := make([]float32, m.NVocab)
+		lc := make([]float32, m.NVocab)
+		worst := 0.0
+		for i := 0; i < 4; i++ {
+			require.NoError(t, gb.Eval(ctx, path16[i:i+1], i, lg))
+			require.NoError(t, cb.Eval(ctx, path16[i:i+1], i, lc))
+			d, _ := maxAbsDiff(lg, lc)
+			worst = max(worst, d)
+		}
+		require.NoError(t, gb.Eval(ctx, path16, 0, lg))
+		require.NoError(t, cb.Eval(ctx, path16, 0, lc))
+		dPre, _ := maxAbsDiff(lg, lc)
+
+		// CPU decode speed
+		cpuTok := 8
+		st := time.Now()
+		tok := int32(1)
+		for i := 0; i < cpuTok; i++ {
+			tok, err = cb.(engine.ArgmaxBackend).EvalArgmax(ctx, []int32{tok}, 16+i)
+			require.NoError(t, err)
+		}
+		cpuTPS := float64(cpuTok) / time.Since(st).Seconds()
+		cb.Close()
+
+		// prefill 512
+		prompt := tokenPath(512, m.NVocab)
+		var pre []time.Duration
+		for rep := 0; rep < 4; rep++ {
+			st := time.Now()
+			_, err := gb.EvalArgmax(ctx, prompt, 0)
+			require.NoError(t, err)
+			pre = append(pre, time.Since(st))
+		}
+		preTPS := 512 / median(pre[1:]).Seconds()
+
+		// decode 128 after the prompt
+		var dec []time.Duration
+		var encode time.Duration
+		for rep := 0; rep < 3; rep++ {
+			tok := int32(1)
+			st := time.Now()
+			for i := 0; i < 128; i++ {
+				tok, err = gb.EvalArgmax(ctx, []int32{tok}, 512+i)
+				require.NoError(t, err)
+			}
+			dec = append(dec, time.Since(st))
+			encode = gb.encodeTime
+		}
+		decTPS := 128 / median(dec).Seconds()
+
+		// where decode time goes: the decode program restricted to one
+		// class of dispatch (plus the final argmax that syncs)
+		full := gb.decode
+		classes := map[string][]dispatch{}
+		for _, d := range full[:len(full)-1] {
+			c := "matvec"
+			for _, k := range []string{"actq", "rope", "attention", "get_rows", "rmsnorm"} {
+				if strings.Contains(d.label, k) {
+					c = k
+				}
+			}
+			classes[c] = append(classes[c], d)
+		}
+		for c, ds := range classes {
+			gb.decode = append(append([]dispatch(nil), ds...), full[len(full)-1])
+			st := time.Now()
+			for i := 0; i < 64; i++ {
+				_, err = gb.EvalArgmax(ctx, []int32{1}, 512+i)
+				require.NoError(t, err)
+			}
+			t.Logf("profile %s: %d dispatches, %.1f µs/token", c, len(ds), time.Since(st).Seconds()*1e6/64)
+		}
+		gb.decode = []dispatch{full[len(full)-1]}
+		st = time.Now()
+		for i := 0; i < 64; i++ {
+			_, err = gb.EvalArgmax(ctx, []int32{1}, 512+i)
+			require.NoError(t, err)
+		}
+		t.Logf("profile argmax+sync only: %.1f µs/token", time.Since(st).Seconds()*1e6/64)
+		gb.decode = full
+		row := fmt.Sprintf("| %s | %s | %.0f | %.1f | %.1f | %d | %.1f | %.3g / %.3g | %.1fs | %.2f |",
+			gb.d.info.Name, path, preTPS, decTPS, cpuTPS, gb.Dispatches, decTPS/cpuTPS, worst, dPre, load.Seconds(),
+			encode.Seconds()*1e6)
+		t.Log(row)
+		rows = append(rows, row)
+		gb.Close()
+		f.Close()
+	}
+	fmt.Println("| card | model | prefill t/s (512) | decode t/s (128) | CPU decode t/s | dispatches/token | GPU/CPU | max|dlogit| decode / prefill | load | encode µs/token |")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+}

@@ -1,0 +1,151 @@
+// Activation rounding, the GPU twin of the CPU's QuantizeActivation: the
+// CPU (like llama.cpp) rounds activations to the weight type's vec-dot type
+// before a matrix product; this writes XQ = the dequantized rounded values,
+// so the GPU product sees the same inputs. Optionally applies RMSNorm first.
+// One workgroup per token (LAST: only the batch's last token).
+//
+// Modes: Q8_0 / Q8_1 (blocks of 32, d = fp16(amax/127), q = round(x/d)),
+// Q8_K (blocks of 256, d = max/-127 in f32, q = round(x/d)), F16, BF16.
+
+struct AQ {
+    cols: u32,
+    eps: f32,
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> XQ: array<f32>;
+@group(0) @binding(2) var<uniform> P: AQ;
+@group(0) @binding(3) var<storage, read> S: Step;
+//#if NORM
+@group(0) @binding(4) var<storage, read> G: array<f32>;
+//#endif
+
+const WG: u32 = 64u;
+const PER: u32 = (BS + 63u) / 64u;  // elements per thread (blocks of 32 use half the threads)
+var<workgroup> red: array<f32, WG>;
+var<workgroup> redi: array<u32, WG>;
+
+fn f16round(v: f32) -> f32 {
+    return unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x;
+}
+
+fn bf16round(v: f32) -> f32 {
+    let u = bitcast<u32>(v);
+    return bitcast<f32>((u + 0x7fffu + ((u >> 16u) & 1u)) & 0xffff0000u);
+}
+
+fn sum_all(lid: u32, v: f32) -> f32 {
+    red[lid] = v;
+    workgroupBarrier();
+    for (var k = WG / 2u; k > 0u; k >>= 1u) {
+        if (lid < k) {
+            red[lid] += red[lid + k];
+        }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+// One workgroup per (block, token): grid (cols/BS, n_tok).
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+    var t = wid.y;
+//#if LAST
+    t = S.n_tok - 1u;
+    if (wid.y != 0u) {
+        return;
+    }
+//#endif
+    if (t >= S.n_tok) {
+        return;
+    }
+    let lid = lidv.x;
+    let b = t * P.cols;
+//#if NORM
+    var ss = 0.0;
+    for (var i = lid; i < P.cols; i += WG) {
+        ss += X[b + i] * X[b + i];
+    }
+    let inv = 1.0 / sqrt(sum_all(lid, ss) / f32(P.cols) + P.eps);
+//#endif
+    let o = b + wid.x * BS;
+    var vals: array<f32, PER>;
+    var amax = 0.0;
+    var mx = 0.0;
+    for (var k = 0u; k < PER; k++) {
+        let j = lid * PER + k;
+        var v = 0.0;
+        if (j < BS) {
+//#if NORM
+            v = (X[o + j] * inv) * G[wid.x * BS + j];
+//#else
+            v = X[o + j];
+//#endif
+        }
+        vals[k] = v;
+        if (abs(v) > amax) {
+            amax = abs(v);
+            mx = v;
+        }
+    }
+//#if Q8
+    // block amax (and, for Q8_K, the signed value with the largest magnitude,
+    // the first one in element order on ties)
+    red[lid] = amax;
+    redi[lid] = lid;
+    workgroupBarrier();
+    for (var k = WG / 2u; k > 0u; k >>= 1u) {
+        if (lid < k) {
+            let a = red[lid + k];
+            if (a > red[lid]) {
+                red[lid] = a;
+                redi[lid] = redi[lid + k];
+            }
+        }
+        workgroupBarrier();
+    }
+    let bamax = red[0];
+    let owner = redi[0];
+    workgroupBarrier();
+    if (lid == owner) {
+        red[0] = mx;
+    }
+    workgroupBarrier();
+    let bmx = red[0];
+    var d = 0.0;
+    var id = 0.0;
+//#if Q8_K
+    if (bamax != 0.0) {
+        id = -127.0 / bmx;
+        d = 1.0 / id;
+    }
+//#else
+    d = f16round(bamax / 127.0);
+    if (bamax != 0.0) {
+        id = 127.0 / bamax;
+    }
+//#endif
+//#endif
+    for (var k = 0u; k < PER; k++) {
+        let j = lid * PER + k;
+        if (j < BS) {
+            let v = vals[k];
+//#if Q8
+            XQ[o + j] = d * clamp(round(v * id), -128.0, 127.0);
+//#endif
+//#if F16
+            XQ[o + j] = f16round(v);
+//#endif
+//#if BF16
+            XQ[o + j] = bf16round(v);
+//#endif
+//#if F32
+            XQ[o + j] = v;
+//#endif
+        }
+    }
+}
