@@ -37,7 +37,6 @@ type Backend struct {
 	decode []dispatch // one token
 	batch  []dispatch // several tokens
 
-
 	// Dispatches counts the dispatches recorded by the last Eval.
 	Dispatches int
 	// encodeTime is the host time of recording and submitting the last
