@@ -99,6 +99,7 @@ function parseArgs(argv) {
       case "--regen": o.regen = true; break;
       case "--timeout": o.timeout = int(); break;
       case "--skip-llama": o.llama = false; break;
+      case "--from": o.from = path.resolve(val()); break;
       case "--json": o.json = true; break;
       case "-h": case "--help":
         process.stdout.write(readHeader());
@@ -112,7 +113,7 @@ function parseArgs(argv) {
 
 function readHeader() {
   return "usage: node scripts/bench-cpu.mjs [--types Q4_K_M,Q4_0,Q8_0,Q6_K,Q2_K,F16,stories260K] [--threads 2]\n" +
-    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen]\n       [--timeout SECONDS] [--skip-llama] [--json]\n";
+    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen]\n       [--timeout SECONDS] [--skip-llama] [--json] [--from RESULT.json]\n";
 }
 
 const log = (s) => process.stderr.write(`bench-cpu: ${s}\n`);
@@ -241,6 +242,10 @@ function loadAvg() {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.from) { // re-render a saved --json result
+    process.stdout.write(table(JSON.parse(readFileSync(o.from, "utf8"))));
+    return;
+  }
   for (const t of o.types) if (!ALL_TYPES.includes(t) && !t.endsWith(".gguf")) log(`warning: ${t} is not one of ${ALL_TYPES.join(",")}; trying hearth synth --type ${t}`);
   const bin = o.hearth ?? buildHearth();
   const goBench = o.cpu ? buildGoBench() : null;
