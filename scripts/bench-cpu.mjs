@@ -5,7 +5,10 @@
 //
 //   node scripts/bench-cpu.mjs [--types Q4_K_M,Q4_0,...,stories260K] [--threads 2]
 //        [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--cpu] [--regen] [--json]
-//   (make bench-cpu / npm run bench:cpu run it with the defaults)
+//        [--timeout SECONDS] [--skip-llama] [--no-raw] [--from RESULT.json]
+//   (make bench-cpu / npm run bench:cpu run it with the defaults; --from
+//   re-renders the table of a saved --json result; a run that fails or passes
+//   --timeout counts as missing)
 //
 // Models: TinyLlama-1.1B-shaped random-weight files made by `hearth synth`
 // (cached in build/bench-cpu/models and reused until the synth or type-mix
