@@ -1,7 +1,5 @@
 package cpu
 
-import "github.com/hearthllm/hearth/quant"
-
 // attnTask computes causal multi-head attention for a batch; its items are
 // (token, head) pairs.
 type attnTask struct {
@@ -45,9 +43,9 @@ func (t *attnTask) run(w, i0, i1 int) {
 		scores := ws.scores[:nkv]
 		out := b.att[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
 		if f16 {
-			qa := ws.qa16[:hd]
+			qa := ws.qa[:hd]
 			for d, v := range q {
-				qa[d] = quant.FP32ToFP16(v)
+				qa[d] = roundF16(v)
 			}
 			kc := l.k16
 			for j := range scores {
@@ -55,9 +53,9 @@ func (t *attnTask) run(w, i0, i1 int) {
 				scores[j] = tinyDotF16(kc[off:off+hd], qa) * b.scale
 			}
 			softmax(scores)
-			pa := ws.pa16[:nkv]
+			pa := ws.pa[:nkv]
 			for j, p := range scores {
-				pa[j] = quant.FP32ToFP16(p)
+				pa[j] = roundF16(p)
 			}
 			for d := range out {
 				row := (kvh*hd + d) * b.nCtx

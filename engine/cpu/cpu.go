@@ -43,9 +43,9 @@ type layer struct {
 
 // worker is the scratch of one worker goroutine.
 type worker struct {
-	qa16   []uint16  // one query head in F16
+	qa     []float32 // one query head rounded to F16
 	scores []float32 // attention weights over the context
-	pa16   []uint16  // attention weights in F16
+	pa     []float32 // attention weights rounded to F16
 }
 
 // Backend is the CPU engine.Backend. Create it with New.
@@ -165,9 +165,9 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	b.workers = make([]worker, b.threads)
 	for i := range b.workers {
 		b.workers[i] = worker{
-			qa16:   make([]uint16, c.HeadDim),
+			qa:     make([]float32, c.HeadDim),
 			scores: make([]float32, b.nCtx),
-			pa16:   make([]uint16, b.nCtx),
+			pa:     make([]float32, b.nCtx),
 		}
 	}
 	b.mm.b = b

@@ -105,11 +105,12 @@ func swiGLU(gate, up []float32) {
 // expf is the correctly rounded float32 exponential (glibc's expf).
 func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
 
-// fma32 is a fused multiply-add in float32: a*b is exact in float64, and the
-// sum is rounded to float64 and then float32 (a double rounding that differs
-// from a single one only in rare ties).
+// fma32 is a fused multiply-add in float32. The product of two float32s is
+// exact in float64, so the float64 sum is a*b+c rounded once; rounding that
+// to float32 differs from a single rounding only in rare double-rounding
+// ties.
 func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
+	return float32(float64(a)*float64(b) + float64(c))
 }
 
 // vExpf is one lane of ggml_v_expf for AVX2 (ARM's optimized-routines
@@ -181,19 +182,23 @@ func tinyDotF32(x, y []float32) float32 {
 	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
 }
 
-// tinyDotF16 is tinyDotF32 on half-precision inputs widened to float32.
-func tinyDotF16(x, y []uint16) float32 {
+// tinyDotF16 is tinyDotF32 on half-precision x widened to float32; y holds
+// values already rounded to half precision.
+func tinyDotF16(x []uint16, y []float32) float32 {
 	y = y[:len(x)]
 	var l [8]float32
 	i := 0
 	for ; i+8 <= len(x); i += 8 {
 		xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
 		for j := range l {
-			l[j] = fma32(quant.FP16ToFP32(xs[j]), quant.FP16ToFP32(ys[j]), l[j])
+			l[j] = fma32(quant.FP16ToFP32(xs[j]), ys[j], l[j])
 		}
 	}
 	for j := 0; i < len(x); i, j = i+1, j+1 {
-		l[j] = fma32(quant.FP16ToFP32(x[i]), quant.FP16ToFP32(y[i]), l[j])
+		l[j] = fma32(quant.FP16ToFP32(x[i]), y[i], l[j])
 	}
 	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
 }
+
+// roundF16 returns x rounded to half precision (nearest even), as float32.
+func roundF16(x float32) float32 { return quant.FP16ToFP32(quant.FP32ToFP16(x)) }
