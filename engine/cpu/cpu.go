@@ -29,6 +29,7 @@ type mat struct {
 	tr, vt         *quant.Traits
 	w              []byte
 	rows, cols, rb int
+	repack         repackKind // llama.cpp's one-token kernel for this weight, see repack.go
 }
 
 type layer struct {
@@ -206,7 +207,8 @@ func newMat(t engine.Tensor) (mat, error) {
 	if t.Cols%vt.BlockSize != 0 {
 		return mat{}, fmt.Errorf("cpu: %s: row length %d is not a multiple of the %s block size %d", t.Name, t.Cols, vt.Type, vt.BlockSize)
 	}
-	return mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols)}, nil
+	return mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols),
+		repack: repackFor(t.Type, t.Rows)}, nil
 }
 
 // Name returns "cpu".

@@ -26,9 +26,14 @@ func (t *matTask) run(_, i0, i1 int) {
 		m := t.m[j]
 		r0 := (i - t.starts[j]) * t.chunk
 		r1 := min(r0+t.chunk, m.rows)
-		if t.ntok == 1 {
+		switch {
+		case t.ntok == 1 && m.repack == repackQ4_0:
+			gemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		case t.ntok == 1 && m.repack == repackQ4K:
+			gemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		case t.ntok == 1:
 			quant.MatVec(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-		} else {
+		default:
 			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		}
 	}
