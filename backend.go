@@ -3,6 +3,7 @@ package hearth
 import (
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/engine/cpu"
+	"github.com/hearthllm/hearth/gpu"
 )
 
 // newBackend builds the backend named name ("cpu", "gpu" or "auto"; the name
@@ -12,15 +13,25 @@ func newBackend(name string, m *engine.Model, o engine.Options) (engine.Backend,
 	case "gpu":
 		return newGPUBackend(m, o)
 	case "auto":
-		// Until the GPU backend lands, auto means the CPU.
+		// A hardware GPU when there is one that can run the model, else
+		// the CPU (software adapters are never picked unless
+		// HEARTH_GPU_ALLOW_SOFTWARE=1).
+		if b, err := gpu.New(m, o, gpu.Options{}); err == nil {
+			return b, nil
+		}
 		return cpu.New(m, o)
 	default:
 		return cpu.New(m, o)
 	}
 }
 
-// newGPUBackend builds the WebGPU backend. It is a placeholder for the GPU
-// engineer to replace.
+// newGPUBackend builds the WebGPU backend on a hardware adapter (or a
+// software one when HEARTH_GPU_ALLOW_SOFTWARE=1); it fails with
+// CodeGPUUnavailable when there is none or it cannot run the model.
 func newGPUBackend(m *engine.Model, o engine.Options) (engine.Backend, error) {
-	return nil, &Error{Code: CodeGPUUnavailable, Msg: "GPU backend not built yet"}
+	b, err := gpu.New(m, o, gpu.Options{})
+	if err != nil {
+		return nil, &Error{Code: CodeGPUUnavailable, Msg: "GPU backend unavailable", Err: err}
+	}
+	return b, nil
 }

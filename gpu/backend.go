@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/cogentcore/webgpu/wgpu"
@@ -33,6 +35,8 @@ type Backend struct {
 	result   *wgpu.Buffer // argmax: index, value bits, n_tok
 	readRes  *wgpu.Buffer // MapRead copy of result
 	readLog  *wgpu.Buffer // MapRead copy of logits
+
+	xq [2]*wgpu.Buffer // rounded activations
 
 	decode []dispatch // one token
 	batch  []dispatch // several tokens
@@ -70,7 +74,10 @@ func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{d: d, cfg: c, res: resources{d: d}}
+	b := &Backend{d: d, cfg: c, res: resources{d: d, tpr: 8}}
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TPR")); err == nil && v >= 4 && v <= 256 && v&(v-1) == 0 {
+		b.res.tpr = v // tuning experiments
+	}
 	b.nCtx = o.ContextSize
 	if b.nCtx <= 0 {
 		b.nCtx = engine.DefaultContextSize(c)
@@ -246,7 +253,8 @@ func (b *Backend) build(m *engine.Model) error {
 		return err
 	}
 	xqCols := max(c.NEmbd, qDim, c.NFF)
-	xq := [2]*wgpu.Buffer{buf("xq0", 4*maxBatch*xqCols, 0), buf("xq1", 4*maxBatch*xqCols, 0)}
+	b.xq = [2]*wgpu.Buffer{buf("xq0", 4*maxBatch*xqCols, 0), buf("xq1", 4*maxBatch*xqCols, 0)}
+	xq := b.xq
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,7 @@ func TestGPUBench(t *testing.T) {
 			encode = gb.encodeTime
 		}
 		decTPS := 128 / median(dec).Seconds()
+		nDisp := gb.Dispatches
 
 		// where decode time goes: the decode program restricted to one
 		// class of dispatch (plus the final argmax that syncs)
@@ -129,7 +130,7 @@ func TestGPUBench(t *testing.T) {
 		t.Logf("profile argmax+sync only: %.1f µs/token", time.Since(st).Seconds()*1e6/64)
 		gb.decode = full
 		row := fmt.Sprintf("| %s | %s | %.0f | %.1f | %.1f | %d | %.1f | %.3g / %.3g | %.1fs | %.2f |",
-			gb.d.info.Name, path, preTPS, decTPS, cpuTPS, gb.Dispatches, decTPS/cpuTPS, worst, dPre, load.Seconds(),
+			gb.d.info.Name, path, preTPS, decTPS, cpuTPS, nDisp, decTPS/cpuTPS, worst, dPre, load.Seconds(),
 			encode.Seconds()*1e6)
 		t.Log(row)
 		rows = append(rows, row)

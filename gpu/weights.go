@@ -105,7 +105,7 @@ type mv struct {
 // matvec builds the dispatches of m, one per weight chunk.
 func (r *resources) matvec(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 	defs := map[string]bool{m.mode: true, "NORM": m.norm != nil, "LAST": m.last}
-	tpr, rpw := 32, 8 // decode: 8 rows of 32 threads
+	tpr, rpw := r.tpr, 256/r.tpr // decode: rows of tpr threads, 256 threads
 	if m.tt > 1 {
 		tpr, rpw = 64, 4
 	}

@@ -36,16 +36,43 @@ fn bf16round(v: f32) -> f32 {
     return bitcast<f32>((u + 0x7fffu + ((u >> 16u) & 1u)) & 0xffff0000u);
 }
 
-fn sum_all(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
+// The CPU sums squares in float64 and rounds divisions and square roots
+// correctly; quantization rounds x/d to an integer, so a one-ulp difference
+// in the norm scale can move a value across a .5 boundary (quantized
+// embeddings make exact halves common). Hence compensated sums (two_sum)
+// and fma-corrected division and square root here.
+var<workgroup> redlo: array<f32, WG>;
+
+fn two_sum(a: f32, b: f32) -> vec2<f32> {
+    let s = a + b;
+    let bb = s - a;
+    return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+}
+
+fn div_rn(a: f32, b: f32) -> f32 {
+    let q = a / b;
+    return q + fma(-q, b, a) / b;
+}
+
+fn sqrt_rn(x: f32) -> f32 {
+    let s = sqrt(x);
+    return s + fma(-s, s, x) / (2.0 * s);
+}
+
+// sum_all returns the workgroup's sum of (hi, lo) pairs as (hi, lo).
+fn sum_all(lid: u32, v: vec2<f32>) -> vec2<f32> {
+    red[lid] = v.x;
+    redlo[lid] = v.y;
     workgroupBarrier();
     for (var k = WG / 2u; k > 0u; k >>= 1u) {
         if (lid < k) {
-            red[lid] += red[lid + k];
+            let t = two_sum(red[lid], red[lid + k]);
+            red[lid] = t.x;
+            redlo[lid] = redlo[lid] + redlo[lid + k] + t.y;
         }
         workgroupBarrier();
     }
-    let r = red[0];
+    let r = vec2<f32>(red[0], redlo[0]);
     workgroupBarrier();
     return r;
 }
@@ -66,11 +93,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let lid = lidv.x;
     let b = t * P.cols;
 //#if NORM
-    var ss = 0.0;
+    var ss = vec2<f32>(0.0);
     for (var i = lid; i < P.cols; i += WG) {
-        ss += X[b + i] * X[b + i];
+        let t = two_sum(ss.x, X[b + i] * X[b + i]);
+        ss = vec2<f32>(t.x, ss.y + t.y);
     }
-    let inv = 1.0 / sqrt(sum_all(lid, ss) / f32(P.cols) + P.eps);
+    let tot = sum_all(lid, ss);
+    let n = f32(P.cols);
+    let q = tot.x / n;
+    let mean = q + (fma(-q, n, tot.x) + tot.y) / n;
+    let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
     let o = b + wid.x * BS;
     var vals: array<f32, PER>;
@@ -120,13 +152,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var id = 0.0;
 //#if Q8_K
     if (bamax != 0.0) {
-        id = -127.0 / bmx;
-        d = 1.0 / id;
+        id = div_rn(-127.0, bmx);
+        d = div_rn(1.0, id);
     }
 //#else
-    d = f16round(bamax / 127.0);
+    d = f16round(div_rn(bamax, 127.0));
     if (bamax != 0.0) {
-        id = 127.0 / bamax;
+        id = div_rn(127.0, bamax);
     }
 //#endif
 //#endif
