@@ -57,6 +57,15 @@ func Dir(t testing.TB) string {
 	return d
 }
 
+// Find returns the path of rel in the models folder and whether it exists,
+// without skipping: for optional inputs such as fuzz seeds.
+func Find(t testing.TB, rel string) (string, bool) {
+	t.Helper()
+	p := filepath.Join(dir(t), filepath.FromSlash(rel))
+	_, err := os.Stat(p)
+	return p, err == nil
+}
+
 // Path returns the path of rel (a file or folder, slash-separated, relative
 // to the models folder), skipping the test loudly when it does not exist.
 func Path(t testing.TB, rel string) string {

@@ -42,6 +42,13 @@ func TestPathAndDir(t *testing.T) {
 	assert.True(t, skippedBy(t, func(t *testing.T) { testmodels.Path(t, "vocab/missing.gguf") }))
 	assert.False(t, skippedBy(t, func(t *testing.T) { testmodels.Path(t, "vocab/a.gguf") }))
 
+	p, ok := testmodels.Find(t, "vocab/a.gguf")
+	assert.True(t, ok)
+	assert.Equal(t, filepath.Join(dir, "vocab", "a.gguf"), p)
+	p, ok = testmodels.Find(t, "b.gguf")
+	assert.False(t, ok)
+	assert.Equal(t, filepath.Join(dir, "b.gguf"), p)
+
 	t.Setenv(testmodels.EnvVar, filepath.Join(dir, "absent"))
 	assert.True(t, skippedBy(t, func(t *testing.T) { testmodels.Dir(t) }))
 }
