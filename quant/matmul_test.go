@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,8 +13,8 @@ import (
 )
 
 // rowDotAt returns weight type t's row dot product at the given level:
-// the portable code (avx2 false) or the AVX2 kernel. K-quant types have one
-// VecDot (their own dispatch) for both.
+// the portable code (avx2 false) or the AVX2 kernel. K-quant types without
+// a batched kernel have one VecDot (their own dispatch) for both.
 func rowDotAt(t testing.TB, typ gguf.TensorType, avx2 bool) func(n int, w, a []byte) float32 {
 	t.Helper()
 	at := map[gguf.TensorType]func(bool, int, []byte, []byte) float32{
@@ -26,6 +27,14 @@ func rowDotAt(t testing.TB, typ gguf.TensorType, avx2 bool) func(n int, w, a []b
 		gguf.TypeQ5_1: vecDotQ5_1Q8_1At,
 		gguf.TypeQ8_0: vecDotQ8_0Q8_0At,
 	}[typ]
+	if kat := map[gguf.TensorType][2]func(int, []byte, []byte) float32{
+		gguf.TypeQ4_K: {vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
+	}[typ]; kat[0] != nil {
+		if avx2 {
+			return kat[1]
+		}
+		return kat[0]
+	}
 	if at == nil {
 		return mustFor(t, typ).VecDot
 	}
@@ -117,7 +126,8 @@ func TestMatMulEqualsRowDots(t *testing.T) {
 }
 
 // scrambleLegacy fills the weights and activations of a legacy block type
-// with arbitrary quants and finite scales; false for other types.
+// (or a K-quant with a batched kernel) with arbitrary quants, scales and
+// group sums and finite float scales; false for other types.
 func scrambleLegacy(rng *rand.Rand, typ gguf.TensorType, w, a []byte) bool {
 	switch typ {
 	case gguf.TypeQ4_0:
@@ -130,6 +140,10 @@ func scrambleLegacy(rng *rand.Rand, typ gguf.TensorType, w, a []byte) bool {
 		scrambleQuants(rng, w, blockQ4_1Len, 0, 2)
 	case gguf.TypeQ5_1:
 		scrambleQuants(rng, w, blockQ5_1Len, 0, 2)
+	case gguf.TypeQ4_K:
+		scrambleQuants(rng, w, q4KBytes, 0, 2)
+		scrambleQ8K(rng, a)
+		return true
 	default:
 		return false
 	}
@@ -160,5 +174,16 @@ func TestMatMulMatchesMatVec(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// scrambleQ8K fills Q8_K activation blocks with arbitrary quants and group
+// sums and a random finite fp32 scale.
+func scrambleQ8K(rng *rand.Rand, a []byte) {
+	for i := range a {
+		a[i] = byte(rng.Uint32())
+	}
+	for off := 0; off+q8KBytes <= len(a); off += q8KBytes {
+		binary.LittleEndian.PutUint32(a[off:], math.Float32bits(float32(rng.NormFloat64()*0.01)))
 	}
 }

@@ -1,0 +1,12 @@
+//go:build !purego
+
+package quant
+
+// q4KQ8KDot4AVX2 is the batched form of q4KDotAVX2: one Q4_K weight row (w,
+// nb blocks) times four Q8_K activation rows (row 0 at a, the others
+// aStride bytes apart), writing out[0..3], each equal bit for bit to
+// q4KDotAVX2 on that pair. tmp is 352 bytes of scratch. It needs
+// LevelAVX2 and nb > 0.
+//
+//go:noescape
+func q4KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)

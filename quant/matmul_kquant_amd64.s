@@ -1,0 +1,170 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Batched K-quant kernels: one weight row times four Q8_K activation rows
+// (row j at a + j*aStride). Each weight block is decoded once; for every
+// (weight row, activation row) pair the integer lane sums and the float
+// operations (order, FMA placement, reduction) are those of the row kernels
+// in kquant_amd64.s, so each result equals the row kernel's bit for bit.
+
+// q4bRow adds one 32+32-value chunk of a Q4_K block to activation row B's
+// int32 lanes acc: low nibbles Y0 with the Q8_K quants at lo, high nibbles
+// Y1 with those at hi, weighted by the sub-block scale vectors at slo and
+// shi (BX). Uses Y2, Y3.
+#define q4bRow(acc, lo, hi, slo, shi, B) \
+	VPMADDUBSW lo B, Y0, Y2 \
+	VPMADDUBSW hi B, Y1, Y3 \
+	VPMADDWD slo(BX), Y2, Y2 \
+	VPMADDWD shi(BX), Y3, Y3 \
+	VPADDD Y2, acc, acc \
+	VPADDD Y3, acc, acc
+
+#define q4bChunk(qoff, lo, hi, slo, shi) \
+	VMOVDQU qoff(SI), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	q4bRow(Y4, lo, hi, slo, shi, (DI)) \
+	q4bRow(Y6, lo, hi, slo, shi, (DI)(R8*1)) \
+	q4bRow(Y7, lo, hi, slo, shi, (DI)(R8*2)) \
+	q4bRow(Y12, lo, hi, slo, shi, (DI)(R9*1))
+
+// q4bEnd finishes one block for activation row B as q4KDotAVX2 does: the
+// mins term goes into the 4-lane accumulator at moff(BX) with -dmin, the
+// int32 lanes acc into the float accumulator facc with d. X13 holds
+// fp32(d_w), fp32(dmin_w); X14 dmin_w in lane 0; X5 the mins as words.
+#define q4bEnd(acc, facc, moff, B) \
+	VMOVSS B, X0 \
+	VMULSS X0, X13, X1 \
+	VMULSS X0, X14, X2 \
+	VMOVDQU 260 B, X3 \
+	VPHADDW 276 B, X3, X3 \
+	VPMADDWD X3, X5, X3 \
+	VCVTDQ2PS X3, X3 \
+	VBROADCASTSS X2, X2 \
+	VMOVUPS moff(BX), X0 \
+	VFNMADD231PS X3, X2, X0 \
+	VMOVUPS X0, moff(BX) \
+	VBROADCASTSS X1, Y1 \
+	VCVTDQ2PS acc, acc \
+	VFMADD231PS acc, Y1, facc
+
+// q4bOut reduces activation row j's accumulators (mins at moff(BX), main
+// facc, its X form xacc) as q4KDotAVX2 does and stores the sum at oo(DX).
+#define q4bOut(facc, xacc, moff, oo) \
+	VMOVUPS moff(BX), X7 \
+	VMOVHLPS X7, X7, X0 \
+	VADDPS X0, X7, X7 \
+	VMOVSHDUP X7, X0 \
+	VADDSS X0, X7, X7 \
+	VEXTRACTF128 $1, facc, X0 \
+	VADDPS xacc, X0, X0 \
+	VMOVHLPS X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVSHDUP X0, X1 \
+	VADDSS X1, X0, X0 \
+	VADDSS X7, X0, X0 \
+	VMOVSS X0, oo(DX)
+
+// func q4KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+//
+// tmp is 352 bytes of scratch: the block's scale words (0), its eight
+// broadcast sub-block scale vectors (32..287) and the four rows' mins
+// accumulators (288..351).
+TEXT ·q4KQ8KDot4AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ nb+32(FP), CX
+	MOVQ tmp+24(FP), BX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VMOVUPS Y8, 288(BX)
+	VMOVUPS Y8, 320(BX)
+
+q4bloop:
+	VMOVD (SI), X13
+	VCVTPH2PS X13, X13
+	VMOVSHDUP X13, X14
+
+	// scales (AX, R13) and mins (R12, R10), as in q4KDotAVX2
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10
+	MOVL BX, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL DX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R13
+	ANDL $0x3f3f3f3f, AX
+	MOVQ tmp+24(FP), BX
+
+	VMOVQ R12, X5
+	VPINSRD $1, R10, X5, X5
+	VPMOVZXBW X5, X5
+	VMOVQ AX, X4
+	VPINSRD $1, R13, X4, X4
+	VPMOVZXBW X4, X4
+	VMOVDQU X4, (BX)
+	VPBROADCASTW 0(BX), Y0
+	VMOVDQU Y0, 32(BX)
+	VPBROADCASTW 2(BX), Y0
+	VMOVDQU Y0, 64(BX)
+	VPBROADCASTW 4(BX), Y0
+	VMOVDQU Y0, 96(BX)
+	VPBROADCASTW 6(BX), Y0
+	VMOVDQU Y0, 128(BX)
+	VPBROADCASTW 8(BX), Y0
+	VMOVDQU Y0, 160(BX)
+	VPBROADCASTW 10(BX), Y0
+	VMOVDQU Y0, 192(BX)
+	VPBROADCASTW 12(BX), Y0
+	VMOVDQU Y0, 224(BX)
+	VPBROADCASTW 14(BX), Y0
+	VMOVDQU Y0, 256(BX)
+
+	VPXOR Y4, Y4, Y4
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y12, Y12, Y12
+	q4bChunk(16, 4, 36, 32, 64)
+	q4bChunk(48, 68, 100, 96, 128)
+	q4bChunk(80, 132, 164, 160, 192)
+	q4bChunk(112, 196, 228, 224, 256)
+
+	q4bEnd(Y4, Y8, 288, (DI))
+	q4bEnd(Y6, Y9, 304, (DI)(R8*1))
+	q4bEnd(Y7, Y10, 320, (DI)(R8*2))
+	q4bEnd(Y12, Y11, 336, (DI)(R9*1))
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4bloop
+
+	MOVQ out+40(FP), DX
+	q4bOut(Y8, X8, 288, 0)
+	q4bOut(Y9, X9, 304, 4)
+	q4bOut(Y10, X10, 320, 8)
+	q4bOut(Y11, X11, 336, 12)
+	VZEROUPPER
+	RET
