@@ -3,9 +3,9 @@ package quant
 import "github.com/hearthllm/hearth/gguf"
 
 // kquantScratch is the scratch the batched K-quant kernels take (bytes).
-const kquantScratch = 352
+const kquantScratch = 640
 
-// matMulKQuantAVX2 runs the batched K-quant kernel of weight type t (Q4_K)
+// matMulKQuantAVX2 runs the batched K-quant kernel of weight type t (Q4_K, Q6_K)
 // over the activation rows in groups of four and returns how many rows it
 // did, a multiple of four (0 when t has no batched kernel or the rows do not
 // fit it). It walks tiles of weight rows that stay in L2 while every group
@@ -15,6 +15,8 @@ func matMulKQuantAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 	switch t {
 	case gguf.TypeQ4_K:
 		wLen = q4KBytes
+	case gguf.TypeQ6_K:
+		wLen = q6KBytes
 	default:
 		return 0
 	}
@@ -34,7 +36,11 @@ func matMulKQuantAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 		t1 := min(t0+tile, r1)
 		for i0 := 0; i0 < done; i0 += batchRows {
 			for r := t0; r < t1; r++ {
-				q4KQ8KDot4AVX2(&w[r*rowBytes], &a[i0*aRowBytes], aRowBytes, &tmp[0], nb, &out[0])
+				if t == gguf.TypeQ4_K {
+					q4KQ8KDot4AVX2(&w[r*rowBytes], &a[i0*aRowBytes], aRowBytes, &tmp[0], nb, &out[0])
+				} else {
+					q6KQ8KDot4AVX2(&w[r*rowBytes], &a[i0*aRowBytes], aRowBytes, &tmp[0], nb, &out[0])
+				}
 				for j, v := range out {
 					dst[(i0+j)*ldDst+r] = v
 				}

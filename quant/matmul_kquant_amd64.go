@@ -10,3 +10,9 @@ package quant
 //
 //go:noescape
 func q4KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+
+// q6KQ8KDot4AVX2 is the batched form of q6KDotAVX2, with the arguments of
+// q4KQ8KDot4AVX2; tmp is 640 bytes of scratch.
+//
+//go:noescape
+func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)

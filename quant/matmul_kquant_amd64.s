@@ -168,3 +168,156 @@ q4bloop:
 	q4bOut(Y11, X11, 336, 12)
 	VZEROUPPER
 	RET
+
+// q6bQuant builds the 6-bit quants of one 32-value chunk k of a Q6_K block
+// into Y3 as q6KDotAVX2 does (low 4 bits from lo under the 0x0f mask Y15,
+// high 2 from Y2 under mask M, moved into place by the shift macro), stores them at 32k(BX) and
+// the chunk's sub-block scale words (picked by the shuffle X14, which
+// advances by X8) at 256+32k(BX). Uses Y4.
+#define q6bQuant(lo, M, shift, k) \
+	VPAND Y15, lo, Y3 \
+	VPAND M, Y2, Y4 \
+	shift \
+	VPOR Y4, Y3, Y3 \
+	VMOVDQU Y3, (32*(k))(BX) \
+	VPSHUFB X14, X7, X4 \
+	VPADDB X8, X14, X14 \
+	VPMOVSXBW X4, Y4 \
+	VMOVDQU Y4, (256+32*(k))(BX)
+
+#define q6bShl4 VPSLLW $4, Y4, Y4
+#define q6bShl2 VPSLLW $2, Y4, Y4
+#define q6bShr2 VPSRLW $2, Y4, Y4
+#define q6bNoShift
+
+#define q6bHalf(qloff, qhoff, k) \
+	VMOVDQU qloff(SI), Y0 \
+	VMOVDQU qloff+32(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	q6bQuant(Y0, Y13, q6bShl4, k) \
+	q6bQuant(Y1, Y12, q6bShl2, k+1) \
+	VPSRLW $4, Y0, Y0 \
+	VPSRLW $4, Y1, Y1 \
+	q6bQuant(Y0, Y11, q6bNoShift, k+2) \
+	q6bQuant(Y1, Y10, q6bShr2, k+3)
+
+// q6bRow adds chunk k's products with activation row B's quants (at q8)
+// to that row's int32 lanes acc. Uses Y0.
+#define q6bRow(acc, q8, k, B) \
+	VPMADDUBSW q8 B, Y3, Y0 \
+	VPMADDWD (256+32*(k))(BX), Y0, Y0 \
+	VPADDD Y0, acc, acc
+
+#define q6bChunk(k) \
+	VMOVDQU (32*(k))(BX), Y3 \
+	q6bRow(Y1, 4+32*(k), k, (DI)) \
+	q6bRow(Y2, 4+32*(k), k, (DI)(R8*1)) \
+	q6bRow(Y5, 4+32*(k), k, (DI)(R8*2)) \
+	q6bRow(Y6, 4+32*(k), k, (DI)(R9*1))
+
+// q6bEnd finishes one block for activation row B as q6KDotAVX2 does:
+// acc -= 32 * (bsums . scales) (scale words in Y4), then the float
+// accumulator at foff(BX) += (d_w*d_a) * acc; X3 holds fp32(d_w).
+#define q6bEnd(acc, foff, B) \
+	VPMADDWD 260 B, Y4, Y0 \
+	VPSLLD $5, Y0, Y0 \
+	VPSUBD Y0, acc, acc \
+	VMULSS B, X3, X0 \
+	VBROADCASTSS X0, Y0 \
+	VCVTDQ2PS acc, acc \
+	VMOVUPS foff(BX), Y7 \
+	VFMADD231PS acc, Y0, Y7 \
+	VMOVUPS Y7, foff(BX)
+
+#define q6bOut(foff, oo) \
+	VMOVUPS foff(BX), Y5 \
+	hsum8b(Y5, X5) \
+	VMOVSS X0, oo(DX)
+
+#define hsum8b(Y, X) \
+	VEXTRACTF128 $1, Y, X0 \
+	VADDPS X, X0, X0 \
+	VMOVHLPS X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVSHDUP X0, X1 \
+	VADDSS X1, X0, X0
+
+// func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+//
+// tmp is 640 bytes of scratch: the block's eight 6-bit quant vectors
+// (0..255), their scale words (256..511) and the four rows' float
+// accumulators (512..639).
+TEXT ·q6KQ8KDot4AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ tmp+24(FP), BX
+	MOVQ nb+32(FP), CX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0303030303030303, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0c0c0c0c0c0c0c0c, AX
+	VMOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ $0x3030303030303030, AX
+	VMOVQ AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ $0xc0c0c0c0c0c0c0c0, AX
+	VMOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+	MOVQ $0x0101010101010101, AX
+	VPXOR X9, X9, X9
+	VPINSRQ $1, AX, X9, X9
+	MOVQ $0x0202020202020202, AX
+	VMOVQ AX, X8
+	VPBROADCASTQ X8, X8
+	VXORPS Y0, Y0, Y0
+	VMOVUPS Y0, 512(BX)
+	VMOVUPS Y0, 544(BX)
+	VMOVUPS Y0, 576(BX)
+	VMOVUPS Y0, 608(BX)
+
+q6bloop:
+	VMOVDQU 192(SI), X7
+	VMOVDQU X9, X14
+	q6bHalf(0, 128, 0)
+	q6bHalf(64, 160, 4)
+
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	q6bChunk(0)
+	q6bChunk(1)
+	q6bChunk(2)
+	q6bChunk(3)
+	q6bChunk(4)
+	q6bChunk(5)
+	q6bChunk(6)
+	q6bChunk(7)
+
+	VPMOVSXBW X7, Y4
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	q6bEnd(Y1, 512, (DI))
+	q6bEnd(Y2, 544, (DI)(R8*1))
+	q6bEnd(Y5, 576, (DI)(R8*2))
+	q6bEnd(Y6, 608, (DI)(R9*1))
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6bloop
+
+	MOVQ out+40(FP), DX
+	q6bOut(512, 0)
+	q6bOut(544, 4)
+	q6bOut(576, 8)
+	q6bOut(608, 12)
+	VZEROUPPER
+	RET

@@ -47,3 +47,7 @@ func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 func q4KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}

@@ -29,6 +29,7 @@ func rowDotAt(t testing.TB, typ gguf.TensorType, avx2 bool) func(n int, w, a []b
 	}[typ]
 	if kat := map[gguf.TensorType][2]func(int, []byte, []byte) float32{
 		gguf.TypeQ4_K: {vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
+		gguf.TypeQ6_K: {vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
 	}[typ]; kat[0] != nil {
 		if avx2 {
 			return kat[1]
@@ -142,6 +143,10 @@ func scrambleLegacy(rng *rand.Rand, typ gguf.TensorType, w, a []byte) bool {
 		scrambleQuants(rng, w, blockQ5_1Len, 0, 2)
 	case gguf.TypeQ4_K:
 		scrambleQuants(rng, w, q4KBytes, 0, 2)
+		scrambleQ8K(rng, a)
+		return true
+	case gguf.TypeQ6_K:
+		scrambleQuants(rng, w, q6KBytes, q6KOffD)
 		scrambleQ8K(rng, a)
 		return true
 	default:
