@@ -321,3 +321,164 @@ q6bloop:
 	q6bOut(608, 12)
 	VZEROUPPER
 	RET
+
+#define q4b8Chunk(qoff, lo, hi, slo, shi) \
+	VMOVDQU qoff(SI), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	q4bRow(Y4, lo, hi, slo, shi, (DI)) \
+	q4bRow(Y5, lo, hi, slo, shi, (DI)(R8*1)) \
+	q4bRow(Y6, lo, hi, slo, shi, (DI)(R8*2)) \
+	q4bRow(Y7, lo, hi, slo, shi, (DI)(R9*1)) \
+	q4bRow(Y8, lo, hi, slo, shi, (DX)) \
+	q4bRow(Y9, lo, hi, slo, shi, (DX)(R8*1)) \
+	q4bRow(Y10, lo, hi, slo, shi, (DX)(R8*2)) \
+	q4bRow(Y11, lo, hi, slo, shi, (DX)(R9*1))
+
+// q4b8End is q4bEnd with the float accumulator at foff(BX) and the mins
+// words in X12.
+#define q4b8End(acc, moff, foff, B) \
+	VMOVSS B, X0 \
+	VMULSS X0, X13, X1 \
+	VMULSS X0, X14, X2 \
+	VMOVDQU 260 B, X3 \
+	VPHADDW 276 B, X3, X3 \
+	VPMADDWD X3, X12, X3 \
+	VCVTDQ2PS X3, X3 \
+	VBROADCASTSS X2, X2 \
+	VMOVUPS moff(BX), X0 \
+	VFNMADD231PS X3, X2, X0 \
+	VMOVUPS X0, moff(BX) \
+	VBROADCASTSS X1, Y1 \
+	VCVTDQ2PS acc, acc \
+	VMOVUPS foff(BX), Y0 \
+	VFMADD231PS acc, Y1, Y0 \
+	VMOVUPS Y0, foff(BX)
+
+#define q4b8Out(moff, foff, oo) \
+	VMOVUPS foff(BX), Y8 \
+	q4bOut(Y8, X8, moff, oo)
+
+// func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+//
+// The eight-row form of q4KQ8KDot4AVX2: out receives eight sums. tmp is 672
+// bytes of scratch: scale words (0), the sub-block scale vectors (32..287),
+// the eight rows' mins accumulators (288..415) and float accumulators
+// (416..671).
+TEXT ·q4KQ8KDot8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ nb+32(FP), CX
+	MOVQ tmp+24(FP), BX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	VXORPS Y0, Y0, Y0
+	VMOVUPS Y0, 288(BX)
+	VMOVUPS Y0, 320(BX)
+	VMOVUPS Y0, 352(BX)
+	VMOVUPS Y0, 384(BX)
+	VMOVUPS Y0, 416(BX)
+	VMOVUPS Y0, 448(BX)
+	VMOVUPS Y0, 480(BX)
+	VMOVUPS Y0, 512(BX)
+	VMOVUPS Y0, 544(BX)
+	VMOVUPS Y0, 576(BX)
+	VMOVUPS Y0, 608(BX)
+	VMOVUPS Y0, 640(BX)
+
+q4b8loop:
+	VMOVD (SI), X13
+	VCVTPH2PS X13, X13
+	VMOVSHDUP X13, X14
+
+	// scales (AX, R13) and mins (R12, R10), as in q4KDotAVX2
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL BX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R10
+	MOVL BX, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL DX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL R11, R13
+	ANDL $0x3f3f3f3f, AX
+	MOVQ tmp+24(FP), BX
+	LEAQ (DI)(R8*4), DX
+
+	VMOVQ R12, X12
+	VPINSRD $1, R10, X12, X12
+	VPMOVZXBW X12, X12
+	VMOVQ AX, X4
+	VPINSRD $1, R13, X4, X4
+	VPMOVZXBW X4, X4
+	VMOVDQU X4, (BX)
+	VPBROADCASTW 0(BX), Y0
+	VMOVDQU Y0, 32(BX)
+	VPBROADCASTW 2(BX), Y0
+	VMOVDQU Y0, 64(BX)
+	VPBROADCASTW 4(BX), Y0
+	VMOVDQU Y0, 96(BX)
+	VPBROADCASTW 6(BX), Y0
+	VMOVDQU Y0, 128(BX)
+	VPBROADCASTW 8(BX), Y0
+	VMOVDQU Y0, 160(BX)
+	VPBROADCASTW 10(BX), Y0
+	VMOVDQU Y0, 192(BX)
+	VPBROADCASTW 12(BX), Y0
+	VMOVDQU Y0, 224(BX)
+	VPBROADCASTW 14(BX), Y0
+	VMOVDQU Y0, 256(BX)
+
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	q4b8Chunk(16, 4, 36, 32, 64)
+	q4b8Chunk(48, 68, 100, 96, 128)
+	q4b8Chunk(80, 132, 164, 160, 192)
+	q4b8Chunk(112, 196, 228, 224, 256)
+
+	q4b8End(Y4, 288, 416, (DI))
+	q4b8End(Y5, 304, 448, (DI)(R8*1))
+	q4b8End(Y6, 320, 480, (DI)(R8*2))
+	q4b8End(Y7, 336, 512, (DI)(R9*1))
+	q4b8End(Y8, 352, 544, (DX))
+	q4b8End(Y9, 368, 576, (DX)(R8*1))
+	q4b8End(Y10, 384, 608, (DX)(R8*2))
+	q4b8End(Y11, 400, 640, (DX)(R9*1))
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4b8loop
+
+	MOVQ out+40(FP), DX
+	q4b8Out(288, 416, 0)
+	q4b8Out(304, 448, 4)
+	q4b8Out(320, 480, 8)
+	q4b8Out(336, 512, 12)
+	q4b8Out(352, 544, 16)
+	q4b8Out(368, 576, 20)
+	q4b8Out(384, 608, 24)
+	q4b8Out(400, 640, 28)
+	VZEROUPPER
+	RET

@@ -82,6 +82,7 @@ func TestMatMulEqualsRowDots(t *testing.T) {
 		{37, 256, 1, 0, 37}, {37, 256, 4, 0, 37}, {37, 256, 5, 3, 17},
 		{37, 256, 8, 36, 37}, {37, 256, 13, 16, 33}, {37, 256, 20, 0, 37}, {37, 256, 12, 2, 30}, {9, 32, 7, 0, 9},
 		{6, 512 * 32, 4, 1, 5}, {5, 513 * 32, 5, 0, 5}, // longest batched row, then too long
+		{7, 2048, 17, 0, 7},                                                             // several blocks, groups of eight and four
 		{11, 100, 7, 0, 11}, {5, 31, 4, 0, 5}, {5, 4096, 3, 0, 5}, {40, 1000, 6, 1, 39}, // float tails, no full vector, several chunks
 	}
 	for _, typ := range matMulWeightTypes {
