@@ -16,54 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
-
-// repoRoot is the module root, two levels above cmd/hearth.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	return filepath.Join(wd, "..", "..")
-}
-
-// modelPath returns a file under HEARTH_TEST_MODELS (default ../shared/models
-// beside the repository), skipping loudly when it is missing.
-func modelPath(t testing.TB, rel string) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "models")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPING: test model %s missing (set HEARTH_TEST_MODELS): %v", p, err)
-	}
-	return p
-}
-
-// llamaCpp sends one request to scripts/llamacpp-ref.mjs and decodes the
-// answer into out, skipping loudly when node or node_modules is missing.
-func llamaCpp(t testing.TB, req, out any) {
-	t.Helper()
-	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skip("SKIPPING: node_modules/node-llama-cpp missing (run npm ci): llama.cpp reference unavailable")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPING: node not found: llama.cpp reference unavailable")
-	}
-	in, err := json.Marshal(req)
-	require.NoError(t, err)
-	cmd := exec.Command(node, "scripts/llamacpp-ref.mjs")
-	cmd.Dir = root
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	res, err := cmd.Output()
-	require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
-	require.NoError(t, json.Unmarshal(res, out))
-}
 
 var (
 	buildOnce sync.Once
@@ -129,7 +84,7 @@ func mustHearth(t *testing.T, args ...string) string {
 }
 
 func TestRunGreedyJSONMatchesLlamaCpp(t *testing.T) {
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	// Flags after the positional prompt, too.
 	out := mustHearth(t, "run", "-m", stories, "--temp", "0", "Once upon a time", "-n", "48", "--json", "--threads", "2")
 	var got struct {
@@ -150,7 +105,7 @@ func TestRunGreedyJSONMatchesLlamaCpp(t *testing.T) {
 		}
 	}
 	var greedy struct{ Tokens []int32 }
-	llamaCpp(t, map[string]any{"op": "batch", "requests": []any{
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": []any{
 		map[string]any{"op": "tokenize", "model": stories, "texts": []string{"Once upon a time"}, "addSpecial": true},
 		map[string]any{"op": "detokenize", "model": stories, "tokens": [][]int32{got.PromptTokens, append(append([]int32{}, got.PromptTokens...), got.Tokens...)}},
 	}}, &ref)
@@ -162,7 +117,7 @@ func TestRunGreedyJSONMatchesLlamaCpp(t *testing.T) {
 	require.True(t, strings.HasPrefix(texts[1], texts[0]))
 	assert.Equal(t, texts[1][len(texts[0]):], got.Text)
 
-	llamaCpp(t, map[string]any{"op": "greedy", "model": stories, "tokens": got.PromptTokens, "n": 48}, &greedy)
+	llamacpp.Run(t, map[string]any{"op": "greedy", "model": stories, "tokens": got.PromptTokens, "n": 48}, &greedy)
 	require.LessOrEqual(t, len(got.Tokens), len(greedy.Tokens))
 	assert.Equal(t, greedy.Tokens[:len(got.Tokens)], got.Tokens)
 	if len(got.Tokens) < 48 {
@@ -174,12 +129,12 @@ func TestRunGreedyJSONMatchesLlamaCpp(t *testing.T) {
 }
 
 func TestTokenizeMatchesLlamaCpp(t *testing.T) {
-	vocab := modelPath(t, "vocab/ggml-vocab-llama-spm.gguf")
+	vocab := testmodels.Path(t, "vocab/ggml-vocab-llama-spm.gguf")
 	texts := []string{"Hello world", " leading space", "Ünïcödé 你好 🦙", "line one\nline two\t tab", "<s> special?"}
 	var ref struct {
 		Results []struct{ Tokens [][]int32 }
 	}
-	llamaCpp(t, map[string]any{"op": "batch", "requests": []any{
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": []any{
 		map[string]any{"op": "tokenize", "model": vocab, "texts": texts, "addSpecial": true},
 		map[string]any{"op": "tokenize", "model": vocab, "texts": texts, "addSpecial": false},
 		map[string]any{"op": "tokenize", "model": vocab, "texts": texts, "addSpecial": true, "special": true},
@@ -204,7 +159,7 @@ func TestTokenizeMatchesLlamaCpp(t *testing.T) {
 }
 
 func TestUserErrorsPrintOneLine(t *testing.T) {
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	tests := []struct {
 		name    string
 		args    []string
@@ -261,7 +216,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	text := mustHearth(t, "inspect", stories)
 	assert.Contains(t, text, "(512 items)")
 	assert.Contains(t, text, "blk.4.ffn_down.weight")
@@ -309,7 +264,7 @@ func finiteProbs(t *testing.T, p []float64) {
 }
 
 func TestQuantizeOutputLoadsInLlamaCpp(t *testing.T) {
-	src := modelPath(t, "synthetic/tiny-synth-f32.gguf")
+	src := testmodels.Path(t, "synthetic/tiny-synth-f32.gguf")
 	dir := t.TempDir()
 	types := []struct{ name, pure string }{{"Q4_K_M", "synthetic/tiny-synth-q4_k.gguf"}, {"Q8_0", "synthetic/tiny-synth-q8_0.gguf"}}
 	var reqs []any
@@ -320,7 +275,7 @@ func TestQuantizeOutputLoadsInLlamaCpp(t *testing.T) {
 		// exactly llama-quantize's bytes.
 		ours, err := gguf.Open(out)
 		require.NoError(t, err)
-		pure, err := gguf.Open(modelPath(t, ty.pure))
+		pure, err := gguf.Open(testmodels.Path(t, ty.pure))
 		require.NoError(t, err)
 		same := 0
 		for _, tn := range ours.Tensors() {
@@ -343,7 +298,7 @@ func TestQuantizeOutputLoadsInLlamaCpp(t *testing.T) {
 	var ref struct {
 		Results []struct{ Probs [][]float64 }
 	}
-	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
 	require.Len(t, ref.Results, len(types))
 	for i := range types {
 		require.Len(t, ref.Results[i].Probs, 4, types[i].name)
@@ -354,7 +309,7 @@ func TestQuantizeOutputLoadsInLlamaCpp(t *testing.T) {
 }
 
 func TestSynthTinyAgreesWithLlamaCpp(t *testing.T) {
-	vocab := modelPath(t, "stories260K.gguf")
+	vocab := testmodels.Path(t, "stories260K.gguf")
 	dir := t.TempDir()
 	tokens := []int32{1, 403, 407, 261, 378}
 	ids := "1,403,407,261,378"
@@ -385,7 +340,7 @@ func TestSynthTinyAgreesWithLlamaCpp(t *testing.T) {
 	var ref struct {
 		Results []struct{ Probs [][]float64 }
 	}
-	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
 	for i, r := range ref.Results {
 		require.Len(t, r.Probs, len(tokens))
 		last := r.Probs[len(tokens)-1]
@@ -420,7 +375,7 @@ func softmax(l []float64) []float64 {
 }
 
 func TestBenchJSON(t *testing.T) {
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	var got map[string]float64
 	require.NoError(t, json.Unmarshal([]byte(mustHearth(t, "bench", "-m", stories, "-p", "32", "-n", "8", "--json")), &got))
 	assert.Greater(t, got["pp_tok_s"], 0.0)
@@ -428,7 +383,7 @@ func TestBenchJSON(t *testing.T) {
 }
 
 func TestQuantizePureMatchesLlamaQuantize(t *testing.T) {
-	src := modelPath(t, "synthetic/tiny-synth-f32.gguf")
+	src := testmodels.Path(t, "synthetic/tiny-synth-f32.gguf")
 	dir := t.TempDir()
 	// The shared tiny-synth files were written by llama-quantize --pure.
 	for _, ty := range []struct{ name, file string }{
@@ -441,7 +396,7 @@ func TestQuantizePureMatchesLlamaQuantize(t *testing.T) {
 			ours, err := gguf.Open(out)
 			require.NoError(t, err)
 			defer ours.Close()
-			ref, err := gguf.Open(modelPath(t, "synthetic/tiny-synth-"+ty.file+".gguf"))
+			ref, err := gguf.Open(testmodels.Path(t, "synthetic/tiny-synth-"+ty.file+".gguf"))
 			require.NoError(t, err)
 			defer ref.Close()
 			require.Len(t, ours.Tensors(), len(ref.Tensors()))
@@ -461,7 +416,7 @@ func TestQuantizePureMatchesLlamaQuantize(t *testing.T) {
 }
 
 func TestRunSeedIsDeterministic(t *testing.T) {
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	gen := func(seed string) string {
 		return mustHearth(t, "run", "-m", stories, "-n", "40", "--seed", seed, "--temp", "1.0", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--json", "Once upon a time")
 	}
