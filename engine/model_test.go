@@ -3,14 +3,13 @@ package engine
 import (
 	"encoding/binary"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
 
 // fakeModel returns a fake file with the metadata of llamaKV and F32
@@ -126,17 +125,7 @@ func TestLoadModelSeparateOutputAndRopeFreqs(t *testing.T) {
 // beside the repository), skipping loudly when it is missing.
 func realModel(t *testing.T, rel string) *Model {
 	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		require.NoError(t, err)
-		dir = filepath.Join(wd, "..", "..", "shared", "models")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPING: test model %s missing (set HEARTH_TEST_MODELS): %v", p, err)
-	}
-	f, err := gguf.Open(p)
+	f, err := gguf.Open(testmodels.Path(t, rel))
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	m, err := LoadModel(f)

@@ -1,12 +1,7 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,54 +11,9 @@ import (
 	"github.com/hearthllm/hearth/engine/cpu"
 	"github.com/hearthllm/hearth/engine/tokenizer"
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
-
-// repoRoot returns the module root (two levels up from engine/).
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	return filepath.Dir(wd)
-}
-
-// modelPath returns a file under HEARTH_TEST_MODELS (default ../shared/models
-// beside the repository), skipping loudly when it is missing.
-func modelPath(t testing.TB, rel string) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "models")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPING: test model %s missing (set HEARTH_TEST_MODELS): %v", p, err)
-	}
-	return p
-}
-
-// llamaCpp sends one request to scripts/llamacpp-ref.mjs and decodes the
-// answer into out, skipping loudly when node or node_modules is missing.
-func llamaCpp(t testing.TB, req, out any) {
-	t.Helper()
-	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skip("SKIPPING: node_modules/node-llama-cpp missing (run npm ci): llama.cpp reference unavailable")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("SKIPPING: node not found: llama.cpp reference unavailable")
-	}
-	in, err := json.Marshal(req)
-	require.NoError(t, err)
-	cmd := exec.Command(node, "scripts/llamacpp-ref.mjs")
-	cmd.Dir = root
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	res, err := cmd.Output()
-	require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
-	require.NoError(t, json.Unmarshal(res, out))
-}
 
 type stories struct {
 	tok *tokenizer.Tokenizer
@@ -73,7 +23,7 @@ type stories struct {
 
 func loadStories(t *testing.T, nCtx int) *stories {
 	t.Helper()
-	path := modelPath(t, "stories260K.gguf")
+	path := testmodels.Path(t, "stories260K.gguf")
 	f, err := gguf.Open(path)
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
@@ -89,10 +39,10 @@ func loadStories(t *testing.T, nCtx int) *stories {
 
 func TestGenerateGreedyMatchesLlamaCpp(t *testing.T) {
 	s := loadStories(t, 256)
-	path := modelPath(t, "stories260K.gguf")
+	path := testmodels.Path(t, "stories260K.gguf")
 	prompts := []string{"Once upon a time", "Lily and Tom went to the park. They", "One day, a little bird"}
 	var toks struct{ Tokens [][]int32 }
-	llamaCpp(t, map[string]any{"op": "tokenize", "model": path, "texts": prompts, "addSpecial": true}, &toks)
+	llamacpp.Run(t, map[string]any{"op": "tokenize", "model": path, "texts": prompts, "addSpecial": true}, &toks)
 	require.Len(t, toks.Tokens, len(prompts))
 	reqs := make([]any, len(prompts))
 	for i, p := range toks.Tokens {
@@ -101,7 +51,7 @@ func TestGenerateGreedyMatchesLlamaCpp(t *testing.T) {
 	var ref struct {
 		Results []struct{ Tokens []int32 }
 	}
-	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": reqs}, &ref)
 	for i, prompt := range toks.Tokens {
 		t.Run(prompts[i], func(t *testing.T) {
 			assert.Equal(t, prompt, s.tok.Encode(prompts[i], true, false), "tokenizer")
