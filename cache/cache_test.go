@@ -18,26 +18,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// modelsDir is where the shared test models live.
-func modelsDir() string {
-	if d := os.Getenv("HEARTH_TEST_MODELS"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "models")
-}
-
 // realModel returns the bytes of a real GGUF file, skipping loudly without it.
 func realModel(t testing.TB) []byte {
 	t.Helper()
-	p := filepath.Join(modelsDir(), "stories260K.gguf")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Skipf("SKIP: test model %s not found (set HEARTH_TEST_MODELS): %v", p, err)
-	}
+	b, err := os.ReadFile(testmodels.Path(t, "stories260K.gguf"))
+	require.NoError(t, err)
 	return b
 }
 
