@@ -40,7 +40,7 @@ const maxFloatTile = 32
 // that decode each weight block once for eight (Q4_0, Q5_0, Q8_0) or four
 // activation rows, F32 and F16 through kernels that load or widen each
 // weight vector once for three activation rows, Q4_K and Q6_K through ones that
-// decodes each weight block once for four activation rows; other types
+// decode each weight block once for eight (or four) activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. It
 // allocates nothing.

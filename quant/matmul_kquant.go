@@ -3,10 +3,10 @@ package quant
 import "github.com/hearthllm/hearth/gguf"
 
 // kquantScratch is the scratch the batched K-quant kernels take (bytes).
-const kquantScratch = 672
+const kquantScratch = 960
 
 // matMulKQuantAVX2 runs the batched K-quant kernel of weight type t (Q4_K, Q6_K)
-// over the activation rows in groups of eight (Q4_K) or four and returns how many rows it
+// over the activation rows in groups of eight (then one of four) and returns how many rows it
 // did, a multiple of four (0 when t has no batched kernel or the rows do not
 // fit it). It walks tiles of weight rows that stay in L2 while every group
 // passes over them. r0 < r1.
@@ -36,14 +36,16 @@ func matMulKQuantAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 		t1 := min(t0+tile, r1)
 		for i0 := 0; i0 < done; {
 			g := batchRows // activation rows in this group
-			if t == gguf.TypeQ4_K && done-i0 >= 2*batchRows {
+			if done-i0 >= 2*batchRows {
 				g = 2 * batchRows
 			}
 			for r := t0; r < t1; r++ {
 				wr, ar := &w[r*rowBytes], &a[i0*aRowBytes]
 				switch {
-				case g == 2*batchRows:
+				case g == 2*batchRows && t == gguf.TypeQ4_K:
 					q4KQ8KDot8AVX2(wr, ar, aRowBytes, &tmp[0], nb, &out[0])
+				case g == 2*batchRows:
+					q6KQ8KDot8AVX2(wr, ar, aRowBytes, &tmp[0], nb, &out[0])
 				case t == gguf.TypeQ4_K:
 					q4KQ8KDot4AVX2(wr, ar, aRowBytes, &tmp[0], nb, &out[0])
 				default:

@@ -22,3 +22,9 @@ func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
 //
 //go:noescape
 func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+
+// q6KQ8KDot8AVX2 is the eight-row form of q6KQ8KDot4AVX2; tmp is 960 bytes
+// of scratch.
+//
+//go:noescape
+func q6KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)

@@ -482,3 +482,131 @@ q4b8loop:
 	q4b8Out(400, 640, 28)
 	VZEROUPPER
 	RET
+
+// q6b8Quant is q6bQuant with the masks in memory: the 0x0f mask at
+// 768(BX), the high-bit mask at moff(BX), the shuffle step at 944(BX).
+#define q6b8Quant(lo, moff, shift, k) \
+	VPAND 768(BX), lo, Y3 \
+	VPAND moff(BX), Y2, Y4 \
+	shift \
+	VPOR Y4, Y3, Y3 \
+	VMOVDQU Y3, (32*(k))(BX) \
+	VPSHUFB X14, X7, X4 \
+	VPADDB 944(BX), X14, X14 \
+	VPMOVSXBW X4, Y4 \
+	VMOVDQU Y4, (256+32*(k))(BX)
+
+#define q6b8Half(qloff, qhoff, k) \
+	VMOVDQU qloff(SI), Y0 \
+	VMOVDQU qloff+32(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	q6b8Quant(Y0, 800, q6bShl4, k) \
+	q6b8Quant(Y1, 832, q6bShl2, k+1) \
+	VPSRLW $4, Y0, Y0 \
+	VPSRLW $4, Y1, Y1 \
+	q6b8Quant(Y0, 864, q6bNoShift, k+2) \
+	q6b8Quant(Y1, 896, q6bShr2, k+3)
+
+#define q6b8Chunk(k) \
+	VMOVDQU (32*(k))(BX), Y3 \
+	q6bRow(Y8, 4+32*(k), k, (DI)) \
+	q6bRow(Y9, 4+32*(k), k, (DI)(R8*1)) \
+	q6bRow(Y10, 4+32*(k), k, (DI)(R8*2)) \
+	q6bRow(Y11, 4+32*(k), k, (DI)(R9*1)) \
+	q6bRow(Y12, 4+32*(k), k, (DX)) \
+	q6bRow(Y13, 4+32*(k), k, (DX)(R8*1)) \
+	q6bRow(Y14, 4+32*(k), k, (DX)(R8*2)) \
+	q6bRow(Y15, 4+32*(k), k, (DX)(R9*1))
+
+// q6bConst broadcasts the byte pattern c and stores it at off(BX).
+#define q6bConst(c, off) \
+	MOVQ c, AX \
+	VMOVQ AX, X0 \
+	VPBROADCASTQ X0, Y0 \
+	VMOVDQU Y0, off(BX)
+
+// func q6KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
+//
+// The eight-row form of q6KQ8KDot4AVX2. tmp is 960 bytes of scratch: the
+// block's quant vectors (0..255) and scale words (256..511), the eight
+// rows' float accumulators (512..767) and the masks (768..959).
+TEXT ·q6KQ8KDot8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ tmp+24(FP), BX
+	MOVQ nb+32(FP), CX
+	q6bConst($0x0f0f0f0f0f0f0f0f, 768)
+	q6bConst($0x0303030303030303, 800)
+	q6bConst($0x0c0c0c0c0c0c0c0c, 832)
+	q6bConst($0x3030303030303030, 864)
+	q6bConst($0xc0c0c0c0c0c0c0c0, 896)
+	q6bConst($0x0202020202020202, 944)
+	MOVQ $0x0101010101010101, AX
+	VPXOR X0, X0, X0
+	VPINSRQ $1, AX, X0, X0
+	VMOVDQU X0, 928(BX)
+	VXORPS Y0, Y0, Y0
+	VMOVUPS Y0, 512(BX)
+	VMOVUPS Y0, 544(BX)
+	VMOVUPS Y0, 576(BX)
+	VMOVUPS Y0, 608(BX)
+	VMOVUPS Y0, 640(BX)
+	VMOVUPS Y0, 672(BX)
+	VMOVUPS Y0, 704(BX)
+	VMOVUPS Y0, 736(BX)
+
+q6b8loop:
+	LEAQ (DI)(R8*4), DX
+	VMOVDQU 192(SI), X7
+	VMOVDQU 928(BX), X14
+	q6b8Half(0, 128, 0)
+	q6b8Half(64, 160, 4)
+
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	VPXOR Y14, Y14, Y14
+	VPXOR Y15, Y15, Y15
+	q6b8Chunk(0)
+	q6b8Chunk(1)
+	q6b8Chunk(2)
+	q6b8Chunk(3)
+	q6b8Chunk(4)
+	q6b8Chunk(5)
+	q6b8Chunk(6)
+	q6b8Chunk(7)
+
+	VPMOVSXBW X7, Y4
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	q6bEnd(Y8, 512, (DI))
+	q6bEnd(Y9, 544, (DI)(R8*1))
+	q6bEnd(Y10, 576, (DI)(R8*2))
+	q6bEnd(Y11, 608, (DI)(R9*1))
+	q6bEnd(Y12, 640, (DX))
+	q6bEnd(Y13, 672, (DX)(R8*1))
+	q6bEnd(Y14, 704, (DX)(R8*2))
+	q6bEnd(Y15, 736, (DX)(R9*1))
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6b8loop
+
+	MOVQ out+40(FP), DX
+	q6bOut(512, 0)
+	q6bOut(544, 4)
+	q6bOut(576, 8)
+	q6bOut(608, 12)
+	q6bOut(640, 16)
+	q6bOut(672, 20)
+	q6bOut(704, 24)
+	q6bOut(736, 28)
+	VZEROUPPER
+	RET

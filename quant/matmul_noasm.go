@@ -55,3 +55,7 @@ func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
 func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q6KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
