@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -164,7 +165,7 @@ func TestCorruptOpen(t *testing.T) {
 	assert.Contains(t, err.Error(), "gguf: "+path+": offset ")
 	assert.Contains(t, err.Error(), `tensor "tensor.c" data (offset 128, 32 bytes) extends past the end of the file`)
 
-	real := modelPath(t, "stories260K.gguf")
+	real := testmodels.Path(t, "stories260K.gguf")
 	orig, err := os.ReadFile(real)
 	require.NoError(t, err)
 	cut := filepath.Join(dir, "stories-cut.gguf")
@@ -220,7 +221,7 @@ func TestTruncationEveryByte(t *testing.T) {
 	}
 	checkPrefixes(t, "crafted.gguf", crafted, all)
 
-	data, err := os.ReadFile(modelPath(t, "stories260K.gguf"))
+	data, err := os.ReadFile(testmodels.Path(t, "stories260K.gguf"))
 	require.NoError(t, err)
 	f, err := Parse("stories260K.gguf", data)
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -58,11 +59,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = repoRoot(f) + "/../shared/models"
-	}
-	if _, err := os.Stat(dir + "/stories260K.gguf"); err == nil {
+	if storiesPath, ok := testmodels.Find(f, "stories260K.gguf"); ok {
 		for _, path := range allModelFiles(f) {
 			data, err := os.ReadFile(path)
 			require.NoError(f, err)
@@ -77,7 +74,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// A valid file with stories260K's real metadata and its small
 		// (1-D) tensors, so that mutations reach the tensor checks.
-		stories, err := Open(dir + "/stories260K.gguf")
+		stories, err := Open(storiesPath)
 		require.NoError(f, err)
 		w := NewWriter()
 		w.CopyKVs(stories)
@@ -89,7 +86,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(writeBytes(f, w))
 		require.NoError(f, stories.Close())
 	} else {
-		f.Logf("!!! shared models not found in %s: fuzzing with crafted seeds only", dir)
+		f.Logf("!!! shared models not found (%s): fuzzing with crafted seeds only", storiesPath)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("fuzz.gguf", data)
@@ -169,7 +166,7 @@ func exerciseFile(t *testing.T, f *File) {
 // TestOpenSpeed checks that opening the largest vocabulary (128k tokens,
 // 280k merges) stays fast (no quadratic work, no per-token allocation).
 func TestOpenSpeed(t *testing.T) {
-	path := modelPath(t, "vocab/ggml-vocab-llama-bpe.gguf")
+	path := testmodels.Path(t, "vocab/ggml-vocab-llama-bpe.gguf")
 	best := time.Hour
 	for range 5 {
 		start := time.Now()
@@ -185,7 +182,7 @@ func TestOpenSpeed(t *testing.T) {
 }
 
 func BenchmarkOpenLlamaBPE(b *testing.B) {
-	path := modelPath(b, "vocab/ggml-vocab-llama-bpe.gguf")
+	path := testmodels.Path(b, "vocab/ggml-vocab-llama-bpe.gguf")
 	b.ReportAllocs()
 	for b.Loop() {
 		f, err := Open(path)
@@ -197,7 +194,7 @@ func BenchmarkOpenLlamaBPE(b *testing.B) {
 }
 
 func BenchmarkOpenAndReadVocab(b *testing.B) {
-	path := modelPath(b, "vocab/ggml-vocab-llama-bpe.gguf")
+	path := testmodels.Path(b, "vocab/ggml-vocab-llama-bpe.gguf")
 	b.ReportAllocs()
 	for b.Loop() {
 		f, err := Open(path)
@@ -215,7 +212,7 @@ func BenchmarkOpenAndReadVocab(b *testing.B) {
 }
 
 func BenchmarkWriteStories(b *testing.B) {
-	f, err := Open(modelPath(b, "stories260K.gguf"))
+	f, err := Open(testmodels.Path(b, "stories260K.gguf"))
 	if err != nil {
 		b.Fatal(err)
 	}

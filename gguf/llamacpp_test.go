@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,22 +19,9 @@ import (
 // missing.
 func llamaCppLoads(t *testing.T, paths []string) []bool {
 	t.Helper()
-	root := repoRoot(t)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("!!! SKIPPED: node not found, llama.cpp cannot be asked: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skipf("!!! SKIPPED: node_modules/node-llama-cpp missing (run npm ci): %v", err)
-	}
 	arg, err := json.Marshal(paths)
 	require.NoError(t, err)
-	cmd := exec.Command(node, "gguf/testdata/llamacpp-load.mjs", string(arg))
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := llamacpp.Exec(t, nil, "gguf/testdata/llamacpp-load.mjs", string(arg))
 	var loads []bool
 	require.NoError(t, json.Unmarshal(out, &loads), "node output %q", out)
 	require.Len(t, loads, len(paths))
@@ -49,7 +37,7 @@ func TestLlamaCppAgreesOnCorruption(t *testing.T) {
 	if testing.Short() {
 		t.Skip("llama.cpp comparison skipped in -short mode")
 	}
-	orig, err := os.ReadFile(modelPath(t, "stories260K.gguf"))
+	orig, err := os.ReadFile(testmodels.Path(t, "stories260K.gguf"))
 	require.NoError(t, err)
 	le := binary.LittleEndian
 	tensorField := func(name string, skip int) int { // offset of a field after the tensor name

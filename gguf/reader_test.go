@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -137,7 +138,7 @@ func TestModelFacts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			f, err := Open(modelPath(t, c.file))
+			f, err := Open(testmodels.Path(t, c.file))
 			require.NoError(t, err)
 			defer f.Close()
 			if c.kvs >= 0 {
@@ -188,7 +189,7 @@ func TestModelFacts(t *testing.T) {
 // TestStories260KDetails checks SentencePiece vocabulary details the
 // README states and that every tensor is F32.
 func TestStories260KDetails(t *testing.T) {
-	f, err := Open(modelPath(t, "stories260K.gguf"))
+	f, err := Open(testmodels.Path(t, "stories260K.gguf"))
 	require.NoError(t, err)
 	defer f.Close()
 	tokens, err := f.Strings("tokenizer.ggml.tokens")
@@ -228,7 +229,7 @@ func TestStories260KDetails(t *testing.T) {
 // TestTensorDataContents checks that TensorData points at the right bytes:
 // tiny-synth's norm weights are all 1.0 and its matrices N(0, 0.1).
 func TestTensorDataContents(t *testing.T) {
-	f, err := Open(modelPath(t, "synthetic/tiny-synth-f32.gguf"))
+	f, err := Open(testmodels.Path(t, "synthetic/tiny-synth-f32.gguf"))
 	require.NoError(t, err)
 	defer f.Close()
 	for _, ti := range f.Tensors() {
@@ -253,7 +254,7 @@ func TestTensorDataContents(t *testing.T) {
 }
 
 func TestLlamaBPEVocab(t *testing.T) {
-	f, err := Open(modelPath(t, "vocab/ggml-vocab-llama-bpe.gguf"))
+	f, err := Open(testmodels.Path(t, "vocab/ggml-vocab-llama-bpe.gguf"))
 	require.NoError(t, err)
 	defer f.Close()
 	tokens, err := f.Strings("tokenizer.ggml.tokens")
@@ -353,7 +354,7 @@ func TestAccessorErrors(t *testing.T) {
 }
 
 func TestCloseAndTensorData(t *testing.T) {
-	f, err := Open(modelPath(t, "stories260K.gguf"))
+	f, err := Open(testmodels.Path(t, "stories260K.gguf"))
 	require.NoError(t, err)
 	ti := f.Tensors()[0]
 	assert.NotNil(t, f.TensorData(ti))

@@ -7,12 +7,13 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ func TestRoundTripModels(t *testing.T) {
 }
 
 func TestWriteFile(t *testing.T) {
-	f, err := Open(modelPath(t, "llama-2-tiny-random.gguf"))
+	f, err := Open(testmodels.Path(t, "llama-2-tiny-random.gguf"))
 	require.NoError(t, err)
 	defer f.Close()
 	path := filepath.Join(t.TempDir(), "out.gguf")
@@ -135,15 +136,7 @@ func TestLlamaCppReadsWriterOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("llama.cpp comparison skipped in -short mode")
 	}
-	src := modelPath(t, "stories260K.gguf")
-	root := repoRoot(t)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("!!! SKIPPED: node not found: llama.cpp cannot check the writer's output: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skipf("!!! SKIPPED: node_modules/node-llama-cpp missing (run npm ci): %v", err)
-	}
+	src := testmodels.Path(t, "stories260K.gguf")
 	f, err := Open(src)
 	require.NoError(t, err)
 	defer f.Close()
@@ -169,17 +162,8 @@ func TestLlamaCppReadsWriterOutput(t *testing.T) {
 	require.NoError(t, g.Close())
 
 	ask := func(req map[string]any) map[string]any {
-		body, err := json.Marshal(req)
-		require.NoError(t, err)
-		cmd := exec.Command(node, "scripts/llamacpp-ref.mjs")
-		cmd.Dir = root
-		cmd.Stdin = bytes.NewReader(body)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
 		var resp map[string]any
-		require.NoError(t, json.Unmarshal(out, &resp))
+		llamacpp.Run(t, req, &resp)
 		return resp
 	}
 	tok := ask(map[string]any{"op": "tokenize", "model": src, "texts": []string{"Once upon a time"}, "addSpecial": true})
