@@ -28,7 +28,7 @@ func TestActivationRounding(t *testing.T) {
 			for i := range x {
 				x[i] = float32(rng.NormFloat64())
 			}
-			b := &Backend{d: d, res: resources{d: d, tpr: 32}, cfg: engine.Config{RMSEps: 1e-5}}
+			b := &Backend{d: d, res: resources{d: d}, cfg: engine.Config{RMSEps: 1e-5}}
 			defer b.res.release()
 			xb, err := b.res.upload("x", f32Bytes(x))
 			require.NoError(t, err)

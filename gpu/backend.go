@@ -19,7 +19,6 @@ import (
 // are cut into batches of this size.
 const maxBatch = 512
 
-var batchTT = 8
 
 // Backend is the WebGPU implementation of engine.Backend and
 // engine.ArgmaxBackend.
@@ -40,6 +39,8 @@ type Backend struct {
 
 	decode []dispatch // one token
 	batch  []dispatch // several tokens
+
+	batchTT int // tokens per pass of the batched matrix kernel
 
 	// Dispatches counts the dispatches recorded by the last Eval.
 	Dispatches int
@@ -74,9 +75,12 @@ func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{d: d, cfg: c, res: resources{d: d, tpr: 8}}
+	b := &Backend{d: d, cfg: c, res: resources{d: d}}
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TPR")); err == nil && v >= 4 && v <= 256 && v&(v-1) == 0 {
 		b.res.tpr = v // tuning experiments
+	}
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TT")); err == nil && v >= 1 && v <= 32 {
+		b.batchTT = v // tuning experiments
 	}
 	b.nCtx = o.ContextSize
 	if b.nCtx <= 0 {
@@ -263,7 +267,10 @@ func (b *Backend) build(m *engine.Model) error {
 		ds *[]dispatch
 		tt int
 	}
-	progs := []prog{{&b.decode, 1}, {&b.batch, batchTT}}
+	if b.batchTT == 0 {
+		b.batchTT = 8
+	}
+	progs := []prog{{&b.decode, 1}, {&b.batch, b.batchTT}}
 	addMV := func(p prog, m mv) error {
 		ds, e := r.matvec(b.step, m)
 		if e != nil {

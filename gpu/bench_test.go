@@ -129,6 +129,28 @@ func TestGPUBench(t *testing.T) {
 		}
 		t.Logf("profile argmax+sync only: %.1f µs/token", time.Since(st).Seconds()*1e6/64)
 		gb.decode = full
+		// the same for the batched program (64-token batches)
+		fullB := gb.batch
+		classesB := map[string][]dispatch{}
+		for _, d := range fullB[:len(fullB)-1] {
+			c := "matvec"
+			for _, k := range []string{"actq", "rope", "attention", "get_rows", "rmsnorm"} {
+				if strings.Contains(d.label, k) {
+					c = k
+				}
+			}
+			classesB[c] = append(classesB[c], d)
+		}
+		for c, ds := range classesB {
+			gb.batch = append(append([]dispatch(nil), ds...), fullB[len(fullB)-1])
+			st := time.Now()
+			for i := 0; i < 4; i++ {
+				_, err = gb.EvalArgmax(ctx, prompt[:64], 0)
+				require.NoError(t, err)
+			}
+			t.Logf("profile batch64 %s: %d dispatches, %.1f µs/token", c, len(ds), time.Since(st).Seconds()*1e6/256)
+		}
+		gb.batch = fullB
 		row := fmt.Sprintf("| %s | %s | %.0f | %.1f | %.1f | %d | %.1f | %.3g / %.3g | %.1fs | %.2f |",
 			gb.d.info.Name, path, preTPS, decTPS, cpuTPS, nDisp, decTPS/cpuTPS, worst, dPre, load.Seconds(),
 			encode.Seconds()*1e6)

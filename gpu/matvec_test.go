@@ -122,7 +122,7 @@ func TestMatVecAllTypes(t *testing.T) {
 	for _, typ := range synthTypes {
 		t.Run(typ, func(t *testing.T) {
 			m := loadTestModel(t, "synthetic/tiny-synth-"+typ+".gguf")
-			r := &resources{d: d, tpr: 32}
+			r := &resources{d: d}
 			defer r.release()
 			rng := rand.New(rand.NewPCG(1, uint64(len(typ))))
 			for _, w := range []engine.Tensor{m.Layers[0].Wq, m.Layers[1].WDown, m.Output} {

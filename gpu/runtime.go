@@ -26,7 +26,7 @@ type resources struct {
 	bgs     []*wgpu.BindGroup
 	pipes   map[string]*wgpu.ComputePipeline
 	modules []*wgpu.ShaderModule
-	tpr     int // threads per row of the decode matrix kernel (power of 2, <= 256)
+	tpr     int // threads per row of the decode matrix kernel (power of 2, <= 256; 0: by type)
 }
 
 func (r *resources) release() {

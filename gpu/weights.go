@@ -105,7 +105,17 @@ type mv struct {
 // matvec builds the dispatches of m, one per weight chunk.
 func (r *resources) matvec(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 	defs := map[string]bool{m.mode: true, "NORM": m.norm != nil, "LAST": m.last}
-	tpr, rpw := r.tpr, 256/r.tpr // decode: rows of tpr threads, 256 threads
+	// decode: rows of tpr threads in workgroups of 256; float types stream
+	// long rows best with 32 threads a row, block types with 8 (measured
+	// on an H200, docs/benchmarks-gpu.md)
+	tpr := r.tpr
+	if tpr == 0 {
+		tpr = 8
+		if unitElems(m.w.typ) == 4 {
+			tpr = 32
+		}
+	}
+	rpw := 256 / tpr
 	if m.tt > 1 {
 		tpr, rpw = 64, 4
 	}
