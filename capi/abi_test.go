@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,7 +17,7 @@ func TestCABI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the shared library")
 	}
-	model := storiesPath(t)
+	model := testmodels.Path(t, "stories260K.gguf")
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		t.Skip("!!! SKIPPING: no C compiler")

@@ -2,30 +2,15 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// storiesPath finds stories260K.gguf (HEARTH_TEST_MODELS, default ../shared/models
-// from the repository root) or skips loudly.
-func storiesPath(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "models")
-	}
-	p := filepath.Join(dir, "stories260K.gguf")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("!!! SKIPPING: test model %s is missing (set HEARTH_TEST_MODELS)", p)
-	}
-	return p
-}
 
 func TestStatusNamesMatchFacadeCodes(t *testing.T) {
 	// Every facade code maps to a status whose C name (errors.c) is the code itself.
@@ -35,7 +20,7 @@ func TestStatusNamesMatchFacadeCodes(t *testing.T) {
 }
 
 func TestLoadOptionsAreValidated(t *testing.T) {
-	p := storiesPath(t)
+	p := testmodels.Path(t, "stories260K.gguf")
 	for _, tc := range []struct{ json, option string }{
 		{`{"backend":"tpu"}`, "backend"},
 		{`{"threads":-1}`, "threads"},
@@ -79,7 +64,7 @@ func TestGenerateOptionsAreValidated(t *testing.T) {
 }
 
 func TestHandlesLifecycle(t *testing.T) {
-	p := storiesPath(t)
+	p := testmodels.Path(t, "stories260K.gguf")
 	h, err := loadModel(p, []byte(`{"threads":1}`))
 	require.NoError(t, err)
 	info, err := modelInfo(h)
@@ -105,7 +90,7 @@ func TestHandlesLifecycle(t *testing.T) {
 }
 
 func TestGenerateStreamsAndCancels(t *testing.T) {
-	p := storiesPath(t)
+	p := testmodels.Path(t, "stories260K.gguf")
 	h, err := loadModel(p, []byte(`{"threads":1}`))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, freeModel(h)) }()
@@ -157,7 +142,7 @@ func TestGenerateStreamsAndCancels(t *testing.T) {
 }
 
 func TestFreeCancelsRunningGeneration(t *testing.T) {
-	p := storiesPath(t)
+	p := testmodels.Path(t, "stories260K.gguf")
 	h, err := loadModel(p, []byte(`{"threads":1}`))
 	require.NoError(t, err)
 	started := make(chan struct{})
