@@ -12,13 +12,13 @@ GLOBL legacyBitShuf<>(SB), RODATA|NOPTR, $32
 // Constants: Y15 = 0x0f bytes, Y14 = 0x01 bytes, Y13 = 0x0001 words.
 #define LEGACY_CONSTS \
 	MOVQ $0x0f0f0f0f0f0f0f0f, AX \
-	MOVQ AX, X15 \
+	VMOVQ AX, X15 \
 	VPBROADCASTQ X15, Y15 \
 	MOVQ $0x0101010101010101, AX \
-	MOVQ AX, X14 \
+	VMOVQ AX, X14 \
 	VPBROADCASTQ X14, Y14 \
 	MOVQ $0x0001000100010001, AX \
-	MOVQ AX, X13 \
+	VMOVQ AX, X13 \
 	VPBROADCASTQ X13, Y13
 
 // Y0 = the 32 nibbles of the 16 bytes at off(SI): low nibbles (elements
@@ -52,7 +52,7 @@ GLOBL legacyBitShuf<>(SB), RODATA|NOPTR, $32
 
 #define HIGHBIT_CONSTS \
 	MOVQ $0x7fbfdfeff7fbfdfe, AX \
-	MOVQ AX, X12 \
+	VMOVQ AX, X12 \
 	VPBROADCASTQ X12, Y12 \
 	VPCMPEQB Y11, Y11, Y11 \
 	VMOVDQU legacyBitShuf<>(SB), Y10 \
@@ -269,7 +269,7 @@ q40dloop:
 
 	HSUM_FLOAT8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 TEXT ·q4_1Q8_1DotAVX2(SB), NOSPLIT, $0-28
@@ -295,7 +295,7 @@ q41dloop:
 	HSUM_FLOAT8
 	VADDSS X4, X0, X0
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 TEXT ·q5_0Q8_0DotAVX2(SB), NOSPLIT, $0-28
@@ -323,7 +323,7 @@ q50dloop:
 
 	HSUM_FLOAT8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 TEXT ·q5_1Q8_1DotAVX2(SB), NOSPLIT, $0-28
@@ -351,7 +351,7 @@ q51dloop:
 	HSUM_FLOAT8
 	VADDSS X4, X0, X0
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // Q8_0 x Q8_0 uses ggml's sign trick (|x| times y with x's sign) so that
@@ -378,5 +378,5 @@ q80dloop:
 
 	HSUM_FLOAT8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
