@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/hearthllm/hearth/internal/llamacpp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,16 +144,13 @@ func TestReferenceDetokenize(t *testing.T) {
 	for i, j := range jobs {
 		reqs[i] = detokReq{Op: "detokenize", Model: vocabPath(t, j.vocab), Tokens: j.seqs, Special: j.special}
 	}
-	var resp struct {
-		Results []struct {
-			Texts []string `json:"texts"`
-		} `json:"results"`
-	}
-	runRef(t, batchReq{Op: "batch", Requests: reqs}, &resp)
-	require.Len(t, resp.Results, len(jobs))
+	results := llamacpp.Batch[struct {
+		Texts []string `json:"texts"`
+	}](t, reqs)
+	require.Len(t, results, len(jobs))
 	for i, j := range jobs {
 		tok := loadTok(t, vocabPath(t, j.vocab))
-		want := resp.Results[i].Texts
+		want := results[i].Texts
 		require.Len(t, want, len(j.seqs))
 		pass, skipped, shown := 0, 0, 0
 		for k, ids := range j.seqs {

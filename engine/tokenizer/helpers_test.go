@@ -3,37 +3,21 @@ package tokenizer
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/stretchr/testify/require"
 )
 
-// repoRoot is the module root (two levels above this package).
-func repoRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-// modelsDir finds the shared test models, skipping loudly when absent.
-func modelsDir(t testing.TB) string {
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "models")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vocab")); err != nil {
-		t.Skipf("!!! SKIPPING: test models not found at %s (set HEARTH_TEST_MODELS): %v", dir, err)
-	}
-	return dir
-}
-
+// vocabPath returns the path of vocab/ggml-vocab-<name>.gguf in the shared
+// models folder, skipping loudly when the vocab folder is missing.
 func vocabPath(t testing.TB, name string) string {
-	return filepath.Join(modelsDir(t), "vocab", "ggml-vocab-"+name+".gguf")
+	t.Helper()
+	return filepath.Join(testmodels.Path(t, "vocab"), "ggml-vocab-"+name+".gguf")
 }
 
 var tokCache sync.Map // path -> *Tokenizer

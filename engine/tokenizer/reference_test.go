@@ -1,42 +1,13 @@
 package tokenizer
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hearthllm/hearth/internal/llamacpp"
 	"github.com/stretchr/testify/require"
 )
-
-// runRef sends one request to scripts/llamacpp-ref.mjs (llama.cpp through
-// node-llama-cpp) and decodes its answer, skipping loudly when node or
-// node_modules are missing.
-func runRef(t *testing.T, req, resp any) {
-	t.Helper()
-	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skipf("!!! SKIPPING llama.cpp reference test: node_modules missing (run npm ci): %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("!!! SKIPPING llama.cpp reference test: node not found: %v", err)
-	}
-	body, err := json.Marshal(req)
-	require.NoError(t, err)
-	cmd := exec.Command(node, "scripts/llamacpp-ref.mjs")
-	cmd.Dir = root
-	cmd.Stdin = bytes.NewReader(body)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
-	require.NoError(t, json.Unmarshal(out, resp))
-}
 
 // textGen makes test strings that stress tokenizers: many scripts,
 // whitespace runs, code, emoji sequences, numbers, contractions and text
@@ -157,11 +128,6 @@ type tokenizeReq struct {
 	Special    bool     `json:"special"`
 }
 
-type batchReq struct {
-	Op       string `json:"op"`
-	Requests []any  `json:"requests"`
-}
-
 // TestReferenceTokenize compares Encode with llama.cpp on generated strings:
 // thousands for llama-spm and llama-bpe, fewer for every other vocabulary,
 // plus parse_special / add_special variants.
@@ -195,17 +161,14 @@ func TestReferenceTokenize(t *testing.T) {
 	for i, j := range jobs {
 		reqs[i] = tokenizeReq{Op: "tokenize", Model: vocabPath(t, j.vocab), Texts: j.texts, AddSpecial: j.addSpecial, Special: j.parseSpc}
 	}
-	var resp struct {
-		Results []struct {
-			Tokens [][]int32 `json:"tokens"`
-		} `json:"results"`
-	}
-	runRef(t, batchReq{Op: "batch", Requests: reqs}, &resp)
-	require.Len(t, resp.Results, len(jobs))
+	results := llamacpp.Batch[struct {
+		Tokens [][]int32 `json:"tokens"`
+	}](t, reqs)
+	require.Len(t, results, len(jobs))
 
 	for i, j := range jobs {
 		tok := loadTok(t, vocabPath(t, j.vocab))
-		want := resp.Results[i].Tokens
+		want := results[i].Tokens
 		require.Len(t, want, len(j.texts))
 		pass, shown := 0, 0
 		for k, text := range j.texts {
@@ -256,19 +219,16 @@ func TestReferenceVocab(t *testing.T) {
 	for i, v := range allVocabs {
 		reqs[i] = vocabReq{Op: "vocab", Model: vocabPath(t, v), N: loadTok(t, vocabPath(t, v)).NVocab()}
 	}
-	var resp struct {
-		Results []struct {
-			Attrs  []uint16 `json:"attrs"`
-			EOG    []bool   `json:"eog"`
-			BOS    *int32   `json:"bos"`
-			EOS    *int32   `json:"eos"`
-			EOT    *int32   `json:"eot"`
-			AddBOS bool     `json:"addBos"`
-			AddEOS bool     `json:"addEos"`
-		} `json:"results"`
-	}
-	runRef(t, batchReq{Op: "batch", Requests: reqs}, &resp)
-	require.Len(t, resp.Results, len(allVocabs))
+	results := llamacpp.Batch[struct {
+		Attrs  []uint16 `json:"attrs"`
+		EOG    []bool   `json:"eog"`
+		BOS    *int32   `json:"bos"`
+		EOS    *int32   `json:"eos"`
+		EOT    *int32   `json:"eot"`
+		AddBOS bool     `json:"addBos"`
+		AddEOS bool     `json:"addEos"`
+	}](t, reqs)
+	require.Len(t, results, len(allVocabs))
 	id := func(p *int32) int32 {
 		if p == nil {
 			return None
@@ -278,7 +238,7 @@ func TestReferenceVocab(t *testing.T) {
 	for i, v := range allVocabs {
 		t.Run(v, func(t *testing.T) {
 			tok := loadTok(t, vocabPath(t, v))
-			r := resp.Results[i]
+			r := results[i]
 			require.Len(t, r.Attrs, tok.NVocab())
 			bad := 0
 			for k := range r.Attrs {
@@ -333,15 +293,12 @@ func TestReferenceUnicodeClasses(t *testing.T) {
 	for i, v := range vocabs {
 		reqs[i] = tokenizeReq{Op: "tokenize", Model: vocabPath(t, v), Texts: texts}
 	}
-	var resp struct {
-		Results []struct {
-			Tokens [][]int32 `json:"tokens"`
-		} `json:"results"`
-	}
-	runRef(t, batchReq{Op: "batch", Requests: reqs}, &resp)
-	require.Len(t, resp.Results, len(vocabs))
+	results := llamacpp.Batch[struct {
+		Tokens [][]int32 `json:"tokens"`
+	}](t, reqs)
+	require.Len(t, results, len(vocabs))
 	for vi, v := range vocabs {
-		want := resp.Results[vi].Tokens
+		want := results[vi].Tokens
 		require.Len(t, want, len(texts))
 		tok := loadTok(t, vocabPath(t, v))
 		bad := 0
