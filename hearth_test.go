@@ -13,30 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/engine/sample"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
-
-// modelPath returns a file under HEARTH_TEST_MODELS (default ../shared/models
-// beside the repository), skipping loudly when it is missing.
-func modelPath(t testing.TB, rel string) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		require.NoError(t, err)
-		dir = filepath.Join(wd, "..", "shared", "models")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPING: test model %s missing (set HEARTH_TEST_MODELS): %v", p, err)
-	}
-	return p
-}
 
 func TestLoadErrorCodes(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.gguf")
 	require.NoError(t, os.WriteFile(garbage, []byte("this is not a gguf file at all"), 0o644))
-	stories := modelPath(t, "stories260K.gguf")
+	stories := testmodels.Path(t, "stories260K.gguf")
 	tests := []struct {
 		name, path string
 		o          Options
@@ -46,7 +30,7 @@ func TestLoadErrorCodes(t *testing.T) {
 		{"missing file", filepath.Join(dir, "nope.gguf"), Options{}, CodeNotFound, "nope.gguf"},
 		{"not a gguf", garbage, Options{}, CodeBadModel, "garbage.gguf"},
 		{"a directory", dir, Options{}, CodeBadModel, ""},
-		{"vocab-only file", modelPath(t, "vocab/ggml-vocab-llama-spm.gguf"), Options{}, CodeBadModel, ""},
+		{"vocab-only file", testmodels.Path(t, "vocab/ggml-vocab-llama-spm.gguf"), Options{}, CodeBadModel, ""},
 		{"bad backend", stories, Options{Backend: "tpu"}, CodeInvalidOption, "backend"},
 		{"negative threads", stories, Options{Threads: -1}, CodeInvalidOption, "threads"},
 		{"negative context", stories, Options{ContextSize: -5}, CodeInvalidOption, "contextSize"},
@@ -69,7 +53,7 @@ func TestLoadErrorCodes(t *testing.T) {
 
 func loadStories(t *testing.T, o Options) *Model {
 	t.Helper()
-	m, err := Load(modelPath(t, "stories260K.gguf"), o)
+	m, err := Load(testmodels.Path(t, "stories260K.gguf"), o)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m
@@ -102,7 +86,7 @@ func TestInfoMatchesTheFile(t *testing.T) {
 
 func loadStoriesPath(t *testing.T, rel string) *Model {
 	t.Helper()
-	m, err := Load(modelPath(t, rel), Options{Threads: 1, ContextSize: 64})
+	m, err := Load(testmodels.Path(t, rel), Options{Threads: 1, ContextSize: 64})
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m
@@ -205,7 +189,7 @@ func TestConcurrentGenerationsAreSerialized(t *testing.T) {
 }
 
 func TestCloseCancelsARunningGeneration(t *testing.T) {
-	m, err := Load(modelPath(t, "stories260K.gguf"), Options{Threads: 1, ContextSize: 512})
+	m, err := Load(testmodels.Path(t, "stories260K.gguf"), Options{Threads: 1, ContextSize: 512})
 	require.NoError(t, err)
 	prompt, err := m.Tokenize("Once upon a time", true, false)
 	require.NoError(t, err)
@@ -240,7 +224,7 @@ func TestCloseCancelsARunningGeneration(t *testing.T) {
 }
 
 func TestLoadVocab(t *testing.T) {
-	m, err := LoadVocab(modelPath(t, "vocab/ggml-vocab-llama-spm.gguf"))
+	m, err := LoadVocab(testmodels.Path(t, "vocab/ggml-vocab-llama-spm.gguf"))
 	require.NoError(t, err)
 	defer m.Close()
 	ids, err := m.Tokenize("Hello world", true, false)
@@ -253,7 +237,7 @@ func TestLoadVocab(t *testing.T) {
 }
 
 func TestCloseFromInsideTheCallback(t *testing.T) {
-	m, err := Load(modelPath(t, "stories260K.gguf"), Options{Threads: 1, ContextSize: 256})
+	m, err := Load(testmodels.Path(t, "stories260K.gguf"), Options{Threads: 1, ContextSize: 256})
 	require.NoError(t, err)
 	prompt, err := m.Tokenize("Once upon a time", true, false)
 	require.NoError(t, err)
