@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hearthllm/hearth/gguf"
@@ -16,20 +15,6 @@ type testGGUFTensor struct {
 	dims []uint64
 	typ  uint32
 	data []byte
-}
-
-// testModelsDir returns the folder of shared test models (HEARTH_TEST_MODELS,
-// default ../../shared/models from this package), skipping loudly when absent.
-func testModelsDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "models")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("!!! SKIPPING: test models not found at %s (set HEARTH_TEST_MODELS): %v", dir, err)
-	}
-	return dir
 }
 
 // readTestGGUF opens path with gguf.Open and returns its tensors in file

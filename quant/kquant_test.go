@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
 
 // kquantCases are the K-quant weight types with the tiny-synth file that
@@ -41,7 +42,7 @@ type synthPair struct {
 // its F32 original from tiny-synth-f32.gguf.
 func loadSynthPairs(t *testing.T, file string, typ gguf.TensorType) []synthPair {
 	t.Helper()
-	dir := filepath.Join(testModelsDir(t), "synthetic")
+	dir := testmodels.Path(t, "synthetic")
 	orig := map[string][]float32{}
 	for _, tt := range readTestGGUF(t, filepath.Join(dir, "tiny-synth-f32.gguf")) {
 		if tt.typ == uint32(gguf.TypeF32) {

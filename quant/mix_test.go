@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
 
 func TestParseFileType(t *testing.T) {
@@ -276,7 +277,7 @@ func TestTensorTypeForTiedAndSpecial(t *testing.T) {
 // llama-quantize --pure wrote: every 2-D weight, output and token_embd
 // included, has the default type and norms stay F32.
 func TestTensorTypeForPure(t *testing.T) {
-	dir := filepath.Join(testModelsDir(t), "synthetic")
+	dir := testmodels.Path(t, "synthetic")
 	files := []struct {
 		file string
 		ft   FileType

@@ -4,30 +4,12 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
 )
-
-// modelsDir returns the shared test model folder (HEARTH_TEST_MODELS, else
-// ../shared/models next to the repository root) or skips the test loudly.
-func modelsDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		require.NoError(t, err)
-		dir = filepath.Join(root, "..", "shared", "models")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "synthetic", "tiny-synth-f32.gguf")); err != nil {
-		t.Skipf("!!! SKIPPED: test models not found in %s (set HEARTH_TEST_MODELS): %v", dir, err)
-	}
-	return dir
-}
 
 // testTensor is one tensor read by readGGUFTensors.
 type testTensor struct {

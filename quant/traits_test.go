@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
 
 // legacyTypes are the types this file tests, with the activation type
@@ -64,7 +65,7 @@ func TestForUnsupported(t *testing.T) {
 // TestQuantizeMatchesLlamaCpp quantizes the F32 weights of tiny-synth with
 // our Quantize and requires the bytes llama-quantize --pure wrote.
 func TestQuantizeMatchesLlamaCpp(t *testing.T) {
-	dir := filepath.Join(modelsDir(t), "synthetic")
+	dir := testmodels.Path(t, "synthetic")
 	src := map[string]testTensor{}
 	for _, tt := range readGGUFTensors(t, filepath.Join(dir, "tiny-synth-f32.gguf")) {
 		src[tt.name] = tt
@@ -168,7 +169,7 @@ func elemBounds(t testing.TB, typ gguf.TensorType, data []byte, deq []float32) [
 // TestDequantizeLlamaCppBytes dequantizes what llama.cpp wrote and compares
 // with the F32 originals.
 func TestDequantizeLlamaCppBytes(t *testing.T) {
-	dir := filepath.Join(modelsDir(t), "synthetic")
+	dir := testmodels.Path(t, "synthetic")
 	src := map[string]testTensor{}
 	for _, tt := range readGGUFTensors(t, filepath.Join(dir, "tiny-synth-f32.gguf")) {
 		src[tt.name] = tt
