@@ -19,7 +19,6 @@ import (
 // are cut into batches of this size.
 const maxBatch = 512
 
-
 // Backend is the WebGPU implementation of engine.Backend and
 // engine.ArgmaxBackend.
 type Backend struct {
