@@ -746,14 +746,3 @@ func (b *Backend) readback(buf *wgpu.Buffer, n int, f func([]byte)) error {
 	f(buf.GetMappedRange(0, uint(n)))
 	return buf.Unmap()
 }
-
-// typesOf lists the weight types of m's matrices, for messages.
-func typesOf(m *engine.Model) map[gguf.TensorType]int {
-	out := map[gguf.TensorType]int{}
-	for _, l := range m.Layers {
-		for _, t := range []engine.Tensor{l.Wq, l.Wk, l.Wv, l.Wo, l.WGate, l.WUp, l.WDown} {
-			out[t.Type]++
-		}
-	}
-	return out
-}
