@@ -73,9 +73,31 @@ func adapterRank(info wgpu.AdapterInfo) int {
 	}
 }
 
+// newInstance creates a WebGPU instance. wgpu-native logs warnings to
+// stderr by default (missing Vulkan extensions, no window system), which
+// would bury Hearth's own one-line errors; it logs only errors unless
+// HEARTH_GPU_LOG names another level (off, error, warn, info, debug, trace).
+func newInstance() *wgpu.Instance {
+	level := wgpu.LogLevelError
+	switch strings.ToLower(os.Getenv("HEARTH_GPU_LOG")) {
+	case "off":
+		level = wgpu.LogLevelOff
+	case "warn":
+		level = wgpu.LogLevelWarn
+	case "info":
+		level = wgpu.LogLevelInfo
+	case "debug":
+		level = wgpu.LogLevelDebug
+	case "trace":
+		level = wgpu.LogLevelTrace
+	}
+	wgpu.SetLogLevel(level)
+	return wgpu.CreateInstance(nil)
+}
+
 // Adapters lists the adapters WebGPU sees, as "name (type, backend)".
 func Adapters() []string {
-	inst := wgpu.CreateInstance(nil)
+	inst := newInstance()
 	defer inst.Release()
 	var out []string
 	for _, a := range inst.EnumerateAdapters(nil) {
@@ -89,7 +111,7 @@ func Adapters() []string {
 // openDevice picks the best adapter allowed by g and requests a device with
 // the adapter's largest buffer limits.
 func openDevice(g Options) (*device, error) {
-	inst := wgpu.CreateInstance(nil)
+	inst := newInstance()
 	adapters := inst.EnumerateAdapters(nil)
 	var best *wgpu.Adapter
 	var bestInfo wgpu.AdapterInfo

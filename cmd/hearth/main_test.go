@@ -63,6 +63,10 @@ func runHearth(t *testing.T, stdin string, args ...string) cmdResult {
 	t.Helper()
 	cmd := exec.Command(hearthBin(t), args...)
 	cmd.Stdin = strings.NewReader(stdin)
+	// Mesa's Vulkan window-system code prints "XDG_RUNTIME_DIR is invalid"
+	// when a process has no login session (CI); a user's shell has one.
+	// Give the child one so stderr holds only what hearth itself says.
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+xdgRuntimeDir(t))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -73,6 +77,16 @@ func runHearth(t *testing.T, stdin string, args ...string) cmdResult {
 		require.NoError(t, err)
 	}
 	return cmdResult{out.String(), errb.String(), code}
+}
+
+// xdgRuntimeDir is a private runtime folder for child processes.
+func xdgRuntimeDir(t *testing.T) string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return d
+	}
+	d := t.TempDir()
+	require.NoError(t, os.Chmod(d, 0o700))
+	return d
 }
 
 // mustHearth runs the binary and requires success.
