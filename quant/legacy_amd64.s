@@ -380,3 +380,43 @@ q80dloop:
 	VZEROUPPER
 	VMOVSS X0, ret+24(FP)
 	RET
+
+// func q4_0Q8_0GemvAVX2(w, a *byte, nb int) float32; nb > 0.
+// One row in the order of ggml_gemv_q4_0_8x8_q8_0 (llama.cpp's repacked
+// one-token Q4_0 kernel on AVX2), where each lane of the accumulator is one
+// row: per block acc = fma(float(Σ (q_w-8)·q_a), fp32(d_w)·fp32(d_a), acc),
+// with the block's integer sum exact and the accumulator a single float32.
+TEXT ·q4_0Q8_0GemvAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	LEGACY_CONSTS
+	VXORPS X3, X3, X3
+
+q40gloop:
+	NIBBLES(2)
+	VMOVDQU 2(DI), Y1
+	VPMADDUBSW Y1, Y0, Y2
+	VPMADDUBSW Y1, Y14, Y4
+	VPSLLW $3, Y4, Y4
+	VPSUBW Y4, Y2, Y2
+	VPMADDWD Y13, Y2, Y2
+	VEXTRACTI128 $1, Y2, X4
+	VPADDD X4, X2, X2
+	VPSHUFD $0x4e, X2, X4
+	VPADDD X4, X2, X2
+	VPSHUFD $0xb1, X2, X4
+	VPADDD X4, X2, X2
+	VCVTDQ2PS X2, X2
+	LOAD_HALF(0, SI, X5)
+	LOAD_HALF(0, DI, X6)
+	VMULSS X6, X5, X5
+	VFMADD231SS X5, X2, X3
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40gloop
+
+	VZEROUPPER
+	VMOVSS X3, ret+24(FP)
+	RET

@@ -1,0 +1,127 @@
+package quant
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// exactFMA32 is x*y+z computed exactly with math/big and rounded once to
+// float32 (nearest even): the independent truth for fused multiply-adds.
+func exactFMA32(x, y, z float32) float32 {
+	bx := new(big.Float).SetPrec(200).SetFloat64(float64(x))
+	by := new(big.Float).SetPrec(200).SetFloat64(float64(y))
+	bz := new(big.Float).SetPrec(200).SetFloat64(float64(z))
+	r := new(big.Float).SetPrec(200).Mul(bx, by)
+	r.Add(r, bz)
+	f, _ := r.Float32()
+	return f
+}
+
+func TestFMAF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	// (1+2^-23)(1-2^-23)2^-24 = 2^-24 - 2^-70: added to z = 1+2^-23 the
+	// float64 sum rounds onto the float32 midpoint 1+2^-23+2^-24, whose
+	// nearest-even rounding (up) is wrong; the exact result rounds down.
+	cases := [][3]float32{
+		{1 + 0x1p-23, (1 - 0x1p-23) * 0x1p-24, 1 + 0x1p-23},
+		{-(1 + 0x1p-23), (1 - 0x1p-23) * 0x1p-24, -(1 + 0x1p-23)},
+		{1 + 0x1p-23, (1 - 0x1p-23) * 0x1p-24, 1},
+		{3, 5, -15},
+	}
+	for range 200000 {
+		x := float32(rng.NormFloat64())
+		y := float32(rng.NormFloat64() * math.Ldexp(1, rng.IntN(40)-20))
+		z := float32(rng.NormFloat64() * math.Ldexp(1, rng.IntN(40)-20))
+		cases = append(cases, [3]float32{x, y, z})
+	}
+	for _, c := range cases {
+		want := exactFMA32(c[0], c[1], c[2])
+		require.Equal(t, math.Float32bits(want), math.Float32bits(fmaF32(c[0], c[1], c[2])), "fma(%g, %g, %g)", c[0], c[1], c[2])
+		if useAVX2 {
+			require.Equal(t, math.Float32bits(want), math.Float32bits(fmaF32AVX2(c[0], c[1], c[2])), "hardware fma(%g, %g, %g)", c[0], c[1], c[2])
+		}
+	}
+}
+
+// gemvQ4_0Ref is ggml_gemv_q4_0_8x8_q8_0's arithmetic for one row written
+// from the block layouts alone: exact integer block sums, d_w*d_a in
+// float32, exactly rounded fused multiply-add.
+func gemvQ4_0Ref(w, a []byte, nb int) float32 {
+	var acc float32
+	for b := 0; b < nb; b++ {
+		bw, ba := w[b*18:(b+1)*18], a[b*34:(b+1)*34]
+		var s int32
+		for j := 0; j < 16; j++ {
+			s += (int32(bw[2+j]&15) - 8) * int32(int8(ba[2+j]))
+			s += (int32(bw[2+j]>>4) - 8) * int32(int8(ba[18+j]))
+		}
+		dw := FP16ToFP32(uint16(bw[0]) | uint16(bw[1])<<8)
+		da := FP16ToFP32(uint16(ba[0]) | uint16(ba[1])<<8)
+		acc = exactFMA32(float32(s), dw*da, acc)
+	}
+	return acc
+}
+
+func TestGemvQ4_0(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	tr := mustFor(t, gguf.TypeQ4_0)
+	for _, n := range []int{32, 64, 256, 2048, 5632} {
+		const rows = 19
+		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
+		want := make([]float32, rows)
+		for r := range want {
+			want[r] = gemvQ4_0Ref(w[r*rowBytes:(r+1)*rowBytes], a, n/32)
+		}
+		levels := []bool{false}
+		if useAVX2 {
+			levels = append(levels, true)
+		}
+		for _, avx2 := range levels {
+			for _, rg := range [][2]int{{0, rows}, {3, 11}, {18, 19}, {7, 7}} {
+				dst := make([]float32, rows)
+				for i := range dst {
+					dst[i] = float32(math.NaN())
+				}
+				gemvQ4_0At(avx2, dst, w, rowBytes, n, a, rg[0], rg[1])
+				for r := range dst {
+					if r >= rg[0] && r < rg[1] {
+						require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "n=%d avx2=%v row %d", n, avx2, r)
+					} else {
+						require.True(t, math.IsNaN(float64(dst[r])), "n=%d avx2=%v row %d written outside [%d,%d)", n, avx2, r, rg[0], rg[1])
+					}
+				}
+			}
+		}
+	}
+	w, a, rowBytes, _ := testMatrix(t, tr, rng, 8, 2048, 1)
+	dst := make([]float32, 8)
+	allocs := testing.AllocsPerRun(10, func() { GemvQ4_0(dst, w, rowBytes, 2048, a, 0, 8) })
+	require.Zero(t, allocs)
+}
+
+// BenchmarkGemvQ4_0 compares GemvQ4_0 (repacked-kernel order) with MatVec
+// (vec_dot order) on a 2048x2048 Q4_0 matrix; MB/s is weight bytes a second.
+func BenchmarkGemvQ4_0(b *testing.B) {
+	const rows, n = 2048, 2048
+	tr := mustFor(b, gguf.TypeQ4_0)
+	w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(25, 26)), rows, n, 1)
+	dst := make([]float32, rows)
+	b.Run("gemv", func(b *testing.B) {
+		b.SetBytes(int64(len(w)))
+		for b.Loop() {
+			GemvQ4_0(dst, w, rowBytes, n, a, 0, rows)
+		}
+	})
+	b.Run("matvec", func(b *testing.B) {
+		b.SetBytes(int64(len(w)))
+		for b.Loop() {
+			MatVec(tr, dst, w, rowBytes, n, a, 0, rows)
+		}
+	})
+}
