@@ -1,0 +1,81 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// GemvQ4K sets dst[r] for r in [r0, r1) to row r of the Q4_K matrix w (row
+// stride rowBytes, cols elements a row) times the Q8_K activation row a,
+// summed the way llama.cpp's repacked one-token kernel
+// ggml_gemv_q4_K_8x8_q8_K does on AVX2 (which llama.cpp uses for Q4_K
+// weights whose row count is a multiple of 8). Per super-block the exact
+// integer sums isum = Σ_j sc_j·(Σ q_w·q_a) and imin = Σ_j m_j·bsum_j are
+// converted to float32 and accumulated with one fused multiply-add each,
+// acc = fma(float32(isum), d·d_a, acc) and accMin = fma(float32(imin),
+// dmin·d_a, accMin), and dst[r] = acc - accMin. dst is indexed by absolute
+// row. The AVX2 and portable paths give identical bits.
+func GemvQ4K(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
+	gemvQ4KAt(useAVX2, dst, w, rowBytes, cols, a, r0, r1)
+}
+
+// gemvQ4KAt is GemvQ4K with the AVX2 kernel when avx2 is set (the CPU must
+// have it) and the portable code otherwise.
+func gemvQ4KAt(avx2 bool, dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
+	nb := cols / qkK
+	dst = dst[:r1]
+	if nb == 0 {
+		for r := r0; r < r1; r++ {
+			dst[r] = 0
+		}
+		return
+	}
+	a = a[:nb*q8KBytes]
+	for r := r0; r < r1; r++ {
+		row := w[r*rowBytes : r*rowBytes+nb*q4KBytes]
+		if avx2 {
+			dst[r] = q4KGemvAVX2(&row[0], &a[0], nb)
+			continue
+		}
+		dst[r] = gemvQ4KRowGo(row, a, nb)
+	}
+}
+
+// gemvQ4KRowGo is one row of the portable GemvQ4K.
+func gemvQ4KRowGo(row, a []byte, nb int) float32 {
+	var acc, accMin float32
+	for b := 0; b < nb; b++ {
+		wb := row[b*q4KBytes : (b+1)*q4KBytes]
+		ab := a[b*q8KBytes : (b+1)*q8KBytes]
+		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		qa := ab[4 : 4+qkK]
+		sc := wb[4:16]
+		qw := wb[16:144]
+		var isum, imin int32
+		for j := 0; j < 8; j++ {
+			s, m := q4KScaleMin(j, sc)
+			c := qw[(j/2)*32 : (j/2)*32+32]
+			x := qa[j*32 : j*32+32]
+			shift := uint(4 * (j % 2))
+			var sub int32
+			for l, v := range c {
+				sub += int32((v>>shift)&15) * int32(int8(x[l]))
+			}
+			isum += int32(s) * sub
+			bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
+				int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
+			imin += int32(m) * bs
+		}
+		acc = fmaF32(float32(isum), f16At(wb)*da, acc)
+		accMin = fmaF32(float32(imin), f16At(wb[2:])*da, accMin)
+	}
+	return acc - accMin
+}
+
+// q4KScaleMin unpacks the j-th 6-bit scale and min of a Q4_K scales field.
+func q4KScaleMin(j int, q []byte) (s, m uint8) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+}

@@ -1,0 +1,42 @@
+package quant
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// BenchmarkGemvQ4K compares GemvQ4K's AVX2 and portable paths with MatVec
+// (vec_dot order) on TinyLlama-sized Q4_K matrices (rows x cols); MB/s is
+// weight bytes a second.
+func BenchmarkGemvQ4K(b *testing.B) {
+	tr := mustFor(b, gguf.TypeQ4_K)
+	for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
+		rows, n := sh[0], sh[1]
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(35, 36)), rows, n, 1)
+		dst := make([]float32, rows)
+		name := fmt.Sprintf("%dx%d", rows, n)
+		if useAVX2 {
+			b.Run(name+"/avx2", func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
+				}
+			})
+		}
+		b.Run(name+"/generic", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				gemvQ4KAt(false, dst, w, rowBytes, n, a, 0, rows)
+			}
+		})
+		b.Run(name+"/matvec", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				MatVec(tr, dst, w, rowBytes, n, a, 0, rows)
+			}
+		})
+	}
+}

@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package quant
+
+// The gemv AVX2 kernels exist only on amd64 without purego; useAVX2 is
+// false here, so these are never called.
+
+func q4KGemvAVX2(w, a *byte, nb int) float32 { panic("quant: no AVX2 kernels") }
