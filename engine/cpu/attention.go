@@ -59,7 +59,11 @@ func (t *attnTask) run(w, i0, i1 int) {
 			}
 			for d := range out {
 				row := (kvh*hd + d) * b.nCtx
-				out[d] = tinyDotF16(l.v16[row:row+nkv], pa)
+				if nkv%8 != 0 {
+					out[d] = ggmlDotF16(l.v16[row:row+nkv], pa)
+				} else {
+					out[d] = tinyDotF16(l.v16[row:row+nkv], pa)
+				}
 			}
 			continue
 		}
@@ -71,7 +75,11 @@ func (t *attnTask) run(w, i0, i1 int) {
 		softmax(scores)
 		for d := range out {
 			row := (kvh*hd + d) * b.nCtx
-			out[d] = tinyDotF32(l.v32[row:row+nkv], scores)
+			if nkv%8 != 0 {
+				out[d] = ggmlDotF32(l.v32[row:row+nkv], scores)
+			} else {
+				out[d] = tinyDotF32(l.v32[row:row+nkv], scores)
+			}
 		}
 	}
 }

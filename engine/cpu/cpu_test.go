@@ -38,22 +38,29 @@ var testModels = []string{
 	"synthetic/tiny-synth-q6_k.gguf",
 }
 
-// Tolerances. Real models and float-weight models must match llama.cpp's
-// probabilities within 1e-3 (they do to ~1e-6). The random-weight synthetic
-// models with quantized weights are chaotic: a one-ulp difference in an
-// activation can flip the rounding of one element when it is converted to
-// Q8_0/Q8_1/Q8_K, and the change grows through the layers and stays in the
-// KV cache. The backend follows ggml's AVX2 arithmetic (exp, softmax and
-// SwiGLU blocks, tinyBLAS attention dot order) and most of those models
-// match to ~1e-7, but which of them flip depends on the exact kernels of
-// both sides (quant's, and llama.cpp's CPU variant). So each one gets
-// quantTol, and together at least minTightShare of them must stay within
-// strictTol: a real bug breaks all of them.
+// Tolerances. Every model must match llama.cpp's probabilities within
+// strictTol (they do to ~1e-7). The random-weight synthetic models with
+// quantized weights are chaotic: a one-ulp difference in an activation can
+// flip the rounding of one element when it is converted to Q8_0/Q8_1/Q8_K,
+// and the change grows through the layers and stays in the KV cache. So the
+// backend follows the arithmetic of llama.cpp's x86 AVX2 CPU kernels (the
+// haswell build node-llama-cpp loads there): ggml_v_expf softmax/SwiGLU
+// blocks, tinyBLAS attention dots (ggml_vec_dot_f32/f16 where tinyBLAS
+// declines a length that is not a multiple of 8), and the repacked
+// q4_0_8x8/q4_K_8x8 kernels for Q4_0/Q4_K weights. Where llama.cpp runs other
+// kernels (AVX-512 builds, non-x86) quantized models only get quantTol, with
+// a loud log. knownDivergent lists model/KV pairs that still flip on AVX2;
+// they get quantTol too, and the test says so.
 const (
-	strictTol     = 1e-3
-	quantTol      = 2e-2
-	minTightShare = 0.6
+	strictTol = 1e-3
+	quantTol  = 2e-2
 )
+
+// knownDivergent maps "model/kv" to why it is not held to strictTol yet.
+var knownDivergent = map[string]string{
+	"synthetic/tiny-synth-q4_1.gguf/f32": "one Q8_1 rounding flips at position 21 (2e-3..3e-3 after it); " +
+		"the op that differs by an ulp from llama.cpp is not found yet",
+}
 
 // quantized reports whether a test model has quantized weights.
 func quantized(name string) bool {
@@ -129,7 +136,13 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ans)
 	require.Len(t, ans.Results, len(reqs))
 
-	quantRuns, quantTight := 0, 0
+	// The backend follows llama.cpp's AVX2 kernels; where llama.cpp runs
+	// others (AVX-512, non-x86) quantized models get the loose bound only.
+	avx2 := runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && !cpu.X86.HasAVX512F
+	if !avx2 {
+		t.Logf("WARNING: llama.cpp does not use its AVX2 kernels on this machine (AVX-512 or not x86): "+
+			"quantized models are only checked within %g, not %g", quantTol, strictTol)
+	}
 	for i, name := range testModels {
 		for j, kv := range []engine.KVType{engine.KVF32, engine.KVF16} {
 			want := ans.Results[2*i+j].Probs
@@ -153,11 +166,15 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				}
 				t.Logf("per position: %v", errs)
 				tol := strictTol
-				if quantized(name) {
+				why, known := knownDivergent[name+"/"+kv.String()]
+				switch {
+				case quantized(name) && !avx2:
 					tol = quantTol
-					quantRuns++
+				case known:
+					tol = quantTol
+					t.Logf("KNOWN DIVERGENCE, checked within %g only: %s", quantTol, why)
 					if worst <= strictTol {
-						quantTight++
+						t.Logf("now within %g: remove it from knownDivergent", strictTol)
 					}
 				}
 				if worst > tol {
@@ -166,15 +183,6 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				t.Logf("max |p - p_llama.cpp| = %.3g", worst)
 			})
 		}
-	}
-
-	// The backend follows llama.cpp's AVX2 kernels; where llama.cpp runs
-	// others (AVX-512, non-x86) only the per-model bounds apply.
-	avx2 := runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && !cpu.X86.HasAVX512F
-	t.Logf("quantized models within %g of llama.cpp: %d of %d (AVX2 llama.cpp: %v)", strictTol, quantTight, quantRuns, avx2)
-	if quantRuns > 0 && avx2 {
-		assert.GreaterOrEqual(t, float64(quantTight), minTightShare*float64(quantRuns),
-			"too few quantized models match llama.cpp within %g", strictTol)
 	}
 
 	for i, prompt := range greedyPrompts {

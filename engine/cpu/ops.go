@@ -202,3 +202,63 @@ func tinyDotF16(x []uint16, y []float32) float32 {
 
 // roundF16 returns x rounded to half precision (nearest even), as float32.
 func roundF16(x float32) float32 { return quant.FP16ToFP32(quant.FP32ToFP16(x)) }
+
+// ggmlDotF32 is ggml_vec_dot_f32 on AVX2, which ggml uses where tinyBLAS
+// declines a product (a contraction length not a multiple of 8): four
+// accumulators of eight lanes over blocks of 32 with fused multiply-adds,
+// reduced as (a0+a2)+(a1+a3), the two halves added lane by lane and summed
+// with two horizontal adds into a float64, the remaining float32 products
+// added to it one at a time in float64, and the total rounded to float32.
+func ggmlDotF32(x, y []float32) float32 {
+	y = y[:len(x)]
+	var acc [4][8]float32
+	np := len(x) &^ 31
+	for i := 0; i < np; i += 32 {
+		for j := range acc {
+			for k := range acc[j] {
+				acc[j][k] = fma32(x[i+8*j+k], y[i+8*j+k], acc[j][k])
+			}
+		}
+	}
+	var r [8]float32
+	for k := range r {
+		r[k] = (acc[0][k] + acc[2][k]) + (acc[1][k] + acc[3][k])
+	}
+	var t [4]float32
+	for k := range t {
+		t[k] = r[k] + r[k+4]
+	}
+	sum := float64((t[0] + t[1]) + (t[2] + t[3]))
+	for i := np; i < len(x); i++ {
+		sum += float64(x[i] * y[i])
+	}
+	return float32(sum)
+}
+
+// ggmlDotF16 is ggmlDotF32 for ggml_vec_dot_f16: half-precision x widened
+// to float32; y holds values already rounded to half precision.
+func ggmlDotF16(x []uint16, y []float32) float32 {
+	y = y[:len(x)]
+	var acc [4][8]float32
+	np := len(x) &^ 31
+	for i := 0; i < np; i += 32 {
+		for j := range acc {
+			for k := range acc[j] {
+				acc[j][k] = fma32(quant.FP16ToFP32(x[i+8*j+k]), y[i+8*j+k], acc[j][k])
+			}
+		}
+	}
+	var r [8]float32
+	for k := range r {
+		r[k] = (acc[0][k] + acc[2][k]) + (acc[1][k] + acc[3][k])
+	}
+	var t [4]float32
+	for k := range t {
+		t[k] = r[k] + r[k+4]
+	}
+	sum := float64((t[0] + t[1]) + (t[2] + t[3]))
+	for i := np; i < len(x); i++ {
+		sum += float64(quant.FP16ToFP32(x[i]) * y[i])
+	}
+	return float32(sum)
+}
