@@ -17,6 +17,8 @@ import (
 
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 )
 
 // testModels are the models compared with llama.cpp: a real trained model
@@ -103,7 +105,7 @@ type refAnswer struct {
 func TestMatchesLlamaCpp(t *testing.T) {
 	paths := make([]string, len(testModels))
 	for i, name := range testModels {
-		paths[i] = modelPath(t, name)
+		paths[i] = testmodels.Path(t, name)
 	}
 	// Variants of stories260K exercising metadata paths: RoPE base and
 	// linear scaling (current and older key), and tied output embeddings.
@@ -133,7 +135,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		reqs = append(reqs, refRequest{Op: "probs", Model: p, Tokens: tokenPath, KVF32: &f32, OneBy: true})
 	}
 	var ans struct{ Results []refAnswer }
-	llamaCpp(t, map[string]any{"op": "batch", "requests": reqs}, &ans)
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": reqs}, &ans)
 	require.Len(t, ans.Results, len(reqs))
 
 	// The backend follows llama.cpp's AVX2 kernels; where llama.cpp runs

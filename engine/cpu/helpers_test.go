@@ -1,11 +1,8 @@
 package cpu
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -13,45 +10,14 @@ import (
 
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/hearthllm/hearth/quant"
 )
-
-// repoRoot walks up from the test's directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// modelPath returns the path of a test model, skipping loudly when the
-// model folder is missing.
-func modelPath(t testing.TB, name string) string {
-	t.Helper()
-	dir := os.Getenv("HEARTH_TEST_MODELS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "models")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPING: test model %s not found (set HEARTH_TEST_MODELS): %v", p, err)
-	}
-	return p
-}
 
 // loadModel opens a GGUF test model; the file is closed when the test ends.
 func loadModel(t testing.TB, name string) (*engine.Model, string) {
 	t.Helper()
-	p := modelPath(t, name)
+	p := testmodels.Path(t, name)
 	f, err := gguf.Open(p)
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
@@ -71,30 +37,6 @@ func newTestBackend(t testing.TB, m *engine.Model, o engine.Options) *Backend {
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close() })
 	return b
-}
-
-// llamaCpp sends one request to scripts/llamacpp-ref.mjs and decodes the
-// answer into out. It skips loudly when node or node_modules is missing.
-func llamaCpp(t testing.TB, req any, out any) {
-	t.Helper()
-	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skipf("SKIPPING: node_modules/node-llama-cpp missing (run npm ci): llama.cpp reference unavailable")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("SKIPPING: node not found: llama.cpp reference unavailable")
-	}
-	in, err := json.Marshal(req)
-	require.NoError(t, err)
-	cmd := exec.Command(node, "scripts/llamacpp-ref.mjs")
-	cmd.Dir = root
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	res, err := cmd.Output()
-	require.NoError(t, err, "llamacpp-ref: %s", stderr.String())
-	require.NoError(t, json.Unmarshal(res, out))
 }
 
 // writeVariant copies the GGUF file src to dir/name with extra metadata set

@@ -28,9 +28,9 @@ func (t *matTask) run(_, i0, i1 int) {
 		r1 := min(r0+t.chunk, m.rows)
 		switch {
 		case t.ntok == 1 && m.repack == repackQ4_0:
-			gemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+			quant.GemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1 && m.repack == repackQ4K:
-			gemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+			quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1:
 			quant.MatVec(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		default:

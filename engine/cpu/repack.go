@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"github.com/hearthllm/hearth/gguf"
-	"github.com/hearthllm/hearth/quant"
 )
 
 // llama.cpp's CPU backend (ggml-cpu "repack" extra buffer type) stores Q4_0
@@ -38,17 +37,4 @@ func repackFor(t gguf.TensorType, rows int) repackKind {
 		return repackQ4K
 	}
 	return repackNone
-}
-
-// gemvQ4_0 sets dst[r] for rows r0..r1 of the Q4_0 matrix w (rb bytes a
-// row, cols columns) times the Q8_0 activations a in the order of
-// ggml_gemv_q4_0_8x8_q8_0 (see quant.GemvQ4_0).
-func gemvQ4_0(dst []float32, w []byte, rb, cols int, a []byte, r0, r1 int) {
-	quant.GemvQ4_0(dst, w, rb, cols, a, r0, r1)
-}
-
-// gemvQ4K is gemvQ4_0 for Q4_K weights and Q8_K activations in the order
-// of ggml_gemv_q4_K_8x8_q8_K (see quant.GemvQ4K).
-func gemvQ4K(dst []float32, w []byte, rb, cols int, a []byte, r0, r1 int) {
-	quant.GemvQ4K(dst, w, rb, cols, a, r0, r1)
 }
