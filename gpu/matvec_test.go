@@ -4,36 +4,19 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/hearthllm/hearth/quant"
 	"github.com/stretchr/testify/require"
 )
 
-// modelsDir is where the test GGUF files live (HEARTH_TEST_MODELS or
-// ../shared/models beside the repository root).
-func modelsDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("HEARTH_TEST_MODELS"); d != "" {
-		return d
-	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "shared", "models")
-}
-
 func loadTestModel(t *testing.T, rel string) *engine.Model {
 	t.Helper()
-	path := filepath.Join(modelsDir(t), rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("SKIP LOUDLY: test model %s missing (set HEARTH_TEST_MODELS): %v", path, err)
-	}
-	f, err := gguf.Open(path)
+	f, err := gguf.Open(testmodels.Path(t, rel))
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	m, err := engine.LoadModel(f)
