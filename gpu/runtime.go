@@ -17,6 +17,9 @@ type dispatch struct {
 	x, y  uint32
 	// tokX/tokY: multiply that grid dimension by the batch's token count.
 	tokX, tokY bool
+	// tokTile, when not 0, multiplies y by the number of tokTile-token
+	// tiles of the batch (the prefill GEMM, prefill.go).
+	tokTile uint32
 }
 
 // resources tracks what a Backend must release.
@@ -173,6 +176,9 @@ func encode(pass *wgpu.ComputePassEncoder, ds []dispatch, nTok int) {
 		}
 		if d.tokY {
 			y *= uint32(nTok)
+		}
+		if d.tokTile > 0 {
+			y *= (uint32(nTok) + d.tokTile - 1) / d.tokTile
 		}
 		pass.SetPipeline(d.pipe)
 		pass.SetBindGroup(0, d.bg, nil)
