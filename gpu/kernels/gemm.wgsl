@@ -1,0 +1,174 @@
+// Tiled dequantize + matrix-matrix product for a batch of tokens (prefill):
+// Y[tok][row] = sum_k W[row][k] * X[tok][k]. A workgroup owns BM weight
+// rows x BN tokens. For every BK-column step it dequantizes its W tile
+// once into workgroup memory (unit_store, derived from the type's
+// unit_vals), loads the X tile next to it, and each thread accumulates a
+// register block of (4*RB rows) x (4*CB tokens).
+//
+// Output modes (one of): STORE, ADD (residual), SILUMUL (y = silu(dot) * y)
+// or SWIGLU (rows r and r+half of the weight: y = silu(gate) * up; the tile
+// then holds BM/2 gate rows interleaved with their BM/2 up rows).
+// BM, BN, BK, RB, CB, NR = BM/(4*RB), NC = BN/(4*CB), WG = NR*NC and the
+// array sizes WSN = BK*BM/4, XSN = BK*BN/4, ACCN = 4*RB*CB come from
+// prefill.go.
+
+struct GP {
+    rows: u32,       // output rows in this dispatch
+    cols: u32,       // elements per row
+    row_bytes: u32,  // bytes per weight row
+    y_off: u32,      // first output element
+    y_stride: u32,   // output elements per token
+    half: u32,       // SWIGLU: row offset of the up half
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: GP;
+@group(0) @binding(4) var<storage, read> S: Step;
+
+const NSUB: u32 = BLOCK_ELEMS / UNIT;
+const BM4: u32 = BM / 4u;
+const BN4: u32 = BN / 4u;
+
+// Ws[k * BM4 + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
+var<workgroup> Ws: array<vec4<f32>, WSN>;
+var<workgroup> Xs: array<vec4<f32>, XSN>;
+
+fn ws_put(r: u32, k: u32, v: f32) {
+    Ws[k * BM4 + r / 4u][r % 4u] = v;
+}
+
+fn silu(x: f32) -> f32 {
+    return x / (1.0 + exp(-x));
+}
+
+// wrow maps tile row lr of row tile rt to (weight row, valid).
+fn wrow(rt: u32, lr: u32) -> vec2<u32> {
+//#if SWIGLU
+    // groups of 4 tile rows: gate rows o, o+1, then up rows o, o+1
+    let o = rt * (BM / 2u) + 2u * (lr / 4u) + (lr % 2u);
+    let up = select(0u, P.half, (lr % 4u) >= 2u);
+    return vec2<u32>(o + up, select(0u, 1u, o < P.rows));
+//#else
+    let o = rt * BM + lr;
+    return vec2<u32>(o, select(0u, 1u, o < P.rows));
+//#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+    let lid = lidv.x;
+    let rt = wid.x;
+    let t0 = wid.y * BN;
+    let ntok = S.n_tok;
+    if (t0 >= ntok) {
+        return;
+    }
+    let tr = lid % NR;
+    let tc = lid / NR;
+    let cols = P.cols;
+    let cols4 = cols / 4u;
+
+    var acc: array<vec4<f32>, ACCN>;
+    for (var i = 0u; i < 4u * RB * CB; i++) {
+        acc[i] = vec4<f32>(0.0);
+    }
+
+    for (var k0 = 0u; k0 < cols; k0 += BK) {
+        // W tile: BM rows x BK/UNIT units, consecutive threads on
+        // consecutive rows
+        for (var u = lid; u < BM * (BK / UNIT); u += WG) {
+            let lr = u % BM;
+            let su = u / BM;
+            let c = k0 + su * UNIT;
+            let wr = wrow(rt, lr);
+            if (wr.y == 1u && c < cols) {
+                let bo = wr.x * P.row_bytes + (c / BLOCK_ELEMS) * BLOCK_BYTES;
+                unit_store(bo, (c % BLOCK_ELEMS) / UNIT, lr, su * UNIT);
+            } else {
+                for (var j = 0u; j < UNIT; j++) {
+                    ws_put(lr, su * UNIT + j, 0.0);
+                }
+            }
+        }
+        // X tile: BN tokens x BK/4 vec4s, consecutive threads on
+        // consecutive tokens
+        for (var i = lid; i < BN * (BK / 4u); i += WG) {
+            let t = i % BN;
+            let kq = i / BN;
+            var v = vec4<f32>(0.0);
+            if (t0 + t < ntok && k0 + 4u * kq < cols) {
+                v = X[(t0 + t) * cols4 + k0 / 4u + kq];
+            }
+            let b = 4u * kq * BN4 + t / 4u;
+            let e = t % 4u;
+            Xs[b][e] = v.x;
+            Xs[b + BN4][e] = v.y;
+            Xs[b + 2u * BN4][e] = v.z;
+            Xs[b + 3u * BN4][e] = v.w;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk++) {
+            var a: array<vec4<f32>, RB>;
+            var b: array<vec4<f32>, CB>;
+            for (var i = 0u; i < RB; i++) {
+                a[i] = Ws[kk * BM4 + tr + i * NR];
+            }
+            for (var j = 0u; j < CB; j++) {
+                b[j] = Xs[kk * BN4 + tc + j * NC];
+            }
+            for (var i = 0u; i < RB; i++) {
+                for (var j = 0u; j < CB; j++) {
+                    acc[(4u * i) * CB + j] += a[i].x * b[j];
+                    acc[(4u * i + 1u) * CB + j] += a[i].y * b[j];
+                    acc[(4u * i + 2u) * CB + j] += a[i].z * b[j];
+                    acc[(4u * i + 3u) * CB + j] += a[i].w * b[j];
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    for (var i = 0u; i < RB; i++) {
+        let g = tr + i * NR; // row group of the tile
+        for (var j = 0u; j < CB; j++) {
+            let tb = t0 + 4u * (tc + j * NC);
+            for (var e = 0u; e < 4u; e++) {
+                let tok = tb + e;
+                if (tok >= ntok) {
+                    break;
+                }
+//#if SWIGLU
+                for (var rr = 0u; rr < 2u; rr++) {
+                    let o = rt * (BM / 2u) + 2u * g + rr;
+                    if (o < P.rows) {
+                        let gate = acc[(4u * i + rr) * CB + j][e];
+                        let up = acc[(4u * i + rr + 2u) * CB + j][e];
+                        Y[P.y_off + tok * P.y_stride + o] = silu(gate) * up;
+                    }
+                }
+//#else
+                for (var rr = 0u; rr < 4u; rr++) {
+                    let o = rt * BM + 4u * g + rr;
+                    if (o < P.rows) {
+                        let v = acc[(4u * i + rr) * CB + j][e];
+                        let yi = P.y_off + tok * P.y_stride + o;
+//#if STORE
+                        Y[yi] = v;
+//#endif
+//#if ADD
+                        Y[yi] = Y[yi] + v;
+//#endif
+//#if SILUMUL
+                        Y[yi] = silu(v) * Y[yi];
+//#endif
+                    }
+                }
+//#endif
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package gpu
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cogentcore/webgpu/wgpu"
+)
+
+// Prefill path: the batch program's matrix products run as tiled GEMMs
+// (kernels/gemm.wgsl) that dequantize each weight tile once per workgroup
+// instead of once per token tile, as the batched matvec does.
+
+// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB", or "0"
+// to fall back to the batched matvec.
+const gemmEnv = "HEARTH_GPU_GEMM"
+
+// gemmTile is a GEMM tiling: BM weight rows x BN tokens per workgroup, BK
+// columns per step, each thread a (4*RB) x (4*CB) register block.
+type gemmTile struct {
+	bm, bn, bk, rb, cb int
+}
+
+func (g gemmTile) threads() int { return (g.bm / (4 * g.rb)) * (g.bn / (4 * g.cb)) }
+
+// defaultGemmTile is 64 rows x 64 tokens, 4x4 per thread (256 threads).
+var defaultGemmTile = gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1}
+
+// gemmTileFor returns the tiling to use on d: the environment's when valid,
+// else the default, with BK lowered until both tiles fit the workgroup
+// memory limit. ok is false when the GEMM is switched off.
+func gemmTileFor(d *device) (g gemmTile, ok bool) {
+	g = defaultGemmTile
+	if s := os.Getenv(gemmEnv); s != "" {
+		if s == "0" {
+			return g, false
+		}
+		var v []int
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				break
+			}
+			v = append(v, n)
+		}
+		if len(v) == 5 {
+			e := gemmTile{v[0], v[1], v[2], v[3], v[4]}
+			if e.valid() {
+				g = e
+			}
+		}
+	}
+	for g.bk > 32 && 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) {
+		g.bk /= 2
+	}
+	if 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) ||
+		g.threads() > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
+		return g, false
+	}
+	return g, true
+}
+
+func (g gemmTile) valid() bool {
+	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
+	return pos && g.bk%32 == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
+}
+
+// product records the matrix product m: the tiled GEMM for the batch
+// program's products over every token, the matvec kernel otherwise
+// (decode, last-token-only products, fused norms).
+func (r *resources) product(step *wgpu.Buffer, m mv) ([]dispatch, error) {
+	if m.tt <= 1 || m.last || m.norm != nil {
+		return r.matvec(step, m)
+	}
+	g, ok := gemmTileFor(r.d)
+	if !ok {
+		return r.matvec(step, m)
+	}
+	return r.gemm(step, m, g)
+}
+
+// gemmShader assembles the GEMM shader for weight type file typ.
+func gemmShader(typ string, g gemmTile, mode string) (string, error) {
+	consts := map[string]int{
+		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
+		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
+		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4, "ACCN": 4 * g.rb * g.cb,
+	}
+	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(src)
+	for _, name := range []string{"common", typ} {
+		s, err := kernelFile(name)
+		if err != nil {
+			return "", err
+		}
+		if name == typ {
+			s = withoutUnitDot(s) + unitStore(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+// withoutUnitDot drops a type file's hand-written unit_dot (F16, BF16),
+// which reads the matvec kernel's activations.
+func withoutUnitDot(src string) string {
+	i := strings.Index(src, "fn unit_dot(")
+	if i < 0 {
+		return src
+	}
+	end := strings.Index(src[i:], "\n}\n")
+	return src[:i] + src[i+end+3:]
+}
+
+// unitStore derives a type's unit_store (write one dequantized unit into
+// the GEMM's weight tile through ws_put) from its unit_vals: each
+// "v[i] = e;" becomes "ws_put(r_, c0_ + (i), e);". Types whose unit_vals
+// builds its array in one expression (F16, BF16) get a loop over it.
+func unitStore(src string) string {
+	i := unitValsSig.FindStringIndex(src)
+	if i == nil {
+		return ""
+	}
+	body := src[i[0]:]
+	body = body[:strings.Index(body, "\n}\n")+3]
+	if !strings.Contains(body, "var v: array<f32, UNIT>;") {
+		return `
+fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {
+    var vals = unit_vals(bo, s);
+    for (var j = 0u; j < UNIT; j++) {
+        ws_put(r_, c0_ + j, vals[j]);
+    }
+}
+`
+	}
+	body = unitValsSig.ReplaceAllString(body, "fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {")
+	body = strings.Replace(body, "var v: array<f32, UNIT>;", "", 1)
+	body = strings.Replace(body, "return v;", "", 1)
+	body = unitValsSet.ReplaceAllString(body, "${1}ws_put(r_, c0_ + (${2}), ${3});")
+	return "\n" + body
+}
+
+// gemm builds the tiled GEMM dispatches of m, one per weight chunk. The
+// grid is (row tiles, token tiles): the token dimension grows with the
+// batch (dispatch.tokTile).
+func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error) {
+	switch m.mode {
+	case modeStore, modeAdd, modeSiluMul, modeSwiGLU:
+	default:
+		return nil, fmt.Errorf("gpu: %s: gemm: unknown output mode %q", m.w.name, m.mode)
+	}
+	if m.w.cols%4 != 0 {
+		return nil, fmt.Errorf("gpu: %s: gemm: %d columns are not a multiple of 4", m.w.name, m.w.cols)
+	}
+	src, err := gemmShader(typeKernel[m.w.typ], g, m.mode)
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("gemm %s %s %dx%dx%d/%dx%d", m.w.typ, m.mode, g.bm, g.bn, g.bk, g.rb, g.cb)
+	p, err := r.pipeline(label, src)
+	if err != nil {
+		return nil, err
+	}
+	var out []dispatch
+	for _, c := range m.w.chunks {
+		rows, half, perTile := c.rows, 0, g.bm
+		if m.mode == modeSwiGLU {
+			if len(m.w.chunks) != 1 {
+				return nil, fmt.Errorf("gpu: %s: SwiGLU weight split across bindings", m.w.name)
+			}
+			rows, half, perTile = c.rows/2, c.rows/2, g.bm/2
+		}
+		u, err := r.uniform(m.w.name+" gemm params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
+			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		bg, err := r.bind(m.w.name+" gemm", p, c.buf, m.x, m.y, u, step)
+		if err != nil {
+			return nil, err
+		}
+		tiles := (rows + perTile - 1) / perTile
+		if tiles > 65535 {
+			return nil, fmt.Errorf("gpu: %s: gemm: %d row tiles", m.w.name, tiles)
+		}
+		out = append(out, dispatch{label: label + " " + m.w.name, pipe: p, bg: bg,
+			x: uint32(tiles), y: 1, tokTile: uint32(g.bn)})
+	}
+	return out, nil
+}

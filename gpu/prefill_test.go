@@ -1,0 +1,183 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/quant"
+	"github.com/stretchr/testify/require"
+)
+
+func silu64(x float64) float64 { return x / (1 + math.Exp(-x)) }
+
+// relErr is ||got - want|| / ||want||.
+func relErr(got []float32, want []float64) float64 {
+	var num, den float64
+	for i, v := range want {
+		e := float64(got[i]) - v
+		num += e * e
+		den += v * v
+	}
+	return math.Sqrt(num / den)
+}
+
+// gemmCase runs one GEMM (mode, tiling) over nTok random activation rows
+// and compares every output with the float64 reference built on quant's
+// dequantizers. For SWIGLU, ws holds the gate and the up tensor.
+func gemmCase(t *testing.T, r *resources, rng *rand.Rand, g gemmTile, mode string, nTok, chunkRows int, ws ...engine.Tensor) {
+	t.Helper()
+	w := ws[0]
+	gw, err := r.uploadWeight(w.Name, chunkRows, ws...)
+	require.NoError(t, err)
+	x := make([]float32, nTok*w.Cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	rows := w.Rows
+	if mode == modeSwiGLU {
+		rows = ws[0].Rows
+	}
+	// outputs live at y_off 3 of a wider row, to check offsets and strides
+	const yOff, pad = 3, 5
+	stride := rows + yOff + pad
+	y0 := make([]float32, nTok*stride)
+	for i := range y0 {
+		y0[i] = float32(rng.NormFloat64())
+	}
+	xb, err := r.upload("x", f32Bytes(x))
+	require.NoError(t, err)
+	yb, err := r.buffer("y", 4*len(y0), 0)
+	require.NoError(t, err)
+	require.NoError(t, r.d.queue.WriteBuffer(yb, 0, f32Bytes(y0)))
+	step, err := r.buffer("step", 64, 0)
+	require.NoError(t, err)
+	ds, err := r.gemm(step, mv{w: gw, x: xb, y: yb, yOff: yOff, yStride: stride, mode: mode, tt: 8}, g)
+	require.NoError(t, err)
+	run(t, r.d, step, ds, nTok, 0, nil)
+	got := readF32(t, r.d, yb, nTok*stride)
+	for tk := 0; tk < nTok; tk++ {
+		x64 := make([]float64, w.Cols)
+		for i := range x64 {
+			x64[i] = float64(x[tk*w.Cols+i])
+		}
+		dot := refMatVec(t, w, x64)
+		var upDot []float64
+		if mode == modeSwiGLU {
+			upDot = refMatVec(t, ws[1], x64)
+		}
+		want := make([]float64, stride)
+		for i := range want {
+			want[i] = float64(y0[tk*stride+i])
+		}
+		for i := 0; i < rows; i++ {
+			o := &want[yOff+i]
+			switch mode {
+			case modeStore:
+				*o = dot[i]
+			case modeAdd:
+				*o += dot[i]
+			case modeSiluMul:
+				*o *= silu64(dot[i])
+			case modeSwiGLU:
+				*o = silu64(dot[i]) * upDot[i]
+			}
+		}
+		rel := relErr(got[tk*stride:(tk+1)*stride], want)
+		require.Lessf(t, rel, 1e-5, "%s %s %s %+v token %d of %d: relative error %g",
+			w.Type, w.Name, mode, g, tk, nTok, rel)
+		// the padding around the outputs is untouched
+		for _, i := range []int{0, 1, 2, yOff + rows, stride - 1} {
+			require.Equalf(t, y0[tk*stride+i], got[tk*stride+i], "token %d element %d outside the outputs was written", tk, i)
+		}
+	}
+}
+
+// TestGemmAllTypes checks the tiled prefill GEMM of every weight type on
+// the tiny-synth tensors (quantized by llama.cpp) against the float64
+// reference: every output mode, token counts below, at and above one
+// token tile, and weights split into 100-row chunks (partial row tiles).
+func TestGemmAllTypes(t *testing.T) {
+	d := testDevice(t)
+	g, ok := gemmTileFor(d)
+	require.True(t, ok, "the default GEMM tiling does not fit this adapter")
+	for _, typ := range synthTypes {
+		t.Run(typ, func(t *testing.T) {
+			m := loadTestModel(t, "synthetic/tiny-synth-"+typ+".gguf")
+			r := &resources{d: d}
+			defer r.release()
+			rng := rand.New(rand.NewPCG(2, uint64(len(typ))))
+			l := m.Layers[0]
+			gemmCase(t, r, rng, g, modeStore, 70, 100, l.Wq)
+			gemmCase(t, r, rng, g, modeStore, 1, 0, m.Output)
+			gemmCase(t, r, rng, g, modeAdd, 64, 100, m.Layers[1].WDown)
+			gemmCase(t, r, rng, g, modeSwiGLU, 5, 0, l.WGate, l.WUp)
+			gemmCase(t, r, rng, g, modeSiluMul, 9, 0, l.WGate)
+		})
+	}
+}
+
+// randomTensor quantizes a rows x cols matrix of random values to typ.
+func randomTensor(t *testing.T, rng *rand.Rand, typ gguf.TensorType, rows, cols int) engine.Tensor {
+	t.Helper()
+	tr, err := quant.For(typ)
+	require.NoError(t, err)
+	require.NotNil(t, tr.Quantize)
+	src := make([]float32, cols)
+	rb, ok := typ.RowSize(cols)
+	require.True(t, ok)
+	data := make([]byte, rows*int(rb))
+	for i := 0; i < rows; i++ {
+		for j := range src {
+			src[j] = float32(rng.NormFloat64())
+		}
+		tr.Quantize(data[i*int(rb):(i+1)*int(rb)], src)
+	}
+	return engine.Tensor{Name: fmt.Sprintf("random %s %dx%d", typ, rows, cols), Type: typ, Rows: rows, Cols: cols, Data: data}
+}
+
+// TestGemmTilings checks other tilings (register blocks, BK larger than
+// the row so the last column step is partial, small tiles) on random
+// matrices whose sizes are not multiples of any tile.
+func TestGemmTilings(t *testing.T) {
+	d := testDevice(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	tiles := []gemmTile{
+		{bm: 64, bn: 64, bk: 64, rb: 2, cb: 1},
+		{bm: 64, bn: 32, bk: 64, rb: 2, cb: 2},
+		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1},
+	}
+	for _, g := range tiles {
+		require.True(t, g.valid())
+		if 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) {
+			t.Logf("tiling %+v exceeds this adapter's workgroup memory; skipped", g)
+			continue
+		}
+		t.Run(strings.ReplaceAll(fmt.Sprintf("%+v", g), " ", ","), func(t *testing.T) {
+			r := &resources{d: d}
+			defer r.release()
+			q := randomTensor(t, rng, gguf.TypeQ4_0, 70, 96)
+			gemmCase(t, r, rng, g, modeStore, 37, 0, q)
+			f := randomTensor(t, rng, gguf.TypeF32, 70, 100)
+			gemmCase(t, r, rng, g, modeAdd, 19, 0, f)
+			gate := randomTensor(t, rng, gguf.TypeQ8_0, 42, 96)
+			up := randomTensor(t, rng, gguf.TypeQ8_0, 42, 96)
+			gemmCase(t, r, rng, g, modeSwiGLU, 33, 0, gate, up)
+		})
+	}
+}
+
+// TestUnitStoreDerived checks that every weight type gets a unit_store.
+func TestUnitStoreDerived(t *testing.T) {
+	for typ, file := range typeKernel {
+		src, err := kernelFile(file)
+		require.NoError(t, err)
+		s := unitStore(src)
+		require.Containsf(t, s, "fn unit_store(", "%s", typ)
+		require.NotContainsf(t, s, "v[", "%s: unit_store still indexes the value array", typ)
+	}
+}
