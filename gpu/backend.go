@@ -271,7 +271,7 @@ func (b *Backend) build(m *engine.Model) error {
 	}
 	progs := []prog{{&b.decode, 1}, {&b.batch, b.batchTT}}
 	addMV := func(p prog, m mv) error {
-		ds, e := r.matvec(b.step, m)
+		ds, e := r.product(b.step, m) // prefill.go: tiled GEMM for the batch program
 		if e != nil {
 			return e
 		}
