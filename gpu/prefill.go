@@ -86,14 +86,14 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 	consts := map[string]int{
 		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
 		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
-		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4, "ACCN": 4 * g.rb * g.cb,
+		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4,
 	}
 	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true})
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	b.WriteString(src)
+	b.WriteString(gemmRegisters(src, g))
 	for _, name := range []string{"common", typ} {
 		s, err := kernelFile(name)
 		if err != nil {
@@ -105,6 +105,37 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		b.WriteString(s)
 	}
 	return b.String(), nil
+}
+
+// gemmRegisters writes the register-block code into the GEMM kernel's
+// //@DECL, //@COMPUTE and //@STORE lines: one vec4 accumulator per
+// (row group i, row rr, token group j), so that nothing is indexed at run
+// time and everything stays in registers.
+func gemmRegisters(src string, g gemmTile) string {
+	var decl, comp, store strings.Builder
+	const ind = "            "
+	for i := 0; i < g.rb; i++ {
+		fmt.Fprintf(&comp, "%slet a%d = Ws[wb + %du];\n", ind, i, i*g.bm/(4*g.rb))
+	}
+	for j := 0; j < g.cb; j++ {
+		fmt.Fprintf(&comp, "%slet b%d = Xs[xb + %du];\n", ind, j, j*g.bn/(4*g.cb))
+	}
+	for i := 0; i < g.rb; i++ {
+		for j := 0; j < g.cb; j++ {
+			var accs []string
+			for rr, c := range "xyzw" {
+				a := fmt.Sprintf("acc_%d_%d_%d", i, rr, j)
+				accs = append(accs, a)
+				fmt.Fprintf(&decl, "    var %s = vec4<f32>(0.0);\n", a)
+				fmt.Fprintf(&comp, "%s%s = fma(vec4<f32>(a%d.%c), b%d, %s);\n", ind, a, i, c, j, a)
+			}
+			fmt.Fprintf(&store, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
+				i*g.bm/(4*g.rb), j*g.bn/(4*g.cb), strings.Join(accs, ", "))
+		}
+	}
+	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
+	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)
+	return strings.Replace(src, "//@STORE\n", store.String(), 1)
 }
 
 // withoutUnitDot drops a type file's hand-written unit_dot (F16, BF16),

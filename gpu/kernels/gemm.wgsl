@@ -9,8 +9,8 @@
 // or SWIGLU (rows r and r+half of the weight: y = silu(gate) * up; the tile
 // then holds BM/2 gate rows interleaved with their BM/2 up rows).
 // BM, BN, BK, RB, CB, NR = BM/(4*RB), NC = BN/(4*CB), WG = NR*NC and the
-// array sizes WSN = BK*BM/4, XSN = BK*BN/4, ACCN = 4*RB*CB come from
-// prefill.go.
+// array sizes WSN = BK*BM/4, XSN = BK*BN/4 come from prefill.go, which also
+// writes the register-block code at the //@ lines (gemmRegisters).
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -45,6 +45,50 @@ fn silu(x: f32) -> f32 {
     return x / (1.0 + exp(-x));
 }
 
+// put writes the 4 tokens tb.. of output row o (bounds-checked).
+fn put(o: u32, tb: u32, ntok: u32, v: vec4<f32>) {
+    if (o >= P.rows) {
+        return;
+    }
+    for (var e = 0u; e < 4u; e++) {
+        if (tb + e >= ntok) {
+            return;
+        }
+        let yi = P.y_off + (tb + e) * P.y_stride + o;
+//#if STORE
+        Y[yi] = v[e];
+//#endif
+//#if ADD
+        Y[yi] = Y[yi] + v[e];
+//#endif
+//#if SILUMUL
+        Y[yi] = silu(v[e]) * Y[yi];
+//#endif
+//#if SWIGLU
+        Y[yi] = v[e];
+//#endif
+    }
+}
+
+// store writes row group g (tile rows 4g..4g+3) for tokens tb..tb+3.
+fn store(rt: u32, g: u32, tb: u32, ntok: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+//#if SWIGLU
+    let o = rt * (BM / 2u) + 2u * g;
+    put(o, tb, ntok, silu4(a0) * a2);
+    put(o + 1u, tb, ntok, silu4(a1) * a3);
+//#else
+    let o = rt * BM + 4u * g;
+    put(o, tb, ntok, a0);
+    put(o + 1u, tb, ntok, a1);
+    put(o + 2u, tb, ntok, a2);
+    put(o + 3u, tb, ntok, a3);
+//#endif
+}
+
+fn silu4(x: vec4<f32>) -> vec4<f32> {
+    return x / (1.0 + exp(-x));
+}
+
 // wrow maps tile row lr of row tile rt to (weight row, valid).
 fn wrow(rt: u32, lr: u32) -> vec2<u32> {
 //#if SWIGLU
@@ -72,10 +116,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let cols = P.cols;
     let cols4 = cols / 4u;
 
-    var acc: array<vec4<f32>, ACCN>;
-    for (var i = 0u; i < 4u * RB * CB; i++) {
-        acc[i] = vec4<f32>(0.0);
-    }
+    // acc_R_J: tile row group R (4 rows), token group J (4 tokens)
+//@DECL
 
     for (var k0 = 0u; k0 < cols; k0 += BK) {
         // W tile: BM rows x BK/UNIT units, consecutive threads on
@@ -112,63 +154,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk++) {
-            var a: array<vec4<f32>, RB>;
-            var b: array<vec4<f32>, CB>;
-            for (var i = 0u; i < RB; i++) {
-                a[i] = Ws[kk * BM4 + tr + i * NR];
-            }
-            for (var j = 0u; j < CB; j++) {
-                b[j] = Xs[kk * BN4 + tc + j * NC];
-            }
-            for (var i = 0u; i < RB; i++) {
-                for (var j = 0u; j < CB; j++) {
-                    acc[(4u * i) * CB + j] += a[i].x * b[j];
-                    acc[(4u * i + 1u) * CB + j] += a[i].y * b[j];
-                    acc[(4u * i + 2u) * CB + j] += a[i].z * b[j];
-                    acc[(4u * i + 3u) * CB + j] += a[i].w * b[j];
-                }
-            }
+            let wb = kk * BM4 + tr;
+            let xb = kk * BN4 + tc;
+//@COMPUTE
         }
         workgroupBarrier();
     }
 
-    for (var i = 0u; i < RB; i++) {
-        let g = tr + i * NR; // row group of the tile
-        for (var j = 0u; j < CB; j++) {
-            let tb = t0 + 4u * (tc + j * NC);
-            for (var e = 0u; e < 4u; e++) {
-                let tok = tb + e;
-                if (tok >= ntok) {
-                    break;
-                }
-//#if SWIGLU
-                for (var rr = 0u; rr < 2u; rr++) {
-                    let o = rt * (BM / 2u) + 2u * g + rr;
-                    if (o < P.rows) {
-                        let gate = acc[(4u * i + rr) * CB + j][e];
-                        let up = acc[(4u * i + rr + 2u) * CB + j][e];
-                        Y[P.y_off + tok * P.y_stride + o] = silu(gate) * up;
-                    }
-                }
-//#else
-                for (var rr = 0u; rr < 4u; rr++) {
-                    let o = rt * BM + 4u * g + rr;
-                    if (o < P.rows) {
-                        let v = acc[(4u * i + rr) * CB + j][e];
-                        let yi = P.y_off + tok * P.y_stride + o;
-//#if STORE
-                        Y[yi] = v;
-//#endif
-//#if ADD
-                        Y[yi] = Y[yi] + v;
-//#endif
-//#if SILUMUL
-                        Y[yi] = silu(v) * Y[yi];
-//#endif
-                    }
-                }
-//#endif
-            }
-        }
-    }
+//@STORE
 }
