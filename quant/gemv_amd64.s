@@ -115,3 +115,111 @@ q4kgloop:
 	MOVSS X8, ret+24(FP)
 	RET
 
+
+// One Q4_0 row's block sums into dst: the 16 weight bytes at addr (low
+// nibbles = elements 0..15, high nibbles = 16..31) times the activations in
+// Y11, as eight int32 partial sums of q_w·q_a (q_w unsigned 0..15).
+// Uses Y0 and Y8.
+#define q40ROW(addr, dst) \
+	VMOVDQU addr, X0 \
+	VPSRLW $4, X0, X8 \
+	VINSERTI128 $1, X8, Y0, Y0 \
+	VPAND Y15, Y0, Y0 \
+	VPMADDUBSW Y11, Y0, Y0 \
+	VPMADDWD Y13, Y0, dst
+
+// func q4_0Q8_0Gemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int); nb > 0.
+//
+// Eight consecutive rows of GemvQ4_0 at once, one row per lane like
+// ggml_gemv_q4_0_8x8_q8_0: per block the eight exact integer sums
+// Σ (q_w-8)·q_a = Σ q_w·q_a - 8·Σ q_a are gathered into one vector,
+// converted to float32 and accumulated with VFMADD231PS by d_w·d_a (one
+// float32 product per row), so every lane rounds exactly like the one-row
+// kernel q4_0Q8_0GemvAVX2.
+TEXT ·q4_0Q8_0Gemv8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
+	LEAQ (R8)(R8*1), R9
+	LEAQ (R9)(R8*1), R10
+	LEAQ (SI)(R8*4), R11
+	LEAQ (R11)(R8*4), R12
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0808080808080808, AX
+	VMOVQ AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ $0x0001000100010001, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	VXORPS Y12, Y12, Y12
+
+q40g8loop:
+	// The next eight rows are 8·rowBytes contiguous bytes from R12:
+	// prefetch 144 of them (8 blocks' worth) per block.
+	PREFETCHT0 (R12)
+	PREFETCHT0 64(R12)
+	PREFETCHT0 128(R12)
+	ADDQ $144, R12
+	VMOVDQU 2(DI), Y11
+	// Y10 = 8·Σ q_a in every lane
+	VPMADDUBSW Y11, Y14, Y10
+	VPMADDWD Y13, Y10, Y10
+	VPHADDD Y10, Y10, Y10
+	VPHADDD Y10, Y10, Y10
+	VPERM2I128 $0x01, Y10, Y10, Y9
+	VPADDD Y9, Y10, Y10
+
+	// rows 0..3 -> Y1 = [r0 r1 r2 r3 | r0 r1 r2 r3] half sums
+	q40ROW(2(SI), Y1)
+	q40ROW(2(SI)(R8*1), Y2)
+	VPHADDD Y2, Y1, Y1
+	q40ROW(2(SI)(R9*1), Y2)
+	q40ROW(2(SI)(R10*1), Y3)
+	VPHADDD Y3, Y2, Y2
+	VPHADDD Y2, Y1, Y1
+	// rows 4..7 -> Y4
+	q40ROW(2(R11), Y4)
+	q40ROW(2(R11)(R8*1), Y2)
+	VPHADDD Y2, Y4, Y4
+	q40ROW(2(R11)(R9*1), Y2)
+	q40ROW(2(R11)(R10*1), Y3)
+	VPHADDD Y3, Y2, Y2
+	VPHADDD Y2, Y4, Y4
+	// Y5 = [r0..r7] whole sums minus 8·Σ q_a
+	VPERM2I128 $0x20, Y4, Y1, Y5
+	VPERM2I128 $0x31, Y4, Y1, Y6
+	VPADDD Y6, Y5, Y5
+	VPSUBD Y10, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+
+	// Y6 = d_w of the eight rows times d_a
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VPINSRW $1, (SI)(R8*1), X6, X6
+	VPINSRW $2, (SI)(R9*1), X6, X6
+	VPINSRW $3, (SI)(R10*1), X6, X6
+	VPINSRW $4, (R11), X6, X6
+	VPINSRW $5, (R11)(R8*1), X6, X6
+	VPINSRW $6, (R11)(R9*1), X6, X6
+	VPINSRW $7, (R11)(R10*1), X6, X6
+	VCVTPH2PS X6, Y6
+	MOVWLZX (DI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VBROADCASTSS X7, Y7
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y6, Y5, Y12
+
+	ADDQ $18, SI
+	ADDQ $18, R11
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40g8loop
+
+	VMOVUPS Y12, (DX)
+	VZEROUPPER
+	RET
