@@ -26,6 +26,11 @@ TEXT ·q4KGemvAVX2(SB), NOSPLIT, $0-28
 	VXORPS X7, X7, X7
 
 q4kgloop:
+	// The weights stream: fetch the lines of the super-block 2 KiB ahead.
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+
 	// X14 = d*d_a, X6 = dmin*d_a (float32, rounded once each)
 	VMOVD (SI), X0
 	VCVTPH2PS X0, X0
