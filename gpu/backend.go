@@ -415,9 +415,14 @@ func (b *Backend) build(m *engine.Model) error {
 			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false); e != nil {
 				return e
 			}
+			ad := dispatch{label: name("attention"), pipe: attP, bg: attBG, x: uint32(c.NHead), y: 1, tokY: true}
+			if p.tt > 1 { // prefill.go: tiled causal attention for the batch program
+				if ad, e = r.attentionBatch(c.NHead, c.HeadDim, qkv, kc, vc, att, attU, b.step, ad); e != nil {
+					return e
+				}
+			}
 			*p.ds = append(*p.ds,
-				dispatch{label: name("rope_kv"), pipe: ropeP, bg: ropeBG, x: 1, y: 1, tokX: true},
-				dispatch{label: name("attention"), pipe: attP, bg: attBG, x: uint32(c.NHead), y: 1, tokY: true})
+				dispatch{label: name("rope_kv"), pipe: ropeP, bg: ropeBG, x: 1, y: 1, tokX: true}, ad)
 			if e := group(p, name("attn_output"), att, qDim, nil, []mv{{w: wo, y: x, yStride: c.NEmbd, mode: modeAdd}}, false); e != nil {
 				return e
 			}

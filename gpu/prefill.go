@@ -225,3 +225,67 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 	}
 	return out, nil
 }
+
+// attnEnv set to "0" keeps the batch program on the one-token attention
+// kernel (experiments).
+const attnEnv = "HEARTH_GPU_PREFILL_ATTN"
+
+// attnTile is the prefill attention's tiling for head dimension hd.
+type attnTile struct {
+	hd4, tpq, dpt4, bq, bkv, wg int
+}
+
+func attnTileFor(hd int) (attnTile, bool) {
+	a := attnTile{hd4: hd / 4, wg: 128}
+	if hd%4 != 0 || a.hd4 == 0 {
+		return a, false
+	}
+	a.dpt4 = min(4, a.hd4)
+	if a.hd4%a.dpt4 != 0 {
+		return a, false
+	}
+	a.tpq = a.hd4 / a.dpt4
+	if a.tpq > 8 {
+		return a, false
+	}
+	a.bq = a.wg / a.tpq
+	a.bkv = 32
+	if a.hd4 > 16 {
+		a.bkv = 16
+	}
+	return a, true
+}
+
+// sharedBytes is the workgroup memory the tiling uses.
+func (a attnTile) sharedBytes() int {
+	return 16*(a.bq*(a.hd4+1)+2*a.bkv*(a.hd4+1)) + 4*(a.bq*(a.bkv+1)+a.wg)
+}
+
+// attentionBatch returns the batch program's attention dispatch for one
+// layer: the tiled prefill kernel (kernels/attention_prefill.wgsl) over
+// the same buffers and uniform as the one-token kernel, or fallback where
+// the head shape or the adapter does not allow it.
+func (r *resources) attentionBatch(nHead, headDim int, qkv, kc, vc, att, attU, step *wgpu.Buffer, fallback dispatch) (dispatch, error) {
+	a, ok := attnTileFor(headDim)
+	if !ok || os.Getenv(attnEnv) == "0" || a.sharedBytes() > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
+		return fallback, nil
+	}
+	consts := map[string]int{
+		"HD": headDim, "HD4": a.hd4, "TPQ": a.tpq, "DPT4": a.dpt4, "BQ": a.bq, "BKV": a.bkv, "WG": a.wg,
+		"SPT": a.bkv / a.tpq, "QSTR": a.hd4 + 1, "KSTR": a.hd4 + 1, "PSTR": a.bkv + 1,
+		"QSN": a.bq * (a.hd4 + 1), "KSN": a.bkv * (a.hd4 + 1), "PSN": a.bq * (a.bkv + 1),
+	}
+	src, err := buildShader("attention_prefill", "", consts, nil)
+	if err != nil {
+		return dispatch{}, err
+	}
+	p, err := r.pipeline(fmt.Sprintf("attention_prefill hd=%d", headDim), src)
+	if err != nil {
+		return dispatch{}, err
+	}
+	bg, err := r.bind(fallback.label+" prefill", p, qkv, kc, vc, att, attU, step)
+	if err != nil {
+		return dispatch{}, err
+	}
+	return dispatch{label: fallback.label + " prefill", pipe: p, bg: bg, x: uint32(nHead), y: 1, tokTile: uint32(a.bq)}, nil
+}

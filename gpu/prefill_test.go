@@ -181,3 +181,96 @@ func TestUnitStoreDerived(t *testing.T) {
 		require.NotContainsf(t, s, "v[", "%s: unit_store still indexes the value array", typ)
 	}
 }
+
+// refAttention is causal attention in float64: token t (at position
+// pos+t) of head h attends to cache positions 0..pos+t of KV head
+// h/(nHead/nHeadKV).
+func refAttention(q, kc, vc []float32, nHead, nHeadKV, hd, qkvStride, pos, nTok int) []float64 {
+	out := make([]float64, nTok*nHead*hd)
+	kvDim := nHeadKV * hd
+	scale := 1 / math.Sqrt(float64(hd))
+	for t := 0; t < nTok; t++ {
+		for h := 0; h < nHead; h++ {
+			kvh := h / (nHead / nHeadKV)
+			n := pos + t + 1
+			s := make([]float64, n)
+			mx := math.Inf(-1)
+			for p := 0; p < n; p++ {
+				var d float64
+				for e := 0; e < hd; e++ {
+					d += float64(q[t*qkvStride+h*hd+e]) * float64(kc[p*kvDim+kvh*hd+e])
+				}
+				s[p] = d * scale
+				mx = max(mx, s[p])
+			}
+			var sum float64
+			for p := range s {
+				s[p] = math.Exp(s[p] - mx)
+				sum += s[p]
+			}
+			for e := 0; e < hd; e++ {
+				var o float64
+				for p := range s {
+					o += s[p] * float64(vc[p*kvDim+kvh*hd+e])
+				}
+				out[t*nHead*hd+h*hd+e] = o / sum
+			}
+		}
+	}
+	return out
+}
+
+// TestAttentionPrefill checks the tiled causal attention against the
+// float64 reference for several head sizes (one to several query blocks
+// and K/V tiles, grouped-query heads, a batch after earlier positions).
+func TestAttentionPrefill(t *testing.T) {
+	d := testDevice(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []struct{ nHead, nHeadKV, hd, pos, nTok int }{
+		{8, 4, 64, 0, 70},
+		{8, 2, 64, 45, 33},
+		{4, 4, 8, 3, 150},
+		{4, 2, 128, 10, 21},
+		{2, 1, 16, 0, 1},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			r := &resources{d: d}
+			defer r.release()
+			qDim, kvDim := tc.nHead*tc.hd, tc.nHeadKV*tc.hd
+			qkvStride := qDim + 2*kvDim
+			nPos := tc.pos + tc.nTok
+			rnd := func(n int) []float32 {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+				return v
+			}
+			q, kc, vc := rnd(tc.nTok*qkvStride), rnd(nPos*kvDim), rnd(nPos*kvDim)
+			qb, err := r.upload("qkv", f32Bytes(q))
+			require.NoError(t, err)
+			kb, err := r.upload("k", f32Bytes(kc))
+			require.NoError(t, err)
+			vb, err := r.upload("v", f32Bytes(vc))
+			require.NoError(t, err)
+			ob, err := r.buffer("out", 4*tc.nTok*qDim, 0)
+			require.NoError(t, err)
+			u, err := r.uniform("attention params", uint32(tc.nHead), uint32(tc.nHeadKV), uint32(tc.hd), uint32(qkvStride),
+				f32w(float32(1/math.Sqrt(float64(tc.hd)))), 0, 0, 0)
+			require.NoError(t, err)
+			step, err := r.buffer("step", 64, 0)
+			require.NoError(t, err)
+			ds, err := r.attentionBatch(tc.nHead, tc.hd, qb, kb, vb, ob, u, step, dispatch{label: "fallback"})
+			require.NoError(t, err)
+			require.NotEqual(t, "fallback", ds.label, "the prefill attention declined this shape")
+			run(t, d, step, []dispatch{ds}, tc.nTok, tc.pos, nil)
+			got := readF32(t, d, ob, tc.nTok*qDim)
+			want := refAttention(q, kc, vc, tc.nHead, tc.nHeadKV, tc.hd, qkvStride, tc.pos, tc.nTok)
+			for tk := 0; tk < tc.nTok; tk++ {
+				rel := relErr(got[tk*qDim:(tk+1)*qDim], want[tk*qDim:(tk+1)*qDim])
+				require.Lessf(t, rel, 1e-5, "token %d: relative error %g", tk, rel)
+			}
+		})
+	}
+}
