@@ -27,7 +27,8 @@ func rmsNorm(dst, x, w []float32, eps float32) {
 // rotation frequencies at position p, like ggml_rope_cache_init with
 // ext_factor 0 and attn_factor 1: theta starts at p and is multiplied by
 // base^(-2/nRot) in float32 from one pair to the next, divided by the
-// frequency factor ff[i] (when ff is not nil) and scaled by freqScale.
+// frequency factor ff[i] (when ff is not nil) and scaled by freqScale. The
+// sine and cosine are glibc's sincosf (see sincosf), which llama.cpp calls.
 func ropeCache(cs []float32, p, nRot int, base, freqScale float32, ff []float32) {
 	thetaScale := float32(math.Pow(float64(base), float64(float32(-2)/float32(nRot))))
 	theta := float32(p)
@@ -37,31 +38,36 @@ func ropeCache(cs []float32, p, nRot int, base, freqScale float32, ff []float32)
 			t = theta / ff[i]
 		}
 		t = freqScale * t
-		cs[2*i] = float32(math.Cos(float64(t)))
-		cs[2*i+1] = float32(math.Sin(float64(t)))
+		cs[2*i+1], cs[2*i] = sincosf(t)
 		theta *= thetaScale
 	}
 }
 
 // ropeNorm rotates adjacent pairs (2i, 2i+1) of the first len(cs) elements
-// of each head of x (nHead heads of headDim elements), ggml's NORM mode.
+// of each head of x (nHead heads of headDim elements), ggml's NORM mode,
+// with the fused multiply-adds GCC makes of ggml's rotate_pairs in the
+// x86 builds: x0*c - x1*s as fma(x0, c, -(x1*s)) and x0*s + x1*c as
+// fma(x0, s, x1*c).
 func ropeNorm(x []float32, nHead, headDim int, cs []float32) {
 	for h := 0; h < nHead; h++ {
 		v := x[h*headDim : h*headDim+len(cs)]
 		for i := 0; i+1 < len(cs); i += 2 {
 			c, s := cs[i], cs[i+1]
 			x0, x1 := v[i], v[i+1]
-			v[i] = float32(x0*c) - float32(x1*s)
-			v[i+1] = float32(x0*s) + float32(x1*c)
+			v[i] = fma32(x0, c, -(x1 * s))
+			v[i+1] = fma32(x0, s, x1*c)
 		}
 	}
 }
 
 // softmax replaces x by exp(x - max) / sum the way ggml_soft_max does on
-// x86 with AVX2: exponentials of whole blocks of 8 through vExpf (the rest
-// through expf), each block summed in float32 in the order of the AVX2
+// x86 with AVX2 for one row of attention scores: exponentials of blocks of
+// 8 through vExpf, each block summed in float32 in the order of the AVX2
 // horizontal add, the block sums accumulated in float64, then a multiply
-// by the float32 reciprocal of the sum.
+// by the float32 reciprocal of the sum. llama.cpp's score rows are padded
+// (to a multiple of 256 positions) with masked -inf entries, so the last
+// partial block here also goes through vExpf, its missing lanes counting
+// as exp(-inf) = 0.
 func softmax(x []float32) {
 	mx := float32(math.Inf(-1))
 	for _, v := range x {
@@ -76,10 +82,13 @@ func softmax(x []float32) {
 		}
 		sum += float64(((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7])))
 	}
-	for ; i < len(x); i++ {
-		e := expf(x[i] - mx)
-		x[i] = e
-		sum += float64(e)
+	if i < len(x) {
+		var b [8]float32
+		for j := range x[i:] {
+			b[j] = vExpf(x[i+j] - mx)
+			x[i+j] = b[j]
+		}
+		sum += float64(((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7])))
 	}
 	inv := float32(1 / sum)
 	for i := range x {
@@ -261,4 +270,113 @@ func ggmlDotF16(x []uint16, y []float32) float32 {
 		sum += float64(quant.FP16ToFP32(x[i]) * y[i])
 	}
 	return float32(sum)
+}
+
+// sincosPoly holds the polynomial coefficients of glibc's single-precision
+// sine and cosine (from ARM's optimized-routines): cosine c0..c4 in x², sine
+// s1..s3. The second set negates the cosine for quadrants 2 and 3.
+type sincosPoly struct {
+	c0, c1, c2, c3, c4, s1, s2, s3 float64
+}
+
+var sincosPolys = [2]sincosPoly{
+	{1, -0x1.ffffffd0c621cp-2, 0x1.55553e1068f19p-5, -0x1.6c087e89a359dp-10, 0x1.99343027bf8c3p-16,
+		-0x1.555545995a603p-3, 0x1.1107605230bc4p-7, -0x1.994eb3774cf24p-13},
+	{-1, 0x1.ffffffd0c621cp-2, -0x1.55553e1068f19p-5, 0x1.6c087e89a359dp-10, -0x1.99343027bf8c3p-16,
+		-0x1.555545995a603p-3, 0x1.1107605230bc4p-7, -0x1.994eb3774cf24p-13},
+}
+
+// sincosSigns is the sign of the sine in each quadrant.
+var sincosSigns = [4]float64{1, -1, -1, 1}
+
+// twoOverPi holds the leading fraction bits of 2/π (4/π shifted), the table
+// of the large-argument reduction.
+const twoOverPi = "a2f9836e4e441529fc2757d1f534ddc0db6295993c439041"
+
+// twoOverPiWord returns the 32 bits of twoOverPi ending at byte i (bytes
+// before the start count as zero).
+func twoOverPiWord(i int) uint32 {
+	var v uint32
+	for b := i - 3; b <= i; b++ {
+		var x uint32
+		if b >= 0 {
+			for _, ch := range twoOverPi[2*b : 2*b+2] {
+				x <<= 4
+				if ch >= 'a' {
+					x |= uint32(ch-'a') + 10
+				} else {
+					x |= uint32(ch - '0')
+				}
+			}
+		}
+		v = v<<8 | x
+	}
+	return v
+}
+
+// sinPoly and cosPoly evaluate the polynomials in the order, and with the
+// fused multiply-adds, of glibc's x86-64 FMA build of sinf/cosf/sincosf.
+func sinPoly(x, x2 float64, p *sincosPoly) float64 {
+	x3 := x * x2
+	s1 := math.FMA(x2, p.s3, p.s2)
+	x7 := x3 * x2
+	return math.FMA(s1, x7, math.FMA(x3, p.s1, x))
+}
+
+func cosPoly(x2 float64, p *sincosPoly) float64 {
+	x4 := x2 * x2
+	c2 := math.FMA(x2, p.c4, p.c3)
+	c1 := math.FMA(x2, p.c1, p.c0)
+	x6 := x2 * x4
+	return math.FMA(c2, x6, math.FMA(x4, p.c2, c1))
+}
+
+// sincosf returns the sine and cosine of y exactly as glibc's sincosf (and
+// sinf, cosf) compute them on x86-64 with FMA, which llama.cpp's RoPE calls:
+// glibc's results are not always correctly rounded, so float32(math.Sin)
+// differs from them in about one case in a hundred. y must be finite.
+func sincosf(y float32) (sin, cos float32) {
+	x := float64(y)
+	top := (math.Float32bits(y) >> 20) & 0x7ff
+	switch {
+	case top < 0x3f4: // |y| < π/4
+		if top < 0x398 { // |y| < 2^-12
+			return y, 1
+		}
+		x2 := x * x
+		return float32(sinPoly(x, x2, &sincosPolys[0])), float32(cosPoly(x2, &sincosPolys[0]))
+	case top < 0x42f: // |y| < 120: one multiply-subtract by π/2
+		n := (int32(x*0x1.45f306dc9c883p+23) + 0x800000) >> 24
+		r := math.FMA(-float64(n), 0x1.921fb54442d18p0, x)
+		return sincosQuadrant(r, int(n), int(n))
+	default: // exact reduction with 2/π to 192 bits
+		xi := math.Float32bits(y)
+		k := int(xi>>26) & 15
+		m := ((xi & 0xffffff) | 0x800000) << ((xi >> 23) & 7)
+		res0 := uint64(m * twoOverPiWord(k))
+		res1 := uint64(m) * uint64(twoOverPiWord(k+4))
+		res2 := uint64(m) * uint64(twoOverPiWord(k+8))
+		res0 = (res2 >> 32) | (res0 << 32)
+		res0 += res1
+		n := (res0 + 1<<61) >> 62
+		res0 -= n << 62
+		r := float64(int64(res0)) * 0x1.921fb54442d18p-62
+		return sincosQuadrant(r, int(n), int(n)+int(xi>>31))
+	}
+}
+
+// sincosQuadrant finishes sincosf for the reduced argument r in quadrant n
+// (ns: n plus the sign of the argument, for the large reduction).
+func sincosQuadrant(r float64, n, ns int) (sin, cos float32) {
+	p := &sincosPolys[0]
+	if ns&2 != 0 {
+		p = &sincosPolys[1]
+	}
+	r2 := r * r
+	s := float32(sinPoly(r*sincosSigns[ns&3], r2, p))
+	c := float32(cosPoly(r2, p))
+	if n&1 != 0 {
+		return c, s
+	}
+	return s, c
 }
