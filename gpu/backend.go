@@ -41,6 +41,12 @@ type Backend struct {
 
 	batchTT int // tokens per pass of the batched matrix kernel
 
+	// pre is the next greedy decode step's command buffer, recorded while
+	// the GPU ran the last one, for the program starting at preKey.
+	pre    *wgpu.CommandBuffer
+	preKey *dispatch
+	preLen int
+
 	// Dispatches counts the dispatches recorded by the last Eval.
 	Dispatches int
 	// encodeTime is the host time of recording and submitting the last
@@ -102,6 +108,7 @@ func (b *Backend) Adapter() string {
 
 // Close releases every GPU resource.
 func (b *Backend) Close() error {
+	b.releasePre()
 	b.res.release()
 	b.d.release()
 	b.d = nil
@@ -255,6 +262,29 @@ func (b *Backend) build(m *engine.Model) error {
 	if err != nil {
 		return err
 	}
+	// decode: split attention whose partials the output projection merges
+	// (when the fused kernel takes the output projection)
+	comb := attnSplit(c.NHead, c.HeadDim, b.nCtx)
+	var attSP *wgpu.ComputePipeline
+	var attSU, attp *wgpu.Buffer
+	if woVdt, e := vecDotType(m.Layers[0].Wo.Type); e == nil && r.mvdOK(qDim, woVdt) &&
+		mvdLDS(qDim, &comb) <= int(b.d.limits.MaxComputeWorkgroupStorageSize) {
+		src, e := buildShader("attention", "", nil, map[string]bool{"SPLIT": true})
+		if e != nil {
+			return e
+		}
+		if attSP, e = r.pipeline("attention split", src); e != nil {
+			return e
+		}
+		attSU, e = r.uniform("attention split params", uint32(c.NHead), uint32(c.NHeadKV), uint32(c.HeadDim), uint32(qkvStride),
+			f32w(float32(1/math.Sqrt(float64(c.HeadDim)))), uint32(comb.split), uint32(comb.slots), 0)
+		if e != nil {
+			return e
+		}
+		if attp, e = r.buffer("attention partials", 4*comb.floats(), 0); e != nil {
+			return e
+		}
+	}
 	xqCols := max(c.NEmbd, qDim, c.NFF)
 	b.xq = [2]*wgpu.Buffer{buf("xq0", 4*maxBatch*xqCols, 0), buf("xq1", 4*maxBatch*xqCols, 0)}
 	xq := b.xq
@@ -282,7 +312,10 @@ func (b *Backend) build(m *engine.Model) error {
 	// (normalized by g when not nil): inputs are rounded to each weight's
 	// vec-dot type like the CPU does (actq), or, for F32 vec-dot types,
 	// normalized inside the matrix kernel (decode, last) or by rmsnorm.
-	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool) error {
+	// Decode (and the batch's last-token output) uses the fused kernel
+	// (mvd.go) where it fits: no actq or rmsnorm dispatch, and with rope
+	// set the QKV product also applies RoPE and writes the KV cache.
+	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool, rope *ropeSpec) error {
 		seen := map[gguf.TensorType]*wgpu.Buffer{}
 		normed := false
 		for _, m := range mvs {
@@ -293,6 +326,18 @@ func (b *Backend) build(m *engine.Model) error {
 			m.tt, m.last = p.tt, last
 			if last {
 				m.tt = 1
+			}
+			if m.tt == 1 && r.mvdOK(cols, vdt) {
+				m.x, m.norm, m.eps = src, g, c.RMSEps
+				ds, e := r.mvd(b.step, m, vdt, rope)
+				if e != nil {
+					return e
+				}
+				*p.ds = append(*p.ds, ds...)
+				continue
+			}
+			if rope != nil {
+				return fmt.Errorf("%s: fused RoPE without the fused kernel", label)
 			}
 			switch {
 			case vdt == gguf.TypeF32 && g == nil:
@@ -350,23 +395,34 @@ func (b *Backend) build(m *engine.Model) error {
 		if e != nil {
 			return e
 		}
+		// Q, K and V in as few weights as their types allow (runs of one type)
 		var qkvMVs []mv
-		if sameType(l.Wq, l.Wk, l.Wv) {
-			w, e := r.uploadWeight(name("attn_qkv"), 0, l.Wq, l.Wk, l.Wv)
+		qkvFused := true // decode: RoPE and the KV write in the QKV product
+		for i, off, ts := 0, 0, []engine.Tensor{l.Wq, l.Wk, l.Wv}; i < len(ts); {
+			j := i + 1
+			for j < len(ts) && ts[j].Type == ts[i].Type {
+				j++
+			}
+			label := name("attn_qkv")
+			if j-i < len(ts) {
+				label = ts[i].Name
+			}
+			w, e := r.uploadWeight(label, 0, ts[i:j]...)
 			if e != nil {
 				return e
 			}
-			qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yStride: qkvStride, mode: modeStore})
-		} else {
-			off := 0
-			for _, t := range []engine.Tensor{l.Wq, l.Wk, l.Wv} {
-				w, e := r.uploadWeight(t.Name, 0, t)
-				if e != nil {
-					return e
-				}
-				qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yOff: off, yStride: qkvStride, mode: modeStore})
+			vdt, e := vecDotType(w.typ)
+			if e != nil {
+				return e
+			}
+			if !r.mvdOK(c.NEmbd, vdt) || len(w.chunks) != 1 || w.rows%2 != 0 {
+				qkvFused = false
+			}
+			qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yOff: off, yStride: qkvStride, mode: modeStore})
+			for _, t := range ts[i:j] {
 				off += t.Rows
 			}
+			i = j
 		}
 		kc, e := r.buffer(name("k cache"), 4*b.nCtx*kvDim, 0)
 		if e != nil {
@@ -383,6 +439,12 @@ func (b *Backend) build(m *engine.Model) error {
 		attBG, e := r.bind(name("attention"), attP, qkv, kc, vc, att, attU, b.step)
 		if e != nil {
 			return e
+		}
+		var attSBG *wgpu.BindGroup
+		if attSP != nil && l.Wo.Type == m.Layers[0].Wo.Type {
+			if attSBG, e = r.bind(name("attention split"), attSP, qkv, kc, vc, attp, attSU, b.step); e != nil {
+				return e
+			}
 		}
 		wo, e := r.uploadWeight(name("attn_output"), 0, l.Wo)
 		if e != nil {
@@ -411,25 +473,41 @@ func (b *Backend) build(m *engine.Model) error {
 		if e != nil {
 			return e
 		}
+		rope := &ropeSpec{kc: kc, vc: vc, cs: cs, headDim: c.HeadDim, ropeDim: c.RopeDim, qDim: qDim, kvDim: kvDim}
 		for _, p := range progs {
-			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false); e != nil {
+			fuse := p.tt == 1 && qkvFused
+			var rs *ropeSpec
+			if fuse {
+				rs = rope
+			}
+			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false, rs); e != nil {
 				return e
 			}
-			ad := dispatch{label: name("attention"), pipe: attP, bg: attBG, x: uint32(c.NHead), y: 1, tokY: true}
-			if p.tt > 1 { // prefill.go: tiled causal attention for the batch program
-				if ad, e = r.attentionBatch(c.NHead, c.HeadDim, qkv, kc, vc, att, attU, b.step, ad); e != nil {
-					return e
+			if !fuse {
+				*p.ds = append(*p.ds, dispatch{label: name("rope_kv"), pipe: ropeP, bg: ropeBG, x: 1, y: 1, tokX: true})
+			}
+			woMV := mv{w: wo, y: x, yStride: c.NEmbd, mode: modeAdd}
+			woSrc := att
+			if p.tt == 1 && attSBG != nil {
+				*p.ds = append(*p.ds,
+					dispatch{label: name("attention split"), pipe: attSP, bg: attSBG, x: uint32(c.NHead), y: uint32(comb.slots)})
+				woMV.comb, woSrc = &comb, attp
+			} else {
+				ad := dispatch{label: name("attention"), pipe: attP, bg: attBG, x: uint32(c.NHead), y: 1, tokY: true}
+				if p.tt > 1 { // prefill.go: tiled causal attention for the batch program
+					if ad, e = r.attentionBatch(c.NHead, c.HeadDim, qkv, kc, vc, att, attU, b.step, ad); e != nil {
+						return e
+					}
 				}
+				*p.ds = append(*p.ds, ad)
 			}
-			*p.ds = append(*p.ds,
-				dispatch{label: name("rope_kv"), pipe: ropeP, bg: ropeBG, x: 1, y: 1, tokX: true}, ad)
-			if e := group(p, name("attn_output"), att, qDim, nil, []mv{{w: wo, y: x, yStride: c.NEmbd, mode: modeAdd}}, false); e != nil {
+			if e := group(p, name("attn_output"), woSrc, qDim, nil, []mv{woMV}, false, nil); e != nil {
 				return e
 			}
-			if e := group(p, name("ffn"), x, c.NEmbd, gFFN, ffnMVs, false); e != nil {
+			if e := group(p, name("ffn"), x, c.NEmbd, gFFN, ffnMVs, false, nil); e != nil {
 				return e
 			}
-			if e := group(p, name("ffn_down"), ff, c.NFF, nil, []mv{{w: down, y: x, yStride: c.NEmbd, mode: modeAdd}}, false); e != nil {
+			if e := group(p, name("ffn_down"), ff, c.NFF, nil, []mv{{w: down, y: x, yStride: c.NEmbd, mode: modeAdd}}, false, nil); e != nil {
 				return e
 			}
 		}
@@ -464,7 +542,7 @@ func (b *Backend) build(m *engine.Model) error {
 	}
 	for _, p := range progs {
 		// the output only needs the last token
-		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true); e != nil {
+		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true, nil); e != nil {
 			return e
 		}
 		*p.ds = append(*p.ds, dispatch{label: "argmax", pipe: argP, bg: argBG, x: 1, y: 1})
@@ -648,40 +726,35 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 				ds = ds[4:]
 			}
 		}
-		enc, err := d.dev.CreateCommandEncoder(nil)
-		if err != nil {
-			return err
-		}
-		defer enc.Release()
-		pass := enc.BeginComputePass(nil)
-		encode(pass, ds, n)
-		err = pass.End()
-		pass.Release()
-		if err != nil {
-			return err
-		}
-		if wantArgmax {
-			if err := enc.CopyBufferToBuffer(b.result, 0, b.readRes, 0, 16); err != nil {
+		// Greedy decode steps all record the same command buffer (the token
+		// and position travel in the step buffer), so the next step's is
+		// recorded while the GPU runs this one.
+		reuse := n == 1 && wantArgmax && !wantLogits
+		var cb *wgpu.CommandBuffer
+		var err error
+		if reuse && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) {
+			cb = b.pre
+			b.pre = nil
+		} else {
+			b.releasePre()
+			if cb, err = b.record(ds, n, wantArgmax, wantLogits); err != nil {
 				return err
 			}
-		}
-		if wantLogits {
-			if err := enc.CopyBufferToBuffer(b.logits, 0, b.readLog, 0, uint64(4*b.cfg.NVocab)); err != nil {
-				return err
-			}
-		}
-		cb, err := enc.Finish(nil)
-		if err != nil {
-			return err
 		}
 		d.queue.Submit(cb)
 		cb.Release()
+		b.encodeTime = time.Since(t0)
+		if reuse {
+			if b.pre, err = b.record(ds, n, wantArgmax, wantLogits); err != nil {
+				return err
+			}
+			b.preKey, b.preLen = &ds[0], len(ds)
+		}
 		return nil
 	}()
 	if perr := d.scope.pop("eval"); perr != nil {
 		return 0, perr
 	}
-	b.encodeTime = time.Since(t0)
 	if err != nil {
 		return 0, fmt.Errorf("gpu: eval: %w", err)
 	}
@@ -703,6 +776,42 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		d.dev.Poll(true, nil)
 	}
 	return id, nil
+}
+
+// record records ds for n tokens, and the copies of the argmax result and
+// the logits to their readback buffers when asked, into a command buffer.
+func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool) (*wgpu.CommandBuffer, error) {
+	enc, err := b.d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Release()
+	pass := enc.BeginComputePass(nil)
+	encode(pass, ds, n)
+	err = pass.End()
+	pass.Release()
+	if err != nil {
+		return nil, err
+	}
+	if wantArgmax {
+		if err := enc.CopyBufferToBuffer(b.result, 0, b.readRes, 0, 16); err != nil {
+			return nil, err
+		}
+	}
+	if wantLogits {
+		if err := enc.CopyBufferToBuffer(b.logits, 0, b.readLog, 0, uint64(4*b.cfg.NVocab)); err != nil {
+			return nil, err
+		}
+	}
+	return enc.Finish(nil)
+}
+
+// releasePre drops the pre-recorded decode command buffer.
+func (b *Backend) releasePre() {
+	if b.pre != nil {
+		b.pre.Release()
+		b.pre = nil
+	}
 }
 
 // submitPart records ds into a command buffer of its own and submits it.

@@ -195,3 +195,26 @@ func TestGreedyStories(t *testing.T) {
 	cpuToks := run(c)
 	require.Equal(t, cpuToks, gpuToks)
 }
+
+// TestDecodeLongContext decodes past several attention splits (decode
+// attention runs in splits of 128 positions merged by the output
+// projection, mvd.go) and compares each step's logits with the CPU's.
+func TestDecodeLongContext(t *testing.T) {
+	m := loadTestModel(t, "stories260K.gguf")
+	g, c := newTestBackends(t, m, 512)
+	ctx := context.Background()
+	path := tokenPath(300, m.NVocab)
+	lg := make([]float32, m.NVocab)
+	lc := make([]float32, m.NVocab)
+	require.NoError(t, g.Eval(ctx, path[:290], 0, lg))
+	require.NoError(t, c.Eval(ctx, path[:290], 0, lc))
+	for i := 290; i < len(path); i++ {
+		require.NoError(t, g.Eval(ctx, path[i:i+1], i, lg))
+		require.NoError(t, c.Eval(ctx, path[i:i+1], i, lc))
+		d, at := maxAbsDiff(lg, lc)
+		require.LessOrEqualf(t, d, 1e-3, "position %d: max |logit diff| %g at %d", i, d, at)
+		if i == len(path)-1 {
+			t.Logf("position %d (%d splits): max |logit diff| %.3g", i, i/attnSplit(m.Config.NHead, m.Config.HeadDim, 512).split+1, d)
+		}
+	}
+}

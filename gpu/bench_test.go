@@ -61,8 +61,14 @@ func TestGPUBench(t *testing.T) {
 		require.NoError(t, cb.Eval(ctx, path16, 0, lc))
 		dPre, _ := maxAbsDiff(lg, lc)
 
+		// HEARTH_GPU_BENCH_QUICK=1 skips the CPU decode timing and the
+		// batch profile and prefills twice (device time is scarce)
+		quick := os.Getenv("HEARTH_GPU_BENCH_QUICK") == "1"
 		// CPU decode speed
 		cpuTok := 8
+		if quick {
+			cpuTok = 1
+		}
 		st := time.Now()
 		tok := int32(1)
 		for i := 0; i < cpuTok; i++ {
@@ -75,7 +81,11 @@ func TestGPUBench(t *testing.T) {
 		// prefill 512
 		prompt := tokenPath(512, m.NVocab)
 		var pre []time.Duration
-		for rep := 0; rep < 4; rep++ {
+		reps := 4
+		if quick {
+			reps = 2
+		}
+		for rep := 0; rep < reps; rep++ {
 			st := time.Now()
 			_, err := gb.EvalArgmax(ctx, prompt, 0)
 			require.NoError(t, err)
@@ -140,6 +150,9 @@ func TestGPUBench(t *testing.T) {
 				}
 			}
 			classesB[c] = append(classesB[c], d)
+		}
+		if quick {
+			classesB = nil
 		}
 		for c, ds := range classesB {
 			gb.batch = append(append([]dispatch(nil), ds...), fullB[len(fullB)-1])

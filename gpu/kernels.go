@@ -114,6 +114,26 @@ func unitDot(src string) string {
 	return "\n" + body
 }
 
+// includes replaces each "//#include NAME" line of src with the kernel
+// file NAME (one level: included files include nothing).
+func includes(src string) (string, error) {
+	if !strings.Contains(src, "//#include ") {
+		return src, nil
+	}
+	lines := strings.Split(src, "\n")
+	for i, l := range lines {
+		tl := strings.TrimSpace(l)
+		if name, ok := strings.CutPrefix(tl, "//#include "); ok {
+			inc, err := kernelFile(strings.TrimSpace(name))
+			if err != nil {
+				return "", err
+			}
+			lines[i] = inc
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
 // buildShader assembles a compute shader: constants, the Step struct, the
 // weight type's helpers (when typ is non-empty) and the kernel body.
 func buildShader(kernel, typ string, consts map[string]int, defs map[string]bool) (string, error) {
@@ -124,6 +144,9 @@ func buildShader(kernel, typ string, consts map[string]int, defs map[string]bool
 	for _, name := range []string{"step", kernel} {
 		src, err := kernelFile(name)
 		if err != nil {
+			return "", err
+		}
+		if src, err = includes(src); err != nil {
 			return "", err
 		}
 		b.WriteString(preprocess(src, defs))

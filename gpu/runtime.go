@@ -168,6 +168,7 @@ func grid(n int) (uint32, uint32) {
 
 // encode records ds into one compute pass for a batch of nTok tokens.
 func encode(pass *wgpu.ComputePassEncoder, ds []dispatch, nTok int) {
+	var last *wgpu.ComputePipeline
 	for i := range ds {
 		d := &ds[i]
 		x, y := d.x, d.y
@@ -180,7 +181,10 @@ func encode(pass *wgpu.ComputePassEncoder, ds []dispatch, nTok int) {
 		if d.tokTile > 0 {
 			y *= (uint32(nTok) + d.tokTile - 1) / d.tokTile
 		}
-		pass.SetPipeline(d.pipe)
+		if d.pipe != last { // consecutive products of one kind share a pipeline
+			pass.SetPipeline(d.pipe)
+			last = d.pipe
+		}
 		pass.SetBindGroup(0, d.bg, nil)
 		pass.DispatchWorkgroups(x, y, 1)
 	}

@@ -98,8 +98,9 @@ type mv struct {
 	mode    string
 	norm    *wgpu.Buffer // fused RMSNorm weight (decode only), or nil
 	eps     float32
-	last    bool // only the batch's last token
-	tt      int  // tokens per pass: 1 for decode
+	last    bool      // only the batch's last token
+	tt      int       // tokens per pass: 1 for decode
+	comb    *combSpec // decode: x holds split attention partials to merge (mvd.go)
 }
 
 // matvec builds the dispatches of m, one per weight chunk.

@@ -27,14 +27,7 @@ const PER: u32 = (BS + 63u) / 64u;  // elements per thread (blocks of 32 use hal
 var<workgroup> red: array<f32, WG>;
 var<workgroup> redi: array<u32, WG>;
 
-fn f16round(v: f32) -> f32 {
-    return unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x;
-}
-
-fn bf16round(v: f32) -> f32 {
-    let u = bitcast<u32>(v);
-    return bitcast<f32>((u + 0x7fffu + ((u >> 16u) & 1u)) & 0xffff0000u);
-}
+//#include round
 
 // The CPU sums squares in float64 and rounds divisions and square roots
 // correctly; quantization rounds x/d to an integer, so a one-ulp difference
@@ -42,22 +35,6 @@ fn bf16round(v: f32) -> f32 {
 // embeddings make exact halves common). Hence compensated sums (two_sum)
 // and fma-corrected division and square root here.
 var<workgroup> redlo: array<f32, WG>;
-
-fn two_sum(a: f32, b: f32) -> vec2<f32> {
-    let s = a + b;
-    let bb = s - a;
-    return vec2<f32>(s, (a - (s - bb)) + (b - bb));
-}
-
-fn div_rn(a: f32, b: f32) -> f32 {
-    let q = a / b;
-    return q + fma(-q, b, a) / b;
-}
-
-fn sqrt_rn(x: f32) -> f32 {
-    let s = sqrt(x);
-    return s + fma(-s, s, x) / (2.0 * s);
-}
 
 // sum_all returns the workgroup's sum of (hi, lo) pairs as (hi, lo).
 fn sum_all(lid: u32, v: vec2<f32>) -> vec2<f32> {

@@ -2,6 +2,12 @@
 // the K/V cache positions 0..pos+t. Scores are computed in chunks of CH
 // positions with an online softmax; thread (g, d) accumulates output
 // element d over the chunk positions congruent to g.
+//
+// SPLIT (decode, one token): workgroup (h, s) covers only the positions
+// [s*split, (s+1)*split) and writes its unnormalized output, running max
+// and sum to O as partials; mvd.wgsl (COMBINE) merges them while it loads
+// the output projection's input. With one split the merge is exact (the
+// factors are exp(0) = 1), so short contexts give the same bits as without.
 
 struct AP {
     n_head: u32,
@@ -9,8 +15,8 @@ struct AP {
     head_dim: u32,
     qkv_stride: u32,
     scale: f32,
-    pad0: u32,
-    pad1: u32,
+    split: u32,   // SPLIT: positions per workgroup
+    ms: u32,      // SPLIT: partial slots per head
     pad2: u32,
 }
 
@@ -61,7 +67,11 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     let h = wid.x;
+//#if SPLIT
+    let t = 0u;
+//#else
     let t = wid.y;
+//#endif
     if (t >= S.n_tok) {
         return;
     }
@@ -69,7 +79,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let hd4 = P.head_dim / 4u;
     let kv4 = P.n_head_kv * hd4;
     let kvh = h / (P.n_head / P.n_head_kv);
+//#if SPLIT
+    let sp = wid.y;
+    let k0 = sp * P.split;
+    if (k0 > S.pos) {
+        return;
+    }
+    let n_keys = min(S.pos + 1u, k0 + P.split);
+//#else
+    let k0 = 0u;
     let n_keys = S.pos + t + 1u;
+//#endif
     let qb = (t * P.qkv_stride + h * P.head_dim) / 4u;
     for (var d = lid; d < hd4; d += WG) {
         q[d] = vec4<f32>(QKV[4u * (qb + d)], QKV[4u * (qb + d) + 1u], QKV[4u * (qb + d) + 2u], QKV[4u * (qb + d) + 3u]);
@@ -82,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var m = -3.0e38;
     var l = 0.0;
     var acc = vec4<f32>(0.0);
-    for (var p0 = 0u; p0 < n_keys; p0 += CH) {
+    for (var p0 = k0; p0 < n_keys; p0 += CH) {
         let n = min(CH, n_keys - p0);
         var lmax = -3.0e38;
         for (var i = lid; i < n; i += WG) {
@@ -124,11 +144,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         for (var k = 0u; k < groups; k++) {
             o += part[k * hd4 + lid];
         }
+//#if SPLIT
+        let slot = h * P.ms + sp;
+        let ob4 = slot * P.head_dim + 4u * lid;
+        O[ob4] = o.x;
+        O[ob4 + 1u] = o.y;
+        O[ob4 + 2u] = o.z;
+        O[ob4 + 3u] = o.w;
+        if (lid == 0u) {
+            let nb = P.n_head * P.ms;
+            O[nb * P.head_dim + slot] = m;
+            O[nb * P.head_dim + nb + slot] = l;
+        }
+//#else
         o = o / l;
         let ob = t * P.n_head * P.head_dim + h * P.head_dim + 4u * lid;
         O[ob] = o.x;
         O[ob + 1u] = o.y;
         O[ob + 2u] = o.z;
         O[ob + 3u] = o.w;
+//#endif
     }
 }

@@ -1,0 +1,313 @@
+// Decode matrix-vector product with the activation rounding fused in: every
+// workgroup first builds the whole input vector in workgroup memory (RMSNorm
+// when NORM, then rounding to the weight's vec-dot type exactly like
+// actq.wgsl: Q8 with blocks of BS, F16, BF16 or none), then TPR threads per
+// row stream the row's weights in "tasks" (a type's ntasks/task_dot, from
+// mvd_<type>.wgsl, or one unit through the type's unit_dot) and reduce in
+// workgroup memory. One token: the first (decode) or the batch's last (LAST).
+//
+// Output modes: STORE, ADD (residual), SILUMUL (y = silu(dot) * y), SWIGLU
+// (rows r and r+half: y = silu(g) * u) and ROPE (the fused QKV product:
+// RoPE on Q and K rows in pairs, Q stored to Y, K and V written to this
+// layer's caches at the token's position).
+
+struct MVD {
+    rows: u32,       // output rows in this dispatch
+    cols: u32,       // elements per row
+    row_bytes: u32,  // bytes per weight row
+    y_off: u32,      // first output element (ROPE: global QKV row of row 0)
+    y_stride: u32,
+    half: u32,       // SWIGLU: row offset of the up half
+    eps: f32,        // NORM: RMS epsilon
+    pad: u32,
+    head_dim: u32,   // ROPE
+    rope_dim: u32,
+    q_dim: u32,
+    kv_dim: u32,
+}
+
+//#if W4
+@group(0) @binding(0) var<storage, read> W: array<vec4<u32>>;
+//#else
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+//#endif
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: MVD;
+@group(0) @binding(4) var<storage, read> S: Step;
+//#if NORM
+@group(0) @binding(5) var<storage, read> G: array<f32>;
+//#endif
+//#if ROPE
+@group(0) @binding(6) var<storage, read_write> KC: array<f32>;
+@group(0) @binding(7) var<storage, read_write> VC: array<f32>;
+@group(0) @binding(8) var<storage, read> CS: array<vec2<f32>>;
+//#endif
+
+// XC (columns), WG, TPR, RPW = WG / TPR and BS (rounding block) come from
+// kernels.go.
+const XC4: u32 = XC / 4u;
+const NSEG: u32 = (XC + 31u) / 32u;
+
+var<workgroup> xs: array<vec4<f32>, XC4>;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> red2: array<f32, WG>;
+var<workgroup> seg_a: array<f32, NSEG>;
+var<workgroup> seg_m: array<f32, NSEG>;
+var<workgroup> blk_d: array<f32, NSEG>;
+var<workgroup> blk_id: array<f32, NSEG>;
+
+//#include round
+
+//#if COMBINE
+// X holds split attention partials (attention.wgsl, SPLIT): for head h and
+// split s, the unnormalized output at (h*MS + s)*HD, the running max at
+// NHD*MS*HD + h*MS + s and the sum after those. cf holds each split's
+// factor exp(m_s - max), cl each head's sum.
+const NCF: u32 = NHD * MS;
+var<workgroup> cf: array<f32, NCF>;
+var<workgroup> cl: array<f32, NHD>;
+
+fn combine_prep(lid: u32) {
+    let ns = S.pos / SPL + 1u;
+    let nb = NHD * MS;
+    for (var h = lid; h < NHD; h += WG) {
+        var mm = -3.0e38;
+        for (var s = 0u; s < ns; s++) {
+            mm = max(mm, X[nb * HD + h * MS + s]);
+        }
+        var l = 0.0;
+        for (var s = 0u; s < ns; s++) {
+            let f = exp(X[nb * HD + h * MS + s] - mm);
+            cf[h * MS + s] = f;
+            l += X[nb * HD + nb + h * MS + s] * f;
+        }
+        cl[h] = l;
+    }
+    workgroupBarrier();
+}
+
+// xin is attention output j (head j/HD) merged from the splits.
+fn xin(b: u32, j: u32) -> f32 {
+    let ns = S.pos / SPL + 1u;
+    let h = j / HD;
+    let d = j % HD;
+    var o = 0.0;
+    for (var s = 0u; s < ns; s++) {
+        o += X[(h * MS + s) * HD + d] * cf[h * MS + s];
+    }
+    return o / cl[h];
+}
+//#else
+fn xin(b: u32, j: u32) -> f32 {
+    return X[b + j];
+}
+//#endif
+
+// xv is activation c (rounded) for the types' unit_dot.
+fn xv(xb: u32, c: u32) -> f32 {
+    return xs[c >> 2u][c & 3u];
+}
+
+fn silu(x: f32) -> f32 {
+    return x / (1.0 + exp(-x));
+}
+
+// prep fills xs with the rounded input row `first`.
+fn prep(lid: u32, first: u32) {
+    let cols = P.cols;
+    let b = first * cols;
+//#if COMBINE
+    combine_prep(lid);
+//#endif
+//#if NORM
+    // 1/rms exactly as actq.wgsl: 64 lanes, compensated sums
+    if (lid < 64u) {
+        var ss = vec2<f32>(0.0);
+        for (var i = lid; i < cols; i += 64u) {
+            let t = two_sum(ss.x, X[b + i] * X[b + i]);
+            ss = vec2<f32>(t.x, ss.y + t.y);
+        }
+        red[lid] = ss.x;
+        red2[lid] = ss.y;
+    }
+    workgroupBarrier();
+    for (var k = 32u; k > 0u; k >>= 1u) {
+        if (lid < k) {
+            let t = two_sum(red[lid], red[lid + k]);
+            red[lid] = t.x;
+            red2[lid] = red2[lid] + red2[lid + k] + t.y;
+        }
+        workgroupBarrier();
+    }
+    let tot = vec2<f32>(red[0], red2[0]);
+    let n = f32(cols);
+    let q = tot.x / n;
+    let mean = q + (fma(-q, n, tot.x) + tot.y) / n;
+    let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
+//#endif
+    for (var j = lid; j < cols; j += WG) {
+//#if NORM
+        var v = (X[b + j] * inv) * G[j];
+//#else
+        var v = xin(b, j);
+//#endif
+//#if F16
+        v = f16round(v);
+//#endif
+//#if BF16
+        v = bf16round(v);
+//#endif
+        xs[j >> 2u][j & 3u] = v;
+    }
+    workgroupBarrier();
+//#if Q8
+    // per 32-element segment: largest magnitude and the first signed value
+    // that has it
+    for (var s = lid; s < cols / 32u; s += WG) {
+        var a = 0.0;
+        var mx = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            let v4 = xs[8u * s + k];
+            for (var e = 0u; e < 4u; e++) {
+                if (abs(v4[e]) > a) {
+                    a = abs(v4[e]);
+                    mx = v4[e];
+                }
+            }
+        }
+        seg_a[s] = a;
+        seg_m[s] = mx;
+    }
+    workgroupBarrier();
+    for (var bl = lid; bl < cols / BS; bl += WG) {
+        var a = 0.0;
+        var mx = 0.0;
+        for (var s = bl * (BS / 32u); s < (bl + 1u) * (BS / 32u); s++) {
+            if (seg_a[s] > a) {
+                a = seg_a[s];
+                mx = seg_m[s];
+            }
+        }
+        var d = 0.0;
+        var id = 0.0;
+//#if Q8_K
+        if (a != 0.0) {
+            id = div_rn(-127.0, mx);
+            d = div_rn(1.0, id);
+        }
+//#else
+        d = f16round(div_rn(a, 127.0));
+        if (a != 0.0) {
+            id = div_rn(127.0, a);
+        }
+//#endif
+        blk_d[bl] = d;
+        blk_id[bl] = id;
+    }
+    workgroupBarrier();
+    for (var j = lid; j < cols; j += WG) {
+        let bl = j / BS;
+        let v = xs[j >> 2u][j & 3u];
+        xs[j >> 2u][j & 3u] = blk_d[bl] * clamp(round(v * blk_id[bl]), -128.0, 127.0);
+    }
+    workgroupBarrier();
+//#endif
+}
+
+//#if GENERIC
+const NSUB: u32 = BLOCK_ELEMS / UNIT;
+
+fn ntasks(cols: u32) -> u32 {
+    return cols / UNIT;
+}
+
+fn task_dot(rb: u32, t: u32) -> f32 {
+    return unit_dot(rb + (t / NSUB) * BLOCK_BYTES, t % NSUB, 0u, t * UNIT);
+}
+//#endif
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+    let lid = lidv.x;
+    let lr = lid / TPR;
+    let tl = lid % TPR;
+    let r0 = (wid.x + wid.y * 65535u) * RPW;
+    if (r0 >= P.rows) {
+        return;
+    }
+    let row = r0 + lr;
+    let ok = row < P.rows;
+    // the decode program runs one token, so its row is also the last
+    let first = S.n_tok - 1u;
+    prep(lid, first);
+    let nt = select(0u, ntasks(P.cols), ok);
+    let rb = row * P.row_bytes;
+    var acc = 0.0;
+//#if SWIGLU
+    let rb2 = (row + P.half) * P.row_bytes;
+    var acc2 = 0.0;
+    for (var t = tl; t < nt; t += TPR) {
+        acc += task_dot(rb, t);
+        acc2 += task_dot(rb2, t);
+    }
+    red2[lid] = acc2;
+//#else
+    for (var t = tl; t < nt; t += TPR) {
+        acc += task_dot(rb, t);
+    }
+//#endif
+    red[lid] = acc;
+    workgroupBarrier();
+    for (var k = TPR / 2u; k > 0u; k >>= 1u) {
+        if (tl < k) {
+            red[lid] += red[lid + k];
+//#if SWIGLU
+            red2[lid] += red2[lid + k];
+//#endif
+        }
+        workgroupBarrier();
+    }
+    if (!ok || tl != 0u) {
+        return;
+    }
+    let v = red[lid];
+    let yi = P.y_off + row;
+//#if STORE
+    Y[yi] = v;
+//#endif
+//#if ADD
+    Y[yi] = Y[yi] + v;
+//#endif
+//#if SILUMUL
+    Y[yi] = silu(v) * Y[yi];
+//#endif
+//#if SWIGLU
+    Y[yi] = silu(v) * red2[lid];
+//#endif
+//#if ROPE
+    // yi is the row's index in QKV (one token): Q rows, then K, then V
+    let p = S.pos;
+    let qk = P.q_dim + P.kv_dim;
+    var x = v;
+    if (yi < qk) {
+        let e = yi % P.head_dim;
+        if (e < P.rope_dim) {
+            let c = CS[p * (P.rope_dim / 2u) + e / 2u];
+            let o = red[lid ^ TPR];  // the pair's other row (RPW is even)
+            if ((e & 1u) == 0u) {
+                x = v * c.x - o * c.y;
+            } else {
+                x = o * c.y + v * c.x;
+            }
+        }
+    }
+    if (yi < P.q_dim) {
+        Y[yi] = x;
+    } else if (yi < qk) {
+        KC[p * P.kv_dim + (yi - P.q_dim)] = x;
+    } else {
+        VC[p * P.kv_dim + (yi - qk)] = x;
+    }
+//#endif
+}

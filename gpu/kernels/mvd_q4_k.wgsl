@@ -1,0 +1,50 @@
+// Q4_K tasks for mvd.wgsl (W as vec4<u32>; rows are whole 144-byte
+// super-blocks, so every 16-byte group is aligned): task t of a row is
+// super-block t/8, unit pair p = (t%8)/2, half h = t%2: the 16 bytes
+// qs[32p + 16h ..] whose low nibbles are unit 2p's elements 16h.. and high
+// nibbles unit 2p+1's. Values as q4_k.wgsl: d*sc*q - dmin*m.
+
+fn ntasks(cols: u32) -> u32 {
+    return cols / 32u;
+}
+
+// q4k_sm returns (scale, min) j of the 12 scale bytes held in s (words 1-3
+// of the block header).
+fn q4k_byte(s: vec3<u32>, k: u32) -> u32 {
+    return (s[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu;
+}
+
+fn q4k_sm(s: vec3<u32>, j: u32) -> vec2<f32> {
+    if (j < 4u) {
+        return vec2<f32>(f32(q4k_byte(s, j) & 63u), f32(q4k_byte(s, j + 4u) & 63u));
+    }
+    let sc = (q4k_byte(s, j + 4u) & 0xfu) | ((q4k_byte(s, j - 4u) >> 6u) << 4u);
+    let m = (q4k_byte(s, j + 4u) >> 4u) | ((q4k_byte(s, j) >> 6u) << 4u);
+    return vec2<f32>(f32(sc), f32(m));
+}
+
+fn task_dot(rb: u32, t: u32) -> f32 {
+    let blk = t >> 3u;
+    let p = (t & 7u) >> 1u;
+    let h = t & 1u;
+    let bo = (rb >> 4u) + blk * 9u;  // in 16-byte words
+    let hdr = W[bo];
+    let qv = W[bo + 1u + 2u * p + h];
+    let dd = unpack2x16float(hdr.x);
+    let s = hdr.yzw;
+    let sm0 = q4k_sm(s, 2u * p);
+    let sm1 = q4k_sm(s, 2u * p + 1u);
+    let dl0 = dd.x * sm0.x;
+    let ml0 = dd.y * sm0.y;
+    let dl1 = dd.x * sm1.x;
+    let ml1 = dd.y * sm1.y;
+    let x0 = blk * 64u + p * 16u + h * 4u;  // vec4 index of unit 2p's first element here
+    var acc = 0.0;
+    for (var w = 0u; w < 4u; w++) {
+        let q = vec4<u32>(qv[w]) >> vec4<u32>(0u, 8u, 16u, 24u);
+        let lo = vec4<f32>(q & vec4<u32>(0xfu));
+        let hi = vec4<f32>((q >> vec4<u32>(4u)) & vec4<u32>(0xfu));
+        acc += dot(dl0 * lo - ml0, xs[x0 + w]) + dot(dl1 * hi - ml1, xs[x0 + 8u + w]);
+    }
+    return acc;
+}

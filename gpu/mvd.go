@@ -1,0 +1,198 @@
+package gpu
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/cogentcore/webgpu/wgpu"
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// The fused decode matrix kernel (kernels/mvd.wgsl): one token's RMSNorm
+// and activation rounding happen inside every workgroup of the product, so
+// decode needs no actq or rmsnorm dispatches.
+
+// mvdEnv set to "0" switches the fused decode kernel off (experiments).
+const mvdEnv = "HEARTH_GPU_MVD"
+
+// mvdWG is the workgroup size of the fused kernel.
+const mvdWG = 256
+
+// mvdFast names the types with hand-written tasks (kernels/mvd_<type>.wgsl)
+// and whether their weights are read as vec4<u32> (W4).
+var mvdFast = map[gguf.TensorType]bool{
+	gguf.TypeQ4_K: true,
+	gguf.TypeQ6_K: false,
+	gguf.TypeQ4_0: false,
+	gguf.TypeQ8_0: false,
+	gguf.TypeF16:  true,
+}
+
+// ropeSpec carries what the ROPE output mode writes besides Y.
+type ropeSpec struct {
+	kc, vc, cs       *wgpu.Buffer
+	headDim, ropeDim int
+	qDim, kvDim      int
+}
+
+// combSpec describes the split attention partials a fused product merges
+// into its input (attention.wgsl SPLIT, mvd.wgsl COMBINE).
+type combSpec struct {
+	nHead, headDim int
+	split, slots   int // positions per split, splits per head
+}
+
+// attnSplit picks the split attention layout for a context of nCtx: at
+// least 128 positions a split and at most 32 splits a head.
+func attnSplit(nHead, headDim, nCtx int) combSpec {
+	split := max(128, (nCtx+31)/32)
+	return combSpec{nHead: nHead, headDim: headDim, split: split, slots: (nCtx + split - 1) / split}
+}
+
+// floats is the size of the partials buffer in float32s.
+func (c combSpec) floats() int { return c.nHead * c.slots * (c.headDim + 2) }
+
+// mvdLDS is the workgroup memory the fused kernel needs for cols columns
+// (and the merge of comb's partials when not nil).
+func mvdLDS(cols int, comb *combSpec) int {
+	nseg := (cols + 31) / 32
+	n := 4*cols + 2*4*mvdWG + 4*4*nseg
+	if comb != nil {
+		n += 4 * comb.nHead * (comb.slots + 1)
+	}
+	return n
+}
+
+// mvdOK tells whether the fused kernel can run a product with cols input
+// columns and vec-dot type vdt on this device.
+func (r *resources) mvdOK(cols int, vdt gguf.TensorType) bool {
+	if os.Getenv(mvdEnv) == "0" || cols%32 != 0 {
+		return false
+	}
+	switch vdt {
+	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ8_1:
+	case gguf.TypeQ8_K:
+		if cols%256 != 0 {
+			return false
+		}
+	default:
+		return false
+	}
+	return mvdLDS(cols, nil) <= int(r.d.limits.MaxComputeWorkgroupStorageSize) &&
+		int(r.d.limits.MaxComputeInvocationsPerWorkgroup) >= mvdWG
+}
+
+// mvd builds the fused decode dispatches of m (input m.x, one token; m.norm
+// optional; m.last picks the batch's last token) rounding the input to vdt.
+// rope, when not nil, makes it the QKV product with RoPE and the KV write.
+func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *ropeSpec) ([]dispatch, error) {
+	typ := m.w.typ
+	mode := m.mode
+	if rope != nil {
+		mode = "ROPE"
+		if m.norm == nil {
+			return nil, fmt.Errorf("gpu: %s: fused RoPE needs the fused norm", m.w.name)
+		}
+	}
+	defs := map[string]bool{mode: true, "NORM": m.norm != nil, "LAST": m.last}
+	bs := 0
+	switch vdt {
+	case gguf.TypeQ8_0, gguf.TypeQ8_1:
+		defs["Q8"], bs = true, 32
+	case gguf.TypeQ8_K:
+		defs["Q8"], defs["Q8_K"], bs = true, true, 256
+	case gguf.TypeF16:
+		defs["F16"] = true
+	case gguf.TypeBF16:
+		defs["BF16"] = true
+	}
+	w4, fast := mvdFast[typ]
+	if typ == gguf.TypeF16 && m.w.cols%8 != 0 {
+		fast = false
+	}
+	defs["W4"] = fast && w4
+	defs["GENERIC"] = !fast
+	tpr := r.tpr
+	if tpr == 0 || tpr > mvdWG {
+		tpr = 32
+	}
+	rpw := mvdWG / tpr
+	if rope != nil && rpw%2 != 0 {
+		return nil, fmt.Errorf("gpu: %s: fused RoPE needs an even number of rows per workgroup", m.w.name)
+	}
+	consts := map[string]int{"XC": m.w.cols, "WG": mvdWG, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
+	if cb := m.comb; cb != nil {
+		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
+			return nil, fmt.Errorf("gpu: %s: cannot merge attention partials here", m.w.name)
+		}
+		if mvdLDS(m.w.cols, cb) > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
+			return nil, fmt.Errorf("gpu: %s: attention merge exceeds workgroup memory", m.w.name)
+		}
+		defs["COMBINE"] = true
+		consts["NHD"], consts["MS"], consts["SPL"], consts["HD"] = cb.nHead, cb.slots, cb.split, cb.headDim
+	}
+	src, err := buildShader("mvd", "", consts, defs)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	switch {
+	case !fast:
+		files = []string{"common", typeKernel[typ]}
+	case w4:
+		files = []string{"mvd_" + typeKernel[typ]}
+	default:
+		files = []string{"common", "mvd_" + typeKernel[typ]}
+	}
+	for _, name := range files {
+		s, err := kernelFile(name)
+		if err != nil {
+			return nil, err
+		}
+		src += s
+		if !fast && name == typeKernel[typ] {
+			src += unitDot(s)
+		}
+	}
+	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil)
+	p, err := r.pipeline(label, src)
+	if err != nil {
+		return nil, err
+	}
+	var out []dispatch
+	for _, c := range m.w.chunks {
+		rows, half := c.rows, 0
+		if m.mode == modeSwiGLU {
+			if len(m.w.chunks) != 1 {
+				return nil, fmt.Errorf("gpu: %s: SwiGLU weight split across bindings", m.w.name)
+			}
+			rows, half = c.rows/2, c.rows/2
+		}
+		var rw [4]uint32
+		if rope != nil {
+			if rows%2 != 0 || (m.yOff+c.row0)%2 != 0 {
+				return nil, fmt.Errorf("gpu: %s: fused RoPE needs row pairs in one chunk", m.w.name)
+			}
+			rw = [4]uint32{uint32(rope.headDim), uint32(rope.ropeDim), uint32(rope.qDim), uint32(rope.kvDim)}
+		}
+		u, err := r.uniform(m.w.name+" params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
+			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), f32w(m.eps), 0, rw[0], rw[1], rw[2], rw[3])
+		if err != nil {
+			return nil, err
+		}
+		bufs := []*wgpu.Buffer{c.buf, m.x, m.y, u, step}
+		if m.norm != nil {
+			bufs = append(bufs, m.norm)
+		}
+		if rope != nil {
+			bufs = append(bufs, rope.kc, rope.vc, rope.cs)
+		}
+		bg, err := r.bind(m.w.name, p, bufs...)
+		if err != nil {
+			return nil, err
+		}
+		gx, gy := grid((rows + rpw - 1) / rpw)
+		out = append(out, dispatch{label: m.w.name + " mvd " + mode, pipe: p, bg: bg, x: gx, y: gy})
+	}
+	return out, nil
+}
