@@ -3,6 +3,8 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/hearthllm/hearth/gguf"
 )
 
 // GemvQ4K sets dst[r] for r in [r0, r1) to row r of the Q4_K matrix w (row
@@ -126,4 +128,37 @@ func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r
 		}
 		dst[r] = acc
 	}
+}
+
+// Gemv is MatVec for one-token evaluation: dst[r] = W[r,:]·a for r in
+// [r0, r1) with tr.VecDot, the same arithmetic, while the next row's
+// weights are prefetched (up to gemvPrefetch bytes of it) so the stream
+// from memory overlaps the dot products. Only the K-quant dots want that:
+// the legacy ones prefetch by themselves, and F16 gained nothing from it.
+func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	dot := tr.VecDot
+	dst = dst[:r1]
+	pf := 0
+	if hasPrefetch && gemvPrefetches(tr.Type) {
+		pf = min(rowBytes, gemvPrefetch)
+	}
+	for r := r0; r < r1; r++ {
+		off := r * rowBytes
+		if pf > 0 && r+1 < r1 {
+			prefetchRange(&w[off+rowBytes], pf)
+		}
+		dst[r] = dot(n, w[off:off+rowBytes], a)
+	}
+}
+
+// gemvPrefetch is how many bytes of the next row Gemv prefetches.
+const gemvPrefetch = 4096
+
+// gemvPrefetches says whether Gemv prefetches rows of type t.
+func gemvPrefetches(t gguf.TensorType) bool {
+	switch t {
+	case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
+		return true
+	}
+	return false
 }

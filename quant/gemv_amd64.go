@@ -13,3 +13,12 @@ func q4KGemvAVX2(w, a *byte, nb int) float32
 //
 //go:noescape
 func q4_0Q8_0Gemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+
+// prefetchRange asks the CPU to load the cache lines of the n > 0 bytes
+// from p; it never faults.
+//
+//go:noescape
+func prefetchRange(p *byte, n int)
+
+// hasPrefetch says whether prefetchRange does anything.
+const hasPrefetch = true

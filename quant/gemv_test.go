@@ -153,3 +153,35 @@ func TestGemvQ4KFloat64(t *testing.T) {
 		require.InDelta(t, sum, float64(dst[r]), 1e-5*mag+1e-6, "row %d", r)
 	}
 }
+
+// TestGemv checks that Gemv (with its prefetching) gives exactly the bits of
+// the type's VecDot, which the ggml tests compare with llama.cpp, for every
+// row of a range and writes nothing outside it, without allocating.
+func TestGemv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const rows, n = 21, 512
+	nan := float32(math.NaN())
+	for _, typ := range []gguf.TensorType{gguf.TypeF32, gguf.TypeF16, gguf.TypeQ4_0, gguf.TypeQ8_0,
+		gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
+		tr := mustFor(t, typ)
+		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
+		for _, rg := range [][2]int{{0, rows}, {3, 17}, {20, 21}, {5, 5}} {
+			dst := make([]float32, rows)
+			for i := range dst {
+				dst[i] = nan
+			}
+			Gemv(tr, dst, w, rowBytes, n, a, rg[0], rg[1])
+			for r := range dst {
+				if r >= rg[0] && r < rg[1] {
+					want := tr.VecDot(n, w[r*rowBytes:(r+1)*rowBytes], a)
+					require.Equal(t, math.Float32bits(want), math.Float32bits(dst[r]), "%s row %d", typ, r)
+				} else {
+					require.True(t, math.IsNaN(float64(dst[r])), "%s row %d outside [%d,%d) was written", typ, r, rg[0], rg[1])
+				}
+			}
+		}
+		dst := make([]float32, rows)
+		allocs := testing.AllocsPerRun(10, func() { Gemv(tr, dst, w, rowBytes, n, a, 0, rows) })
+		require.Zero(t, allocs, "%s", typ)
+	}
+}

@@ -32,7 +32,7 @@ func (t *matTask) run(_, i0, i1 int) {
 		case t.ntok == 1 && m.repack == repackQ4K:
 			quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1:
-			quant.MatVec(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+			quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		default:
 			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		}
