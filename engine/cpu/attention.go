@@ -1,11 +1,14 @@
 package cpu
 
+import "github.com/hearthllm/hearth/quant"
+
 // attnTask computes causal multi-head attention for a batch; its items are
 // (token, head) pairs.
 type attnTask struct {
 	b     *Backend
 	layer int
 	pos   int
+	avx2  bool // run the AVX2 kernels (quant's kernel level is LevelAVX2)
 	// batched: the batch has several tokens, for which llama.cpp computes
 	// attention with tinyBLAS instead of ggml_vec_dot.
 	batched bool
@@ -16,6 +19,8 @@ type attnTask struct {
 func (b *Backend) attention(layer, n, pos int) {
 	t := &b.attn
 	t.layer, t.pos, t.batched = layer, pos, n > 1
+	lvl, _ := quant.KernelLevel()
+	t.avx2 = lvl == quant.LevelAVX2
 	c := &b.c
 	workers := b.threads
 	if n*c.NHead*(pos+n)*c.HeadDim*2 < minParallelWork {
@@ -42,6 +47,7 @@ func (t *attnTask) run(w, i0, i1 int) {
 	qDim, kvDim := c.NHead*hd, c.NHeadKV*hd
 	group := c.NHead / c.NHeadKV
 	f16 := b.kvElem == 2
+	avx2 := t.avx2
 	for i := i0; i < i1; i++ {
 		tok, h := i/c.NHead, i%c.NHead
 		nkv := t.pos + tok + 1
@@ -58,31 +64,24 @@ func (t *attnTask) run(w, i0, i1 int) {
 		}
 		if f16 {
 			qa := ws.qa[:hd]
-			for d, v := range q {
-				qa[d] = roundF16(v)
-			}
-			kc := l.k16
-			for j := range scores {
-				off := j*kvDim + kvh*hd
-				if tiny {
-					scores[j] = tinyDotF16(kc[off:off+hd], qa) * b.scale
-				} else {
-					scores[j] = ggmlDotF16(kc[off:off+hd], qa) * b.scale
+			roundF16s(avx2, qa, q)
+			if tiny {
+				tinyDotRowsF16(avx2, l.k16[kvh*hd:], kvDim, qa, b.scale, scores)
+			} else {
+				ggmlDotRowsF16(avx2, l.k16[kvh*hd:], kvDim, qa, scores)
+				for j := range scores {
+					scores[j] *= b.scale
 				}
 			}
 			softmax(scores)
 			pa := ws.pa[:npad]
-			for j, p := range scores {
-				pa[j] = roundF16(p)
-			}
+			roundF16s(avx2, pa[:nkv], scores)
 			clear(pa[nkv:])
-			for d := range out {
-				row := (kvh*hd + d) * b.nCtx
-				if t.batched {
-					out[d] = tinyDotF16(l.v16[row:row+nkv], pa)
-				} else {
-					out[d] = ggmlDotF16(l.v16[row:row+npad], pa)
-				}
+			v := l.v16[kvh*hd*b.nCtx:]
+			if t.batched {
+				tinyDotRowsF16(avx2, v, b.nCtx, pa, 1, out)
+			} else {
+				ggmlDotRowsF16(avx2, v, b.nCtx, pa, out)
 			}
 			continue
 		}
@@ -106,5 +105,56 @@ func (t *attnTask) run(w, i0, i1 int) {
 				out[d] = ggmlDotF32(l.v32[row:row+npad], sp)
 			}
 		}
+	}
+}
+
+// tinyDotRowsF16 sets out[r] = tinyDotF16(x[r*stride:r*stride+n], y) * scale
+// for each r, n = len(y) > 0, with the AVX2 kernel when avx2 is set (the CPU
+// must have it) and n is a multiple of 8. A scale of 1 leaves the dot
+// products as they are.
+func tinyDotRowsF16(avx2 bool, x []uint16, stride int, y []float32, scale float32, out []float32) {
+	n := len(y)
+	if len(out) == 0 || n == 0 {
+		return
+	}
+	_ = x[(len(out)-1)*stride+n-1] // the last row is in range
+	if avx2 && n%8 == 0 {
+		tinyDotRowsF16AVX2(&x[0], stride, len(out), &y[0], n, scale, &out[0])
+		return
+	}
+	for r := range out {
+		out[r] = tinyDotF16(x[r*stride:r*stride+n], y) * scale
+	}
+}
+
+// ggmlDotRowsF16 sets out[r] = ggmlDotF16(x[r*stride:r*stride+n], y) for
+// each r, n = len(y) > 0, with the AVX2 kernel when avx2 is set (the CPU
+// must have it).
+func ggmlDotRowsF16(avx2 bool, x []uint16, stride int, y []float32, out []float32) {
+	n := len(y)
+	if len(out) == 0 || n == 0 {
+		return
+	}
+	_ = x[(len(out)-1)*stride+n-1] // the last row is in range
+	if avx2 {
+		ggmlDotRowsF16AVX2(&x[0], stride, len(out), &y[0], n, &out[0])
+		return
+	}
+	for r := range out {
+		out[r] = ggmlDotF16(x[r*stride:r*stride+n], y)
+	}
+}
+
+// roundF16s sets dst[i] = roundF16(src[i]) for i < len(src), with the AVX2
+// kernel for whole groups of eight when avx2 is set (the CPU must have it).
+func roundF16s(avx2 bool, dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	if n8 := len(src) &^ 7; avx2 && n8 > 0 {
+		roundF16AVX2(&dst[0], &src[0], n8)
+		i = n8
+	}
+	for ; i < len(src); i++ {
+		dst[i] = roundF16(src[i])
 	}
 }

@@ -1,0 +1,26 @@
+//go:build !purego
+
+package cpu
+
+// AVX2+FMA+F16C attention kernels (attention_amd64.s), bit for bit equal to
+// their Go twins in attention.go (tinyDotRowsF16, ggmlDotRowsF16, roundF16s).
+// Callers check the bounds: rows rows of n elements, stride elements apart,
+// from x; n elements of y; rows results at out.
+
+// tinyDotRowsF16AVX2 sets out[r] = tinyDotF16(x[r*stride:][:n], y[:n]) *
+// scale for r < rows; n > 0 is a multiple of 8.
+//
+//go:noescape
+func tinyDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, scale float32, out *float32)
+
+// ggmlDotRowsF16AVX2 sets out[r] = ggmlDotF16(x[r*stride:][:n], y[:n]) for
+// r < rows; n > 0.
+//
+//go:noescape
+func ggmlDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)
+
+// roundF16AVX2 sets dst[i] = roundF16(src[i]) for i < n, n > 0 a multiple
+// of 8.
+//
+//go:noescape
+func roundF16AVX2(dst, src *float32, n int)

@@ -1,0 +1,234 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Attention dot products on an F16 KV cache (see attention_amd64.go). Every
+// product of two half-precision values is exact in float32, so VFMADD231PS
+// rounds exactly like the Go code's fma32.
+
+// func tinyDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, scale float32, out *float32)
+//
+// out[r] = tinyDotF16(x[r*stride:r*stride+n], y[:n]) * scale for r < rows;
+// n > 0 is a multiple of 8. Eight rows at a time share each load of y; each
+// row keeps its own eight-lane accumulator, reduced as
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+TEXT ·tinyDotRowsF16AVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $1, BX                 // row stride in bytes
+	MOVQ rows+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), DX
+	SHRQ $3, DX                 // chunks of 8
+	VBROADCASTSS scale+40(FP), Y15
+	MOVQ out+48(FP), R8
+	LEAQ (BX)(BX*2), AX         // 3 rows
+
+rows8:
+	CMPQ CX, $8
+	JLT  rows1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, R9
+	LEAQ (SI)(BX*4), R10
+	MOVQ DI, R11
+	MOVQ DX, R12
+
+loop8:
+	VMOVUPS   (R11), Y8
+	VCVTPH2PS (R9), Y9
+	VCVTPH2PS (R9)(BX*1), Y10
+	VCVTPH2PS (R9)(BX*2), Y11
+	VCVTPH2PS (R9)(AX*1), Y12
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y8, Y12, Y3
+	VCVTPH2PS (R10), Y9
+	VCVTPH2PS (R10)(BX*1), Y10
+	VCVTPH2PS (R10)(BX*2), Y11
+	VCVTPH2PS (R10)(AX*1), Y12
+	VFMADD231PS Y8, Y9, Y4
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ $32, R11
+	ADDQ $16, R9
+	ADDQ $16, R10
+	DECQ R12
+	JNZ  loop8
+
+	// Reduce the eight accumulators together: pair rows r and r+4 in
+	// the two 128-bit lanes and add the halves (a_i = l_i + l_{i+4}) ...
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y9
+	VADDPS     Y9, Y8, Y0
+	VPERM2F128 $0x20, Y5, Y1, Y8
+	VPERM2F128 $0x31, Y5, Y1, Y9
+	VADDPS     Y9, Y8, Y1
+	VPERM2F128 $0x20, Y6, Y2, Y8
+	VPERM2F128 $0x31, Y6, Y2, Y9
+	VADDPS     Y9, Y8, Y2
+	VPERM2F128 $0x20, Y7, Y3, Y8
+	VPERM2F128 $0x31, Y7, Y3, Y9
+	VADDPS     Y9, Y8, Y3
+	// ... then b0 = a0+a2 and b1 = a1+a3 for two rows per lane ...
+	VUNPCKLPD Y1, Y0, Y8
+	VUNPCKHPD Y1, Y0, Y9
+	VADDPS    Y9, Y8, Y8
+	VUNPCKLPD Y3, Y2, Y10
+	VUNPCKHPD Y3, Y2, Y11
+	VADDPS    Y11, Y10, Y10
+	// ... and b0+b1, rows 0..7 in order.
+	VSHUFPS $0x88, Y10, Y8, Y11
+	VSHUFPS $0xDD, Y10, Y8, Y12
+	VADDPS  Y12, Y11, Y11
+	VMULPS  Y15, Y11, Y11
+	VMOVUPS Y11, (R8)
+	ADDQ $32, R8
+	LEAQ (SI)(BX*8), SI
+	SUBQ $8, CX
+	JMP  rows8
+
+rows1:
+	TESTQ CX, CX
+	JZ    done
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, R9
+	MOVQ DI, R11
+	MOVQ DX, R12
+
+loop1:
+	VCVTPH2PS (R9), Y9
+	VFMADD231PS (R11), Y9, Y0
+	ADDQ $32, R11
+	ADDQ $16, R9
+	DECQ R12
+	JNZ  loop1
+
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS    X1, X0, X0        // a_i = l_i + l_{i+4}
+	VMOVHLPS  X0, X0, X1
+	VADDPS    X1, X0, X0        // a0+a2, a1+a3
+	VMOVSHDUP X0, X1
+	VADDSS    X1, X0, X0
+	VMULSS    X15, X0, X0
+	VMOVSS    X0, (R8)
+	ADDQ $4, R8
+	ADDQ BX, SI
+	DECQ CX
+	JMP  rows1
+
+done:
+	VZEROUPPER
+	RET
+
+// func ggmlDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)
+//
+// out[r] = ggmlDotF16(x[r*stride:r*stride+n], y[:n]) for r < rows, n > 0:
+// four eight-lane accumulators over blocks of 32, reduced as ggml does
+// (GGML_F32x8_REDUCE), then the leftover products added one by one in
+// float64.
+TEXT ·ggmlDotRowsF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $1, BX
+	MOVQ rows+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), DX
+	MOVQ out+40(FP), R8
+	MOVQ DX, R13
+	SHRQ $5, R13                // blocks of 32
+	ANDQ $31, DX                // leftovers
+
+grow:
+	TESTQ CX, CX
+	JZ    gdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, R9
+	MOVQ DI, R11
+	MOVQ R13, R10
+	TESTQ R10, R10
+	JZ    greduce
+
+gblk:
+	VCVTPH2PS (R9), Y4
+	VCVTPH2PS 16(R9), Y5
+	VCVTPH2PS 32(R9), Y6
+	VCVTPH2PS 48(R9), Y7
+	VFMADD231PS (R11), Y4, Y0
+	VFMADD231PS 32(R11), Y5, Y1
+	VFMADD231PS 64(R11), Y6, Y2
+	VFMADD231PS 96(R11), Y7, Y3
+	ADDQ $64, R9
+	ADDQ $128, R11
+	DECQ R10
+	JNZ  gblk
+
+greduce:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS  X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VCVTSS2SD X0, X0, X0
+	MOVQ DX, R10
+	TESTQ R10, R10
+	JZ    gstore
+
+gtail:
+	MOVWLZX (R9), AX
+	VMOVD   AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS  (R11), X4, X4
+	VCVTSS2SD X4, X4, X4
+	VADDSD  X4, X0, X0
+	ADDQ $2, R9
+	ADDQ $4, R11
+	DECQ R10
+	JNZ  gtail
+
+gstore:
+	VCVTSD2SS X0, X0, X0
+	VMOVSS X0, (R8)
+	ADDQ $4, R8
+	ADDQ BX, SI
+	DECQ CX
+	JMP  grow
+
+gdone:
+	VZEROUPPER
+	RET
+
+// func roundF16AVX2(dst, src *float32, n int)
+//
+// dst[i] = src[i] rounded to half precision (nearest even) for i < n, n a
+// positive multiple of 8.
+TEXT ·roundF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+
+rloop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VCVTPH2PS X1, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  rloop
+	VZEROUPPER
+	RET
