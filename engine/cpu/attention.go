@@ -55,7 +55,11 @@ func (t *attnTask) run(w, i0, i1 int) {
 		q := b.q[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
 		scores := ws.scores[:nkv]
 		out := b.att[tok*qDim+h*hd : tok*qDim+(h+1)*hd]
-		tiny := t.batched && hd%8 == 0 // tinyBLAS for KQ (it declines k % 8 != 0)
+		// KQ goes through tinyBLAS only for a batch with the F16 cache: with
+		// the F32 cache the permuted queries are not contiguous and need no
+		// conversion, so llama.cpp takes ggml_vec_dot_f32 (and tinyBLAS
+		// declines k % 8 != 0).
+		tiny := t.batched && f16 && hd%8 == 0
 		// Decoding, the value products run over nkv rounded up to 32 (at
 		// most the context), the extra weights zero.
 		npad := nkv

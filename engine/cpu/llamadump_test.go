@@ -101,13 +101,14 @@ func cmpOp(t *testing.T, op string, got, want []float32) {
 // TestOpsAgainstLlamaDump runs each step of the backend's forward pass
 // (norms, matrix products, RoPE, attention with the KV cache, SwiGLU,
 // residual adds) on llama.cpp's own inputs, read from a dump that
-// testdata/llama_dump.c writes while llama.cpp decodes a token path one
-// token per call, and requires every output to equal llama.cpp's bit for
-// bit. Diagnostic, for finding the operation where the backend and
-// llama.cpp part: it runs only when HEARTH_LLAMA_DUMP names a dump folder
-// (made by testdata/llama_dump.sh; HEARTH_LLAMA_DUMP_MODEL names the model,
-// default synthetic/tiny-synth-q4_1.gguf, and HEARTH_LLAMA_DUMP_KV the
-// cache type the dump used, f32 (default) or f16).
+// testdata/llama_dump.c writes while llama.cpp decodes a token path, one
+// token per call (posN.bin) or the whole path in one batch (batch.bin), and
+// requires every output to equal llama.cpp's bit for bit. Diagnostic, for
+// finding the operation where the backend and llama.cpp part: it runs only
+// when HEARTH_LLAMA_DUMP names a dump folder (made by
+// testdata/llama_dump.sh; HEARTH_LLAMA_DUMP_MODEL names the model, default
+// synthetic/tiny-synth-q4_1.gguf, and HEARTH_LLAMA_DUMP_KV the cache type
+// the dump used, f32 (default) or f16).
 func TestOpsAgainstLlamaDump(t *testing.T) {
 	dir := os.Getenv("HEARTH_LLAMA_DUMP")
 	if dir == "" {
@@ -124,13 +125,9 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 	m, _ := loadModel(t, name)
 	const nCtx = 256 // llama_dump's context: the KV cache views hold 256 positions
 	b := newTestBackend(t, m, engine.Options{Threads: 1, ContextSize: nCtx, KVType: kv})
-	c := &b.c
-	E, hd := c.NEmbd, c.HeadDim
-	qDim, kvDim := c.NHead*hd, c.NHeadKV*hd
-	mv := func(mt *mat, x []float32) []float32 {
-		out := make([]float32, mt.rows)
-		b.matmul(1, x, mt.cols, mt, out, nil, nil, nil, nil)
-		return out
+	if _, err := os.Stat(filepath.Join(dir, "batch.bin")); err == nil {
+		compareLlamaDump(t, b, readDump(t, filepath.Join(dir, "batch.bin")), 0)
+		return
 	}
 	for pos := 0; ; pos++ {
 		p := filepath.Join(dir, fmt.Sprintf("pos%d.bin", pos))
@@ -138,76 +135,102 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 			require.Positive(t, pos, "no dump in %s", dir)
 			break
 		}
-		rs := readDump(t, p)
-		at := func(name string, k int) []float32 { return findRec(t, rs, name, k) }
-		cs := make([]float32, c.RopeDim)
-		ropeCache(cs, pos, c.RopeDim, c.RopeBase, 1/c.RopeScale, b.ropeFF)
-		for li := range b.layers {
-			l := &b.layers[li]
-			L := fmt.Sprint(li)
-			x := at("embd", 0)
-			if li > 0 {
-				x = at(fmt.Sprintf("l_out-%d", li-1), 0)
-			}
-			got := make([]float32, E)
-			rmsNorm(got, x, l.attnNorm, c.RMSEps)
-			cmpOp(t, "attn_norm-"+L, got, at("attn_norm-"+L, 0))
-			xn := at("attn_norm-"+L, 0)
-			cmpOp(t, "Qcur-"+L, mv(&l.wq, xn), at("Qcur-"+L, 0))
-			cmpOp(t, "Kcur-"+L, mv(&l.wk, xn), at("Kcur-"+L, 0))
-			cmpOp(t, "Vcur-"+L, mv(&l.wv, xn), at("Vcur-"+L, 0))
-			// The Qcur-L records: the product, its reshape, the rotation.
-			q := append([]float32(nil), at("Qcur-"+L, 0)...)
-			ropeNorm(q, c.NHead, hd, cs)
-			cmpOp(t, "rope Q-"+L, q, at("Qcur-"+L, 2))
-			k := append([]float32(nil), at("Kcur-"+L, 0)...)
-			ropeNorm(k, c.NHeadKV, hd, cs)
-			cmpOp(t, "rope K-"+L, k, at("Kcur-"+L, 2))
-
-			// Attention: llama.cpp's caches (with this position written) and
-			// rotated queries in, the heads' outputs (kqv_out) out.
-			kc := at("kq-"+L+"@src0:", 0)  // [hd, nCtx, nHeadKV]
-			vc := at("kqv-"+L+"@src0:", 0) // [nCtx, hd, nHeadKV]
-			require.Len(t, kc, nCtx*kvDim)
-			for j := 0; j < nCtx; j++ {
-				for e := 0; e < kvDim; e++ {
-					kvh, d := e/hd, e%hd
-					kx, vx := kc[(kvh*nCtx+j)*hd+d], vc[(kvh*hd+d)*nCtx+j]
-					if l.k16 != nil {
-						l.k16[j*kvDim+e], l.v16[e*nCtx+j] = quant.FP32ToFP16(kx), quant.FP32ToFP16(vx)
-					} else {
-						l.k32[j*kvDim+e], l.v32[e*nCtx+j] = kx, vx
-					}
-				}
-			}
-			copy(b.q[:qDim], at("Qcur-"+L, 2))
-			b.attention(li, 1, pos)
-			cmpOp(t, "kqv_out-"+L, b.att[:qDim], at("kqv_out-"+L, 0))
-
-			cmpOp(t, "attn_out-"+L, mv(&l.wo, at("kqv_out-"+L, 0)), at("attn_out-"+L, 0))
-			// The adds run in place: their inputs come from the nodes that made them.
-			fi := append([]float32(nil), at("attn_out-"+L, 0)...)
-			add(fi, x)
-			cmpOp(t, "ffn_inp-"+L, fi, at("ffn_inp-"+L, 0))
-			rmsNorm(got, at("ffn_inp-"+L, 0), l.ffnNorm, c.RMSEps)
-			cmpOp(t, "ffn_norm-"+L, got, at("ffn_norm-"+L, 0))
-			fn := at("ffn_norm-"+L, 0)
-			cmpOp(t, "ffn_gate-"+L, mv(&l.wGate, fn), at("ffn_gate-"+L, 0))
-			cmpOp(t, "ffn_up-"+L, mv(&l.wUp, fn), at("ffn_up-"+L, 0))
-			g := append([]float32(nil), at("ffn_gate-"+L, 0)...)
-			swiGLU(g, at("ffn_up-"+L, 0))
-			cmpOp(t, "ffn_swiglu-"+L, g, at("ffn_swiglu-"+L, 0))
-			cmpOp(t, "ffn_out-"+L, mv(&l.wDown, at("ffn_swiglu-"+L, 0)), at("ffn_out-"+L, 0))
-			lo := append([]float32(nil), at("ffn_out-"+L, 0)...)
-			add(lo, at("ffn_inp-"+L, 0))
-			cmpOp(t, "l_out-"+L, lo, at("l_out-"+L, 0))
-		}
-		got := make([]float32, E)
-		rmsNorm(got, at(fmt.Sprintf("l_out-%d", len(b.layers)-1), 0), b.outNorm, c.RMSEps)
-		cmpOp(t, "result_norm", got, at("result_norm", 0))
-		cmpOp(t, "result_output", mv(&b.output, at("result_norm", 0)), at("result_output", 0))
+		compareLlamaDump(t, b, readDump(t, p), pos)
 		if t.Failed() {
 			t.Fatalf("position %d differs from llama.cpp", pos)
 		}
 	}
+}
+
+// compareLlamaDump checks one llama_decode's tensors rs, for a batch of
+// tokens at positions pos.., against the backend's operations.
+func compareLlamaDump(t *testing.T, b *Backend, rs []dumpRec, pos int) {
+	const nCtx = 256
+	c := &b.c
+	E, hd := c.NEmbd, c.HeadDim
+	qDim, kvDim := c.NHead*hd, c.NHeadKV*hd
+	at := func(name string, k int) []float32 { return findRec(t, rs, name, k) }
+	n := len(at("embd", 0)) / E
+	mv := func(mt *mat, x []float32) []float32 {
+		out := make([]float32, n*mt.rows)
+		b.matmul(n, x, mt.cols, mt, out, nil, nil, nil, nil)
+		return out
+	}
+	norm := func(x, w []float32) []float32 {
+		out := make([]float32, len(x))
+		for i := 0; i < n; i++ {
+			rmsNorm(out[i*E:(i+1)*E], x[i*E:(i+1)*E], w, c.RMSEps)
+		}
+		return out
+	}
+	rope := func(x []float32, heads int) []float32 {
+		out := append([]float32(nil), x...)
+		cs := make([]float32, c.RopeDim)
+		for i := 0; i < n; i++ {
+			ropeCache(cs, pos+i, c.RopeDim, c.RopeBase, 1/c.RopeScale, b.ropeFF)
+			ropeNorm(out[i*heads*hd:(i+1)*heads*hd], heads, hd, cs)
+		}
+		return out
+	}
+	for li := range b.layers {
+		l := &b.layers[li]
+		L := fmt.Sprint(li)
+		x := at("embd", 0)
+		if li > 0 {
+			x = at(fmt.Sprintf("l_out-%d", li-1), 0)
+		}
+		cmpOp(t, "attn_norm-"+L, norm(x, l.attnNorm), at("attn_norm-"+L, 0))
+		xn := at("attn_norm-"+L, 0)
+		cmpOp(t, "Qcur-"+L, mv(&l.wq, xn), at("Qcur-"+L, 0))
+		cmpOp(t, "Kcur-"+L, mv(&l.wk, xn), at("Kcur-"+L, 0))
+		cmpOp(t, "Vcur-"+L, mv(&l.wv, xn), at("Vcur-"+L, 0))
+		// The Qcur-L records: the product, its reshape, the rotation.
+		cmpOp(t, "rope Q-"+L, rope(at("Qcur-"+L, 0), c.NHead), at("Qcur-"+L, 2))
+		cmpOp(t, "rope K-"+L, rope(at("Kcur-"+L, 0), c.NHeadKV), at("Kcur-"+L, 2))
+
+		// Attention: llama.cpp's caches (with this batch written) and
+		// rotated queries in, the heads' outputs (kqv_out) out.
+		kc := at("kq-"+L+"@src0:", 0)  // [hd, nCtx, nHeadKV]
+		vc := at("kqv-"+L+"@src0:", 0) // [nCtx, hd, nHeadKV]
+		require.Len(t, kc, nCtx*kvDim)
+		for j := 0; j < nCtx; j++ {
+			for e := 0; e < kvDim; e++ {
+				kvh, d := e/hd, e%hd
+				kx, vx := kc[(kvh*nCtx+j)*hd+d], vc[(kvh*hd+d)*nCtx+j]
+				if l.k16 != nil {
+					l.k16[j*kvDim+e], l.v16[e*nCtx+j] = quant.FP32ToFP16(kx), quant.FP32ToFP16(vx)
+				} else {
+					l.k32[j*kvDim+e], l.v32[e*nCtx+j] = kx, vx
+				}
+			}
+		}
+		copy(b.q[:n*qDim], at("Qcur-"+L, 2))
+		b.attention(li, n, pos)
+		cmpOp(t, "kqv_out-"+L, b.att[:n*qDim], at("kqv_out-"+L, 0))
+
+		cmpOp(t, "attn_out-"+L, mv(&l.wo, at("kqv_out-"+L, 0)), at("attn_out-"+L, 0))
+		// The adds run in place: their inputs come from the nodes that made them.
+		fi := append([]float32(nil), at("attn_out-"+L, 0)...)
+		add(fi, x)
+		cmpOp(t, "ffn_inp-"+L, fi, at("ffn_inp-"+L, 0))
+		cmpOp(t, "ffn_norm-"+L, norm(at("ffn_inp-"+L, 0), l.ffnNorm), at("ffn_norm-"+L, 0))
+		fn := at("ffn_norm-"+L, 0)
+		cmpOp(t, "ffn_gate-"+L, mv(&l.wGate, fn), at("ffn_gate-"+L, 0))
+		cmpOp(t, "ffn_up-"+L, mv(&l.wUp, fn), at("ffn_up-"+L, 0))
+		g := append([]float32(nil), at("ffn_gate-"+L, 0)...)
+		up := at("ffn_up-"+L, 0)
+		for i := 0; i < n; i++ {
+			swiGLU(g[i*c.NFF:(i+1)*c.NFF], up[i*c.NFF:(i+1)*c.NFF])
+		}
+		cmpOp(t, "ffn_swiglu-"+L, g, at("ffn_swiglu-"+L, 0))
+		cmpOp(t, "ffn_out-"+L, mv(&l.wDown, at("ffn_swiglu-"+L, 0)), at("ffn_out-"+L, 0))
+		lo := append([]float32(nil), at("ffn_out-"+L, 0)...)
+		add(lo, at("ffn_inp-"+L, 0))
+		cmpOp(t, "l_out-"+L, lo, at("l_out-"+L, 0))
+	}
+	last := at(fmt.Sprintf("l_out-%d", len(b.layers)-1), 0)
+	cmpOp(t, "result_norm", norm(last, b.outNorm), at("result_norm", 0))
+	out := make([]float32, n*b.output.rows)
+	b.matmul(n, at("result_norm", 0), E, &b.output, out, nil, nil, nil, nil)
+	cmpOp(t, "result_output", out, at("result_output", 0))
 }
