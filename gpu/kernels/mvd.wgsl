@@ -2,7 +2,7 @@
 // workgroup first builds the whole input vector in workgroup memory (RMSNorm
 // when NORM, then rounding to the weight's vec-dot type exactly like
 // actq.wgsl: Q8 with blocks of BS, F16, BF16 or none), then TPR threads per
-// row stream the row's weights in "tasks" (a type's ntasks/task_dot, from
+// row stream the row's weights in "tasks" (a type's TASK_ELEMS/task_dot, from
 // mvd_<type>.wgsl, or one unit through the type's unit_dot) and reduce in
 // workgroup memory. One token: the first (decode) or the batch's last (LAST).
 //
@@ -48,6 +48,7 @@ struct MVD {
 // kernels.go.
 const XC4: u32 = XC / 4u;
 const NSEG: u32 = (XC + 31u) / 32u;
+const NT: u32 = XC / TASK_ELEMS;  // tasks per row
 
 var<workgroup> xs: array<vec4<f32>, XC4>;
 var<workgroup> red: array<f32, WG>;
@@ -113,19 +114,49 @@ fn silu(x: f32) -> f32 {
     return x / (1.0 + exp(-x));
 }
 
-// prep fills xs with the rounded input row `first`.
+// rnd rounds final activations to F16 or BF16 (identity otherwise).
+fn rnd(v: vec4<f32>) -> vec4<f32> {
+//#if F16
+    return vec4<f32>(f16round(v.x), f16round(v.y), f16round(v.z), f16round(v.w));
+//#else
+//#if BF16
+    return vec4<f32>(bf16round(v.x), bf16round(v.y), bf16round(v.z), bf16round(v.w));
+//#else
+    return v;
+//#endif
+//#endif
+}
+
+// prep fills xs with the rounded input row `first`. Loops run over the
+// compile-time column count so that the loads of a thread are all issued
+// before the first one is waited for.
 fn prep(lid: u32, first: u32) {
-    let cols = P.cols;
-    let b = first * cols;
+    let b = first * XC;
 //#if COMBINE
     combine_prep(lid);
-//#endif
+    for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let j = 4u * j4;
+        xs[j4] = rnd(vec4<f32>(xin(b, j), xin(b, j + 1u), xin(b, j + 2u), xin(b, j + 3u)));
+    }
+//#else
+    for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let o = b + 4u * j4;
 //#if NORM
-    // 1/rms exactly as actq.wgsl: 64 lanes, compensated sums
+        xs[j4] = vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]);
+//#else
+        xs[j4] = rnd(vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]));
+//#endif
+    }
+//#endif
+    workgroupBarrier();
+//#if NORM
+    // 1/rms exactly as actq.wgsl: 64 lanes, compensated sums in the same
+    // order
     if (lid < 64u) {
         var ss = vec2<f32>(0.0);
-        for (var i = lid; i < cols; i += 64u) {
-            let t = two_sum(ss.x, X[b + i] * X[b + i]);
+        for (var i = lid; i < XC; i += 64u) {
+            let x = xs[i >> 2u][i & 3u];
+            let t = two_sum(ss.x, x * x);
             ss = vec2<f32>(t.x, ss.y + t.y);
         }
         red[lid] = ss.x;
@@ -141,30 +172,20 @@ fn prep(lid: u32, first: u32) {
         workgroupBarrier();
     }
     let tot = vec2<f32>(red[0], red2[0]);
-    let n = f32(cols);
+    let n = f32(XC);
     let q = tot.x / n;
     let mean = q + (fma(-q, n, tot.x) + tot.y) / n;
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
-//#endif
-    for (var j = lid; j < cols; j += WG) {
-//#if NORM
-        var v = (X[b + j] * inv) * G[j];
-//#else
-        var v = xin(b, j);
-//#endif
-//#if F16
-        v = f16round(v);
-//#endif
-//#if BF16
-        v = bf16round(v);
-//#endif
-        xs[j >> 2u][j & 3u] = v;
+    for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let j = 4u * j4;
+        xs[j4] = rnd((xs[j4] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
     }
     workgroupBarrier();
+//#endif
 //#if Q8
     // per 32-element segment: largest magnitude and the first signed value
     // that has it
-    for (var s = lid; s < cols / 32u; s += WG) {
+    for (var s = lid; s < NSEG; s += WG) {
         var a = 0.0;
         var mx = 0.0;
         for (var k = 0u; k < 8u; k++) {
@@ -180,7 +201,7 @@ fn prep(lid: u32, first: u32) {
         seg_m[s] = mx;
     }
     workgroupBarrier();
-    for (var bl = lid; bl < cols / BS; bl += WG) {
+    for (var bl = lid; bl < XC / BS; bl += WG) {
         var a = 0.0;
         var mx = 0.0;
         for (var s = bl * (BS / 32u); s < (bl + 1u) * (BS / 32u); s++) {
@@ -206,10 +227,9 @@ fn prep(lid: u32, first: u32) {
         blk_id[bl] = id;
     }
     workgroupBarrier();
-    for (var j = lid; j < cols; j += WG) {
-        let bl = j / BS;
-        let v = xs[j >> 2u][j & 3u];
-        xs[j >> 2u][j & 3u] = blk_d[bl] * clamp(round(v * blk_id[bl]), -128.0, 127.0);
+    for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let bl = (4u * j4) / BS;
+        xs[j4] = blk_d[bl] * clamp(round(xs[j4] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
     }
     workgroupBarrier();
 //#endif
@@ -218,9 +238,7 @@ fn prep(lid: u32, first: u32) {
 //#if GENERIC
 const NSUB: u32 = BLOCK_ELEMS / UNIT;
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / UNIT;
-}
+const TASK_ELEMS: u32 = UNIT;
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     return unit_dot(rb + (t / NSUB) * BLOCK_BYTES, t % NSUB, 0u, t * UNIT);
@@ -241,20 +259,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     // the decode program runs one token, so its row is also the last
     let first = S.n_tok - 1u;
     prep(lid, first);
-    let nt = select(0u, ntasks(P.cols), ok);
     let rb = row * P.row_bytes;
     var acc = 0.0;
 //#if SWIGLU
     let rb2 = (row + P.half) * P.row_bytes;
     var acc2 = 0.0;
-    for (var t = tl; t < nt; t += TPR) {
-        acc += task_dot(rb, t);
-        acc2 += task_dot(rb2, t);
+    if (ok) {
+        for (var t = tl; t < NT; t += TPR) {
+            acc += task_dot(rb, t);
+            acc2 += task_dot(rb2, t);
+        }
     }
     red2[lid] = acc2;
 //#else
-    for (var t = tl; t < nt; t += TPR) {
-        acc += task_dot(rb, t);
+    if (ok) {
+        for (var t = tl; t < NT; t += TPR) {
+            acc += task_dot(rb, t);
+        }
     }
 //#endif
     red[lid] = acc;

@@ -1,9 +1,7 @@
 // F16 tasks for mvd.wgsl (W as vec4<u32>; needs rows of a multiple of 8
 // elements): eight elements (16 bytes) per task.
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / 8u;
-}
+const TASK_ELEMS: u32 = 8u;
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     let w = W[(rb >> 4u) + t];

@@ -1,9 +1,7 @@
 // Q4_0 tasks for mvd.wgsl: one 18-byte block (32 elements) per task.
 // Values as q4_0.wgsl: d * (q - 8).
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / 32u;
-}
+const TASK_ELEMS: u32 = 32u;
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     let bo = rb + t * 18u;

@@ -4,9 +4,7 @@
 // qs[32p + 16h ..] whose low nibbles are unit 2p's elements 16h.. and high
 // nibbles unit 2p+1's. Values as q4_k.wgsl: d*sc*q - dmin*m.
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / 32u;
-}
+const TASK_ELEMS: u32 = 32u;
 
 // q4k_sm returns (scale, min) j of the 12 scale bytes held in s (words 1-3
 // of the block header).

@@ -3,9 +3,7 @@
 // 64n+l and 64n+32+l, qh words at 128+32n+l). Values as q6_k.wgsl:
 // d * sc * (q - 32).
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / 32u;
-}
+const TASK_ELEMS: u32 = 32u;
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     let bo = rb + (t >> 3u) * 210u;

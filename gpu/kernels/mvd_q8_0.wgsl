@@ -1,9 +1,7 @@
 // Q8_0 tasks for mvd.wgsl: one 34-byte block (32 elements) per task.
 // Values as q8_0.wgsl: d * q.
 
-fn ntasks(cols: u32) -> u32 {
-    return cols / 32u;
-}
+const TASK_ELEMS: u32 = 32u;
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     let bo = rb + t * 34u;
