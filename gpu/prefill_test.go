@@ -1,11 +1,16 @@
 package gpu
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
@@ -272,5 +277,105 @@ func TestAttentionPrefill(t *testing.T) {
 				require.Lessf(t, rel, 1e-5, "token %d: relative error %g", tk, rel)
 			}
 		})
+	}
+}
+
+// TestPrefillBench measures 512-token prefill on the models listed in
+// HEARTH_GPU_PREFILL_BENCH (comma-separated GGUF paths) under each
+// configuration of HEARTH_GPU_PREFILL_CONFIGS ("name:VAR=v,VAR=v;name2:..."
+// with environment settings such as HEARTH_GPU_GEMM and
+// HEARTH_GPU_PREFILL_ATTN; "base" should switch both off). Each row gives
+// the median of 3 timed prefills after a warm-up, and the largest
+// last-token logit difference from the first configuration's. It is run
+// on the device machine (docs/benchmarks-gpu.md).
+func TestPrefillBench(t *testing.T) {
+	list := os.Getenv("HEARTH_GPU_PREFILL_BENCH")
+	if list == "" {
+		t.Skip("benchmark: set HEARTH_GPU_PREFILL_BENCH=model.gguf[,more.gguf]")
+	}
+	cfgs := os.Getenv("HEARTH_GPU_PREFILL_CONFIGS")
+	if cfgs == "" {
+		cfgs = "base:HEARTH_GPU_GEMM=0,HEARTH_GPU_PREFILL_ATTN=0;new:"
+	}
+	nPrompt := 512
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_PREFILL_N")); err == nil && v > 0 && v <= maxBatch {
+		nPrompt = v // lavapipe gives up on 512-token submissions
+	}
+	ctx := context.Background()
+	var rows []string
+	for _, path := range strings.Split(list, ",") {
+		f, err := gguf.Open(path)
+		require.NoError(t, err)
+		m, err := engine.LoadModel(f)
+		require.NoError(t, err)
+		prompt := tokenPath(nPrompt, m.NVocab)
+		var ref []float32
+		for _, cfg := range strings.Split(cfgs, ";") {
+			name, sets, _ := strings.Cut(cfg, ":")
+			for _, k := range []string{gemmEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
+				t.Setenv(k, "")
+			}
+			for _, kv := range strings.Split(sets, ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					t.Setenv(k, v)
+				}
+			}
+			gb, err := newBackend(m, engine.Options{ContextSize: 1024, KVType: engine.KVF32}, Options{AllowSoftware: os.Getenv(AllowSoftwareEnv) == "1"})
+			require.NoError(t, err)
+			lg := make([]float32, m.NVocab)
+			require.NoError(t, gb.Eval(ctx, prompt, 0, lg))
+			diff := 0.0
+			if ref == nil {
+				ref = lg
+			} else {
+				diff, _ = maxAbsDiff(lg, ref)
+			}
+			var ts []time.Duration
+			for rep := 0; rep < 3; rep++ {
+				st := time.Now()
+				_, err := gb.EvalArgmax(ctx, prompt, 0)
+				require.NoError(t, err)
+				ts = append(ts, time.Since(st))
+			}
+			tps := float64(nPrompt) / median(ts).Seconds()
+			// where the time goes: the batch program restricted to one
+			// class of dispatch (plus the final argmax that syncs)
+			full := gb.batch
+			classes := map[string][]dispatch{}
+			for _, d := range full[:len(full)-1] {
+				c := "other"
+				for _, k := range []string{"gemm", "attention", "actq", "rope", "rmsnorm"} {
+					if strings.Contains(d.label, k) {
+						c = k
+						break
+					}
+				}
+				classes[c] = append(classes[c], d)
+			}
+			var prof []string
+			for _, c := range []string{"gemm", "other", "attention", "actq", "rope", "rmsnorm"} {
+				ds, ok := classes[c]
+				if !ok {
+					continue
+				}
+				gb.batch = append(append([]dispatch(nil), ds...), full[len(full)-1])
+				st := time.Now()
+				for i := 0; i < 2; i++ {
+					_, err = gb.EvalArgmax(ctx, prompt, 0)
+					require.NoError(t, err)
+				}
+				prof = append(prof, fmt.Sprintf("%s %d: %.3g ms", c, len(ds), time.Since(st).Seconds()*1e3/2))
+			}
+			gb.batch = full
+			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
+			t.Log(row)
+			rows = append(rows, row)
+			gb.Close()
+		}
+		f.Close()
+	}
+	fmt.Printf("| card | model | config | prefill t/s (%d) | max |dlogit| vs first config | batch time by class |\n", nPrompt)
+	for _, r := range rows {
+		fmt.Println(r)
 	}
 }
