@@ -415,3 +415,66 @@ func BenchmarkDecodeSynthQ4_01T(b *testing.B) {
 }
 func BenchmarkDecodeSynthF321T(b *testing.B) { benchmarkDecode(b, "synthetic/tiny-synth-f32.gguf", 1) }
 func BenchmarkDecodeSynthF322T(b *testing.B) { benchmarkDecode(b, "synthetic/tiny-synth-f32.gguf", 2) }
+
+// knownBatchDivergent maps "model/kv" to why a batched evaluation is not
+// held to strictTol yet.
+var knownBatchDivergent = map[string]string{
+	"synthetic/tiny-synth-q4_k.gguf/f16": "llama.cpp multiplies batches by repacked Q4_K weights with ggml_gemm_q4_K_8x8_q8_K " +
+		"(and F16/BF16/Q4_0 weights with tinyBLAS or ggml_gemm_q4_0_8x8_q8_0), quant.MatMul with the one-row dot products; " +
+		"a rounding flip then gives 2.1e-3",
+}
+
+// TestBatchMatchesLlamaCpp evaluates tokenPath as one batch (the prefill
+// path: several tokens per Eval) for every test model and both KV cache
+// types and compares the last token's next-token probabilities with
+// llama.cpp's for the same batch (op "probs" without oneByOne: one
+// llama_decode of the whole path). llama.cpp runs other kernels for batches
+// than for single tokens (tinyBLAS, repacked GEMMs), so this is a separate
+// check from TestMatchesLlamaCpp.
+func TestBatchMatchesLlamaCpp(t *testing.T) {
+	var reqs []refRequest
+	for _, name := range testModels {
+		p := testmodels.Path(t, name)
+		for _, f32 := range []bool{true, false} {
+			reqs = append(reqs, refRequest{Op: "probs", Model: p, Tokens: tokenPath, KVF32: &f32})
+		}
+	}
+	var ans struct{ Results []refAnswer }
+	llamacpp.Run(t, map[string]any{"op": "batch", "requests": reqs}, &ans)
+	require.Len(t, ans.Results, len(reqs))
+	avx2 := runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && !cpu.X86.HasAVX512F
+	for i, name := range testModels {
+		for j, kv := range []engine.KVType{engine.KVF32, engine.KVF16} {
+			probs := ans.Results[2*i+j].Probs
+			t.Run(fmt.Sprintf("%s/%s", name, kv), func(t *testing.T) {
+				require.Len(t, probs, len(tokenPath))
+				want := probs[len(probs)-1]
+				m, _ := loadModel(t, name)
+				require.Len(t, want, m.NVocab)
+				b := newTestBackend(t, m, engine.Options{Threads: 2, ContextSize: 64, KVType: kv})
+				logits := make([]float32, m.NVocab)
+				require.NoError(t, b.Eval(context.Background(), tokenPath, 0, logits))
+				worst := 0.0
+				for k, p := range softmax64(logits) {
+					worst = max(worst, math.Abs(p-want[k]))
+				}
+				tol := strictTol
+				why, known := knownBatchDivergent[name+"/"+kv.String()]
+				switch {
+				case quantized(name) && !avx2:
+					tol = quantTol
+				case known:
+					tol = quantTol
+					t.Logf("KNOWN DIVERGENCE, checked within %g only: %s", quantTol, why)
+					if worst <= strictTol {
+						t.Logf("now within %g: remove it from knownBatchDivergent", strictTol)
+					}
+				}
+				if worst > tol {
+					t.Errorf("max |p - p_llama.cpp| = %.3g > %g", worst, tol)
+				}
+				t.Logf("max |p - p_llama.cpp| = %.3g", worst)
+			})
+		}
+	}
+}
