@@ -107,8 +107,11 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["BF16"] = true
 	}
 	w4, fast := mvdFast[typ]
-	if typ == gguf.TypeF16 && m.w.cols%8 != 0 {
-		fast = false
+	switch typ {
+	case gguf.TypeF16:
+		fast = fast && m.w.cols%8 == 0
+	case gguf.TypeQ4_0, gguf.TypeQ8_0: // tasks of two blocks, aligned rows
+		fast = fast && m.w.cols%64 == 0
 	}
 	defs["W4"] = fast && w4
 	defs["GENERIC"] = !fast

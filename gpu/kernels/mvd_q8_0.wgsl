@@ -1,15 +1,28 @@
-// Q8_0 tasks for mvd.wgsl: one 34-byte block (32 elements) per task.
+// Q8_0 tasks for mvd.wgsl: two 34-byte blocks (64 elements, 68 bytes =
+// 17 aligned words; rows hold an even number of blocks) per task.
 // Values as q8_0.wgsl: d * q.
+const TASK_ELEMS: u32 = 64u;
 
-const TASK_ELEMS: u32 = 32u;
+fn q8_0_word(d: f32, q: u32, x: u32) -> f32 {
+    let v = vec4<i32>(vec4<u32>(q) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
+    return dot(d * vec4<f32>(v), xs[x]);
+}
 
 fn task_dot(rb: u32, t: u32) -> f32 {
-    let bo = rb + t * 34u;
-    let d = f16at(bo);
+    let wo = (rb >> 2u) + 17u * t;
+    var w: array<u32, 17>;
+    for (var i = 0u; i < 17u; i++) {
+        w[i] = W[wo + i];
+    }
+    let da = unpack2x16float(w[0]).x;
+    let db = unpack2x16float(w[8]).y;
+    let x0 = 16u * t;
     var acc = 0.0;
-    for (var w = 0u; w < 8u; w++) {
-        let q = vec4<i32>(vec4<u32>(rd32(bo + 2u + 4u * w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
-        acc += dot(d * vec4<f32>(q), xs[8u * t + w]);
+    for (var i = 0u; i < 8u; i++) {
+        acc += q8_0_word(da, (w[i] >> 16u) | (w[i + 1u] << 16u), x0 + i);
+    }
+    for (var i = 0u; i < 8u; i++) {
+        acc += q8_0_word(db, w[9u + i], x0 + 8u + i);
     }
     return acc;
 }
