@@ -114,15 +114,16 @@ func (t *attnTask) run(w, i0, i1 int) {
 
 // tinyDotRowsF16 sets out[r] = tinyDotF16(x[r*stride:r*stride+n], y) * scale
 // for each r, n = len(y) > 0, with the AVX2 kernel when avx2 is set (the CPU
-// must have it) and n is a multiple of 8. A scale of 1 leaves the dot
-// products as they are.
+// must have it) and the last row can be read up to n rounded up to 8. A
+// scale of 1 leaves the dot products as they are.
 func tinyDotRowsF16(avx2 bool, x []uint16, stride int, y []float32, scale float32, out []float32) {
 	n := len(y)
 	if len(out) == 0 || n == 0 {
 		return
 	}
-	_ = x[(len(out)-1)*stride+n-1] // the last row is in range
-	if avx2 && n%8 == 0 {
+	last := (len(out) - 1) * stride
+	_ = x[last+n-1] // the last row is in range
+	if avx2 && last+(n+7)&^7 <= len(x) {
 		tinyDotRowsF16AVX2(&x[0], stride, len(out), &y[0], n, scale, &out[0])
 		return
 	}

@@ -8,7 +8,7 @@ package cpu
 // from x; n elements of y; rows results at out.
 
 // tinyDotRowsF16AVX2 sets out[r] = tinyDotF16(x[r*stride:][:n], y[:n]) *
-// scale for r < rows; n > 0 is a multiple of 8.
+// scale for r < rows, n > 0; it reads x's rows up to n rounded up to 8.
 //
 //go:noescape
 func tinyDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, scale float32, out *float32)

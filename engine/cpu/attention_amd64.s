@@ -6,12 +6,27 @@
 // product of two half-precision values is exact in float32, so VFMADD231PS
 // rounds exactly like the Go code's fma32.
 
+// tailMask is eight all-ones lanes then eight zero lanes: the eight
+// lanes from tailMask+32-4t keep the first t lanes of a vector.
+DATA tailMask<>+0(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+8(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+16(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+24(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+32(SB)/8, $0
+DATA tailMask<>+40(SB)/8, $0
+DATA tailMask<>+48(SB)/8, $0
+DATA tailMask<>+56(SB)/8, $0
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
 // func tinyDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, scale float32, out *float32)
 //
-// out[r] = tinyDotF16(x[r*stride:r*stride+n], y[:n]) * scale for r < rows;
-// n > 0 is a multiple of 8. Eight rows at a time share each load of y; each
-// row keeps its own eight-lane accumulator, reduced as
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+// out[r] = tinyDotF16(x[r*stride:r*stride+n], y[:n]) * scale for r < rows,
+// n > 0. Eight rows at a time share each load of y; each row keeps its own
+// eight-lane accumulator, reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+// The last n%8 elements go to lanes 0.. with the other lanes' products
+// masked to +0*+0, which leaves those lanes as they are (an accumulator
+// that starts at +0 never becomes -0). The caller guarantees that the
+// rows' x can be read up to n rounded up to 8; y is read only to n.
 TEXT ·tinyDotRowsF16AVX2(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ stride+8(FP), BX
@@ -19,7 +34,15 @@ TEXT ·tinyDotRowsF16AVX2(SB), NOSPLIT, $0-56
 	MOVQ rows+16(FP), CX
 	MOVQ y+24(FP), DI
 	MOVQ n+32(FP), DX
-	SHRQ $3, DX                 // chunks of 8
+	MOVQ DX, R13
+	ANDQ $7, R13                // tail elements
+	SHRQ $3, DX                 // whole chunks of 8
+	MOVQ R13, R12
+	SHLQ $2, R12
+	NEGQ R12
+	LEAQ tailMask<>+32(SB), AX
+	ADDQ AX, R12
+	VMOVUPS (R12), Y14          // first R13 lanes set
 	VBROADCASTSS scale+40(FP), Y15
 	MOVQ out+48(FP), R8
 	LEAQ (BX)(BX*2), AX         // 3 rows
@@ -39,6 +62,8 @@ rows8:
 	LEAQ (SI)(BX*4), R10
 	MOVQ DI, R11
 	MOVQ DX, R12
+	TESTQ R12, R12
+	JZ    tail8
 
 loop8:
 	VMOVUPS   (R11), Y8
@@ -64,6 +89,36 @@ loop8:
 	DECQ R12
 	JNZ  loop8
 
+tail8:
+	TESTQ R13, R13
+	JZ    reduce8
+	VMASKMOVPS (R11), Y14, Y8
+	VCVTPH2PS (R9), Y9
+	VCVTPH2PS (R9)(BX*1), Y10
+	VCVTPH2PS (R9)(BX*2), Y11
+	VCVTPH2PS (R9)(AX*1), Y12
+	VANDPS Y14, Y9, Y9
+	VANDPS Y14, Y10, Y10
+	VANDPS Y14, Y11, Y11
+	VANDPS Y14, Y12, Y12
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y8, Y12, Y3
+	VCVTPH2PS (R10), Y9
+	VCVTPH2PS (R10)(BX*1), Y10
+	VCVTPH2PS (R10)(BX*2), Y11
+	VCVTPH2PS (R10)(AX*1), Y12
+	VANDPS Y14, Y9, Y9
+	VANDPS Y14, Y10, Y10
+	VANDPS Y14, Y11, Y11
+	VANDPS Y14, Y12, Y12
+	VFMADD231PS Y8, Y9, Y4
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y8, Y12, Y7
+
+reduce8:
 	// Reduce the eight accumulators together: pair rows r and r+4 in
 	// the two 128-bit lanes and add the halves (a_i = l_i + l_{i+4}) ...
 	VPERM2F128 $0x20, Y4, Y0, Y8
@@ -103,6 +158,8 @@ rows1:
 	MOVQ SI, R9
 	MOVQ DI, R11
 	MOVQ DX, R12
+	TESTQ R12, R12
+	JZ    tail1
 
 loop1:
 	VCVTPH2PS (R9), Y9
@@ -112,6 +169,15 @@ loop1:
 	DECQ R12
 	JNZ  loop1
 
+tail1:
+	TESTQ R13, R13
+	JZ    reduce1
+	VMASKMOVPS (R11), Y14, Y8
+	VCVTPH2PS (R9), Y9
+	VANDPS Y14, Y9, Y9
+	VFMADD231PS Y8, Y9, Y0
+
+reduce1:
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS    X1, X0, X0        // a_i = l_i + l_{i+4}
 	VMOVHLPS  X0, X0, X1

@@ -62,25 +62,35 @@ func requireSameBits(t *testing.T, want, got []float32, msg string, args ...any)
 // TestAttentionKernelsMatchGo checks the AVX2 attention dot products
 // against their Go twins, bit for bit, on random data: every row count
 // around the 8-row groups, lengths around the 8- and 32-element blocks,
-// and strides wider than the rows. The Go twins are checked against a
-// float64 reference so that the comparison is not of two wrong codes.
+// and strides wider than the rows, with infinities and NaNs in the gaps
+// between rows and past the end, which the kernels must not let in. The
+// Go twins are checked against a float64 reference so that the comparison
+// is not of two wrong codes.
 func TestAttentionKernelsMatchGo(t *testing.T) {
 	attnAVX2(t)
 	r := rand.New(rand.NewPCG(5, 7))
-	for _, n := range []int{1, 7, 8, 16, 24, 31, 32, 33, 40, 63, 64, 65, 96, 127, 128, 200, 256, 511} {
+	for _, n := range []int{1, 3, 7, 8, 9, 16, 24, 31, 32, 33, 40, 63, 64, 65, 96, 127, 128, 200, 256, 511} {
 		for _, rows := range []int{1, 3, 7, 8, 9, 15, 16, 17, 64} {
 			stride := n + r.IntN(3)*8
-			x := randF16(r, (rows-1)*stride+n, 4)
-			y := randRoundedF32(r, n, 3)
-			scale := float32(0.125)
-			if n%8 == 0 {
-				want, got := make([]float32, rows), make([]float32, rows)
-				tinyDotRowsF16(false, x, stride, y, scale, want)
-				tinyDotRowsF16(true, x, stride, y, scale, got)
-				requireSameBits(t, want, got, "tiny n=%d rows=%d", n, rows)
-				checkNear(t, x, stride, y, float64(scale), want)
+			x := randF16(r, (rows-1)*stride+n+8, 4)
+			for i := range x {
+				if i%stride >= n || i >= (rows-1)*stride+n {
+					x[i] = []uint16{0x7c00, 0xfc00, 0x7e00}[i%3] // +Inf, -Inf, NaN
+				}
 			}
+			yb := randRoundedF32(r, n+8, 3)
+			for i := n; i < len(yb); i++ {
+				yb[i] = float32(math.NaN())
+			}
+			y := yb[:n]
+			scale := float32(0.125)
 			want, got := make([]float32, rows), make([]float32, rows)
+			tinyDotRowsF16(false, x, stride, y, scale, want)
+			tinyDotRowsF16AVX2(&x[0], stride, rows, &y[0], n, scale, &got[0])
+			requireSameBits(t, want, got, "tiny n=%d rows=%d", n, rows)
+			checkNear(t, x, stride, y, float64(scale), want)
+
+			want, got = make([]float32, rows), make([]float32, rows)
 			ggmlDotRowsF16(false, x, stride, y, want)
 			ggmlDotRowsF16(true, x, stride, y, got)
 			requireSameBits(t, want, got, "ggml n=%d rows=%d", n, rows)
