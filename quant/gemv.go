@@ -162,3 +162,35 @@ func gemvPrefetches(t gguf.TensorType) bool {
 	}
 	return false
 }
+
+// GemvF32 is Gemv for F32 weights (a holds n float32s): the bits of
+// ggml_vec_dot_f32 per row, like Traits.VecDot, with the AVX2 kernel
+// looping over the rows itself, which matters when rows are short (tiny
+// models spend most of a matvec on per-row overhead otherwise).
+func GemvF32(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	gemvF32At(useAVX2, dst, w, rowBytes, n, a, r0, r1)
+}
+
+// gemvF32At is GemvF32 with the AVX2 kernel when avx2 is set (the CPU must
+// have it) and the portable code otherwise.
+func gemvF32At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	dst = dst[:r1]
+	if r0 >= r1 {
+		return
+	}
+	if n == 0 {
+		for r := r0; r < r1; r++ {
+			dst[r] = 0
+		}
+		return
+	}
+	a = a[:4*n]
+	_ = w[(r1-1)*rowBytes+4*n-1]
+	if avx2 {
+		gemvF32AVX2(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], n, r1-r0)
+		return
+	}
+	for r := r0; r < r1; r++ {
+		dst[r] = vecDotF32At(false, n, w[r*rowBytes:r*rowBytes+4*n], a)
+	}
+}

@@ -22,3 +22,9 @@ func prefetchRange(p *byte, n int)
 
 // hasPrefetch says whether prefetchRange does anything.
 const hasPrefetch = true
+
+// gemvF32AVX2 sets dst[0:rows] to the AVX2 vecDotF32 of rows > 0
+// consecutive F32 rows from w (stride rowBytes) with the n floats at x.
+//
+//go:noescape
+func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)

@@ -243,3 +243,98 @@ pfloop:
 	CMPQ SI, DX
 	JB pfloop
 	RET
+
+// GGML_F32x8_REDUCE of Y0..Y3 into X0 (as in float_amd64.s):
+// (Y0+Y2)+(Y1+Y3), then lo+hi lanes, then two horizontal adds.
+#define gf32REDUCE \
+	VADDPS Y2, Y0, Y0 \
+	VADDPS Y3, Y1, Y1 \
+	VADDPS Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
+// func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int); rows > 0.
+//
+// rows consecutive rows of ggml_vec_dot_f32 on the haswell build (the
+// arithmetic of vecDotF32At's AVX2 path) without a call per row: the first
+// np = n&^31 products in four accumulators of eight lanes reduced by
+// gf32REDUCE (all zero when np is 0), then the tail's first (n-np)&^3
+// products rounded and added one at a time and its last (n-np)&3 fused.
+TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DX
+	MOVQ w+8(FP), R8
+	MOVQ rowBytes+16(FP), R9
+	MOVQ x+24(FP), R10
+	MOVQ n+32(FP), R13
+	MOVQ rows+40(FP), R12
+	MOVQ R13, BX
+	ANDQ $31, BX
+	MOVQ BX, AX
+	ANDQ $3, AX
+	ANDQ $-4, BX
+	ANDQ $-32, R13
+
+gf32row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ R8, SI
+	MOVQ R10, DI
+	MOVQ R13, CX
+	TESTQ CX, CX
+	JZ gf32reduce
+
+gf32loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNZ gf32loop
+
+gf32reduce:
+	gf32REDUCE
+	MOVQ BX, CX
+	TESTQ CX, CX
+	JZ gf32fma
+
+gf32mul:
+	VMOVSS (SI), X1
+	VMULSS (DI), X1, X1
+	VADDSS X1, X0, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ gf32mul
+
+gf32fma:
+	MOVQ AX, CX
+	TESTQ CX, CX
+	JZ gf32store
+
+gf32fmaloop:
+	VMOVSS (SI), X1
+	VFMADD231SS (DI), X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ gf32fmaloop
+
+gf32store:
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R9, R8
+	DECQ R12
+	JNZ gf32row
+
+	VZEROUPPER
+	RET

@@ -15,3 +15,7 @@ func prefetchRange(p *byte, n int) {}
 
 // hasPrefetch says whether prefetchRange does anything.
 const hasPrefetch = false
+
+func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
+	panic("quant: no AVX2 kernels")
+}

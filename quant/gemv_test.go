@@ -185,3 +185,41 @@ func TestGemv(t *testing.T) {
 		require.Zero(t, allocs, "%s", typ)
 	}
 }
+
+// TestGemvF32 checks GemvF32 against the F32 VecDot at the same kernel
+// level (the AVX2 one is compared with llama.cpp by the ggml tests) bit for
+// bit, for row lengths that exercise every tail of ggml_vec_dot_f32
+// (multiples of 32, groups of 8 and 4, the last 1..3 fused).
+func TestGemvF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	tr := mustFor(t, gguf.TypeF32)
+	nan := float32(math.NaN())
+	const rows = 11
+	for _, n := range []int{1, 3, 4, 7, 8, 12, 31, 32, 33, 45, 63, 64, 172, 288} {
+		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
+		levels := []bool{false}
+		if useAVX2 {
+			levels = append(levels, true)
+		}
+		for _, avx2 := range levels {
+			for _, rg := range [][2]int{{0, rows}, {2, 9}, {10, 11}, {4, 4}} {
+				dst := make([]float32, rows)
+				for i := range dst {
+					dst[i] = nan
+				}
+				gemvF32At(avx2, dst, w, rowBytes, n, a, rg[0], rg[1])
+				for r := range dst {
+					if r >= rg[0] && r < rg[1] {
+						want := vecDotF32At(avx2, n, w[r*rowBytes:(r+1)*rowBytes], a)
+						require.Equal(t, math.Float32bits(want), math.Float32bits(dst[r]), "n=%d avx2=%v row %d", n, avx2, r)
+					} else {
+						require.True(t, math.IsNaN(float64(dst[r])), "n=%d avx2=%v row %d outside [%d,%d) was written", n, avx2, r, rg[0], rg[1])
+					}
+				}
+			}
+		}
+	}
+	w, a, rowBytes, _ := testMatrix(t, tr, rng, 8, 64, 1)
+	dst := make([]float32, 8)
+	require.Zero(t, testing.AllocsPerRun(10, func() { GemvF32(dst, w, rowBytes, 64, a, 0, 8) }))
+}

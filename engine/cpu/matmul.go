@@ -1,6 +1,9 @@
 package cpu
 
-import "github.com/hearthllm/hearth/quant"
+import (
+	"github.com/hearthllm/hearth/gguf"
+	"github.com/hearthllm/hearth/quant"
+)
 
 // matTask multiplies up to three weight matrices that share one input by a
 // batch of activation rows. Its items are row chunks of the matrices, one
@@ -31,6 +34,8 @@ func (t *matTask) run(_, i0, i1 int) {
 			quant.GemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1 && m.repack == repackQ4K:
 			quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		case t.ntok == 1 && m.tr.Type == gguf.TypeF32:
+			quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1:
 			quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		default:
