@@ -171,7 +171,8 @@ func argmax(x []float32) int {
 }
 
 // tinyDotF32 is one output element of llamafile's tinyBLAS sgemm on AVX2,
-// which llama.cpp uses for the attention products: eight float32 lanes,
+// which llama.cpp uses for the attention products of a batch of several
+// tokens (except KQ with the F32 cache, see attnTask.run): eight float32 lanes,
 // lane i%8 accumulating x[i]*y[i] with fused multiply-adds, then the lanes
 // summed as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Elements past len(x) up
 // to the next multiple of 8 count as zero, like llama.cpp's masked padding.
@@ -213,7 +214,9 @@ func tinyDotF16(x []uint16, y []float32) float32 {
 func roundF16(x float32) float32 { return quant.FP16ToFP32(quant.FP32ToFP16(x)) }
 
 // ggmlDotF32 is ggml_vec_dot_f32 on AVX2, which ggml uses where tinyBLAS
-// declines a product (a contraction length not a multiple of 8): four
+// declines a product: for one token (llamafile_sgemm declines n < 2), for a
+// contraction length not a multiple of 8, and where the right operand needs
+// no conversion but is not contiguous (batched KQ with the F32 cache): four
 // accumulators of eight lanes over blocks of 32 with fused multiply-adds,
 // reduced as (a0+a2)+(a1+a3), the two halves added lane by lane and summed
 // with two horizontal adds into a float64, the remaining float32 products
