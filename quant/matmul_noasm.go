@@ -59,3 +59,11 @@ func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
 func q6KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q2KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q3KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}

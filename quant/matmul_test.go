@@ -28,6 +28,8 @@ func rowDotAt(t testing.TB, typ gguf.TensorType, avx2 bool) func(n int, w, a []b
 		gguf.TypeQ8_0: vecDotQ8_0Q8_0At,
 	}[typ]
 	if kat := map[gguf.TensorType][2]func(int, []byte, []byte) float32{
+		gguf.TypeQ2_K: {vecDotQ2KQ8K, vecDotQ2KQ8KAVX2},
+		gguf.TypeQ3_K: {vecDotQ3KQ8K, vecDotQ3KQ8KAVX2},
 		gguf.TypeQ4_K: {vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
 		gguf.TypeQ6_K: {vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
 	}[typ]; kat[0] != nil {
@@ -148,6 +150,14 @@ func scrambleLegacy(rng *rand.Rand, typ gguf.TensorType, w, a []byte) bool {
 		return true
 	case gguf.TypeQ6_K:
 		scrambleQuants(rng, w, q6KBytes, q6KOffD)
+		scrambleQ8K(rng, a)
+		return true
+	case gguf.TypeQ2_K:
+		scrambleQuants(rng, w, q2KBytes, q2KOffD, q2KOffDmin)
+		scrambleQ8K(rng, a)
+		return true
+	case gguf.TypeQ3_K:
+		scrambleQuants(rng, w, q3KBytes, q3KOffD)
 		scrambleQ8K(rng, a)
 		return true
 	default:
