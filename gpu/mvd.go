@@ -114,6 +114,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		fast = fast && m.w.cols%64 == 0
 	}
 	defs["W4"] = fast && w4
+	defs["OWNPX"] = fast && (typ == gguf.TypeQ4_K || typ == gguf.TypeQ6_K)
 	defs["GENERIC"] = !fast
 	tpr := r.tpr
 	if tpr == 0 || tpr > mvdWG {

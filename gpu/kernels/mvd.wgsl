@@ -107,7 +107,7 @@ fn xin(b: u32, j: u32) -> f32 {
 
 // xv is activation c (rounded) for the types' unit_dot.
 fn xv(xb: u32, c: u32) -> f32 {
-    return xs[c >> 2u][c & 3u];
+    return xs[px(c >> 2u)][c & 3u];
 }
 
 fn silu(x: f32) -> f32 {
@@ -136,15 +136,15 @@ fn prep(lid: u32, first: u32) {
     combine_prep(lid);
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
-        xs[j4] = rnd(vec4<f32>(xin(b, j), xin(b, j + 1u), xin(b, j + 2u), xin(b, j + 3u)));
+        xs[px(j4)] = rnd(vec4<f32>(xin(b, j), xin(b, j + 1u), xin(b, j + 2u), xin(b, j + 3u)));
     }
 //#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let o = b + 4u * j4;
 //#if NORM
-        xs[j4] = vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]);
+        xs[px(j4)] = vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]);
 //#else
-        xs[j4] = rnd(vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]));
+        xs[px(j4)] = rnd(vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]));
 //#endif
     }
 //#endif
@@ -155,7 +155,7 @@ fn prep(lid: u32, first: u32) {
     if (lid < 64u) {
         var ss = vec2<f32>(0.0);
         for (var i = lid; i < XC; i += 64u) {
-            let x = xs[i >> 2u][i & 3u];
+            let x = xs[px(i >> 2u)][i & 3u];
             let t = two_sum(ss.x, x * x);
             ss = vec2<f32>(t.x, ss.y + t.y);
         }
@@ -178,7 +178,8 @@ fn prep(lid: u32, first: u32) {
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
-        xs[j4] = rnd((xs[j4] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
+        let pj = px(j4);
+        xs[pj] = rnd((xs[pj] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
     }
     workgroupBarrier();
 //#endif
@@ -189,7 +190,7 @@ fn prep(lid: u32, first: u32) {
         var a = 0.0;
         var mx = 0.0;
         for (var k = 0u; k < 8u; k++) {
-            let v4 = xs[8u * s + k];
+            let v4 = xs[px(8u * s + k)];
             for (var e = 0u; e < 4u; e++) {
                 if (abs(v4[e]) > a) {
                     a = abs(v4[e]);
@@ -229,7 +230,8 @@ fn prep(lid: u32, first: u32) {
     workgroupBarrier();
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let bl = (4u * j4) / BS;
-        xs[j4] = blk_d[bl] * clamp(round(xs[j4] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+        let pj = px(j4);
+        xs[pj] = blk_d[bl] * clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
     }
     workgroupBarrier();
 //#endif
@@ -239,6 +241,22 @@ fn prep(lid: u32, first: u32) {
 const NSUB: u32 = BLOCK_ELEMS / UNIT;
 
 const TASK_ELEMS: u32 = UNIT;
+//#endif
+
+//#if OWNPX
+//#else
+// xs is stored transposed by task: vec4 k of task t (logical index
+// t*KV + k) lives at k*NT + t, so the threads of a row, which run
+// consecutive tasks, read consecutive vec4s (no bank conflicts). Types
+// whose tasks read other element sets define their own px (OWNPX).
+const KV: u32 = TASK_ELEMS / 4u;
+
+fn px(i: u32) -> u32 {
+    return (i % KV) * NT + i / KV;
+}
+//#endif
+
+//#if GENERIC
 
 fn task_dot(rb: u32, t: u32) -> f32 {
     return unit_dot(rb + (t / NSUB) * BLOCK_BYTES, t % NSUB, 0u, t * UNIT);

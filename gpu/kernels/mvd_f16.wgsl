@@ -7,5 +7,5 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     let w = W[(rb >> 4u) + t];
     let a = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
     let b = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
-    return dot(a, xs[2u * t]) + dot(b, xs[2u * t + 1u]);
+    return dot(a, xs[t]) + dot(b, xs[NT + t]);
 }

@@ -3,15 +3,15 @@
 // Values as q4_0.wgsl: d * (q - 8).
 const TASK_ELEMS: u32 = 64u;
 
-// q4_0_blk is the dot of one block (scale word d, quant words q) with the
-// activations from vec4 index x0.
-fn q4_0_blk(d: f32, q: vec4<u32>, x0: u32) -> f32 {
+// q4_0_blk is the dot of one block (scale d, quant words q) with task t's
+// activations from vec4 k0 (xs is stored transposed, mvd.wgsl px).
+fn q4_0_blk(d: f32, q: vec4<u32>, t: u32, k0: u32) -> f32 {
     var acc = 0.0;
     for (var w = 0u; w < 4u; w++) {
         let b = vec4<u32>(q[w]) >> vec4<u32>(0u, 8u, 16u, 24u);
         let lo = vec4<f32>(b & vec4<u32>(0xfu)) - 8.0;
         let hi = vec4<f32>((b >> vec4<u32>(4u)) & vec4<u32>(0xfu)) - 8.0;
-        acc += dot(d * lo, xs[x0 + w]) + dot(d * hi, xs[x0 + 4u + w]);
+        acc += dot(d * lo, xs[(k0 + w) * NT + t]) + dot(d * hi, xs[(k0 + 4u + w) * NT + t]);
     }
     return acc;
 }
@@ -27,5 +27,5 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     let qb = vec4<u32>(w[5], w[6], w[7], w[8]);
     let da = unpack2x16float(w[0]).x;
     let db = unpack2x16float(w[4]).y;
-    return q4_0_blk(da, qa, 16u * t) + q4_0_blk(db, qb, 16u * t + 8u);
+    return q4_0_blk(da, qa, t, 0u) + q4_0_blk(db, qb, t, 8u);
 }

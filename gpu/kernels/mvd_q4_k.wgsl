@@ -21,6 +21,17 @@ fn q4k_sm(s: vec3<u32>, j: u32) -> vec2<f32> {
     return vec2<f32>(f32(sc), f32(m));
 }
 
+// px places logical vec4 i (element 4i) where its task reads it: task
+// (blk, p, h) reads vec4s 64blk + 16p + 4h + w (low nibbles, k = w) and
+// +8 (high nibbles, k = 4 + w) at k*NT + t.
+fn px(i: u32) -> u32 {
+    let r = i % 64u;
+    let hi = (r % 16u) / 8u;
+    let r3 = r % 8u;
+    let t = (i / 64u) * 8u + (r / 16u) * 2u + r3 / 4u;
+    return (hi * 4u + r3 % 4u) * NT + t;
+}
+
 fn task_dot(rb: u32, t: u32) -> f32 {
     let blk = t >> 3u;
     let p = (t & 7u) >> 1u;
@@ -36,13 +47,12 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     let ml0 = dd.y * sm0.y;
     let dl1 = dd.x * sm1.x;
     let ml1 = dd.y * sm1.y;
-    let x0 = blk * 64u + p * 16u + h * 4u;  // vec4 index of unit 2p's first element here
     var acc = 0.0;
     for (var w = 0u; w < 4u; w++) {
         let q = vec4<u32>(qv[w]) >> vec4<u32>(0u, 8u, 16u, 24u);
         let lo = vec4<f32>(q & vec4<u32>(0xfu));
         let hi = vec4<f32>((q >> vec4<u32>(4u)) & vec4<u32>(0xfu));
-        acc += dot(dl0 * lo - ml0, xs[x0 + w]) + dot(dl1 * hi - ml1, xs[x0 + 8u + w]);
+        acc += dot(dl0 * lo - ml0, xs[w * NT + t]) + dot(dl1 * hi - ml1, xs[(4u + w) * NT + t]);
     }
     return acc;
 }

@@ -5,13 +5,23 @@
 
 const TASK_ELEMS: u32 = 32u;
 
+// px places logical vec4 i where its task reads it: task (blk, n, lg)
+// reads vec4s 64blk + 32n + 2lg + 8k + w (quarter k, word w) at
+// (2k + w)*NT + t.
+fn px(i: u32) -> u32 {
+    let r = i % 64u;
+    let r2 = r % 32u;
+    let r3 = r2 % 8u;
+    let t = (i / 64u) * 8u + (r / 32u) * 4u + r3 / 2u;
+    return (2u * (r2 / 8u) + r3 % 2u) * NT + t;
+}
+
 fn task_dot(rb: u32, t: u32) -> f32 {
     let bo = rb + (t >> 3u) * 210u;
     let n = (t & 7u) >> 2u;
     let l = 8u * (t & 3u);
     let d = f16at(bo + 208u);
     let sb = bo + 192u + 8u * n + l / 16u;
-    let x0 = ((t >> 3u) * 256u + 128u * n + l) / 4u;  // vec4 index, quarter 0
     var acc = 0.0;
     for (var w = 0u; w < 2u; w++) {
         let a = vec4<u32>(rd32(bo + 64u * n + l + 4u * w)) >> vec4<u32>(0u, 8u, 16u, 24u);
@@ -23,10 +33,10 @@ fn task_dot(rb: u32, t: u32) -> f32 {
         let q1 = vec4<f32>((b & m4) | (((h >> vec4<u32>(2u)) & m2) << vec4<u32>(4u))) - 32.0;
         let q2 = vec4<f32>(((a >> vec4<u32>(4u)) & m4) | (((h >> vec4<u32>(4u)) & m2) << vec4<u32>(4u))) - 32.0;
         let q3 = vec4<f32>(((b >> vec4<u32>(4u)) & m4) | (((h >> vec4<u32>(6u)) & m2) << vec4<u32>(4u))) - 32.0;
-        acc += dot((d * i8of(rd8(sb))) * q0, xs[x0 + w])
-             + dot((d * i8of(rd8(sb + 2u))) * q1, xs[x0 + 8u + w])
-             + dot((d * i8of(rd8(sb + 4u))) * q2, xs[x0 + 16u + w])
-             + dot((d * i8of(rd8(sb + 6u))) * q3, xs[x0 + 24u + w]);
+        acc += dot((d * i8of(rd8(sb))) * q0, xs[w * NT + t])
+             + dot((d * i8of(rd8(sb + 2u))) * q1, xs[(2u + w) * NT + t])
+             + dot((d * i8of(rd8(sb + 4u))) * q2, xs[(4u + w) * NT + t])
+             + dot((d * i8of(rd8(sb + 6u))) * q3, xs[(6u + w) * NT + t]);
     }
     return acc;
 }

@@ -16,13 +16,12 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     }
     let da = unpack2x16float(w[0]).x;
     let db = unpack2x16float(w[8]).y;
-    let x0 = 16u * t;
     var acc = 0.0;
     for (var i = 0u; i < 8u; i++) {
-        acc += q8_0_word(da, (w[i] >> 16u) | (w[i + 1u] << 16u), x0 + i);
+        acc += q8_0_word(da, (w[i] >> 16u) | (w[i + 1u] << 16u), i * NT + t);
     }
     for (var i = 0u; i < 8u; i++) {
-        acc += q8_0_word(db, w[9u + i], x0 + 8u + i);
+        acc += q8_0_word(db, w[9u + i], (8u + i) * NT + t);
     }
     return acc;
 }
