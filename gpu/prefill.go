@@ -13,7 +13,7 @@ import (
 // (kernels/gemm.wgsl) that dequantize each weight tile once per workgroup
 // instead of once per token tile, as the batched matvec does.
 
-// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB", or "0"
+// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB[,UNROLL]", or "0"
 // to fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
@@ -21,7 +21,10 @@ const gemmEnv = "HEARTH_GPU_GEMM"
 // columns per step, each thread a (4*RB) x (4*CB) register block.
 type gemmTile struct {
 	bm, bn, bk, rb, cb int
+	un                 int // kk steps per loop iteration (0: 1)
 }
+
+func (g gemmTile) unroll() int { return max(g.un, 1) }
 
 func (g gemmTile) threads() int { return (g.bm / (4 * g.rb)) * (g.bn / (4 * g.cb)) }
 
@@ -46,7 +49,10 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 			v = append(v, n)
 		}
 		if len(v) == 5 {
-			e := gemmTile{v[0], v[1], v[2], v[3], v[4]}
+			v = append(v, 1)
+		}
+		if len(v) == 6 {
+			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5]}
 			if e.valid() {
 				g = e
 			}
@@ -64,7 +70,7 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 
 func (g gemmTile) valid() bool {
 	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
-	return pos && g.bk%32 == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
+	return pos && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
 
 // product records the matrix product m: the tiled GEMM for the batch
@@ -86,7 +92,7 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 	consts := map[string]int{
 		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
 		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
-		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4,
+		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4, "UNROLL": g.unroll(),
 	}
 	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true})
 	if err != nil {
@@ -113,25 +119,36 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 // time and everything stays in registers.
 func gemmRegisters(src string, g gemmTile) string {
 	var decl, comp, store strings.Builder
-	const ind = "            "
-	for i := 0; i < g.rb; i++ {
-		fmt.Fprintf(&comp, "%slet a%d = Ws[wb + %du];\n", ind, i, i*g.bm/(4*g.rb))
-	}
-	for j := 0; j < g.cb; j++ {
-		fmt.Fprintf(&comp, "%slet b%d = Xs[xb + %du];\n", ind, j, j*g.bn/(4*g.cb))
-	}
 	for i := 0; i < g.rb; i++ {
 		for j := 0; j < g.cb; j++ {
 			var accs []string
-			for rr, c := range "xyzw" {
+			for rr := 0; rr < 4; rr++ {
 				a := fmt.Sprintf("acc_%d_%d_%d", i, rr, j)
 				accs = append(accs, a)
 				fmt.Fprintf(&decl, "    var %s = vec4<f32>(0.0);\n", a)
-				fmt.Fprintf(&comp, "%s%s = fma(vec4<f32>(a%d.%c), b%d, %s);\n", ind, a, i, c, j, a)
 			}
 			fmt.Fprintf(&store, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
 				i*g.bm/(4*g.rb), j*g.bn/(4*g.cb), strings.Join(accs, ", "))
 		}
+	}
+	const ind = "            "
+	for u := 0; u < g.unroll(); u++ {
+		comp.WriteString(ind + "{\n")
+		for i := 0; i < g.rb; i++ {
+			fmt.Fprintf(&comp, "%s    let a%d = Ws[wb + %du];\n", ind, i, u*g.bm/4+i*g.bm/(4*g.rb))
+		}
+		for j := 0; j < g.cb; j++ {
+			fmt.Fprintf(&comp, "%s    let b%d = Xs[xb + %du];\n", ind, j, u*g.bn/4+j*g.bn/(4*g.cb))
+		}
+		for i := 0; i < g.rb; i++ {
+			for j := 0; j < g.cb; j++ {
+				for rr, c := range "xyzw" {
+					a := fmt.Sprintf("acc_%d_%d_%d", i, rr, j)
+					fmt.Fprintf(&comp, "%s    %s = fma(vec4<f32>(a%d.%c), b%d, %s);\n", ind, a, i, c, j, a)
+				}
+			}
+		}
+		comp.WriteString(ind + "}\n")
 	}
 	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
 	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)
@@ -193,7 +210,7 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 	if err != nil {
 		return nil, err
 	}
-	label := fmt.Sprintf("gemm %s %s %dx%dx%d/%dx%d", m.w.typ, m.mode, g.bm, g.bn, g.bk, g.rb, g.cb)
+	label := fmt.Sprintf("gemm %s %s %dx%dx%d/%dx%d/u%d", m.w.typ, m.mode, g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
 	p, err := r.pipeline(label, src)
 	if err != nil {
 		return nil, err

@@ -152,9 +152,9 @@ func TestGemmTilings(t *testing.T) {
 	d := testDevice(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	tiles := []gemmTile{
-		{bm: 64, bn: 64, bk: 64, rb: 2, cb: 1},
+		{bm: 64, bn: 64, bk: 64, rb: 2, cb: 1, un: 8},
 		{bm: 64, bn: 32, bk: 64, rb: 2, cb: 2},
-		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1},
+		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())

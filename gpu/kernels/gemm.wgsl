@@ -10,7 +10,8 @@
 // then holds BM/2 gate rows interleaved with their BM/2 up rows).
 // BM, BN, BK, RB, CB, NR = BM/(4*RB), NC = BN/(4*CB), WG = NR*NC and the
 // array sizes WSN = BK*BM/4, XSN = BK*BN/4 come from prefill.go, which also
-// writes the register-block code at the //@ lines (gemmRegisters).
+// writes the register-block code at the //@ lines (gemmRegisters), UNROLL
+// steps of kk at a time.
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -153,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             Xs[b + 3u * BN4][e] = v.w;
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < BK; kk++) {
+        for (var kk = 0u; kk < BK; kk += UNROLL) {
             let wb = kk * BM4 + tr;
             let xb = kk * BN4 + tc;
 //@COMPUTE
