@@ -5,13 +5,18 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
 
 	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/internal/llamacpp"
+	"github.com/hearthllm/hearth/internal/testmodels"
 	"github.com/hearthllm/hearth/quant"
 )
 
@@ -108,7 +113,8 @@ func cmpOp(t *testing.T, op string, got, want []float32) {
 // when HEARTH_LLAMA_DUMP names a dump folder (made by
 // testdata/llama_dump.sh; HEARTH_LLAMA_DUMP_MODEL names the model, default
 // synthetic/tiny-synth-q4_1.gguf, and HEARTH_LLAMA_DUMP_KV the cache type
-// the dump used, f32 (default) or f16).
+// the dump used, f32 (default) or f16). TestOpsMatchLlamaCppExactly runs
+// the same comparison on fresh dumps.
 func TestOpsAgainstLlamaDump(t *testing.T) {
 	dir := os.Getenv("HEARTH_LLAMA_DUMP")
 	if dir == "" {
@@ -122,6 +128,66 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 	if os.Getenv("HEARTH_LLAMA_DUMP_KV") == "f16" {
 		kv = engine.KVF16
 	}
+	compareDumpDir(t, dir, name, kv)
+}
+
+// TestOpsMatchLlamaCppExactly builds testdata/llama_dump.c against
+// node-llama-cpp's libllama, dumps llama.cpp's tensors for the token path
+// (one token per decode, and one batch) and requires each step of the
+// backend to reproduce them bit for bit. The dumps cover the decode path
+// with both cache types, the repacked Q4_0 kernel, a K-quant, and a batch
+// whose weight products llama.cpp computes with the same kernels as
+// quant.MatMul (not so for F32/F16/BF16/Q4_0/Q4_K weights, where it uses
+// tinyBLAS or repacked GEMMs for batches; TestBatchMatchesLlamaCpp covers
+// those within tolerance).
+func TestOpsMatchLlamaCppExactly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds and runs llama.cpp's tensor dump (about a minute)")
+	}
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || cpu.X86.HasAVX512F {
+		t.Skip("SKIPPING: bit-exact agreement holds with llama.cpp's x86-64 AVX2 (haswell) build on Linux only")
+	}
+	if lvl, _ := quant.KernelLevel(); lvl != quant.LevelAVX2 {
+		t.Skipf("SKIPPING: quant kernel level %s follows ggml's generic code, not its AVX2 build", lvl)
+	}
+	for _, tool := range []string{"sh", "gcc", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("!!! SKIPPING: %s not found, cannot build the llama.cpp dump harness: %v", tool, err)
+		}
+	}
+	_, root := llamacpp.Node(t)
+	tmp := t.TempDir() // llama_dump.sh clones llama.cpp's headers here once
+	for _, tc := range []struct {
+		model, kv string
+		batch     bool
+	}{
+		{"synthetic/tiny-synth-q4_1.gguf", "f32", false},
+		{"synthetic/tiny-synth-q4_0.gguf", "f16", false},
+		{"synthetic/tiny-synth-q5_k.gguf", "f16", true},
+	} {
+		mode := "decode"
+		if tc.batch {
+			mode = "batch"
+		}
+		t.Run(fmt.Sprintf("%s/%s/%s", tc.model, tc.kv, mode), func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command("sh", filepath.Join(root, "engine", "cpu", "testdata", "llama_dump.sh"),
+				testmodels.Path(t, tc.model), out, tc.kv, mode)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			msg, err := cmd.CombinedOutput()
+			require.NoError(t, err, "llama_dump.sh: %s", msg)
+			kv := engine.KVF32
+			if tc.kv == "f16" {
+				kv = engine.KVF16
+			}
+			compareDumpDir(t, out, tc.model, kv)
+		})
+	}
+}
+
+// compareDumpDir compares every decode in the llama_dump folder dir
+// (model name, cache type kv) with the backend's operations.
+func compareDumpDir(t *testing.T, dir, name string, kv engine.KVType) {
 	m, _ := loadModel(t, name)
 	const nCtx = 256 // llama_dump's context: the KV cache views hold 256 positions
 	b := newTestBackend(t, m, engine.Options{Threads: 1, ContextSize: nCtx, KVType: kv})

@@ -1,7 +1,8 @@
 // llama_dump runs llama.cpp (node-llama-cpp's prebuilt libllama) on a token
 // path, one llama_decode per token like scripts/llamacpp-ref.mjs "probs" with
-// "oneByOne", and writes every node of every graph it computes, and each
-// node's sources, as float32 to OUT/posN.bin. It is a diagnostic tool for
+// "oneByOne", and writes every node of every graph it computes (and the
+// sources of the attention products, the KV cache views) as float32 to
+// OUT/posN.bin. It is a diagnostic tool for
 // finding the first operation where the CPU backend and llama.cpp differ.
 //
 // Build (headers from node-llama-cpp's llama.cpp bundle, cloned to LLSRC):
@@ -63,6 +64,9 @@ static bool cb(struct ggml_tensor *t, bool ask, void *ud) {
     struct dump *d = ud;
     if (d->f == NULL) return true;
     write_tensor(d->f, t->name, t);
+    // Sources only of the attention products (the KV cache views): every
+    // other input is the output of an earlier node.
+    if (strncmp(t->name, "kq-", 3) != 0 && strncmp(t->name, "kqv-", 4) != 0) return true;
     for (int i = 0; i < GGML_MAX_SRC; i++) {
         const struct ggml_tensor *s = t->src[i];
         if (s == NULL) continue;
@@ -97,8 +101,11 @@ int main(int argc, char **argv) {
     struct dump d = {0};
     struct llama_context_params cp = llama_context_default_params();
     cp.n_ctx = ntok + 8 > 256 ? ntok + 8 : 256;
-    cp.n_threads = 2;
-    cp.n_threads_batch = 2;
+    // One thread: the callback after every node makes each node its own
+    // graph, and waking a second thread for each is slow on a busy machine.
+    // No kernel's per-element arithmetic depends on the thread count.
+    cp.n_threads = 1;
+    cp.n_threads_batch = 1;
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cp.cb_eval = cb;
     cp.cb_eval_user_data = &d;
