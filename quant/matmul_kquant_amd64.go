@@ -18,7 +18,7 @@ func q4KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
 func q6KQ8KDot4AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
 
 // q4KQ8KDot8AVX2 is the eight-row form of q4KQ8KDot4AVX2: activation rows
-// 0..7 at aStride, out eight sums; tmp is 672 bytes of scratch.
+// 0..7 at aStride, out eight sums; tmp is 704 bytes of scratch.
 //
 //go:noescape
 func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)

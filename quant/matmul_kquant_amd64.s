@@ -322,29 +322,42 @@ q6bloop:
 	VZEROUPPER
 	RET
 
+// q4b8Chunk: the chunk's two sub-block scale vectors are loaded once into
+// Y12, Y13 for the eight rows (q4bRowR).
 #define q4b8Chunk(qoff, lo, hi, slo, shi) \
 	VMOVDQU qoff(SI), Y0 \
 	VPSRLW $4, Y0, Y1 \
 	VPAND Y15, Y0, Y0 \
 	VPAND Y15, Y1, Y1 \
-	q4bRow(Y4, lo, hi, slo, shi, (DI)) \
-	q4bRow(Y5, lo, hi, slo, shi, (DI)(R8*1)) \
-	q4bRow(Y6, lo, hi, slo, shi, (DI)(R8*2)) \
-	q4bRow(Y7, lo, hi, slo, shi, (DI)(R9*1)) \
-	q4bRow(Y8, lo, hi, slo, shi, (DX)) \
-	q4bRow(Y9, lo, hi, slo, shi, (DX)(R8*1)) \
-	q4bRow(Y10, lo, hi, slo, shi, (DX)(R8*2)) \
-	q4bRow(Y11, lo, hi, slo, shi, (DX)(R9*1))
+	VMOVDQU slo(BX), Y12 \
+	VMOVDQU shi(BX), Y13 \
+	q4bRowR(Y4, lo, hi, (DI)) \
+	q4bRowR(Y5, lo, hi, (DI)(R8*1)) \
+	q4bRowR(Y6, lo, hi, (DI)(R8*2)) \
+	q4bRowR(Y7, lo, hi, (DI)(R9*1)) \
+	q4bRowR(Y8, lo, hi, (DX)) \
+	q4bRowR(Y9, lo, hi, (DX)(R8*1)) \
+	q4bRowR(Y10, lo, hi, (DX)(R8*2)) \
+	q4bRowR(Y11, lo, hi, (DX)(R9*1))
 
-// q4b8End is q4bEnd with the float accumulator at foff(BX) and the mins
-// words in X12.
+// q4bRowR is q4bRow with the scale vectors in Y12 (low) and Y13 (high).
+#define q4bRowR(acc, lo, hi, B) \
+	VPMADDUBSW lo B, Y0, Y2 \
+	VPMADDUBSW hi B, Y1, Y3 \
+	VPMADDWD Y12, Y2, Y2 \
+	VPMADDWD Y13, Y3, Y3 \
+	VPADDD Y2, acc, acc \
+	VPADDD Y3, acc, acc
+
+// q4b8End is q4bEnd with the float accumulator at foff(BX), fp32(d_w) and
+// fp32(dmin_w) at 672(BX) and 676(BX), the mins words at 688(BX).
 #define q4b8End(acc, moff, foff, B) \
 	VMOVSS B, X0 \
-	VMULSS X0, X13, X1 \
-	VMULSS X0, X14, X2 \
+	VMULSS 672(BX), X0, X1 \
+	VMULSS 676(BX), X0, X2 \
 	VMOVDQU 260 B, X3 \
 	VPHADDW 276 B, X3, X3 \
-	VPMADDWD X3, X12, X3 \
+	VPMADDWD 688(BX), X3, X3 \
 	VCVTDQ2PS X3, X3 \
 	VBROADCASTSS X2, X2 \
 	VMOVUPS moff(BX), X0 \
@@ -362,10 +375,11 @@ q6bloop:
 
 // func q4KQ8KDot8AVX2(w, a *byte, aStride int, tmp *byte, nb int, out *float32)
 //
-// The eight-row form of q4KQ8KDot4AVX2: out receives eight sums. tmp is 672
+// The eight-row form of q4KQ8KDot4AVX2: out receives eight sums. tmp is 704
 // bytes of scratch: scale words (0), the sub-block scale vectors (32..287),
 // the eight rows' mins accumulators (288..415) and float accumulators
-// (416..671).
+// (416..671), fp32(d_w), fp32(dmin_w) (672..679) and the mins words
+// (688..703).
 TEXT ·q4KQ8KDot8AVX2(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
@@ -423,6 +437,8 @@ q4b8loop:
 	VMOVQ R12, X12
 	VPINSRD $1, R10, X12, X12
 	VPMOVZXBW X12, X12
+	VMOVDQU X12, 688(BX)
+	VMOVDQU X13, 672(BX)
 	VMOVQ AX, X4
 	VPINSRD $1, R13, X4, X4
 	VPMOVZXBW X4, X4
@@ -507,16 +523,25 @@ q4b8loop:
 	q6b8Quant(Y0, 864, q6bNoShift, k+2) \
 	q6b8Quant(Y1, 896, q6bShr2, k+3)
 
+// q6b8Chunk loads chunk k's quants (Y3) and scale words (Y1) once for
+// the eight rows.
 #define q6b8Chunk(k) \
 	VMOVDQU (32*(k))(BX), Y3 \
-	q6bRow(Y8, 4+32*(k), k, (DI)) \
-	q6bRow(Y9, 4+32*(k), k, (DI)(R8*1)) \
-	q6bRow(Y10, 4+32*(k), k, (DI)(R8*2)) \
-	q6bRow(Y11, 4+32*(k), k, (DI)(R9*1)) \
-	q6bRow(Y12, 4+32*(k), k, (DX)) \
-	q6bRow(Y13, 4+32*(k), k, (DX)(R8*1)) \
-	q6bRow(Y14, 4+32*(k), k, (DX)(R8*2)) \
-	q6bRow(Y15, 4+32*(k), k, (DX)(R9*1))
+	VMOVDQU (256+32*(k))(BX), Y1 \
+	q6bRowR(Y8, 4+32*(k), (DI)) \
+	q6bRowR(Y9, 4+32*(k), (DI)(R8*1)) \
+	q6bRowR(Y10, 4+32*(k), (DI)(R8*2)) \
+	q6bRowR(Y11, 4+32*(k), (DI)(R9*1)) \
+	q6bRowR(Y12, 4+32*(k), (DX)) \
+	q6bRowR(Y13, 4+32*(k), (DX)(R8*1)) \
+	q6bRowR(Y14, 4+32*(k), (DX)(R8*2)) \
+	q6bRowR(Y15, 4+32*(k), (DX)(R9*1))
+
+// q6bRowR is q6bRow with the scale words in Y1.
+#define q6bRowR(acc, q8, B) \
+	VPMADDUBSW q8 B, Y3, Y0 \
+	VPMADDWD Y1, Y0, Y0 \
+	VPADDD Y0, acc, acc
 
 // q6bConst broadcasts the byte pattern c and stores it at off(BX).
 #define q6bConst(c, off) \
