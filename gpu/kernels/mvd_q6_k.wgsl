@@ -1,42 +1,65 @@
-// Q6_K tasks for mvd.wgsl: task t of a row is super-block t/8, half
-// n = (t%8)/4, columns l = 8*(t%4) .. +7 of all four quarters (ql words at
-// 64n+l and 64n+32+l, qh words at 128+32n+l). Values as q6_k.wgsl:
+// Q6_K tasks for mvd.wgsl: task t of a row is super-block t/4, half
+// n = (t%4)/2, columns l = 16*(t%2) .. +15 of all four quarters (16 bytes
+// each of ql at 64n+l and 64n+32+l and of qh at 128+32n+l). Blocks are
+// 210 bytes, so every other one starts two bytes into a word: fields are
+// read as aligned words and shifted into place. Values as q6_k.wgsl:
 // d * sc * (q - 32).
+const TASK_ELEMS: u32 = 64u;
 
-const TASK_ELEMS: u32 = 32u;
-
-// px places logical vec4 i where its task reads it: task (blk, n, lg)
-// reads vec4s 64blk + 32n + 2lg + 8k + w (quarter k, word w) at
-// (2k + w)*NT + t.
+// px places logical vec4 i where its task reads it: task (blk, n, lh)
+// reads vec4s 64blk + 32n + 8k + 4lh + w (quarter k) at (4k + w)*NT + t.
 fn px(i: u32) -> u32 {
     let r = i % 64u;
     let r2 = r % 32u;
     let r3 = r2 % 8u;
-    let t = (i / 64u) * 8u + (r / 32u) * 4u + r3 / 2u;
-    return (2u * (r2 / 8u) + r3 % 2u) * NT + t;
+    let t = (i / 64u) * 4u + (r / 32u) * 2u + r3 / 4u;
+    return (4u * (r2 / 8u) + r3 % 4u) * NT + t;
+}
+
+// q6k_field reads the 16 bytes at byte b (b % 4 is 0 or 2).
+fn q6k_field(b: u32) -> vec4<u32> {
+    let i = b >> 2u;
+    let w0 = W[i];
+    let w1 = W[i + 1u];
+    let w2 = W[i + 2u];
+    let w3 = W[i + 3u];
+    if ((b & 2u) == 0u) {
+        return vec4<u32>(w0, w1, w2, w3);
+    }
+    let w4 = W[i + 4u];
+    return vec4<u32>((w0 >> 16u) | (w1 << 16u), (w1 >> 16u) | (w2 << 16u),
+                     (w2 >> 16u) | (w3 << 16u), (w3 >> 16u) | (w4 << 16u));
 }
 
 fn task_dot(rb: u32, t: u32) -> f32 {
-    let bo = rb + (t >> 3u) * 210u;
-    let n = (t & 7u) >> 2u;
-    let l = 8u * (t & 3u);
+    let bo = rb + (t >> 2u) * 210u;
+    let n = (t & 3u) >> 1u;
+    let lh = t & 1u;
+    let qa = q6k_field(bo + 64u * n + 16u * lh);
+    let qb = q6k_field(bo + 64u * n + 32u + 16u * lh);
+    let qh = q6k_field(bo + 128u + 32u * n + 16u * lh);
     let d = f16at(bo + 208u);
-    let sb = bo + 192u + 8u * n + l / 16u;
+    let sb = bo + 192u + 8u * n + lh;
+    let s0 = d * i8of(rd8(sb));
+    let s1 = d * i8of(rd8(sb + 2u));
+    let s2 = d * i8of(rd8(sb + 4u));
+    let s3 = d * i8of(rd8(sb + 6u));
+    let sh = vec4<u32>(0u, 8u, 16u, 24u);
+    let m4 = vec4<u32>(0xfu);
+    let m2 = vec4<u32>(3u);
     var acc = 0.0;
-    for (var w = 0u; w < 2u; w++) {
-        let a = vec4<u32>(rd32(bo + 64u * n + l + 4u * w)) >> vec4<u32>(0u, 8u, 16u, 24u);
-        let b = vec4<u32>(rd32(bo + 64u * n + 32u + l + 4u * w)) >> vec4<u32>(0u, 8u, 16u, 24u);
-        let h = vec4<u32>(rd32(bo + 128u + 32u * n + l + 4u * w)) >> vec4<u32>(0u, 8u, 16u, 24u);
-        let m4 = vec4<u32>(0xfu);
-        let m2 = vec4<u32>(3u);
+    for (var w = 0u; w < 4u; w++) {
+        let a = vec4<u32>(qa[w]) >> sh;
+        let b = vec4<u32>(qb[w]) >> sh;
+        let h = vec4<u32>(qh[w]) >> sh;
         let q0 = vec4<f32>((a & m4) | ((h & m2) << vec4<u32>(4u))) - 32.0;
         let q1 = vec4<f32>((b & m4) | (((h >> vec4<u32>(2u)) & m2) << vec4<u32>(4u))) - 32.0;
         let q2 = vec4<f32>(((a >> vec4<u32>(4u)) & m4) | (((h >> vec4<u32>(4u)) & m2) << vec4<u32>(4u))) - 32.0;
         let q3 = vec4<f32>(((b >> vec4<u32>(4u)) & m4) | (((h >> vec4<u32>(6u)) & m2) << vec4<u32>(4u))) - 32.0;
-        acc += dot((d * i8of(rd8(sb))) * q0, xs[w * NT + t])
-             + dot((d * i8of(rd8(sb + 2u))) * q1, xs[(2u + w) * NT + t])
-             + dot((d * i8of(rd8(sb + 4u))) * q2, xs[(4u + w) * NT + t])
-             + dot((d * i8of(rd8(sb + 6u))) * q3, xs[(6u + w) * NT + t]);
+        acc += dot(s0 * q0, xs[w * NT + t])
+             + dot(s1 * q1, xs[(4u + w) * NT + t])
+             + dot(s2 * q2, xs[(8u + w) * NT + t])
+             + dot(s3 * q3, xs[(12u + w) * NT + t]);
     }
     return acc;
 }
