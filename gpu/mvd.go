@@ -119,15 +119,11 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	defs["OWNPX"] = fast && (typ == gguf.TypeQ4_K || typ == gguf.TypeQ6_K)
 	defs["GENERIC"] = !fast
 	// 16 threads a row (16 rows a workgroup) measured best on an H100
-	// (docs/benchmarks-gpu.md), except that matrices of few rows take 32
-	// so that they still fill the card with workgroups; HEARTH_GPU_TPR
-	// overrides
+	// (docs/benchmarks-gpu.md: 16 beat 32 and 64 for every type);
+	// HEARTH_GPU_TPR overrides
 	tpr := r.tpr
 	if tpr == 0 || tpr > mvdWG {
 		tpr = 16
-		if rows := m.w.rows; m.mode == modeSwiGLU && rows/2 < 4096 || m.mode != modeSwiGLU && rows < 4096 {
-			tpr = 32
-		}
 	}
 	rpw := mvdWG / tpr
 	if rope != nil && rpw%2 != 0 {
