@@ -33,7 +33,14 @@ func gemvQ4KAt(avx2 bool, dst []float32, w []byte, rowBytes, cols int, a []byte,
 		return
 	}
 	a = a[:nb*q8KBytes]
-	for r := r0; r < r1; r++ {
+	r := r0
+	if avx2 {
+		for ; r+8 <= r1; r += 8 {
+			_ = w[(r+7)*rowBytes+nb*q4KBytes-1]
+			q4KGemv8AVX2(&dst[r : r+8][0], &w[r*rowBytes], rowBytes, &a[0], nb)
+		}
+	}
+	for ; r < r1; r++ {
 		row := w[r*rowBytes : r*rowBytes+nb*q4KBytes]
 		if avx2 {
 			dst[r] = q4KGemvAVX2(&row[0], &a[0], nb)

@@ -28,3 +28,9 @@ const hasPrefetch = true
 //
 //go:noescape
 func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)
+
+// q4KGemv8AVX2 computes GemvQ4K for the eight rows starting at w (row
+// stride rowBytes) over nb > 0 super-blocks into dst[0:8].
+//
+//go:noescape
+func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)

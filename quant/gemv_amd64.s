@@ -338,3 +338,194 @@ gf32store:
 
 	VZEROUPPER
 	RET
+
+// q4k8Idx: eight VPSHUFB controls; the j-th (32 bytes at 32j) repeats the
+// byte pair 2j, 2j+1, broadcasting scale word j to every word.
+DATA q4k8Idx<>+0(SB)/8, $0x0100010001000100
+DATA q4k8Idx<>+8(SB)/8, $0x0100010001000100
+DATA q4k8Idx<>+16(SB)/8, $0x0100010001000100
+DATA q4k8Idx<>+24(SB)/8, $0x0100010001000100
+DATA q4k8Idx<>+32(SB)/8, $0x0302030203020302
+DATA q4k8Idx<>+40(SB)/8, $0x0302030203020302
+DATA q4k8Idx<>+48(SB)/8, $0x0302030203020302
+DATA q4k8Idx<>+56(SB)/8, $0x0302030203020302
+DATA q4k8Idx<>+64(SB)/8, $0x0504050405040504
+DATA q4k8Idx<>+72(SB)/8, $0x0504050405040504
+DATA q4k8Idx<>+80(SB)/8, $0x0504050405040504
+DATA q4k8Idx<>+88(SB)/8, $0x0504050405040504
+DATA q4k8Idx<>+96(SB)/8, $0x0706070607060706
+DATA q4k8Idx<>+104(SB)/8, $0x0706070607060706
+DATA q4k8Idx<>+112(SB)/8, $0x0706070607060706
+DATA q4k8Idx<>+120(SB)/8, $0x0706070607060706
+DATA q4k8Idx<>+128(SB)/8, $0x0908090809080908
+DATA q4k8Idx<>+136(SB)/8, $0x0908090809080908
+DATA q4k8Idx<>+144(SB)/8, $0x0908090809080908
+DATA q4k8Idx<>+152(SB)/8, $0x0908090809080908
+DATA q4k8Idx<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4k8Idx<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4k8Idx<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4k8Idx<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4k8Idx<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4k8Idx<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4k8Idx<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4k8Idx<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4k8Idx<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4k8Idx<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4k8Idx<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4k8Idx<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL q4k8Idx<>(SB), RODATA|NOPTR, $256
+
+// One 64-element chunk of a Q4_K row at R10 (weights at qoff) against the
+// Q8_K activations at q8lo/q8hi(DI), scaled per sub-block (scale words in
+// Y11, broadcast by the shuffles at ilo/ihi of q4k8Idx) and added to Y9.
+// Uses Y0..Y3.
+#define q4k8Chunk(qoff, q8lo, q8hi, ilo, ihi) \
+	VMOVDQU qoff(R10), Y0 \
+	VPSRLW $4, Y0, Y1 \
+	VPAND Y15, Y0, Y0 \
+	VPAND Y15, Y1, Y1 \
+	VPMADDUBSW q8lo(DI), Y0, Y0 \
+	VPMADDUBSW q8hi(DI), Y1, Y1 \
+	VPSHUFB q4k8Idx<>+ilo(SB), Y11, Y2 \
+	VPSHUFB q4k8Idx<>+ihi(SB), Y11, Y3 \
+	VPMADDWD Y2, Y0, Y0 \
+	VPMADDWD Y3, Y1, Y1 \
+	VPADDD Y1, Y0, Y0 \
+	VPADDD Y0, Y9, Y9
+
+// The super-block of the row at R10 (then R10 += rowBytes): its d|dmin
+// word to dslot(SP), and [isum partials (2), imin partials (2)] as four
+// int32 to slot(SP), exactly q4KGemvAVX2's integer work. X6 holds the
+// pairwise bsums of the activation block.
+#define q4k8Row(slot, dslot) \
+	MOVL (R10), AX \
+	MOVL AX, dslot(SP) \
+	MOVL 12(R10), DX \
+	MOVL 8(R10), BX \
+	MOVL DX, R12 \
+	SHRL $4, R12 \
+	ANDL $0x0f0f0f0f, R12 \
+	MOVL BX, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL R13, R12 \
+	ANDL $0x3f3f3f3f, BX \
+	ANDL $0x0f0f0f0f, DX \
+	MOVL 4(R10), AX \
+	MOVL AX, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL R13, DX \
+	ANDL $0x3f3f3f3f, AX \
+	VMOVQ BX, X5 \
+	VPINSRD $1, R12, X5, X5 \
+	VPMOVZXBW X5, X5 \
+	VPMADDWD X6, X5, X5 \
+	VMOVQ AX, X4 \
+	VPINSRD $1, DX, X4, X4 \
+	VPMOVZXBW X4, X4 \
+	VINSERTI128 $1, X4, Y4, Y11 \
+	VPXOR Y9, Y9, Y9 \
+	q4k8Chunk(16, 4, 36, 0, 32) \
+	q4k8Chunk(48, 68, 100, 64, 96) \
+	q4k8Chunk(80, 132, 164, 128, 160) \
+	q4k8Chunk(112, 196, 228, 192, 224) \
+	VEXTRACTI128 $1, Y9, X0 \
+	VPADDD X0, X9, X9 \
+	VPHADDD X5, X9, X9 \
+	VMOVDQU X9, slot(SP) \
+	ADDQ R8, R10
+
+// func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int); nb > 0.
+//
+// Eight consecutive rows of GemvQ4K, one row per lane like
+// ggml_gemv_q4_K_8x8_q8_K: each row's integer sums are q4KGemvAVX2's, and
+// per super-block the eight isum (imin) are converted to float32 together
+// and accumulated with VFMADD231PS by d·d_a (dmin·d_a), so every lane
+// rounds exactly like the one-row kernel. The next eight rows (8·rowBytes
+// contiguous bytes) are prefetched as these are read.
+TEXT ·q4KGemv8AVX2(SB), NOSPLIT, $160-40
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
+	LEAQ (SI)(R8*8), R9
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	VXORPS Y8, Y8, Y8
+	VXORPS Y14, Y14, Y14
+
+q4kg8loop:
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	PREFETCHT0 256(R9)
+	PREFETCHT0 320(R9)
+	PREFETCHT0 384(R9)
+	PREFETCHT0 448(R9)
+	PREFETCHT0 512(R9)
+	PREFETCHT0 576(R9)
+	PREFETCHT0 640(R9)
+	PREFETCHT0 704(R9)
+	PREFETCHT0 768(R9)
+	PREFETCHT0 832(R9)
+	PREFETCHT0 896(R9)
+	PREFETCHT0 960(R9)
+	PREFETCHT0 1024(R9)
+	PREFETCHT0 1088(R9)
+	ADDQ $1152, R9
+
+	VMOVDQU 260(DI), X6
+	VPHADDW 276(DI), X6, X6
+	MOVQ SI, R10
+	// d|dmin words go to 128(SP) as rows 0 1 4 5 2 3 6 7
+	q4k8Row(0, 128)
+	q4k8Row(16, 132)
+	q4k8Row(32, 144)
+	q4k8Row(48, 148)
+	q4k8Row(64, 136)
+	q4k8Row(80, 140)
+	q4k8Row(96, 152)
+	q4k8Row(112, 156)
+
+	// Y2 = isum of rows 0..7, Y4 = imin, as float32
+	VMOVDQU 0(SP), X0
+	VPHADDD 16(SP), X0, X0
+	VMOVDQU 32(SP), X1
+	VPHADDD 48(SP), X1, X1
+	VMOVDQU 64(SP), X2
+	VPHADDD 80(SP), X2, X2
+	VMOVDQU 96(SP), X4
+	VPHADDD 112(SP), X4, X4
+	VINSERTI128 $1, X2, Y0, Y0
+	VINSERTI128 $1, X4, Y1, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y4
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y4, Y4
+
+	// Y3 = d·d_a, Y7 = dmin·d_a of rows 0..7
+	VCVTPH2PS 128(SP), Y5
+	VCVTPH2PS 144(SP), Y6
+	VSHUFPS $0x88, Y6, Y5, Y3
+	VSHUFPS $0xdd, Y6, Y5, Y7
+	VBROADCASTSS (DI), Y1
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y7, Y7
+	VFMADD231PS Y3, Y2, Y8
+	VFMADD231PS Y7, Y4, Y14
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4kg8loop
+
+	VSUBPS Y14, Y8, Y8
+	MOVQ dst+0(FP), DX
+	VMOVUPS Y8, (DX)
+	VZEROUPPER
+	RET

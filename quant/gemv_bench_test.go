@@ -21,9 +21,11 @@ func BenchmarkGemvQ4K(b *testing.B) {
 		if useAVX2 {
 			b.Run(name+"/avx2", func(b *testing.B) {
 				b.SetBytes(int64(len(w)))
+				c0 := processCPUSeconds()
 				for b.Loop() {
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
 				}
+				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
 			})
 		}
 		b.Run(name+"/generic", func(b *testing.B) {

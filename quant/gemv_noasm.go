@@ -19,3 +19,7 @@ const hasPrefetch = false
 func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX2 kernels")
+}
