@@ -282,7 +282,8 @@ func TestAttentionPrefill(t *testing.T) {
 
 // TestPrefillBench measures 512-token prefill on the models listed in
 // HEARTH_GPU_PREFILL_BENCH (comma-separated GGUF paths) under each
-// configuration of HEARTH_GPU_PREFILL_CONFIGS ("name:VAR=v,VAR=v;name2:..."
+// configuration of HEARTH_GPU_PREFILL_CONFIGS ("name:VAR=v VAR=v;name2:...",
+// settings separated by spaces since HEARTH_GPU_GEMM's value holds commas,
 // with environment settings such as HEARTH_GPU_GEMM and
 // HEARTH_GPU_PREFILL_ATTN; "base" should switch both off). Each row gives
 // the median of 3 timed prefills after a warm-up, and the largest
@@ -295,7 +296,7 @@ func TestPrefillBench(t *testing.T) {
 	}
 	cfgs := os.Getenv("HEARTH_GPU_PREFILL_CONFIGS")
 	if cfgs == "" {
-		cfgs = "base:HEARTH_GPU_GEMM=0,HEARTH_GPU_PREFILL_ATTN=0;new:"
+		cfgs = "base:HEARTH_GPU_GEMM=0 HEARTH_GPU_PREFILL_ATTN=0;new:"
 	}
 	nPrompt := 512
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_PREFILL_N")); err == nil && v > 0 && v <= maxBatch {
@@ -315,7 +316,7 @@ func TestPrefillBench(t *testing.T) {
 			for _, k := range []string{gemmEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
 				t.Setenv(k, "")
 			}
-			for _, kv := range strings.Split(sets, ",") {
+			for _, kv := range strings.Fields(sets) {
 				if k, v, ok := strings.Cut(kv, "="); ok {
 					t.Setenv(k, v)
 				}
@@ -367,6 +368,9 @@ func TestPrefillBench(t *testing.T) {
 				prof = append(prof, fmt.Sprintf("%s %d: %.3g ms", c, len(ds), time.Since(st).Seconds()*1e3/2))
 			}
 			gb.batch = full
+			if g, ok := gemmTileFor(gb.d); ok {
+				name += fmt.Sprintf(" (gemm %dx%dx%d/%dx%d/u%d)", g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
+			}
 			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
 			t.Log(row)
 			rows = append(rows, row)
