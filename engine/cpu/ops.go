@@ -73,15 +73,7 @@ func softmax(x []float32) {
 	for _, v := range x {
 		mx = max(mx, v)
 	}
-	var sum float64
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		b := x[i : i+8 : i+8]
-		for j := range b {
-			b[j] = vExpf(b[j] - mx)
-		}
-		sum += float64(((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7])))
-	}
+	sum, i := expSumBlocks(haveAVX2, x, mx) // whole blocks of 8, see vexp.go
 	if i < len(x) {
 		var b [8]float32
 		for j := range x[i:] {
@@ -101,10 +93,7 @@ func softmax(x []float32) {
 // start of the row and expf for the rest.
 func swiGLU(gate, up []float32) {
 	up = up[:len(gate)]
-	n8 := len(gate) / 8 * 8
-	for i, g := range gate[:n8] {
-		gate[i] = g / (1 + vExpf(0-g)) * up[i]
-	}
+	n8 := swiGLUBlocks(haveAVX2, gate, up) // whole blocks of 8, see vexp.go
 	for i := n8; i < len(gate); i++ {
 		g := gate[i]
 		gate[i] = g / (1 + expf(-g)) * up[i]
