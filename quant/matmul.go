@@ -18,6 +18,11 @@ const batchRows = 4
 // longer rows (n > 16384) use the unbatched path.
 const maxBatchBlocks = 512
 
+// maxPairSumBlocks bounds the row length (in 32-element blocks) for which
+// the eight-row Q4_0 kernel takes precomputed activation pair sums (their
+// table, 64 KiB, lives on the stack); longer rows use the plain kernel.
+const maxPairSumBlocks = 256
+
 // floatBatchRows is how many activation rows the F32/F16 batched kernels
 // take at once.
 const floatBatchRows = 3
@@ -132,6 +137,10 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 	_ = a[(done-1)*aRowBytes : (done-1)*aRowBytes+nb*aLen]
 	var tab [2 * batchRows * maxBatchBlocks]float32
 	var out [2 * batchRows]float32
+	// Q4_0's eight-row groups use the activation pair sums (rows up to
+	// maxPairSumBlocks blocks).
+	var corr [2 * batchRows * maxPairSumBlocks * 32]byte
+	pairSums := t == gguf.TypeQ4_0 && nb <= maxPairSumBlocks
 	tile := max(batchRows, matMulTileBytes/rowBytes)
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
@@ -154,9 +163,14 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 					}
 				}
 			}
+			if g == 2*batchRows && pairSums {
+				q8_0PairSums8AVX2(&a[i0*aRowBytes], aRowBytes, nb, &corr[0])
+			}
 			for r := t0; r < t1; r++ {
 				wr, ar := &w[r*rowBytes], &a[i0*aRowBytes]
 				switch {
+				case g == 2*batchRows && pairSums:
+					q4_0Q8_0Dot8CAVX2(wr, ar, aRowBytes, &tab[0], &corr[0], nb, &out[0])
 				case g == 2*batchRows && t == gguf.TypeQ4_0:
 					q4_0Q8_0Dot8AVX2(wr, ar, aRowBytes, &tab[0], nb, &out[0])
 				case g == 2*batchRows && t == gguf.TypeQ5_0:
