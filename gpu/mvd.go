@@ -125,10 +125,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	if tpr == 0 || tpr > mvdWG {
 		tpr = 16
 	}
-	rpw := mvdWG / tpr
-	if rope != nil && rpw%2 != 0 {
-		return nil, fmt.Errorf("gpu: %s: fused RoPE needs an even number of rows per workgroup", m.w.name)
+	if rope != nil && tpr > mvdWG/2 {
+		tpr = mvdWG / 2 // fused RoPE needs row pairs in one workgroup
 	}
+	rpw := mvdWG / tpr
 	consts := map[string]int{"XC": m.w.cols, "WG": mvdWG, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
