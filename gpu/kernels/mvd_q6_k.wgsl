@@ -16,19 +16,14 @@ fn px(i: u32) -> u32 {
     return (4u * (r2 / 8u) + r3 % 4u) * NT + t;
 }
 
-// q6k_field reads the 16 bytes at byte b (b % 4 is 0 or 2).
+// q6k_field reads the 16 bytes at byte b (b % 4 is 0 or 2) without a
+// branch (neighbouring threads read blocks of both alignments); the fifth
+// word is still inside the block.
 fn q6k_field(b: u32) -> vec4<u32> {
     let i = b >> 2u;
-    let w0 = W[i];
-    let w1 = W[i + 1u];
-    let w2 = W[i + 2u];
-    let w3 = W[i + 3u];
-    if ((b & 2u) == 0u) {
-        return vec4<u32>(w0, w1, w2, w3);
-    }
-    let w4 = W[i + 4u];
-    return vec4<u32>((w0 >> 16u) | (w1 << 16u), (w1 >> 16u) | (w2 << 16u),
-                     (w2 >> 16u) | (w3 << 16u), (w3 >> 16u) | (w4 << 16u));
+    let lo = vec4<u32>(W[i], W[i + 1u], W[i + 2u], W[i + 3u]);
+    let hi = vec4<u32>(lo.yzw, W[i + 4u]);
+    return select((lo >> vec4<u32>(16u)) | (hi << vec4<u32>(16u)), lo, (b & 2u) == 0u);
 }
 
 fn task_dot(rb: u32, t: u32) -> f32 {
