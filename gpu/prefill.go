@@ -13,7 +13,7 @@ import (
 // (kernels/gemm.wgsl) that dequantize each weight tile once per workgroup
 // instead of once per token tile, as the batched matvec does.
 
-// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB[,UNROLL]", or "0"
+// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB[,UNROLL[,DB]]", or "0"
 // to fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
@@ -22,9 +22,22 @@ const gemmEnv = "HEARTH_GPU_GEMM"
 type gemmTile struct {
 	bm, bn, bk, rb, cb int
 	un                 int // kk steps per loop iteration (0: 1)
+	db                 int // 1: double-buffered tiles (the next loads while this one is multiplied)
 }
 
+// sharedBytes is the workgroup memory the tiling uses.
+func (g gemmTile) sharedBytes() int { return 4 * g.bk * (g.bm + g.bn) * (1 + g.db) }
+
 func (g gemmTile) unroll() int { return max(g.un, 1) }
+
+// String names the tiling as BMxBNxBK/RBxCB/uUNROLL[/db].
+func (g gemmTile) String() string {
+	s := fmt.Sprintf("%dx%dx%d/%dx%d/u%d", g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
+	if g.db == 1 {
+		s += "/db"
+	}
+	return s
+}
 
 func (g gemmTile) threads() int { return (g.bm / (4 * g.rb)) * (g.bn / (4 * g.cb)) }
 
@@ -52,16 +65,22 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 			v = append(v, 1)
 		}
 		if len(v) == 6 {
-			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5]}
+			v = append(v, 0)
+		}
+		if len(v) == 7 {
+			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6]}
 			if e.valid() {
 				g = e
 			}
 		}
 	}
-	for g.bk > 32 && 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) {
+	for g.bk > 32 && g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
 		g.bk /= 2
 	}
-	if 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) ||
+	if g.bk%g.unroll() != 0 {
+		g.un = 1
+	}
+	if g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) ||
 		g.threads() > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
 		return g, false
 	}
@@ -70,7 +89,7 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 
 func (g gemmTile) valid() bool {
 	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
-	return pos && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
+	return pos && g.un >= 0 && (g.db == 0 || g.db == 1) && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
 
 // product records the matrix product m: the tiled GEMM for the batch
@@ -93,8 +112,9 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
 		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
 		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4, "UNROLL": g.unroll(),
+		"WSA": g.bk * g.bm / 4 * (1 + g.db), "XSA": g.bk * g.bn / 4 * (1 + g.db),
 	}
-	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true})
+	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true, "DB": g.db == 1})
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +230,7 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 	if err != nil {
 		return nil, err
 	}
-	label := fmt.Sprintf("gemm %s %s %dx%dx%d/%dx%d/u%d", m.w.typ, m.mode, g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
+	label := fmt.Sprintf("gemm %s %s %s", m.w.typ, m.mode, g)
 	p, err := r.pipeline(label, src)
 	if err != nil {
 		return nil, err

@@ -154,15 +154,17 @@ func TestGemmTilings(t *testing.T) {
 	tiles := []gemmTile{
 		{bm: 64, bn: 64, bk: 64, rb: 2, cb: 1, un: 8},
 		{bm: 64, bn: 32, bk: 64, rb: 2, cb: 2},
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, db: 1},
+		{bm: 32, bn: 32, bk: 64, rb: 2, cb: 1, un: 4, db: 1},
 		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
-		if 4*g.bk*(g.bm+g.bn) > int(d.limits.MaxComputeWorkgroupStorageSize) {
+		if g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
 			t.Logf("tiling %+v exceeds this adapter's workgroup memory; skipped", g)
 			continue
 		}
-		t.Run(strings.ReplaceAll(fmt.Sprintf("%+v", g), " ", ","), func(t *testing.T) {
+		t.Run(g.String(), func(t *testing.T) {
 			r := &resources{d: d}
 			defer r.release()
 			q := randomTensor(t, rng, gguf.TypeQ4_0, 70, 96)
@@ -369,7 +371,7 @@ func TestPrefillBench(t *testing.T) {
 			}
 			gb.batch = full
 			if g, ok := gemmTileFor(gb.d); ok {
-				name += fmt.Sprintf(" (gemm %dx%dx%d/%dx%d/u%d)", g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
+				name += fmt.Sprintf(" (gemm %s)", g)
 			}
 			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
 			t.Log(row)

@@ -35,11 +35,13 @@ const BM4: u32 = BM / 4u;
 const BN4: u32 = BN / 4u;
 
 // Ws[k * BM4 + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
-var<workgroup> Ws: array<vec4<f32>, WSN>;
-var<workgroup> Xs: array<vec4<f32>, XSN>;
+// DB (double buffer): two of each, WSA = 2*WSN and XSA = 2*XSN.
+var<workgroup> Ws: array<vec4<f32>, WSA>;
+var<workgroup> Xs: array<vec4<f32>, XSA>;
+var<private> wsb: u32; // Ws buffer being written
 
 fn ws_put(r: u32, k: u32, v: f32) {
-    Ws[k * BM4 + r / 4u][r % 4u] = v;
+    Ws[wsb + k * BM4 + r / 4u][r % 4u] = v;
 }
 
 fn silu(x: f32) -> f32 {
@@ -103,6 +105,47 @@ fn wrow(rt: u32, lr: u32) -> vec2<u32> {
 //#endif
 }
 
+// load_tile dequantizes the W tile and loads the X tile of columns
+// k0..k0+BK into buffer buf of Ws and Xs.
+fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
+    let cols = P.cols;
+    let cols4 = cols / 4u;
+    wsb = buf * WSN;
+    let xsb = buf * XSN;
+    // W tile: BM rows x BK/UNIT units, consecutive threads on
+    // consecutive rows
+    for (var u = lid; u < BM * (BK / UNIT); u += WG) {
+        let lr = u % BM;
+        let su = u / BM;
+        let c = k0 + su * UNIT;
+        let wr = wrow(rt, lr);
+        if (wr.y == 1u && c < cols) {
+            let bo = wr.x * P.row_bytes + (c / BLOCK_ELEMS) * BLOCK_BYTES;
+            unit_store(bo, (c % BLOCK_ELEMS) / UNIT, lr, su * UNIT);
+        } else {
+            for (var j = 0u; j < UNIT; j++) {
+                ws_put(lr, su * UNIT + j, 0.0);
+            }
+        }
+    }
+    // X tile: BN tokens x BK/4 vec4s, consecutive threads on
+    // consecutive tokens
+    for (var i = lid; i < BN * (BK / 4u); i += WG) {
+        let t = i % BN;
+        let kq = i / BN;
+        var v = vec4<f32>(0.0);
+        if (t0 + t < ntok && k0 + 4u * kq < cols) {
+            v = X[(t0 + t) * cols4 + k0 / 4u + kq];
+        }
+        let b = xsb + 4u * kq * BN4 + t / 4u;
+        let e = t % 4u;
+        Xs[b][e] = v.x;
+        Xs[b + BN4][e] = v.y;
+        Xs[b + 2u * BN4][e] = v.z;
+        Xs[b + 3u * BN4][e] = v.w;
+    }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     let lid = lidv.x;
@@ -115,51 +158,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let tr = lid % NR;
     let tc = lid / NR;
     let cols = P.cols;
-    let cols4 = cols / 4u;
 
     // acc_R_J: tile row group R (4 rows), token group J (4 tokens)
 //@DECL
 
+    var cur = 0u;
+//#if DB
+    // double buffer: tile k+1 loads while tile k is multiplied
+    load_tile(0u, 0u, lid, rt, t0, ntok);
+    workgroupBarrier();
+//#endif
     for (var k0 = 0u; k0 < cols; k0 += BK) {
-        // W tile: BM rows x BK/UNIT units, consecutive threads on
-        // consecutive rows
-        for (var u = lid; u < BM * (BK / UNIT); u += WG) {
-            let lr = u % BM;
-            let su = u / BM;
-            let c = k0 + su * UNIT;
-            let wr = wrow(rt, lr);
-            if (wr.y == 1u && c < cols) {
-                let bo = wr.x * P.row_bytes + (c / BLOCK_ELEMS) * BLOCK_BYTES;
-                unit_store(bo, (c % BLOCK_ELEMS) / UNIT, lr, su * UNIT);
-            } else {
-                for (var j = 0u; j < UNIT; j++) {
-                    ws_put(lr, su * UNIT + j, 0.0);
-                }
-            }
+//#if DB
+        if (k0 + BK < cols) {
+            load_tile(k0 + BK, 1u - cur, lid, rt, t0, ntok);
         }
-        // X tile: BN tokens x BK/4 vec4s, consecutive threads on
-        // consecutive tokens
-        for (var i = lid; i < BN * (BK / 4u); i += WG) {
-            let t = i % BN;
-            let kq = i / BN;
-            var v = vec4<f32>(0.0);
-            if (t0 + t < ntok && k0 + 4u * kq < cols) {
-                v = X[(t0 + t) * cols4 + k0 / 4u + kq];
-            }
-            let b = 4u * kq * BN4 + t / 4u;
-            let e = t % 4u;
-            Xs[b][e] = v.x;
-            Xs[b + BN4][e] = v.y;
-            Xs[b + 2u * BN4][e] = v.z;
-            Xs[b + 3u * BN4][e] = v.w;
-        }
+//#else
+        load_tile(k0, 0u, lid, rt, t0, ntok);
         workgroupBarrier();
+//#endif
         for (var kk = 0u; kk < BK; kk += UNROLL) {
-            let wb = kk * BM4 + tr;
-            let xb = kk * BN4 + tc;
+            let wb = cur * WSN + kk * BM4 + tr;
+            let xb = cur * XSN + kk * BN4 + tc;
 //@COMPUTE
         }
         workgroupBarrier();
+//#if DB
+        cur = 1u - cur;
+//#endif
     }
 
 //@STORE
