@@ -255,6 +255,16 @@ pfloop:
 	VHADDPS X0, X0, X0 \
 	VHADDPS X0, X0, X0
 
+// gf32REDUCE of Y4..Y7 into X4 (temp X5).
+#define gf32REDUCEB \
+	VADDPS Y6, Y4, Y4 \
+	VADDPS Y7, Y5, Y5 \
+	VADDPS Y5, Y4, Y4 \
+	VEXTRACTF128 $1, Y4, X5 \
+	VADDPS X5, X4, X4 \
+	VHADDPS X4, X4, X4 \
+	VHADDPS X4, X4, X4
+
 // func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int); rows > 0.
 //
 // rows consecutive rows of ggml_vec_dot_f32 on the haswell build (the
@@ -262,80 +272,98 @@ pfloop:
 // np = n&^31 products in four accumulators of eight lanes reduced by
 // gf32REDUCE (all zero when np is 0), then the tail's first (n-np)&^3
 // products rounded and added one at a time and its last (n-np)&3 fused.
+// Rows go two at a time (A in Y0..Y3, B in Y4..Y7, the activations loaded
+// once into Y12..Y15), so the two rows' serial tails overlap; a last odd
+// row runs as A and B alike and stores once.
 TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DX
 	MOVQ w+8(FP), R8
 	MOVQ rowBytes+16(FP), R9
 	MOVQ x+24(FP), R10
-	MOVQ n+32(FP), R13
+	MOVQ n+32(FP), SI
 	MOVQ rows+40(FP), R12
-	MOVQ R13, BX
-	ANDQ $31, BX
-	MOVQ BX, AX
-	ANDQ $3, AX
-	ANDQ $-4, BX
+	// byte offsets: R13 = 4·np, BX = 4·(np + (n-np)&^3), SI = 4·n
+	MOVQ SI, R13
 	ANDQ $-32, R13
+	MOVQ SI, BX
+	ANDQ $-4, BX
+	SHLQ $2, R13
+	SHLQ $2, BX
+	SHLQ $2, SI
 
-gf32row:
+gf32pair:
+	LEAQ (R8)(R9*1), R11
+	CMPQ R12, $1
+	JNE gf32two
+	MOVQ R8, R11
+
+gf32two:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	MOVQ R8, SI
-	MOVQ R10, DI
-	MOVQ R13, CX
-	TESTQ CX, CX
-	JZ gf32reduce
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	CMPQ AX, R13
+	JGE gf32reduce
 
 gf32loop:
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ $128, SI
-	ADDQ $128, DI
-	SUBQ $32, CX
-	JNZ gf32loop
+	VMOVUPS (R10)(AX*1), Y12
+	VMOVUPS 32(R10)(AX*1), Y13
+	VMOVUPS 64(R10)(AX*1), Y14
+	VMOVUPS 96(R10)(AX*1), Y15
+	VFMADD231PS (R8)(AX*1), Y12, Y0
+	VFMADD231PS 32(R8)(AX*1), Y13, Y1
+	VFMADD231PS 64(R8)(AX*1), Y14, Y2
+	VFMADD231PS 96(R8)(AX*1), Y15, Y3
+	VFMADD231PS (R11)(AX*1), Y12, Y4
+	VFMADD231PS 32(R11)(AX*1), Y13, Y5
+	VFMADD231PS 64(R11)(AX*1), Y14, Y6
+	VFMADD231PS 96(R11)(AX*1), Y15, Y7
+	ADDQ $128, AX
+	CMPQ AX, R13
+	JLT gf32loop
 
 gf32reduce:
 	gf32REDUCE
-	MOVQ BX, CX
-	TESTQ CX, CX
-	JZ gf32fma
+	gf32REDUCEB
 
 gf32mul:
-	VMOVSS (SI), X1
-	VMULSS (DI), X1, X1
-	VADDSS X1, X0, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JNZ gf32mul
+	CMPQ AX, BX
+	JGE gf32fma
+	VMOVSS (R8)(AX*1), X8
+	VMULSS (R10)(AX*1), X8, X8
+	VADDSS X8, X0, X0
+	VMOVSS (R11)(AX*1), X9
+	VMULSS (R10)(AX*1), X9, X9
+	VADDSS X9, X4, X4
+	ADDQ $4, AX
+	JMP gf32mul
 
 gf32fma:
-	MOVQ AX, CX
-	TESTQ CX, CX
-	JZ gf32store
-
-gf32fmaloop:
-	VMOVSS (SI), X1
-	VFMADD231SS (DI), X1, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JNZ gf32fmaloop
+	CMPQ AX, SI
+	JGE gf32store
+	VMOVSS (R8)(AX*1), X8
+	VFMADD231SS (R10)(AX*1), X8, X0
+	VMOVSS (R11)(AX*1), X9
+	VFMADD231SS (R10)(AX*1), X9, X4
+	ADDQ $4, AX
+	JMP gf32fma
 
 gf32store:
 	VMOVSS X0, (DX)
-	ADDQ $4, DX
-	ADDQ R9, R8
-	DECQ R12
-	JNZ gf32row
+	CMPQ R12, $1
+	JEQ gf32done
+	VMOVSS X4, 4(DX)
+	ADDQ $8, DX
+	LEAQ (R8)(R9*2), R8
+	SUBQ $2, R12
+	JNZ gf32pair
 
+gf32done:
 	VZEROUPPER
 	RET
 

@@ -42,3 +42,22 @@ func BenchmarkGemvQ4K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemvF32 times GemvF32 on stories260K's shapes (rows x cols),
+// where per-row overhead dominates; cpu-us/op is CPU time.
+func BenchmarkGemvF32(b *testing.B) {
+	tr := mustFor(b, gguf.TypeF32)
+	for _, sh := range [][2]int{{64, 64}, {172, 64}, {64, 172}, {512, 64}} {
+		rows, n := sh[0], sh[1]
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(37, 38)), rows, n, 1)
+		dst := make([]float32, rows)
+		b.Run(fmt.Sprintf("%dx%d", rows, n), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			c0 := processCPUSeconds()
+			for b.Loop() {
+				GemvF32(dst, w, rowBytes, n, a, 0, rows)
+			}
+			b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
+		})
+	}
+}
