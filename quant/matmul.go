@@ -44,7 +44,7 @@ const maxFloatTile = 32
 // At LevelAVX2, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights go through kernels
 // that decode each weight block once for eight (Q4_0, Q5_0, Q8_0) or four
 // activation rows, F32 and F16 through kernels that load or widen each
-// weight vector once for three activation rows, Q2_K, Q3_K, Q4_K and Q6_K through
+// weight vector once for three activation rows, Q2_K..Q6_K through
 // ones that decode each weight block once for eight (or four) activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. It
@@ -64,7 +64,7 @@ func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst [
 		switch tr.Type {
 		case gguf.TypeF32, gguf.TypeF16:
 			done = matMulFloatAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
-		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ6_K:
+		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 			done = matMulKQuantAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		default:
 			done = matMulLegacyAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)

@@ -27,7 +27,7 @@ func cpuTime(b *testing.B) time.Duration {
 // GMAC/s is per CPU second.
 func BenchmarkPrefill(b *testing.B) {
 	const m = 128
-	types := []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0, gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeF16, gguf.TypeF32, gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ6_K}
+	types := []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0, gguf.TypeQ4_1, gguf.TypeQ5_1, gguf.TypeF16, gguf.TypeF32, gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K}
 	for _, typ := range types {
 		for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
 			rows, n := sh[0], sh[1]

@@ -323,3 +323,191 @@ q3brow:
 	k23bReduce(512)
 	VZEROUPPER
 	RET
+
+// q5bQuants builds the two 5-bit quant vectors of one 64-value chunk of a
+// Q5_K block into lo and hi as q5xChunk does: low and high nibbles of the
+// 32 bytes at qoff(SI) under the 0x0f mask Y15, plus 0x10 (Y14) where the
+// qh bit (Y12 under the bit mask Y13, which moves on by one bit per
+// vector) is set. Uses Y11.
+#define q5bQuants(qoff, lo, hi) \
+	VMOVDQU qoff(SI), lo \
+	VPSRLW $4, lo, hi \
+	VPAND Y15, lo, lo \
+	VPAND Y15, hi, hi \
+	VPAND Y13, Y12, Y11 \
+	VPCMPEQB Y13, Y11, Y11 \
+	VPAND Y14, Y11, Y11 \
+	VPOR Y11, lo, lo \
+	VPADDB Y13, Y13, Y13 \
+	VPAND Y13, Y12, Y11 \
+	VPCMPEQB Y13, Y11, Y11 \
+	VPAND Y14, Y11, Y11 \
+	VPOR Y11, hi, hi \
+	VPADDB Y13, Y13, Y13
+
+// func q5KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32)
+//
+// out[j] = q5KDotAVX2(w, a + j*aStride, nb) for j < rows, 0 < rows <= 8,
+// nb > 0. tmp is 736 bytes of scratch: the scale vectors (0..255), the
+// rows' float accumulators (256..511), the block's mins words (512..527),
+// fp32(d_w) and fp32(dmin_w) (528..535), the rows' scalar mins sums
+// (544..575) and constants (576..735).
+TEXT ·q5KQ8KDotNAVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), R8
+	MOVQ tmp+24(FP), BX
+	MOVQ nb+32(FP), CX
+	MOVQ rows+40(FP), DX
+	k23bConst($0x0f0f0f0f0f0f0f0f, 576)
+	k23bConst($0x1010101010101010, 608)
+	k23bConst($0x0101010101010101, 640)
+	k23bConst($0x0100010001000100, 672)
+	k23bConst($0x0202020202020202, 704)
+	k23bZero(256)
+	VXORPS X0, X0, X0
+	VMOVUPS Y0, 544(BX)
+
+q5bblock:
+	// scales (AX, R13) and mins (R12, R10), as in q5KDotAVX2
+	MOVL 4(SI), AX
+	MOVL 8(SI), R9
+	MOVL 12(SI), R11
+	MOVL R11, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL R9, R13
+	SHRL $6, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL R13, R10
+	MOVL R9, R12
+	ANDL $0x3f3f3f3f, R12
+	MOVL R11, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL R9, R13
+	ANDL $0x3f3f3f3f, AX
+	VMOVQ R12, X5
+	VPINSRD $1, R10, X5, X5
+	VPMOVZXBW X5, X5
+	VMOVDQU X5, 512(BX)
+	VMOVQ AX, X0
+	VPINSRD $1, R13, X0, X0
+	VPMOVZXBW X0, X0
+	VINSERTI128 $1, X0, Y0, Y11
+	// the eight scale vectors (shuffle from words 0, step 2 bytes)
+	VMOVDQU 672(BX), Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 0(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 32(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 64(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 96(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 128(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 160(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 192(BX)
+	VPADDB 704(BX), Y10, Y10
+	VPSHUFB Y10, Y11, Y3
+	VMOVDQU Y3, 224(BX)
+	// fp32(d_w), fp32(dmin_w)
+	VMOVD (SI), X13
+	VCVTPH2PS X13, X13
+	VMOVDQU X13, 528(BX)
+	// the eight 5-bit quant vectors Y0..Y7
+	VMOVDQU 576(BX), Y15
+	VMOVDQU 608(BX), Y14
+	VMOVDQU 640(BX), Y13
+	VMOVDQU 16(SI), Y12
+	q5bQuants(48, Y0, Y1)
+	q5bQuants(80, Y2, Y3)
+	q5bQuants(112, Y4, Y5)
+	q5bQuants(144, Y6, Y7)
+
+	MOVQ DI, R9
+	LEAQ 256(BX), R11
+	LEAQ 544(BX), R12
+	MOVQ DX, R13
+
+q5brow:
+	// d = d_w*d_a (X9), dmin = dmin_w*d_a (X10)
+	VMOVSS (R9), X8
+	VMULSS 528(BX), X8, X9
+	VMULSS 532(BX), X8, X10
+	// summs -= dmin * sum_j m_j*(bsums[2j]+bsums[2j+1]) (one scalar FMA)
+	VMOVDQU 260(R9), X11
+	VPHADDW 276(R9), X11, X11
+	VPMADDWD 512(BX), X11, X11
+	VPSHUFD $0x4e, X11, X12
+	VPADDD X12, X11, X11
+	VPSHUFD $0xb1, X11, X12
+	VPADDD X12, X11, X11
+	VMOVD X11, AX
+	VCVTSI2SSL AX, X11, X11
+	VMOVSS (R12), X12
+	VFNMADD231SS X11, X10, X12
+	VMOVSS X12, (R12)
+	// the block's int32 lanes
+	VPMADDUBSW 4(R9), Y0, Y8
+	VPMADDWD 0(BX), Y8, Y8
+	q2bStep(Y1, 36, 1)
+	q2bStep(Y2, 68, 2)
+	q2bStep(Y3, 100, 3)
+	q2bStep(Y4, 132, 4)
+	q2bStep(Y5, 164, 5)
+	q2bStep(Y6, 196, 6)
+	q2bStep(Y7, 228, 7)
+	// acc += d * sumi
+	VCVTDQ2PS Y8, Y8
+	VBROADCASTSS X9, Y9
+	VMOVUPS (R11), Y10
+	VFMADD231PS Y8, Y9, Y10
+	VMOVUPS Y10, (R11)
+	ADDQ R8, R9
+	ADDQ $32, R11
+	ADDQ $4, R12
+	DECQ R13
+	JNZ q5brow
+
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q5bblock
+
+	// out[j] = hsum_float_8(acc_j) + summs_j
+	MOVQ out+48(FP), R9
+	LEAQ 256(BX), R11
+	LEAQ 544(BX), R12
+	MOVQ DX, R10
+
+q5bred:
+	VMOVUPS (R11), Y7
+	VEXTRACTF128 $1, Y7, X0
+	VADDPS X7, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VADDSS (R12), X0, X0
+	VMOVSS X0, (R9)
+	ADDQ $4, R9
+	ADDQ $32, R11
+	ADDQ $4, R12
+	DECQ R10
+	JNZ q5bred
+	VZEROUPPER
+	RET

@@ -6,14 +6,14 @@ import "github.com/hearthllm/hearth/gguf"
 const kquantScratch = 960
 
 // matMulKQuantAVX2 runs the batched K-quant kernel of weight type t (Q4_K,
-// Q6_K: in groups of eight, then one of four; Q2_K, Q3_K: in groups of up to
-// eight) over the activation rows and returns how many rows it did (0 when
+// Q6_K: in groups of eight, then one of four; Q2_K, Q3_K, Q5_K: in groups of
+// up to eight) over the activation rows and returns how many rows it did (0 when
 // t has no batched kernel or the rows do not fit it). It walks tiles of
 // weight rows that stay in L2 while every group passes over them. r0 < r1.
 func matMulKQuantAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	var wLen int
 	switch t {
-	case gguf.TypeQ2_K, gguf.TypeQ3_K:
+	case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ5_K:
 		return matMulK23AVX2(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 	case gguf.TypeQ4_K:
 		wLen = q4KBytes
@@ -63,13 +63,16 @@ func matMulKQuantAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 	return done
 }
 
-// matMulK23AVX2 is matMulKQuantAVX2 for Q2_K and Q3_K, whose kernels take
+// matMulK23AVX2 is matMulKQuantAVX2 for Q2_K, Q3_K and Q5_K, whose kernels take
 // any group of up to eight activation rows: it does all m rows (0 when the
 // rows do not fit the kernels).
 func matMulK23AVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	wLen := q2KBytes
-	if t == gguf.TypeQ3_K {
+	switch t {
+	case gguf.TypeQ3_K:
 		wLen = q3KBytes
+	case gguf.TypeQ5_K:
+		wLen = q5KBytes
 	}
 	nb := n / qkK
 	if nb == 0 || nb*wLen > rowBytes || nb*q8KBytes > aRowBytes {
@@ -86,10 +89,13 @@ func matMulK23AVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowByt
 			g := min(len(out), m-i0)
 			for r := t0; r < t1; r++ {
 				wr, ar := &w[r*rowBytes], &a[i0*aRowBytes]
-				if t == gguf.TypeQ2_K {
+				switch t {
+				case gguf.TypeQ2_K:
 					q2KQ8KDotNAVX2(wr, ar, aRowBytes, &tmp[0], nb, g, &out[0])
-				} else {
+				case gguf.TypeQ3_K:
 					q3KQ8KDotNAVX2(wr, ar, aRowBytes, &tmp[0], nb, g, &out[0])
+				default:
+					q5KQ8KDotNAVX2(wr, ar, aRowBytes, &tmp[0], nb, g, &out[0])
 				}
 				for j, v := range out[:g] {
 					dst[(i0+j)*ldDst+r] = v

@@ -43,3 +43,9 @@ func q2KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float
 //
 //go:noescape
 func q3KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32)
+
+// q5KQ8KDotNAVX2 is the batched form of q5KDotAVX2, with the arguments of
+// q2KQ8KDotNAVX2; tmp is 736 bytes of scratch.
+//
+//go:noescape
+func q5KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32)

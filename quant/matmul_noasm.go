@@ -73,3 +73,7 @@ func q8_0PairSums8AVX2(a *byte, aStride, nb int, corr *byte) { panic("quant: no 
 func q4_0Q8_0Dot8CAVX2(w, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q5KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32) {
+	panic("quant: no AVX2 kernels")
+}

@@ -31,6 +31,7 @@ func rowDotAt(t testing.TB, typ gguf.TensorType, avx2 bool) func(n int, w, a []b
 		gguf.TypeQ2_K: {vecDotQ2KQ8K, vecDotQ2KQ8KAVX2},
 		gguf.TypeQ3_K: {vecDotQ3KQ8K, vecDotQ3KQ8KAVX2},
 		gguf.TypeQ4_K: {vecDotQ4KQ8K, vecDotQ4KQ8KAVX2},
+		gguf.TypeQ5_K: {vecDotQ5KQ8K, vecDotQ5KQ8KAVX2},
 		gguf.TypeQ6_K: {vecDotQ6KQ8K, vecDotQ6KQ8KAVX2},
 	}[typ]; kat[0] != nil {
 		if avx2 {
@@ -158,6 +159,10 @@ func scrambleLegacy(rng *rand.Rand, typ gguf.TensorType, w, a []byte) bool {
 		return true
 	case gguf.TypeQ3_K:
 		scrambleQuants(rng, w, q3KBytes, q3KOffD)
+		scrambleQ8K(rng, a)
+		return true
+	case gguf.TypeQ5_K:
+		scrambleQuants(rng, w, q5KBytes, 0, 2)
 		scrambleQ8K(rng, a)
 		return true
 	default:
