@@ -213,6 +213,10 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 	// last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
 	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
+	if np <= floatChunk {
+		matMulFloatWholeAVX2(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, groups, r0, r1)
+		return groups * floatBatchRows
+	}
 	var acc [maxFloatTile][floatBatchRows * 32]float32
 	var out [floatBatchRows]float32
 	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
@@ -239,16 +243,51 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 			}
 			for r := t0; r < t1; r++ {
 				reduceF32x3AVX2(&acc[r-t0][0], &out[0])
-				for j := 0; j < floatBatchRows; j++ {
-					ar := a[(i0+j)*aRowBytes:]
-					if t == gguf.TypeF32 {
-						dst[(i0+j)*ldDst+r] = f32TailAVX2(out[j], asF32(w[r*rowBytes:r*rowBytes+4*n]), asF32(ar[:4*n]), np)
-					} else {
-						dst[(i0+j)*ldDst+r] = f16TailAVX2(out[j], asU16(w[r*rowBytes:r*rowBytes+2*n]), asU16(ar[:2*n]), np)
-					}
-				}
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
 			}
 		}
 	}
 	return groups * floatBatchRows
+}
+
+// matMulFloatWholeAVX2 is matMulFloatAVX2 for rows of at most floatChunk
+// elements (rounded down to 32): one kernel call per weight row and group
+// of activation rows accumulates, reduces and stores the sums, with no
+// accumulators in memory.
+func matMulFloatWholeAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, groups int, r0, r1 int) {
+	np := n &^ 31
+	var out [floatBatchRows]float32
+	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
+	for t0 := r0; t0 < r1; t0 += tile {
+		t1 := min(t0+tile, r1)
+		for g := 0; g < groups; g++ {
+			i0 := g * floatBatchRows
+			for r := t0; r < t1; r++ {
+				if t == gguf.TypeF32 {
+					dotF32x3FullAVX2(&asF32(w[r*rowBytes:])[0], &asF32(a[i0*aRowBytes:])[0], aRowBytes, np, &out[0])
+				} else {
+					dotF16x3FullAVX2(&asU16(w[r*rowBytes:])[0], &asU16(a[i0*aRowBytes:])[0], aRowBytes, np, &out[0])
+				}
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
+			}
+		}
+	}
+}
+
+// floatTails adds the products past the last whole 32-element block to the
+// reduced sums out of weight row r with activation rows i0.. (as ggml
+// does) and stores them in dst; with no such products the sums are final.
+func floatTails(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, r int, out *[floatBatchRows]float32) {
+	np := n &^ 31
+	for j, v := range out {
+		if np < n {
+			ar := a[(i0+j)*aRowBytes:]
+			if t == gguf.TypeF32 {
+				v = f32TailAVX2(v, asF32(w[r*rowBytes:r*rowBytes+4*n]), asF32(ar[:4*n]), np)
+			} else {
+				v = f16TailAVX2(v, asU16(w[r*rowBytes:r*rowBytes+2*n]), asU16(ar[:2*n]), np)
+			}
+		}
+		dst[(i0+j)*ldDst+r] = v
+	}
 }

@@ -65,3 +65,13 @@ func q8_0PairSums8AVX2(a *byte, aStride, nb int, corr *byte)
 //
 //go:noescape
 func q4_0Q8_0Dot8CAVX2(w, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32)
+
+// dotF32x3FullAVX2 and dotF16x3FullAVX2 are dotF32x3AVX2/dotF16x3AVX2 from
+// zero accumulators over whole rows (n > 0 a multiple of 32) followed by
+// reduceF32x3AVX2 into out[0..2]. They need LevelAVX2.
+
+//go:noescape
+func dotF32x3FullAVX2(x, y *float32, yStride, n int, out *float32)
+
+//go:noescape
+func dotF16x3FullAVX2(x, y *uint16, yStride, n int, out *float32)

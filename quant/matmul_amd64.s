@@ -609,3 +609,76 @@ TEXT ·reduceF32x3AVX2(SB), NOSPLIT, $0-16
 	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
 	VZEROUPPER
 	RET
+
+#define MM_F_ZERO_ACC \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7 \
+	VXORPS Y8, Y8, Y8 \
+	VXORPS Y9, Y9, Y9 \
+	VXORPS Y10, Y10, Y10 \
+	VXORPS Y11, Y11, Y11
+
+// func dotF32x3FullAVX2(x, y *float32, yStride, n int, out *float32)
+// dotF32x3AVX2 from zero accumulators over whole rows of n elements (n > 0
+// a multiple of 32), then reduceF32x3AVX2 into out[0..2]: the same sums,
+// without keeping the accumulators in memory.
+TEXT ·dotF32x3FullAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ yStride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MM_F_ZERO_ACC
+
+f32x3floop:
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VMOVUPS 64(SI), Y14
+	VMOVUPS 96(SI), Y15
+	ADDQ $128, SI
+	MM_F_FMAS
+	JNZ f32x3floop
+
+	MOVQ out+32(FP), R10
+	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0)
+	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4)
+	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
+	VZEROUPPER
+	RET
+
+// func dotF16x3FullAVX2(x, y *uint16, yStride, n int, out *float32)
+// dotF32x3FullAVX2 for dotF16x3AVX2.
+TEXT ·dotF16x3FullAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ yStride+16(FP), R8
+	MOVQ n+24(FP), CX
+	MM_F_ZERO_ACC
+
+f16x3floop:
+	VCVTPH2PS (SI), Y12
+	VCVTPH2PS 16(SI), Y13
+	MM_F16_PAIR((DI), 16(DI), Y0, Y1)
+	MM_F16_PAIR((DI)(R8*1), 16(DI)(R8*1), Y4, Y5)
+	MM_F16_PAIR((DI)(R8*2), 16(DI)(R8*2), Y8, Y9)
+	VCVTPH2PS 32(SI), Y12
+	VCVTPH2PS 48(SI), Y13
+	MM_F16_PAIR(32(DI), 48(DI), Y2, Y3)
+	MM_F16_PAIR(32(DI)(R8*1), 48(DI)(R8*1), Y6, Y7)
+	MM_F16_PAIR(32(DI)(R8*2), 48(DI)(R8*2), Y10, Y11)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JNZ f16x3floop
+
+	MOVQ out+32(FP), R10
+	MM_REDUCE_STORE(Y0, Y1, Y2, Y3, X0, 0)
+	MM_REDUCE_STORE(Y4, Y5, Y6, Y7, X4, 4)
+	MM_REDUCE_STORE(Y8, Y9, Y10, Y11, X8, 8)
+	VZEROUPPER
+	RET

@@ -77,3 +77,7 @@ func q4_0Q8_0Dot8CAVX2(w, a *byte, aStride int, tab *float32, corr *byte, nb int
 func q5KQ8KDotNAVX2(w, a *byte, aStride int, tmp *byte, nb, rows int, out *float32) {
 	panic("quant: no AVX2 kernels")
 }
+
+func dotF32x3FullAVX2(x, y *float32, yStride, n int, out *float32) { panic("quant: no AVX2 kernels") }
+
+func dotF16x3FullAVX2(x, y *uint16, yStride, n int, out *float32) { panic("quant: no AVX2 kernels") }
