@@ -30,6 +30,10 @@ type resources struct {
 	pipes   map[string]*wgpu.ComputePipeline
 	modules []*wgpu.ShaderModule
 	tpr     int // threads per row of the decode matrix kernel (power of 2, <= 256; 0: by type)
+
+	// fma: whether the adapter's fma() is fused, probed when the first
+	// shader using round.wgsl's exact helpers is built (numerics.go).
+	fma fmaState
 }
 
 func (r *resources) release() {
@@ -117,6 +121,10 @@ func f32w(f float32) uint32 { return math.Float32bits(f) }
 
 // pipeline compiles (once per distinct source) a compute pipeline.
 func (r *resources) pipeline(label, src string) (*wgpu.ComputePipeline, error) {
+	src, err := r.withFMAConst(src)
+	if err != nil {
+		return nil, err
+	}
 	if p, ok := r.pipes[src]; ok {
 		return p, nil
 	}

@@ -33,7 +33,7 @@ var<workgroup> redi: array<u32, WG>;
 // correctly; quantization rounds x/d to an integer, so a one-ulp difference
 // in the norm scale can move a value across a .5 boundary (quantized
 // embeddings make exact halves common). Hence compensated sums (two_sum)
-// and fma-corrected division and square root here.
+// and correctly rounded division and square root (round.wgsl) here.
 var<workgroup> redlo: array<f32, WG>;
 
 // sum_all returns the workgroup's sum of (hi, lo) pairs as (hi, lo).
@@ -72,13 +72,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#if NORM
     var ss = vec2<f32>(0.0);
     for (var i = lid; i < P.cols; i += WG) {
-        let t = two_sum(ss.x, X[b + i] * X[b + i]);
+        let t = two_sum(ss.x, opaque(X[b + i] * X[b + i]));
         ss = vec2<f32>(t.x, ss.y + t.y);
     }
     let tot = sum_all(lid, ss);
     let n = f32(P.cols);
-    let q = tot.x / n;
-    let mean = q + (fma(-q, n, tot.x) + tot.y) / n;
+    let mean = mean_rn(tot, n);
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
     let o = b + wid.x * BS;
