@@ -214,7 +214,7 @@ func TestDecodeLongContext(t *testing.T) {
 		d, at := maxAbsDiff(lg, lc)
 		require.LessOrEqualf(t, d, 1e-3, "position %d: max |logit diff| %g at %d", i, d, at)
 		if i == len(path)-1 {
-			t.Logf("position %d (%d splits): max |logit diff| %.3g", i, i/attnSplit(m.Config.NHead, m.Config.HeadDim, 512).split+1, d)
+			t.Logf("position %d (%d splits): max |logit diff| %.3g", i, i/attnSplit(m.Config.NHead, m.Config.HeadDim, 512, 0).split+1, d)
 		}
 	}
 }

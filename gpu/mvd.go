@@ -3,6 +3,8 @@ package gpu
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/hearthllm/hearth/gguf"
@@ -15,8 +17,66 @@ import (
 // mvdEnv set to "0" switches the fused decode kernel off (experiments).
 const mvdEnv = "HEARTH_GPU_MVD"
 
-// mvdWG is the workgroup size of the fused kernel.
+// mvdWG is the default workgroup size of the fused kernel.
 const mvdWG = 256
+
+// Tuning switches of the fused kernel, read once when a Backend is built
+// (experiments; docs/benchmarks-gpu.md has the sweep):
+//
+//   - HEARTH_GPU_MVD_SMALL="ROWS:TPR,RPW[;ROWS:TPR,RPW...]": products with
+//     at most ROWS output rows (the first rule that fits) run TPR threads
+//     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 256, both
+//     powers of two), e.g. "256:32,2;2048:32,8" gives the Q6_K V product
+//     (256 rows) 128 workgroups and attn_output/ffn_down (2048 rows) 256;
+//   - HEARTH_GPU_MVD_PK=1: the Q4_K/Q6_K/Q4_0/Q8_0 tasks assemble quants
+//     as packed bytes and turn them into floats with the 2^23 trick
+//     instead of integer-to-float conversions (the same values exactly);
+//   - HEARTH_GPU_ATTN_SPLIT=64|128|256|512: positions per decode attention
+//     split (at least; default 128).
+const (
+	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
+	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
+	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
+)
+
+// mvdRule gives products of at most rows output rows their own threads per
+// row and rows per workgroup.
+type mvdRule struct{ rows, tpr, rpw int }
+
+// mvdTuning holds the fused kernel's switches.
+type mvdTuning struct {
+	small     []mvdRule
+	pk        bool
+	attnSplit int // minimum positions per attention split (0: 128)
+}
+
+// readMVDTuning parses the switches from the environment.
+func readMVDTuning() (mvdTuning, error) {
+	var t mvdTuning
+	t.pk = os.Getenv(mvdPKEnv) == "1"
+	if v := os.Getenv(attnSplitEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 || n&(n-1) != 0 {
+			return t, fmt.Errorf("gpu: %s=%q: want a power of two >= 16", attnSplitEnv, v)
+		}
+		t.attnSplit = n
+	}
+	if v := os.Getenv(mvdSmallEnv); v != "" {
+		for _, f := range strings.Split(v, ";") {
+			var r mvdRule
+			if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d:%d,%d", &r.rows, &r.tpr, &r.rpw); err != nil {
+				return t, fmt.Errorf("gpu: %s=%q: %w", mvdSmallEnv, v, err)
+			}
+			wg := r.tpr * r.rpw
+			if r.rows <= 0 || r.tpr < 1 || r.rpw < 1 || r.tpr&(r.tpr-1) != 0 || r.rpw&(r.rpw-1) != 0 || wg < 64 || wg > mvdWG {
+				return t, fmt.Errorf("gpu: %s=%q: rule %q: want ROWS:TPR,RPW with powers of two and 64 <= TPR*RPW <= %d",
+					mvdSmallEnv, v, f, mvdWG)
+			}
+			t.small = append(t.small, r)
+		}
+	}
+	return t, nil
+}
 
 // mvdFast names the types with hand-written tasks (kernels/mvd_<type>.wgsl)
 // and whether their weights are read as vec4<u32> (W4).
@@ -44,8 +104,12 @@ type combSpec struct {
 
 // attnSplit picks the split attention layout for a context of nCtx: at
 // least 128 positions a split and at most 32 splits a head.
-func attnSplit(nHead, headDim, nCtx int) combSpec {
-	split := max(128, (nCtx+31)/32)
+// minSplit (0: 128) overrides the 128.
+func attnSplit(nHead, headDim, nCtx, minSplit int) combSpec {
+	if minSplit <= 0 {
+		minSplit = 128
+	}
+	split := max(minSplit, (nCtx+31)/32)
 	return combSpec{nHead: nHead, headDim: headDim, split: split, slots: (nCtx + split - 1) / split}
 }
 
@@ -120,7 +184,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	defs["GENERIC"] = !fast
 	// 16 threads a row (16 rows a workgroup) measured best on an H100
 	// (docs/benchmarks-gpu.md: 16 beat 32 and 64 for every type);
-	// HEARTH_GPU_TPR overrides
+	// HEARTH_GPU_TPR overrides, HEARTH_GPU_MVD_SMALL per product size
 	tpr := r.tpr
 	if tpr == 0 || tpr > mvdWG {
 		tpr = 16
@@ -129,7 +193,23 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		tpr = mvdWG / 2 // fused RoPE needs row pairs in one workgroup
 	}
 	rpw := mvdWG / tpr
-	consts := map[string]int{"XC": m.w.cols, "WG": mvdWG, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
+	outRows := m.w.rows
+	if m.mode == modeSwiGLU {
+		outRows /= 2
+	}
+	for _, rule := range r.tune.small {
+		if outRows <= rule.rows {
+			if rope == nil || rule.rpw%2 == 0 {
+				tpr, rpw = rule.tpr, rule.rpw
+			}
+			break
+		}
+	}
+	wg := tpr * rpw // at least 64: the fused norm's lanes
+	if pk := r.tune.pk && fast && typ != gguf.TypeF16; pk {
+		defs["PK"] = true
+	}
+	consts := map[string]int{"XC": m.w.cols, "WG": wg, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
 			return nil, fmt.Errorf("gpu: %s: cannot merge attention partials here", m.w.name)
@@ -158,12 +238,16 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		if err != nil {
 			return nil, err
 		}
+		if fast && name != "common" {
+			s = preprocess(s, defs)
+		}
 		src += s
 		if !fast && name == typeKernel[typ] {
 			src += unitDot(s)
 		}
 	}
-	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil)
+	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil,
+		tpr, rpw, defs["PK"])
 	p, err := r.pipeline(label, src)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,8 @@ func TestMVDAllTypes(t *testing.T) {
 		mode       string
 	}{{37, 512, modeStore}, {70, 768, modeSwiGLU}}
 	const nTok = 2 // the kernel reads the last token's row
+	tunings := []mvdTuning{{}, {pk: true}, {small: []mvdRule{{rows: 4096, tpr: 32, rpw: 2}}},
+		{pk: true, small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}}}
 	for _, typ := range types {
 		t.Run(typ.String(), func(t *testing.T) {
 			tr, err := quant.For(typ)
@@ -77,10 +79,27 @@ func TestMVDAllTypes(t *testing.T) {
 					if norm {
 						m.norm = gb
 					}
-					ds, err := r.mvd(step, m, tr.VecDotType, nil)
-					require.NoError(t, err)
-					run(t, d, step, ds, nTok, 0, nil)
-					got := readF32(t, d, yb, sh.rows)
+					// today's kernel, then the tuning switches: packed
+					// quants (the same bits), and other threads per row
+					// and rows per workgroup (sums in another order)
+					var base []float32
+					var gots [][]float32
+					for _, tu := range tunings {
+						r.tune = tu
+						ds, err := r.mvd(step, m, tr.VecDotType, nil)
+						require.NoError(t, err)
+						run(t, d, step, ds, nTok, 0, nil)
+						got := readF32(t, d, yb, sh.rows)
+						if tu.small == nil {
+							if base == nil {
+								base = got
+							} else {
+								require.Equalf(t, base, got, "%s %s: packed quants changed the result", typ, name)
+							}
+						}
+						gots = append(gots, got)
+					}
+					r.tune = mvdTuning{}
 
 					// reference
 					xr := append([]float32(nil), x[(nTok-1)*sh.cols:]...)
@@ -100,25 +119,27 @@ func TestMVDAllTypes(t *testing.T) {
 						}
 						return s
 					}
-					var num, den float64
-					for i := 0; i < sh.rows; i++ {
-						want := dot(i)
-						if mode == modeSwiGLU {
-							gt := want
-							want = gt / (1 + math.Exp(-gt)) * dot(i+sh.rows)
+					for k, got := range gots {
+						var num, den float64
+						for i := 0; i < sh.rows; i++ {
+							want := dot(i)
+							if mode == modeSwiGLU {
+								gt := want
+								want = gt / (1 + math.Exp(-gt)) * dot(i+sh.rows)
+							}
+							e := float64(got[i]) - want
+							num += e * e
+							den += want * want
 						}
-						e := float64(got[i]) - want
-						num += e * e
-						den += want * want
+						rel := math.Sqrt(num / den)
+						// a float32 norm may round a rare activation the other
+						// way than the float64 reference (see knownMismatch)
+						tol := 1e-5
+						if norm {
+							tol = 1e-3
+						}
+						require.Lessf(t, rel, tol, "%s %s %+v: relative error %g", typ, name, tunings[k], rel)
 					}
-					rel := math.Sqrt(num / den)
-					// a float32 norm may round a rare activation the other
-					// way than the float64 reference (see knownMismatch)
-					tol := 1e-5
-					if norm {
-						tol = 1e-3
-					}
-					require.Lessf(t, rel, tol, "%s %s: relative error %g", typ, name, rel)
 				}
 			}
 		})

@@ -30,6 +30,7 @@ type resources struct {
 	pipes   map[string]*wgpu.ComputePipeline
 	modules []*wgpu.ShaderModule
 	tpr     int // threads per row of the decode matrix kernel (power of 2, <= 256; 0: by type)
+	tune    mvdTuning
 
 	// fma: whether the adapter's fma() is fused, probed when the first
 	// shader using round.wgsl's exact helpers is built (numerics.go).

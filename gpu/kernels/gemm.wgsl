@@ -9,9 +9,15 @@
 // or SWIGLU (rows r and r+half of the weight: y = silu(gate) * up; the tile
 // then holds BM/2 gate rows interleaved with their BM/2 up rows).
 // BM, BN, BK, RB, CB, NR = BM/(4*RB), NC = BN/(4*CB), WG = NR*NC and the
-// array sizes WSN = BK*BM/4, XSN = BK*BN/4 come from prefill.go, which also
+// array sizes WSN = BK*WST, XSN = BK*XST come from prefill.go, which also
 // writes the register-block code at the //@ lines (gemmRegisters), UNROLL
-// steps of kk at a time.
+// steps of kk at a time. WST = BM/4 + PAD and XST = BN/4 + PAD are the tile
+// rows' strides in vec4s (PAD = 1 moves consecutive k rows to other banks).
+// XV = 0: the X tile loads one vec4 per token row per thread, consecutive
+// threads on consecutive tokens; XV = n: n consecutive vec4s of a token row
+// on consecutive threads (coalesced: 16n bytes per row). WC = 1: the W tile's
+// units are handed out row-major (consecutive threads on consecutive units
+// of one row, coalesced when a step holds several units of a row).
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -34,18 +40,23 @@ const NSUB: u32 = BLOCK_ELEMS / UNIT;
 const BM4: u32 = BM / 4u;
 const BN4: u32 = BN / 4u;
 
-// Ws[k * BM4 + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
+// Ws[k * WST + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
 // DB (double buffer): two of each, WSA = 2*WSN and XSA = 2*XSN.
 var<workgroup> Ws: array<vec4<f32>, WSA>;
 var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
 
 fn ws_put(r: u32, k: u32, v: f32) {
-    Ws[wsb + k * BM4 + r / 4u][r % 4u] = v;
+    Ws[wsb + k * WST + r / 4u][r % 4u] = v;
 }
 
-fn silu(x: f32) -> f32 {
-    return x / (1.0 + exp(-x));
+//#include round
+
+// silu is the CPU's SwiGLU activation bit for bit (round.wgsl's silu_x:
+// ggml_v_expf on whole blocks of 8 of the row, expf after); gi is the
+// element's index in its token's row of y_stride elements.
+fn silu(x: f32, gi: u32) -> f32 {
+    return silu_x(x, gi, P.y_stride / 8u * 8u);
 }
 
 // put writes the 4 tokens tb.. of output row o (bounds-checked).
@@ -65,7 +76,7 @@ fn put(o: u32, tb: u32, ntok: u32, v: vec4<f32>) {
         Y[yi] = Y[yi] + v[e];
 //#endif
 //#if SILUMUL
-        Y[yi] = silu(v[e]) * Y[yi];
+        Y[yi] = silu(v[e], P.y_off + o) * Y[yi];
 //#endif
 //#if SWIGLU
         Y[yi] = v[e];
@@ -77,8 +88,8 @@ fn put(o: u32, tb: u32, ntok: u32, v: vec4<f32>) {
 fn store(rt: u32, g: u32, tb: u32, ntok: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
 //#if SWIGLU
     let o = rt * (BM / 2u) + 2u * g;
-    put(o, tb, ntok, silu4(a0) * a2);
-    put(o + 1u, tb, ntok, silu4(a1) * a3);
+    put(o, tb, ntok, silu4(a0, P.y_off + o) * a2);
+    put(o + 1u, tb, ntok, silu4(a1, P.y_off + o + 1u) * a3);
 //#else
     let o = rt * BM + 4u * g;
     put(o, tb, ntok, a0);
@@ -88,8 +99,9 @@ fn store(rt: u32, g: u32, tb: u32, ntok: u32, a0: vec4<f32>, a1: vec4<f32>, a2: 
 //#endif
 }
 
-fn silu4(x: vec4<f32>) -> vec4<f32> {
-    return x / (1.0 + exp(-x));
+// silu4 is silu of one row's element gi for four tokens.
+fn silu4(x: vec4<f32>, gi: u32) -> vec4<f32> {
+    return vec4<f32>(silu(x.x, gi), silu(x.y, gi), silu(x.z, gi), silu(x.w, gi));
 }
 
 // wrow maps tile row lr of row tile rt to (weight row, valid).
@@ -115,8 +127,13 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
     // W tile: BM rows x BK/UNIT units, consecutive threads on
     // consecutive rows
     for (var u = lid; u < BM * (BK / UNIT); u += WG) {
+//#if WC
+        let lr = u / (BK / UNIT);
+        let su = u % (BK / UNIT);
+//#else
         let lr = u % BM;
         let su = u / BM;
+//#endif
         let c = k0 + su * UNIT;
         let wr = wrow(rt, lr);
         if (wr.y == 1u && c < cols) {
@@ -128,21 +145,27 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
             }
         }
     }
-    // X tile: BN tokens x BK/4 vec4s, consecutive threads on
-    // consecutive tokens
+    // X tile: BN tokens x BK/4 vec4s
     for (var i = lid; i < BN * (BK / 4u); i += WG) {
+//#if XV
+        // XV consecutive vec4s of one token row on consecutive threads
+        let t = (i / XV) % BN;
+        let kq = (i / (XV * BN)) * XV + i % XV;
+//#else
+        // consecutive threads on consecutive tokens
         let t = i % BN;
         let kq = i / BN;
+//#endif
         var v = vec4<f32>(0.0);
         if (t0 + t < ntok && k0 + 4u * kq < cols) {
             v = X[(t0 + t) * cols4 + k0 / 4u + kq];
         }
-        let b = xsb + 4u * kq * BN4 + t / 4u;
+        let b = xsb + 4u * kq * XST + t / 4u;
         let e = t % 4u;
         Xs[b][e] = v.x;
-        Xs[b + BN4][e] = v.y;
-        Xs[b + 2u * BN4][e] = v.z;
-        Xs[b + 3u * BN4][e] = v.w;
+        Xs[b + XST][e] = v.y;
+        Xs[b + 2u * XST][e] = v.z;
+        Xs[b + 3u * XST][e] = v.w;
     }
 }
 
@@ -178,8 +201,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         workgroupBarrier();
 //#endif
         for (var kk = 0u; kk < BK; kk += UNROLL) {
-            let wb = cur * WSN + kk * BM4 + tr;
-            let xb = cur * XSN + kk * BN4 + tc;
+            let wb = cur * WSN + kk * WST + tr;
+            let xb = cur * XSN + kk * XST + tc;
 //@COMPUTE
         }
         workgroupBarrier();

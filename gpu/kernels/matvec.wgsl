@@ -44,8 +44,13 @@ fn xv(xb: u32, c: u32) -> f32 {
 //#endif
 }
 
-fn silu(x: f32) -> f32 {
-    return x / (1.0 + exp(-x));
+//#include round
+
+// silu is the CPU's SwiGLU activation bit for bit (round.wgsl's silu_x:
+// ggml_v_expf on whole blocks of 8 of the row, expf after); gi is the
+// element's index in its token's row of y_stride elements.
+fn silu(x: f32, gi: u32) -> f32 {
+    return silu_x(x, gi, P.y_stride / 8u * 8u);
 }
 
 // row_dot leaves dot(W[row], x_t) for t in [t0, t0+TT) in
@@ -144,10 +149,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             Y[yi] = Y[yi] + v;
 //#endif
 //#if SILUMUL
-            Y[yi] = silu(v) * Y[yi];
+            Y[yi] = silu(v, P.y_off + row) * Y[yi];
 //#endif
 //#if SWIGLU
-            Y[yi] = silu(gate) * v;
+            Y[yi] = silu(gate, P.y_off + row) * v;
 //#endif
         }
         workgroupBarrier();

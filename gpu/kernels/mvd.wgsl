@@ -110,8 +110,19 @@ fn xv(xb: u32, c: u32) -> f32 {
     return xs[px(c >> 2u)][c & 3u];
 }
 
-fn silu(x: f32) -> f32 {
-    return x / (1.0 + exp(-x));
+// qf turns the four unsigned bytes of p (byte k to lane k) into floats
+// minus off without integer-to-float conversions: 2^23 + b as float bits,
+// minus 2^23 + off (exact for bytes and small integer offsets).
+fn qf(p: u32, off: f32) -> vec4<f32> {
+    let b = (vec4<u32>(p) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+    return bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - (8388608.0 + off);
+}
+
+// silu is the CPU's SwiGLU activation bit for bit (round.wgsl's silu_x:
+// ggml_v_expf on whole blocks of 8 of the row, expf after); gi is the
+// element's index in the row of y_stride elements.
+fn silu(x: f32, gi: u32) -> f32 {
+    return silu_x(x, gi, P.y_stride / 8u * 8u);
 }
 
 // rnd rounds final activations to F16 or BF16 (identity otherwise).
@@ -156,7 +167,7 @@ fn prep(lid: u32, first: u32) {
         var ss = vec2<f32>(0.0);
         for (var i = lid; i < XC; i += 64u) {
             let x = xs[px(i >> 2u)][i & 3u];
-            let t = two_sum(ss.x, x * x);
+            let t = two_sum(ss.x, opaque(x * x));
             ss = vec2<f32>(t.x, ss.y + t.y);
         }
         red[lid] = ss.x;
@@ -173,8 +184,7 @@ fn prep(lid: u32, first: u32) {
     }
     let tot = vec2<f32>(red[0], red2[0]);
     let n = f32(XC);
-    let q = tot.x / n;
-    let mean = q + (fma(-q, n, tot.x) + tot.y) / n;
+    let mean = mean_rn(tot, n);
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
@@ -319,10 +329,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     Y[yi] = Y[yi] + v;
 //#endif
 //#if SILUMUL
-    Y[yi] = silu(v) * Y[yi];
+    Y[yi] = silu(v, yi) * Y[yi];
 //#endif
 //#if SWIGLU
-    Y[yi] = silu(v) * red2[lid];
+    Y[yi] = silu(v, yi) * red2[lid];
 //#endif
 //#if ROPE
     // yi is the row's index in QKV (one token): Q rows, then K, then V

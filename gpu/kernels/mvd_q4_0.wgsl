@@ -8,9 +8,14 @@ const TASK_ELEMS: u32 = 64u;
 fn q4_0_blk(d: f32, q: vec4<u32>, t: u32, k0: u32) -> f32 {
     var acc = 0.0;
     for (var w = 0u; w < 4u; w++) {
+//#if PK
+        let lo = qf(q[w] & 0x0f0f0f0fu, 8.0);
+        let hi = qf((q[w] >> 4u) & 0x0f0f0f0fu, 8.0);
+//#else
         let b = vec4<u32>(q[w]) >> vec4<u32>(0u, 8u, 16u, 24u);
         let lo = vec4<f32>(b & vec4<u32>(0xfu)) - 8.0;
         let hi = vec4<f32>((b >> vec4<u32>(4u)) & vec4<u32>(0xfu)) - 8.0;
+//#endif
         acc += dot(d * lo, xs[(k0 + w) * NT + t]) + dot(d * hi, xs[(k0 + 4u + w) * NT + t]);
     }
     return acc;

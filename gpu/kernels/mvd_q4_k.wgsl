@@ -49,9 +49,14 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     let ml1 = dd.y * sm1.y;
     var acc = 0.0;
     for (var w = 0u; w < 4u; w++) {
+//#if PK
+        let lo = qf(qv[w] & 0x0f0f0f0fu, 0.0);
+        let hi = qf((qv[w] >> 4u) & 0x0f0f0f0fu, 0.0);
+//#else
         let q = vec4<u32>(qv[w]) >> vec4<u32>(0u, 8u, 16u, 24u);
         let lo = vec4<f32>(q & vec4<u32>(0xfu));
         let hi = vec4<f32>((q >> vec4<u32>(4u)) & vec4<u32>(0xfu));
+//#endif
         acc += dot(dl0 * lo - ml0, xs[w * NT + t]) + dot(dl1 * hi - ml1, xs[(4u + w) * NT + t]);
     }
     return acc;

@@ -33,6 +33,34 @@ fn task_dot(rb: u32, t: u32) -> f32 {
     let qa = q6k_field(bo + 64u * n + 16u * lh);
     let qb = q6k_field(bo + 64u * n + 32u + 16u * lh);
     let qh = q6k_field(bo + 128u + 32u * n + 16u * lh);
+//#if PK
+    // the scale bytes sb, sb+2, sb+4, sb+6 from two words at 192+8n
+    let sf = bo + 192u + 8u * n;
+    let si = sf >> 2u;
+    let s3w = vec3<u32>(W[si], W[si + 1u], W[si + 2u]);
+    let sw = select((s3w.xy >> vec2<u32>(16u)) | (s3w.yz << vec2<u32>(16u)), s3w.xy, (sf & 2u) == 0u);
+    let d = unpack2x16float(W[(bo + 208u) >> 2u] >> (((bo + 208u) & 2u) * 8u)).x;
+    let ls = 8u * lh;
+    let s0 = d * i8of(sw.x >> ls);
+    let s1 = d * i8of(sw.x >> (16u + ls));
+    let s2 = d * i8of(sw.y >> ls);
+    let s3 = d * i8of(sw.y >> (16u + ls));
+    var acc = 0.0;
+    for (var w = 0u; w < 4u; w++) {
+        let a = qa[w];
+        let b = qb[w];
+        let h = qh[w];
+        let q0 = qf((a & 0x0f0f0f0fu) | ((h & 0x03030303u) << 4u), 32.0);
+        let q1 = qf((b & 0x0f0f0f0fu) | ((h & 0x0c0c0c0cu) << 2u), 32.0);
+        let q2 = qf(((a >> 4u) & 0x0f0f0f0fu) | (h & 0x30303030u), 32.0);
+        let q3 = qf(((b >> 4u) & 0x0f0f0f0fu) | ((h >> 2u) & 0x30303030u), 32.0);
+        acc += dot(s0 * q0, xs[w * NT + t])
+             + dot(s1 * q1, xs[(4u + w) * NT + t])
+             + dot(s2 * q2, xs[(8u + w) * NT + t])
+             + dot(s3 * q3, xs[(12u + w) * NT + t]);
+    }
+    return acc;
+//#else
     let d = f16at(bo + 208u);
     let sb = bo + 192u + 8u * n + lh;
     let s0 = d * i8of(rd8(sb));
@@ -57,4 +85,5 @@ fn task_dot(rb: u32, t: u32) -> f32 {
              + dot(s3 * q3, xs[(12u + w) * NT + t]);
     }
     return acc;
+//#endif
 }

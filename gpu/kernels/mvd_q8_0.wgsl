@@ -4,8 +4,13 @@
 const TASK_ELEMS: u32 = 64u;
 
 fn q8_0_word(d: f32, q: u32, x: u32) -> f32 {
+//#if PK
+    // signed bytes plus 128 (flipped sign bits), minus 128 as floats
+    return dot(d * qf(q ^ 0x80808080u, 128.0), xs[x]);
+//#else
     let v = vec4<i32>(vec4<u32>(q) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
     return dot(d * vec4<f32>(v), xs[x]);
+//#endif
 }
 
 fn task_dot(rb: u32, t: u32) -> f32 {
