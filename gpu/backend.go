@@ -84,6 +84,10 @@ func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) 
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TPR")); err == nil && v >= 4 && v <= 256 && v&(v-1) == 0 {
 		b.res.tpr = v // tuning experiments
 	}
+	if b.res.tune, err = readMVDTuning(); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TT")); err == nil && v >= 1 && v <= 32 {
 		b.batchTT = v // tuning experiments
 	}
@@ -264,7 +268,7 @@ func (b *Backend) build(m *engine.Model) error {
 	}
 	// decode: split attention whose partials the output projection merges
 	// (when the fused kernel takes the output projection)
-	comb := attnSplit(c.NHead, c.HeadDim, b.nCtx)
+	comb := attnSplit(c.NHead, c.HeadDim, b.nCtx, r.tune.attnSplit)
 	var attSP *wgpu.ComputePipeline
 	var attSU, attp *wgpu.Buffer
 	if woVdt, e := vecDotType(m.Layers[0].Wo.Type); e == nil && r.mvdOK(qDim, woVdt) &&

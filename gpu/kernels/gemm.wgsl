@@ -9,9 +9,15 @@
 // or SWIGLU (rows r and r+half of the weight: y = silu(gate) * up; the tile
 // then holds BM/2 gate rows interleaved with their BM/2 up rows).
 // BM, BN, BK, RB, CB, NR = BM/(4*RB), NC = BN/(4*CB), WG = NR*NC and the
-// array sizes WSN = BK*BM/4, XSN = BK*BN/4 come from prefill.go, which also
+// array sizes WSN = BK*WST, XSN = BK*XST come from prefill.go, which also
 // writes the register-block code at the //@ lines (gemmRegisters), UNROLL
-// steps of kk at a time.
+// steps of kk at a time. WST = BM/4 + PAD and XST = BN/4 + PAD are the tile
+// rows' strides in vec4s (PAD = 1 moves consecutive k rows to other banks).
+// XV = 0: the X tile loads one vec4 per token row per thread, consecutive
+// threads on consecutive tokens; XV = n: n consecutive vec4s of a token row
+// on consecutive threads (coalesced: 16n bytes per row). WC = 1: the W tile's
+// units are handed out row-major (consecutive threads on consecutive units
+// of one row, coalesced when a step holds several units of a row).
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -34,14 +40,14 @@ const NSUB: u32 = BLOCK_ELEMS / UNIT;
 const BM4: u32 = BM / 4u;
 const BN4: u32 = BN / 4u;
 
-// Ws[k * BM4 + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
+// Ws[k * WST + r / 4][r % 4]: W tile, transposed; Xs likewise for tokens.
 // DB (double buffer): two of each, WSA = 2*WSN and XSA = 2*XSN.
 var<workgroup> Ws: array<vec4<f32>, WSA>;
 var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
 
 fn ws_put(r: u32, k: u32, v: f32) {
-    Ws[wsb + k * BM4 + r / 4u][r % 4u] = v;
+    Ws[wsb + k * WST + r / 4u][r % 4u] = v;
 }
 
 //#include round
@@ -121,8 +127,13 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
     // W tile: BM rows x BK/UNIT units, consecutive threads on
     // consecutive rows
     for (var u = lid; u < BM * (BK / UNIT); u += WG) {
+//#if WC
+        let lr = u / (BK / UNIT);
+        let su = u % (BK / UNIT);
+//#else
         let lr = u % BM;
         let su = u / BM;
+//#endif
         let c = k0 + su * UNIT;
         let wr = wrow(rt, lr);
         if (wr.y == 1u && c < cols) {
@@ -134,21 +145,27 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
             }
         }
     }
-    // X tile: BN tokens x BK/4 vec4s, consecutive threads on
-    // consecutive tokens
+    // X tile: BN tokens x BK/4 vec4s
     for (var i = lid; i < BN * (BK / 4u); i += WG) {
+//#if XV
+        // XV consecutive vec4s of one token row on consecutive threads
+        let t = (i / XV) % BN;
+        let kq = (i / (XV * BN)) * XV + i % XV;
+//#else
+        // consecutive threads on consecutive tokens
         let t = i % BN;
         let kq = i / BN;
+//#endif
         var v = vec4<f32>(0.0);
         if (t0 + t < ntok && k0 + 4u * kq < cols) {
             v = X[(t0 + t) * cols4 + k0 / 4u + kq];
         }
-        let b = xsb + 4u * kq * BN4 + t / 4u;
+        let b = xsb + 4u * kq * XST + t / 4u;
         let e = t % 4u;
         Xs[b][e] = v.x;
-        Xs[b + BN4][e] = v.y;
-        Xs[b + 2u * BN4][e] = v.z;
-        Xs[b + 3u * BN4][e] = v.w;
+        Xs[b + XST][e] = v.y;
+        Xs[b + 2u * XST][e] = v.z;
+        Xs[b + 3u * XST][e] = v.w;
     }
 }
 
@@ -184,8 +201,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         workgroupBarrier();
 //#endif
         for (var kk = 0u; kk < BK; kk += UNROLL) {
-            let wb = cur * WSN + kk * BM4 + tr;
-            let xb = cur * XSN + kk * BN4 + tc;
+            let wb = cur * WSN + kk * WST + tr;
+            let xb = cur * XSN + kk * XST + tc;
 //@COMPUTE
         }
         workgroupBarrier();
