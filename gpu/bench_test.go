@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,105 @@ func TestGPUBench(t *testing.T) {
 		f.Close()
 	}
 	fmt.Println("| card | model | prefill t/s (512) | decode t/s (128) | CPU decode t/s | dispatches/token | GPU/CPU | max|dlogit| decode / prefill | load | encode µs/token |")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+}
+
+// TestDecodeSweep measures decode speed on the models listed in
+// HEARTH_GPU_DECODE_BENCH (comma-separated GGUF paths) under each
+// configuration of HEARTH_GPU_DECODE_CONFIGS ("name:VAR=v VAR=v;name2:...",
+// settings separated by spaces since HEARTH_GPU_MVD_SMALL's value holds
+// commas; the decode switches not named are unset). Each configuration
+// builds its own Backend, prefills the prompt (HEARTH_GPU_DECODE_N tokens,
+// default 512), then gives the median of 3 runs of 128 greedy decode
+// tokens, the time of the matrix products and of attention alone (the
+// decode program restricted to that class plus the syncing argmax), and the
+// largest logit difference of one decode step from the first
+// configuration's. It is run on the device machine (docs/benchmarks-gpu.md).
+func TestDecodeSweep(t *testing.T) {
+	list := os.Getenv("HEARTH_GPU_DECODE_BENCH")
+	if list == "" {
+		t.Skip("benchmark: set HEARTH_GPU_DECODE_BENCH=model.gguf[,more.gguf]")
+	}
+	cfgs := os.Getenv("HEARTH_GPU_DECODE_CONFIGS")
+	if cfgs == "" {
+		cfgs = "base:"
+	}
+	nPrompt, nDec := 512, 128
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_DECODE_N")); err == nil && v > 0 && v <= maxBatch {
+		nPrompt, nDec = v, 16 // lavapipe: short runs
+	}
+	ctx := context.Background()
+	var rows []string
+	for _, path := range strings.Split(list, ",") {
+		f, err := gguf.Open(path)
+		require.NoError(t, err)
+		m, err := engine.LoadModel(f)
+		require.NoError(t, err)
+		prompt := tokenPath(nPrompt, m.NVocab)
+		var ref []float32
+		for _, cfg := range strings.Split(cfgs, ";") {
+			name, sets, _ := strings.Cut(cfg, ":")
+			for _, k := range []string{mvdEnv, "HEARTH_GPU_TPR", mvdSmallEnv, mvdPKEnv, attnSplitEnv} {
+				t.Setenv(k, "")
+			}
+			for _, kv := range strings.Fields(sets) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					t.Setenv(k, v)
+				}
+			}
+			gb, err := newBackend(m, engine.Options{ContextSize: 1024, KVType: engine.KVF32}, Options{AllowSoftware: os.Getenv(AllowSoftwareEnv) == "1"})
+			require.NoError(t, err)
+			_, err = gb.EvalArgmax(ctx, prompt, 0)
+			require.NoError(t, err)
+			lg := make([]float32, m.NVocab)
+			require.NoError(t, gb.Eval(ctx, []int32{1}, nPrompt, lg))
+			diff := 0.0
+			if ref == nil {
+				ref = lg
+			} else {
+				diff, _ = maxAbsDiff(lg, ref)
+			}
+			var ts []time.Duration
+			for rep := 0; rep < 3; rep++ {
+				tok := int32(1)
+				st := time.Now()
+				for i := 0; i < nDec; i++ {
+					tok, err = gb.EvalArgmax(ctx, []int32{tok}, nPrompt+1+i)
+					require.NoError(t, err)
+				}
+				ts = append(ts, time.Since(st))
+			}
+			tps := float64(nDec) / median(ts).Seconds()
+			full := gb.decode
+			prof := map[string]float64{}
+			for _, c := range []string{"mvd", "attention"} {
+				var ds []dispatch
+				for _, d := range full[:len(full)-1] {
+					if strings.Contains(d.label, c) {
+						ds = append(ds, d)
+					}
+				}
+				gb.decode = append(ds, full[len(full)-1])
+				st := time.Now()
+				for i := 0; i < nDec/2; i++ {
+					_, err = gb.EvalArgmax(ctx, []int32{1}, nPrompt+1+i)
+					require.NoError(t, err)
+				}
+				prof[c] = time.Since(st).Seconds() * 1e6 / float64(nDec/2)
+			}
+			gb.decode = full
+			row := fmt.Sprintf("| %s | %s | %s | %.1f | %.0f | %.0f | %.3g | %s |", gb.d.info.Name, path, name, tps,
+				prof["mvd"], prof["attention"], diff, sets)
+			t.Log(row)
+			rows = append(rows, row)
+			gb.Close()
+		}
+		f.Close()
+	}
+	fmt.Println("| card | model | config | decode t/s | products µs/token (+argmax) | attention µs/token (+argmax) | max abs logit diff vs first | settings |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
 		fmt.Println(r)
 	}

@@ -23,10 +23,10 @@ const mvdWG = 256
 // Tuning switches of the fused kernel, read once when a Backend is built
 // (experiments; docs/benchmarks-gpu.md has the sweep):
 //
-//   - HEARTH_GPU_MVD_SMALL="ROWS:TPR,RPW[;ROWS:TPR,RPW...]": products with
+//   - HEARTH_GPU_MVD_SMALL="ROWS:TPR,RPW[/ROWS:TPR,RPW...]" (or ';'): products with
 //     at most ROWS output rows (the first rule that fits) run TPR threads
 //     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 256, both
-//     powers of two), e.g. "256:32,2;2048:32,8" gives the Q6_K V product
+//     powers of two), e.g. "256:32,2/2048:32,8" gives the Q6_K V product
 //     (256 rows) 128 workgroups and attn_output/ffn_down (2048 rows) 256;
 //   - HEARTH_GPU_MVD_PK=1: the Q4_K/Q6_K/Q4_0/Q8_0 tasks assemble quants
 //     as packed bytes and turn them into floats with the 2^23 trick
@@ -62,7 +62,7 @@ func readMVDTuning() (mvdTuning, error) {
 		t.attnSplit = n
 	}
 	if v := os.Getenv(mvdSmallEnv); v != "" {
-		for _, f := range strings.Split(v, ";") {
+		for _, f := range strings.FieldsFunc(v, func(c rune) bool { return c == ';' || c == '/' }) {
 			var r mvdRule
 			if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d:%d,%d", &r.rows, &r.tpr, &r.rpw); err != nil {
 				return t, fmt.Errorf("gpu: %s=%q: %w", mvdSmallEnv, v, err)
@@ -163,6 +163,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	switch vdt {
 	case gguf.TypeQ8_0, gguf.TypeQ8_1:
 		defs["Q8"], bs = true, 32
+		defs["Q8_1"] = vdt == gguf.TypeQ8_1 // the CPU's block sums (mvd.wgsl prep)
 	case gguf.TypeQ8_K:
 		defs["Q8"], defs["Q8_K"], bs = true, true, 256
 	case gguf.TypeF16:
@@ -232,6 +233,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		files = []string{"mvd_" + typeKernel[typ]}
 	default:
 		files = []string{"common", "mvd_" + typeKernel[typ]}
+	}
+	if defs["PK"] {
+		files = append(files, "mvd_pk")
 	}
 	for _, name := range files {
 		s, err := kernelFile(name)
