@@ -112,6 +112,11 @@ func TestMVDAllTypes(t *testing.T) {
 					vt.Dequantize(xq, buf)
 					row := make([]float32, sh.cols)
 					dot := func(i int) float64 {
+						if tr.VecDotType == gguf.TypeQ8_1 {
+							// the CPU's product: Q4_1/Q5_1's min term takes
+							// the activations' block sums s (mvd.wgsl prep)
+							return float64(tr.VecDot(sh.cols, w.Data[i*w.RowBytes():(i+1)*w.RowBytes()], buf))
+						}
 						tr.Dequantize(row, w.Data[i*w.RowBytes():(i+1)*w.RowBytes()])
 						var s float64
 						for j, v := range row {

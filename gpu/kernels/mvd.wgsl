@@ -228,6 +228,18 @@ fn prep(lid: u32, first: u32) {
 //#endif
         blk_d[bl] = d;
         blk_id[bl] = id;
+//#if Q8_1
+        // the CPU's Q8_1 block sum s = fp16(d32 * sum q) (d32 before its
+        // fp16 rounding) enters Q4_1/Q5_1's min term; task_dot adds
+        // m * (s - d * sum q) to the products of the rounded values, kept
+        // in seg_a[bl] (BS = 32: this thread's own segment, read no more)
+        var qs = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            let q4 = clamp(round(xs[px(8u * bl + k)] * id), vec4<f32>(-128.0), vec4<f32>(127.0));
+            qs += (q4.x + q4.y) + (q4.z + q4.w);
+        }
+        seg_a[bl] = f16round(div_rn(a, 127.0) * qs) - d * qs;
+//#endif
     }
     workgroupBarrier();
     for (var j4 = lid; j4 < XC4; j4 += WG) {
@@ -261,7 +273,14 @@ fn px(i: u32) -> u32 {
 //#if GENERIC
 
 fn task_dot(rb: u32, t: u32) -> f32 {
+//#if Q8_1
+    // Q4_1/Q5_1 (a task is one block): the weight's min times the CPU's s
+    // (see prep), not times the sum of the rounded activations
+    let bo = rb + t * BLOCK_BYTES;
+    return unit_dot(bo, 0u, 0u, t * UNIT) + f16at(bo + 2u) * seg_a[t];
+//#else
     return unit_dot(rb + (t / NSUB) * BLOCK_BYTES, t % NSUB, 0u, t * UNIT);
+//#endif
 }
 //#endif
 
