@@ -13,8 +13,9 @@ import (
 // (kernels/gemm.wgsl) that dequantize each weight tile once per workgroup
 // instead of once per token tile, as the batched matvec does.
 
-// gemmEnv tunes the tiled GEMM for experiments: "BM,BN,BK,RB,CB[,UNROLL[,DB]]", or "0"
-// to fall back to the batched matvec.
+// gemmEnv tunes the tiled GEMM for experiments:
+// "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC]]]]]" (see gemmTile), or "0" to
+// fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
 // gemmTile is a GEMM tiling: BM weight rows x BN tokens per workgroup, BK
@@ -23,10 +24,23 @@ type gemmTile struct {
 	bm, bn, bk, rb, cb int
 	un                 int // kk steps per loop iteration (0: 1)
 	db                 int // 1: double-buffered tiles (the next loads while this one is multiplied)
+	// xv: the X tile load puts xv consecutive vec4s of a token row on
+	// consecutive threads (coalesced); 0: one vec4 per token row per
+	// thread, consecutive threads on consecutive tokens.
+	xv int
+	// pad: 1 pads each k row of both tiles by one vec4 (bank spread for
+	// the xv loads' stores).
+	pad int
+	// wc: 1 hands the W tile's units out row-major (consecutive threads on
+	// consecutive units of one row: coalesced when a step holds several
+	// units of a row, as F16 and BK > 32 do).
+	wc int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
-func (g gemmTile) sharedBytes() int { return 4 * g.bk * (g.bm + g.bn) * (1 + g.db) }
+func (g gemmTile) sharedBytes() int {
+	return 4 * g.bk * (g.bm + g.bn + 8*g.pad) * (1 + g.db)
+}
 
 func (g gemmTile) unroll() int { return max(g.un, 1) }
 
@@ -35,6 +49,15 @@ func (g gemmTile) String() string {
 	s := fmt.Sprintf("%dx%dx%d/%dx%d/u%d", g.bm, g.bn, g.bk, g.rb, g.cb, g.unroll())
 	if g.db == 1 {
 		s += "/db"
+	}
+	if g.xv > 0 {
+		s += fmt.Sprintf("/xv%d", g.xv)
+	}
+	if g.pad == 1 {
+		s += "/pad"
+	}
+	if g.wc == 1 {
+		s += "/wc"
 	}
 	return s
 }
@@ -64,11 +87,11 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 		if len(v) == 5 {
 			v = append(v, 1)
 		}
-		if len(v) == 6 {
+		for len(v) >= 6 && len(v) < 10 {
 			v = append(v, 0)
 		}
-		if len(v) == 7 {
-			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6]}
+		if len(v) == 10 {
+			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}
 			if e.valid() {
 				g = e
 			}
@@ -89,7 +112,9 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 
 func (g gemmTile) valid() bool {
 	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
-	return pos && g.un >= 0 && (g.db == 0 || g.db == 1) && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
+	flags := (g.db == 0 || g.db == 1) && (g.pad == 0 || g.pad == 1) && (g.wc == 0 || g.wc == 1)
+	xv := g.xv >= 0 && (g.xv == 0 || (g.bk/4)%g.xv == 0)
+	return pos && flags && xv && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
 
 // product records the matrix product m: the tiled GEMM for the batch
@@ -111,10 +136,13 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 	consts := map[string]int{
 		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
 		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
-		"WSN": g.bk * g.bm / 4, "XSN": g.bk * g.bn / 4, "UNROLL": g.unroll(),
-		"WSA": g.bk * g.bm / 4 * (1 + g.db), "XSA": g.bk * g.bn / 4 * (1 + g.db),
+		"WST": g.bm/4 + g.pad, "XST": g.bn/4 + g.pad, "UNROLL": g.unroll(),
+		"WSN": g.bk * (g.bm/4 + g.pad), "XSN": g.bk * (g.bn/4 + g.pad),
+		"WSA": g.bk * (g.bm/4 + g.pad) * (1 + g.db), "XSA": g.bk * (g.bn/4 + g.pad) * (1 + g.db),
+		"XV": g.xv,
 	}
-	src, err := buildShader("gemm", "", consts, map[string]bool{mode: true, "DB": g.db == 1})
+	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1}
+	src, err := buildShader("gemm", "", consts, defs)
 	if err != nil {
 		return "", err
 	}
@@ -155,10 +183,10 @@ func gemmRegisters(src string, g gemmTile) string {
 	for u := 0; u < g.unroll(); u++ {
 		comp.WriteString(ind + "{\n")
 		for i := 0; i < g.rb; i++ {
-			fmt.Fprintf(&comp, "%s    let a%d = Ws[wb + %du];\n", ind, i, u*g.bm/4+i*g.bm/(4*g.rb))
+			fmt.Fprintf(&comp, "%s    let a%d = Ws[wb + %du];\n", ind, i, u*(g.bm/4+g.pad)+i*g.bm/(4*g.rb))
 		}
 		for j := 0; j < g.cb; j++ {
-			fmt.Fprintf(&comp, "%s    let b%d = Xs[xb + %du];\n", ind, j, u*g.bn/4+j*g.bn/(4*g.cb))
+			fmt.Fprintf(&comp, "%s    let b%d = Xs[xb + %du];\n", ind, j, u*(g.bn/4+g.pad)+j*g.bn/(4*g.cb))
 		}
 		for i := 0; i < g.rb; i++ {
 			for j := 0; j < g.cb; j++ {

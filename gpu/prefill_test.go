@@ -156,6 +156,9 @@ func TestGemmAllTypes(t *testing.T) {
 	d := testDevice(t)
 	g, ok := gemmTileFor(d)
 	require.True(t, ok, "the default GEMM tiling does not fit this adapter")
+	// the default, and the coalesced loads (every type's unit_store under
+	// the row-major unit order)
+	coalesced := gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1}
 	for _, typ := range synthTypes {
 		t.Run(typ, func(t *testing.T) {
 			m := loadTestModel(t, "synthetic/tiny-synth-"+typ+".gguf")
@@ -168,6 +171,8 @@ func TestGemmAllTypes(t *testing.T) {
 			gemmCase(t, r, rng, g, modeAdd, 64, 100, m.Layers[1].WDown)
 			gemmCase(t, r, rng, g, modeSwiGLU, 5, 0, l.WGate, l.WUp)
 			gemmCase(t, r, rng, g, modeSiluMul, 9, 0, l.WGate)
+			gemmCase(t, r, rng, coalesced, modeStore, 70, 100, l.Wq)
+			gemmCase(t, r, rng, coalesced, modeSwiGLU, 67, 0, l.WGate, l.WUp)
 		})
 	}
 }
@@ -206,6 +211,11 @@ func TestGemmTilings(t *testing.T) {
 		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, db: 1},
 		{bm: 32, bn: 32, bk: 64, rb: 2, cb: 1, un: 4, db: 1},
 		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32},
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1},
+		{bm: 64, bn: 32, bk: 64, rb: 2, cb: 1, un: 8, xv: 8, pad: 1, wc: 1},
+		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, xv: 2, pad: 1, wc: 1},
+		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, db: 1, xv: 4, pad: 1},
+		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32, xv: 4, wc: 1},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
