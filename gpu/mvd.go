@@ -31,12 +31,16 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_PK=1: the Q4_K/Q6_K/Q4_0/Q8_0 tasks assemble quants
 //     as packed bytes and turn them into floats with the 2^23 trick
 //     instead of integer-to-float conversions (the same values exactly);
+//   - HEARTH_GPU_MVD_Q4K=64: Q4_K tasks of 64 elements (two 16-byte quant
+//     groups under one header and scale decode) instead of 32; sums in
+//     another order, like another TPR;
 //   - HEARTH_GPU_ATTN_SPLIT=64|128|256|512: positions per decode attention
 //     split (at least; default 128).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
 	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
+	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -48,12 +52,19 @@ type mvdTuning struct {
 	small     []mvdRule
 	pk        bool
 	attnSplit int // minimum positions per attention split (0: 128)
+	q4k       int // elements per Q4_K task: 32 (0) or 64
 }
 
 // readMVDTuning parses the switches from the environment.
 func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
 	t.pk = os.Getenv(mvdPKEnv) == "1"
+	if v := os.Getenv(mvdQ4KEnv); v != "" {
+		if v != "32" && v != "64" {
+			return t, fmt.Errorf("gpu: %s=%q: want 32 or 64", mvdQ4KEnv, v)
+		}
+		t.q4k, _ = strconv.Atoi(v)
+	}
 	if v := os.Getenv(attnSplitEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 16 || n&(n-1) != 0 {
@@ -181,7 +192,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		fast = fast && m.w.rowBytes%4 == 0
 	}
 	defs["W4"] = fast && w4
-	defs["OWNPX"] = fast && (typ == gguf.TypeQ4_K || typ == gguf.TypeQ6_K)
+	q4k64 := fast && typ == gguf.TypeQ4_K && r.tune.q4k == 64
+	defs["Q4K64"] = q4k64
+	defs["OWNPX"] = fast && ((typ == gguf.TypeQ4_K && !q4k64) || typ == gguf.TypeQ6_K)
 	defs["GENERIC"] = !fast
 	// 16 threads a row (16 rows a workgroup) measured best on an H100
 	// (docs/benchmarks-gpu.md: 16 beat 32 and 64 for every type);

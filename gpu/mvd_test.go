@@ -30,7 +30,9 @@ func TestMVDAllTypes(t *testing.T) {
 	}{{37, 512, modeStore}, {70, 768, modeSwiGLU}}
 	const nTok = 2 // the kernel reads the last token's row
 	tunings := []mvdTuning{{}, {pk: true}, {small: []mvdRule{{rows: 4096, tpr: 32, rpw: 2}}},
-		{pk: true, small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}}}
+		{pk: true, small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
+		{small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
+		{q4k: 64}, {pk: true, q4k: 64}}
 	for _, typ := range types {
 		t.Run(typ.String(), func(t *testing.T) {
 			tr, err := quant.For(typ)
@@ -82,7 +84,7 @@ func TestMVDAllTypes(t *testing.T) {
 					// today's kernel, then the tuning switches: packed
 					// quants (the same bits), and other threads per row
 					// and rows per workgroup (sums in another order)
-					var base []float32
+					base := map[string][]float32{}
 					var gots [][]float32
 					for _, tu := range tunings {
 						r.tune = tu
@@ -90,12 +92,13 @@ func TestMVDAllTypes(t *testing.T) {
 						require.NoError(t, err)
 						run(t, d, step, ds, nTok, 0, nil)
 						got := readF32(t, d, yb, sh.rows)
-						if tu.small == nil {
-							if base == nil {
-								base = got
-							} else {
-								require.Equalf(t, base, got, "%s %s: packed quants changed the result", typ, name)
-							}
+						// the same summation order as an earlier tuning
+						// but for PK: the same bits
+						key := fmt.Sprint(tu.small, tu.q4k)
+						if b, ok := base[key]; ok {
+							require.Equalf(t, b, got, "%s %s %+v: packed quants changed the result", typ, name, tu)
+						} else {
+							base[key] = got
 						}
 						gots = append(gots, got)
 					}
