@@ -58,25 +58,39 @@ func tokenPath(n, nVocab int) []int32 {
 }
 
 // knownMismatch lists the weight types whose GPU logits do not stay
-// within 1e-2 of the CPU's along the test path, with why. They are still
-// compared, against knownBound (a broken kernel gives differences of order
+// within 1e-2 of the CPU's along the test path, with why, separately for
+// the one-token decode steps and the batched prefill. Those comparisons
+// still run, against knownBound (a broken kernel gives differences of order
 // 1 or more), and the test logs a KNOWN line for each.
 //
 // The CPU rounds activations to the weight type's vec-dot type (Q8_0,
-// Q8_1, Q8_K, BF16) before each product, and so does the GPU (actq.wgsl,
-// which matches quant bit for bit on the same input: TestActivationRounding).
-// But the input itself comes from the GPU's float32 RMSNorm, attention and
-// SwiGLU, whose last bits differ from the CPU's (float64 sums, correctly
-// rounded division and square root); an activation that sits on a rounding
-// boundary then rounds the other way, and a few such flips move logits by
-// 0.05-0.25. The steps are deterministic (Q2_K at step 16, Q6_K at step 8);
-// Q4_K and Q5_K happen to meet no boundary on this path and agree to 1e-6.
-var knownMismatch = map[string]string{
-	"q4_0": "Q8_0 activation rounding ties", "q4_1": "Q8_1 activation rounding ties",
-	"q5_0": "Q8_0 activation rounding ties", "q5_1": "Q8_1 activation rounding ties",
-	"q8_0": "Q8_0 activation rounding ties", "q2_k": "Q8_K activation rounding ties",
-	"q3_k": "Q8_K activation rounding ties", "q6_k": "Q8_K activation rounding ties",
-	"bf16": "BF16 activation rounding ties",
+// Q8_1, Q8_K, BF16) before each product, and so does the GPU, from the
+// CPU's exact norm, SwiGLU and Q8_1 block sums (round.wgsl, actq.wgsl,
+// mvd.wgsl; gpu/NUMERICS.md). But the matrix products still sum in other
+// orders than ggml's AVX2 kernels (and attention differs in its last bits),
+// so an activation that sits on a rounding boundary may round the other way
+// downstream, and one such flip moves these random-weight models' logits
+// by 0.02-0.25. Which steps flip is deterministic per adapter but a
+// lottery across kernel changes: making the norm exact fixed Q4_0, Q5_1,
+// Q2_K decode and Q5_0, Q3_K prefill on lavapipe, and moved a flip into
+// Q4_K's prefill. Only the exact product orders (NUMERICS.md) end it.
+var knownMismatch = map[string]knownBad{
+	"q4_0": {prefill: true, why: "Q8_0 activation rounding ties (GEMM order)"},
+	"q4_1": {decode: true, prefill: true, why: "Q8_1 activation rounding ties (product order; GEMM min term without s)"},
+	"q5_0": {decode: true, why: "Q8_0 activation rounding ties (mvd order)"},
+	"q5_1": {prefill: true, why: "Q8_1 activation rounding ties (GEMM min term without s)"},
+	"q8_0": {decode: true, prefill: true, why: "Q8_0 activation rounding ties (product order)"},
+	"q2_k": {prefill: true, why: "Q8_K activation rounding ties (GEMM order)"},
+	"q3_k": {decode: true, why: "Q8_K activation rounding ties (mvd order; 0.011 on lavapipe)"},
+	"q4_k": {prefill: true, why: "Q8_K activation rounding ties (GEMM order; appeared when the norm became exact)"},
+	"q6_k": {decode: true, prefill: true, why: "Q8_K activation rounding ties (product order)"},
+	"bf16": {decode: true, why: "BF16 activation rounding ties (0.0101 on lavapipe)"},
+}
+
+// knownBad says which comparisons of a type exceed 1e-2 and why.
+type knownBad struct {
+	decode, prefill bool
+	why             string
 }
 
 const knownBound = 0.5
@@ -147,11 +161,16 @@ func checkDecode(t *testing.T, name string) {
 	ctx := context.Background()
 	m := loadTestModel(t, name)
 	g, c := newTestBackends(t, m, 64)
-	tol := 1e-2
-	for typ, why := range knownMismatch {
+	tol, tolPre := 1e-2, 1e-2
+	for typ, k := range knownMismatch {
 		if strings.Contains(name, "-"+typ+".") {
-			tol = knownBound
-			t.Logf("KNOWN MISMATCH: %s compared with tolerance %g instead of 1e-2 (%s, see knownMismatch)", name, tol, why)
+			if k.decode {
+				tol = knownBound
+			}
+			if k.prefill {
+				tolPre = knownBound
+			}
+			t.Logf("KNOWN MISMATCH: %s compared with tolerance %g (decode) and %g (batched prefill) instead of 1e-2 (%s, see knownMismatch)", name, tol, tolPre, k.why)
 		}
 	}
 	path := tokenPath(24, m.NVocab)
@@ -168,7 +187,7 @@ func checkDecode(t *testing.T, name string) {
 	// a batched prefill of the same path must give the same last logits
 	require.NoError(t, g.Eval(ctx, path, 0, lg))
 	d, at := maxAbsDiff(lg, lc)
-	require.LessOrEqualf(t, d, tol, "batched prefill: max |logit diff| %g at %d", d, at)
+	require.LessOrEqualf(t, d, tolPre, "batched prefill: max |logit diff| %g at %d", d, at)
 	t.Logf("%s: worst max|diff| over %d steps: %.3g, batched prefill %.3g; %d dispatches/token", name, len(path), worstAll, d, g.Dispatches)
 }
 
