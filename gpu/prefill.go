@@ -14,7 +14,7 @@ import (
 // instead of once per token tile, as the batched matvec does.
 
 // gemmEnv tunes the tiled GEMM for experiments:
-// "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC]]]]]" (see gemmTile), or "0" to
+// "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS]]]]]]" (see gemmTile), or "0" to
 // fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
@@ -35,11 +35,21 @@ type gemmTile struct {
 	// consecutive units of one row: coalesced when a step holds several
 	// units of a row, as F16 and BK > 32 do).
 	wc int
+	// rs: 1 stages the tile's raw weight blocks in workgroup memory
+	// (coalesced copy, once per block) and dequantizes from there.
+	rs int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
 func (g gemmTile) sharedBytes() int {
-	return 4 * g.bk * (g.bm + g.bn + 8*g.pad) * (1 + g.db)
+	raw := 0
+	if g.rs == 1 {
+		// the largest staged row: F32's 4 bytes per column, or one Q6_K
+		// block (210 bytes per 256) when BK is shorter than a block
+		b := max(4*g.bk, 210*((g.bk+255)/256))
+		raw = 4 * g.bm * ((b+3)/4 + 1)
+	}
+	return 4*g.bk*(g.bm+g.bn+8*g.pad)*(1+g.db) + raw
 }
 
 func (g gemmTile) unroll() int { return max(g.un, 1) }
@@ -58,6 +68,9 @@ func (g gemmTile) String() string {
 	}
 	if g.wc == 1 {
 		s += "/wc"
+	}
+	if g.rs == 1 {
+		s += "/rs"
 	}
 	return s
 }
@@ -87,11 +100,11 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 		if len(v) == 5 {
 			v = append(v, 1)
 		}
-		for len(v) >= 6 && len(v) < 10 {
+		for len(v) >= 6 && len(v) < 11 {
 			v = append(v, 0)
 		}
-		if len(v) == 10 {
-			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]}
+		if len(v) == 11 {
+			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]}
 			if e.valid() {
 				g = e
 			}
@@ -112,7 +125,10 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 
 func (g gemmTile) valid() bool {
 	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
-	flags := (g.db == 0 || g.db == 1) && (g.pad == 0 || g.pad == 1) && (g.wc == 0 || g.wc == 1)
+	flags := (g.db == 0 || g.db == 1) && (g.pad == 0 || g.pad == 1) && (g.wc == 0 || g.wc == 1) && (g.rs == 0 || g.rs == 1)
+	// staging: blocks of 4, 32 and 256 columns must tile the steps, and
+	// the raw copy is single-buffered
+	flags = flags && (g.rs == 0 || (g.db == 0 && (256%g.bk == 0 || g.bk%256 == 0)))
 	xv := g.xv >= 0 && (g.xv == 0 || (g.bk/4)%g.xv == 0)
 	return pos && flags && xv && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
@@ -141,7 +157,7 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		"WSA": g.bk * (g.bm/4 + g.pad) * (1 + g.db), "XSA": g.bk * (g.bn/4 + g.pad) * (1 + g.db),
 		"XV": g.xv,
 	}
-	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1}
+	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1, "RS": g.rs == 1}
 	src, err := buildShader("gemm", "", consts, defs)
 	if err != nil {
 		return "", err
@@ -155,6 +171,9 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		}
 		if name == typ {
 			s = withoutUnitDot(s) + unitStore(s)
+		}
+		if name == "common" && g.rs == 1 {
+			s = strings.ReplaceAll(s, "W[", "Wr[") // read the staged blocks
 		}
 		b.WriteString(s)
 	}

@@ -149,18 +149,20 @@ func inFreshProcess(t *testing.T) bool {
 // the tiny-synth tensors (quantized by llama.cpp) against the float64
 // reference: every output mode, token counts below, at and above one
 // token tile, and weights split into 100-row chunks (partial row tiles).
+// Each type runs in its own fresh process (lavapipe crashes, see
+// inFreshProcess).
 func TestGemmAllTypes(t *testing.T) {
-	if !inFreshProcess(t) {
-		return
-	}
-	d := testDevice(t)
-	g, ok := gemmTileFor(d)
-	require.True(t, ok, "the default GEMM tiling does not fit this adapter")
 	// the default, and the coalesced loads (every type's unit_store under
-	// the row-major unit order)
-	coalesced := gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1}
+	// the row-major unit order, reading staged raw blocks)
+	coalesced := gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1, rs: 1}
 	for _, typ := range synthTypes {
 		t.Run(typ, func(t *testing.T) {
+			if !inFreshProcess(t) {
+				return
+			}
+			d := testDevice(t)
+			g, ok := gemmTileFor(d)
+			require.True(t, ok, "the default GEMM tiling does not fit this adapter")
 			m := loadTestModel(t, "synthetic/tiny-synth-"+typ+".gguf")
 			r := &resources{d: d}
 			defer r.release()
@@ -216,6 +218,8 @@ func TestGemmTilings(t *testing.T) {
 		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, xv: 2, pad: 1, wc: 1},
 		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, db: 1, xv: 4, pad: 1},
 		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32, xv: 4, wc: 1},
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, rs: 1},
+		{bm: 32, bn: 32, bk: 64, rb: 2, cb: 1, wc: 1, rs: 1},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())

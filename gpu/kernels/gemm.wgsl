@@ -18,6 +18,10 @@
 // on consecutive threads (coalesced: 16n bytes per row). WC = 1: the W tile's
 // units are handed out row-major (consecutive threads on consecutive units
 // of one row, coalesced when a step holds several units of a row).
+// RS = 1: the raw weight blocks under the tile are first copied into
+// workgroup memory (Wr, consecutive threads on consecutive words of a row:
+// coalesced), once per block, and unit_store reads them there (prefill.go
+// points common.wgsl's readers at Wr).
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -45,6 +49,13 @@ const BN4: u32 = BN / 4u;
 var<workgroup> Ws: array<vec4<f32>, WSA>;
 var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
+//#if RS
+// raw blocks of one step (or of the block a step lies in): RW words per
+// tile row, room for the blocks, a misaligned start and rd32's overshoot
+const RW: u32 = (((BK + BLOCK_ELEMS - 1u) / BLOCK_ELEMS) * BLOCK_BYTES + 3u) / 4u + 1u;
+const RWN: u32 = BM * RW;
+var<workgroup> Wr: array<u32, RWN>;
+//#endif
 
 fn ws_put(r: u32, k: u32, v: f32) {
     Ws[wsb + k * WST + r / 4u][r % 4u] = v;
@@ -124,8 +135,21 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
     let cols4 = cols / 4u;
     wsb = buf * WSN;
     let xsb = buf * XSN;
-    // W tile: BM rows x BK/UNIT units, consecutive threads on
-    // consecutive rows
+//#if RS
+    // stage the raw blocks when this step starts a block (with blocks
+    // longer than BK, later steps dequantize from the same copy)
+    if (k0 % BLOCK_ELEMS == 0u) {
+        for (var i = lid; i < BM * RW; i += WG) {
+            let wr = wrow(rt, i / RW);
+            if (wr.y == 1u) {
+                let g0 = wr.x * P.row_bytes + (k0 / BLOCK_ELEMS) * BLOCK_BYTES;
+                Wr[i] = W[(g0 >> 2u) + i % RW];
+            }
+        }
+        workgroupBarrier();
+    }
+//#endif
+    // W tile: BM rows x BK/UNIT units
     for (var u = lid; u < BM * (BK / UNIT); u += WG) {
 //#if WC
         let lr = u / (BK / UNIT);
@@ -137,7 +161,13 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
         let c = k0 + su * UNIT;
         let wr = wrow(rt, lr);
         if (wr.y == 1u && c < cols) {
+//#if RS
+            // the same byte alignment as in W, so rd16 never straddles
+            let g0 = wr.x * P.row_bytes + (k0 / BLOCK_ELEMS) * BLOCK_BYTES;
+            let bo = lr * RW * 4u + (g0 & 3u) + (c / BLOCK_ELEMS - k0 / BLOCK_ELEMS) * BLOCK_BYTES;
+//#else
             let bo = wr.x * P.row_bytes + (c / BLOCK_ELEMS) * BLOCK_BYTES;
+//#endif
             unit_store(bo, (c % BLOCK_ELEMS) / UNIT, lr, su * UNIT);
         } else {
             for (var j = 0u; j < UNIT; j++) {
