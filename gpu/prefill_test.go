@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
@@ -449,5 +450,35 @@ func TestPrefillBench(t *testing.T) {
 	fmt.Printf("| card | model | config | prefill t/s (%d) | max |dlogit| vs first config | batch time by class |\n", nPrompt)
 	for _, r := range rows {
 		fmt.Println(r)
+	}
+}
+
+// TestGemmTileEnv checks how HEARTH_GPU_GEMM strings select tilings (the
+// device sweep depends on it): fields left out are defaults, invalid
+// strings keep the default tiling, BK shrinks to fit the workgroup memory.
+func TestGemmTileEnv(t *testing.T) {
+	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
+	for _, c := range []struct {
+		env  string
+		want gemmTile
+		ok   bool
+	}{
+		{"", defaultGemmTile, true},
+		{"0", defaultGemmTile, false},
+		{"128,64,32,2,2", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2, un: 1}, true},
+		{"64,64,32,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, db: 1}, true},
+		{"64,64,32,1,1,1,0,2,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, true},
+		{"128,64,32,2,1,4,0,8,1,1", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 4, xv: 8, pad: 1, wc: 1}, true},
+		{"64,64,32,1,1,1,1,0,0,0,1", defaultGemmTile, true}, // RS with DB: invalid
+		{"64,64,32,1,1,1,0,3", defaultGemmTile, true},       // XV must divide BK/4
+		{"64,64,256,1,1", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1}, true},
+		{"128,128,32,2,2,1,0,2,1,1,1", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, false},
+	} {
+		t.Setenv(gemmEnv, c.env)
+		g, ok := gemmTileFor(d)
+		require.Equalf(t, c.ok, ok, "%q", c.env)
+		if ok {
+			require.Equalf(t, c.want, g, "%q", c.env)
+		}
 	}
 }
