@@ -34,6 +34,9 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_Q4K=64: Q4_K tasks of 64 elements (two 16-byte quant
 //     groups under one header and scale decode) instead of 32; sums in
 //     another order, like another TPR;
+//   - HEARTH_GPU_MVD_PF=N (1-8): each thread loads one word of N 32-byte
+//     sectors of its row before the activation prep, so the row's DRAM
+//     reads overlap the prep (kernels/mvd_pf.wgsl; results unchanged);
 //   - HEARTH_GPU_ATTN_SPLIT=64|128|256|512: positions per decode attention
 //     split (at least; default 128).
 const (
@@ -41,6 +44,7 @@ const (
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
 	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
 	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
+	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -53,12 +57,20 @@ type mvdTuning struct {
 	pk        bool
 	attnSplit int // minimum positions per attention split (0: 128)
 	q4k       int // elements per Q4_K task: 32 (0) or 64
+	pf        int // weight sectors prefetched per thread before prep (0: none)
 }
 
 // readMVDTuning parses the switches from the environment.
 func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
 	t.pk = os.Getenv(mvdPKEnv) == "1"
+	if v := os.Getenv(mvdPFEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 8 {
+			return t, fmt.Errorf("gpu: %s=%q: want 0 to 8", mvdPFEnv, v)
+		}
+		t.pf = n
+	}
 	if v := os.Getenv(mvdQ4KEnv); v != "" {
 		if v != "32" && v != "64" {
 			return t, fmt.Errorf("gpu: %s=%q: want 32 or 64", mvdQ4KEnv, v)
@@ -224,6 +236,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["PK"] = true
 	}
 	consts := map[string]int{"XC": m.w.cols, "WG": wg, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
+	if r.tune.pf > 0 {
+		defs["PF"], consts["PF"] = true, r.tune.pf
+	}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
 			return nil, fmt.Errorf("gpu: %s: cannot merge attention partials here", m.w.name)
@@ -250,12 +265,15 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	if defs["PK"] {
 		files = append(files, "mvd_pk")
 	}
+	if defs["PF"] {
+		files = append(files, "mvd_pf")
+	}
 	for _, name := range files {
 		s, err := kernelFile(name)
 		if err != nil {
 			return nil, err
 		}
-		if fast && name != "common" {
+		if strings.HasPrefix(name, "mvd_") {
 			s = preprocess(s, defs)
 		}
 		src += s
@@ -286,7 +304,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			rw = [4]uint32{uint32(rope.headDim), uint32(rope.ropeDim), uint32(rope.qDim), uint32(rope.kvDim)}
 		}
 		u, err := r.uniform(m.w.name+" params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
-			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), f32w(m.eps), 0, rw[0], rw[1], rw[2], rw[3])
+			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), f32w(m.eps), 0 /* pad: mvd_pf.wgsl's pf_sink needs 0 */, rw[0], rw[1], rw[2], rw[3])
 		if err != nil {
 			return nil, err
 		}

@@ -32,7 +32,7 @@ func TestMVDAllTypes(t *testing.T) {
 	tunings := []mvdTuning{{}, {pk: true}, {small: []mvdRule{{rows: 4096, tpr: 32, rpw: 2}}},
 		{pk: true, small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
 		{small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
-		{q4k: 64}, {pk: true, q4k: 64}}
+		{q4k: 64}, {pk: true, q4k: 64}, {pf: 8}, {pk: true, q4k: 64, pf: 3}}
 	for _, typ := range types {
 		t.Run(typ.String(), func(t *testing.T) {
 			tr, err := quant.For(typ)
@@ -93,10 +93,10 @@ func TestMVDAllTypes(t *testing.T) {
 						run(t, d, step, ds, nTok, 0, nil)
 						got := readF32(t, d, yb, sh.rows)
 						// the same summation order as an earlier tuning
-						// but for PK: the same bits
+						// but for PK or PF: the same bits
 						key := fmt.Sprint(tu.small, tu.q4k)
 						if b, ok := base[key]; ok {
-							require.Equalf(t, b, got, "%s %s %+v: packed quants changed the result", typ, name, tu)
+							require.Equalf(t, b, got, "%s %s %+v: packed quants or prefetch changed the result", typ, name, tu)
 						} else {
 							base[key] = got
 						}

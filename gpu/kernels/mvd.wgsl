@@ -297,12 +297,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let ok = row < P.rows;
     // the decode program runs one token, so its row is also the last
     let first = S.n_tok - 1u;
+//#if PF
+    // weight prefetch (mvd_pf.wgsl), used after prep
+    let pf_end = select(0u, (row + 1u) * P.row_bytes, ok);
+    let pfv = pf_issue(row * P.row_bytes, pf_end, tl);
+//#if SWIGLU
+    let pfv2 = pf_issue((row + P.half) * P.row_bytes, select(0u, (row + P.half + 1u) * P.row_bytes, ok), tl);
+//#endif
+//#endif
     prep(lid, first);
     let rb = row * P.row_bytes;
     var acc = 0.0;
+//#if PF
+    if (pf_sink(pfv)) {
+        acc = 1.0;
+    }
+//#endif
 //#if SWIGLU
     let rb2 = (row + P.half) * P.row_bytes;
     var acc2 = 0.0;
+//#if PF
+    if (pf_sink(pfv2)) {
+        acc2 = 1.0;
+    }
+//#endif
     if (ok) {
         for (var t = tl; t < NT; t += TPR) {
             acc += task_dot(rb, t);
