@@ -221,6 +221,8 @@ func TestGemmTilings(t *testing.T) {
 		{bm: 32, bn: 16, bk: 32, rb: 1, cb: 1, un: 32, xv: 4, wc: 1},
 		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, rs: 1},
 		{bm: 32, bn: 32, bk: 64, rb: 2, cb: 1, wc: 1, rs: 1},
+		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2},
+		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2, xv: 2, pad: 1, wc: 1},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
