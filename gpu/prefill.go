@@ -47,7 +47,7 @@ func (g gemmTile) sharedBytes() int {
 		// the largest staged row: F32's 4 bytes per column, or one Q6_K
 		// block (210 bytes per 256) when BK is shorter than a block
 		b := max(4*g.bk, 210*((g.bk+255)/256))
-		raw = 4 * g.bm * ((b+3)/4 + 1)
+		raw = 4 * g.bm * (((b+3)/4 + 1) | 1)
 	}
 	return 4*g.bk*(g.bm+g.bn+8*g.pad)*(1+g.db) + raw
 }

@@ -51,8 +51,10 @@ var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
 //#if RS
 // raw blocks of one step (or of the block a step lies in): RW words per
-// tile row, room for the blocks, a misaligned start and rd32's overshoot
-const RW: u32 = (((BK + BLOCK_ELEMS - 1u) / BLOCK_ELEMS) * BLOCK_BYTES + 3u) / 4u + 1u;
+// tile row, room for the blocks, a misaligned start and rd32's overshoot,
+// made odd so that the threads of a warp (consecutive rows, same offset)
+// read different banks
+const RW: u32 = ((((BK + BLOCK_ELEMS - 1u) / BLOCK_ELEMS) * BLOCK_BYTES + 3u) / 4u + 1u) | 1u;
 const RWN: u32 = BM * RW;
 var<workgroup> Wr: array<u32, RWN>;
 //#endif
