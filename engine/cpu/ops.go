@@ -281,29 +281,15 @@ var sincosPolys = [2]sincosPoly{
 // sincosSigns is the sign of the sine in each quadrant.
 var sincosSigns = [4]float64{1, -1, -1, 1}
 
-// twoOverPi holds the leading fraction bits of 2/π (4/π shifted), the table
-// of the large-argument reduction.
-const twoOverPi = "a2f9836e4e441529fc2757d1f534ddc0db6295993c439041"
-
-// twoOverPiWord returns the 32 bits of twoOverPi ending at byte i (bytes
-// before the start count as zero).
-func twoOverPiWord(i int) uint32 {
-	var v uint32
-	for b := i - 3; b <= i; b++ {
-		var x uint32
-		if b >= 0 {
-			for _, ch := range twoOverPi[2*b : 2*b+2] {
-				x <<= 4
-				if ch >= 'a' {
-					x |= uint32(ch-'a') + 10
-				} else {
-					x |= uint32(ch - '0')
-				}
-			}
-		}
-		v = v<<8 | x
-	}
-	return v
+// twoOverPiWords holds the fraction bits of 2/π (4/π shifted), the table of
+// the large-argument reduction: word i is the 32 bits ending at byte i of
+// a2f9836e 4e441529 fc2757d1 f534ddc0 db629599 3c439041 (bytes before the
+// start count as zero), as in glibc's __inv_pio4.
+var twoOverPiWords = [24]uint32{
+	0x000000a2, 0x0000a2f9, 0x00a2f983, 0xa2f9836e, 0xf9836e4e, 0x836e4e44,
+	0x6e4e4415, 0x4e441529, 0x441529fc, 0x1529fc27, 0x29fc2757, 0xfc2757d1,
+	0x2757d1f5, 0x57d1f534, 0xd1f534dd, 0xf534ddc0, 0x34ddc0db, 0xddc0db62,
+	0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390, 0x3c439041,
 }
 
 // sinPoly and cosPoly evaluate the polynomials in the order, and with the
@@ -345,9 +331,9 @@ func sincosf(y float32) (sin, cos float32) {
 		xi := math.Float32bits(y)
 		k := int(xi>>26) & 15
 		m := ((xi & 0xffffff) | 0x800000) << ((xi >> 23) & 7)
-		res0 := uint64(m * twoOverPiWord(k))
-		res1 := uint64(m) * uint64(twoOverPiWord(k+4))
-		res2 := uint64(m) * uint64(twoOverPiWord(k+8))
+		res0 := uint64(m * twoOverPiWords[k])
+		res1 := uint64(m) * uint64(twoOverPiWords[k+4])
+		res2 := uint64(m) * uint64(twoOverPiWords[k+8])
 		res0 = (res2 >> 32) | (res0 << 32)
 		res0 += res1
 		n := (res0 + 1<<61) >> 62
