@@ -44,6 +44,8 @@ type device struct {
 	info    wgpu.AdapterInfo
 	limits  wgpu.Limits
 	scope   *errorScope
+	// timestamps: the device was opened with timestamp queries (Options.Profile).
+	timestamps bool
 }
 
 func allowSoftware(g Options) bool {
@@ -156,7 +158,8 @@ func openDevice(g Options) (*device, error) {
 	req.MaxBufferSize = al.MaxBufferSize
 	req.MaxStorageBufferBindingSize = al.MaxStorageBufferBindingSize
 	var feats []wgpu.FeatureName
-	if g.Profile && best.HasFeature(wgpu.FeatureNameTimestampQuery) {
+	timestamps := g.Profile && best.HasFeature(wgpu.FeatureNameTimestampQuery)
+	if timestamps {
 		feats = append(feats, wgpu.FeatureNameTimestampQuery)
 	}
 	dev, err := best.RequestDevice(&wgpu.DeviceDescriptor{
@@ -171,6 +174,7 @@ func openDevice(g Options) (*device, error) {
 	}
 	d := &device{inst: inst, adapter: best, dev: dev, queue: dev.GetQueue(), info: bestInfo, limits: dev.GetLimits().Limits}
 	d.scope = newErrorScope(dev)
+	d.timestamps = timestamps
 	return d, nil
 }
 
