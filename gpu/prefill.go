@@ -18,6 +18,16 @@ import (
 // fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
+// gemmSplitEnv overrides the split-K target (gemmTile.sk; "0": no split).
+const gemmSplitEnv = "HEARTH_GPU_GEMM_SPLIT"
+
+// gemmBigEnv, when set, is the tiling (gemmEnv's syntax) for products
+// with at least bigRows weight rows (the fused gate+up).
+const gemmBigEnv = "HEARTH_GPU_GEMM_BIG"
+
+// bigRows is where gemmBigEnv's tiling takes over.
+const bigRows = 4096
+
 // gemmTile is a GEMM tiling: BM weight rows x BN tokens per workgroup, BK
 // columns per step, each thread a (4*RB) x (4*CB) register block.
 type gemmTile struct {
@@ -38,6 +48,11 @@ type gemmTile struct {
 	// rs: 1 stages the tile's raw weight blocks in workgroup memory
 	// (coalesced copy, once per block) and dequantizes from there.
 	rs int
+	// sk: split K for products whose grid (at maxBatch tokens) has fewer
+	// than sk workgroups: about sk/workgroups splits of the columns, each
+	// storing partial sums that gemm_combine.wgsl adds up in split order.
+	// 0: no split. STORE and ADD products only.
+	sk int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
@@ -72,6 +87,9 @@ func (g gemmTile) String() string {
 	if g.rs == 1 {
 		s += "/rs"
 	}
+	if g.sk > 0 {
+		s += fmt.Sprintf("/sk%d", g.sk)
+	}
 	return s
 }
 
@@ -84,30 +102,25 @@ var defaultGemmTile = gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1}
 // else the default, with BK lowered until both tiles fit the workgroup
 // memory limit. ok is false when the GEMM is switched off.
 func gemmTileFor(d *device) (g gemmTile, ok bool) {
-	g = defaultGemmTile
-	if s := os.Getenv(gemmEnv); s != "" {
+	return gemmTileEnv(d, gemmEnv, defaultGemmTile)
+}
+
+// gemmTileEnv is gemmTileFor with the tiling string in env and def as the
+// default.
+func gemmTileEnv(d *device, env string, def gemmTile) (g gemmTile, ok bool) {
+	g = def
+	if s := os.Getenv(env); s != "" {
 		if s == "0" {
 			return g, false
 		}
-		var v []int
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				break
-			}
-			v = append(v, n)
+		if e, ok := parseGemmTile(s); ok {
+			e.sk = def.sk
+			g = e
 		}
-		if len(v) == 5 {
-			v = append(v, 1)
-		}
-		for len(v) >= 6 && len(v) < 11 {
-			v = append(v, 0)
-		}
-		if len(v) == 11 {
-			e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]}
-			if e.valid() {
-				g = e
-			}
+	}
+	if s := os.Getenv(gemmSplitEnv); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			g.sk = n
 		}
 	}
 	for g.bk > 32 && g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
@@ -123,6 +136,29 @@ func gemmTileFor(d *device) (g gemmTile, ok bool) {
 	return g, true
 }
 
+// parseGemmTile reads "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS]]]]]]".
+func parseGemmTile(s string) (gemmTile, bool) {
+	var v []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			break
+		}
+		v = append(v, n)
+	}
+	if len(v) == 5 {
+		v = append(v, 1)
+	}
+	for len(v) >= 6 && len(v) < 11 {
+		v = append(v, 0)
+	}
+	if len(v) != 11 {
+		return gemmTile{}, false
+	}
+	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0}
+	return e, e.valid()
+}
+
 func (g gemmTile) valid() bool {
 	pos := g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0
 	flags := (g.db == 0 || g.db == 1) && (g.pad == 0 || g.pad == 1) && (g.wc == 0 || g.wc == 1) && (g.rs == 0 || g.rs == 1)
@@ -130,7 +166,7 @@ func (g gemmTile) valid() bool {
 	// the raw copy is single-buffered
 	flags = flags && (g.rs == 0 || (g.db == 0 && (256%g.bk == 0 || g.bk%256 == 0)))
 	xv := g.xv >= 0 && (g.xv == 0 || (g.bk/4)%g.xv == 0)
-	return pos && flags && xv && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
+	return pos && flags && xv && g.sk >= 0 && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
 
 // product records the matrix product m: the tiled GEMM for the batch
@@ -143,6 +179,11 @@ func (r *resources) product(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 	g, ok := gemmTileFor(r.d)
 	if !ok {
 		return r.matvec(step, m)
+	}
+	if m.w.rows >= bigRows && os.Getenv(gemmBigEnv) != "" {
+		if b, ok := gemmTileEnv(r.d, gemmBigEnv, g); ok {
+			g = b
+		}
 	}
 	return r.gemm(step, m, g)
 }
@@ -291,8 +332,21 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 			}
 			rows, half, perTile = c.rows/2, c.rows/2, g.bm/2
 		}
+		tiles := (rows + perTile - 1) / perTile
+		splits, ks := g.splitK(m.mode, tiles, m.w.cols)
+		if tiles*splits > 65535 {
+			return nil, fmt.Errorf("gpu: %s: gemm: %d row tiles x %d splits", m.w.name, tiles, splits)
+		}
+		if splits > 1 {
+			ds, err := r.gemmSplit(step, m, g, c, tiles, splits, ks)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ds...)
+			continue
+		}
 		u, err := r.uniform(m.w.name+" gemm params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
-			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), 0, 0)
+			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), uint32(ks), uint32(tiles), 0, 0, 0, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -300,14 +354,92 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 		if err != nil {
 			return nil, err
 		}
-		tiles := (rows + perTile - 1) / perTile
-		if tiles > 65535 {
-			return nil, fmt.Errorf("gpu: %s: gemm: %d row tiles", m.w.name, tiles)
-		}
 		out = append(out, dispatch{label: label + " " + m.w.name, pipe: p, bg: bg,
 			x: uint32(tiles), y: 1, tokTile: uint32(g.bn)})
 	}
 	return out, nil
+}
+
+// minSplitCols is the fewest columns a split gets.
+const minSplitCols = 256
+
+// splitK returns how many column splits a product of tiles row tiles and
+// cols columns gets (about g.sk / workgroups at maxBatch tokens), and the
+// columns per split (a multiple of BK, and of whole 256-element blocks
+// when the raw blocks are staged).
+func (g gemmTile) splitK(mode string, tiles, cols int) (splits, ks int) {
+	gran := g.bk
+	if g.rs == 1 {
+		gran = max(g.bk, 256)
+	}
+	steps := (cols + gran - 1) / gran
+	wgs := tiles * ((maxBatch + g.bn - 1) / g.bn)
+	s := 1
+	if g.sk > 0 && (mode == modeStore || mode == modeAdd) {
+		// at least 256 columns a split (the partial sums' traffic)
+		s = min(g.sk/wgs, steps/((minSplitCols+gran-1)/gran))
+	}
+	if s <= 1 {
+		return 1, steps * gran
+	}
+	ks = (steps + s - 1) / s * gran
+	return (cols + ks - 1) / ks, ks
+}
+
+// gemmSplit records a split-K product of chunk c: the GEMM in PART mode
+// into the shared partial-sum buffer, then gemm_combine.wgsl.
+func (r *resources) gemmSplit(step *wgpu.Buffer, m mv, g gemmTile, c chunk, tiles, splits, ks int) ([]dispatch, error) {
+	src, err := gemmShader(typeKernel[m.w.typ], g, "PART")
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("gemm %s PART %s", m.w.typ, g)
+	p, err := r.pipeline(label, src)
+	if err != nil {
+		return nil, err
+	}
+	stride := maxBatch * c.rows
+	size := 4 * splits * stride
+	part := r.gemmParts[size]
+	if part == nil {
+		if part, err = r.buffer("gemm partial sums", size, 0); err != nil {
+			return nil, err
+		}
+		if r.gemmParts == nil {
+			r.gemmParts = map[int]*wgpu.Buffer{}
+		}
+		r.gemmParts[size] = part
+	}
+	u, err := r.uniform(m.w.name+" gemm params", uint32(c.rows), uint32(m.w.cols), uint32(m.w.rowBytes),
+		0, uint32(c.rows), 0, uint32(ks), uint32(tiles), uint32(stride), 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := r.bind(m.w.name+" gemm", p, c.buf, m.x, part, u, step)
+	if err != nil {
+		return nil, err
+	}
+	csrc, err := buildShader("gemm_combine", "", nil, map[string]bool{m.mode: true})
+	if err != nil {
+		return nil, err
+	}
+	cp, err := r.pipeline("gemm combine "+m.mode, csrc)
+	if err != nil {
+		return nil, err
+	}
+	cu, err := r.uniform(m.w.name+" gemm combine params", uint32(c.rows), uint32(m.yOff+c.row0), uint32(m.yStride),
+		uint32(splits), uint32(stride), 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	cbg, err := r.bind(m.w.name+" gemm combine", cp, part, m.y, cu, step)
+	if err != nil {
+		return nil, err
+	}
+	return []dispatch{
+		{label: label + " " + m.w.name, pipe: p, bg: bg, x: uint32(tiles * splits), y: 1, tokTile: uint32(g.bn)},
+		{label: fmt.Sprintf("gemm combine %d %s", splits, m.w.name), pipe: cp, bg: cbg, x: uint32((c.rows + 255) / 256), y: 1, tokY: true},
+	}, nil
 }
 
 // attnEnv set to "0" keeps the batch program on the one-token attention

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,9 @@ import (
 	"github.com/hearthllm/hearth/quant"
 	"github.com/stretchr/testify/require"
 )
+
+// blkPrefix matches a layer's tensor name prefix.
+var blkPrefix = regexp.MustCompile(`^blk\.[0-9]+\.`)
 
 func silu64(x float64) float64 { return x / (1 + math.Exp(-x)) }
 
@@ -176,6 +180,11 @@ func TestGemmAllTypes(t *testing.T) {
 			gemmCase(t, r, rng, g, modeSiluMul, 9, 0, l.WGate)
 			gemmCase(t, r, rng, coalesced, modeStore, 70, 100, l.Wq)
 			gemmCase(t, r, rng, coalesced, modeSwiGLU, 67, 0, l.WGate, l.WUp)
+			// split K: every step its own split, over chunked weights
+			split := g
+			split.sk = 1 << 20
+			gemmCase(t, r, rng, split, modeStore, 70, 100, l.Wq)
+			gemmCase(t, r, rng, split, modeAdd, 64, 100, m.Layers[1].WDown)
 		})
 	}
 }
@@ -223,6 +232,11 @@ func TestGemmTilings(t *testing.T) {
 		{bm: 32, bn: 32, bk: 64, rb: 2, cb: 1, wc: 1, rs: 1},
 		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2},
 		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2, xv: 2, pad: 1, wc: 1},
+		// split K (splits of 256 columns)
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, sk: 48},
+		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, db: 1, sk: 1 << 20},
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1, rs: 1, sk: 1 << 20},
+		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, xv: 2, pad: 1, wc: 1, sk: 1 << 20},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
@@ -240,6 +254,11 @@ func TestGemmTilings(t *testing.T) {
 			gate := randomTensor(t, rng, gguf.TypeQ8_0, 42, 96)
 			up := randomTensor(t, rng, gguf.TypeQ8_0, 42, 96)
 			gemmCase(t, r, rng, g, modeSwiGLU, 33, 0, gate, up)
+			if g.sk > 0 {
+				k := randomTensor(t, rng, gguf.TypeQ4_K, 40, 768)
+				gemmCase(t, r, rng, g, modeStore, 37, 0, k)
+				gemmCase(t, r, rng, g, modeAdd, 37, 0, k)
+			}
 		})
 	}
 }
@@ -414,6 +433,7 @@ func TestPrefillBench(t *testing.T) {
 			// class of dispatch (plus the final argmax that syncs)
 			full := gb.batch
 			classes := map[string][]dispatch{}
+			var products []string
 			for _, d := range full[:len(full)-1] {
 				c := "other"
 				for _, k := range []string{"gemm", "attention", "actq", "rope", "rmsnorm"} {
@@ -423,9 +443,18 @@ func TestPrefillBench(t *testing.T) {
 					}
 				}
 				classes[c] = append(classes[c], d)
+				if c == "gemm" {
+					// and by product: the weight's name without its layer
+					f := strings.Fields(d.label)
+					pc := "gemm:" + strings.TrimSuffix(blkPrefix.ReplaceAllString(f[len(f)-1], ""), ".weight")
+					if _, ok := classes[pc]; !ok {
+						products = append(products, pc)
+					}
+					classes[pc] = append(classes[pc], d)
+				}
 			}
 			var prof []string
-			for _, c := range []string{"gemm", "other", "attention", "actq", "rope", "rmsnorm"} {
+			for _, c := range append([]string{"gemm", "other", "attention", "actq", "rope", "rmsnorm"}, products...) {
 				ds, ok := classes[c]
 				if !ok {
 					continue
@@ -455,6 +484,45 @@ func TestPrefillBench(t *testing.T) {
 	}
 }
 
+// TestGemmSplitK checks the split-K plan: whole BK steps (whole blocks
+// with staged raw blocks) that cover the columns, no split where the grid
+// is already large or the product fuses two rows (SwiGLU), and the
+// environment's override.
+func TestGemmSplitK(t *testing.T) {
+	g := defaultGemmTile
+	g.sk = 1024
+	for _, c := range []struct {
+		mode        string
+		tiles, cols int
+		rs          int
+		want        int
+	}{
+		{modeAdd, 32, 5632, 0, 4},    // ffn_down: 256 workgroups
+		{modeStore, 40, 2048, 0, 3},  // fused QKV: 320 workgroups
+		{modeStore, 4, 2048, 0, 8},   // V alone: 32 workgroups, 256 columns a split
+		{modeStore, 4, 2048, 1, 8},   // the same staged: whole 256-column blocks
+		{modeSwiGLU, 88, 2048, 0, 1}, // SwiGLU: never
+		{modeStore, 200, 2048, 0, 1}, // enough workgroups
+	} {
+		gg := g
+		gg.rs = c.rs
+		splits, ks := gg.splitK(c.mode, c.tiles, c.cols)
+		require.Equalf(t, c.want, splits, "%+v", c)
+		gran := 32
+		if c.rs == 1 {
+			gran = 256
+		}
+		require.Zerof(t, ks%gran, "%+v: %d columns per split", c, ks)
+		require.Truef(t, ks*(splits-1) < c.cols && ks*splits >= c.cols, "%+v: %d x %d columns", c, splits, ks)
+	}
+	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
+	t.Setenv(gemmEnv, "128,64,32,2,1")
+	t.Setenv(gemmSplitEnv, "777")
+	got, ok := gemmTileFor(d)
+	require.True(t, ok)
+	require.Equal(t, gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 777}, got)
+}
+
 // TestGemmTileEnv checks how HEARTH_GPU_GEMM strings select tilings (the
 // device sweep depends on it): fields left out are defaults, invalid
 // strings keep the default tiling, BK shrinks to fit the workgroup memory.
@@ -474,6 +542,7 @@ func TestGemmTileEnv(t *testing.T) {
 		{"64,64,32,1,1,1,1,0,0,0,1", defaultGemmTile, true}, // RS with DB: invalid
 		{"64,64,32,1,1,1,0,3", defaultGemmTile, true},       // XV must divide BK/4
 		{"64,64,256,1,1", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1}, true},
+		{"64,64,32,1,1,1,0,0,0,0,0,5", defaultGemmTile, true}, // 12 fields: invalid
 		{"128,128,32,2,2,1,0,2,1,1,1", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, false},
 	} {
 		t.Setenv(gemmEnv, c.env)

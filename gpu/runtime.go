@@ -35,6 +35,10 @@ type resources struct {
 	// fma: whether the adapter's fma() is fused, probed when the first
 	// shader using round.wgsl's exact helpers is built (numerics.go).
 	fma fmaState
+
+	// gemmParts: the prefill GEMM's split-K partial sums, one buffer per
+	// size, shared by the products (prefill.go).
+	gemmParts map[int]*wgpu.Buffer
 }
 
 func (r *resources) release() {

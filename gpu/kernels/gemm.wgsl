@@ -22,6 +22,10 @@
 // workgroup memory (Wr, consecutive threads on consecutive words of a row:
 // coalesced), once per block, and unit_store reads them there (prefill.go
 // points common.wgsl's readers at Wr).
+// Split K (PART): the grid's x holds P.tiles row tiles for each of the
+// splits; split p sums columns p*ks .. (p+1)*ks and stores its partial
+// sums to slice p of Y (p*part_stride + tok*y_stride + row), which
+// gemm_combine.wgsl folds in a fixed order into the real output.
 
 struct GP {
     rows: u32,       // output rows in this dispatch
@@ -30,8 +34,12 @@ struct GP {
     y_off: u32,      // first output element
     y_stride: u32,   // output elements per token
     half: u32,       // SWIGLU: row offset of the up half
+    ks: u32,         // columns per split (a multiple of BK), or >= cols
+    tiles: u32,      // row tiles (grid x is tiles * splits)
+    part_stride: u32, // PART: elements between the splits' slices of Y
     pad0: u32,
     pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> W: array<u32>;
@@ -49,6 +57,7 @@ const BN4: u32 = BN / 4u;
 var<workgroup> Ws: array<vec4<f32>, WSA>;
 var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
+var<private> part_off: u32; // PART: this split's slice of Y
 //#if RS
 // raw blocks of one step (or of the block a step lies in): RW words per
 // tile row, room for the blocks, a misaligned start and rd32's overshoot,
@@ -84,6 +93,9 @@ fn put(o: u32, tb: u32, ntok: u32, v: vec4<f32>) {
         let yi = P.y_off + (tb + e) * P.y_stride + o;
 //#if STORE
         Y[yi] = v[e];
+//#endif
+//#if PART
+        Y[part_off + yi] = v[e];
 //#endif
 //#if ADD
         Y[yi] = Y[yi] + v[e];
@@ -204,7 +216,9 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     let lid = lidv.x;
-    let rt = wid.x;
+    let part = wid.x / P.tiles;
+    let rt = wid.x % P.tiles;
+    part_off = part * P.part_stride;
     let t0 = wid.y * BN;
     let ntok = S.n_tok;
     if (t0 >= ntok) {
@@ -212,7 +226,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     let tr = lid % NR;
     let tc = lid / NR;
-    let cols = P.cols;
+    let kb = part * P.ks;
+    let ke = min(P.cols, kb + P.ks);
 
     // acc_R_J: tile row group R (4 rows), token group J (4 tokens)
 //@DECL
@@ -220,12 +235,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var cur = 0u;
 //#if DB
     // double buffer: tile k+1 loads while tile k is multiplied
-    load_tile(0u, 0u, lid, rt, t0, ntok);
+    load_tile(kb, 0u, lid, rt, t0, ntok);
     workgroupBarrier();
 //#endif
-    for (var k0 = 0u; k0 < cols; k0 += BK) {
+    for (var k0 = kb; k0 < ke; k0 += BK) {
 //#if DB
-        if (k0 + BK < cols) {
+        if (k0 + BK < ke) {
             load_tile(k0 + BK, 1u - cur, lid, rt, t0, ntok);
         }
 //#else
