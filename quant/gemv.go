@@ -143,6 +143,10 @@ func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r
 // from memory overlaps the dot products. Only the K-quant dots want that:
 // the legacy ones prefetch by themselves, and F16 gained nothing from it.
 func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	if useAVX2 && tr.Type == gguf.TypeQ6_K {
+		gemvQ6K(dst, w, rowBytes, n, a, r0, r1, gemvQ6KPrefetch)
+		return
+	}
 	dot := tr.VecDot
 	dst = dst[:r1]
 	pf := 0

@@ -61,3 +61,33 @@ func BenchmarkGemvF32(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemvQ6K times the Q6_K one-token matvec on TinyLlama-sized
+// matrices (rows x cols) and on one small enough to stay in L2; MB/s is
+// weight bytes a second, cpu-us/op CPU time.
+func BenchmarkGemvQ6K(b *testing.B) {
+	tr := mustFor(b, gguf.TypeQ6_K)
+	for _, sh := range [][2]int{{256, 2048}, {2048, 5632}, {32000, 2048}} {
+		rows, n := sh[0], sh[1]
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(39, 40)), rows, n, 1)
+		dst := make([]float32, rows)
+		for _, k := range []struct {
+			name string
+			f    func()
+		}{
+			{"gemv", func() { Gemv(tr, dst, w, rowBytes, n, a, 0, rows) }},
+			{"pf512", func() { gemvQ6K(dst, w, rowBytes, n, a, 0, rows, 512) }},
+			{"pf2048", func() { gemvQ6K(dst, w, rowBytes, n, a, 0, rows, 2048) }},
+			{"matvec", func() { MatVec(tr, dst, w, rowBytes, n, a, 0, rows) }},
+		} {
+			b.Run(fmt.Sprintf("%dx%d/%s", rows, n, k.name), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				c0 := processCPUSeconds()
+				for b.Loop() {
+					k.f()
+				}
+				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
+			})
+		}
+	}
+}

@@ -23,3 +23,7 @@ func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
 func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int) {
+	panic("quant: no AVX2 kernels")
+}

@@ -1,0 +1,132 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// hsum8q reduces the 8 float32 lanes of Y to X0 lane 0 like ggml's
+// hsum_float_8 (the same steps as kquant_amd64.s's hsum8). Uses X1.
+#define hsum8q(Y, X) \
+	VEXTRACTF128 $1, Y, X0 \
+	VADDPS X, X0, X0 \
+	VMOVHLPS X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVSHDUP X0, X1 \
+	VADDSS X1, X0, X0
+
+// func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
+//
+// dst[r] = ggml_vec_dot_q6_K_q8_K (AVX2, the steps of q6KDotAVX2) of row r
+// of w (stride rowBytes, nb > 0 blocks) with a, for r in [0, rows), rows > 0.
+// Each block also prefetches the cache lines pf bytes ahead of it (pf > 0),
+// which runs on into the next rows.
+TEXT ·q6KGemvAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), R8
+	MOVQ w+8(FP), R9
+	MOVQ rowBytes+16(FP), R10
+	MOVQ a+24(FP), R11
+	MOVQ nb+32(FP), R12
+	MOVQ rows+40(FP), R13
+	MOVQ pf+48(FP), DX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ $0x0303030303030303, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x0c0c0c0c0c0c0c0c, AX
+	VMOVQ AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ $0x3030303030303030, AX
+	VMOVQ AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ $0xc0c0c0c0c0c0c0c0, AX
+	VMOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+	// scale shuffle: bytes 0 x8, 1 x8; advanced by 2 per 32 values
+	MOVQ $0x0101010101010101, AX
+	VPXOR X9, X9, X9
+	VPINSRQ $1, AX, X9, X9
+	MOVQ $0x0202020202020202, AX
+	VMOVQ AX, X8
+	VPBROADCASTQ X8, X8
+
+q6growloop:
+	MOVQ R9, SI
+	MOVQ R11, DI
+	MOVQ R12, CX
+	VXORPS Y5, Y5, Y5
+
+q6gloop:
+	PREFETCHT0 (SI)(DX*1)
+	PREFETCHT0 64(SI)(DX*1)
+	PREFETCHT0 128(SI)(DX*1)
+	PREFETCHT0 192(SI)(DX*1)
+	VMOVDQU 192(SI), X7
+	VMOVDQU X9, X14
+	VPXOR Y6, Y6, Y6
+
+#define q6gChunk(q8off) \
+	VPMADDUBSW q8off(DI), Y3, Y3 \
+	VPSHUFB X14, X7, X4 \
+	VPADDB X8, X14, X14 \
+	VPMOVSXBW X4, Y4 \
+	VPMADDWD Y4, Y3, Y3 \
+	VPADDD Y3, Y6, Y6
+
+#define q6gHalf(qloff, qhoff, q8a, q8b, q8c, q8d) \
+	VMOVDQU qloff(SI), Y0 \
+	VMOVDQU qloff+32(SI), Y1 \
+	VMOVDQU qhoff(SI), Y2 \
+	VPAND Y15, Y0, Y3 \
+	VPAND Y13, Y2, Y4 \
+	VPSLLW $4, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6gChunk(q8a) \
+	VPAND Y15, Y1, Y3 \
+	VPAND Y12, Y2, Y4 \
+	VPSLLW $2, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6gChunk(q8b) \
+	VPSRLW $4, Y0, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y11, Y2, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6gChunk(q8c) \
+	VPSRLW $4, Y1, Y3 \
+	VPAND Y15, Y3, Y3 \
+	VPAND Y10, Y2, Y4 \
+	VPSRLW $2, Y4, Y4 \
+	VPOR Y4, Y3, Y3 \
+	q6gChunk(q8d)
+
+	q6gHalf(0, 128, 4, 36, 68, 100)
+	q6gHalf(64, 160, 132, 164, 196, 228)
+
+	// sumi -= 32 * (bsums . scales) per lane pair
+	VPMOVSXBW X7, Y4
+	VPMADDWD 260(DI), Y4, Y4
+	VPSLLD $5, Y4, Y4
+	VPSUBD Y4, Y6, Y6
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	VMULSS (DI), X3, X3
+	VBROADCASTSS X3, Y3
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y3, Y5
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q6gloop
+
+	hsum8q(Y5, X5)
+	MOVSS X0, (R8)
+	ADDQ $4, R8
+	ADDQ R10, R9
+	DECQ R13
+	JNZ q6growloop
+
+	VZEROUPPER
+	RET
