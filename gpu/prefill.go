@@ -25,6 +25,10 @@ const gemmSplitEnv = "HEARTH_GPU_GEMM_SPLIT"
 // with at least bigRows weight rows (the fused gate+up).
 const gemmBigEnv = "HEARTH_GPU_GEMM_BIG"
 
+// gemmDiagEnv set to "noload" or "nocomp" times one half of the GEMM's
+// steps (diagnostics only: the results are wrong).
+const gemmDiagEnv = "HEARTH_GPU_GEMM_DIAG"
+
 // bigRows is where gemmBigEnv's tiling takes over.
 const bigRows = 4096
 
@@ -199,6 +203,12 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		"XV": g.xv,
 	}
 	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1, "RS": g.rs == 1}
+	// diagnostics (wrong results): NOLOAD loads only the first step's
+	// tiles, NOCOMP skips the multiply; what is left shows which half of
+	// a step takes the time
+	if dg := os.Getenv(gemmDiagEnv); dg != "" {
+		defs[strings.ToUpper(dg)] = true
+	}
 	src, err := buildShader("gemm", "", consts, defs)
 	if err != nil {
 		return "", err

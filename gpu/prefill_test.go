@@ -403,7 +403,7 @@ func TestPrefillBench(t *testing.T) {
 		var ref []float32
 		for _, cfg := range strings.Split(cfgs, ";") {
 			name, sets, _ := strings.Cut(cfg, ":")
-			for _, k := range []string{gemmEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
+			for _, k := range []string{gemmEnv, gemmSplitEnv, gemmBigEnv, gemmDiagEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
 				t.Setenv(k, "")
 			}
 			for _, kv := range strings.Fields(sets) {
@@ -411,7 +411,9 @@ func TestPrefillBench(t *testing.T) {
 					t.Setenv(k, v)
 				}
 			}
+			bst := time.Now()
 			gb, err := newBackend(m, engine.Options{ContextSize: 1024, KVType: engine.KVF32}, Options{AllowSoftware: os.Getenv(AllowSoftwareEnv) == "1"})
+			buildTime := time.Since(bst)
 			require.NoError(t, err)
 			lg := make([]float32, m.NVocab)
 			require.NoError(t, gb.Eval(ctx, prompt, 0, lg))
@@ -471,6 +473,7 @@ func TestPrefillBench(t *testing.T) {
 			if g, ok := gemmTileFor(gb.d); ok {
 				name += fmt.Sprintf(" (gemm %s)", g)
 			}
+			prof = append(prof, fmt.Sprintf("build %.1f s", buildTime.Seconds()))
 			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
 			t.Log(row)
 			rows = append(rows, row)

@@ -244,14 +244,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             load_tile(k0 + BK, 1u - cur, lid, rt, t0, ntok);
         }
 //#else
+//#if NOLOAD
+        if (k0 == kb) {
+//#endif
         load_tile(k0, 0u, lid, rt, t0, ntok);
         workgroupBarrier();
+//#if NOLOAD
+        }
+//#endif
+//#endif
+//#if NOCOMP
+        if (k0 == kb) {
 //#endif
         for (var kk = 0u; kk < BK; kk += UNROLL) {
             let wb = cur * WSN + kk * WST + tr;
             let xb = cur * XSN + kk * XST + tc;
 //@COMPUTE
         }
+//#if NOCOMP
+        }
+//#endif
         workgroupBarrier();
 //#if DB
         cur = 1u - cur;
