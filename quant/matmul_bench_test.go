@@ -21,8 +21,8 @@ func cpuTime(b *testing.B) time.Duration {
 
 // BenchmarkPrefill multiplies rows x n weight matrices by m = 128
 // activation rows on one goroutine: as MatMul (batched kernels), as MatMul
-// did before them (row dots in 16-row tiles, "rowdots") and as m MatVec
-// calls. cpu-ms/op is process CPU time per
+// did before them (row dots in 16-row tiles, "rowdots"), as m MatVec
+// calls and, for Q4_0, as GemmQ4_0 ("gemm"). cpu-ms/op is process CPU time per
 // op (run with -cpu 1), which a loaded machine distorts less than wall time;
 // GMAC/s is per CPU second.
 func BenchmarkPrefill(b *testing.B) {
@@ -43,13 +43,20 @@ func BenchmarkPrefill(b *testing.B) {
 					tr.QuantizeActivation(a[i*aRowBytes:(i+1)*aRowBytes], randRow(rng, n, 1))
 				}
 				dst := make([]float32, m*rows)
-				for _, mode := range []string{"matmul", "rowdots", "matvec"} {
+				modes := []string{"matmul", "rowdots", "matvec"}
+				if typ == gguf.TypeQ4_0 {
+					modes = append(modes, "gemm")
+				}
+				for _, mode := range modes {
 					b.Run(mode, func(b *testing.B) {
 						c0 := cpuTime(b)
 						for b.Loop() {
 							switch mode {
 							case "matmul":
 								MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+								continue
+							case "gemm": // the repacked-GEMM order (GemmQ4_0)
+								GemmQ4_0(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 								continue
 							case "rowdots": // MatMul before the batched kernels
 								matMulAt(false, tr.VecDot, tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)

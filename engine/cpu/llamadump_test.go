@@ -135,11 +135,12 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 // node-llama-cpp's libllama, dumps llama.cpp's tensors for the token path
 // (one token per decode, and one batch) and requires each step of the
 // backend to reproduce them bit for bit. The dumps cover the decode path
-// with both cache types, the repacked Q4_0 kernel, a K-quant, and a batch
+// with both cache types, the repacked Q4_0 kernel, a K-quant, a batch
 // whose weight products llama.cpp computes with the same kernels as
-// quant.MatMul (not so for F32/F16/BF16/Q4_0/Q4_K weights, where it uses
-// tinyBLAS or repacked GEMMs for batches; TestBatchMatchesLlamaCpp covers
-// those within tolerance).
+// quant.MatMul, and a batch of repacked Q4_0 weights (ggml_gemm_q4_0_8x8_q8_0,
+// quant.GemmQ4_0). F32/F16/BF16/Q4_K weights, where llama.cpp uses tinyBLAS
+// or repacked GEMMs for batches, are covered by TestBatchMatchesLlamaCpp
+// within tolerance.
 func TestOpsMatchLlamaCppExactly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds and runs llama.cpp's tensor dump (about a minute)")
@@ -164,6 +165,7 @@ func TestOpsMatchLlamaCppExactly(t *testing.T) {
 		{"synthetic/tiny-synth-q4_1.gguf", "f32", false},
 		{"synthetic/tiny-synth-q4_0.gguf", "f16", false},
 		{"synthetic/tiny-synth-q5_k.gguf", "f16", true},
+		{"synthetic/tiny-synth-q4_0.gguf", "f16", true},
 	} {
 		mode := "decode"
 		if tc.batch {

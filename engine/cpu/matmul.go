@@ -38,6 +38,8 @@ func (t *matTask) run(_, i0, i1 int) {
 			quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case t.ntok == 1:
 			quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		case m.repack == repackQ4_0:
+			quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		default:
 			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		}

@@ -13,7 +13,9 @@ import (
 // and accumulated with one fused multiply-add per block, in block order.
 // quant.GemvQ4_0 and quant.GemvQ4K compute the same arithmetic on the
 // original row-major blocks (the interleaving only changes the memory
-// layout).
+// layout). Batches of four or more tokens go through
+// ggml_gemm_q4_0_8x8_q8_0 (Q4_0), whose arithmetic per pair of rows is the
+// gemv's: quant.GemmQ4_0 computes it for Q4_0 batches.
 
 // repackKind says which ggml repack kernel llama.cpp uses for a weight.
 type repackKind uint8
