@@ -142,6 +142,15 @@ func ggmlDotRowsF16(avx2 bool, x []uint16, stride int, y []float32, out []float3
 	}
 	_ = x[(len(out)-1)*stride+n-1] // the last row is in range
 	if avx2 {
+		rows := len(out)
+		if n < 32 && n%8 == 0 && rows >= 8 { // tiny heads: eight rows at a time
+			r8 := rows &^ 7
+			ggmlDotRowsF16ShortAVX2(&x[0], stride, r8, &y[0], n, &out[0])
+			if r8 == rows {
+				return
+			}
+			x, out = x[r8*stride:], out[r8:]
+		}
 		ggmlDotRowsF16AVX2(&x[0], stride, len(out), &y[0], n, &out[0])
 		return
 	}

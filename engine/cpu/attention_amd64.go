@@ -24,3 +24,9 @@ func ggmlDotRowsF16AVX2(x *uint16, stride, rows int, y *float32, n int, out *flo
 //
 //go:noescape
 func roundF16AVX2(dst, src *float32, n int)
+
+// ggmlDotRowsF16ShortAVX2 is ggmlDotRowsF16AVX2 for n < 32 and rows and n
+// multiples of 8 (eight rows at a time); it reads exactly n elements a row.
+//
+//go:noescape
+func ggmlDotRowsF16ShortAVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)

@@ -298,3 +298,110 @@ rloop:
 	JNZ  rloop
 	VZEROUPPER
 	RET
+
+// func ggmlDotRowsF16ShortAVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)
+//
+// ggmlDotRowsF16AVX2 for n < 32 (no 32-wide block, so each dot is only
+// ggml's tail: the float32 products added in order to +0 in float64),
+// n a multiple of 8 and rows a multiple of 8: eight rows at a time, their
+// products for eight elements transposed so that one float64 lane per row
+// adds them in the same order.
+TEXT ·ggmlDotRowsF16ShortAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $1, BX
+	MOVQ rows+16(FP), CX
+	SHRQ $3, CX
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), DX
+	SHRQ $3, DX
+	MOVQ out+40(FP), R8
+
+sgroup:
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	MOVQ SI, R9
+	LEAQ (SI)(BX*2), R10
+	ADDQ BX, R10                // row 3
+	LEAQ (SI)(BX*2), R11
+	LEAQ (R11)(BX*4), R11       // row 6
+	MOVQ DI, R12
+	MOVQ DX, R13
+
+selem:
+	VMOVUPS (R12), Y8
+	VCVTPH2PS (R9), Y0
+	VCVTPH2PS (R9)(BX*1), Y1
+	VCVTPH2PS (R9)(BX*2), Y2
+	VCVTPH2PS (R10), Y3
+	VCVTPH2PS (R9)(BX*4), Y4
+	VCVTPH2PS (R10)(BX*2), Y5
+	VCVTPH2PS (R11), Y6
+	VCVTPH2PS (R10)(BX*4), Y7
+	VMULPS Y8, Y0, Y0
+	VMULPS Y8, Y1, Y1
+	VMULPS Y8, Y2, Y2
+	VMULPS Y8, Y3, Y3
+	VMULPS Y8, Y4, Y4
+	VMULPS Y8, Y5, Y5
+	VMULPS Y8, Y6, Y6
+	VMULPS Y8, Y7, Y7
+	// rows 0..3: element e in lane e%4 of half e/4 of Y2, Y3, Y12, Y0 (e%4 = 0..3)
+	VUNPCKLPS Y1, Y0, Y12
+	VUNPCKHPS Y1, Y0, Y13
+	VUNPCKLPS Y3, Y2, Y0
+	VUNPCKHPS Y3, Y2, Y1
+	VSHUFPS $0x44, Y0, Y12, Y2
+	VSHUFPS $0xee, Y0, Y12, Y3
+	VSHUFPS $0x44, Y1, Y13, Y12
+	VSHUFPS $0xee, Y1, Y13, Y0
+	// rows 4..7 likewise in Y6, Y7, Y13, Y4
+	VUNPCKLPS Y5, Y4, Y13
+	VUNPCKHPS Y5, Y4, Y14
+	VUNPCKLPS Y7, Y6, Y4
+	VUNPCKHPS Y7, Y6, Y5
+	VSHUFPS $0x44, Y4, Y13, Y6
+	VSHUFPS $0xee, Y4, Y13, Y7
+	VSHUFPS $0x44, Y5, Y14, Y13
+	VSHUFPS $0xee, Y5, Y14, Y4
+
+#define sAdd(lo, hi) \
+	VCVTPS2PD lo, Y1 \
+	VCVTPS2PD hi, Y5 \
+	VADDPD Y1, Y10, Y10 \
+	VADDPD Y5, Y11, Y11
+
+#define sAddHigh(lo, hi) \
+	VEXTRACTF128 $1, lo, X14 \
+	VEXTRACTF128 $1, hi, X15 \
+	VCVTPS2PD X14, Y1 \
+	VCVTPS2PD X15, Y5 \
+	VADDPD Y1, Y10, Y10 \
+	VADDPD Y5, Y11, Y11
+
+	sAdd(X2, X6)
+	sAdd(X3, X7)
+	sAdd(X12, X13)
+	sAdd(X0, X4)
+	sAddHigh(Y2, Y6)
+	sAddHigh(Y3, Y7)
+	sAddHigh(Y12, Y13)
+	sAddHigh(Y0, Y4)
+
+	ADDQ $32, R12
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $16, R11
+	DECQ R13
+	JNZ  selem
+
+	VCVTPD2PSY Y10, X10
+	VCVTPD2PSY Y11, X11
+	VMOVUPS X10, (R8)
+	VMOVUPS X11, 16(R8)
+	ADDQ $32, R8
+	LEAQ (SI)(BX*8), SI
+	DECQ CX
+	JNZ  sgroup
+	VZEROUPPER
+	RET
