@@ -34,7 +34,7 @@ func newTestBackends(t *testing.T, m *engine.Model, nCtx int) (*Backend, engine.
 }
 
 func maxAbsDiff(a, b []float32) (float64, int) {
-	worst, at := 0.0, -1
+	worst, at := 0.0, 0
 	for i := range a {
 		d := math.Abs(float64(a[i]) - float64(b[i]))
 		if math.IsNaN(d) {

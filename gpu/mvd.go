@@ -38,13 +38,17 @@ const mvdWG = 256
 //     sectors of its row before the activation prep, so the row's DRAM
 //     reads overlap the prep (kernels/mvd_pf.wgsl; results unchanged);
 //   - HEARTH_GPU_ATTN_SPLIT=64|128|256|512: positions per decode attention
-//     split (at least; default 128).
+//     split (at least; default 128);
+//   - HEARTH_GPU_MVD_EXACT=0: the earlier tasks (mvd_<type>.wgsl, products
+//     in other orders than the CPU's) instead of the exact ones
+//     (mvd_x_<type>.wgsl, mvd_xf.wgsl; see mvdExact).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
 	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
 	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
 	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
+	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -58,12 +62,14 @@ type mvdTuning struct {
 	attnSplit int // minimum positions per attention split (0: 128)
 	q4k       int // elements per Q4_K task: 32 (0) or 64
 	pf        int // weight sectors prefetched per thread before prep (0: none)
+	inexact   bool
 }
 
 // readMVDTuning parses the switches from the environment.
 func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
 	t.pk = os.Getenv(mvdPKEnv) == "1"
+	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	if v := os.Getenv(mvdPFEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 8 {
@@ -111,6 +117,53 @@ var mvdFast = map[gguf.TensorType]bool{
 	gguf.TypeF16:  true,
 }
 
+// mvdExact returns the kernel file and defines of the product that sums
+// a weight of type typ in exactly the CPU backend's order (gpu/NUMERICS.md),
+// or "" where there is none. rows8 says whether the CPU's weights have row
+// counts that are multiples of 8 (llama.cpp then uses the repacked GEMV
+// kernels for Q4_0 and Q4_K, engine/cpu/repack.go).
+func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
+	switch typ {
+	case gguf.TypeF32:
+		return "mvd_xf", map[string]bool{"EXACTF": true, "WF32": true, "HADD": true}
+	case gguf.TypeF16:
+		return "mvd_xf", map[string]bool{"EXACTF": true, "WF16": true, "HADD": true}
+	case gguf.TypeBF16:
+		return "mvd_xf", map[string]bool{"EXACTF": true, "WBF16": true}
+	case gguf.TypeQ4_0:
+		return "mvd_x_q4_0", map[string]bool{"XCH": true, "GEMV": rows8}
+	case gguf.TypeQ4_1:
+		return "mvd_x_q4_1", map[string]bool{"XCH": true}
+	case gguf.TypeQ5_1:
+		return "mvd_x_q4_1", map[string]bool{"XCH": true, "Q51": true}
+	case gguf.TypeQ5_0:
+		return "mvd_x_q5_0", map[string]bool{"XCH": true}
+	case gguf.TypeQ8_0:
+		return "mvd_x_q8_0", map[string]bool{"XCH": true}
+	case gguf.TypeQ2_K:
+		return "mvd_x_q2_k", map[string]bool{"XCH": true, "KLANE": true}
+	case gguf.TypeQ3_K:
+		return "mvd_x_q3_k", map[string]bool{"XCH": true, "KLANE": true}
+	case gguf.TypeQ5_K:
+		return "mvd_x_q5_k", map[string]bool{"XCH": true, "KLANE": true}
+	case gguf.TypeQ6_K:
+		return "mvd_x_q6_k", map[string]bool{"XCH": true, "KLANE": true}
+	case gguf.TypeQ4_K:
+		if rows8 {
+			return "mvd_x_q4_k", map[string]bool{"XCH": true, "W4": true}
+		}
+	}
+	return "", nil
+}
+
+// mvdExactLDS bounds the workgroup memory the exact products add to
+// mvdLDS: two chunk buffers (SwiGLU: two of each) of at most 2 ints per
+// thread (xci) and 1 float per thread (xcf), and the Q8_K sums per 16
+// elements.
+func mvdExactLDS(cols int) int {
+	return 4*(2*2*2*mvdWG+2*2*mvdWG) + cols/4
+}
+
 // ropeSpec carries what the ROPE output mode writes besides Y.
 type ropeSpec struct {
 	kc, vc, cs       *wgpu.Buffer
@@ -143,7 +196,7 @@ func (c combSpec) floats() int { return c.nHead * c.slots * (c.headDim + 2) }
 // (and the merge of comb's partials when not nil).
 func mvdLDS(cols int, comb *combSpec) int {
 	nseg := (cols + 31) / 32
-	n := 4*cols + 2*4*mvdWG + 4*4*nseg
+	n := 4*cols + 2*4*mvdWG + 4*4*nseg + mvdExactLDS(cols)
 	if comb != nil {
 		n += 4 * comb.nHead * (comb.slots + 1)
 	}
@@ -194,6 +247,19 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	case gguf.TypeBF16:
 		defs["BF16"] = true
 	}
+	outRows := m.w.rows
+	if m.mode == modeSwiGLU {
+		outRows /= 2
+	}
+	rows8 := outRows%8 == 0 && (rope == nil || (rope.qDim%8 == 0 && rope.kvDim%8 == 0))
+	xfile, xdefs := "", map[string]bool(nil)
+	if !r.tune.inexact {
+		xfile, xdefs = mvdExact(typ, rows8)
+		if xdefs["XCH"] && !defs["Q8"] || xdefs["EXACTF"] && defs["Q8"] {
+			xfile, xdefs = "", nil // not the CPU's vec-dot type for typ
+		}
+	}
+	exact := xfile != ""
 	w4, fast := mvdFast[typ]
 	switch typ {
 	case gguf.TypeF16:
@@ -208,6 +274,15 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	defs["Q4K64"] = q4k64
 	defs["OWNPX"] = fast && ((typ == gguf.TypeQ4_K && !q4k64) || typ == gguf.TypeQ6_K)
 	defs["GENERIC"] = !fast
+	if exact {
+		fast = true
+		defs["W4"], defs["Q4K64"], defs["GENERIC"] = xdefs["W4"], false, false
+		defs["OWNPX"] = xdefs["KLANE"] || typ == gguf.TypeQ4_K
+		defs["EXACT"] = true
+		for k, v := range xdefs {
+			defs[k] = v
+		}
+	}
 	// 16 threads a row (16 rows a workgroup) measured best on an H100
 	// (docs/benchmarks-gpu.md: 16 beat 32 and 64 for every type);
 	// HEARTH_GPU_TPR overrides, HEARTH_GPU_MVD_SMALL per product size
@@ -219,10 +294,6 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		tpr = mvdWG / 2 // fused RoPE needs row pairs in one workgroup
 	}
 	rpw := mvdWG / tpr
-	outRows := m.w.rows
-	if m.mode == modeSwiGLU {
-		outRows /= 2
-	}
 	for _, rule := range r.tune.small {
 		if outRows <= rule.rows {
 			if rope == nil || rule.rpw%2 == 0 {
@@ -231,8 +302,14 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			break
 		}
 	}
+	switch {
+	case defs["EXACTF"]:
+		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
+	case defs["XCH"] && tpr < 8:
+		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
+	}
 	wg := tpr * rpw // at least 64: the fused norm's lanes
-	if pk := r.tune.pk && fast && typ != gguf.TypeF16; pk {
+	if pk := r.tune.pk && fast && !exact && typ != gguf.TypeF16; pk {
 		defs["PK"] = true
 	}
 	consts := map[string]int{"XC": m.w.cols, "WG": wg, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
@@ -255,6 +332,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	var files []string
 	switch {
+	case exact && defs["W4"]:
+		files = []string{xfile}
+	case exact:
+		files = []string{"common", xfile}
 	case !fast:
 		files = []string{"common", typeKernel[typ]}
 	case w4:
@@ -281,8 +362,8 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			src += unitDot(s)
 		}
 	}
-	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil,
-		tpr, rpw, defs["PK"])
+	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v exact=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil,
+		tpr, rpw, defs["PK"], exact)
 	p, err := r.pipeline(label, src)
 	if err != nil {
 		return nil, err

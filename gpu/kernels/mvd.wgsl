@@ -60,6 +60,15 @@ var<workgroup> blk_id: array<f32, NSEG>;
 
 //#include round
 
+//#if EXACT
+//#if Q8_K
+// EXACT Q8_K: the activation quants' sums per 16 elements (the CPU's
+// block_q8_K bsums), exact integers
+const NG16: u32 = XC / 16u;
+var<workgroup> xb16: array<i32, NG16>;
+//#endif
+//#endif
+
 //#if COMBINE
 // X holds split attention partials (attention.wgsl, SPLIT): for head h and
 // split s, the unnormalized output at (h*MS + s)*HD, the running max at
@@ -232,24 +241,100 @@ fn prep(lid: u32, first: u32) {
         // the CPU's Q8_1 block sum s = fp16(d32 * sum q) (d32 before its
         // fp16 rounding) enters Q4_1/Q5_1's min term; task_dot adds
         // m * (s - d * sum q) to the products of the rounded values, kept
-        // in seg_a[bl] (BS = 32: this thread's own segment, read no more)
+        // in seg_a[bl] (BS = 32: this thread's own segment, read no more);
+        // EXACT keeps s itself (the min term is its own chain)
         var qs = 0.0;
         for (var k = 0u; k < 8u; k++) {
             let q4 = clamp(round(xs[px(8u * bl + k)] * id), vec4<f32>(-128.0), vec4<f32>(127.0));
             qs += (q4.x + q4.y) + (q4.z + q4.w);
         }
+//#if EXACT
+        seg_a[bl] = f16round(div_rn(a, 127.0) * qs);
+//#else
         seg_a[bl] = f16round(div_rn(a, 127.0) * qs) - d * qs;
+//#endif
 //#endif
     }
     workgroupBarrier();
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let bl = (4u * j4) / BS;
         let pj = px(j4);
+//#if EXACT
+        // the integer quants themselves (as exact floats); blk_d keeps d
+        xs[pj] = clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+//#else
         xs[pj] = blk_d[bl] * clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+//#endif
+    }
+    workgroupBarrier();
+//#if EXACT
+//#if Q8_K
+    for (var g = lid; g < NG16; g += WG) {
+        let s4 = (xs[px(4u * g)] + xs[px(4u * g + 1u)]) + (xs[px(4u * g + 2u)] + xs[px(4u * g + 3u)]);
+        xb16[g] = i32((s4.x + s4.y) + (s4.z + s4.w));
     }
     workgroupBarrier();
 //#endif
+//#endif
+//#endif
 }
+
+//#if XCH
+// The exact chunked products (x_task, x_chain, x_fin, TASK_ELEMS, TPB
+// tasks per block, LANES, CI ints per task, CFB floats per block come from
+// the type's mvd_x_<type>.wgsl).
+const BPC: u32 = TPR / TPB;  // blocks per chunk
+const NCH: u32 = (XC / TASK_ELEMS + TPR - 1u) / TPR;
+//#if SWIGLU
+const NW: u32 = 2u;
+//#else
+const NW: u32 = 1u;
+//#endif
+const XCI_N: u32 = 2u * NW * RPW * TPR * CI;
+const XCF_N: u32 = 2u * NW * RPW * BPC * CFB;
+var<workgroup> xci: array<i32, XCI_N>;
+var<workgroup> xcf: array<f32, XCF_N>;
+
+// ub4 returns the four bytes of w shifted right by sh, masked with m, as
+// floats; sb4 the four signed bytes.
+fn ub4(w: u32, sh: u32, m: u32) -> vec4<f32> {
+    return vec4<f32>((vec4<u32>(w) >> vec4<u32>(sh, sh + 8u, sh + 16u, sh + 24u)) & vec4<u32>(m));
+}
+
+// bits4 returns bits e0 .. e0+3 of w as floats.
+fn bits4(w: u32, e0: u32) -> vec4<f32> {
+    return vec4<f32>((vec4<u32>(w) >> vec4<u32>(e0, e0 + 1u, e0 + 2u, e0 + 3u)) & vec4<u32>(1u));
+}
+
+fn sb4(w: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<i32>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+
+// idot is the dot product of four integer-valued floats (exact: every
+// partial sum is an integer below 2^24), as an integer.
+fn idot(a: vec4<f32>, b: vec4<f32>) -> i32 {
+    return i32(dot(a, b));
+}
+
+//#if W4
+//#else
+// wd reads the four bytes at the even byte offset b.
+fn wd(b: u32) -> u32 {
+    let i = b >> 2u;
+    let lo = W[i];
+    let hi = W[i + 1u];
+    return select(lo, (lo >> 16u) | (hi << 16u), (b & 2u) != 0u);
+}
+//#endif
+//#if KLANE
+// K-quant lane tasks: task t = 8*sb + k (super-block sb, lane k) reads
+// elements 4k..4k+3 of each run c of 32, logical vec4 64sb + 8c + k,
+// stored at c*NT + t (conflict-free across a row's threads).
+fn px(i: u32) -> u32 {
+    return ((i % 64u) / 8u) * NT + (i / 64u) * 8u + i % 8u;
+}
+//#endif
+//#endif
 
 //#if GENERIC
 const NSUB: u32 = BLOCK_ELEMS / UNIT;
@@ -308,6 +393,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     prep(lid, first);
     let rb = row * P.row_bytes;
     var acc = 0.0;
+    var post = 0.0;  // XCH: added after the lanes' sum (the CPU's min terms)
 //#if PF
     if (pf_sink(pfv)) {
         acc = 1.0;
@@ -316,24 +402,74 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#if SWIGLU
     let rb2 = (row + P.half) * P.row_bytes;
     var acc2 = 0.0;
+    var post2 = 0.0;
 //#if PF
     if (pf_sink(pfv2)) {
         acc2 = 1.0;
     }
 //#endif
-    if (ok) {
-        for (var t = tl; t < NT; t += TPR) {
-            acc += task_dot(rb, t);
-            acc2 += task_dot(rb2, t);
+//#endif
+//#if XCH
+    // the CPU's order (gpu/NUMERICS.md): per chunk of TPR tasks the row's
+    // threads compute exact integer partial sums into xci and the blocks'
+    // scale products into xcf; after the barrier LANES threads (one per
+    // accumulator lane of ggml's kernel) run the float chains block by
+    // block. Two buffers, so one barrier per chunk.
+    var st = vec2<f32>(0.0);
+//#if SWIGLU
+    var st2 = vec2<f32>(0.0);
+//#endif
+    for (var c = 0u; c < NCH; c++) {
+        let ib = (((c & 1u) * NW) * RPW + lr) * TPR * CI;
+        let fb = (((c & 1u) * NW) * RPW + lr) * BPC * CFB;
+        let t = c * TPR + tl;
+        if (ok && t < NT) {
+            x_task(rb, t, ib + tl * CI, fb + (tl / TPB) * CFB);
+//#if SWIGLU
+            x_task(rb2, t, ib + RPW * TPR * CI + tl * CI, fb + RPW * BPC * CFB + (tl / TPB) * CFB);
+//#endif
+        }
+        workgroupBarrier();
+        if (ok && tl < LANES) {
+            for (var bi = 0u; bi < BPC; bi++) {
+                if (c * BPC + bi < NT / TPB) {
+                    x_chain(&st, tl, ib + bi * TPB * CI, fb + bi * CFB);
+//#if SWIGLU
+                    x_chain(&st2, tl, ib + RPW * TPR * CI + bi * TPB * CI, fb + RPW * BPC * CFB + bi * CFB);
+//#endif
+                }
+            }
         }
     }
-    red2[lid] = acc2;
+    let fin = x_fin(st);
+    acc = fin.x;
+    post = fin.y;
+//#if SWIGLU
+    let fin2 = x_fin(st2);
+    acc2 = fin2.x;
+    post2 = fin2.y;
+//#endif
+//#else
+//#if EXACTF
+    if (ok) {
+        acc = xf_dot(rb, tl);
+//#if SWIGLU
+        acc2 = xf_dot(rb2, tl);
+//#endif
+    }
 //#else
     if (ok) {
         for (var t = tl; t < NT; t += TPR) {
             acc += task_dot(rb, t);
+//#if SWIGLU
+            acc2 += task_dot(rb2, t);
+//#endif
         }
     }
+//#endif
+//#endif
+//#if SWIGLU
+    red2[lid] = acc2;
 //#endif
     red[lid] = acc;
     workgroupBarrier();
@@ -346,6 +482,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
     }
+//#if XCH
+    // ggml adds the min terms after the lanes' horizontal sum
+    if (tl == 0u) {
+        red[lid] = red[lid] + post;
+//#if SWIGLU
+        red2[lid] = red2[lid] + post2;
+//#endif
+    }
+    workgroupBarrier();
+//#endif
     if (!ok || tl != 0u) {
         return;
     }

@@ -1,0 +1,80 @@
+// Q4_K in the CPU's exact order for mvd.wgsl (XCH, W as vec4<u32>; rows %
+// 8 == 0; gpu/NUMERICS.md): ggml_gemv_q4_K_8x8_q8_K (quant.GemvQ4K). Per
+// super-block the exact sums isum = sum_j sc_j (q_w . q_a) and imin =
+// sum_j m_j bsum_j go into acc = fma(float(isum), d * d_a, acc) and
+// accMin = fma(float(imin), dmin * d_a, accMin), block after block; the
+// row is acc - accMin. Task t (as mvd_q4_k.wgsl): super-block t/8, unit
+// pair p = (t%8)/2, half h = t%2: the 16 bytes qs[32p + 16h ..] (low
+// nibbles: unit 2p's elements 16h.., high: unit 2p+1's); it writes its
+// parts of isum and imin.
+const TASK_ELEMS: u32 = 32u;
+const TPB: u32 = 8u;
+const LANES: u32 = 1u;
+const CI: u32 = 2u;
+const CFB: u32 = 2u;
+
+fn q4k_byte(s: vec3<u32>, k: u32) -> u32 {
+    return (s[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu;
+}
+
+// q4k_sm returns (scale, min) j of the 12 scale bytes held in s.
+fn q4k_sm(s: vec3<u32>, j: u32) -> vec2<i32> {
+    if (j < 4u) {
+        return vec2<i32>(i32(q4k_byte(s, j) & 63u), i32(q4k_byte(s, j + 4u) & 63u));
+    }
+    let sc = (q4k_byte(s, j + 4u) & 0xfu) | ((q4k_byte(s, j - 4u) >> 6u) << 4u);
+    let m = (q4k_byte(s, j + 4u) >> 4u) | ((q4k_byte(s, j) >> 6u) << 4u);
+    return vec2<i32>(i32(sc), i32(m));
+}
+
+// px places logical vec4 i (element 4i) where its task reads it: task
+// (blk, p, h) reads vec4s 64blk + 16p + 4h + w (low nibbles, k = w) and
+// +8 (high nibbles, k = 4 + w) at k*NT + t.
+fn px(i: u32) -> u32 {
+    let r = i % 64u;
+    let hi = (r % 16u) / 8u;
+    let r3 = r % 8u;
+    let t = (i / 64u) * 8u + (r / 16u) * 2u + r3 / 4u;
+    return (hi * 4u + r3 % 4u) * NT + t;
+}
+
+fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+    let blk = t >> 3u;
+    let p = (t & 7u) >> 1u;
+    let h = t & 1u;
+    let bo = (rb >> 4u) + blk * 9u;  // in 16-byte words
+    let hdr = W[bo];
+    let qv = W[bo + 1u + 2u * p + h];
+    let s = hdr.yzw;
+    let sm0 = q4k_sm(s, 2u * p);
+    let sm1 = q4k_sm(s, 2u * p + 1u);
+    var lo = 0.0;
+    var hi = 0.0;
+    for (var w = 0u; w < 4u; w++) {
+        lo += dot(ub4(qv[w], 0u, 0xfu), xs[w * NT + t]);
+        hi += dot(ub4(qv[w], 4u, 0xfu), xs[(4u + w) * NT + t]);
+    }
+    let g = 16u * blk + 4u * p + h;
+    xci[ti] = sm0.x * i32(lo) + sm1.x * i32(hi);
+    xci[ti + 1u] = sm0.y * xb16[g] + sm1.y * xb16[g + 2u];
+    if ((t & 7u) == 0u) {
+        let dd = unpack2x16float(hdr.x);
+        xcf[fi] = dd.x * blk_d[blk];
+        xcf[fi + 1u] = dd.y * blk_d[blk];
+    }
+}
+
+fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
+    var isum = 0;
+    var imin = 0;
+    for (var j = 0u; j < 8u; j++) {
+        isum += xci[ib + 2u * j];
+        imin += xci[ib + 2u * j + 1u];
+    }
+    (*st).x = fma_x(f32(isum), xcf[fb], (*st).x);
+    (*st).y = fma_x(f32(imin), xcf[fb + 1u], (*st).y);
+}
+
+fn x_fin(st: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(st.x - st.y, 0.0);
+}

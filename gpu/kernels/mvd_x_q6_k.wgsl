@@ -1,0 +1,54 @@
+// Q6_K in the CPU's exact order for mvd.wgsl (XCH, KLANE;
+// gpu/NUMERICS.md): ggml_vec_dot_q6_K_q8_K on AVX2. Lane k of a
+// super-block is the exact sum over its eight runs of 32 of elements
+// 4k..4k+3 times their unsigned 6-bit quant and scale, minus 32 * (sc_2k *
+// bsum_2k + sc_2k+1 * bsum_2k+1); acc_k = fma(float(lane), d_w * d_a,
+// acc_k). Task t = 8sb + k. Block (210 bytes, even offsets): ql[128]
+// (half n: bytes 64n+l low nibbles run 4n, 64n+32+l low run 4n+1, high
+// nibbles runs 4n+2, 4n+3), qh[128..] (byte 32n+l, two bits per run),
+// scales[192..] (16 signed), d (f16) at 208.
+const TASK_ELEMS: u32 = 32u;
+const TPB: u32 = 8u;
+const LANES: u32 = 8u;
+const CI: u32 = 1u;
+const CFB: u32 = 1u;
+
+fn q6_sc(s: vec4<u32>, j: u32) -> i32 {
+    return i32(s[j >> 2u] << (24u - 8u * (j & 3u))) >> 24u;
+}
+
+fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+    let sb = t >> 3u;
+    let k = t & 7u;
+    let bo = rb + 210u * sb;
+    let sc = vec4<u32>(wd(bo + 192u), wd(bo + 196u), wd(bo + 200u), wd(bo + 204u));
+    let hs = k >> 2u;
+    var s = 0;
+    for (var n = 0u; n < 2u; n++) {
+        let a = wd(bo + 64u * n + 4u * k);
+        let b = wd(bo + 64u * n + 32u + 4u * k);
+        let h = wd(bo + 128u + 32u * n + 4u * k);
+        let q0 = (a & 0x0f0f0f0fu) | ((h & 0x03030303u) << 4u);
+        let q1 = (b & 0x0f0f0f0fu) | ((h & 0x0c0c0c0cu) << 2u);
+        let q2 = ((a >> 4u) & 0x0f0f0f0fu) | (h & 0x30303030u);
+        let q3 = ((b >> 4u) & 0x0f0f0f0fu) | ((h >> 2u) & 0x30303030u);
+        let c0 = 4u * n;
+        s += q6_sc(sc, 2u * c0 + hs) * idot(ub4(q0, 0u, 0xffu), xs[c0 * NT + t])
+           + q6_sc(sc, 2u * c0 + 2u + hs) * idot(ub4(q1, 0u, 0xffu), xs[(c0 + 1u) * NT + t])
+           + q6_sc(sc, 2u * c0 + 4u + hs) * idot(ub4(q2, 0u, 0xffu), xs[(c0 + 2u) * NT + t])
+           + q6_sc(sc, 2u * c0 + 6u + hs) * idot(ub4(q3, 0u, 0xffu), xs[(c0 + 3u) * NT + t]);
+    }
+    s -= 32 * (q6_sc(sc, 2u * k) * xb16[16u * sb + 2u * k] + q6_sc(sc, 2u * k + 1u) * xb16[16u * sb + 2u * k + 1u]);
+    xci[ti] = s;
+    if (k == 0u) {
+        xcf[fi] = unpack2x16float(wd(bo + 208u)).x * blk_d[sb];
+    }
+}
+
+fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
+    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+}
+
+fn x_fin(st: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(st.x, 0.0);
+}
