@@ -76,8 +76,6 @@ func BenchmarkGemvQ6K(b *testing.B) {
 			f    func()
 		}{
 			{"gemv", func() { Gemv(tr, dst, w, rowBytes, n, a, 0, rows) }},
-			{"pf512", func() { gemvQ6K(dst, w, rowBytes, n, a, 0, rows, 512) }},
-			{"pf2048", func() { gemvQ6K(dst, w, rowBytes, n, a, 0, rows, 2048) }},
 			{"matvec", func() { MatVec(tr, dst, w, rowBytes, n, a, 0, rows) }},
 		} {
 			b.Run(fmt.Sprintf("%dx%d/%s", rows, n, k.name), func(b *testing.B) {

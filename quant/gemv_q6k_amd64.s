@@ -12,6 +12,26 @@
 	VMOVSHDUP X0, X1 \
 	VADDSS X1, X0, X0
 
+// q6kShuf: eight VPSHUFB controls of 16 bytes; the i-th repeats scale byte
+// 2i eight times, then byte 2i+1 eight times.
+DATA q6kShuf<>+0(SB)/8, $0x0000000000000000
+DATA q6kShuf<>+8(SB)/8, $0x0101010101010101
+DATA q6kShuf<>+16(SB)/8, $0x0202020202020202
+DATA q6kShuf<>+24(SB)/8, $0x0303030303030303
+DATA q6kShuf<>+32(SB)/8, $0x0404040404040404
+DATA q6kShuf<>+40(SB)/8, $0x0505050505050505
+DATA q6kShuf<>+48(SB)/8, $0x0606060606060606
+DATA q6kShuf<>+56(SB)/8, $0x0707070707070707
+DATA q6kShuf<>+64(SB)/8, $0x0808080808080808
+DATA q6kShuf<>+72(SB)/8, $0x0909090909090909
+DATA q6kShuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
+DATA q6kShuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
+DATA q6kShuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA q6kShuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
+DATA q6kShuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
+DATA q6kShuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
+
 // func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
 //
 // dst[r] = ggml_vec_dot_q6_K_q8_K (AVX2, the steps of q6KDotAVX2) of row r
@@ -41,13 +61,6 @@ TEXT ·q6KGemvAVX2(SB), NOSPLIT, $0-56
 	MOVQ $0xc0c0c0c0c0c0c0c0, AX
 	VMOVQ AX, X10
 	VPBROADCASTQ X10, Y10
-	// scale shuffle: bytes 0 x8, 1 x8; advanced by 2 per 32 values
-	MOVQ $0x0101010101010101, AX
-	VPXOR X9, X9, X9
-	VPINSRQ $1, AX, X9, X9
-	MOVQ $0x0202020202020202, AX
-	VMOVQ AX, X8
-	VPBROADCASTQ X8, X8
 
 q6growloop:
 	MOVQ R9, SI
@@ -61,18 +74,16 @@ q6gloop:
 	PREFETCHT0 128(SI)(DX*1)
 	PREFETCHT0 192(SI)(DX*1)
 	VMOVDQU 192(SI), X7
-	VMOVDQU X9, X14
 	VPXOR Y6, Y6, Y6
 
-#define q6gChunk(q8off) \
+#define q6gChunk(q8off, sh) \
 	VPMADDUBSW q8off(DI), Y3, Y3 \
-	VPSHUFB X14, X7, X4 \
-	VPADDB X8, X14, X14 \
+	VPSHUFB q6kShuf<>+sh(SB), X7, X4 \
 	VPMOVSXBW X4, Y4 \
 	VPMADDWD Y4, Y3, Y3 \
 	VPADDD Y3, Y6, Y6
 
-#define q6gHalf(qloff, qhoff, q8a, q8b, q8c, q8d) \
+#define q6gHalf(qloff, qhoff, q8a, q8b, q8c, q8d, sh) \
 	VMOVDQU qloff(SI), Y0 \
 	VMOVDQU qloff+32(SI), Y1 \
 	VMOVDQU qhoff(SI), Y2 \
@@ -80,26 +91,26 @@ q6gloop:
 	VPAND Y13, Y2, Y4 \
 	VPSLLW $4, Y4, Y4 \
 	VPOR Y4, Y3, Y3 \
-	q6gChunk(q8a) \
+	q6gChunk(q8a, sh) \
 	VPAND Y15, Y1, Y3 \
 	VPAND Y12, Y2, Y4 \
 	VPSLLW $2, Y4, Y4 \
 	VPOR Y4, Y3, Y3 \
-	q6gChunk(q8b) \
+	q6gChunk(q8b, sh+16) \
 	VPSRLW $4, Y0, Y3 \
 	VPAND Y15, Y3, Y3 \
 	VPAND Y11, Y2, Y4 \
 	VPOR Y4, Y3, Y3 \
-	q6gChunk(q8c) \
+	q6gChunk(q8c, sh+32) \
 	VPSRLW $4, Y1, Y3 \
 	VPAND Y15, Y3, Y3 \
 	VPAND Y10, Y2, Y4 \
 	VPSRLW $2, Y4, Y4 \
 	VPOR Y4, Y3, Y3 \
-	q6gChunk(q8d)
+	q6gChunk(q8d, sh+48)
 
-	q6gHalf(0, 128, 4, 36, 68, 100)
-	q6gHalf(64, 160, 132, 164, 196, 228)
+	q6gHalf(0, 128, 4, 36, 68, 100, 0)
+	q6gHalf(64, 160, 132, 164, 196, 228, 64)
 
 	// sumi -= 32 * (bsums . scales) per lane pair
 	VPMOVSXBW X7, Y4
