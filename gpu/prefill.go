@@ -14,7 +14,7 @@ import (
 // instead of once per token tile, as the batched matvec does.
 
 // gemmEnv tunes the tiled GEMM for experiments:
-// "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS]]]]]]" (see gemmTile), or "0" to
+// "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS[,PF]]]]]]]" (see gemmTile), or "0" to
 // fall back to the batched matvec.
 const gemmEnv = "HEARTH_GPU_GEMM"
 
@@ -57,6 +57,9 @@ type gemmTile struct {
 	// storing partial sums that gemm_combine.wgsl adds up in split order.
 	// 0: no split. STORE and ADD products only.
 	sk int
+	// pf: 1 (with rs) loads the next step's raw blocks and X tile into
+	// registers before this step's multiply (latency behind the FMAs).
+	pf int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
@@ -90,6 +93,9 @@ func (g gemmTile) String() string {
 	}
 	if g.rs == 1 {
 		s += "/rs"
+	}
+	if g.pf == 1 {
+		s += "/pf"
 	}
 	if g.sk > 0 {
 		s += fmt.Sprintf("/sk%d", g.sk)
@@ -140,7 +146,7 @@ func gemmTileEnv(d *device, env string, def gemmTile) (g gemmTile, ok bool) {
 	return g, true
 }
 
-// parseGemmTile reads "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS]]]]]]".
+// parseGemmTile reads "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS[,PF]]]]]]]".
 func parseGemmTile(s string) (gemmTile, bool) {
 	var v []int
 	for _, f := range strings.Split(s, ",") {
@@ -153,13 +159,13 @@ func parseGemmTile(s string) (gemmTile, bool) {
 	if len(v) == 5 {
 		v = append(v, 1)
 	}
-	for len(v) >= 6 && len(v) < 11 {
+	for len(v) >= 6 && len(v) < 12 {
 		v = append(v, 0)
 	}
-	if len(v) != 11 {
+	if len(v) != 12 {
 		return gemmTile{}, false
 	}
-	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0}
+	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0, v[11]}
 	return e, e.valid()
 }
 
@@ -169,6 +175,7 @@ func (g gemmTile) valid() bool {
 	// staging: blocks of 4, 32 and 256 columns must tile the steps, and
 	// the raw copy is single-buffered
 	flags = flags && (g.rs == 0 || (g.db == 0 && (256%g.bk == 0 || g.bk%256 == 0)))
+	flags = flags && (g.pf == 0 || (g.pf == 1 && g.rs == 1))
 	xv := g.xv >= 0 && (g.xv == 0 || (g.bk/4)%g.xv == 0)
 	return pos && flags && xv && g.sk >= 0 && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
@@ -202,7 +209,7 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		"WSA": g.bk * (g.bm/4 + g.pad) * (1 + g.db), "XSA": g.bk * (g.bn/4 + g.pad) * (1 + g.db),
 		"XV": g.xv,
 	}
-	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1, "RS": g.rs == 1}
+	defs := map[string]bool{mode: true, "DB": g.db == 1, "XV": g.xv > 0, "WC": g.wc == 1, "RS": g.rs == 1, "PF": g.pf == 1}
 	// diagnostics (wrong results): NOLOAD loads only the first step's
 	// tiles, NOCOMP skips the multiply; what is left shows which half of
 	// a step takes the time

@@ -237,6 +237,9 @@ func TestGemmTilings(t *testing.T) {
 		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, db: 1, sk: 1 << 20},
 		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1, rs: 1, sk: 1 << 20},
 		{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, xv: 2, pad: 1, wc: 1, sk: 1 << 20},
+		// prefetch (with staged raw blocks), and with split K
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, rs: 1, pf: 1},
+		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1, rs: 1, pf: 1, sk: 1 << 20},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
@@ -545,7 +548,10 @@ func TestGemmTileEnv(t *testing.T) {
 		{"64,64,32,1,1,1,1,0,0,0,1", defaultGemmTile, true}, // RS with DB: invalid
 		{"64,64,32,1,1,1,0,3", defaultGemmTile, true},       // XV must divide BK/4
 		{"64,64,256,1,1", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1}, true},
-		{"64,64,32,1,1,1,0,0,0,0,0,5", defaultGemmTile, true}, // 12 fields: invalid
+		{"64,64,32,1,1,1,0,0,0,0,0,5", defaultGemmTile, true}, // PF 5: invalid
+		{"64,64,32,1,1,1,0,0,0,0,0,1", defaultGemmTile, true}, // PF without RS: invalid
+		{"64,64,32,1,1,1,0,2,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1, pf: 1}, true},
+		{"64,64,32,1,1,1,0,0,0,0,0,0,7", defaultGemmTile, true}, // 13 fields
 		{"128,128,32,2,2,1,0,2,1,1,1", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, false},
 	} {
 		t.Setenv(gemmEnv, c.env)

@@ -21,7 +21,7 @@
 // RS = 1: the raw weight blocks under the tile are first copied into
 // workgroup memory (Wr, consecutive threads on consecutive words of a row:
 // coalesced), once per block, and unit_store reads them there (prefill.go
-// points common.wgsl's readers at Wr).
+// points common.wgsl's readers at Wr). PF = 1 (with RS): see fetch.
 // Split K (PART): the grid's x holds P.tiles row tiles for each of the
 // splits; split p sums columns p*ks .. (p+1)*ks and stores its partial
 // sums to slice p of Y (p*part_stride + tok*y_stride + row), which
@@ -146,10 +146,11 @@ fn wrow(rt: u32, lr: u32) -> vec2<u32> {
 // k0..k0+BK into buffer buf of Ws and Xs.
 fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
     let cols = P.cols;
-    let cols4 = cols / 4u;
     wsb = buf * WSN;
     let xsb = buf * XSN;
 //#if RS
+//#if PF
+//#else
     // stage the raw blocks when this step starts a block (with blocks
     // longer than BK, later steps dequantize from the same copy)
     if (k0 % BLOCK_ELEMS == 0u) {
@@ -162,6 +163,7 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
         }
         workgroupBarrier();
     }
+//#endif
 //#endif
     // W tile: BM rows x BK/UNIT units
     for (var u = lid; u < BM * (BK / UNIT); u += WG) {
@@ -189,29 +191,99 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
             }
         }
     }
+//#if PF
+//#else
     // X tile: BN tokens x BK/4 vec4s
     for (var i = lid; i < BN * (BK / 4u); i += WG) {
-//#if XV
-        // XV consecutive vec4s of one token row on consecutive threads
-        let t = (i / XV) % BN;
-        let kq = (i / (XV * BN)) * XV + i % XV;
-//#else
-        // consecutive threads on consecutive tokens
-        let t = i % BN;
-        let kq = i / BN;
+        xs_put(xsb, i, x_get(k0, i, t0, ntok));
+    }
 //#endif
-        var v = vec4<f32>(0.0);
-        if (t0 + t < ntok && k0 + 4u * kq < cols) {
-            v = X[(t0 + t) * cols4 + k0 / 4u + kq];
+}
+
+// x_tk maps X tile element i (a vec4) to (token, vec4 column).
+fn x_tk(i: u32) -> vec2<u32> {
+//#if XV
+    // XV consecutive vec4s of one token row on consecutive threads
+    return vec2<u32>((i / XV) % BN, (i / (XV * BN)) * XV + i % XV);
+//#else
+    // consecutive threads on consecutive tokens
+    return vec2<u32>(i % BN, i / BN);
+//#endif
+}
+
+// x_get reads X tile element i of the step at column k0 (0 outside X).
+fn x_get(k0: u32, i: u32, t0: u32, ntok: u32) -> vec4<f32> {
+    let tk = x_tk(i);
+    var v = vec4<f32>(0.0);
+    if (t0 + tk.x < ntok && k0 + 4u * tk.y < P.cols) {
+        v = X[(t0 + tk.x) * (P.cols / 4u) + k0 / 4u + tk.y];
+    }
+    return v;
+}
+
+// xs_put stores X tile element i, transposed, into the buffer at xsb.
+fn xs_put(xsb: u32, i: u32, v: vec4<f32>) {
+    let tk = x_tk(i);
+    let b = xsb + 4u * tk.y * XST + tk.x / 4u;
+    let e = tk.x % 4u;
+    Xs[b][e] = v.x;
+    Xs[b + XST][e] = v.y;
+    Xs[b + 2u * XST][e] = v.z;
+    Xs[b + 3u * XST][e] = v.w;
+}
+
+//#if PF
+// PF: the next step's global loads (its raw blocks when it starts a block,
+// and its X tile) go to registers before this step's multiply and to
+// workgroup memory after it, so their latency hides behind the FMAs.
+const NPF: u32 = (RWN + WG - 1u) / WG;
+const XN: u32 = BN * (BK / 4u);
+const XPF: u32 = (XN + WG - 1u) / WG;
+var<private> rw: array<u32, NPF>;
+var<private> xr: array<vec4<f32>, XPF>;
+
+fn fetch(k0: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
+    if (k0 % BLOCK_ELEMS == 0u) {
+        for (var j = 0u; j < NPF; j++) {
+            let i = lid + j * WG;
+            var v = 0u;
+            if (i < RWN) {
+                let wr = wrow(rt, i / RW);
+                if (wr.y == 1u) {
+                    let g0 = wr.x * P.row_bytes + (k0 / BLOCK_ELEMS) * BLOCK_BYTES;
+                    v = W[(g0 >> 2u) + i % RW];
+                }
+            }
+            rw[j] = v;
         }
-        let b = xsb + 4u * kq * XST + t / 4u;
-        let e = t % 4u;
-        Xs[b][e] = v.x;
-        Xs[b + XST][e] = v.y;
-        Xs[b + 2u * XST][e] = v.z;
-        Xs[b + 3u * XST][e] = v.w;
+    }
+    for (var j = 0u; j < XPF; j++) {
+        let i = lid + j * WG;
+        var v = vec4<f32>(0.0);
+        if (i < XN) {
+            v = x_get(k0, i, t0, ntok);
+        }
+        xr[j] = v;
     }
 }
+
+fn put_fetched(k0: u32, lid: u32) {
+    if (k0 % BLOCK_ELEMS == 0u) {
+        for (var j = 0u; j < NPF; j++) {
+            let i = lid + j * WG;
+            if (i < RWN) {
+                Wr[i] = rw[j];
+            }
+        }
+    }
+    for (var j = 0u; j < XPF; j++) {
+        let i = lid + j * WG;
+        if (i < XN) {
+            xs_put(0u, i, xr[j]);
+        }
+    }
+}
+//#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
@@ -233,6 +305,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //@DECL
 
     var cur = 0u;
+//#if PF
+    fetch(kb, lid, rt, t0, ntok);
+//#endif
 //#if DB
     // double buffer: tile k+1 loads while tile k is multiplied
     load_tile(kb, 0u, lid, rt, t0, ntok);
@@ -247,7 +322,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#if NOLOAD
         if (k0 == kb) {
 //#endif
+//#if PF
+        put_fetched(k0, lid);
+        workgroupBarrier();
         load_tile(k0, 0u, lid, rt, t0, ntok);
+        if (k0 + BK < ke) {
+            fetch(k0 + BK, lid, rt, t0, ntok);
+        }
+//#else
+        load_tile(k0, 0u, lid, rt, t0, ntok);
+//#endif
         workgroupBarrier();
 //#if NOLOAD
         }
