@@ -11,6 +11,7 @@ import (
 
 	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/engine/cpu"
 	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
 )
@@ -144,20 +145,10 @@ func sameType(ts ...engine.Tensor) bool {
 func ropeTable(c engine.Config, nCtx int, ff []float32) []float32 {
 	half := c.RopeDim / 2
 	out := make([]float32, nCtx*half*2)
-	thetaScale := float32(math.Pow(float64(c.RopeBase), float64(float32(-2)/float32(c.RopeDim))))
-	freqScale := 1 / c.RopeScale
 	for p := 0; p < nCtx; p++ {
-		theta := float32(p)
-		for i := 0; i < half; i++ {
-			t := theta
-			if ff != nil {
-				t = theta / ff[i]
-			}
-			t = freqScale * t
-			out[2*(p*half+i)] = float32(math.Cos(float64(t)))
-			out[2*(p*half+i)+1] = float32(math.Sin(float64(t)))
-			theta *= thetaScale
-		}
+		// the CPU's own table (its sincosf, not the correctly rounded
+		// values: they differ in rare last bits)
+		cpu.RopeCache(out[2*p*half:2*(p+1)*half], p, c.RopeDim, c.RopeBase, 1/c.RopeScale, ff)
 	}
 	return out
 }

@@ -182,6 +182,9 @@ func checkDecode(t *testing.T, name string) {
 		require.NoError(t, c.Eval(ctx, []int32{tok}, i, lc))
 		d, at := maxAbsDiff(lg, lc)
 		require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d (gpu %g cpu %g)", i, d, at, lg[at], lc[at])
+		if d > 0 && worstAll == 0 {
+			t.Logf("%s: first difference at step %d: max |logit diff| %g at %d", name, i, d, at)
+		}
 		worstAll = max(worstAll, d)
 	}
 	// a batched prefill of the same path must give the same last logits

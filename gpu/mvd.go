@@ -206,8 +206,11 @@ func mvdLDS(cols int, comb *combSpec) int {
 // mvdOK tells whether the fused kernel can run a product with cols input
 // columns and vec-dot type vdt on this device.
 func (r *resources) mvdOK(cols int, vdt gguf.TensorType) bool {
-	if os.Getenv(mvdEnv) == "0" || cols%32 != 0 {
+	if os.Getenv(mvdEnv) == "0" {
 		return false
+	}
+	if cols%32 != 0 && (vdt != gguf.TypeF32 || cols%4 != 0 || r.tune.inexact) {
+		return false // the exact F32 product (mvd_xf.wgsl) has a tail loop
 	}
 	switch vdt {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ8_0, gguf.TypeQ8_1:

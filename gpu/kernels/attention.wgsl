@@ -8,6 +8,9 @@
 // and sum to O as partials; mvd.wgsl (COMBINE) merges them while it loads
 // the output projection's input. With one split the merge is exact (the
 // factors are exp(0) = 1), so short contexts give the same bits as without.
+// With one split (at most `split` positions) the split workgroup runs the
+// CPU's attention bit for bit instead (exact_attention) and writes the
+// final output, max 0 and sum 1; mvd.wgsl's COMBINE then takes it as is.
 
 struct AP {
     n_head: u32,
@@ -35,6 +38,136 @@ var<workgroup> sc: array<f32, CH>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> q: array<vec4<f32>, MAXHD4>;
 var<workgroup> part: array<vec4<f32>, WG>;
+//#if SPLIT
+var<workgroup> exsum: vec2<f32>;
+
+//#include round
+
+// exact_attention is engine/cpu's one-token attention with the F32 cache
+// (llama.cpp without flash attention on AVX2), bit for bit
+// (gpu/NUMERICS.md): scores ggml_vec_dot_f32(K_j, q) (32 lanes of fused
+// multiply-adds over blocks of 32, the lanes summed (a0+a2)+(a1+a3), halves,
+// (t0+t1)+(t2+t3); the rest of the head as float32 products added in
+// float64, here double-float32) times scale; softmax: ggml_v_expf of
+// x - max on blocks of 8 (the last one padded with zeros), each block summed
+// ((b0+b4)+(b2+b6))+((b1+b5)+(b3+b7)) in float32, the block sums added in
+// order in float64 (double-float32), times float32(1/sum); outputs
+// ggml_vec_dot_f32 of each V column with the weights, which the CPU pads
+// with zeros to whole blocks of 32 (the context is assumed a multiple of 32
+// or longer than n rounded up). n <= CH; kvb: the head's first vec4 in a
+// cache row; ob: the output's first element.
+// inv_res is 1 - y*(sh + sl), nearly exactly (y*sh as an exact pair).
+fn inv_res(y: f32, sh: f32, sl: f32) -> f32 {
+    let p = two_prod(y, sh);
+    return opaque(opaque(opaque(1.0 - p.x) - p.y) - opaque(y * sl));
+}
+
+// inv_df is float32(1/(sh + sl)) for the double-float32 sum sh + sl (the
+// CPU's float32(1/sum) of its float64 sum): the quotient of sh corrected
+// by the residual, then whichever of it and its neighbours leaves the
+// smallest residual.
+fn inv_df(sh: f32, sl: f32) -> f32 {
+    let q0 = div_rn(1.0, sh);
+    let rr = opaque(fma_x(-q0, sh, 1.0)) - opaque(q0 * sl);
+    let y0 = q0 + opaque(rr * q0);
+    let u = bitcast<u32>(y0);
+    var best = y0;
+    var be = abs(inv_res(y0, sh, sl));
+    let yd = bitcast<f32>(u - 1u);
+    let ed = abs(inv_res(yd, sh, sl));
+    if (ed < be) {
+        best = yd;
+        be = ed;
+    }
+    let yu = bitcast<f32>(u + 1u);
+    if (abs(inv_res(yu, sh, sl)) < be) {
+        best = yu;
+    }
+    return best;
+}
+
+fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
+    let hd = 4u * hd4;
+    let np = hd & ~31u;
+    var lmax = -3.0e38;
+    for (var i = lid; i < n; i += WG) {
+        let kb = i * kv4 + kvb;
+        var l: array<f32, 32>;
+        for (var j = 0u; j < 32u; j++) {
+            l[j] = 0.0;
+        }
+        for (var e = 0u; e < np / 4u; e++) {
+            let k4 = KC[kb + e];
+            let q4 = q[e];
+            let o = (e & 7u) * 4u;
+            l[o] = fma_x(k4.x, q4.x, l[o]);
+            l[o + 1u] = fma_x(k4.y, q4.y, l[o + 1u]);
+            l[o + 2u] = fma_x(k4.z, q4.z, l[o + 2u]);
+            l[o + 3u] = fma_x(k4.w, q4.w, l[o + 3u]);
+        }
+        var r: array<f32, 8>;
+        for (var k = 0u; k < 8u; k++) {
+            r[k] = add_o(add_o(l[k], l[16u + k]), add_o(l[8u + k], l[24u + k]));
+        }
+        var sum = vec2<f32>(add_o(add_o(add_o(r[0], r[4]), add_o(r[1], r[5])), add_o(add_o(r[2], r[6]), add_o(r[3], r[7]))), 0.0);
+        for (var e = np / 4u; e < hd4; e++) {
+            let p4 = KC[kb + e] * q[e];
+            sum = df_add(sum, vec2<f32>(opaque(p4.x), 0.0));
+            sum = df_add(sum, vec2<f32>(opaque(p4.y), 0.0));
+            sum = df_add(sum, vec2<f32>(opaque(p4.z), 0.0));
+            sum = df_add(sum, vec2<f32>(opaque(p4.w), 0.0));
+        }
+        let s = opaque(opaque(sum.x + sum.y) * P.scale);
+        sc[i] = s;
+        lmax = max(lmax, s);
+    }
+    let mx = reduce_max(lid, lmax);
+    for (var i = lid; i < n; i += WG) {
+        sc[i] = vexpf(opaque(sc[i] - mx));
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+        var acc = vec2<f32>(0.0);
+        for (var i = 0u; i < n; i += 8u) {
+            var b: array<f32, 8>;
+            for (var j = 0u; j < 8u; j++) {
+                b[j] = select(0.0, sc[i + j], i + j < n);
+            }
+            let bs = add_o(add_o(add_o(b[0], b[4]), add_o(b[2], b[6])), add_o(add_o(b[1], b[5]), add_o(b[3], b[7])));
+            acc = df_add(acc, vec2<f32>(bs, 0.0));
+        }
+        exsum = acc;
+    }
+    workgroupBarrier();
+    let inv = inv_df(exsum.x, exsum.y);
+    for (var i = lid; i < n; i += WG) {
+        sc[i] = opaque(sc[i] * inv);
+    }
+    workgroupBarrier();
+    // outputs: thread (d, lane) of 32 lanes, lane = key mod 32
+    for (var base = 0u; base < hd * 32u; base += WG) {
+        let idx = base + lid;
+        let d = idx / 32u;
+        let lane = idx % 32u;
+        var a = 0.0;
+        if (d < hd) {
+            for (var i = lane; i < n; i += 32u) {
+                a = fma_x(VC[i * kv4 + kvb + d / 4u][d % 4u], sc[i], a);
+            }
+        }
+        red[lid] = a;
+        workgroupBarrier();
+        if (d < hd && lane == 0u) {
+            var t: array<f32, 8>;
+            for (var k = 0u; k < 8u; k++) {
+                t[k] = add_o(add_o(red[lid + k], red[lid + 16u + k]), add_o(red[lid + 8u + k], red[lid + 24u + k]));
+            }
+            O[ob + d] = add_o(add_o(add_o(t[0], t[4]), add_o(t[1], t[5])), add_o(add_o(t[2], t[6]), add_o(t[3], t[7])));
+        }
+        workgroupBarrier();
+    }
+}
+//#endif
 
 fn reduce_max(lid: u32, v: f32) -> f32 {
     red[lid] = v;
@@ -95,6 +228,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         q[d] = vec4<f32>(QKV[4u * (qb + d)], QKV[4u * (qb + d) + 1u], QKV[4u * (qb + d) + 2u], QKV[4u * (qb + d) + 3u]);
     }
     workgroupBarrier();
+//#if SPLIT
+    if (S.pos < P.split) {
+        // one split (this is split 0): the CPU's attention, final output
+        let slot = h * P.ms;
+        exact_attention(lid, S.pos + 1u, kvh * hd4, hd4, kv4, slot * P.head_dim);
+        if (lid == 0u) {
+            let nb = P.n_head * P.ms;
+            O[nb * P.head_dim + slot] = 0.0;
+            O[nb * P.head_dim + nb + slot] = 1.0;
+        }
+        return;
+    }
+//#endif
     // thread (g, d): group g of `groups`, vec4 column d of the head
     let groups = WG / hd4;
     let g = lid / hd4;

@@ -97,11 +97,15 @@ fn combine_prep(lid: u32) {
     workgroupBarrier();
 }
 
-// xin is attention output j (head j/HD) merged from the splits.
+// xin is attention output j (head j/HD) merged from the splits; with one
+// split attention.wgsl wrote the final (exact) output to it.
 fn xin(b: u32, j: u32) -> f32 {
     let ns = S.pos / SPL + 1u;
     let h = j / HD;
     let d = j % HD;
+    if (ns == 1u) {
+        return X[h * MS * HD + d];
+    }
     var o = 0.0;
     for (var s = 0u; s < ns; s++) {
         o += X[(h * MS + s) * HD + d] * cf[h * MS + s];
@@ -492,6 +496,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
 //#endif
+//#if EXACTF
+    if (NP < XC) {
+        if (tl == 0u && ok) {
+            red[lid] = xf_tail(rb, red[lid]);
+//#if SWIGLU
+            red2[lid] = xf_tail(rb2, red2[lid]);
+//#endif
+        }
+        workgroupBarrier();
+    }
+//#endif
     if (!ok || tl != 0u) {
         return;
     }
@@ -519,10 +534,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (e < P.rope_dim) {
             let c = CS[p * (P.rope_dim / 2u) + e / 2u];
             let o = red[lid ^ TPR];  // the pair's other row (RPW is even)
+            // the CPU's rotation (engine/cpu ropeNorm, GCC's contraction
+            // of ggml's rotate_pairs): fma(x0, c, -(x1 s)), fma(x0, s, x1 c)
             if ((e & 1u) == 0u) {
-                x = v * c.x - o * c.y;
+                x = fma_x(v, c.x, -opaque(o * c.y));
             } else {
-                x = o * c.y + v * c.x;
+                x = fma_x(o, c.y, opaque(v * c.x));
             }
         }
     }

@@ -5,9 +5,11 @@
 // of half-precision values are exact), then sum them as (c0+c2)+(c1+c3),
 // the high and low halves, and the last four as (t0+t2)+(t1+t3) (BF16) or
 // (t0+t1)+(t2+t3) (F32/F16, HADD: threads 1,2 and 5,6 of each 8 take the
-// swapped lanes, so that mvd.wgsl's tree adds in that order). Rows are
-// whole steps of 32 (mvdOK).
+// swapped lanes, so that mvd.wgsl's tree adds in that order). F16/BF16
+// rows are whole steps of 32 (mvdOK); F32 rows may end in a tail
+// (xf_tail).
 const TASK_ELEMS: u32 = 4u;
+const NP: u32 = XC & ~31u;
 
 fn lane_of(tl: u32) -> u32 {
 //#if HADD
@@ -22,7 +24,7 @@ fn lane_of(tl: u32) -> u32 {
 fn xf_dot(rb: u32, tl: u32) -> f32 {
     var acc = 0.0;
     let wo = rb >> 2u;
-    for (var i = lane_of(tl); i < XC; i += 32u) {
+    for (var i = lane_of(tl); i < NP; i += 32u) {
         let x = xs[i >> 2u][i & 3u];
 //#if WF32
         acc = fma_x(bitcast<f32>(W[wo + i]), x, acc);
@@ -36,4 +38,27 @@ fn xf_dot(rb: u32, tl: u32) -> f32 {
 //#endif
     }
     return acc;
+}
+
+// xf_tail adds the F32 elements past the last step of 32 to the lanes' sum
+// s as quant's f32TailAVX2 (ggml's leftover loop as GCC compiles it):
+// rounded products of groups of 8, then of one group of 4, added in order;
+// the last 0..3 fused.
+fn xf_tail(rb: u32, s: f32) -> f32 {
+    var sum = s;
+//#if WF32
+    let wo = rb >> 2u;
+    var end = NP + ((XC - NP) & ~7u);
+    if (end + 4u <= XC) {
+        end += 4u;
+    }
+    var i = NP;
+    for (; i < end; i++) {
+        sum = add_o(sum, opaque(bitcast<f32>(W[wo + i]) * xs[i >> 2u][i & 3u]));
+    }
+    for (; i < XC; i++) {
+        sum = fma_x(bitcast<f32>(W[wo + i]), xs[i >> 2u][i & 3u], sum);
+    }
+//#endif
+    return sum;
 }
