@@ -6,8 +6,8 @@ package quant
 const q40rPackBlocks = 32
 
 // q40rPanelRows is how many activation rows GemmQ4_0 takes per pass over
-// the weights (their table for one run of blocks is 16 KiB).
-const q40rPanelRows = 64
+// the weights (their table for one run of blocks is 32 KiB).
+const q40rPanelRows = 128
 
 // q40rPackLen is the size of one unpacked block of eight Q4_0 rows.
 const q40rPackLen = 8*32 + 8*4

@@ -66,7 +66,7 @@ func TestGemmQ4_0(t *testing.T) {
 		{64, 5, 19, false},
 		{1056, 7, 24, false}, // 33 blocks: two packed runs
 		{2048, 8, 16, false},
-		{256, 70, 17, false}, // two panels, leftover activation and weight rows
+		{256, 133, 17, false}, // two panels, leftover activation and weight rows
 		{5632, 4, 8, false},
 		{1024, 9, 16, true},
 		{64, 3, 16, false}, // too few activation rows for the packed kernel

@@ -18,6 +18,24 @@ type matTask struct {
 	starts [4]int    // first item of each matrix
 	chunk  int       // rows per item
 	ntok   int
+	q      quantTask // converts a batch's activations before the products
+}
+
+// quantTask converts the activation rows of a batch to a VecDotType, one
+// row per item (the rows are independent, so the result does not depend on
+// how the rows are split).
+type quantTask struct {
+	vt   *quant.Traits
+	src  []float32
+	cols int
+	a    []byte
+	aRow int
+}
+
+func (q *quantTask) run(_, i0, i1 int) {
+	for r := i0; r < i1; r++ {
+		q.vt.QuantizeActivation(q.a[r*q.aRow:(r+1)*q.aRow], q.src[r*q.cols:(r+1)*q.cols])
+	}
 }
 
 func (t *matTask) run(_, i0, i1 int) {
@@ -76,9 +94,15 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 		}
 		if t.a[j] == nil {
 			a := b.acts[j][:n*t.aRow[j]]
-			for r := 0; r < n; r++ {
-				m.vt.QuantizeActivation(a[r*t.aRow[j]:(r+1)*t.aRow[j]], src[r*cols:(r+1)*cols])
+			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j]}
+			if n > 1 && work >= minParallelWork {
+				// A batch's rows are converted on all threads (about two
+				// items each); one token's row is too short to share.
+				b.pool.run(&t.q, n, (n+2*b.threads-1)/(2*b.threads), b.threads)
+			} else {
+				t.q.run(0, 0, n)
 			}
+			t.q = quantTask{}
 			t.a[j] = a
 		}
 	}
