@@ -37,6 +37,8 @@ type Backend struct {
 
 	xq [2]*wgpu.Buffer // rounded activations
 
+	rec recorder // records and submits without Go allocations (native.go)
+
 	decode []dispatch // one token
 	batch  []dispatch // several tokens
 
@@ -44,7 +46,7 @@ type Backend struct {
 
 	// pre is the next greedy decode step's command buffer, recorded while
 	// the GPU ran the last one, for the program starting at preKey.
-	pre    *wgpu.CommandBuffer
+	pre    cmdBuf
 	preKey *dispatch
 	preLen int
 
@@ -81,7 +83,7 @@ func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{d: d, cfg: c, res: resources{d: d}}
+	b := &Backend{d: d, cfg: c, res: resources{d: d}, rec: newRecorder(d)}
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TPR")); err == nil && v >= 4 && v <= 256 && v&(v-1) == 0 {
 		b.res.tpr = v // tuning experiments
 	}
@@ -114,6 +116,7 @@ func (b *Backend) Adapter() string {
 // Close releases every GPU resource.
 func (b *Backend) Close() error {
 	b.releasePre()
+	b.rec.free()
 	b.res.release()
 	b.d.release()
 	b.d = nil
@@ -698,9 +701,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 	t0 := time.Now()
 	d.scope.push()
 	err := func() error {
-		if err := d.queue.WriteBuffer(b.step, 0, b.stepHost[:16+4*n]); err != nil {
-			return err
-		}
+		b.rec.write(b.step, b.stepHost[:16+4*n])
 		ds := b.decode
 		if n > 1 {
 			ds = b.batch
@@ -725,7 +726,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		// and position travel in the step buffer), so the next step's is
 		// recorded while the GPU runs this one.
 		reuse := n == 1 && wantArgmax && !wantLogits
-		var cb *wgpu.CommandBuffer
+		var cb cmdBuf
 		var err error
 		if reuse && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) {
 			cb = b.pre
@@ -736,8 +737,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 				return err
 			}
 		}
-		d.queue.Submit(cb)
-		cb.Release()
+		b.rec.submit(cb)
 		b.encodeTime = time.Since(t0)
 		if reuse {
 			if b.pre, err = b.record(ds, n, wantArgmax, wantLogits); err != nil {
@@ -775,60 +775,30 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 
 // record records ds for n tokens, and the copies of the argmax result and
 // the logits to their readback buffers when asked, into a command buffer.
-func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool) (*wgpu.CommandBuffer, error) {
-	enc, err := b.d.dev.CreateCommandEncoder(nil)
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Release()
-	pass := enc.BeginComputePass(nil)
-	encode(pass, ds, n)
-	err = pass.End()
-	pass.Release()
-	if err != nil {
-		return nil, err
-	}
+func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool) (cmdBuf, error) {
+	var c0, c1 copySpec
 	if wantArgmax {
-		if err := enc.CopyBufferToBuffer(b.result, 0, b.readRes, 0, 16); err != nil {
-			return nil, err
-		}
+		c0 = copySpec{b.result, b.readRes, 16}
 	}
 	if wantLogits {
-		if err := enc.CopyBufferToBuffer(b.logits, 0, b.readLog, 0, uint64(4*b.cfg.NVocab)); err != nil {
-			return nil, err
-		}
+		c1 = copySpec{b.logits, b.readLog, uint64(4 * b.cfg.NVocab)}
 	}
-	return enc.Finish(nil)
+	return b.rec.record(ds, n, c0, c1)
 }
 
 // releasePre drops the pre-recorded decode command buffer.
 func (b *Backend) releasePre() {
-	if b.pre != nil {
-		b.pre.Release()
-		b.pre = nil
-	}
+	b.rec.release(b.pre)
+	b.pre = nil
 }
 
 // submitPart records ds into a command buffer of its own and submits it.
 func (b *Backend) submitPart(ds []dispatch, n int) error {
-	enc, err := b.d.dev.CreateCommandEncoder(nil)
+	cb, err := b.rec.record(ds, n, copySpec{}, copySpec{})
 	if err != nil {
 		return err
 	}
-	defer enc.Release()
-	pass := enc.BeginComputePass(nil)
-	encode(pass, ds, n)
-	err = pass.End()
-	pass.Release()
-	if err != nil {
-		return err
-	}
-	cb, err := enc.Finish(nil)
-	if err != nil {
-		return err
-	}
-	b.d.queue.Submit(cb)
-	cb.Release()
+	b.rec.submit(cb)
 	return nil
 }
 
@@ -853,5 +823,6 @@ func (b *Backend) readback(buf *wgpu.Buffer, n int, f func([]byte)) error {
 		}
 	}
 	f(buf.GetMappedRange(0, uint(n)))
-	return buf.Unmap()
+	b.rec.unmap(buf)
+	return nil
 }
