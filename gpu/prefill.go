@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,9 @@ const gemmSplitEnv = "HEARTH_GPU_GEMM_SPLIT"
 // gemmBigEnv, when set, is the tiling (gemmEnv's syntax) for products
 // with at least bigRows weight rows (the fused gate+up).
 const gemmBigEnv = "HEARTH_GPU_GEMM_BIG"
+
+// gemmDQEnv set to "1" or "0" switches gemmTile.dq on or off.
+const gemmDQEnv = "HEARTH_GPU_GEMM_DQ"
 
 // gemmDiagEnv set to "noload" or "nocomp" times one half of the GEMM's
 // steps (diagnostics only: the results are wrong).
@@ -60,6 +64,11 @@ type gemmTile struct {
 	// pf: 1 (with rs) loads the next step's raw blocks and X tile into
 	// registers before this step's multiply (latency behind the FMAs).
 	pf int
+	// dq: 1 shares each weight unit's dequantization among up to
+	// UNIT/4 threads (each stores its own part of the unit) where a step
+	// has fewer units than threads: 32-element units at BK=32 otherwise
+	// keep only BM of the threads busy while the rest wait at the barrier.
+	dq int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
@@ -97,6 +106,9 @@ func (g gemmTile) String() string {
 	if g.pf == 1 {
 		s += "/pf"
 	}
+	if g.dq == 1 {
+		s += "/dq"
+	}
 	if g.sk > 0 {
 		s += fmt.Sprintf("/sk%d", g.sk)
 	}
@@ -124,9 +136,12 @@ func gemmTileEnv(d *device, env string, def gemmTile) (g gemmTile, ok bool) {
 			return g, false
 		}
 		if e, ok := parseGemmTile(s); ok {
-			e.sk = def.sk
+			e.sk, e.dq = def.sk, def.dq
 			g = e
 		}
+	}
+	if s := os.Getenv(gemmDQEnv); s == "0" || s == "1" {
+		g.dq = int(s[0] - '0')
 	}
 	if s := os.Getenv(gemmSplitEnv); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
@@ -165,7 +180,7 @@ func parseGemmTile(s string) (gemmTile, bool) {
 	if len(v) != 12 {
 		return gemmTile{}, false
 	}
-	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0, v[11]}
+	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0, v[11], 0}
 	return e, e.valid()
 }
 
@@ -175,7 +190,7 @@ func (g gemmTile) valid() bool {
 	// staging: blocks of 4, 32 and 256 columns must tile the steps, and
 	// the raw copy is single-buffered
 	flags = flags && (g.rs == 0 || (g.db == 0 && (256%g.bk == 0 || g.bk%256 == 0)))
-	flags = flags && (g.pf == 0 || (g.pf == 1 && g.rs == 1))
+	flags = flags && (g.pf == 0 || (g.pf == 1 && g.rs == 1)) && (g.dq == 0 || g.dq == 1)
 	xv := g.xv >= 0 && (g.xv == 0 || (g.bk/4)%g.xv == 0)
 	return pos && flags && xv && g.sk >= 0 && g.un >= 0 && g.bk%32 == 0 && g.bk%g.unroll() == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024
 }
@@ -216,6 +231,11 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 	if dg := os.Getenv(gemmDiagEnv); dg != "" {
 		defs[strings.ToUpper(dg)] = true
 	}
+	tsrc, err := kernelFile(typ)
+	if err != nil {
+		return "", err
+	}
+	consts["DQ"] = g.dqFor(tsrc)
 	src, err := buildShader("gemm", "", consts, defs)
 	if err != nil {
 		return "", err
@@ -236,6 +256,24 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 		b.WriteString(s)
 	}
 	return b.String(), nil
+}
+
+var unitConst = regexp.MustCompile(`const UNIT: u32 = ([0-9]+)u;`)
+
+// dqFor is how many threads share a unit of the type file src's weights
+// (a power of 2; 1 without g.dq).
+func (g gemmTile) dqFor(src string) int {
+	m := unitConst.FindStringSubmatch(src)
+	if g.dq == 0 || m == nil {
+		return 1
+	}
+	unit, _ := strconv.Atoi(m[1])
+	units := g.bm * g.bk / unit
+	dq := 1
+	for 2*dq <= unit/4 && 2*dq*units <= g.threads() {
+		dq *= 2
+	}
+	return dq
 }
 
 // gemmRegisters writes the register-block code into the GEMM kernel's
@@ -293,7 +331,8 @@ func withoutUnitDot(src string) string {
 
 // unitStore derives a type's unit_store (write one dequantized unit into
 // the GEMM's weight tile through ws_put) from its unit_vals: each
-// "v[i] = e;" becomes "ws_put(r_, c0_ + (i), e);". Types whose unit_vals
+// "v[i] = e;" becomes "if (dq_take(i)) { ws_put(r_, c0_ + (i), e); }"
+// (dq_take: the element is this thread's part of the unit, see gemmTile.dq). Types whose unit_vals
 // builds its array in one expression (F16, BF16) get a loop over it.
 func unitStore(src string) string {
 	i := unitValsSig.FindStringIndex(src)
@@ -307,7 +346,9 @@ func unitStore(src string) string {
 fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {
     var vals = unit_vals(bo, s);
     for (var j = 0u; j < UNIT; j++) {
-        ws_put(r_, c0_ + j, vals[j]);
+        if (dq_take(j)) {
+            ws_put(r_, c0_ + j, vals[j]);
+        }
     }
 }
 `
@@ -315,7 +356,7 @@ fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {
 	body = unitValsSig.ReplaceAllString(body, "fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {")
 	body = strings.Replace(body, "var v: array<f32, UNIT>;", "", 1)
 	body = strings.Replace(body, "return v;", "", 1)
-	body = unitValsSet.ReplaceAllString(body, "${1}ws_put(r_, c0_ + (${2}), ${3});")
+	body = unitValsSet.ReplaceAllString(body, "${1}if (dq_take(${2})) { ws_put(r_, c0_ + (${2}), ${3}); }")
 	return "\n" + body
 }
 

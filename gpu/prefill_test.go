@@ -185,6 +185,11 @@ func TestGemmAllTypes(t *testing.T) {
 			split.sk = 1 << 20
 			gemmCase(t, r, rng, split, modeStore, 70, 100, l.Wq)
 			gemmCase(t, r, rng, split, modeAdd, 64, 100, m.Layers[1].WDown)
+			// shared unit dequantization
+			dq := g
+			dq.dq = 1
+			gemmCase(t, r, rng, dq, modeStore, 70, 100, l.Wq)
+			gemmCase(t, r, rng, dq, modeSwiGLU, 67, 0, l.WGate, l.WUp)
 		})
 	}
 }
@@ -240,6 +245,10 @@ func TestGemmTilings(t *testing.T) {
 		// prefetch (with staged raw blocks), and with split K
 		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, rs: 1, pf: 1},
 		{bm: 64, bn: 32, bk: 32, rb: 1, cb: 1, xv: 2, pad: 1, wc: 1, rs: 1, pf: 1, sk: 1 << 20},
+		// shared unit dequantization (4 threads a unit; 2 with 128 rows)
+		{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, dq: 1},
+		{bm: 64, bn: 128, bk: 32, rb: 1, cb: 2, dq: 1, sk: 1 << 20},
+		{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, xv: 2, pad: 1, wc: 1, dq: 1},
 	}
 	for _, g := range tiles {
 		require.True(t, g.valid())
@@ -521,6 +530,16 @@ func TestGemmSplitK(t *testing.T) {
 		require.Zerof(t, ks%gran, "%+v: %d columns per split", c, ks)
 		require.Truef(t, ks*(splits-1) < c.cols && ks*splits >= c.cols, "%+v: %d x %d columns", c, splits, ks)
 	}
+	// threads a unit (32-element units; F16's 4-element units never share)
+	q4k, err := kernelFile(typeKernel[gguf.TypeQ4_K])
+	require.NoError(t, err)
+	f16, err := kernelFile(typeKernel[gguf.TypeF16])
+	require.NoError(t, err)
+	g.dq = 1
+	require.Equal(t, 4, g.dqFor(q4k))
+	require.Equal(t, 1, g.dqFor(f16))
+	require.Equal(t, 2, gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, dq: 1}.dqFor(q4k))
+	require.Equal(t, 1, defaultGemmTile.dqFor(q4k))
 	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
 	t.Setenv(gemmEnv, "128,64,32,2,1")
 	t.Setenv(gemmSplitEnv, "777")

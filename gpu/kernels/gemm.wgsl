@@ -68,6 +68,14 @@ const RWN: u32 = BM * RW;
 var<workgroup> Wr: array<u32, RWN>;
 //#endif
 
+// DQ threads share a unit: thread dq_sub stores elements
+// dq_sub*UNIT/DQ .. (dq_sub+1)*UNIT/DQ - 1 of it.
+var<private> dq_sub: u32;
+
+fn dq_take(i: u32) -> bool {
+    return i / (UNIT / DQ) == dq_sub;
+}
+
 fn ws_put(r: u32, k: u32, v: f32) {
     Ws[wsb + k * WST + r / 4u][r % 4u] = v;
 }
@@ -166,7 +174,9 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
 //#endif
 //#endif
     // W tile: BM rows x BK/UNIT units
-    for (var u = lid; u < BM * (BK / UNIT); u += WG) {
+    for (var u0 = lid; u0 < BM * (BK / UNIT) * DQ; u0 += WG) {
+        let u = u0 / DQ;
+        dq_sub = u0 % DQ;
 //#if WC
         let lr = u / (BK / UNIT);
         let su = u % (BK / UNIT);
@@ -187,7 +197,9 @@ fn load_tile(k0: u32, buf: u32, lid: u32, rt: u32, t0: u32, ntok: u32) {
             unit_store(bo, (c % BLOCK_ELEMS) / UNIT, lr, su * UNIT);
         } else {
             for (var j = 0u; j < UNIT; j++) {
-                ws_put(lr, su * UNIT + j, 0.0);
+                if (dq_take(j)) {
+                    ws_put(lr, su * UNIT + j, 0.0);
+                }
             }
         }
     }
