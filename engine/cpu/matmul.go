@@ -110,8 +110,14 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 	if work < minParallelWork {
 		workers = 1
 	}
-	// Aim for about four items per worker, in multiples of 16 rows.
-	chunk := (rows + 4*workers - 1) / (4 * workers)
+	// Aim for about four items per worker (sixteen for one token, where
+	// the threads wait for the slowest at every product), in multiples of
+	// 16 rows.
+	per := 4
+	if n == 1 {
+		per = 16
+	}
+	chunk := (rows + per*workers - 1) / (per * workers)
 	chunk = max(16, (chunk+15)/16*16)
 	items := 0
 	for j := 0; j < t.nm; j++ {

@@ -11,44 +11,88 @@ type task interface {
 	run(w, i0, i1 int)
 }
 
+// spinIters is how many times a waiting goroutine polls before it parks:
+// a few tens of microseconds, longer than the serial work between the
+// parallel operations of one token (norms, activation conversion), so a
+// decode step hands work over without futex wake-ups, as llama.cpp's
+// spinning threads do, while an idle pool still sleeps.
+const spinIters = 1 << 15
+
 // pool is a fixed set of worker goroutines that split tasks between them.
 // The goroutine calling run takes part as worker 0, so a pool of size n
-// starts n-1 goroutines. Workers park on their own channel between tasks;
-// nothing is allocated per task.
+// starts n-1 goroutines. A task is published by storing state (generation
+// and worker count) after its fields; workers poll state for a while after
+// each task and then park on their own channel, and run polls for the
+// workers to finish before parking on done. Parking follows one protocol
+// on both sides: the sleeper sets its flag and re-checks the condition;
+// the waker clears the flag with a compare-and-swap and, if that
+// succeeded, sends one token, so every token sent is received. Nothing is
+// allocated per task.
 type pool struct {
-	n    int
-	wake []chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	n        int
+	wake     []chan struct{} // per worker (index w-1)
+	sleeping []atomic.Int32  // per worker (index w-1): parked or about to
+	done     chan struct{}
+	wg       sync.WaitGroup
 
-	// The current task. Written by run before waking workers (the channel
-	// send orders the writes before the workers' reads).
+	// The current task, written by run before state.
 	t            task
 	total, chunk int64
 	next         atomic.Int64
+
+	state        atomic.Uint64 // generation<<8 | workers taking part; 0 workers = quit
+	pending      atomic.Int32  // workers other than 0 still working on the task
+	mainSleeping atomic.Int32
 }
 
 func newPool(n int) *pool {
-	if n < 1 {
-		n = 1
-	}
-	p := &pool{n: n, done: make(chan struct{}, n)}
+	n = min(max(n, 1), 255)
+	p := &pool{n: n, done: make(chan struct{}, 1)}
 	p.wake = make([]chan struct{}, n-1)
+	p.sleeping = make([]atomic.Int32, n-1)
 	p.wg.Add(n - 1)
 	for i := range p.wake {
-		ch := make(chan struct{}, 1)
-		p.wake[i] = ch
-		go p.loop(i+1, ch)
+		p.wake[i] = make(chan struct{}, 1)
+		go p.loop(i + 1)
 	}
 	return p
 }
 
-func (p *pool) loop(w int, wake <-chan struct{}) {
+// loop is worker w's life: wait for a new task, do its share if it takes
+// part, tell run when the last share is done.
+func (p *pool) loop(w int) {
 	defer p.wg.Done()
-	for range wake {
-		p.work(w)
-		p.done <- struct{}{}
+	var seen uint64 // generation 0: no task yet (a task may be published before this runs)
+	for {
+		s := p.waitTask(w, seen)
+		seen = s >> 8
+		nw := int(s & 0xff)
+		if nw == 0 {
+			return
+		}
+		if w < nw {
+			p.work(w)
+			if p.pending.Add(-1) == 0 && p.mainSleeping.CompareAndSwap(1, 0) {
+				p.done <- struct{}{}
+			}
+		}
 	}
+}
+
+// waitTask returns the first state whose generation differs from seen.
+func (p *pool) waitTask(w int, seen uint64) uint64 {
+	for i := 0; i < spinIters; i++ {
+		if s := p.state.Load(); s>>8 != seen {
+			return s
+		}
+	}
+	fl := &p.sleeping[w-1]
+	fl.Store(1)
+	if s := p.state.Load(); s>>8 != seen && fl.CompareAndSwap(1, 0) {
+		return s
+	}
+	<-p.wake[w-1]
+	return p.state.Load()
 }
 
 func (p *pool) work(w int) {
@@ -58,6 +102,20 @@ func (p *pool) work(w int) {
 			return
 		}
 		p.t.run(w, int(i0), int(min(i0+p.chunk, p.total)))
+	}
+}
+
+// publish starts a task for workers 1..nw-1 (nw = 0 stops them all).
+func (p *pool) publish(nw int) {
+	p.state.Store((p.state.Load()>>8+1)<<8 | uint64(nw))
+	wake := nw
+	if nw == 0 {
+		wake = p.n
+	}
+	for w := 1; w < wake; w++ {
+		if p.sleeping[w-1].CompareAndSwap(1, 0) {
+			p.wake[w-1] <- struct{}{}
+		}
 	}
 }
 
@@ -80,21 +138,31 @@ func (p *pool) run(t task, total, chunk, maxWorkers int) {
 	}
 	p.t, p.total, p.chunk = t, int64(total), int64(chunk)
 	p.next.Store(0)
-	for i := 0; i < nw-1; i++ {
-		p.wake[i] <- struct{}{}
-	}
+	p.pending.Store(int32(nw - 1))
+	p.publish(nw)
 	p.work(0)
-	for i := 0; i < nw-1; i++ {
-		<-p.done
-	}
+	p.waitDone()
 	p.t = nil
+}
+
+// waitDone returns when the other workers have finished the task.
+func (p *pool) waitDone() {
+	for i := 0; i < spinIters; i++ {
+		if p.pending.Load() == 0 {
+			return
+		}
+	}
+	p.mainSleeping.Store(1)
+	if p.pending.Load() == 0 && p.mainSleeping.CompareAndSwap(1, 0) {
+		return
+	}
+	<-p.done
 }
 
 // close stops the workers and waits for them to exit.
 func (p *pool) close() {
-	for _, ch := range p.wake {
-		close(ch)
+	if p.n > 1 {
+		p.publish(0)
 	}
-	p.wake = nil
 	p.wg.Wait()
 }
