@@ -157,11 +157,11 @@ func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
 }
 
 // mvdExactLDS bounds the workgroup memory the exact products add to
-// mvdLDS: two chunk buffers (SwiGLU: two of each) of at most 2 ints per
-// thread (xci) and 1 float per thread (xcf), and the Q8_K sums per 16
+// mvdLDS: a chunk of 4 tasks a thread (SwiGLU: 2 of each row) of at most 2
+// ints each (xci) and at most 1 float each (xcf), and the Q8_K sums per 16
 // elements.
 func mvdExactLDS(cols int) int {
-	return 4*(2*2*2*mvdWG+2*2*mvdWG) + cols/4
+	return 4*(4*2*mvdWG+4*mvdWG) + cols/4
 }
 
 // ropeSpec carries what the ROPE output mode writes besides Y.
@@ -316,6 +316,14 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["PK"] = true
 	}
 	consts := map[string]int{"XC": m.w.cols, "WG": wg, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
+	if defs["XCH"] {
+		// tasks a thread per chunk of the exact products (mvd.wgsl XCH):
+		// four loads in flight per thread, SwiGLU's two rows two each
+		consts["TPC"] = 4
+		if m.mode == modeSwiGLU {
+			consts["TPC"] = 2
+		}
+	}
 	if r.tune.pf > 0 {
 		defs["PF"], consts["PF"] = true, r.tune.pf
 	}

@@ -287,17 +287,27 @@ fn prep(lid: u32, first: u32) {
 // The exact chunked products (x_task, x_chain, x_fin, TASK_ELEMS, TPB
 // tasks per block, LANES, CI ints per task, CFB floats per block come from
 // the type's mvd_x_<type>.wgsl).
-const BPC: u32 = TPR / TPB;  // blocks per chunk
-const NCH: u32 = (XC / TASK_ELEMS + TPR - 1u) / TPR;
+const CHT: u32 = TPR * TPC;  // tasks per chunk (TPC from mvd.go)
+const BPC: u32 = CHT / TPB;  // blocks per chunk
+const NCH: u32 = (XC / TASK_ELEMS + CHT - 1u) / CHT;
 //#if SWIGLU
 const NW: u32 = 2u;
 //#else
 const NW: u32 = 1u;
 //#endif
-const XCI_N: u32 = 2u * NW * RPW * TPR * CI;
-const XCF_N: u32 = 2u * NW * RPW * BPC * CFB;
+const XCI_N: u32 = NW * RPW * CHT * CI;
+const XCF_N: u32 = NW * RPW * BPC * CFB;
 var<workgroup> xci: array<i32, XCI_N>;
 var<workgroup> xcf: array<f32, XCF_N>;
+
+// fma_c is the chains' fused multiply-add: their operands come from
+// workgroup memory, so there is nothing the compiler could fold across it.
+fn fma_c(a: f32, b: f32, c: f32) -> f32 {
+    if (FMA_NATIVE) {
+        return fma(a, b, c);
+    }
+    return fma_x(a, b, c);
+}
 
 // ub4 returns the four bytes of w shifted right by sh, masked with m, as
 // floats; sb4 the four signed bytes.
@@ -414,36 +424,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
 //#endif
 //#if XCH
-    // the CPU's order (gpu/NUMERICS.md): per chunk of TPR tasks the row's
-    // threads compute exact integer partial sums into xci and the blocks'
-    // scale products into xcf; after the barrier LANES threads (one per
+    // the CPU's order (gpu/NUMERICS.md): per chunk of CHT = TPR*TPC tasks
+    // the row's threads compute exact integer partial sums into xci and the
+    // blocks' scale products into xcf (tasks past the row write zeros, which
+    // leave the chains unchanged); after a barrier LANES threads (one per
     // accumulator lane of ggml's kernel) run the float chains block by
-    // block. Two buffers, so one barrier per chunk.
+    // block. TPC tasks a thread per chunk keep that many weight loads in
+    // flight: mvd is latency-bound, and every chunk waits for its loads.
     var st = vec2<f32>(0.0);
 //#if SWIGLU
     var st2 = vec2<f32>(0.0);
 //#endif
+    let ib = lr * NW * CHT * CI;
+    let fb = lr * NW * BPC * CFB;
     for (var c = 0u; c < NCH; c++) {
-        let ib = (((c & 1u) * NW) * RPW + lr) * TPR * CI;
-        let fb = (((c & 1u) * NW) * RPW + lr) * BPC * CFB;
-        let t = c * TPR + tl;
-        if (ok && t < NT) {
-            x_task(rb, t, ib + tl * CI, fb + (tl / TPB) * CFB);
+        for (var u = 0u; u < TPC; u++) {
+            let tc = u * TPR + tl;
+            let t = c * CHT + tc;
+            let valid = ok && t < NT;
+            let tt = min(t, NT - 1u);
+            x_task(rb, tt, valid, ib + tc * CI, fb + (tc / TPB) * CFB);
 //#if SWIGLU
-            x_task(rb2, t, ib + RPW * TPR * CI + tl * CI, fb + RPW * BPC * CFB + (tl / TPB) * CFB);
+            x_task(rb2, tt, valid, ib + CHT * CI + tc * CI, fb + BPC * CFB + (tc / TPB) * CFB);
 //#endif
         }
         workgroupBarrier();
         if (ok && tl < LANES) {
             for (var bi = 0u; bi < BPC; bi++) {
-                if (c * BPC + bi < NT / TPB) {
-                    x_chain(&st, tl, ib + bi * TPB * CI, fb + bi * CFB);
+                x_chain(&st, tl, ib + bi * TPB * CI, fb + bi * CFB);
 //#if SWIGLU
-                    x_chain(&st2, tl, ib + RPW * TPR * CI + bi * TPB * CI, fb + RPW * BPC * CFB + bi * CFB);
+                x_chain(&st2, tl, ib + CHT * CI + bi * TPB * CI, fb + BPC * CFB + bi * CFB);
 //#endif
-                }
             }
         }
+        workgroupBarrier();
     }
     let fin = x_fin(st);
     acc = fin.x;

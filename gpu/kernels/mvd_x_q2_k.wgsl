@@ -12,7 +12,7 @@ const LANES: u32 = 8u;
 const CI: u32 = 2u;
 const CFB: u32 = 2u;
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 84u * sb;
@@ -22,17 +22,17 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
         let sc = i32(rd8(bo + 2u * c + (k >> 2u)) & 0xfu);
         s += sc * idot(ub4(q, 2u * (c & 3u), 3u), xs[c * NT + t]);
     }
-    xci[ti] = s;
-    xci[ti + 1u] = i32(rd8(bo + 2u * k) >> 4u) * xb16[16u * sb + 2u * k] + i32(rd8(bo + 2u * k + 1u) >> 4u) * xb16[16u * sb + 2u * k + 1u];
+    xci[ti] = select(0, s, valid);
+    xci[ti + 1u] = select(0, i32(rd8(bo + 2u * k) >> 4u) * xb16[16u * sb + 2u * k] + i32(rd8(bo + 2u * k + 1u) >> 4u) * xb16[16u * sb + 2u * k + 1u], valid);
     if (k == 0u) {
-        xcf[fi] = f16at(bo + 80u) * blk_d[sb];
-        xcf[fi + 1u] = f16at(bo + 82u) * blk_d[sb];
+        xcf[fi] = select(0.0, f16at(bo + 80u) * blk_d[sb], valid);
+        xcf[fi + 1u] = select(0.0, f16at(bo + 82u) * blk_d[sb], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    let a = fma_x(-f32(xci[ib + 2u * k + 1u]), xcf[fb + 1u], (*st).x);
-    (*st).x = fma_x(f32(xci[ib + 2u * k]), xcf[fb], a);
+    let a = fma_c(-f32(xci[ib + 2u * k + 1u]), xcf[fb + 1u], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + 2u * k]), xcf[fb], a);
 }
 
 fn x_fin(st: vec2<f32>) -> vec2<f32> {

@@ -23,7 +23,7 @@ fn q3_sc(bo: u32, g: u32) -> i32 {
     return i32(lo | (hi << 4u)) - 32;
 }
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 110u * sb;
@@ -34,14 +34,14 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
         let v = ub4(q, 2u * (c & 3u), 3u) + 4.0 * ub4(hm, c, 1u) - 4.0;
         s += q3_sc(bo, 2u * c + (k >> 2u)) * idot(v, xs[c * NT + t]);
     }
-    xci[ti] = s;
+    xci[ti] = select(0, s, valid);
     if (k == 0u) {
-        xcf[fi] = f16at(bo + 108u) * blk_d[sb];
+        xcf[fi] = select(0.0, f16at(bo + 108u) * blk_d[sb], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + k]), xcf[fb], (*st).x);
 }
 
 fn x_fin(st: vec2<f32>) -> vec2<f32> {

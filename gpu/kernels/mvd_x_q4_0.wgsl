@@ -11,7 +11,7 @@ const LANES: u32 = 1u;
 const CI: u32 = 1u;
 const CFB: u32 = 1u;
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let bo = rb + 18u * t;
     let i = bo >> 2u;
     let a0 = W[i];
@@ -27,12 +27,12 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
     for (var w = 0u; w < 4u; w++) {
         s += dot(ub4(q[w], 0u, 0xfu) - 8.0, xs[w * NT + t]) + dot(ub4(q[w], 4u, 0xfu) - 8.0, xs[(4u + w) * NT + t]);
     }
-    xci[ti] = i32(s);
-    xcf[fi] = d * blk_d[t];
+    xci[ti] = select(0, i32(s), valid);
+    xcf[fi] = select(0.0, d * blk_d[t], valid);
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib]), xcf[fb], (*st).x);
 }
 //#else
 // Other rows: ggml_vec_dot_q4_0_q8_0 on AVX2: 8 lanes of 4 elements,
@@ -43,19 +43,19 @@ const LANES: u32 = 8u;
 const CI: u32 = 1u;
 const CFB: u32 = 1u;
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let b = t >> 3u;
     let k = t & 7u;
     let bo = rb + 18u * b;
     let q = wd(bo + 2u + 4u * (k & 3u));
-    xci[ti] = idot(ub4(q, 4u * (k >> 2u), 0xfu) - 8.0, xs[t]);
+    xci[ti] = select(0, idot(ub4(q, 4u * (k >> 2u), 0xfu) - 8.0, xs[t]), valid);
     if (k == 0u) {
-        xcf[fi] = f16at(bo) * blk_d[b];
+        xcf[fi] = select(0.0, f16at(bo) * blk_d[b], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + k]), xcf[fb], (*st).x);
 }
 //#endif
 

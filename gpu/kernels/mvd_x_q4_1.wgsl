@@ -10,7 +10,7 @@ const LANES: u32 = 8u;
 const CI: u32 = 1u;
 const CFB: u32 = 3u;
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let b = t >> 3u;
     let k = t & 7u;
 //#if Q51
@@ -20,19 +20,19 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
     let wo = (rb + 20u * b) >> 2u;
     let v = ub4(W[wo + 1u + (k & 3u)], 4u * (k >> 2u), 0xfu);
 //#endif
-    xci[ti] = idot(v, xs[t]);
+    xci[ti] = select(0, idot(v, xs[t]), valid);
     if (k == 0u) {
         let dm = unpack2x16float(W[wo]);
-        xcf[fi] = dm.x * blk_d[b];
-        xcf[fi + 1u] = dm.y;
-        xcf[fi + 2u] = seg_a[b];
+        xcf[fi] = select(0.0, dm.x * blk_d[b], valid);
+        xcf[fi + 1u] = select(0.0, dm.y, valid);
+        xcf[fi + 2u] = select(0.0, seg_a[b], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + k]), xcf[fb], (*st).x);
     if (k == 0u) {
-        (*st).y = fma_x(xcf[fb + 1u], xcf[fb + 2u], (*st).y);
+        (*st).y = fma_c(xcf[fb + 1u], xcf[fb + 2u], (*st).y);
     }
 }
 

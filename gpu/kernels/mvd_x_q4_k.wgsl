@@ -38,7 +38,7 @@ fn px(i: u32) -> u32 {
     return (hi * 4u + r3 % 4u) * NT + t;
 }
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let blk = t >> 3u;
     let p = (t & 7u) >> 1u;
     let h = t & 1u;
@@ -55,12 +55,12 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
         hi += dot(ub4(qv[w], 4u, 0xfu), xs[(4u + w) * NT + t]);
     }
     let g = 16u * blk + 4u * p + h;
-    xci[ti] = sm0.x * i32(lo) + sm1.x * i32(hi);
-    xci[ti + 1u] = sm0.y * xb16[g] + sm1.y * xb16[g + 2u];
+    xci[ti] = select(0, sm0.x * i32(lo) + sm1.x * i32(hi), valid);
+    xci[ti + 1u] = select(0, sm0.y * xb16[g] + sm1.y * xb16[g + 2u], valid);
     if ((t & 7u) == 0u) {
         let dd = unpack2x16float(hdr.x);
-        xcf[fi] = dd.x * blk_d[blk];
-        xcf[fi + 1u] = dd.y * blk_d[blk];
+        xcf[fi] = select(0.0, dd.x * blk_d[blk], valid);
+        xcf[fi + 1u] = select(0.0, dd.y * blk_d[blk], valid);
     }
 }
 
@@ -71,8 +71,8 @@ fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
         isum += xci[ib + 2u * j];
         imin += xci[ib + 2u * j + 1u];
     }
-    (*st).x = fma_x(f32(isum), xcf[fb], (*st).x);
-    (*st).y = fma_x(f32(imin), xcf[fb + 1u], (*st).y);
+    (*st).x = fma_c(f32(isum), xcf[fb], (*st).x);
+    (*st).y = fma_c(f32(imin), xcf[fb + 1u], (*st).y);
 }
 
 fn x_fin(st: vec2<f32>) -> vec2<f32> {

@@ -23,7 +23,7 @@ fn q5_sm(sb: u32, j: u32) -> vec2<i32> {
     return vec2<i32>(i32(sc), i32(m));
 }
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 176u * sb;
@@ -37,18 +37,18 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
         s += sm.x * idot(v, xs[j * NT + t]);
         ms += sm.y * (xb16[16u * sb + 2u * j] + xb16[16u * sb + 2u * j + 1u]);
     }
-    xci[ti] = s;
-    xci[ti + 1u] = ms;
+    xci[ti] = select(0, s, valid);
+    xci[ti + 1u] = select(0, ms, valid);
     if (k == 0u) {
-        xcf[fi] = f16at(bo) * blk_d[sb];
-        xcf[fi + 1u] = f16at(bo + 2u) * blk_d[sb];
+        xcf[fi] = select(0.0, f16at(bo) * blk_d[sb], valid);
+        xcf[fi + 1u] = select(0.0, f16at(bo + 2u) * blk_d[sb], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + 2u * k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + 2u * k]), xcf[fb], (*st).x);
     if (k == 0u) {
-        (*st).y = fma_x(-f32(xci[ib + 1u]), xcf[fb + 1u], (*st).y);
+        (*st).y = fma_c(-f32(xci[ib + 1u]), xcf[fb + 1u], (*st).y);
     }
 }
 

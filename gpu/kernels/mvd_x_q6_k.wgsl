@@ -17,7 +17,7 @@ fn q6_sc(s: vec4<u32>, j: u32) -> i32 {
     return i32(s[j >> 2u] << (24u - 8u * (j & 3u))) >> 24u;
 }
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 210u * sb;
@@ -39,14 +39,14 @@ fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
            + q6_sc(sc, 2u * c0 + 6u + hs) * idot(ub4(q3, 0u, 0xffu), xs[(c0 + 3u) * NT + t]);
     }
     s -= 32 * (q6_sc(sc, 2u * k) * xb16[16u * sb + 2u * k] + q6_sc(sc, 2u * k + 1u) * xb16[16u * sb + 2u * k + 1u]);
-    xci[ti] = s;
+    xci[ti] = select(0, s, valid);
     if (k == 0u) {
-        xcf[fi] = unpack2x16float(wd(bo + 208u)).x * blk_d[sb];
+        xcf[fi] = select(0.0, unpack2x16float(wd(bo + 208u)).x * blk_d[sb], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + k]), xcf[fb], (*st).x);
 }
 
 fn x_fin(st: vec2<f32>) -> vec2<f32> {

@@ -8,18 +8,18 @@ const LANES: u32 = 8u;
 const CI: u32 = 1u;
 const CFB: u32 = 1u;
 
-fn x_task(rb: u32, t: u32, ti: u32, fi: u32) {
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let b = t >> 3u;
     let k = t & 7u;
     let bo = rb + 34u * b;
-    xci[ti] = idot(sb4(wd(bo + 2u + 4u * k)), xs[t]);
+    xci[ti] = select(0, idot(sb4(wd(bo + 2u + 4u * k)), xs[t]), valid);
     if (k == 0u) {
-        xcf[fi] = f16at(bo) * blk_d[b];
+        xcf[fi] = select(0.0, f16at(bo) * blk_d[b], valid);
     }
 }
 
 fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
-    (*st).x = fma_x(f32(xci[ib + k]), xcf[fb], (*st).x);
+    (*st).x = fma_c(f32(xci[ib + k]), xcf[fb], (*st).x);
 }
 
 fn x_fin(st: vec2<f32>) -> vec2<f32> {
