@@ -41,7 +41,9 @@ const mvdWG = 256
 //     split (at least; default 128);
 //   - HEARTH_GPU_MVD_EXACT=0: the earlier tasks (mvd_<type>.wgsl, products
 //     in other orders than the CPU's) instead of the exact ones
-//     (mvd_x_<type>.wgsl, mvd_xf.wgsl; see mvdExact).
+//     (mvd_x_<type>.wgsl, mvd_xf.wgsl; see mvdExact);
+//   - HEARTH_GPU_MVD_TPC=N (1-8): tasks a thread per chunk of the exact
+//     products (default 4, SwiGLU 2; results unchanged).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
@@ -49,6 +51,7 @@ const (
 	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
 	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
 	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
+	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -63,6 +66,7 @@ type mvdTuning struct {
 	q4k       int // elements per Q4_K task: 32 (0) or 64
 	pf        int // weight sectors prefetched per thread before prep (0: none)
 	inexact   bool
+	tpc       int // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -70,6 +74,13 @@ func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
 	t.pk = os.Getenv(mvdPKEnv) == "1"
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
+	if v := os.Getenv(mvdTPCEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 8 {
+			return t, fmt.Errorf("gpu: %s=%q: want 1 to 8", mvdTPCEnv, v)
+		}
+		t.tpc = n
+	}
 	if v := os.Getenv(mvdPFEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 8 {
@@ -322,6 +333,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		consts["TPC"] = 4
 		if m.mode == modeSwiGLU {
 			consts["TPC"] = 2
+		}
+		if r.tune.tpc > 0 {
+			consts["TPC"] = r.tune.tpc
 		}
 	}
 	if r.tune.pf > 0 {
