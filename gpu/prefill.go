@@ -235,7 +235,8 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	consts["DQ"] = g.dqFor(tsrc)
+	dq := g.dqFor(tsrc)
+	consts["DQ"] = dq
 	src, err := buildShader("gemm", "", consts, defs)
 	if err != nil {
 		return "", err
@@ -248,7 +249,7 @@ func gemmShader(typ string, g gemmTile, mode string) (string, error) {
 			return "", err
 		}
 		if name == typ {
-			s = withoutUnitDot(s) + unitStore(s)
+			s = withoutUnitDot(s) + unitStore(s, dq > 1)
 		}
 		if name == "common" && g.rs == 1 {
 			s = strings.ReplaceAll(s, "W[", "Wr[") // read the staged blocks
@@ -331,10 +332,11 @@ func withoutUnitDot(src string) string {
 
 // unitStore derives a type's unit_store (write one dequantized unit into
 // the GEMM's weight tile through ws_put) from its unit_vals: each
-// "v[i] = e;" becomes "if (dq_take(i)) { ws_put(r_, c0_ + (i), e); }"
-// (dq_take: the element is this thread's part of the unit, see gemmTile.dq). Types whose unit_vals
+// "v[i] = e;" becomes "ws_put(r_, c0_ + (i), e);", or with shared
+// "if (dq_take(i)) { ws_put(r_, c0_ + (i), e); }" (dq_take: the element is
+// this thread's part of the unit, see gemmTile.dq). Types whose unit_vals
 // builds its array in one expression (F16, BF16) get a loop over it.
-func unitStore(src string) string {
+func unitStore(src string, shared bool) string {
 	i := unitValsSig.FindStringIndex(src)
 	if i == nil {
 		return ""
@@ -342,13 +344,15 @@ func unitStore(src string) string {
 	body := src[i[0]:]
 	body = body[:strings.Index(body, "\n}\n")+3]
 	if !strings.Contains(body, "var v: array<f32, UNIT>;") {
+		put := "ws_put(r_, c0_ + j, vals[j]);"
+		if shared {
+			put = "if (dq_take(j)) { " + put + " }"
+		}
 		return `
 fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {
     var vals = unit_vals(bo, s);
     for (var j = 0u; j < UNIT; j++) {
-        if (dq_take(j)) {
-            ws_put(r_, c0_ + j, vals[j]);
-        }
+        ` + put + `
     }
 }
 `
@@ -356,7 +360,11 @@ fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {
 	body = unitValsSig.ReplaceAllString(body, "fn unit_store(bo: u32, s: u32, r_: u32, c0_: u32) {")
 	body = strings.Replace(body, "var v: array<f32, UNIT>;", "", 1)
 	body = strings.Replace(body, "return v;", "", 1)
-	body = unitValsSet.ReplaceAllString(body, "${1}if (dq_take(${2})) { ws_put(r_, c0_ + (${2}), ${3}); }")
+	if shared {
+		body = unitValsSet.ReplaceAllString(body, "${1}if (dq_take(${2})) { ws_put(r_, c0_ + (${2}), ${3}); }")
+	} else {
+		body = unitValsSet.ReplaceAllString(body, "${1}ws_put(r_, c0_ + (${2}), ${3});")
+	}
 	return "\n" + body
 }
 

@@ -280,9 +280,12 @@ func TestUnitStoreDerived(t *testing.T) {
 	for typ, file := range typeKernel {
 		src, err := kernelFile(file)
 		require.NoError(t, err)
-		s := unitStore(src)
-		require.Containsf(t, s, "fn unit_store(", "%s", typ)
-		require.NotContainsf(t, s, "v[", "%s: unit_store still indexes the value array", typ)
+		for _, shared := range []bool{false, true} {
+			s := unitStore(src, shared)
+			require.Containsf(t, s, "fn unit_store(", "%s", typ)
+			require.NotContainsf(t, s, "v[", "%s: unit_store still indexes the value array", typ)
+			require.Equalf(t, shared, strings.Contains(s, "dq_take("), "%s: shared %v", typ, shared)
+		}
 	}
 }
 
