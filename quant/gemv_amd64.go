@@ -41,3 +41,9 @@ func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 //
 //go:noescape
 func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
+
+// gemvF32x8AVX2 is gemvF32AVX2 for rows a positive multiple of 8, the
+// horizontal sums of eight rows done together (same bits).
+//
+//go:noescape
+func gemvF32x8AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)

@@ -557,3 +557,161 @@ q4kg8loop:
 	VMOVUPS Y8, (DX)
 	VZEROUPPER
 	RET
+
+// gf32x8Perm: VPERMPS indices that put rows [0 2 4 6 | 1 3 5 7] back in
+// order.
+DATA gf32x8Perm<>+0(SB)/4, $0
+DATA gf32x8Perm<>+4(SB)/4, $4
+DATA gf32x8Perm<>+8(SB)/4, $1
+DATA gf32x8Perm<>+12(SB)/4, $5
+DATA gf32x8Perm<>+16(SB)/4, $2
+DATA gf32x8Perm<>+20(SB)/4, $6
+DATA gf32x8Perm<>+24(SB)/4, $3
+DATA gf32x8Perm<>+28(SB)/4, $7
+GLOBL gf32x8Perm<>(SB), RODATA|NOPTR, $32
+
+// func gemvF32x8AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)
+//
+// gemvF32AVX2 for rows a positive multiple of 8, eight rows at a time:
+// each row's four accumulators are summed lane-wise as GGML_F32x8_REDUCE
+// does ((a0+a2)+(a1+a3)) and kept on the stack; then the horizontal steps
+// of the eight rows (hi+lo, then the two VHADDPS) run together, two rows a
+// vector, which adds the same pairs in the same order as the one-row
+// reduction. The tail (n%32 elements) follows per row as in gemvF32AVX2.
+TEXT ·gemvF32x8AVX2(SB), NOSPLIT, $256-48
+	MOVQ dst+0(FP), DX
+	MOVQ w+8(FP), R8
+	MOVQ rowBytes+16(FP), R9
+	MOVQ x+24(FP), R10
+	MOVQ n+32(FP), SI
+	MOVQ rows+40(FP), R12
+	SHRQ $3, R12
+	// byte offsets: R13 = 4·np, BX = 4·(np + (n-np)&^3), SI = 4·n
+	MOVQ SI, R13
+	ANDQ $-32, R13
+	MOVQ SI, BX
+	ANDQ $-4, BX
+	SHLQ $2, R13
+	SHLQ $2, BX
+	SHLQ $2, SI
+
+g8group:
+	MOVQ R8, CX                 // row A of the pair
+	XORQ DI, DI                 // stack offset of the pair
+
+g8pair:
+	LEAQ (CX)(R9*1), R11        // row B
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	CMPQ AX, R13
+	JGE g8vsum
+
+g8loop:
+	VMOVUPS (R10)(AX*1), Y12
+	VMOVUPS 32(R10)(AX*1), Y13
+	VMOVUPS 64(R10)(AX*1), Y14
+	VMOVUPS 96(R10)(AX*1), Y15
+	VFMADD231PS (CX)(AX*1), Y12, Y0
+	VFMADD231PS 32(CX)(AX*1), Y13, Y1
+	VFMADD231PS 64(CX)(AX*1), Y14, Y2
+	VFMADD231PS 96(CX)(AX*1), Y15, Y3
+	VFMADD231PS (R11)(AX*1), Y12, Y4
+	VFMADD231PS 32(R11)(AX*1), Y13, Y5
+	VFMADD231PS 64(R11)(AX*1), Y14, Y6
+	VFMADD231PS 96(R11)(AX*1), Y15, Y7
+	ADDQ $128, AX
+	CMPQ AX, R13
+	JLT g8loop
+
+g8vsum:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y0, (SP)(DI*1)
+	VMOVUPS Y4, 32(SP)(DI*1)
+	LEAQ (CX)(R9*2), CX
+	ADDQ $64, DI
+	CMPQ DI, $256
+	JLT g8pair
+
+	// t_r = lo(v_r)+hi(v_r), two rows a vector: T01, T23, T45, T67
+	VMOVUPS (SP), Y0
+	VMOVUPS 32(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y8
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y8, Y8
+	VMOVUPS 64(SP), Y0
+	VMOVUPS 96(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y10
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y10, Y10
+	VMOVUPS 128(SP), Y0
+	VMOVUPS 160(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y11
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y11, Y11
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y12
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y12, Y12
+	// (t[0]+t[1]), (t[2]+t[3]), then their sum, for all eight rows
+	VHADDPS Y10, Y8, Y8
+	VHADDPS Y12, Y11, Y11
+	VHADDPS Y11, Y8, Y8
+	VMOVUPS gf32x8Perm<>(SB), Y13
+	VPERMPS Y8, Y13, Y8
+	VMOVUPS Y8, (DX)
+
+	// the tail, row by row
+	CMPQ R13, SI
+	JGE g8next
+	MOVQ R8, CX
+	XORQ DI, DI
+
+g8trow:
+	VMOVSS (DX)(DI*4), X0
+	MOVQ R13, AX
+
+g8tmul:
+	CMPQ AX, BX
+	JGE g8tfma
+	VMOVSS (CX)(AX*1), X8
+	VMULSS (R10)(AX*1), X8, X8
+	VADDSS X8, X0, X0
+	ADDQ $4, AX
+	JMP g8tmul
+
+g8tfma:
+	CMPQ AX, SI
+	JGE g8tstore
+	VMOVSS (CX)(AX*1), X8
+	VFMADD231SS (R10)(AX*1), X8, X0
+	ADDQ $4, AX
+	JMP g8tfma
+
+g8tstore:
+	VMOVSS X0, (DX)(DI*4)
+	ADDQ R9, CX
+	INCQ DI
+	CMPQ DI, $8
+	JLT g8trow
+
+g8next:
+	ADDQ $32, DX
+	LEAQ (R8)(R9*8), R8
+	DECQ R12
+	JNZ g8group
+
+	VZEROUPPER
+	RET

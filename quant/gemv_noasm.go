@@ -27,3 +27,7 @@ func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func gemvF32x8AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
+	panic("quant: no AVX2 kernels")
+}

@@ -194,7 +194,7 @@ func TestGemvF32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	tr := mustFor(t, gguf.TypeF32)
 	nan := float32(math.NaN())
-	const rows = 11
+	const rows = 27
 	for _, n := range []int{1, 3, 4, 7, 8, 12, 31, 32, 33, 45, 63, 64, 172, 288} {
 		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
 		levels := []bool{false}
@@ -202,12 +202,18 @@ func TestGemvF32(t *testing.T) {
 			levels = append(levels, true)
 		}
 		for _, avx2 := range levels {
-			for _, rg := range [][2]int{{0, rows}, {2, 9}, {10, 11}, {4, 4}} {
+			for _, rg := range [][2]int{{0, rows}, {2, 9}, {10, 11}, {4, 4}, {3, 20}, {1, 25}} {
 				dst := make([]float32, rows)
 				for i := range dst {
 					dst[i] = nan
 				}
 				gemvF32At(avx2, dst, w, rowBytes, n, a, rg[0], rg[1])
+				if avx2 && rg[1]-rg[0] >= 8 {
+					// The eight-row kernel is used only for n%32 == 0; check it
+					// on every length.
+					r8 := (rg[1] - rg[0]) &^ 7
+					gemvF32x8AVX2(&dst[rg[0]], &w[rg[0]*rowBytes], rowBytes, &a[0], n, r8)
+				}
 				for r := range dst {
 					if r >= rg[0] && r < rg[1] {
 						want := vecDotF32At(avx2, n, w[r*rowBytes:(r+1)*rowBytes], a)
