@@ -22,7 +22,7 @@ func cpuTime(b *testing.B) time.Duration {
 // BenchmarkPrefill multiplies rows x n weight matrices by m = 128
 // activation rows on one goroutine: as MatMul (batched kernels), as MatMul
 // did before them (row dots in 16-row tiles, "rowdots"), as m MatVec
-// calls and, for Q4_0, as GemmQ4_0 ("gemm"). cpu-ms/op is process CPU time per
+// calls and, for Q4_0 and Q4_K, as GemmQ4_0 / GemmQ4K ("gemm"). cpu-ms/op is process CPU time per
 // op (run with -cpu 1), which a loaded machine distorts less than wall time;
 // GMAC/s is per CPU second.
 func BenchmarkPrefill(b *testing.B) {
@@ -44,7 +44,7 @@ func BenchmarkPrefill(b *testing.B) {
 				}
 				dst := make([]float32, m*rows)
 				modes := []string{"matmul", "rowdots", "matvec"}
-				if typ == gguf.TypeQ4_0 {
+				if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K {
 					modes = append(modes, "gemm")
 				}
 				for _, mode := range modes {
@@ -55,7 +55,11 @@ func BenchmarkPrefill(b *testing.B) {
 							case "matmul":
 								MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 								continue
-							case "gemm": // the repacked-GEMM order (GemmQ4_0)
+							case "gemm": // the repacked-GEMM order (GemmQ4_0, GemmQ4K)
+								if typ == gguf.TypeQ4_K {
+									GemmQ4K(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+									continue
+								}
 								GemmQ4_0(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 								continue
 							case "rowdots": // MatMul before the batched kernels

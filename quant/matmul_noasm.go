@@ -89,3 +89,7 @@ func q8_0GemmTabAVX2(a *byte, aStride, rows, nb int, tab *byte) { panic("quant: 
 func q4_0GemmR4AVX2(pack, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q4KPack8AVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: no AVX2 kernels") }
+
+func q4KGemmR2AVX2(pack, a *byte, aStride, nb int, acc *float32) { panic("quant: no AVX2 kernels") }

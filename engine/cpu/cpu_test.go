@@ -433,12 +433,9 @@ func BenchmarkDecodeSynthF321T(b *testing.B) { benchmarkDecode(b, "synthetic/tin
 func BenchmarkDecodeSynthF322T(b *testing.B) { benchmarkDecode(b, "synthetic/tiny-synth-f32.gguf", 2) }
 
 // knownBatchDivergent maps "model/kv" to why a batched evaluation is not
-// held to strictTol yet.
-var knownBatchDivergent = map[string]string{
-	"synthetic/tiny-synth-q4_k.gguf/f16": "llama.cpp multiplies batches by repacked Q4_K weights with ggml_gemm_q4_K_8x8_q8_K " +
-		"(and F16/BF16/Q4_0 weights with tinyBLAS or ggml_gemm_q4_0_8x8_q8_0), quant.MatMul with the one-row dot products; " +
-		"a rounding flip then gives 2.1e-3",
-}
+// held to strictTol yet. Empty: repacked Q4_0/Q4_K batches follow llama.cpp's
+// ggml_gemm_*_8x8 arithmetic (quant.GemmQ4_0, quant.GemmQ4K).
+var knownBatchDivergent = map[string]string{}
 
 // TestBatchMatchesLlamaCpp evaluates tokenPath as one batch (the prefill
 // path: several tokens per Eval) for every test model and both KV cache

@@ -137,10 +137,10 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 // backend to reproduce them bit for bit. The dumps cover the decode path
 // with both cache types, the repacked Q4_0 kernel, a K-quant, a batch
 // whose weight products llama.cpp computes with the same kernels as
-// quant.MatMul, and a batch of repacked Q4_0 weights (ggml_gemm_q4_0_8x8_q8_0,
-// quant.GemmQ4_0). F32/F16/BF16/Q4_K weights, where llama.cpp uses tinyBLAS
-// or repacked GEMMs for batches, are covered by TestBatchMatchesLlamaCpp
-// within tolerance.
+// quant.MatMul, and batches of repacked Q4_0 and Q4_K weights
+// (ggml_gemm_q4_0_8x8_q8_0 / ggml_gemm_q4_K_8x8_q8_K: quant.GemmQ4_0,
+// quant.GemmQ4K). F32/F16/BF16 weights, where llama.cpp uses tinyBLAS for
+// batches, are covered by TestBatchMatchesLlamaCpp within tolerance.
 func TestOpsMatchLlamaCppExactly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds and runs llama.cpp's tensor dump (about a minute)")
@@ -166,6 +166,7 @@ func TestOpsMatchLlamaCppExactly(t *testing.T) {
 		{"synthetic/tiny-synth-q4_0.gguf", "f16", false},
 		{"synthetic/tiny-synth-q5_k.gguf", "f16", true},
 		{"synthetic/tiny-synth-q4_0.gguf", "f16", true},
+		{"synthetic/tiny-synth-q4_k.gguf", "f16", true},
 	} {
 		mode := "decode"
 		if tc.batch {

@@ -58,6 +58,8 @@ func (t *matTask) run(_, i0, i1 int) {
 			quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 		case m.repack == repackQ4_0:
 			quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+		case m.repack == repackQ4K:
+			quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		default:
 			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		}
