@@ -21,7 +21,17 @@ fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 210u * sb;
-    let sc = vec4<u32>(wd(bo + 192u), wd(bo + 196u), wd(bo + 200u), wd(bo + 204u));
+    // scales and d from five aligned words (bo + 192 has bo's parity)
+    let si = (bo + 192u) >> 2u;
+    let w0 = W[si];
+    let w1 = W[si + 1u];
+    let w2 = W[si + 2u];
+    let w3 = W[si + 3u];
+    let w4 = W[si + 4u];
+    let odd = (bo & 2u) != 0u;
+    let sc = select(vec4<u32>(w0, w1, w2, w3),
+                    vec4<u32>((w0 >> 16u) | (w1 << 16u), (w1 >> 16u) | (w2 << 16u), (w2 >> 16u) | (w3 << 16u), (w3 >> 16u) | (w4 << 16u)), odd);
+    let d = unpack2x16float(select(w4, w4 >> 16u, odd)).x;
     let hs = k >> 2u;
     var s = 0;
     for (var n = 0u; n < 2u; n++) {
@@ -41,7 +51,7 @@ fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     s -= 32 * (q6_sc(sc, 2u * k) * xb16[16u * sb + 2u * k] + q6_sc(sc, 2u * k + 1u) * xb16[16u * sb + 2u * k + 1u]);
     xci[ti] = select(0, s, valid);
     if (k == 0u) {
-        xcf[fi] = select(0.0, unpack2x16float(wd(bo + 208u)).x * blk_d[sb], valid);
+        xcf[fi] = select(0.0, d * blk_d[sb], valid);
     }
 }
 

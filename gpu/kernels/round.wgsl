@@ -295,9 +295,13 @@ fn vexpf(x: f32) -> f32 {
     let b = fma_x(-n, 0x1.7f7d1cp-20f, fma_x(-n, 0x1.62e4p-1f, x));
     let e = bitcast<u32>(z) << 23u;
     let k = bitcast<f32>(e + 0x3f800000u);
-    let u = opaque(b * b);
+    // the products as gpu-numerics' exact.wgsl writes them (fma_x makes its
+    // operands opaque): with opaque() around them here the H100 differed
+    // from ggml_v_expf in 1073 of 16384 cases (|x| above about 7), while
+    // gpu-numerics' vexpf was exact there (gpu/NUMERICS.md)
+    let u = b * b;
     let j = fma_x(fma_x(fma_x(0x1.0e402p-7f, b, 0x1.573e2ep-5f), u, fma_x(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-        u, opaque(0x1.ffffecp-1f * b));
+        u, 0x1.ffffecp-1f * b);
     if (!(abs(n) > 126.0)) {
         return fma_x(j, k, k);
     }
@@ -324,7 +328,5 @@ fn silu_x(x: f32, gi: u32, n8: u32) -> f32 {
     } else {
         e = expf_rn(-x);
     }
-    // 1 + e rounded on its own (opaque): the H100 differed by an ulp in
-    // 461 of 16384 cases without it (gpu/NUMERICS.md)
-    return div_rn(x, opaque(1.0 + opaque(e)));
+    return div_rn(x, 1.0 + e);
 }
