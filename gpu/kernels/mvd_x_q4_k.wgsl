@@ -13,8 +13,12 @@ const LANES: u32 = 1u;
 const CI: u32 = 2u;
 const CFB: u32 = 2u;
 
+// q4k_byte is byte k of the 12 in s (the word picked with selects, not a
+// dynamic vector index, which may go through local memory).
 fn q4k_byte(s: vec3<u32>, k: u32) -> u32 {
-    return (s[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu;
+    let i = k >> 2u;
+    let w = select(select(s.x, s.y, i == 1u), s.z, i == 2u);
+    return (w >> ((k & 3u) * 8u)) & 0xffu;
 }
 
 // q4k_sm returns (scale, min) j of the 12 scale bytes held in s.

@@ -13,8 +13,13 @@ const LANES: u32 = 8u;
 const CI: u32 = 1u;
 const CFB: u32 = 1u;
 
+// q6_sc is signed scale j of the 16 in s. The word is picked with selects:
+// a dynamic index into a vector sends it to local memory on some
+// compilers (the earlier tasks read scales as bytes instead).
 fn q6_sc(s: vec4<u32>, j: u32) -> i32 {
-    return i32(s[j >> 2u] << (24u - 8u * (j & 3u))) >> 24u;
+    let i = j >> 2u;
+    let w = select(select(s.x, s.y, i == 1u), select(s.z, s.w, i == 3u), i >= 2u);
+    return i32(w << (24u - 8u * (j & 3u))) >> 24u;
 }
 
 fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
