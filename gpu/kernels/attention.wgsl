@@ -56,6 +56,10 @@ var<workgroup> exsum: vec2<f32>;
 // with zeros to whole blocks of 32 (the context is assumed a multiple of 32
 // or longer than n rounded up). n <= CH; kvb: the head's first vec4 in a
 // cache row; ob: the output's first element.
+fn add4_o(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(add_o(a.x, b.x), add_o(a.y, b.y), add_o(a.z, b.z), add_o(a.w, b.w));
+}
+
 // inv_res is 1 - y*(sh + sl), nearly exactly (y*sh as an exact pair).
 fn inv_res(y: f32, sh: f32, sl: f32) -> f32 {
     let p = two_prod(y, sh);
@@ -92,24 +96,26 @@ fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
     var lmax = -3.0e38;
     for (var i = lid; i < n; i += WG) {
         let kb = i * kv4 + kvb;
-        var l: array<f32, 32>;
-        for (var j = 0u; j < 32u; j++) {
-            l[j] = 0.0;
+        // lane 4m + c of the 32 is l[m][c] (m = vec4 index mod 8; constant
+        // indexes after unrolling the inner loop, so the lanes stay in
+        // registers)
+        var l: array<vec4<f32>, 8>;
+        for (var m = 0u; m < 8u; m++) {
+            l[m] = vec4<f32>(0.0);
         }
-        for (var e = 0u; e < np / 4u; e++) {
-            let k4 = KC[kb + e];
-            let q4 = q[e];
-            let o = (e & 7u) * 4u;
-            l[o] = fma_x(k4.x, q4.x, l[o]);
-            l[o + 1u] = fma_x(k4.y, q4.y, l[o + 1u]);
-            l[o + 2u] = fma_x(k4.z, q4.z, l[o + 2u]);
-            l[o + 3u] = fma_x(k4.w, q4.w, l[o + 3u]);
+        for (var e0 = 0u; e0 < np / 4u; e0 += 8u) {
+            for (var m = 0u; m < 8u; m++) {
+                let k4 = KC[kb + e0 + m];
+                let q4 = q[e0 + m];
+                l[m] = vec4<f32>(fma_x(k4.x, q4.x, l[m].x), fma_x(k4.y, q4.y, l[m].y),
+                                 fma_x(k4.z, q4.z, l[m].z), fma_x(k4.w, q4.w, l[m].w));
+            }
         }
-        var r: array<f32, 8>;
-        for (var k = 0u; k < 8u; k++) {
-            r[k] = add_o(add_o(l[k], l[16u + k]), add_o(l[8u + k], l[24u + k]));
-        }
-        var sum = vec2<f32>(add_o(add_o(add_o(r[0], r[4]), add_o(r[1], r[5])), add_o(add_o(r[2], r[6]), add_o(r[3], r[7]))), 0.0);
+        // r[k] = (a0+a2)+(a1+a3) for lane k of each accumulator of 8
+        let r0 = add4_o(add4_o(l[0], l[4]), add4_o(l[2], l[6]));
+        let r1 = add4_o(add4_o(l[1], l[5]), add4_o(l[3], l[7]));
+        let t4 = add4_o(r0, r1);
+        var sum = vec2<f32>(add_o(add_o(t4.x, t4.y), add_o(t4.z, t4.w)), 0.0);
         for (var e = np / 4u; e < hd4; e++) {
             let p4 = KC[kb + e] * q[e];
             sum = df_add(sum, vec2<f32>(opaque(p4.x), 0.0));
