@@ -118,7 +118,11 @@ func (g gemmTile) String() string {
 func (g gemmTile) threads() int { return (g.bm / (4 * g.rb)) * (g.bn / (4 * g.cb)) }
 
 // defaultGemmTile is 64 rows x 64 tokens, 4x4 per thread (256 threads).
-var defaultGemmTile = gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1}
+// Split K only for grids of under 256 workgroups at 512 tokens: on the
+// H100 that is a V product of its own (Q4_K_M's Q6_K layers: 32
+// workgroups, 1.97 -> 0.72 ms per batch in 8 splits); the 256-workgroup
+// products gained at most 5% from splitting (docs/benchmarks-gpu.md).
+var defaultGemmTile = gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, sk: 256}
 
 // gemmTileFor returns the tiling to use on d: the environment's when valid,
 // else the default, with BK lowered until both tiles fit the workgroup
@@ -380,15 +384,8 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 	if m.w.cols%4 != 0 {
 		return nil, fmt.Errorf("gpu: %s: gemm: %d columns are not a multiple of 4", m.w.name, m.w.cols)
 	}
-	src, err := gemmShader(typeKernel[m.w.typ], g, m.mode)
-	if err != nil {
-		return nil, err
-	}
 	label := fmt.Sprintf("gemm %s %s %s", m.w.typ, m.mode, g)
-	p, err := r.pipeline(label, src)
-	if err != nil {
-		return nil, err
-	}
+	var p *wgpu.ComputePipeline // built when a chunk runs unsplit
 	var out []dispatch
 	for _, c := range m.w.chunks {
 		rows, half, perTile := c.rows, 0, g.bm
@@ -410,6 +407,15 @@ func (r *resources) gemm(step *wgpu.Buffer, m mv, g gemmTile) ([]dispatch, error
 			}
 			out = append(out, ds...)
 			continue
+		}
+		if p == nil {
+			src, err := gemmShader(typeKernel[m.w.typ], g, m.mode)
+			if err != nil {
+				return nil, err
+			}
+			if p, err = r.pipeline(label, src); err != nil {
+				return nil, err
+			}
 		}
 		u, err := r.uniform(m.w.name+" gemm params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
 			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), uint32(ks), uint32(tiles), 0, 0, 0, 0)

@@ -543,6 +543,12 @@ func TestGemmSplitK(t *testing.T) {
 	require.Equal(t, 1, g.dqFor(f16))
 	require.Equal(t, 2, gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, dq: 1}.dqFor(q4k))
 	require.Equal(t, 1, defaultGemmTile.dqFor(q4k))
+	// the default splits only grids of under 256 workgroups: TinyLlama's
+	// V alone (256 rows), not Q/O/down (2048 rows) or Q+K (2304)
+	for _, c := range []struct{ tiles, cols, want int }{{4, 2048, 8}, {32, 2048, 1}, {32, 5632, 1}, {40, 2048, 1}, {36, 2048, 1}} {
+		splits, _ := defaultGemmTile.splitK(modeStore, c.tiles, c.cols)
+		require.Equalf(t, c.want, splits, "%+v", c)
+	}
 	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
 	t.Setenv(gemmEnv, "128,64,32,2,1")
 	t.Setenv(gemmSplitEnv, "777")
@@ -556,6 +562,7 @@ func TestGemmSplitK(t *testing.T) {
 // strings keep the default tiling, BK shrinks to fit the workgroup memory.
 func TestGemmTileEnv(t *testing.T) {
 	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
+	sk := defaultGemmTile.sk // a tiling string keeps the default split target
 	for _, c := range []struct {
 		env  string
 		want gemmTile
@@ -563,18 +570,18 @@ func TestGemmTileEnv(t *testing.T) {
 	}{
 		{"", defaultGemmTile, true},
 		{"0", defaultGemmTile, false},
-		{"128,64,32,2,2", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2, un: 1}, true},
-		{"64,64,32,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, db: 1}, true},
-		{"64,64,32,1,1,1,0,2,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, true},
-		{"128,64,32,2,1,4,0,8,1,1", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 4, xv: 8, pad: 1, wc: 1}, true},
+		{"128,64,32,2,2", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 2, un: 1, sk: sk}, true},
+		{"64,64,32,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, db: 1, sk: sk}, true},
+		{"64,64,32,1,1,1,0,2,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1, sk: sk}, true},
+		{"128,64,32,2,1,4,0,8,1,1", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 4, xv: 8, pad: 1, wc: 1, sk: sk}, true},
 		{"64,64,32,1,1,1,1,0,0,0,1", defaultGemmTile, true}, // RS with DB: invalid
 		{"64,64,32,1,1,1,0,3", defaultGemmTile, true},       // XV must divide BK/4
-		{"64,64,256,1,1", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1}, true},
+		{"64,64,256,1,1", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1, sk: sk}, true},
 		{"64,64,32,1,1,1,0,0,0,0,0,5", defaultGemmTile, true}, // PF 5: invalid
 		{"64,64,32,1,1,1,0,0,0,0,0,1", defaultGemmTile, true}, // PF without RS: invalid
-		{"64,64,32,1,1,1,0,2,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1, pf: 1}, true},
+		{"64,64,32,1,1,1,0,2,1,1,1,1", gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, un: 1, xv: 2, pad: 1, wc: 1, rs: 1, pf: 1, sk: sk}, true},
 		{"64,64,32,1,1,1,0,0,0,0,0,0,7", defaultGemmTile, true}, // 13 fields
-		{"128,128,32,2,2,1,0,2,1,1,1", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, xv: 2, pad: 1, wc: 1, rs: 1}, false},
+		{"128,128,32,2,2,1,0,2,1,1,1", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, xv: 2, pad: 1, wc: 1, rs: 1, sk: sk}, false},
 	} {
 		t.Setenv(gemmEnv, c.env)
 		g, ok := gemmTileFor(d)
