@@ -151,6 +151,14 @@ func ggmlDotRowsF16(avx2 bool, x []uint16, stride int, y []float32, out []float3
 			}
 			x, out = x[r8*stride:], out[r8:]
 		}
+		if n%32 == 0 && rows >= 8 { // no tail: eight rows' reductions at once
+			r8 := rows &^ 7
+			ggmlDotRowsF16x8AVX2(&x[0], stride, r8, &y[0], n, &out[0])
+			if r8 == rows {
+				return
+			}
+			x, out = x[r8*stride:], out[r8:]
+		}
 		ggmlDotRowsF16AVX2(&x[0], stride, len(out), &y[0], n, &out[0])
 		return
 	}

@@ -30,3 +30,9 @@ func roundF16AVX2(dst, src *float32, n int)
 //
 //go:noescape
 func ggmlDotRowsF16ShortAVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)
+
+// ggmlDotRowsF16x8AVX2 is ggmlDotRowsF16AVX2 for n and rows positive
+// multiples of 32 and 8: eight rows' horizontal sums done together.
+//
+//go:noescape
+func ggmlDotRowsF16x8AVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)

@@ -405,3 +405,119 @@ selem:
 	JNZ  sgroup
 	VZEROUPPER
 	RET
+
+// rowsPerm8: VPERMPS indices that put rows [0 2 4 6 | 1 3 5 7] back in
+// order.
+DATA rowsPerm8<>+0(SB)/4, $0
+DATA rowsPerm8<>+4(SB)/4, $4
+DATA rowsPerm8<>+8(SB)/4, $1
+DATA rowsPerm8<>+12(SB)/4, $5
+DATA rowsPerm8<>+16(SB)/4, $2
+DATA rowsPerm8<>+20(SB)/4, $6
+DATA rowsPerm8<>+24(SB)/4, $3
+DATA rowsPerm8<>+28(SB)/4, $7
+GLOBL rowsPerm8<>(SB), RODATA|NOPTR, $32
+
+// func ggmlDotRowsF16x8AVX2(x *uint16, stride, rows int, y *float32, n int, out *float32)
+//
+// ggmlDotRowsF16AVX2 for n a positive multiple of 32 (no tail, so the
+// float64 step is exact and left out) and rows a positive multiple of 8:
+// two rows share each load of y; each row's four accumulators are summed
+// lane-wise as GGML_F32x8_REDUCE does and kept on the stack; then the
+// horizontal steps of eight rows (hi+lo, then the two VHADDPS) run
+// together, adding the same pairs in the same order as the one-row code.
+TEXT ·ggmlDotRowsF16x8AVX2(SB), NOSPLIT, $256-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $1, BX
+	MOVQ rows+16(FP), R12
+	SHRQ $3, R12
+	MOVQ y+24(FP), R10
+	MOVQ n+32(FP), R13
+	SHLQ $1, R13                // bytes of a row's halves
+	MOVQ out+40(FP), DX
+
+h8group:
+	MOVQ SI, CX
+	XORQ DI, DI
+
+h8pair:
+	LEAQ (CX)(BX*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+
+h8loop:
+	VCVTPH2PS (CX)(AX*1), Y8
+	VCVTPH2PS 16(CX)(AX*1), Y9
+	VCVTPH2PS 32(CX)(AX*1), Y10
+	VCVTPH2PS 48(CX)(AX*1), Y11
+	VCVTPH2PS (R11)(AX*1), Y12
+	VCVTPH2PS 16(R11)(AX*1), Y13
+	VCVTPH2PS 32(R11)(AX*1), Y14
+	VCVTPH2PS 48(R11)(AX*1), Y15
+	VFMADD231PS (R10)(AX*2), Y8, Y0
+	VFMADD231PS 32(R10)(AX*2), Y9, Y1
+	VFMADD231PS 64(R10)(AX*2), Y10, Y2
+	VFMADD231PS 96(R10)(AX*2), Y11, Y3
+	VFMADD231PS (R10)(AX*2), Y12, Y4
+	VFMADD231PS 32(R10)(AX*2), Y13, Y5
+	VFMADD231PS 64(R10)(AX*2), Y14, Y6
+	VFMADD231PS 96(R10)(AX*2), Y15, Y7
+	ADDQ $64, AX
+	CMPQ AX, R13
+	JLT h8loop
+
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y0, (SP)(DI*1)
+	VMOVUPS Y4, 32(SP)(DI*1)
+	LEAQ (CX)(BX*2), CX
+	ADDQ $64, DI
+	CMPQ DI, $256
+	JLT h8pair
+
+	VMOVUPS (SP), Y0
+	VMOVUPS 32(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y8
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y8, Y8
+	VMOVUPS 64(SP), Y0
+	VMOVUPS 96(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y10
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y10, Y10
+	VMOVUPS 128(SP), Y0
+	VMOVUPS 160(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y11
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y11, Y11
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+	VPERM2F128 $0x20, Y1, Y0, Y12
+	VPERM2F128 $0x31, Y1, Y0, Y9
+	VADDPS Y9, Y12, Y12
+	VHADDPS Y10, Y8, Y8
+	VHADDPS Y12, Y11, Y11
+	VHADDPS Y11, Y8, Y8
+	VMOVUPS rowsPerm8<>(SB), Y13
+	VPERMPS Y8, Y13, Y8
+	VMOVUPS Y8, (DX)
+
+	ADDQ $32, DX
+	LEAQ (SI)(BX*8), SI
+	DECQ R12
+	JNZ h8group
+
+	VZEROUPPER
+	RET
