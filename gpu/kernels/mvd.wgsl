@@ -442,7 +442,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let tc = u * TPR + tl;
             let t = c * CHT + tc;
             let valid = ok && t < NT;
-            let tt = min(t, NT - 1u);
+            // past the row: a task of the last block with the same lane,
+            // so that the block's first task still writes (zero) scales
+            let tt = min(t, NT - TPB + t % TPB);
             x_task(rb, tt, valid, ib + tc * CI, fb + (tc / TPB) * CFB);
 //#if SWIGLU
             x_task(rb2, tt, valid, ib + CHT * CI + tc * CI, fb + BPC * CFB + (tc / TPB) * CFB);
