@@ -170,11 +170,27 @@ func (b *Backend) Profile(tokens []int32, pos int) ([]KernelTime, error) {
 }
 
 // KernelClass is the total GPU time of the dispatches sharing a label once
-// the layer prefix ("blk.N.") is removed.
+// the layer part ("blk.N.") is removed, wherever it stands.
 type KernelClass struct {
 	Class string
 	Count int
 	GPU   time.Duration
+}
+
+// labelClass removes the first "blk.N." from a dispatch label.
+func labelClass(l string) string {
+	i := strings.Index(l, "blk.")
+	if i < 0 {
+		return l
+	}
+	j := i + len("blk.")
+	for j < len(l) && l[j] >= '0' && l[j] <= '9' {
+		j++
+	}
+	if j == i+len("blk.") || j >= len(l) || l[j] != '.' {
+		return l
+	}
+	return l[:i] + l[j+1:]
 }
 
 // ByClass sums ts per label class, largest total first.
@@ -182,12 +198,7 @@ func ByClass(ts []KernelTime) []KernelClass {
 	idx := map[string]int{}
 	var out []KernelClass
 	for _, t := range ts {
-		c := t.Label
-		if strings.HasPrefix(c, "blk.") {
-			if i := strings.IndexByte(c[4:], '.'); i >= 0 {
-				c = c[4+i+1:]
-			}
-		}
+		c := labelClass(t.Label)
 		j, ok := idx[c]
 		if !ok {
 			j = len(out)

@@ -83,6 +83,19 @@ func TestProfile(t *testing.T) {
 	t.Logf("decode step on %s: %v of GPU time in %d dispatches", g.Adapter(), sum, len(pd))
 }
 
+func TestLabelClass(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"blk.3.attn_qkv mvd ROPE", "attn_qkv mvd ROPE"},
+		{"gemm Q4_K SWIGLU 64x64x32/1x1/u1 blk.19.ffn_gate_up", "gemm Q4_K SWIGLU 64x64x32/1x1/u1 ffn_gate_up"},
+		{"blk.12.attention split", "attention split"},
+		{"output mvd STORE", "output mvd STORE"},
+		{"blk.x.odd", "blk.x.odd"},
+		{"blk.7", "blk.7"},
+	} {
+		require.Equal(t, tc.want, labelClass(tc.in), tc.in)
+	}
+}
+
 // TestGPUProfile prints where the GPU's time goes for TinyLlama-shaped
 // models: a 512-token prefill and decode steps after it, per dispatch class.
 // HEARTH_GPU_PROFILE_BENCH=a.gguf[,b.gguf]; HEARTH_GPU_PROFILE_N sets the
