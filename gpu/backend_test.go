@@ -93,7 +93,7 @@ const childModelEnv = "HEARTH_GPU_TEST_MODEL"
 
 // TestDecodeMatchesCPU runs the same token path one token at a time through
 // both backends and requires every step's logits to be the CPU's bit for
-// bit (knownMismatch), then compares a batched prefill
+// bit (within 1e-4 on hardware adapters), then compares a batched prefill
 // of the whole path. Each model runs in a process of its own, so that one
 // lavapipe crash (see docs/benchmarks-gpu.md, known issues) names its model.
 func TestDecodeMatchesCPU(t *testing.T) {
@@ -155,8 +155,15 @@ func checkDecode(t *testing.T, name string) {
 	ctx := context.Background()
 	m := loadTestModel(t, name)
 	g, c := newTestBackends(t, m, 64)
-	// decode must give the CPU's logits bit for bit (knownMismatch)
+	// decode must give the CPU's logits bit for bit on lavapipe (CI; every
+	// model measured exact). Hardware compilers may still move a last bit
+	// (the H100's vexpf: gpu/NUMERICS.md), so there 1e-4: far below the
+	// issue's 1e-2 and below one flipped activation rounding (0.02-0.25).
 	tol, tolPre := 0.0, 1e-2
+	if !isSoftware(g.d.info) {
+		tol = 1e-4
+		t.Logf("%s: hardware adapter %s: decode compared within %g (exact on lavapipe)", name, g.Adapter(), tol)
+	}
 	for typ, k := range knownMismatch {
 		if strings.Contains(name, "-"+typ+".") && k.prefill {
 			tolPre = knownBound
