@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -15,7 +16,9 @@ type task interface {
 // a few tens of microseconds, longer than the serial work between the
 // parallel operations of one token (norms, activation conversion), so a
 // decode step hands work over without futex wake-ups, as llama.cpp's
-// spinning threads do, while an idle pool still sleeps.
+// spinning threads do, while an idle pool still sleeps. A pool with more
+// workers than GOMAXPROCS does not spin: a polling goroutine would hold a P
+// that a working one needs.
 const spinIters = 1 << 15
 
 // pool is a fixed set of worker goroutines that split tasks between them.
@@ -26,10 +29,14 @@ const spinIters = 1 << 15
 // workers to finish before parking on done. Parking follows one protocol
 // on both sides: the sleeper sets its flag and re-checks the condition;
 // the waker clears the flag with a compare-and-swap and, if that
-// succeeded, sends one token, so every token sent is received. Nothing is
+// succeeded, sends one token, so every token sent is received. run's flag
+// holds the generation it waits for, so the late last worker of an earlier
+// task cannot wake it, and a worker woken for a task it has already done
+// (run cleared its flag after it finished) parks again. Nothing is
 // allocated per task.
 type pool struct {
 	n        int
+	spin     int             // polls before parking: spinIters, or 0
 	wake     []chan struct{} // per worker (index w-1)
 	sleeping []atomic.Int32  // per worker (index w-1): parked or about to
 	done     chan struct{}
@@ -42,12 +49,21 @@ type pool struct {
 
 	state        atomic.Uint64 // generation<<8 | workers taking part; 0 workers = quit
 	pending      atomic.Int32  // workers other than 0 still working on the task
-	mainSleeping atomic.Int32
+	mainSleeping atomic.Uint64 // generation run waits for, parked or about to; 0 = none
 }
 
 func newPool(n int) *pool {
+	spin := 0
+	if n <= runtime.GOMAXPROCS(0) {
+		spin = spinIters
+	}
+	return newPoolSpin(n, spin)
+}
+
+// newPoolSpin is newPool with spin polls before parking.
+func newPoolSpin(n, spin int) *pool {
 	n = min(max(n, 1), 255)
-	p := &pool{n: n, done: make(chan struct{}, 1)}
+	p := &pool{n: n, spin: spin, done: make(chan struct{}, 1)}
 	p.wake = make([]chan struct{}, n-1)
 	p.sleeping = make([]atomic.Int32, n-1)
 	p.wg.Add(n - 1)
@@ -72,7 +88,9 @@ func (p *pool) loop(w int) {
 		}
 		if w < nw {
 			p.work(w)
-			if p.pending.Add(-1) == 0 && p.mainSleeping.CompareAndSwap(1, 0) {
+			// The generation in the flag keeps a late last worker of an
+			// earlier task from waking run while it waits for a later one.
+			if p.pending.Add(-1) == 0 && p.mainSleeping.CompareAndSwap(seen, 0) {
 				p.done <- struct{}{}
 			}
 		}
@@ -81,18 +99,28 @@ func (p *pool) loop(w int) {
 
 // waitTask returns the first state whose generation differs from seen.
 func (p *pool) waitTask(w int, seen uint64) uint64 {
-	for i := 0; i < spinIters; i++ {
+	for i := 0; i < p.spin; i++ {
 		if s := p.state.Load(); s>>8 != seen {
 			return s
 		}
 	}
 	fl := &p.sleeping[w-1]
-	fl.Store(1)
-	if s := p.state.Load(); s>>8 != seen && fl.CompareAndSwap(1, 0) {
-		return s
+	for {
+		fl.Store(1)
+		if s := p.state.Load(); s>>8 != seen {
+			if fl.CompareAndSwap(1, 0) {
+				return s
+			}
+			<-p.wake[w-1] // run took the flag: take its token
+			return p.state.Load()
+		}
+		<-p.wake[w-1]
+		if s := p.state.Load(); s>>8 != seen {
+			return s
+		}
+		// The token was for the task this worker has just done (run
+		// cleared the flag of its next wait before reaching it): wait on.
 	}
-	<-p.wake[w-1]
-	return p.state.Load()
 }
 
 func (p *pool) work(w int) {
@@ -105,9 +133,11 @@ func (p *pool) work(w int) {
 	}
 }
 
-// publish starts a task for workers 1..nw-1 (nw = 0 stops them all).
-func (p *pool) publish(nw int) {
-	p.state.Store((p.state.Load()>>8+1)<<8 | uint64(nw))
+// publish starts a task for workers 1..nw-1 (nw = 0 stops them all) and
+// returns its generation.
+func (p *pool) publish(nw int) uint64 {
+	gen := p.state.Load()>>8 + 1
+	p.state.Store(gen<<8 | uint64(nw))
 	wake := nw
 	if nw == 0 {
 		wake = p.n
@@ -117,6 +147,7 @@ func (p *pool) publish(nw int) {
 			p.wake[w-1] <- struct{}{}
 		}
 	}
+	return gen
 }
 
 // run splits items [0, total) into pieces of chunk items and processes them
@@ -139,21 +170,21 @@ func (p *pool) run(t task, total, chunk, maxWorkers int) {
 	p.t, p.total, p.chunk = t, int64(total), int64(chunk)
 	p.next.Store(0)
 	p.pending.Store(int32(nw - 1))
-	p.publish(nw)
+	gen := p.publish(nw)
 	p.work(0)
-	p.waitDone()
+	p.waitDone(gen)
 	p.t = nil
 }
 
-// waitDone returns when the other workers have finished the task.
-func (p *pool) waitDone() {
-	for i := 0; i < spinIters; i++ {
+// waitDone returns when the other workers have finished task gen.
+func (p *pool) waitDone(gen uint64) {
+	for i := 0; i < p.spin; i++ {
 		if p.pending.Load() == 0 {
 			return
 		}
 	}
-	p.mainSleeping.Store(1)
-	if p.pending.Load() == 0 && p.mainSleeping.CompareAndSwap(1, 0) {
+	p.mainSleeping.Store(gen)
+	if p.pending.Load() == 0 && p.mainSleeping.CompareAndSwap(gen, 0) {
 		return
 	}
 	<-p.done

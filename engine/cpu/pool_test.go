@@ -33,9 +33,10 @@ func (c *countTask) run(w, i0, i1 int) {
 // time; then close must stop the workers, parked or not.
 func TestPoolRunsEveryItemOnce(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 2, 3, 4} {
+	for _, tc := range []struct{ n, spin int }{{1, spinIters}, {2, spinIters}, {3, spinIters}, {4, spinIters}, {2, 0}, {3, 0}} {
+		n := tc.n
 		before := runtime.NumGoroutine()
-		p := newPool(n)
+		p := newPoolSpin(n, tc.spin) // spin 0: every hand-off parks, as with more workers than GOMAXPROCS
 		ct := &countTask{t: t, n: n, counts: make([]atomic.Int32, 1000)}
 		for k := 0; k < 400; k++ {
 			total, chunk, maxW := 1+r.IntN(1000), 1+r.IntN(40), r.IntN(n+1)
