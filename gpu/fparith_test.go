@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cogentcore/webgpu/wgpu"
+	"github.com/hearthllm/hearth/engine/cpu"
 	"github.com/stretchr/testify/require"
 )
 
@@ -125,19 +126,19 @@ func TestFloatArithmetic(t *testing.T) {
 		{"div_rn(a, b)", func(i int) float32 { return float32(float64(a[i]) / float64(b[i])) }, true},
 		{"sqrt_rn(abs(a))", func(i int) float32 { return float32(math.Sqrt(math.Abs(float64(a[i])))) }, true},
 		{"exp(b)", func(i int) float32 { return float32(math.Exp(float64(b[i]))) }, false},
-		{"exp(b) vs ggml", func(i int) float32 { return cpuVExpf(b[i]) }, false},
+		{"exp(b) vs ggml", func(i int) float32 { return cpu.VExpf(b[i]) }, false},
 		// silu_x's parts, logged first (main's silu_x differed in 461 of
 		// 16384 cases on the H100, an ulp at large negative inputs)
-		{"vexpf(-a)", func(i int) float32 { return cpuVExpf(-a[i]) }, false},
-		{"1.0 + vexpf(-a)", func(i int) float32 { return 1 + cpuVExpf(-a[i]) }, false},
-		{"div_rn(a, 1.0 + vexpf(-a))", func(i int) float32 { return a[i] / (1 + cpuVExpf(-a[i])) }, false},
-		{"div_rn(a, opaque(1.0 + vexpf(-a)))", func(i int) float32 { return a[i] / (1 + cpuVExpf(-a[i])) }, false},
-		{"silu_x(a, 0u, 8u)", func(i int) float32 { return a[i] / (1 + cpuVExpf(-a[i])) }, true},
+		{"vexpf(-a)", func(i int) float32 { return cpu.VExpf(-a[i]) }, false},
+		{"1.0 + vexpf(-a)", func(i int) float32 { return 1 + cpu.VExpf(-a[i]) }, false},
+		{"div_rn(a, 1.0 + vexpf(-a))", func(i int) float32 { return a[i] / (1 + cpu.VExpf(-a[i])) }, false},
+		{"div_rn(a, opaque(1.0 + vexpf(-a)))", func(i int) float32 { return a[i] / (1 + cpu.VExpf(-a[i])) }, false},
+		{"silu_x(a, 0u, 8u)", func(i int) float32 { return a[i] / (1 + cpu.VExpf(-a[i])) }, true},
 		{"silu_x(a, 8u, 8u)", func(i int) float32 { return a[i] / (1 + cpuExpf(-a[i])) }, true},
 		{"mean_rn(vec2<f32>(a * 64.0, 0.0), 7.0)", func(i int) float32 { return float32(float64(a[i]*64) / 7) }, true},
-		{"vexpf(a)", func(i int) float32 { return cpuVExpf(a[i]) }, true},
+		{"vexpf(a)", func(i int) float32 { return cpu.VExpf(a[i]) }, true},
 		// wide range: results near the smallest normals may differ (denormals)
-		{"vexpf(c * 25.0)", func(i int) float32 { return cpuVExpf(c[i] * 25) }, false},
+		{"vexpf(c * 25.0)", func(i int) float32 { return cpu.VExpf(c[i] * 25) }, false},
 		{"expf_rn(a)", func(i int) float32 { return cpuExpf(a[i]) }, true},
 		{"expf_rn(c * 20.0)", func(i int) float32 { return cpuExpf(c[i] * 20) }, false},
 	}
@@ -158,40 +159,6 @@ func TestFloatArithmetic(t *testing.T) {
 			require.Zerof(t, bad, "%s must be exact", p.expr)
 		}
 	}
-}
-
-// cpuFMA is a float32 fused multiply-add (the float64 sum of an exact
-// float32 product, rounded once more to float32: equal to a single
-// rounding except in rare double-rounding ties).
-func cpuFMA(a, b, c float32) float32 {
-	return float32(float64(a)*float64(b) + float64(c))
-}
-
-// cpuVExpf is ggml_v_expf (AVX2), one lane.
-func cpuVExpf(x float32) float32 {
-	const r = float32(0x1.8p23)
-	z := cpuFMA(x, 0x1.715476p+0, r)
-	n := z - r
-	b := cpuFMA(-n, 0x1.7f7d1cp-20, cpuFMA(-n, 0x1.62e4p-1, x))
-	e := math.Float32bits(z) << 23
-	k := math.Float32frombits(e + math.Float32bits(1))
-	u := b * b
-	j := cpuFMA(cpuFMA(cpuFMA(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, cpuFMA(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
-		u, float32(0x1.ffffecp-1)*b)
-	an := float32(math.Abs(float64(n)))
-	if !(an > 126) {
-		return cpuFMA(j, k, k)
-	}
-	var g uint32
-	if n <= 0 {
-		g = 0x82000000
-	}
-	s1 := math.Float32frombits(g + 0x7f000000)
-	if an > 192 {
-		return s1 * s1
-	}
-	s2 := math.Float32frombits(e - g)
-	return cpuFMA(s2, j, s2) * s1
 }
 
 func cpuExpf(x float32) float32 { return float32(math.Exp(float64(x))) }
