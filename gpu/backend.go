@@ -676,7 +676,7 @@ func (b *Backend) run(ctx context.Context, tokens []int32, pos int, logits []flo
 		}
 		if final {
 			if logits != nil {
-				if err := b.readback(b.readLog, 4*len(logits), func(p []byte) {
+				if err := b.d.readback("readback", b.readLog, 4*len(logits), func(p []byte) {
 					copy(logits, wgpu.FromBytes[float32](p))
 				}); err != nil {
 					return 0, err
@@ -692,16 +692,11 @@ func (b *Backend) run(ctx context.Context, tokens []int32, pos int, logits []flo
 // submit records and runs one batch in a single command buffer.
 func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (int32, error) {
 	n := len(tokens)
-	binary.LittleEndian.PutUint32(b.stepHost[0:], uint32(n))
-	binary.LittleEndian.PutUint32(b.stepHost[4:], uint32(pos))
-	for i, t := range tokens {
-		binary.LittleEndian.PutUint32(b.stepHost[16+4*i:], uint32(t))
-	}
 	d := b.d
 	t0 := time.Now()
 	d.scope.push()
 	err := func() error {
-		b.rec.write(b.step, b.stepHost[:16+4*n])
+		b.writeStep(tokens, pos)
 		ds := b.decode
 		if n > 1 {
 			ds = b.batch
@@ -755,7 +750,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 	}
 	var id int32
 	if wantArgmax {
-		err := b.readback(b.readRes, 16, func(p []byte) {
+		err := b.d.readback("readback", b.readRes, 16, func(p []byte) {
 			id = int32(binary.LittleEndian.Uint32(p))
 			if got := binary.LittleEndian.Uint32(p[8:]); got != uint32(n) {
 				id = -1
@@ -771,6 +766,18 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		d.dev.Poll(true, nil)
 	}
 	return id, nil
+}
+
+// writeStep writes the token count, position and token ids of a batch into
+// the step buffer (through the queue, ahead of the work that reads it).
+func (b *Backend) writeStep(tokens []int32, pos int) {
+	n := len(tokens)
+	binary.LittleEndian.PutUint32(b.stepHost[0:], uint32(n))
+	binary.LittleEndian.PutUint32(b.stepHost[4:], uint32(pos))
+	for i, t := range tokens {
+		binary.LittleEndian.PutUint32(b.stepHost[16+4*i:], uint32(t))
+	}
+	b.rec.write(b.step, b.stepHost[:16+4*n])
 }
 
 // record records ds for n tokens, and the copies of the argmax result and
@@ -799,30 +806,5 @@ func (b *Backend) submitPart(ds []dispatch, n int) error {
 		return err
 	}
 	b.rec.submit(cb)
-	return nil
-}
-
-// readback maps a MapRead buffer, hands its first n bytes to f and unmaps.
-func (b *Backend) readback(buf *wgpu.Buffer, n int, f func([]byte)) error {
-	d := b.d
-	if err := d.scope.mapRead(buf, n); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		d.dev.Poll(true, nil)
-		done, st := d.scope.mapped()
-		if done {
-			if st != wgpu.BufferMapAsyncStatusSuccess {
-				return fmt.Errorf("gpu: readback: map failed: %s", st)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gpu: readback: timed out")
-		}
-	}
-	f(buf.GetMappedRange(0, uint(n)))
-	b.rec.unmap(buf)
 	return nil
 }

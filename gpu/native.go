@@ -96,6 +96,8 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/cogentcore/webgpu/wgpu"
@@ -132,6 +134,10 @@ type recorder struct {
 	queue C.hearthRef
 	ds    *C.hearthDispatch
 	cap   int
+	// key, n: the program the array holds (programs are built once at load
+	// and never change, so a greedy decode converts its program once).
+	key *dispatch
+	n   int
 }
 
 func newRecorder(d *device) recorder {
@@ -155,19 +161,10 @@ func (r *recorder) record(ds []dispatch, nTok int, c0, c1 copySpec) (cmdBuf, err
 		if p == nil {
 			return nil, errRecord
 		}
-		r.ds, r.cap = (*C.hearthDispatch)(p), n
+		r.ds, r.cap, r.key = (*C.hearthDispatch)(p), n, nil
 	}
-	arr := unsafe.Slice(r.ds, r.cap)
-	for i := range ds {
-		d := &ds[i]
-		arr[i] = C.hearthDispatch{pipe: pipelineRef(d.pipe), bg: bindGroupRef(d.bg),
-			x: C.uint32_t(d.x), y: C.uint32_t(d.y), tokTile: C.uint32_t(d.tokTile)}
-		if d.tokX {
-			arr[i].tokX = 1
-		}
-		if d.tokY {
-			arr[i].tokY = 1
-		}
+	if len(ds) > 0 && (r.key != &ds[0] || r.n != len(ds)) {
+		r.fill(ds)
 	}
 	var s0, d0, s1, d1 C.hearthRef
 	if c0.size > 0 {
@@ -182,6 +179,23 @@ func (r *recorder) record(ds []dispatch, nTok int, c0, c1 copySpec) (cmdBuf, err
 		return nil, errRecord
 	}
 	return cb, nil
+}
+
+// fill converts ds into the C array (len(ds) <= r.cap).
+func (r *recorder) fill(ds []dispatch) {
+	arr := unsafe.Slice(r.ds, r.cap)
+	for i := range ds {
+		d := &ds[i]
+		arr[i] = C.hearthDispatch{pipe: pipelineRef(d.pipe), bg: bindGroupRef(d.bg),
+			x: C.uint32_t(d.x), y: C.uint32_t(d.y), tokTile: C.uint32_t(d.tokTile)}
+		if d.tokX {
+			arr[i].tokX = 1
+		}
+		if d.tokY {
+			arr[i].tokY = 1
+		}
+	}
+	r.key, r.n = &ds[0], len(ds)
 }
 
 // submit submits cb and releases it.
@@ -201,8 +215,30 @@ func (r *recorder) write(buf *wgpu.Buffer, data []byte) {
 	}
 }
 
-// unmap unmaps a mapped buffer.
-func (r *recorder) unmap(buf *wgpu.Buffer) { C.hearth_unmap(bufferRef(buf)) }
+// readback maps the MapRead buffer buf, hands its first n bytes to f and
+// unmaps it; what names the caller in errors.
+func (d *device) readback(what string, buf *wgpu.Buffer, n int, f func([]byte)) error {
+	if err := d.scope.mapRead(buf, n); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d.dev.Poll(true, nil)
+		done, st := d.scope.mapped()
+		if done {
+			if st != wgpu.BufferMapAsyncStatusSuccess {
+				return fmt.Errorf("gpu: %s: map failed: %s", what, st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gpu: %s: timed out", what)
+		}
+	}
+	f(buf.GetMappedRange(0, uint(n)))
+	C.hearth_unmap(bufferRef(buf))
+	return nil
+}
 
 // free releases the C memory of the dispatch array.
 func (r *recorder) free() {

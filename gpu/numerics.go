@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"time"
 
 	"github.com/cogentcore/webgpu/wgpu"
 )
@@ -76,46 +75,22 @@ fn main() {
 		return false, err
 	}
 	d := r.d
-	enc, err := d.dev.CreateCommandEncoder(nil)
+	rec := newRecorder(d)
+	defer rec.free()
+	d.scope.push()
+	cb, err := rec.record([]dispatch{{pipe: p, bg: bg, x: 1, y: 1}}, 1, copySpec{buf, rb, 16}, copySpec{})
+	if err == nil {
+		rec.submit(cb)
+	}
+	if perr := d.scope.pop("probe fma"); perr != nil {
+		return false, perr
+	}
 	if err != nil {
 		return false, fmt.Errorf("gpu: probe fma: %w", err)
 	}
-	defer enc.Release()
-	pass := enc.BeginComputePass(nil)
-	encode(pass, []dispatch{{pipe: p, bg: bg, x: 1, y: 1}}, 1)
-	if err := pass.End(); err != nil {
-		return false, fmt.Errorf("gpu: probe fma: %w", err)
-	}
-	pass.Release()
-	if err := enc.CopyBufferToBuffer(buf, 0, rb, 0, 16); err != nil {
-		return false, fmt.Errorf("gpu: probe fma: %w", err)
-	}
-	cb, err := enc.Finish(nil)
-	if err != nil {
-		return false, fmt.Errorf("gpu: probe fma: %w", err)
-	}
-	d.queue.Submit(cb)
-	cb.Release()
-	if err := d.scope.mapRead(rb, 16); err != nil {
+	var got float32
+	if err := d.readback("probe fma", rb, 16, func(p []byte) { got = wgpu.FromBytes[float32](p)[3] }); err != nil {
 		return false, err
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		d.dev.Poll(true, nil)
-		done, st := d.scope.mapped()
-		if done {
-			if st != wgpu.BufferMapAsyncStatusSuccess {
-				return false, fmt.Errorf("gpu: probe fma: map failed: %s", st)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			return false, fmt.Errorf("gpu: probe fma: timed out")
-		}
-	}
-	got := wgpu.FromBytes[float32](rb.GetMappedRange(0, 16))[3]
-	if err := rb.Unmap(); err != nil {
-		return false, fmt.Errorf("gpu: probe fma: %w", err)
 	}
 	return got == float32(math.Ldexp(1, -24)), nil
 }

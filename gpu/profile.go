@@ -100,16 +100,9 @@ func (b *Backend) Profile(tokens []int32, pos int) ([]KernelTime, error) {
 	defer read.Release()
 	defer read.Destroy()
 
-	binary.LittleEndian.PutUint32(b.stepHost[0:], uint32(n))
-	binary.LittleEndian.PutUint32(b.stepHost[4:], uint32(pos))
-	for i, t := range tokens {
-		binary.LittleEndian.PutUint32(b.stepHost[16+4*i:], uint32(t))
-	}
 	d.scope.push()
 	err = func() error {
-		if err := d.queue.WriteBuffer(b.step, 0, b.stepHost[:16+4*n]); err != nil {
-			return err
-		}
+		b.writeStep(tokens, pos)
 		enc, err := d.dev.CreateCommandEncoder(nil)
 		if err != nil {
 			return err
@@ -153,7 +146,7 @@ func (b *Backend) Profile(tokens []int32, pos int) ([]KernelTime, error) {
 		return nil, fmt.Errorf("gpu: profile: %w", err)
 	}
 	out := make([]KernelTime, len(ds))
-	err = b.readback(read, 8*nq, func(p []byte) {
+	err = d.readback("profile", read, 8*nq, func(p []byte) {
 		for i := range ds {
 			t0 := binary.LittleEndian.Uint64(p[16*i:])
 			t1 := binary.LittleEndian.Uint64(p[16*i+8:])
