@@ -43,7 +43,10 @@ const mvdWG = 256
 //     in other orders than the CPU's) instead of the exact ones
 //     (mvd_x_<type>.wgsl, mvd_xf.wgsl; see mvdExact);
 //   - HEARTH_GPU_MVD_TPC=N (1-8): tasks a thread per chunk of the exact
-//     products (default 4, SwiGLU 2; results unchanged).
+//     products (default 4, SwiGLU 2; results unchanged);
+//   - HEARTH_GPU_MVD_SB=0: the exact Q4_K product in chunks of 32-element
+//     tasks (XCH) instead of a super-block (or a part of one) per thread
+//     (XSB; results unchanged).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
@@ -52,6 +55,7 @@ const (
 	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
 	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
 	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
+	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -66,7 +70,8 @@ type mvdTuning struct {
 	q4k       int // elements per Q4_K task: 32 (0) or 64
 	pf        int // weight sectors prefetched per thread before prep (0: none)
 	inexact   bool
-	tpc       int // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
+	tpc       int  // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
+	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -74,6 +79,7 @@ func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
 	t.pk = os.Getenv(mvdPKEnv) == "1"
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
+	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	if v := os.Getenv(mvdTPCEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 8 {
@@ -327,7 +333,21 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["PK"] = true
 	}
 	consts := map[string]int{"XC": m.w.cols, "WG": wg, "TPR": tpr, "RPW": rpw, "BS": max(bs, 32)}
-	if defs["XCH"] {
+	if defs["XCH"] && typ == gguf.TypeQ4_K && !r.tune.noSB {
+		// super-block jobs (mvd.wgsl XSB): split a super-block into QP
+		// parts until every thread of a row has one
+		defs["XSB"] = true
+		nw := 1
+		if m.mode == modeSwiGLU {
+			nw = 2
+		}
+		qp := 1
+		for qp < 4 && nw*(m.w.cols/256)*qp < tpr {
+			qp *= 2
+		}
+		consts["QP"] = qp
+	}
+	if defs["XCH"] && !defs["XSB"] {
 		// tasks a thread per chunk of the exact products (mvd.wgsl XCH):
 		// four loads in flight per thread, SwiGLU's two rows two each
 		consts["TPC"] = 4

@@ -44,63 +44,74 @@ func TestMVDExactOrder(t *testing.T) {
 				past = 1280
 			}
 			shapes := []struct{ rows, cols int }{{64, 768}, {36, 512}, {16, past}}
+			if typ == gguf.TypeQ4_K { // XSB with 2 parts a super-block, and 1
+				shapes = append(shapes, struct{ rows, cols int }{16, 2048}, struct{ rows, cols int }{8, 4096})
+			}
 			if typ == gguf.TypeF32 {
 				shapes = append(shapes, struct{ rows, cols int }{20, 172}) // a tail past the last 32 (stories260K's ffn_down)
 			}
-			for _, sh := range shapes {
-				if typ == gguf.TypeQ4_K && sh.rows%8 != 0 {
-					continue // the CPU's vec_dot order has no exact GPU path
-				}
-				wf := make([]float32, sh.rows*sh.cols)
-				for i := range wf {
-					wf[i] = float32(rng.NormFloat64() * 0.5)
-				}
-				w := engine.Tensor{Name: "w", Type: typ, Rows: sh.rows, Cols: sh.cols}
-				rb := w.RowBytes()
-				w.Data = make([]byte, sh.rows*rb)
-				for i := 0; i < sh.rows; i++ {
-					tr.Quantize(w.Data[i*rb:(i+1)*rb], wf[i*sh.cols:(i+1)*sh.cols])
-				}
-				gw, err := r.uploadWeight("w", 0, w)
-				require.NoError(t, err)
-				x := make([]float32, sh.cols)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64() * 2)
-				}
-				xb, err := r.upload("x", f32Bytes(x))
-				require.NoError(t, err)
-				yb, err := r.buffer("y", 4*sh.rows, 0)
-				require.NoError(t, err)
-				m := mv{w: gw, x: xb, y: yb, yStride: sh.rows, mode: modeStore, last: true, tt: 1, eps: 1e-5}
-				ds, err := r.mvd(step, m, tr.VecDotType, nil)
-				require.NoError(t, err)
-				run(t, d, step, ds, 1, 0, nil)
-				got := readF32(t, d, yb, sh.rows)
-
-				a := make([]byte, vt.RowSize(sh.cols))
-				tr.QuantizeActivation(a, x)
-				want := make([]float32, sh.rows)
-				switch {
-				case typ == gguf.TypeQ4_0 && sh.rows%8 == 0:
-					quant.GemvQ4_0(want, w.Data, rb, sh.cols, a, 0, sh.rows)
-				case typ == gguf.TypeQ4_K:
-					quant.GemvQ4K(want, w.Data, rb, sh.cols, a, 0, sh.rows)
-				case typ == gguf.TypeF32:
-					quant.GemvF32(want, w.Data, rb, sh.cols, a, 0, sh.rows)
-				default:
-					quant.Gemv(tr, want, w.Data, rb, sh.cols, a, 0, sh.rows)
-				}
-				bad := 0
-				first := ""
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						if bad == 0 {
-							first = fmt.Sprintf("row %d: gpu %g cpu %g", i, got[i], want[i])
-						}
-						bad++
+			// Q4_K: super-block jobs (XSB, the default) and XCH's chunks
+			variants := []bool{false}
+			if typ == gguf.TypeQ4_K {
+				variants = []bool{false, true}
+			}
+			for _, noSB := range variants {
+				r.tune.noSB = noSB
+				for _, sh := range shapes {
+					if typ == gguf.TypeQ4_K && sh.rows%8 != 0 {
+						continue // the CPU's vec_dot order has no exact GPU path
 					}
+					wf := make([]float32, sh.rows*sh.cols)
+					for i := range wf {
+						wf[i] = float32(rng.NormFloat64() * 0.5)
+					}
+					w := engine.Tensor{Name: "w", Type: typ, Rows: sh.rows, Cols: sh.cols}
+					rb := w.RowBytes()
+					w.Data = make([]byte, sh.rows*rb)
+					for i := 0; i < sh.rows; i++ {
+						tr.Quantize(w.Data[i*rb:(i+1)*rb], wf[i*sh.cols:(i+1)*sh.cols])
+					}
+					gw, err := r.uploadWeight("w", 0, w)
+					require.NoError(t, err)
+					x := make([]float32, sh.cols)
+					for i := range x {
+						x[i] = float32(rng.NormFloat64() * 2)
+					}
+					xb, err := r.upload("x", f32Bytes(x))
+					require.NoError(t, err)
+					yb, err := r.buffer("y", 4*sh.rows, 0)
+					require.NoError(t, err)
+					m := mv{w: gw, x: xb, y: yb, yStride: sh.rows, mode: modeStore, last: true, tt: 1, eps: 1e-5}
+					ds, err := r.mvd(step, m, tr.VecDotType, nil)
+					require.NoError(t, err)
+					run(t, d, step, ds, 1, 0, nil)
+					got := readF32(t, d, yb, sh.rows)
+
+					a := make([]byte, vt.RowSize(sh.cols))
+					tr.QuantizeActivation(a, x)
+					want := make([]float32, sh.rows)
+					switch {
+					case typ == gguf.TypeQ4_0 && sh.rows%8 == 0:
+						quant.GemvQ4_0(want, w.Data, rb, sh.cols, a, 0, sh.rows)
+					case typ == gguf.TypeQ4_K:
+						quant.GemvQ4K(want, w.Data, rb, sh.cols, a, 0, sh.rows)
+					case typ == gguf.TypeF32:
+						quant.GemvF32(want, w.Data, rb, sh.cols, a, 0, sh.rows)
+					default:
+						quant.Gemv(tr, want, w.Data, rb, sh.cols, a, 0, sh.rows)
+					}
+					bad := 0
+					first := ""
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							if bad == 0 {
+								first = fmt.Sprintf("row %d: gpu %g cpu %g", i, got[i], want[i])
+							}
+							bad++
+						}
+					}
+					require.Zerof(t, bad, "%s %dx%d (noSB %v): %d of %d rows differ from the CPU's bits (first %s)", typ, sh.rows, sh.cols, noSB, bad, sh.rows, first)
 				}
-				require.Zerof(t, bad, "%s %dx%d: %d of %d rows differ from the CPU's bits (first %s)", typ, sh.rows, sh.cols, bad, sh.rows, first)
 			}
 		})
 	}

@@ -287,18 +287,39 @@ fn prep(lid: u32, first: u32) {
 // The exact chunked products (x_task, x_chain, x_fin, TASK_ELEMS, TPB
 // tasks per block, LANES, CI ints per task, CFB floats per block come from
 // the type's mvd_x_<type>.wgsl).
-const CHT: u32 = TPR * TPC;  // tasks per chunk (TPC from mvd.go)
-const BPC: u32 = CHT / TPB;  // blocks per chunk
-const NCH: u32 = (XC / TASK_ELEMS + CHT - 1u) / CHT;
 //#if SWIGLU
 const NW: u32 = 2u;
 //#else
 const NW: u32 = 1u;
 //#endif
+//#if XSB
+// Super-block jobs (XSB): job j of a row is part j % QP (QP from mvd.go) of
+// super-block (j / QP) % NSB of weight row j / (QP*NSB) (SwiGLU: gate, then
+// up); its exact integer sums go to sbi, its block's scale products to sbf
+// (part 0), and after one barrier the row's first thread runs the float
+// chains block by block (sb_chain). A thread holds its first job's weights
+// in registers from before the activation prep, so their DRAM reads overlap
+// it.
+const NSB: u32 = XC / 256u;
+const NJ: u32 = NW * NSB * QP;
+const SBI_N: u32 = RPW * NJ;
+const SBF_N: u32 = RPW * NW * NSB;
+var<workgroup> sbi: array<vec2<i32>, SBI_N>;
+var<workgroup> sbf: array<vec2<f32>, SBF_N>;
+
+// job_rb returns the weight row bytes of job j (rb2: SwiGLU's up row).
+fn job_rb(j: u32, rb: u32, rb2: u32) -> u32 {
+    return select(rb, rb2, j >= QP * NSB);
+}
+//#else
+const CHT: u32 = TPR * TPC;  // tasks per chunk (TPC from mvd.go)
+const BPC: u32 = CHT / TPB;  // blocks per chunk
+const NCH: u32 = (XC / TASK_ELEMS + CHT - 1u) / CHT;
 const XCI_N: u32 = NW * RPW * CHT * CI;
 const XCF_N: u32 = NW * RPW * BPC * CFB;
 var<workgroup> xci: array<i32, XCI_N>;
 var<workgroup> xcf: array<f32, XCF_N>;
+//#endif
 
 // fma_c is the chains' fused multiply-add: their operands come from
 // workgroup memory, so there is nothing the compiler could fold across it.
@@ -404,6 +425,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let pfv2 = pf_issue((row + P.half) * P.row_bytes, select(0u, (row + P.half + 1u) * P.row_bytes, ok), tl);
 //#endif
 //#endif
+//#if XSB
+    let rb0 = row * P.row_bytes;
+//#if SWIGLU
+    let rb20 = (row + P.half) * P.row_bytes;
+//#else
+    let rb20 = rb0;
+//#endif
+    var pre: SBW;
+    if (ok && tl < NJ) {
+        pre = sb_load(job_rb(tl, rb0, rb20), (tl / QP) % NSB, tl % QP);
+    }
+//#endif
     prep(lid, first);
     let rb = row * P.row_bytes;
     var acc = 0.0;
@@ -423,6 +456,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
 //#endif
 //#endif
+//#if XSB
+    if (ok) {
+        var wv = pre;
+        for (var j = tl; j < NJ; j += TPR) {
+            let sb = (j / QP) % NSB;
+            let q = j % QP;
+            if (j != tl) {
+                wv = sb_load(job_rb(j, rb0, rb20), sb, q);
+            }
+            sbi[lr * NJ + j] = sb_job(wv, sb, q);
+            if (q == 0u) {
+                sbf[lr * NW * NSB + j / QP] = sb_scales(wv, sb);
+            }
+        }
+    }
+    workgroupBarrier();
+    if (ok && tl == 0u) {
+        for (var w = 0u; w < NW; w++) {
+            var st = vec2<f32>(0.0);
+            for (var sb = 0u; sb < NSB; sb++) {
+                let b = w * NSB + sb;
+                var v = sbi[lr * NJ + b * QP];
+                for (var q = 1u; q < QP; q++) {
+                    v += sbi[lr * NJ + b * QP + q];
+                }
+                sb_chain(&st, v, sbf[lr * NW * NSB + b]);
+            }
+            if (w == 0u) {
+                acc = st.x - st.y;
+            } else {
+//#if SWIGLU
+                acc2 = st.x - st.y;
+//#endif
+            }
+        }
+    }
+//#else
 //#if XCH
     // the CPU's order (gpu/NUMERICS.md): per chunk of CHT = TPR*TPC tasks
     // the row's threads compute exact integer partial sums into xci and the
@@ -486,6 +556,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
         }
     }
+//#endif
 //#endif
 //#endif
 //#if SWIGLU

@@ -31,6 +31,71 @@ fn q4k_sm(s: vec3<u32>, j: u32) -> vec2<i32> {
     return vec2<i32>(i32(sc), i32(m));
 }
 
+//#if XSB
+// Super-block jobs (mvd.wgsl XSB): job (row, super-block sb, part q of QP)
+// holds the header and the 8/QP quant vec4s of unit pairs q*4/QP.. in
+// registers (loaded before the activation prep) and returns its exact
+// parts of isum and imin; the chain is x_chain's with whole-block sums.
+const QV: u32 = 8u / QP;  // quant vec4s a job reads
+
+struct SBW {
+    h: vec4<u32>,
+    q: array<vec4<u32>, QV>,
+}
+
+fn sb_load(rb: u32, sb: u32, q: u32) -> SBW {
+    let bo = (rb >> 4u) + sb * 9u;
+    var w: SBW;
+    w.h = W[bo];
+    for (var i = 0u; i < QV; i++) {
+        w.q[i] = W[bo + 1u + q * QV + i];
+    }
+    return w;
+}
+
+// sb_job returns (isum, imin) of unit pairs p = q*4/QP .. of super-block sb.
+fn sb_job(w: SBW, sb: u32, q: u32) -> vec2<i32> {
+    let s = w.h.yzw;
+    var wq = w.q;  // a variable: indexed by the (unrolled) loop counters
+    var isum = 0;
+    var imin = 0;
+    for (var pp = 0u; pp < QV / 2u; pp++) {
+        let p = q * (QV / 2u) + pp;
+        let sm0 = q4k_sm(s, 2u * p);
+        let sm1 = q4k_sm(s, 2u * p + 1u);
+        var lo = 0.0;
+        var hi = 0.0;
+        for (var h = 0u; h < 2u; h++) {
+            let qv = wq[2u * pp + h];
+            for (var k = 0u; k < 4u; k++) {
+                let i = 64u * sb + 16u * p + 4u * h + k;  // logical vec4 of the low nibbles
+                lo += dot(ub4(qv[k], 0u, 0xfu), xs[px(i)]);
+                hi += dot(ub4(qv[k], 4u, 0xfu), xs[px(i + 8u)]);
+            }
+        }
+        isum += sm0.x * i32(lo) + sm1.x * i32(hi);
+        let g = 16u * sb + 4u * p;
+        imin += sm0.y * (xb16[g] + xb16[g + 1u]) + sm1.y * (xb16[g + 2u] + xb16[g + 3u]);
+    }
+    return vec2<i32>(isum, imin);
+}
+
+// sb_scales returns super-block sb's d * d_a and dmin * d_a.
+fn sb_scales(w: SBW, sb: u32) -> vec2<f32> {
+    return unpack2x16float(w.h.x) * blk_d[sb];
+}
+
+fn sb_chain(st: ptr<function, vec2<f32>>, v: vec2<i32>, f: vec2<f32>) {
+    (*st).x = fma_c(f32(v.x), f.x, (*st).x);
+    (*st).y = fma_c(f32(v.y), f.y, (*st).y);
+}
+
+// px (XSB): vec4 k of super-block sb at k*NSB + sb, so the threads of a
+// row, which run consecutive super-blocks, read consecutive vec4s.
+fn px(i: u32) -> u32 {
+    return (i % 64u) * NSB + i / 64u;
+}
+//#else
 // px places logical vec4 i (element 4i) where its task reads it: task
 // (blk, p, h) reads vec4s 64blk + 16p + 4h + w (low nibbles, k = w) and
 // +8 (high nibbles, k = 4 + w) at k*NT + t.
@@ -82,3 +147,4 @@ fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
 fn x_fin(st: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(st.x - st.y, 0.0);
 }
+//#endif
