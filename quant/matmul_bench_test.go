@@ -44,8 +44,13 @@ func BenchmarkPrefill(b *testing.B) {
 				}
 				dst := make([]float32, m*rows)
 				modes := []string{"matmul", "rowdots", "matvec"}
-				if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K {
+				if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K || typ == gguf.TypeQ8_0 {
 					modes = append(modes, "gemm")
+				}
+				var packed []byte
+				if typ == gguf.TypeQ8_0 {
+					packed = make([]byte, Q8_0x8Size(n, m))
+					PackQ8_0x8(packed, a, aRowBytes, n, 0, m/8)
 				}
 				for _, mode := range modes {
 					b.Run(mode, func(b *testing.B) {
@@ -55,7 +60,11 @@ func BenchmarkPrefill(b *testing.B) {
 							case "matmul":
 								MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 								continue
-							case "gemm": // the repacked-GEMM order (GemmQ4_0, GemmQ4K)
+							case "gemm": // the repacked-GEMM order (GemmQ4_0, GemmQ4K); GemmQ8_0
+								if typ == gguf.TypeQ8_0 {
+									GemmQ8_0(dst, rows, w, rowBytes, n, a, aRowBytes, m, packed, 0, rows)
+									continue
+								}
 								if typ == gguf.TypeQ4_K {
 									GemmQ4K(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 									continue

@@ -93,3 +93,7 @@ func q4_0GemmR4AVX2(pack, a *byte, aStride int, tab *byte, tabStride, nb int, ds
 func q4KPack8AVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: no AVX2 kernels") }
 
 func q4KGemmR2AVX2(pack, a *byte, aStride, nb int, acc *float32) { panic("quant: no AVX2 kernels") }
+
+func q8_0GemmX8AVX2(w, ap *byte, nb int, acc, out *float32, load int) {
+	panic("quant: no AVX2 kernels")
+}

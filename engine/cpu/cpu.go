@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"unsafe"
 
 	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
 )
 
@@ -71,6 +73,7 @@ type Backend struct {
 	// Per-batch activations, maxBatch rows each.
 	x, xn, q, k, v, att, gate, up, out []float32
 	acts                               [3][]byte // activation rows converted to a VecDotType
+	packs                              [3][]byte // Q8_0 activation rows packed for quant.GemmQ8_0 (64-byte aligned)
 	rope                               []float32 // cos/sin per token of the batch
 	logits                             []float32
 
@@ -162,6 +165,9 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	widest := max(c.NEmbd, qDim, c.NFF)
 	for i := range b.acts {
 		b.acts[i] = make([]byte, nb*4*widest) // 4 bytes per element covers every VecDotType
+		if nb >= 8 && b.hasQ8_0() {
+			b.packs[i] = aligned64(quant.Q8_0x8Size(widest, nb))
+		}
 	}
 	b.workers = make([]worker, b.threads)
 	for i := range b.workers {
@@ -175,6 +181,28 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	b.attn.b = b
 	b.pool = newPool(b.threads)
 	return b, nil
+}
+
+// hasQ8_0 says whether a layer weight is Q8_0 (batches of them go through
+// quant.GemmQ8_0).
+func (b *Backend) hasQ8_0() bool {
+	for i := range b.layers {
+		l := &b.layers[i]
+		for _, m := range []*mat{&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown} {
+			if m.tr.Type == gguf.TypeQ8_0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// aligned64 returns n bytes that start at a multiple of 64 bytes (the
+// packed kernels' 32-byte loads then never cross a cache line).
+func aligned64(n int) []byte {
+	buf := make([]byte, n+63)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 63)
+	return buf[off : off+n : off+n]
 }
 
 func orUnsupported(err error) error {

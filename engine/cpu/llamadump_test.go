@@ -139,7 +139,8 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 // whose weight products llama.cpp computes with the same kernels as
 // quant.MatMul, and batches of repacked Q4_0 and Q4_K weights
 // (ggml_gemm_q4_0_8x8_q8_0 / ggml_gemm_q4_K_8x8_q8_K: quant.GemmQ4_0,
-// quant.GemmQ4K). F32/F16/BF16 weights, where llama.cpp uses tinyBLAS for
+// quant.GemmQ4K) and of Q8_0 weights (llamafile's tinyBLAS in llama.cpp,
+// quant.GemmQ8_0 on packed activations here). F32/F16/BF16 weights, where llama.cpp uses tinyBLAS for
 // batches, are covered by TestBatchMatchesLlamaCpp within tolerance.
 func TestOpsMatchLlamaCppExactly(t *testing.T) {
 	if testing.Short() {
@@ -167,6 +168,7 @@ func TestOpsMatchLlamaCppExactly(t *testing.T) {
 		{"synthetic/tiny-synth-q5_k.gguf", "f16", true},
 		{"synthetic/tiny-synth-q4_0.gguf", "f16", true},
 		{"synthetic/tiny-synth-q4_k.gguf", "f16", true},
+		{"synthetic/tiny-synth-q8_0.gguf", "f16", true},
 	} {
 		mode := "decode"
 		if tc.batch {

@@ -15,6 +15,7 @@ type matTask struct {
 	dst    [3][]float32
 	a      [3][]byte // converted activations for each matrix
 	aRow   [3]int    // bytes per activation row
+	pk     [3][]byte // the activations packed for quant.GemmQ8_0, or nil
 	starts [4]int    // first item of each matrix
 	chunk  int       // rows per item
 	ntok   int
@@ -30,12 +31,33 @@ type quantTask struct {
 	cols int
 	a    []byte
 	aRow int
+	n    int    // rows
+	pack []byte // when not nil, items are groups of eight rows, packed here too (quant.PackQ8_0x8)
 }
 
 func (q *quantTask) run(_, i0, i1 int) {
-	for r := i0; r < i1; r++ {
+	if q.pack == nil {
+		q.rows(i0, i1)
+		return
+	}
+	for g := i0; g < i1; g++ {
+		q.rows(8*g, min(8*g+8, q.n))
+		if 8*g+8 <= q.n {
+			quant.PackQ8_0x8(q.pack, q.a, q.aRow, q.cols, g, g+1)
+		}
+	}
+}
+
+func (q *quantTask) rows(r0, r1 int) {
+	for r := r0; r < r1; r++ {
 		q.vt.QuantizeActivation(q.a[r*q.aRow:(r+1)*q.aRow], q.src[r*q.cols:(r+1)*q.cols])
 	}
+}
+
+// packsQ8_0 says whether a batch of n rows for m goes through
+// quant.GemmQ8_0 (Q8_0 weights, at least one group of eight rows).
+func packsQ8_0(m *mat, n int) bool {
+	return n >= 8 && m.tr.Type == gguf.TypeQ8_0
 }
 
 func (t *matTask) run(_, i0, i1 int) {
@@ -60,6 +82,8 @@ func (t *matTask) run(_, i0, i1 int) {
 			quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		case m.repack == repackQ4K:
 			quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+		case t.pk[j] != nil:
+			quant.GemmQ8_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, t.pk[j], r0, r1)
 		default:
 			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 		}
@@ -87,25 +111,32 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 		rows += m.rows
 		work += m.rows * m.cols * n
 		t.aRow[j] = m.vt.RowSize(cols)
-		t.a[j] = nil
+		t.a[j], t.pk[j] = nil, nil
+		pack := packsQ8_0(m, n)
 		for k := 0; k < j; k++ {
-			if t.m[k].vt == m.vt {
-				t.a[j] = t.a[k]
+			if t.m[k].vt == m.vt && (!pack || t.pk[k] != nil) {
+				t.a[j], t.pk[j] = t.a[k], t.pk[k]
 				break
 			}
 		}
 		if t.a[j] == nil {
 			a := b.acts[j][:n*t.aRow[j]]
-			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j]}
+			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j], n: n}
+			items := n
+			if pack {
+				// Groups of eight rows, each quantized and packed by one worker.
+				t.q.pack = b.packs[j][:quant.Q8_0x8Size(cols, n)]
+				items = (n + 7) / 8
+			}
 			if n > 1 && work >= minParallelWork {
 				// A batch's rows are converted on all threads (about two
 				// items each); one token's row is too short to share.
-				b.pool.run(&t.q, n, (n+2*b.threads-1)/(2*b.threads), b.threads)
+				b.pool.run(&t.q, items, (items+2*b.threads-1)/(2*b.threads), b.threads)
 			} else {
-				t.q.run(0, 0, n)
+				t.q.run(0, 0, items)
 			}
+			t.a[j], t.pk[j] = a, t.q.pack
 			t.q = quantTask{}
-			t.a[j] = a
 		}
 	}
 	workers := b.threads
@@ -131,5 +162,5 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 	}
 	t.chunk = chunk
 	b.pool.run(t, items, 1, workers)
-	t.m, t.dst, t.a = [3]*mat{}, [3][]float32{}, [3][]byte{}
+	t.m, t.dst, t.a, t.pk = [3]*mat{}, [3][]float32{}, [3][]byte{}, [3][]byte{}
 }

@@ -1,0 +1,113 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func q8_0GemmX8AVX2(w, ap *byte, nb int, acc, out *float32, load int)
+//
+// Per block: d[0..7] = fp32(d_w) * fp32(d_a) of the eight activation rows
+// (one VMULPS, stored in an aligned slot of the frame and broadcast from
+// there), |w| and the
+// activations' signs moved onto them (ggml's sign trick), exact int32 lane
+// sums of four consecutive products (VPMADDUBSW, VPMADDWD), one fused
+// multiply-add per pair into its accumulator Y3..Y10: the arithmetic of
+// q8_0Q8_0DotAVX2 for every pair.
+
+// One pair: activation row k's quants at off(DI), accumulator acc.
+#define Q80X8_PAIR(off, k, acc) \
+	VMOVDQU off(DI), Y11 \
+	VPSIGNB Y0, Y11, Y11 \
+	VPMADDUBSW Y11, Y1, Y11 \
+	VPMADDWD Y13, Y11, Y11 \
+	VCVTDQ2PS Y11, Y11 \
+	VBROADCASTSS (k*4)(R12), Y12 \
+	VFMADD231PS Y12, Y11, acc
+
+// hsum_float_8(acc) stored at off(R10). Uses X11, X12.
+#define Q80X8_HSUM(acc, xacc, off) \
+	VEXTRACTF128 $1, acc, X11 \
+	VADDPS xacc, X11, X11 \
+	VMOVHLPS X11, X11, X12 \
+	VADDPS X12, X11, X11 \
+	VMOVSHDUP X11, X12 \
+	VADDSS X12, X11, X11 \
+	VMOVSS X11, off(R10)
+
+TEXT ·q8_0GemmX8AVX2(SB), NOSPLIT, $64-48
+	MOVQ w+0(FP), SI
+	MOVQ ap+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ acc+24(FP), DX
+	// R12: a 32-byte aligned slot in the frame for the eight d (a store
+	// that crosses a cache line slows the broadcasts from it by a fifth).
+	LEAQ 31(SP), R12
+	ANDQ $~31, R12
+	MOVQ $0x0001000100010001, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
+	CMPQ load+40(FP), $0
+	JEQ q80x8zero
+	VMOVUPS 0(DX), Y3
+	VMOVUPS 32(DX), Y4
+	VMOVUPS 64(DX), Y5
+	VMOVUPS 96(DX), Y6
+	VMOVUPS 128(DX), Y7
+	VMOVUPS 160(DX), Y8
+	VMOVUPS 192(DX), Y9
+	VMOVUPS 224(DX), Y10
+	JMP q80x8loop
+
+q80x8zero:
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+
+q80x8loop:
+	VPBROADCASTW (SI), X2
+	VCVTPH2PS X2, Y2
+	VMULPS (DI), Y2, Y2
+	VMOVAPS Y2, (R12)
+	VMOVDQU 2(SI), Y0
+	VPSIGNB Y0, Y0, Y1
+	Q80X8_PAIR(32, 0, Y3)
+	Q80X8_PAIR(64, 1, Y4)
+	Q80X8_PAIR(96, 2, Y5)
+	Q80X8_PAIR(128, 3, Y6)
+	Q80X8_PAIR(160, 4, Y7)
+	Q80X8_PAIR(192, 5, Y8)
+	Q80X8_PAIR(224, 6, Y9)
+	Q80X8_PAIR(256, 7, Y10)
+	ADDQ $34, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ q80x8loop
+
+	MOVQ out+32(FP), R10
+	TESTQ R10, R10
+	JEQ q80x8store
+	Q80X8_HSUM(Y3, X3, 0)
+	Q80X8_HSUM(Y4, X4, 4)
+	Q80X8_HSUM(Y5, X5, 8)
+	Q80X8_HSUM(Y6, X6, 12)
+	Q80X8_HSUM(Y7, X7, 16)
+	Q80X8_HSUM(Y8, X8, 20)
+	Q80X8_HSUM(Y9, X9, 24)
+	Q80X8_HSUM(Y10, X10, 28)
+	VZEROUPPER
+	RET
+
+q80x8store:
+	VMOVUPS Y3, 0(DX)
+	VMOVUPS Y4, 32(DX)
+	VMOVUPS Y5, 64(DX)
+	VMOVUPS Y6, 96(DX)
+	VMOVUPS Y7, 128(DX)
+	VMOVUPS Y8, 160(DX)
+	VMOVUPS Y9, 192(DX)
+	VMOVUPS Y10, 224(DX)
+	VZEROUPPER
+	RET
