@@ -19,8 +19,12 @@ const (
 	// LevelAVX2 is the AVX2+FMA+F16C assembly (amd64), whose dot products
 	// equal ggml-cpu's haswell build bit for bit.
 	LevelAVX2
-	// LevelAVX512 is reserved: no AVX-512 kernels are built yet, so asking
-	// for it is an error (see KernelLevel).
+	// LevelAVX512 is LevelAVX2 plus AVX-512 kernels (AVX512F, AVX512BW,
+	// AVX512VL and AVX512_VNNI; amd64) for the one-token products of the
+	// types that have them (Q4_0 and Q8_0 weights, see hasAVX512Kernels);
+	// every other product keeps its AVX2 kernel. The AVX-512 kernels equal
+	// the AVX2 ones bit for bit: only exact integer work is widened, the
+	// float accumulation keeps the AVX2 order.
 	LevelAVX512
 )
 
@@ -52,17 +56,21 @@ type kernelChoice struct {
 // HEARTH_CPU, and never written afterwards.
 var kernel = chooseKernel(os.Getenv("HEARTH_CPU"), hardwareLevel())
 
-// useAVX2 selects the AVX2 kernels everywhere in the package; fixed at
-// program start.
-var useAVX2 = kernel.level == LevelAVX2
+// useAVX2 selects the AVX2 kernels everywhere in the package (they run at
+// LevelAVX512 too, which adds to them); fixed at program start.
+var useAVX2 = kernel.level >= LevelAVX2
+
+// useAVX512 selects the AVX-512 kernels of the types that have them; fixed
+// at program start.
+var useAVX512 = kernel.level >= LevelAVX512
 
 // KernelLevel returns the kernel level this process runs. It is the best
-// level the CPU supports (today LevelAVX2 or LevelGeneric) unless the
+// level the CPU supports (LevelAVX512, LevelAVX2 or LevelGeneric) unless the
 // HEARTH_CPU environment variable, read once at program start, names another:
 // "generic", "avx2" or "avx512" ("" or "auto" mean the best). A level the
 // CPU or this build cannot run (avx2 without AVX2/FMA/F16C or under the
-// purego tag; avx512, which has no kernels yet) or an unknown value is not
-// silently replaced: KernelLevel then returns LevelGeneric and an error
+// purego tag; avx512 without AVX512F/BW/VL and AVX512_VNNI) or an unknown
+// value is not silently replaced: KernelLevel then returns LevelGeneric and an error
 // wrapping ErrKernelLevel, and For returns that error for every type, so a
 // backend fails at load time with the reason.
 func KernelLevel() (Level, error) { return kernel.level, kernel.err }
@@ -70,7 +78,7 @@ func KernelLevel() (Level, error) { return kernel.level, kernel.err }
 // chooseKernel picks the level from HEARTH_CPU's value env and the best
 // level the hardware and build support.
 func chooseKernel(env string, hw Level) kernelChoice {
-	best := min(hw, LevelAVX2) // the highest level with kernels
+	best := min(hw, LevelAVX512) // the highest level with kernels
 	var want Level
 	switch env {
 	case "", "auto":
@@ -81,9 +89,9 @@ func chooseKernel(env string, hw Level) kernelChoice {
 		want = LevelAVX2
 	case "avx512":
 		if hw < LevelAVX512 {
-			return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=avx512: this CPU or build lacks AVX-512 (best here: %s): %w", best, ErrKernelLevel)}
+			return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=avx512: this CPU or build lacks AVX-512 with VNNI (AVX512F/BW/VL, AVX512_VNNI; best here: %s): %w", best, ErrKernelLevel)}
 		}
-		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=avx512: no AVX-512 kernels are built yet (use avx2): %w", ErrKernelLevel)}
+		want = LevelAVX512
 	default:
 		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=%q: want generic, avx2, avx512 or auto: %w", env, ErrKernelLevel)}
 	}

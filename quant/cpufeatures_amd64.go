@@ -10,7 +10,10 @@ func hardwareLevel() Level {
 	if !(x.HasAVX2 && x.HasFMA && x.HasF16C) {
 		return LevelGeneric
 	}
-	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
+	// The AVX-512 kernels use VPDPBUSD (AVX512_VNNI) and byte masks
+	// (AVX512BW); x/sys/cpu reports AVX-512 only where the OS saves the
+	// registers.
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI {
 		return LevelAVX512
 	}
 	return LevelAVX2

@@ -21,15 +21,18 @@ func TestChooseKernel(t *testing.T) {
 	}{
 		{"", LevelGeneric, LevelGeneric, ""},
 		{"", LevelAVX2, LevelAVX2, ""},
-		{"", LevelAVX512, LevelAVX2, ""}, // no AVX-512 kernels yet: best built
+		{"", LevelAVX512, LevelAVX512, ""},
+		{"auto", LevelAVX512, LevelAVX512, ""},
 		{"auto", LevelAVX2, LevelAVX2, ""},
 		{"generic", LevelAVX2, LevelGeneric, ""},
 		{"generic", LevelGeneric, LevelGeneric, ""},
 		{"avx2", LevelAVX2, LevelAVX2, ""},
 		{"avx2", LevelAVX512, LevelAVX2, ""},
 		{"avx2", LevelGeneric, LevelGeneric, "HEARTH_CPU=avx2: this CPU or build lacks it (best here: generic)"},
-		{"avx512", LevelAVX2, LevelGeneric, "HEARTH_CPU=avx512: this CPU or build lacks AVX-512 (best here: avx2)"},
-		{"avx512", LevelAVX512, LevelGeneric, "HEARTH_CPU=avx512: no AVX-512 kernels are built yet"},
+		{"avx512", LevelAVX2, LevelGeneric, "HEARTH_CPU=avx512: this CPU or build lacks AVX-512 with VNNI (AVX512F/BW/VL, AVX512_VNNI; best here: avx2)"},
+		{"avx512", LevelGeneric, LevelGeneric, "HEARTH_CPU=avx512: this CPU or build lacks AVX-512 with VNNI (AVX512F/BW/VL, AVX512_VNNI; best here: generic)"},
+		{"avx512", LevelAVX512, LevelAVX512, ""},
+		{"generic", LevelAVX512, LevelGeneric, ""},
 		{"AVX2", LevelAVX2, LevelGeneric, `HEARTH_CPU="AVX2": want generic, avx2, avx512 or auto`},
 		{"sse", LevelAVX2, LevelGeneric, `HEARTH_CPU="sse"`},
 	}
@@ -53,7 +56,8 @@ func TestKernelLevelMatchesHardware(t *testing.T) {
 	want := chooseKernel(env, hardwareLevel())
 	assert.Equal(t, want.level, lvl)
 	assert.Equal(t, want.err, err)
-	assert.Equal(t, lvl == LevelAVX2, useAVX2)
+	assert.Equal(t, lvl >= LevelAVX2, useAVX2)
+	assert.Equal(t, lvl >= LevelAVX512, useAVX512)
 	t.Logf("kernel level %s (HEARTH_CPU=%q)", lvl, env)
 }
 
@@ -70,7 +74,12 @@ func TestHEARTHCPUEnv(t *testing.T) {
 	}{
 		{"generic", "generic"},
 		{"bogus", "error"},
-		{"avx512", "error"},
+	}
+	if hw >= LevelAVX512 {
+		tests = append(tests, struct{ env, want string }{"avx512", "avx512"}, struct{ env, want string }{"", "avx512"})
+	} else {
+		t.Logf("!!! this CPU lacks AVX-512 with VNNI (best %s): HEARTH_CPU=avx512 is only checked to fail here", hw)
+		tests = append(tests, struct{ env, want string }{"avx512", "error"})
 	}
 	if hw >= LevelAVX2 {
 		tests = append(tests, struct{ env, want string }{"avx2", "avx2"})
@@ -106,5 +115,6 @@ func TestKernelLevelChild(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ferr)
 	require.Equal(t, want, lvl.String())
-	require.Equal(t, want == "avx2", useAVX2)
+	require.Equal(t, want == "avx2" || want == "avx512", useAVX2)
+	require.Equal(t, want == "avx512", useAVX512)
 }

@@ -98,6 +98,9 @@ func q4KScaleMin(j int, q []byte) (s, m uint8) {
 // dst is indexed by absolute row. The portable path rounds the fused
 // multiply-add exactly too (see fmaF32).
 func GemvQ4_0(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	if useAVX512 {
+		r0 = gemvQ4_0AVX512(dst, w, rowBytes, n, a, r0, r1)
+	}
 	gemvQ4_0At(useAVX2, dst, w, rowBytes, n, a, r0, r1)
 }
 
@@ -146,6 +149,9 @@ func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1
 	if useAVX2 && tr.Type == gguf.TypeQ6_K {
 		gemvQ6K(dst, w, rowBytes, n, a, r0, r1, gemvQ6KPrefetch)
 		return
+	}
+	if useAVX512 && tr.Type == gguf.TypeQ8_0 {
+		r0 = gemvQ8_0AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
 	dot := tr.VecDot
 	dst = dst[:r1]

@@ -1,0 +1,330 @@
+// Command _avo writes quant's AVX-512 kernels (avx512_amd64.s) and their Go
+// declarations (avx512_amd64.go) with github.com/mmcloughlin/avo v0.5.0. Run
+// it through `go generate ./quant` (see quant/avx512.go); both outputs are
+// committed, and check.sh regenerates them into a temporary directory and
+// fails when the committed files differ. It is its own module so that the
+// hearth module does not depend on avo.
+//
+// The kernels are written with physical registers so the output reads like
+// hand-written assembly. Two conventions keep the encodings unsurprising:
+// registers 0..15 are used by VEX and EVEX instructions alike, registers
+// 16..31 only by instructions that have an EVEX form (the assembler picks
+// EVEX when a register above 15 appears).
+//
+// Go operand order is Intel's reversed: for "VPSUBD Z6, Z4, Z6" the result
+// is Z6 = Z4 - Z6, and a mask register comes right before the destination.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	q8_0Gemv8()
+	q4_0Gemv16()
+	Generate()
+}
+
+// vpdpbusd emits VPDPBUSD signed, unsigned, acc (AVX512_VNNI): each int32
+// lane j of acc gets Σ_{k<4} unsigned.byte[4j+k]·signed.byte[4j+k] added,
+// the products and sum exact (no saturation). avo v0.5.0's instruction
+// table predates VNNI, so the instruction is built by hand; the Go
+// assembler knows it.
+func vpdpbusd(signed, unsigned, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Operands: []Op{signed, unsigned, acc},
+		Inputs:   []Op{signed, unsigned, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI"},
+	})
+}
+
+// zr returns the ZMM register n, yr the YMM and xr the XMM view of it.
+func zr(n int) VecPhysical {
+	return [...]VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[n]
+}
+func yr(n int) VecPhysical {
+	return [...]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15, Y16, Y17, Y18, Y19, Y20, Y21, Y22, Y23, Y24, Y25, Y26, Y27, Y28, Y29, Y30, Y31}[n]
+}
+func xr(n int) VecPhysical {
+	return [...]VecPhysical{X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14, X15, X16, X17, X18, X19, X20, X21, X22, X23, X24, X25, X26, X27, X28, X29, X30, X31}[n]
+}
+
+// rows4 addresses the blocks of four consecutive rows from base (row
+// stride R8, R9 = 3·R8): row k of the four is at rows4(base)[k].
+func rows4(base GPPhysical, disp int) [4]Mem {
+	return [4]Mem{
+		{Base: base, Disp: disp},
+		{Base: base, Index: R8, Scale: 1, Disp: disp},
+		{Base: base, Index: R8, Scale: 2, Disp: disp},
+		{Base: base, Index: R9, Scale: 1, Disp: disp},
+	}
+}
+
+// hsumFloat8 emits ggml's hsum_float_8 of the eight floats in Y(src) into
+// X(t0) (scratch X(t1)), exactly the AVX2 kernels' HSUM_FLOAT8 steps:
+// hi128+lo128, then + movehl, then + movehdup. All registers below 16.
+func hsumFloat8(src, t0, t1 int) {
+	VEXTRACTF128(U8(1), yr(src), xr(t0))
+	VADDPS(xr(src), xr(t0), xr(t0))
+	VMOVHLPS(xr(t0), xr(t0), xr(t1))
+	VADDPS(xr(t1), xr(t0), xr(t0))
+	VMOVSHDUP(xr(t0), xr(t1))
+	VADDSS(xr(t1), xr(t0), xr(t0))
+}
+
+// q8_0Gemv8 writes q8_0Q8_0Gemv8AVX512: eight rows of Q8_0 weights times
+// one Q8_0 activation row, each row's result bit for bit the AVX2 kernel
+// q8_0Q8_0DotAVX2 (ggml_vec_dot_q8_0_q8_0's AVX2 order).
+//
+// The AVX2 kernel keeps, per row, eight float32 lanes; lane j of block b
+// gets fma(float32(Σ_{k<4} x[4j+k]·y[4j+k]), d_w·d_a, lane j), where the
+// integer sum uses ggml's sign trick (|x| times y with x's sign, VPSIGNB,
+// which turns -(-128) into -128). Here two rows share a ZMM register, row
+// 2p in lanes 0..7 and row 2p+1 in lanes 8..15 of accumulator Z(p), so each
+// lane sees exactly the same chain of fused multiply-adds; the integer
+// sums come from one VPDPBUSD of |x| (VPABSB) and the sign-adjusted y
+// (VPBLENDMB of y and 0-y, wrapping -128 like VPSIGNB), exact like the
+// AVX2 VPMADDUBSW+VPMADDWD pair (whose int16 pair sums cannot saturate
+// with these operands: |x| ≤ 128, y' ∈ [-128, 127]). At the end each row's
+// eight lanes get hsum_float_8.
+func q8_0Gemv8() {
+	TEXT("q8_0Q8_0Gemv8AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc(
+		"q8_0Q8_0Gemv8AVX512 sets dst[0:8] to the Q8_0·Q8_0 dot products of the",
+		"eight rows from w (row stride rowBytes) with a over nb > 0 blocks, each",
+		"equal bit for bit to q8_0Q8_0DotAVX2 on that row. It needs LevelAVX512.",
+	)
+	idx := GLOBL("q80PairIdx", RODATA|NOPTR)
+	for p := 0; p < 4; p++ {
+		for l := 0; l < 16; l++ {
+			DATA(64*p+4*l, U32(2*p+l/8))
+		}
+	}
+
+	Load(Param("dst"), RDX)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)   // 3·rowBytes
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11) // rows 4..7
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R10) // the next eight rows, prefetched
+
+	Comment("Z0..Z3: accumulators of rows (0,1), (2,3), (4,5), (6,7); Z6 = 0;",
+		"Z8..Z11: VPERMPS indices spreading d of rows (2p, 2p+1) over 8+8 lanes.")
+	for p := 0; p < 4; p++ {
+		VPXORD(zr(p), zr(p), zr(p))
+		VMOVDQU32(idx.Offset(64*p), zr(8+p))
+	}
+	VPXORD(Z6, Z6, Z6)
+
+	Label("q80g8loop")
+	Comment("The next eight rows are 8·rowBytes contiguous bytes from R10:",
+		"prefetch 272 of them (8 blocks' worth) per block.")
+	for off := 0; off < 320; off += 64 {
+		PREFETCHT0(Mem{Base: R10, Disp: off})
+	}
+	ADDQ(U32(272), R10)
+
+	Comment("Z4 = the activation quants in both halves, Z5 = 0 - Z4 (wrapping).")
+	VBROADCASTI64X4(Mem{Base: RDI, Disp: 2}, Z4)
+	VPSUBB(Z4, Z6, Z5)
+
+	Comment("Y7 = d_w·d_a of the eight rows (one float32 product each, as VMULSS).")
+	lo, hi := rows4(RSI, 0), rows4(R11, 0)
+	MOVWLZX(lo[0], EAX)
+	VMOVD(EAX, X7)
+	for k := 1; k < 8; k++ {
+		m := lo[k%4]
+		if k >= 4 {
+			m = hi[k%4]
+		}
+		VPINSRW(U8(k), m, X7, X7)
+	}
+	VCVTPH2PS(X7, Y7)
+	MOVWLZX(Mem{Base: RDI}, EAX)
+	VMOVD(EAX, X12)
+	VCVTPH2PS(X12, X12)
+	VBROADCASTSS(X12, Y12)
+	VMULPS(Y12, Y7, Y7)
+
+	lo, hi = rows4(RSI, 2), rows4(R11, 2)
+	for p := 0; p < 4; p++ {
+		r := lo
+		if p >= 2 {
+			r = hi
+		}
+		m0, m1 := r[(2*p)%4], r[(2*p)%4+1]
+		w, u, s, i := 16+4*p, 17+4*p, 18+4*p, 19+4*p
+		k := [...]OpmaskPhysical{K1, K2, K3, K4}[p]
+		Comment(fmt.Sprintf("rows %d and %d", 2*p, 2*p+1))
+		VMOVDQU64(m0, yr(w))
+		VINSERTI64X4(U8(1), m1, zr(w), zr(w))
+		VPABSB(zr(w), zr(u))
+		VPMOVB2M(zr(w), k)
+		VPBLENDMB(Z5, Z4, k, zr(s)) // s = x < 0 ? -y : y
+		VPXORD(zr(i), zr(i), zr(i))
+		vpdpbusd(zr(s), zr(u), zr(i))
+		VCVTDQ2PS(zr(i), zr(i))
+		VPERMPS(Z7, zr(8+p), zr(w))
+		VFMADD231PS(zr(w), zr(i), zr(p))
+	}
+
+	ADDQ(U8(34), RSI)
+	ADDQ(U8(34), R11)
+	ADDQ(U8(34), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q80g8loop"))
+
+	Comment("hsum_float_8 of each row's eight lanes.")
+	for p := 0; p < 4; p++ {
+		VEXTRACTF64X4(U8(1), zr(p), Y4)
+		hsumFloat8(p, 5, 6)
+		VMOVSS(X5, Mem{Base: RDX, Disp: 8 * p})
+		hsumFloat8(4, 5, 6)
+		VMOVSS(X5, Mem{Base: RDX, Disp: 8*p + 4})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// q4_0Gemv16 writes q4_0Q8_0Gemv16AVX512: sixteen rows of GemvQ4_0 at
+// once, one row per lane of Z0 like ggml_gemv_q4_0_8x8_q8_0, each lane
+// bit for bit q4_0Q8_0GemvAVX2 on its row: per block the exact integer sum
+// Σ (q_w-8)·q_a of every row is gathered into one vector, converted to
+// float32 and accumulated with one VFMADD231PS by d_w·d_a.
+//
+// Integer part: the sixteen quants of a row pair (2i, 2i+1) are spread as
+// [row 2i low nibbles | row 2i high nibbles | row 2i+1 low | high] against
+// the 32 activation quants in both 256-bit halves, and VPDPBUSD adds the
+// products to lanes that start at -8·Σ q_a of their four elements; a
+// shuffle/unpack tree then sums each row's eight lanes (exact integers, so
+// the order is free).
+func q4_0Gemv16() {
+	TEXT("q4_0Q8_0Gemv16AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc(
+		"q4_0Q8_0Gemv16AVX512 computes GemvQ4_0 for the sixteen rows from w (row",
+		"stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 blocks into dst[0:16],",
+		"each equal bit for bit to q4_0Q8_0GemvAVX2 on that row. It needs",
+		"LevelAVX512.",
+	)
+	iota16 := GLOBL("q40RowIota", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(l))
+	}
+
+	Load(Param("dst"), RDX)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)   // 3·rowBytes
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11) // rows 4..7
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R12) // rows 8..11
+	LEAQ(Mem{Base: R12, Index: R8, Scale: 4}, R13) // rows 12..15
+	LEAQ(Mem{Base: R13, Index: R8, Scale: 4}, R10) // the next sixteen rows, prefetched
+
+	Comment("Z0: the sixteen float accumulators; Z1 = 0x0f bytes; Z2 = 0x08 bytes;",
+		"Z3 = r·rowBytes in lane r (gather offsets of the scales); Z4 = 0;",
+		"K2 selects qwords 2,3,6,7 (the 128-bit lanes that get high nibbles).")
+	VPXORD(Z0, Z0, Z0)
+	MOVL(U32(0x0f0f0f0f), EAX)
+	VPBROADCASTD(EAX, Z1)
+	MOVL(U32(0x08080808), EAX)
+	VPBROADCASTD(EAX, Z2)
+	VPBROADCASTD(R8L, Z3)
+	VPMULLD(iota16, Z3, Z3)
+	VPXORD(Z4, Z4, Z4)
+	MOVL(U32(0xcc), EAX)
+	KMOVW(EAX, K2)
+
+	Label("q40g16loop")
+	Comment("The next sixteen rows are 16·rowBytes contiguous bytes from R10:",
+		"prefetch 288 of them (16 blocks' worth) per block.")
+	for off := 0; off < 320; off += 64 {
+		PREFETCHT0(Mem{Base: R10, Disp: off})
+	}
+	ADDQ(U32(288), R10)
+
+	Comment("Z5 = the activation quants in both halves; Z6 = -8·Σ q_a of each",
+		"lane's four elements.")
+	VBROADCASTI64X4(Mem{Base: RDI, Disp: 2}, Z5)
+	VPXORD(Z6, Z6, Z6)
+	vpdpbusd(Z5, Z2, Z6)
+	VPSUBD(Z6, Z4, Z6)
+
+	bases := [4]GPPhysical{RSI, R11, R12, R13}
+	for i := 0; i < 8; i++ {
+		r := rows4(bases[i/2], 2)
+		m0, m1 := r[(2*i)%4], r[(2*i)%4+1]
+		u, acc := 24+i, 16+i
+		Comment(fmt.Sprintf("Z%d = integer lanes of rows %d (lanes 0..7) and %d (8..15)", acc, 2*i, 2*i+1))
+		VMOVDQU64(m0, xr(u))
+		VINSERTI32X4(U8(1), m1, yr(u), yr(u))
+		VSHUFI64X2(U8(0x50), zr(u), zr(u), zr(u)) // [row 2i, row 2i, row 2i+1, row 2i+1]
+		VPSRLQ(U8(4), zr(u), K2, zr(u))           // high nibbles into 128-bit lanes 1 and 3
+		VPANDD(Z1, zr(u), zr(u))
+		VMOVDQA64(Z6, zr(acc))
+		vpdpbusd(Z5, zr(u), zr(acc))
+	}
+
+	Comment("Sum each row's eight lanes: Z24 = [row 0..15] in lane order.",
+		"A = 128-bit lanes (L0+L1 of one pair, L2+L3 of it, ... of another):",
+		"Z24 = rows [0 1 4 5], Z26 = [8 9 12 13], Z28 = [2 3 6 7], Z30 = [10 11 14 15],",
+		"four partial sums each.")
+	pairs := [4][3]int{{16, 18, 24}, {20, 22, 26}, {17, 19, 28}, {21, 23, 30}}
+	for _, q := range pairs {
+		VSHUFI64X2(U8(0x88), zr(q[1]), zr(q[0]), zr(q[2]))
+		VSHUFI64X2(U8(0xdd), zr(q[1]), zr(q[0]), zr(q[2]+1))
+		VPADDD(zr(q[2]+1), zr(q[2]), zr(q[2]))
+	}
+	Comment("W0 = rows [0 4 8 12], W1 = [1 5 9 13], W2 = [2 6 10 14], W3 = [3 7 11 15].")
+	VSHUFI64X2(U8(0x88), Z26, Z24, Z16)
+	VSHUFI64X2(U8(0xdd), Z26, Z24, Z17)
+	VSHUFI64X2(U8(0x88), Z30, Z28, Z18)
+	VSHUFI64X2(U8(0xdd), Z30, Z28, Z19)
+	Comment("4x4 transpose-and-add in each 128-bit lane: lane k = rows 4k..4k+3.")
+	VPUNPCKLDQ(Z17, Z16, Z20)
+	VPUNPCKHDQ(Z17, Z16, Z21)
+	VPADDD(Z21, Z20, Z20)
+	VPUNPCKLDQ(Z19, Z18, Z22)
+	VPUNPCKHDQ(Z19, Z18, Z23)
+	VPADDD(Z23, Z22, Z22)
+	VPUNPCKLQDQ(Z22, Z20, Z24)
+	VPUNPCKHQDQ(Z22, Z20, Z25)
+	VPADDD(Z25, Z24, Z24)
+	VCVTDQ2PS(Z24, Z24)
+
+	Comment("Z7 = d_w of the sixteen rows (gathered dwords, low halves) times d_a.")
+	KXNORW(K1, K1, K1)
+	VPGATHERDD(Mem{Base: RSI, Index: Z3, Scale: 1}, K1, Z7)
+	VPMOVDW(Z7, Y8)
+	VCVTPH2PS(Y8, Z7)
+	MOVWLZX(Mem{Base: RDI}, EAX)
+	VMOVD(EAX, X8)
+	VCVTPH2PS(X8, X8)
+	VBROADCASTSS(X8, Z8)
+	VMULPS(Z8, Z7, Z7)
+	VFMADD231PS(Z7, Z24, Z0)
+
+	for _, b := range bases {
+		ADDQ(U8(18), b)
+	}
+	ADDQ(U8(34), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q40g16loop"))
+
+	VMOVUPS(Z0, Mem{Base: RDX})
+	VZEROUPPER()
+	RET()
+}

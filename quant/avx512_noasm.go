@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package quant
+
+// Stubs: hardwareLevel is LevelGeneric here, so they are never called.
+
+func q8_0Q8_0Gemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func q4_0Q8_0Gemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}

@@ -1,0 +1,291 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// skipWithoutAVX512 skips t loudly unless the CPU can run the AVX-512
+// kernels (whatever HEARTH_CPU says: the tests call the kernels directly).
+func skipWithoutAVX512(t testing.TB) {
+	t.Helper()
+	if hardwareLevel() < LevelAVX512 {
+		t.Skipf("!!! SKIPPING: this CPU (or build) lacks AVX512F/BW/VL + AVX512_VNNI (best level %s): "+
+			"the AVX-512 kernels are NOT tested here; run the quant tests on an AVX-512 VNNI machine", hardwareLevel())
+	}
+}
+
+// skipWithoutAVX2 skips t loudly unless the CPU can run the AVX2 kernels.
+func skipWithoutAVX2(t testing.TB) {
+	t.Helper()
+	if hardwareLevel() < LevelAVX2 {
+		t.Skipf("!!! SKIPPING: this CPU (or build) lacks AVX2/FMA/F16C (level %s)", hardwareLevel())
+	}
+}
+
+// q8_0DotAVX2Order is a float64-free Go model of ggml's AVX2
+// ggml_vec_dot_q8_0_q8_0 over nb blocks: eight float32 lanes, lane j of
+// block b gets fma(float32(Σ_{k<4} |x|·sign(y, x)), d_w·d_a, lane) with
+// VPSIGNB's wrap of -(-128) to -128, then hsum_float_8
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
+	var lane [8]float32
+	for b := 0; b < nb; b++ {
+		bw, ba := w[b*blockQ8_0Len:(b+1)*blockQ8_0Len], a[b*blockQ8_0Len:(b+1)*blockQ8_0Len]
+		d := f16At(bw) * f16At(ba)
+		for j := 0; j < 8; j++ {
+			var s int32
+			for k := 4 * j; k < 4*j+4; k++ {
+				x, y := int8(bw[2+k]), int8(ba[2+k])
+				u := int32(uint8(x)) // |x| as VPSIGNB(x, x) leaves it, read unsigned
+				if x < 0 {
+					u = int32(uint8(-x))
+					y = -y // wraps -128 to -128 like VPSIGNB
+				}
+				s += u * int32(y)
+			}
+			lane[j] = fmaF32(float32(s), d, lane[j])
+		}
+	}
+	var h [4]float32
+	for i := range h {
+		h[i] = lane[4+i] + lane[i]
+	}
+	h0, h1 := h[0]+h[2], h[1]+h[3]
+	return h0 + h1
+}
+
+// avx512Case is one random input family of the AVX-512 kernel tests.
+type avx512Case struct {
+	name string
+	// fill sets the quants (not the scales) of a weight or activation
+	// buffer of blocks of blockLen bytes whose quants are at +2.
+	fill func(rng *rand.Rand, buf []byte, blockLen int)
+	// scale returns a block's float32 scale, stored as a half.
+	scale func(rng *rand.Rand, block int) float32
+}
+
+func fillBytes(v func(rng *rand.Rand) byte) func(rng *rand.Rand, buf []byte, blockLen int) {
+	return func(rng *rand.Rand, buf []byte, blockLen int) {
+		for b := 0; b+blockLen <= len(buf); b += blockLen {
+			for i := b + 2; i < b+blockLen; i++ {
+				buf[i] = v(rng)
+			}
+		}
+	}
+}
+
+func randScale(rng *rand.Rand, _ int) float32 {
+	return float32(rng.NormFloat64()) * float32(math.Ldexp(1, rng.IntN(12)-10))
+}
+
+var avx512Cases = []avx512Case{
+	{"random", fillBytes(func(rng *rand.Rand) byte { return byte(rng.Uint32()) }), randScale},
+	{"extremes", fillBytes(func(rng *rand.Rand) byte { return [...]byte{0x80, 0x7f, 0x81, 0, 0xff, 0x01}[rng.IntN(6)] }), randScale},
+	{"all-128", fillBytes(func(*rand.Rand) byte { return 0x80 }), randScale},
+	{"all127", fillBytes(func(*rand.Rand) byte { return 0x7f }), randScale},
+	{"zero-scales", fillBytes(func(rng *rand.Rand) byte { return byte(rng.Uint32()) }), func(*rand.Rand, int) float32 { return 0 }},
+	{"some-zero-scales", fillBytes(func(rng *rand.Rand) byte { return byte(rng.Uint32()) }), func(rng *rand.Rand, b int) float32 {
+		if b%3 == 1 {
+			return float32(math.Copysign(0, rng.NormFloat64()))
+		}
+		return randScale(rng, b)
+	}},
+	{"cancelling", fillBytes(func(rng *rand.Rand) byte { return byte(rng.IntN(7) - 3) }), func(rng *rand.Rand, b int) float32 {
+		return float32(1-2*(b%2)) * (1 + float32(rng.IntN(4))/1024)
+	}},
+}
+
+// avx512Input returns rows rows of nb blocks (row stride rowBytes, padded
+// with junk past the blocks) and an activation row of nb Q8_0 blocks.
+func avx512Input(rng *rand.Rand, c avx512Case, blockLen, rows, nb, pad int) (w, a []byte, rowBytes int) {
+	rowBytes = nb*blockLen + pad
+	w = make([]byte, rows*rowBytes)
+	for i := range w {
+		w[i] = byte(rng.Uint32()) // padding junk
+	}
+	for r := 0; r < rows; r++ {
+		row := w[r*rowBytes : r*rowBytes+nb*blockLen]
+		c.fill(rng, row, blockLen)
+		for b := 0; b < nb; b++ {
+			putF16(row[b*blockLen:], c.scale(rng, b))
+		}
+	}
+	a = make([]byte, nb*blockQ8_0Len)
+	c.fill(rng, a, blockQ8_0Len)
+	for b := 0; b < nb; b++ {
+		putF16(a[b*blockQ8_0Len:], c.scale(rng, b))
+	}
+	return w, a, rowBytes
+}
+
+var avx512BlockCounts = []int{1, 2, 3, 7, 8, 9, 31, 64, 65, 176}
+
+// TestQ8_0DotAVX2OrderModel checks the Go model of the AVX2 Q8_0 dot
+// (the reference of the AVX-512 test) against the AVX2 kernel itself.
+func TestQ8_0DotAVX2OrderModel(t *testing.T) {
+	skipWithoutAVX2(t)
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, c := range avx512Cases {
+		for _, nb := range avx512BlockCounts {
+			w, a, _ := avx512Input(rng, c, blockQ8_0Len, 3, nb, 0)
+			for r := 0; r < 3; r++ {
+				row := w[r*nb*blockQ8_0Len : (r+1)*nb*blockQ8_0Len]
+				want := q8_0DotAVX2Order(row, a, nb)
+				got := q8_0Q8_0DotAVX2(&row[0], &a[0], nb)
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "%s nb=%d row %d: model %g, AVX2 %g", c.name, nb, r, want, got)
+			}
+		}
+	}
+}
+
+// TestQ8_0Gemv8AVX512 checks that every row of the AVX-512 Q8_0 kernel
+// equals the AVX2 kernel and the Go model of its order bit for bit.
+func TestQ8_0Gemv8AVX512(t *testing.T) {
+	skipWithoutAVX512(t)
+	rng := rand.New(rand.NewPCG(53, 54))
+	for _, c := range avx512Cases {
+		for _, nb := range avx512BlockCounts {
+			for _, shape := range []struct{ rows, r0, r1, pad int }{{8, 0, 8, 0}, {27, 3, 27, 6}, {40, 0, 37, 1}} {
+				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
+					w, a, rowBytes := avx512Input(rng, c, blockQ8_0Len, shape.rows, nb, shape.pad)
+					dst := make([]float32, shape.rows)
+					nan := math.Float32frombits(0x7fc0dead)
+					for i := range dst {
+						dst[i] = nan
+					}
+					next := gemvQ8_0AVX512(dst, w, rowBytes, nb*qk8_0, a, shape.r0, shape.r1)
+					require.Equal(t, shape.r0+(shape.r1-shape.r0)/8*8, next)
+					for r := range dst {
+						if r < shape.r0 || r >= next {
+							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
+							continue
+						}
+						row := w[r*rowBytes : r*rowBytes+nb*blockQ8_0Len]
+						avx2 := q8_0Q8_0DotAVX2(&row[0], &a[0], nb)
+						model := q8_0DotAVX2Order(row, a, nb)
+						require.Equal(t, math.Float32bits(model), math.Float32bits(avx2), "row %d: AVX2 %g, model %g", r, avx2, model)
+						require.Equal(t, math.Float32bits(avx2), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestQ4_0Gemv16AVX512 checks that every row of the AVX-512 Q4_0 kernel
+// equals the AVX2 GemvQ4_0 kernels and the portable GemvQ4_0 bit for bit.
+func TestQ4_0Gemv16AVX512(t *testing.T) {
+	skipWithoutAVX512(t)
+	rng := rand.New(rand.NewPCG(55, 56))
+	for _, c := range avx512Cases {
+		for _, nb := range avx512BlockCounts {
+			for _, shape := range []struct{ rows, r0, r1, pad int }{{16, 0, 16, 0}, {53, 5, 53, 4}, {64, 0, 61, 1}} {
+				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
+					w, a, rowBytes := avx512Input(rng, c, blockQ4_0Len, shape.rows, nb, shape.pad)
+					n := nb * qk4_0
+					nan := math.Float32frombits(0x7fc0dead)
+					dst := make([]float32, shape.rows)
+					for i := range dst {
+						dst[i] = nan
+					}
+					next := gemvQ4_0AVX512(dst, w, rowBytes, n, a, shape.r0, shape.r1)
+					require.Equal(t, shape.r0+(shape.r1-shape.r0)/16*16, next)
+					avx2 := make([]float32, shape.rows)
+					gemvQ4_0At(true, avx2, w, rowBytes, n, a, shape.r0, shape.r1)
+					generic := make([]float32, shape.rows)
+					gemvQ4_0At(false, generic, w, rowBytes, n, a, shape.r0, shape.r1)
+					for r := range dst {
+						if r < shape.r0 || r >= next {
+							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
+							continue
+						}
+						require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "row %d: AVX2 %g, portable %g", r, avx2[r], generic[r])
+						require.Equal(t, math.Float32bits(avx2[r]), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2[r])
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestAVX512Dispatch checks the package entry points at the level this
+// process runs: GemvQ4_0 and Gemv (Q8_0) give the AVX2 (portable for
+// GemvQ4_0) bits for every row range, whichever kernels serve the rows.
+func TestAVX512Dispatch(t *testing.T) {
+	skipWithoutAVX2(t)
+	if !useAVX512 {
+		t.Logf("!!! kernel level %s: the AVX-512 kernels are not in the dispatch here, this checks the AVX2 path only", kernel.level)
+	}
+	rng := rand.New(rand.NewPCG(57, 58))
+	const rows, n = 83, 512
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0} {
+		tr := mustFor(t, typ)
+		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
+		for _, rg := range [][2]int{{0, rows}, {3, 80}, {16, 32}, {5, 5}, {70, 83}} {
+			t.Run(fmt.Sprintf("%s/%d-%d", typ, rg[0], rg[1]), func(t *testing.T) {
+				got := make([]float32, rows)
+				want := make([]float32, rows)
+				if typ == gguf.TypeQ4_0 {
+					GemvQ4_0(got, w, rowBytes, n, a, rg[0], rg[1])
+					gemvQ4_0At(false, want, w, rowBytes, n, a, rg[0], rg[1])
+				} else {
+					Gemv(tr, got, w, rowBytes, n, a, rg[0], rg[1])
+					for r := rg[0]; r < rg[1]; r++ {
+						want[r] = vecDotQ8_0Q8_0At(true, n, w[r*rowBytes:(r+1)*rowBytes], a)
+					}
+				}
+				for r := range got {
+					require.Equal(t, math.Float32bits(want[r]), math.Float32bits(got[r]), "row %d", r)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkGemvAVX512 compares the AVX2 and AVX-512 one-token products on
+// TinyLlama's FFN up/gate shape (5632 rows of 2048), single thread; MB/s is
+// weight bytes a second.
+func BenchmarkGemvAVX512(b *testing.B) {
+	const rows, n = 5632, 2048
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0} {
+		tr := mustFor(b, typ)
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(59, 60)), rows, n, 1)
+		dst := make([]float32, rows)
+		name := fmt.Sprintf("%s/%dx%d", typ, rows, n)
+		b.Run(name+"/avx2", func(b *testing.B) {
+			skipWithoutAVX2(b)
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				if typ == gguf.TypeQ4_0 {
+					gemvQ4_0At(true, dst, w, rowBytes, n, a, 0, rows)
+					continue
+				}
+				for r := 0; r < rows; r++ {
+					dst[r] = vecDotQ8_0Q8_0At(true, n, w[r*rowBytes:(r+1)*rowBytes], a)
+				}
+			}
+		})
+		b.Run(name+"/avx512", func(b *testing.B) {
+			skipWithoutAVX512(b)
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				if typ == gguf.TypeQ4_0 {
+					r := gemvQ4_0AVX512(dst, w, rowBytes, n, a, 0, rows)
+					gemvQ4_0At(true, dst, w, rowBytes, n, a, r, rows)
+					continue
+				}
+				r := gemvQ8_0AVX512(dst, w, rowBytes, n, a, 0, rows)
+				for ; r < rows; r++ {
+					dst[r] = vecDotQ8_0Q8_0At(true, n, w[r*rowBytes:(r+1)*rowBytes], a)
+				}
+			}
+		})
+	}
+}
