@@ -8,7 +8,7 @@ type attnTask struct {
 	b     *Backend
 	layer int
 	pos   int
-	avx2  bool // run the AVX2 kernels (quant's kernel level is LevelAVX2)
+	avx2  bool // run the AVX2 kernels (quant's kernel level is LevelAVX2 or above)
 	// batched: the batch has several tokens, for which llama.cpp computes
 	// attention with tinyBLAS instead of ggml_vec_dot.
 	batched bool
@@ -20,7 +20,7 @@ func (b *Backend) attention(layer, n, pos int) {
 	t := &b.attn
 	t.layer, t.pos, t.batched = layer, pos, n > 1
 	lvl, _ := quant.KernelLevel()
-	t.avx2 = lvl == quant.LevelAVX2
+	t.avx2 = lvl >= quant.LevelAVX2
 	c := &b.c
 	workers := b.threads
 	if n*c.NHead*(pos+n)*c.HeadDim*2 < minParallelWork {

@@ -2,11 +2,11 @@ package cpu
 
 import "github.com/hearthllm/hearth/quant"
 
-// haveAVX2 says whether quant's kernel level is LevelAVX2, so this
+// haveAVX2 says whether quant's kernel level is LevelAVX2 or above, so this
 // package's AVX2 kernels may run. It is set once at start-up.
 var haveAVX2 = func() bool {
 	lvl, _ := quant.KernelLevel()
-	return lvl == quant.LevelAVX2
+	return lvl >= quant.LevelAVX2
 }()
 
 // expSumBlocks is softmax's block loop: for the whole blocks of 8 of x it
