@@ -1,0 +1,681 @@
+package main
+
+// An emulator of the few x86 instructions the generated AVX-512 kernels use,
+// written from the instruction descriptions in Intel's SDM (Go operand
+// order: Intel's reversed, mask before the destination). It runs the
+// committed ../avx512_amd64.s on machines without AVX-512 and compares the
+// results with Go models of the AVX2 kernels' arithmetic, so a data-layout
+// or operand-order mistake shows up before the kernels reach AVX-512
+// hardware (where quant's own tests compare them with the AVX2 kernels).
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+type emuInst struct {
+	op   string
+	args []string
+	line int
+}
+
+type emuFunc struct {
+	insts  []emuInst
+	labels map[string]int
+}
+
+// emuProgram is the parsed assembly: functions and read-only data.
+type emuProgram struct {
+	funcs map[string]*emuFunc
+	data  map[string][]byte
+}
+
+func parseAsm(t *testing.T, path string) *emuProgram {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := &emuProgram{funcs: map[string]*emuFunc{}, data: map[string][]byte{}}
+	var cur *emuFunc
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "TEXT "):
+			name := strings.TrimPrefix(strings.Fields(line)[1], "·")
+			name = strings.TrimSuffix(name, "(SB),")
+			cur = &emuFunc{labels: map[string]int{}}
+			p.funcs[name] = cur
+		case strings.HasPrefix(line, "DATA "):
+			// DATA sym<>+off(SB)/size, $value
+			rest := strings.TrimPrefix(line, "DATA ")
+			sym := rest[:strings.Index(rest, "<>")]
+			off, _ := strconv.Atoi(rest[strings.Index(rest, "+")+1 : strings.Index(rest, "(SB)")])
+			size, _ := strconv.Atoi(rest[strings.Index(rest, "/")+1 : strings.Index(rest, ",")])
+			v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(rest[strings.Index(rest, "$")+1:]), "0x"), 16, 64)
+			if err != nil {
+				t.Fatalf("line %d: %v", n, err)
+			}
+			b := p.data[sym]
+			for len(b) < off+size {
+				b = append(b, 0)
+			}
+			for i := 0; i < size; i++ {
+				b[off+i] = byte(v >> (8 * i))
+			}
+			p.data[sym] = b
+		case strings.HasPrefix(line, "GLOBL "):
+		case strings.HasSuffix(line, ":"):
+			cur.labels[strings.TrimSuffix(line, ":")] = len(cur.insts)
+		default:
+			fs := strings.SplitN(line, " ", 2)
+			in := emuInst{op: fs[0], line: n}
+			if len(fs) == 2 {
+				for _, a := range strings.Split(fs[1], ",") {
+					in.args = append(in.args, strings.TrimSpace(a))
+				}
+			}
+			cur.insts = append(cur.insts, in)
+		}
+	}
+	return p
+}
+
+// emu is the machine state: a flat memory, GPRs holding addresses into it,
+// 32 vector registers of 64 bytes and 8 opmask registers.
+type emu struct {
+	t    *testing.T
+	mem  []byte
+	gpr  map[string]uint64
+	vec  [32][64]byte
+	k    [8]uint64
+	zf   bool
+	syms map[string]uint64
+	in   emuInst
+}
+
+func (e *emu) fail(format string, args ...any) {
+	e.t.Helper()
+	e.t.Fatalf("line %d %s %v: %s", e.in.line, e.in.op, e.in.args, fmt.Sprintf(format, args...))
+}
+
+// alloc copies b into memory and returns its address.
+func (e *emu) alloc(b []byte) uint64 {
+	addr := uint64(len(e.mem))
+	e.mem = append(e.mem, b...)
+	e.mem = append(e.mem, make([]byte, 64)...) // a gap
+	return addr
+}
+
+func isVec(s string) bool {
+	return len(s) >= 2 && (s[0] == 'X' || s[0] == 'Y' || s[0] == 'Z') && s[1] >= '0' && s[1] <= '9'
+}
+
+// vreg returns the register number and width in bytes of X/Y/Z n.
+func (e *emu) vreg(s string) (int, int) {
+	n, err := strconv.Atoi(s[1:])
+	if err != nil || !isVec(s) {
+		e.fail("not a vector register: %s", s)
+	}
+	return n, map[byte]int{'X': 16, 'Y': 32, 'Z': 64}[s[0]]
+}
+
+func (e *emu) kreg(s string) int {
+	if len(s) != 2 || s[0] != 'K' {
+		e.fail("not a mask register: %s", s)
+	}
+	return int(s[1] - '0')
+}
+
+func imm(e *emu, s string) uint64 {
+	v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "$"), "0x"), 16, 64)
+	if !strings.HasPrefix(s, "$0x") {
+		v, err = strconv.ParseUint(strings.TrimPrefix(s, "$"), 10, 64)
+	}
+	if err != nil {
+		e.fail("bad immediate %s", s)
+	}
+	return v
+}
+
+// addr evaluates a memory operand disp(base)(index*scale) or sym<>+off(SB);
+// a vector index (VSIB) is returned separately.
+func (e *emu) addr(s string) (base uint64, vindex string, scale uint64) {
+	if strings.HasSuffix(s, "(SB)") {
+		sym := s[:strings.Index(s, "<>")]
+		off, _ := strconv.Atoi(s[strings.Index(s, "+")+1 : strings.Index(s, "(SB)")])
+		a, ok := e.syms[sym]
+		if !ok {
+			e.fail("unknown symbol %s", sym)
+		}
+		return a + uint64(off), "", 0
+	}
+	i := strings.Index(s, "(")
+	var disp int64
+	if i > 0 {
+		d, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil {
+			e.fail("bad displacement %s", s)
+		}
+		disp = d
+	}
+	parts := strings.Split(strings.TrimSuffix(s[i+1:], ")"), ")(")
+	a := e.gpr[parts[0]] + uint64(disp)
+	if len(parts) == 2 {
+		ix := strings.Split(parts[1], "*")
+		sc, _ := strconv.Atoi(ix[1])
+		if isVec(ix[0]) {
+			return a, ix[0], uint64(sc)
+		}
+		a += e.gpr[ix[0]] * uint64(sc)
+	}
+	return a, "", 0
+}
+
+func isMem(s string) bool { return strings.Contains(s, "(") }
+
+// load returns n bytes of a register (its low bytes) or of memory.
+func (e *emu) load(s string, n int) []byte {
+	if isMem(s) {
+		a, vi, _ := e.addr(s)
+		if vi != "" {
+			e.fail("VSIB operand in a plain load")
+		}
+		if a+uint64(n) > uint64(len(e.mem)) {
+			e.fail("load out of memory")
+		}
+		return append([]byte(nil), e.mem[a:a+uint64(n)]...)
+	}
+	r, _ := e.vreg(s)
+	return append([]byte(nil), e.vec[r][:n]...)
+}
+
+// set writes b to register s (len(b) = its width) and zeroes the rest, as
+// VEX and EVEX instructions do.
+func (e *emu) set(s string, b []byte) {
+	r, w := e.vreg(s)
+	if len(b) != w {
+		e.fail("writing %d bytes to %s", len(b), s)
+	}
+	var v [64]byte
+	copy(v[:], b)
+	e.vec[r] = v
+}
+
+func (e *emu) width(s string) int { _, w := e.vreg(s); return w }
+
+func u32(b []byte, i int) uint32      { return binary.LittleEndian.Uint32(b[4*i:]) }
+func put32(b []byte, i int, v uint32) { binary.LittleEndian.PutUint32(b[4*i:], v) }
+func f32(b []byte, i int) float32     { return math.Float32frombits(u32(b, i)) }
+func putf(b []byte, i int, v float32) { put32(b, i, math.Float32bits(v)) }
+
+// halfToFloat converts IEEE binary16 to float32 (exact).
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := int(h>>10) & 31
+	frac := uint32(h & 1023)
+	switch {
+	case exp == 31:
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	case exp == 0:
+		v := float32(frac) / (1 << 24)
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | uint32(exp-15+127)<<23 | frac<<13)
+}
+
+// fma32 is x·y+z rounded once to float32: the product is exact in
+// float64, the sum exact in 1000 bits, and Float32 rounds to nearest even.
+func fma32(x, y, z float32) float32 {
+	if x == 0 || y == 0 || z == 0 {
+		return x*y + z // at most one inexact step (Go does not fuse on GOAMD64=v1; fusing would be exact too)
+	}
+	p := new(big.Float).SetFloat64(float64(x) * float64(y))
+	s := new(big.Float).SetPrec(1000).Add(p, new(big.Float).SetFloat64(float64(z)))
+	r, _ := s.Float32()
+	return r
+}
+
+func (e *emu) run(fn *emuFunc, args map[string]uint64) {
+	for pc := 0; pc < len(fn.insts); pc++ {
+		in := fn.insts[pc]
+		e.in = in
+		a := in.args
+		switch in.op {
+		case "MOVQ":
+			if !strings.HasSuffix(a[0], "(FP)") {
+				e.fail("unsupported MOVQ")
+			}
+			e.gpr[a[1]] = args[a[0][:strings.Index(a[0], "+")]]
+		case "LEAQ":
+			v, _, _ := e.addr(a[0])
+			e.gpr[a[1]] = v
+		case "MOVL":
+			e.gpr[a[1]] = imm(e, a[0]) & 0xffffffff
+		case "MOVWLZX":
+			e.gpr[a[1]] = uint64(binary.LittleEndian.Uint16(e.load(a[0], 2)))
+		case "ADDQ":
+			e.gpr[a[1]] += imm(e, a[0])
+		case "DECQ":
+			e.gpr[a[0]]--
+			e.zf = e.gpr[a[0]] == 0
+		case "JNZ":
+			if !e.zf {
+				pc = fn.labels[a[0]] - 1
+			}
+		case "PREFETCHT0":
+		case "RET":
+			return
+		case "VZEROUPPER":
+			for r := 0; r < 16; r++ {
+				for i := 16; i < 64; i++ {
+					e.vec[r][i] = 0
+				}
+			}
+		case "KMOVW":
+			e.k[e.kreg(a[1])] = e.gpr[a[0]] & 0xffff
+		case "KXNORW":
+			e.k[e.kreg(a[2])] = ^(e.k[e.kreg(a[0])] ^ e.k[e.kreg(a[1])]) & 0xffff
+		case "VMOVD":
+			b := make([]byte, 16)
+			put32(b, 0, uint32(e.gpr[a[0]]))
+			e.set(a[1], b)
+		case "VPBROADCASTD":
+			w := e.width(a[1])
+			b := make([]byte, w)
+			for i := 0; i < w/4; i++ {
+				put32(b, i, uint32(e.gpr[a[0]]))
+			}
+			e.set(a[1], b)
+		case "VMOVDQU32", "VMOVDQU64", "VMOVDQA64":
+			e.set(a[1], e.load(a[0], e.width(a[1])))
+		case "VMOVSS":
+			addr, _, _ := e.addr(a[1])
+			copy(e.mem[addr:addr+4], e.load(a[0], 4))
+		case "VMOVUPS":
+			addr, _, _ := e.addr(a[1])
+			copy(e.mem[addr:addr+64], e.load(a[0], 64))
+		case "VBROADCASTI64X4":
+			src := e.load(a[0], 32)
+			e.set(a[1], append(src, src...))
+		case "VBROADCASTSS":
+			src := e.load(a[0], 4)
+			w := e.width(a[1])
+			b := make([]byte, 0, w)
+			for len(b) < w {
+				b = append(b, src...)
+			}
+			e.set(a[1], b)
+		case "VPXORD", "VPANDD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w) // Intel: dst = y op x
+			d := make([]byte, w)
+			for i := range d {
+				switch in.op {
+				case "VPXORD":
+					d[i] = x[i] ^ y[i]
+				case "VPANDD":
+					d[i] = x[i] & y[i]
+				case "VPSUBB":
+					d[i] = y[i] - x[i]
+				}
+			}
+			for i := 0; i < w/4; i++ {
+				switch in.op {
+				case "VPSUBD":
+					put32(d, i, u32(y, i)-u32(x, i))
+				case "VPADDD":
+					put32(d, i, u32(y, i)+u32(x, i))
+				case "VPMULLD":
+					put32(d, i, u32(y, i)*u32(x, i))
+				}
+			}
+			e.set(a[2], d)
+		case "VPINSRW":
+			d := e.load(a[2], 16)
+			k := imm(e, a[0])
+			copy(d[2*k:2*k+2], e.load(a[1], 2))
+			e.set(a[3], d)
+		case "VCVTPH2PS":
+			w := e.width(a[1])
+			src := e.load(a[0], w/2)
+			d := make([]byte, w)
+			for i := 0; i < w/4; i++ {
+				putf(d, i, halfToFloat(binary.LittleEndian.Uint16(src[2*i:])))
+			}
+			e.set(a[1], d)
+		case "VMULPS", "VADDPS":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w)
+			d := make([]byte, w)
+			for i := 0; i < w/4; i++ {
+				if in.op == "VMULPS" {
+					putf(d, i, f32(y, i)*f32(x, i))
+				} else {
+					putf(d, i, f32(y, i)+f32(x, i))
+				}
+			}
+			e.set(a[2], d)
+		case "VADDSS":
+			x, y := e.load(a[0], 16), e.load(a[1], 16)
+			putf(y, 0, f32(y, 0)+f32(x, 0))
+			e.set(a[2], y)
+		case "VMOVHLPS":
+			x, y := e.load(a[0], 16), e.load(a[1], 16) // xmm3, xmm2
+			d := make([]byte, 16)
+			copy(d[:8], x[8:])
+			copy(d[8:], y[8:])
+			e.set(a[2], d)
+		case "VMOVSHDUP":
+			x := e.load(a[0], 16)
+			d := make([]byte, 16)
+			for i := 0; i < 4; i++ {
+				put32(d, i, u32(x, i|1))
+			}
+			e.set(a[1], d)
+		case "VINSERTI64X4", "VINSERTI32X4":
+			w := e.width(a[3])
+			d := e.load(a[2], w)
+			n := 32
+			if in.op == "VINSERTI32X4" {
+				n = 16
+			}
+			k := int(imm(e, a[0]))
+			copy(d[k*n:(k+1)*n], e.load(a[1], n))
+			e.set(a[3], d)
+		case "VEXTRACTF64X4", "VEXTRACTF128":
+			n := e.width(a[2])
+			src := e.load(a[1], 2*n)
+			k := int(imm(e, a[0]))
+			e.set(a[2], src[k*n:(k+1)*n])
+		case "VPABSB":
+			w := e.width(a[1])
+			x := e.load(a[0], w)
+			for i := range x {
+				if int8(x[i]) < 0 {
+					x[i] = byte(-int8(x[i]))
+				}
+			}
+			e.set(a[1], x)
+		case "VPMOVB2M":
+			x := e.load(a[0], 64)
+			var m uint64
+			for i := range x {
+				m |= uint64(x[i]>>7) << i
+			}
+			e.k[e.kreg(a[1])] = m
+		case "VPBLENDMB":
+			x, y := e.load(a[0], 64), e.load(a[1], 64) // zmm3, zmm2
+			m := e.k[e.kreg(a[2])]
+			d := make([]byte, 64)
+			for i := range d {
+				if m>>i&1 == 1 {
+					d[i] = x[i]
+				} else {
+					d[i] = y[i]
+				}
+			}
+			e.set(a[3], d)
+		case "VPDPBUSD":
+			w := e.width(a[2])
+			s, u, acc := e.load(a[0], w), e.load(a[1], w), e.load(a[2], w)
+			for j := 0; j < w/4; j++ {
+				sum := int32(u32(acc, j))
+				for k := 4 * j; k < 4*j+4; k++ {
+					sum += int32(u[k]) * int32(int8(s[k]))
+				}
+				put32(acc, j, uint32(sum))
+			}
+			e.set(a[2], acc)
+		case "VCVTDQ2PS":
+			w := e.width(a[1])
+			x := e.load(a[0], w)
+			for i := 0; i < w/4; i++ {
+				putf(x, i, float32(int32(u32(x, i))))
+			}
+			e.set(a[1], x)
+		case "VPERMPS":
+			tbl, idx := e.load(a[0], 64), e.load(a[1], 64)
+			d := make([]byte, 64)
+			for i := 0; i < 16; i++ {
+				put32(d, i, u32(tbl, int(u32(idx, i)&15)))
+			}
+			e.set(a[2], d)
+		case "VFMADD231PS":
+			w := e.width(a[2])
+			x, y, acc := e.load(a[0], w), e.load(a[1], w), e.load(a[2], w)
+			for i := 0; i < w/4; i++ {
+				putf(acc, i, fma32(f32(y, i), f32(x, i), f32(acc, i)))
+			}
+			e.set(a[2], acc)
+		case "VSHUFI64X2":
+			k := imm(e, a[0])
+			s3, s2 := e.load(a[1], 64), e.load(a[2], 64)
+			d := make([]byte, 64)
+			for l := 0; l < 4; l++ {
+				src := s2
+				if l >= 2 {
+					src = s3
+				}
+				sel := int(k>>(2*l)) & 3
+				copy(d[16*l:16*l+16], src[16*sel:16*sel+16])
+			}
+			e.set(a[3], d)
+		case "VPSRLQ":
+			if len(a) != 4 {
+				e.fail("only the masked form is emulated")
+			}
+			sh := imm(e, a[0])
+			src := e.load(a[1], 64)
+			m := e.k[e.kreg(a[2])]
+			d := e.load(a[3], 64)
+			for i := 0; i < 8; i++ {
+				if m>>i&1 == 1 {
+					binary.LittleEndian.PutUint64(d[8*i:], binary.LittleEndian.Uint64(src[8*i:])>>sh)
+				}
+			}
+			e.set(a[3], d)
+		case "VPUNPCKLDQ", "VPUNPCKHDQ", "VPUNPCKLQDQ", "VPUNPCKHQDQ":
+			x, y := e.load(a[0], 64), e.load(a[1], 64) // zmm3, zmm2
+			d := make([]byte, 64)
+			for l := 0; l < 4; l++ {
+				xl, yl, dl := x[16*l:16*l+16], y[16*l:16*l+16], d[16*l:16*l+16]
+				switch in.op {
+				case "VPUNPCKLDQ":
+					put32(dl, 0, u32(yl, 0))
+					put32(dl, 1, u32(xl, 0))
+					put32(dl, 2, u32(yl, 1))
+					put32(dl, 3, u32(xl, 1))
+				case "VPUNPCKHDQ":
+					put32(dl, 0, u32(yl, 2))
+					put32(dl, 1, u32(xl, 2))
+					put32(dl, 2, u32(yl, 3))
+					put32(dl, 3, u32(xl, 3))
+				case "VPUNPCKLQDQ":
+					copy(dl[:8], yl[:8])
+					copy(dl[8:], xl[:8])
+				case "VPUNPCKHQDQ":
+					copy(dl[:8], yl[8:])
+					copy(dl[8:], xl[8:])
+				}
+			}
+			e.set(a[2], d)
+		case "VPGATHERDD":
+			base, vi, sc := e.addr(a[0])
+			idx := e.load(vi, 64)
+			kr := e.kreg(a[1])
+			d := e.load(a[2], 64)
+			for i := 0; i < 16; i++ {
+				if e.k[kr]>>i&1 == 1 {
+					ad := base + uint64(int64(int32(u32(idx, i)))*int64(sc))
+					put32(d, i, binary.LittleEndian.Uint32(e.mem[ad:]))
+				}
+			}
+			e.k[kr] = 0
+			e.set(a[2], d)
+		case "VPMOVDW":
+			x := e.load(a[0], 64)
+			d := make([]byte, 32)
+			for i := 0; i < 16; i++ {
+				binary.LittleEndian.PutUint16(d[2*i:], uint16(u32(x, i)))
+			}
+			e.set(a[1], d)
+		default:
+			e.fail("instruction not emulated")
+		}
+	}
+	e.fail("ran off the end")
+}
+
+// newEmu returns an emulator with the program's data symbols in memory.
+func newEmu(t *testing.T, p *emuProgram) *emu {
+	e := &emu{t: t, mem: make([]byte, 4096), gpr: map[string]uint64{}, syms: map[string]uint64{}}
+	for name, b := range p.data {
+		e.syms[name] = e.alloc(b)
+	}
+	return e
+}
+
+// Reference models of the AVX2 kernels (the quant package's
+// q8_0DotAVX2Order, checked there against q8_0Q8_0DotAVX2, and the portable
+// GemvQ4_0 row).
+
+func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
+	var lane [8]float32
+	for b := 0; b < nb; b++ {
+		bw, ba := w[b*34:], a[b*34:]
+		d := halfToFloat(binary.LittleEndian.Uint16(bw)) * halfToFloat(binary.LittleEndian.Uint16(ba))
+		for j := 0; j < 8; j++ {
+			var s int32
+			for k := 4 * j; k < 4*j+4; k++ {
+				x, y := int8(bw[2+k]), int8(ba[2+k])
+				u := int32(uint8(x))
+				if x < 0 {
+					u = int32(uint8(-x))
+					y = -y
+				}
+				s += u * int32(y)
+			}
+			lane[j] = fma32(float32(s), d, lane[j])
+		}
+	}
+	var h [4]float32
+	for i := range h {
+		h[i] = lane[4+i] + lane[i]
+	}
+	return (h[0] + h[2]) + (h[1] + h[3])
+}
+
+func q4_0GemvRow(w, a []byte, nb int) float32 {
+	var acc float32
+	for b := 0; b < nb; b++ {
+		bw, ba := w[b*18:], a[b*34:]
+		var s int32
+		for j := 0; j < 16; j++ {
+			s += (int32(bw[2+j]&15) - 8) * int32(int8(ba[2+j]))
+			s += (int32(bw[2+j]>>4) - 8) * int32(int8(ba[18+j]))
+		}
+		d := halfToFloat(binary.LittleEndian.Uint16(bw)) * halfToFloat(binary.LittleEndian.Uint16(ba))
+		acc = fma32(float32(s), d, acc)
+	}
+	return acc
+}
+
+// randHalf returns a finite half-precision scale (sometimes zero).
+func randHalf(rng *rand.Rand) uint16 {
+	if rng.IntN(8) == 0 {
+		return uint16(rng.IntN(2)) << 15
+	}
+	return uint16(rng.IntN(2))<<15 | uint16(rng.IntN(22)+1)<<10 | uint16(rng.IntN(1024))
+}
+
+func emuInput(rng *rand.Rand, blockLen, rows, nb, pad, mode int) (w, a []byte, rowBytes int) {
+	q := func() byte {
+		switch mode {
+		case 1:
+			return [...]byte{0x80, 0x7f, 0x81, 0, 0xff}[rng.IntN(5)]
+		case 2:
+			return 0x80
+		}
+		return byte(rng.Uint32())
+	}
+	rowBytes = nb*blockLen + pad
+	w = make([]byte, rows*rowBytes)
+	for i := range w {
+		w[i] = q()
+	}
+	for r := 0; r < rows; r++ {
+		for b := 0; b < nb; b++ {
+			binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen:], randHalf(rng))
+		}
+	}
+	a = make([]byte, nb*34)
+	for i := range a {
+		a[i] = q()
+	}
+	for b := 0; b < nb; b++ {
+		binary.LittleEndian.PutUint16(a[b*34:], randHalf(rng))
+	}
+	return w, a, rowBytes
+}
+
+func TestEmulatedKernels(t *testing.T) {
+	path := "../avx512_amd64.s"
+	if s := os.Getenv("EMU_ASM"); s != "" { // a mutated copy, to see the test fail
+		path = s
+	}
+	p := parseAsm(t, path)
+	rng := rand.New(rand.NewPCG(61, 62))
+	kernels := []struct {
+		name     string
+		rows     int
+		blockLen int
+		ref      func(w, a []byte, nb int) float32
+	}{
+		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
+		{"q4_0Q8_0Gemv16AVX512", 16, 18, q4_0GemvRow},
+	}
+	for _, k := range kernels {
+		fn := p.funcs[k.name]
+		if fn == nil {
+			t.Fatalf("%s not in the assembly", k.name)
+		}
+		for _, nb := range []int{1, 2, 3, 8, 9, 33} {
+			for mode := 0; mode < 3; mode++ {
+				for _, pad := range []int{0, 5} {
+					w, a, rowBytes := emuInput(rng, k.blockLen, k.rows, nb, pad, mode)
+					e := newEmu(t, p)
+					dst := e.alloc(make([]byte, 4*k.rows))
+					args := map[string]uint64{"dst": dst, "w": e.alloc(w), "rowBytes": uint64(rowBytes), "a": e.alloc(a), "nb": uint64(nb)}
+					e.run(fn, args)
+					for r := 0; r < k.rows; r++ {
+						got := math.Float32frombits(binary.LittleEndian.Uint32(e.mem[dst+uint64(4*r):]))
+						want := k.ref(w[r*rowBytes:], a, nb)
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%s nb=%d mode=%d pad=%d row %d: emulated %g, reference %g", k.name, nb, mode, pad, r, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
