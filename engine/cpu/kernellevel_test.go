@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/cpu"
 
 	"github.com/hearthllm/hearth/engine"
+	"github.com/hearthllm/hearth/gguf"
 	"github.com/hearthllm/hearth/quant"
 )
 
@@ -95,4 +97,42 @@ func TestKernelLevelsChild(t *testing.T) {
 		}
 	}
 	require.NoError(t, os.WriteFile(p, buf, 0o644))
+}
+
+// BenchmarkDecodeFile times one-token decoding of the GGUF model at
+// $HEARTH_DECODE_MODEL with $HEARTH_DECODE_THREADS threads (default 1), for
+// comparing kernel levels (run it once per HEARTH_CPU value).
+func BenchmarkDecodeFile(b *testing.B) {
+	p := os.Getenv("HEARTH_DECODE_MODEL")
+	if p == "" {
+		b.Skip("set HEARTH_DECODE_MODEL to a GGUF file")
+	}
+	threads := 1
+	if s := os.Getenv("HEARTH_DECODE_THREADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(b, err)
+		threads = n
+	}
+	f, err := gguf.Open(p)
+	require.NoError(b, err)
+	defer f.Close()
+	m, err := engine.LoadModel(f)
+	require.NoError(b, err)
+	be := newTestBackend(b, m, engine.Options{Threads: threads, ContextSize: 512})
+	lvl, _ := quant.KernelLevel()
+	b.Logf("%s, %d threads, kernel level %s", filepath.Base(p), threads, lvl)
+	ctx := context.Background()
+	logits := make([]float32, m.NVocab)
+	pos := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if pos == 64 {
+			pos = 0
+		}
+		if err := be.Eval(ctx, []int32{int32(1 + i%100)}, pos, logits); err != nil {
+			b.Fatal(err)
+		}
+		pos++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 }
