@@ -27,10 +27,24 @@
 //     differs from ggml only in float rounding order.
 //
 // Kernel selection: the package picks one kernel level at program start
-// (LevelAVX2 where the CPU has AVX2, FMA and F16C, else LevelGeneric), or the
-// one the HEARTH_CPU environment variable names (generic, avx2; avx512 is
-// reserved). An unusable request is not silently replaced: KernelLevel and
-// For return an error wrapping ErrKernelLevel.
+// (LevelAVX512 where the CPU also has AVX512F/BW/VL and AVX512_VNNI,
+// LevelAVX2 where it has AVX2, FMA and F16C, else LevelGeneric), or the one
+// the HEARTH_CPU environment variable names (generic, avx2, avx512). An
+// unusable request is not silently replaced: KernelLevel and For return an
+// error wrapping ErrKernelLevel.
+//
+// LevelAVX512 runs every AVX2 kernel plus AVX-512 kernels for the one-token
+// products of Q8_0 weights (Gemv: eight rows per call, two rows per ZMM
+// register, each row's eight float32 lanes the AVX2 lanes) and Q4_0 weights
+// (GemvQ4_0: sixteen rows per call, one row per lane). Only exact integer
+// work is widened (VPDPBUSD with ggml's sign trick, which wraps -(-128)
+// like VPSIGNB); the float multiply-adds and horizontal sums keep the AVX2
+// order, so results equal LevelAVX2's bit for bit and llama.cpp's haswell
+// build stays the reference. The kernels are generated with avo from
+// _avo/main.go (go generate ./quant; _avo/check.sh verifies the committed
+// avx512_amd64.s); _avo's emulator test runs them instruction by
+// instruction on CPUs without AVX-512, and the package's tests compare them
+// with the AVX2 kernels where the CPU has AVX-512.
 //
 // MatVec multiplies a weight matrix by one activation row (decode), MatMul
 // by several (prefill). At LevelAVX2, MatMul's batched kernels decode each
