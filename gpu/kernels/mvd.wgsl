@@ -330,27 +330,19 @@ fn fma_c(a: f32, b: f32, c: f32) -> f32 {
     return fma_x(a, b, c);
 }
 
-// ub4 returns the four bytes of w shifted right by sh, masked with m (at
-// most 0xff), as floats; sb4 the four signed bytes; bits4 bits e0 ..
-// e0+3. They build the floats 2^23 + v from their bits and subtract 2^23
-// (exact), which costs two or three full-rate integer operations and an
-// add instead of an integer-to-float conversion (a quarter-rate
-// instruction on NVIDIA GPUs, which bounded the products' arithmetic).
-const F23: u32 = 0x4b000000u;  // the bits of 2^23
-
+// ub4 returns the four bytes of w shifted right by sh, masked with m, as
+// floats; sb4 the four signed bytes.
 fn ub4(w: u32, sh: u32, m: u32) -> vec4<f32> {
-    let u = (vec4<u32>(w) >> vec4<u32>(sh, sh + 8u, sh + 16u, sh + 24u)) & vec4<u32>(m);
-    return bitcast<vec4<f32>>(u | vec4<u32>(F23)) - vec4<f32>(8388608.0);
+    return vec4<f32>((vec4<u32>(w) >> vec4<u32>(sh, sh + 8u, sh + 16u, sh + 24u)) & vec4<u32>(m));
 }
 
+// bits4 returns bits e0 .. e0+3 of w as floats.
 fn bits4(w: u32, e0: u32) -> vec4<f32> {
-    let u = (vec4<u32>(w) >> vec4<u32>(e0, e0 + 1u, e0 + 2u, e0 + 3u)) & vec4<u32>(1u);
-    return bitcast<vec4<f32>>(u | vec4<u32>(F23)) - vec4<f32>(8388608.0);
+    return vec4<f32>((vec4<u32>(w) >> vec4<u32>(e0, e0 + 1u, e0 + 2u, e0 + 3u)) & vec4<u32>(1u));
 }
 
 fn sb4(w: u32) -> vec4<f32> {
-    let u = ((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)) ^ vec4<u32>(0x80u);
-    return bitcast<vec4<f32>>(u | vec4<u32>(F23)) - vec4<f32>(8388736.0);  // 2^23 + 128
+    return vec4<f32>(vec4<i32>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
 }
 
 // idot is the dot product of four integer-valued floats (exact: every
