@@ -14,7 +14,7 @@ import "github.com/hearthllm/hearth/gguf"
 // have an AVX-512 kernel: at LevelAVX512 those run it, every other type
 // keeps its AVX2 kernels (which give the same bits either way).
 func hasAVX512Kernels(t gguf.TensorType) bool {
-	return t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0
+	return t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K
 }
 
 // gemvQ8_0AVX512 sets dst[r] = W[r,:]·a for the rows r in [r0, r1) that
@@ -50,6 +50,24 @@ func gemvQ4_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 i
 		_ = dst[r0+15]
 		_ = w[(r0+15)*rowBytes+nb*blockQ4_0Len-1]
 		q4_0Q8_0Gemv16AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
+	}
+	return r0
+}
+
+// gemvQ4KAVX512 is GemvQ4K for the rows r in [r0, r1) that come in whole
+// groups of sixteen from r0, with the AVX-512 kernel (bit for bit
+// q4KGemvAVX2 and the portable GemvQ4K code); it returns the first row it
+// left for the caller. The CPU must have LevelAVX512.
+func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) int {
+	nb := cols / qkK
+	if nb == 0 || 15*rowBytes >= 1<<31 {
+		return r0
+	}
+	a = a[:nb*q8KBytes]
+	for ; r0+16 <= r1; r0 += 16 {
+		_ = dst[r0+15]
+		_ = w[(r0+15)*rowBytes+nb*q4KBytes-1]
+		q4KQ8KGemv16AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
 	}
 	return r0
 }

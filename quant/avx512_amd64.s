@@ -433,3 +433,1090 @@ DATA q40RowIota<>+52(SB)/4, $0x0000000d
 DATA q40RowIota<>+56(SB)/4, $0x0000000e
 DATA q40RowIota<>+60(SB)/4, $0x0000000f
 GLOBL q40RowIota<>(SB), RODATA|NOPTR, $64
+
+// func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, MMX+
+TEXT ·q4KQ8KGemv16AVX512(SB), NOSPLIT, $160-40
+	MOVQ dst+0(FP), DX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11
+	LEAQ (R11)(R8*4), R12
+	LEAQ (R12)(R8*4), R13
+	LEAQ (R13)(R8*4), R10
+
+	// Z0, Z1: acc and accMin of the sixteen rows; Z6 = 0x0f bytes;
+	// Z7..Z10: scale-word shuffles of chunks 0..3; Z11 = r·rowBytes in lane r;
+	// K2 selects qwords 4..7 (the 256-bit half that gets high nibbles).
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	MOVL         $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z6
+	VMOVDQU32    q4kScaleWords<>+0(SB), Z7
+	VMOVDQU32    q4kScaleWords<>+64(SB), Z8
+	VMOVDQU32    q4kScaleWords<>+128(SB), Z9
+	VMOVDQU32    q4kScaleWords<>+192(SB), Z10
+	VPBROADCASTD R8, Z11
+	VPMULLD      q4kRowIota<>+0(SB), Z11, Z11
+	MOVL         $0x000000f0, AX
+	KMOVW        AX, K2
+
+q4kg16loop:
+	// The next sixteen rows are 16·rowBytes contiguous bytes from R10:
+	// prefetch 2304 of them (16 super-blocks' worth) per super-block.
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	PREFETCHT0 256(R10)
+	PREFETCHT0 320(R10)
+	PREFETCHT0 384(R10)
+	PREFETCHT0 448(R10)
+	PREFETCHT0 512(R10)
+	PREFETCHT0 576(R10)
+	PREFETCHT0 640(R10)
+	PREFETCHT0 704(R10)
+	PREFETCHT0 768(R10)
+	PREFETCHT0 832(R10)
+	PREFETCHT0 896(R10)
+	PREFETCHT0 960(R10)
+	PREFETCHT0 1024(R10)
+	PREFETCHT0 1088(R10)
+	PREFETCHT0 1152(R10)
+	PREFETCHT0 1216(R10)
+	PREFETCHT0 1280(R10)
+	PREFETCHT0 1344(R10)
+	PREFETCHT0 1408(R10)
+	PREFETCHT0 1472(R10)
+	PREFETCHT0 1536(R10)
+	PREFETCHT0 1600(R10)
+	PREFETCHT0 1664(R10)
+	PREFETCHT0 1728(R10)
+	PREFETCHT0 1792(R10)
+	PREFETCHT0 1856(R10)
+	PREFETCHT0 1920(R10)
+	PREFETCHT0 1984(R10)
+	PREFETCHT0 2048(R10)
+	PREFETCHT0 2112(R10)
+	PREFETCHT0 2176(R10)
+	PREFETCHT0 2240(R10)
+	ADDQ       $0x00000900, R10
+
+	// Z12, Z13, Z14 = scale bytes 0..3, 4..7, 8..11 of the sixteen rows.
+	KXNORW     K1, K1, K1
+	VPGATHERDD 4(SI)(Z11*1), K1, Z12
+	KXNORW     K1, K1, K1
+	VPGATHERDD 8(SI)(Z11*1), K1, Z13
+	KXNORW     K1, K1, K1
+	VPGATHERDD 12(SI)(Z11*1), K1, Z14
+
+	// Unpack (ggml's kmask steps, one row per lane): Z27 = scales 0..3,
+	// Z29 = scales 4..7, Z28 = mins 0..3, Z30 = mins 4..7.
+	MOVL         $0x3f3f3f3f, AX
+	VPBROADCASTD AX, Z24
+	MOVL         $0x03030303, AX
+	VPBROADCASTD AX, Z26
+	VPANDD       Z24, Z12, Z27
+	VPANDD       Z24, Z13, Z28
+	VPSRLD       $0x06, Z12, Z31
+	VPANDD       Z26, Z31, Z31
+	VPSLLD       $0x04, Z31, Z31
+	VPANDD       Z6, Z14, Z29
+	VPORD        Z31, Z29, Z29
+	VPSRLD       $0x06, Z13, Z31
+	VPANDD       Z26, Z31, Z31
+	VPSLLD       $0x04, Z31, Z31
+	VPSRLD       $0x04, Z14, Z30
+	VPANDD       Z6, Z30, Z30
+	VPORD        Z31, Z30, Z30
+
+	// Each row's eight scale bytes as one qword on the stack.
+	VPUNPCKLDQ Z29, Z27, Z24
+	VPUNPCKHDQ Z29, Z27, Z25
+	VMOVDQU32  Z24, (SP)
+	VMOVDQU32  Z25, 64(SP)
+
+	// Z15 = imin of the sixteen rows: min pairs (m_2k, m_2k+1) times the
+	// activation's (bsum_2k, bsum_2k+1), bsum_j the sum of its 32 quants.
+	VMOVDQU      260(DI), Y12
+	VPHADDW      Y12, Y12, Y12
+	VMOVDQU      Y12, 128(SP)
+	VMOVDQU32    q4kMinPairs<>+0(SB), Z24
+	VMOVDQU32    q4kMinPairs<>+64(SB), Z25
+	VPXORD       Z15, Z15, Z15
+	VPSHUFB      Z24, Z28, Z31
+	VPBROADCASTD 128(SP), Z26
+	VPDPWSSD     Z26, Z31, Z15
+	VPSHUFB      Z25, Z28, Z31
+	VPBROADCASTD 132(SP), Z26
+	VPDPWSSD     Z26, Z31, Z15
+	VPSHUFB      Z24, Z30, Z31
+	VPBROADCASTD 144(SP), Z26
+	VPDPWSSD     Z26, Z31, Z15
+	VPSHUFB      Z25, Z30, Z31
+	VPBROADCASTD 148(SP), Z26
+	VPDPWSSD     Z26, Z31, Z15
+
+	// Z2..Z5 = the activation quants of chunks 0..3 (64 each).
+	VMOVDQU32 4(DI), Z2
+	VMOVDQU32 68(DI), Z3
+	VMOVDQU32 132(DI), Z4
+	VMOVDQU32 196(DI), Z5
+
+	// row 0: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    (SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(SI), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(SI), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(SI), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(SI), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 1: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    8(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(SI)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(SI)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(SI)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(SI)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z16 = [row 0 lanes 0..7 | row 1 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z16
+
+	// row 2: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    64(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(SI)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(SI)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(SI)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(SI)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 3: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    72(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(SI)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(SI)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(SI)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(SI)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z17 = [row 2 lanes 0..7 | row 3 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z17
+
+	// row 4: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    16(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R11), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R11), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R11), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R11), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 5: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    24(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R11)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R11)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R11)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R11)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z18 = [row 4 lanes 0..7 | row 5 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z18
+
+	// row 6: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    80(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R11)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R11)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R11)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R11)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 7: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    88(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R11)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R11)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R11)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R11)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z19 = [row 6 lanes 0..7 | row 7 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z19
+
+	// row 8: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    32(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R12), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R12), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R12), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R12), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 9: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    40(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R12)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R12)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R12)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R12)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z20 = [row 8 lanes 0..7 | row 9 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z20
+
+	// row 10: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    96(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R12)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R12)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R12)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R12)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 11: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    104(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R12)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R12)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R12)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R12)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z21 = [row 10 lanes 0..7 | row 11 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z21
+
+	// row 12: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    48(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R13), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R13), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R13), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R13), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 13: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    56(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R13)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R13)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R13)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R13)(R8*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z22 = [row 12 lanes 0..7 | row 13 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z22
+
+	// row 14: Z24 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    112(SP), Z26
+	VPXORD          Z24, Z24, Z24
+	VBROADCASTI64X4 16(R13)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 48(R13)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 80(R13)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+	VBROADCASTI64X4 112(R13)(R8*2), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z24
+
+	// row 15: Z25 = Σ_c scale words · (nibbles·quants pair sums)
+	VPBROADCASTQ    120(SP), Z26
+	VPXORD          Z25, Z25, Z25
+	VBROADCASTI64X4 16(R13)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z2, Z27, Z28
+	VPSHUFB         Z7, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 48(R13)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z3, Z27, Z28
+	VPSHUFB         Z8, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 80(R13)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z4, Z27, Z28
+	VPSHUFB         Z9, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+	VBROADCASTI64X4 112(R13)(R9*1), Z27
+	VPSRLQ          $0x04, Z27, K2, Z27
+	VPANDD          Z6, Z27, Z27
+	VPMADDUBSW      Z5, Z27, Z28
+	VPSHUFB         Z10, Z26, Z29
+	VPDPWSSD        Z29, Z28, Z25
+
+	// Z23 = [row 14 lanes 0..7 | row 15 lanes 0..7], each half summed
+	VSHUFI64X2 $0x44, Z25, Z24, Z30
+	VSHUFI64X2 $0xee, Z25, Z24, Z31
+	VPADDD     Z31, Z30, Z23
+
+	// Sum each row's eight lanes: Z24 = [row 0..15] in lane order.
+	// A = 128-bit lanes (L0+L1 of one pair, L2+L3 of it, ... of another):
+	// Z24 = rows [0 1 4 5], Z26 = [8 9 12 13], Z28 = [2 3 6 7], Z30 = [10 11 14 15],
+	// four partial sums each.
+	VSHUFI64X2 $0x88, Z18, Z16, Z24
+	VSHUFI64X2 $0xdd, Z18, Z16, Z25
+	VPADDD     Z25, Z24, Z24
+	VSHUFI64X2 $0x88, Z22, Z20, Z26
+	VSHUFI64X2 $0xdd, Z22, Z20, Z27
+	VPADDD     Z27, Z26, Z26
+	VSHUFI64X2 $0x88, Z19, Z17, Z28
+	VSHUFI64X2 $0xdd, Z19, Z17, Z29
+	VPADDD     Z29, Z28, Z28
+	VSHUFI64X2 $0x88, Z23, Z21, Z30
+	VSHUFI64X2 $0xdd, Z23, Z21, Z31
+	VPADDD     Z31, Z30, Z30
+
+	// W0 = rows [0 4 8 12], W1 = [1 5 9 13], W2 = [2 6 10 14], W3 = [3 7 11 15].
+	VSHUFI64X2 $0x88, Z26, Z24, Z16
+	VSHUFI64X2 $0xdd, Z26, Z24, Z17
+	VSHUFI64X2 $0x88, Z30, Z28, Z18
+	VSHUFI64X2 $0xdd, Z30, Z28, Z19
+
+	// 4x4 transpose-and-add in each 128-bit lane: lane k = rows 4k..4k+3.
+	VPUNPCKLDQ  Z17, Z16, Z20
+	VPUNPCKHDQ  Z17, Z16, Z21
+	VPADDD      Z21, Z20, Z20
+	VPUNPCKLDQ  Z19, Z18, Z22
+	VPUNPCKHDQ  Z19, Z18, Z23
+	VPADDD      Z23, Z22, Z22
+	VPUNPCKLQDQ Z22, Z20, Z24
+	VPUNPCKHQDQ Z22, Z20, Z25
+	VPADDD      Z25, Z24, Z24
+	VCVTDQ2PS   Z24, Z24
+	VCVTDQ2PS   Z15, Z15
+
+	// Z12 = d·d_a and Z13 = dmin·d_a of the sixteen rows (gathered dwords).
+	KXNORW       K1, K1, K1
+	VPGATHERDD   (SI)(Z11*1), K1, Z12
+	VPMOVDW      Z12, Y13
+	VCVTPH2PS    Y13, Z13
+	VPSRLD       $0x10, Z12, Z12
+	VPMOVDW      Z12, Y14
+	VCVTPH2PS    Y14, Z14
+	VBROADCASTSS (DI), Z12
+	VMULPS       Z12, Z13, Z13
+	VMULPS       Z12, Z14, Z14
+	VFMADD231PS  Z13, Z24, Z0
+	VFMADD231PS  Z14, Z15, Z1
+	ADDQ         $0x00000090, SI
+	ADDQ         $0x00000090, R11
+	ADDQ         $0x00000090, R12
+	ADDQ         $0x00000090, R13
+	ADDQ         $0x00000124, DI
+	DECQ         CX
+	JNZ          q4kg16loop
+	VSUBPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (DX)
+	VZEROUPPER
+	RET
+
+DATA q4kRowIota<>+0(SB)/4, $0x00000000
+DATA q4kRowIota<>+4(SB)/4, $0x00000001
+DATA q4kRowIota<>+8(SB)/4, $0x00000002
+DATA q4kRowIota<>+12(SB)/4, $0x00000003
+DATA q4kRowIota<>+16(SB)/4, $0x00000004
+DATA q4kRowIota<>+20(SB)/4, $0x00000005
+DATA q4kRowIota<>+24(SB)/4, $0x00000006
+DATA q4kRowIota<>+28(SB)/4, $0x00000007
+DATA q4kRowIota<>+32(SB)/4, $0x00000008
+DATA q4kRowIota<>+36(SB)/4, $0x00000009
+DATA q4kRowIota<>+40(SB)/4, $0x0000000a
+DATA q4kRowIota<>+44(SB)/4, $0x0000000b
+DATA q4kRowIota<>+48(SB)/4, $0x0000000c
+DATA q4kRowIota<>+52(SB)/4, $0x0000000d
+DATA q4kRowIota<>+56(SB)/4, $0x0000000e
+DATA q4kRowIota<>+60(SB)/4, $0x0000000f
+GLOBL q4kRowIota<>(SB), RODATA|NOPTR, $64
+
+DATA q4kScaleWords<>+0(SB)/1, $0x00
+DATA q4kScaleWords<>+1(SB)/1, $0x80
+DATA q4kScaleWords<>+2(SB)/1, $0x00
+DATA q4kScaleWords<>+3(SB)/1, $0x80
+DATA q4kScaleWords<>+4(SB)/1, $0x00
+DATA q4kScaleWords<>+5(SB)/1, $0x80
+DATA q4kScaleWords<>+6(SB)/1, $0x00
+DATA q4kScaleWords<>+7(SB)/1, $0x80
+DATA q4kScaleWords<>+8(SB)/1, $0x00
+DATA q4kScaleWords<>+9(SB)/1, $0x80
+DATA q4kScaleWords<>+10(SB)/1, $0x00
+DATA q4kScaleWords<>+11(SB)/1, $0x80
+DATA q4kScaleWords<>+12(SB)/1, $0x00
+DATA q4kScaleWords<>+13(SB)/1, $0x80
+DATA q4kScaleWords<>+14(SB)/1, $0x00
+DATA q4kScaleWords<>+15(SB)/1, $0x80
+DATA q4kScaleWords<>+16(SB)/1, $0x00
+DATA q4kScaleWords<>+17(SB)/1, $0x80
+DATA q4kScaleWords<>+18(SB)/1, $0x00
+DATA q4kScaleWords<>+19(SB)/1, $0x80
+DATA q4kScaleWords<>+20(SB)/1, $0x00
+DATA q4kScaleWords<>+21(SB)/1, $0x80
+DATA q4kScaleWords<>+22(SB)/1, $0x00
+DATA q4kScaleWords<>+23(SB)/1, $0x80
+DATA q4kScaleWords<>+24(SB)/1, $0x00
+DATA q4kScaleWords<>+25(SB)/1, $0x80
+DATA q4kScaleWords<>+26(SB)/1, $0x00
+DATA q4kScaleWords<>+27(SB)/1, $0x80
+DATA q4kScaleWords<>+28(SB)/1, $0x00
+DATA q4kScaleWords<>+29(SB)/1, $0x80
+DATA q4kScaleWords<>+30(SB)/1, $0x00
+DATA q4kScaleWords<>+31(SB)/1, $0x80
+DATA q4kScaleWords<>+32(SB)/1, $0x01
+DATA q4kScaleWords<>+33(SB)/1, $0x80
+DATA q4kScaleWords<>+34(SB)/1, $0x01
+DATA q4kScaleWords<>+35(SB)/1, $0x80
+DATA q4kScaleWords<>+36(SB)/1, $0x01
+DATA q4kScaleWords<>+37(SB)/1, $0x80
+DATA q4kScaleWords<>+38(SB)/1, $0x01
+DATA q4kScaleWords<>+39(SB)/1, $0x80
+DATA q4kScaleWords<>+40(SB)/1, $0x01
+DATA q4kScaleWords<>+41(SB)/1, $0x80
+DATA q4kScaleWords<>+42(SB)/1, $0x01
+DATA q4kScaleWords<>+43(SB)/1, $0x80
+DATA q4kScaleWords<>+44(SB)/1, $0x01
+DATA q4kScaleWords<>+45(SB)/1, $0x80
+DATA q4kScaleWords<>+46(SB)/1, $0x01
+DATA q4kScaleWords<>+47(SB)/1, $0x80
+DATA q4kScaleWords<>+48(SB)/1, $0x01
+DATA q4kScaleWords<>+49(SB)/1, $0x80
+DATA q4kScaleWords<>+50(SB)/1, $0x01
+DATA q4kScaleWords<>+51(SB)/1, $0x80
+DATA q4kScaleWords<>+52(SB)/1, $0x01
+DATA q4kScaleWords<>+53(SB)/1, $0x80
+DATA q4kScaleWords<>+54(SB)/1, $0x01
+DATA q4kScaleWords<>+55(SB)/1, $0x80
+DATA q4kScaleWords<>+56(SB)/1, $0x01
+DATA q4kScaleWords<>+57(SB)/1, $0x80
+DATA q4kScaleWords<>+58(SB)/1, $0x01
+DATA q4kScaleWords<>+59(SB)/1, $0x80
+DATA q4kScaleWords<>+60(SB)/1, $0x01
+DATA q4kScaleWords<>+61(SB)/1, $0x80
+DATA q4kScaleWords<>+62(SB)/1, $0x01
+DATA q4kScaleWords<>+63(SB)/1, $0x80
+DATA q4kScaleWords<>+64(SB)/1, $0x02
+DATA q4kScaleWords<>+65(SB)/1, $0x80
+DATA q4kScaleWords<>+66(SB)/1, $0x02
+DATA q4kScaleWords<>+67(SB)/1, $0x80
+DATA q4kScaleWords<>+68(SB)/1, $0x02
+DATA q4kScaleWords<>+69(SB)/1, $0x80
+DATA q4kScaleWords<>+70(SB)/1, $0x02
+DATA q4kScaleWords<>+71(SB)/1, $0x80
+DATA q4kScaleWords<>+72(SB)/1, $0x02
+DATA q4kScaleWords<>+73(SB)/1, $0x80
+DATA q4kScaleWords<>+74(SB)/1, $0x02
+DATA q4kScaleWords<>+75(SB)/1, $0x80
+DATA q4kScaleWords<>+76(SB)/1, $0x02
+DATA q4kScaleWords<>+77(SB)/1, $0x80
+DATA q4kScaleWords<>+78(SB)/1, $0x02
+DATA q4kScaleWords<>+79(SB)/1, $0x80
+DATA q4kScaleWords<>+80(SB)/1, $0x02
+DATA q4kScaleWords<>+81(SB)/1, $0x80
+DATA q4kScaleWords<>+82(SB)/1, $0x02
+DATA q4kScaleWords<>+83(SB)/1, $0x80
+DATA q4kScaleWords<>+84(SB)/1, $0x02
+DATA q4kScaleWords<>+85(SB)/1, $0x80
+DATA q4kScaleWords<>+86(SB)/1, $0x02
+DATA q4kScaleWords<>+87(SB)/1, $0x80
+DATA q4kScaleWords<>+88(SB)/1, $0x02
+DATA q4kScaleWords<>+89(SB)/1, $0x80
+DATA q4kScaleWords<>+90(SB)/1, $0x02
+DATA q4kScaleWords<>+91(SB)/1, $0x80
+DATA q4kScaleWords<>+92(SB)/1, $0x02
+DATA q4kScaleWords<>+93(SB)/1, $0x80
+DATA q4kScaleWords<>+94(SB)/1, $0x02
+DATA q4kScaleWords<>+95(SB)/1, $0x80
+DATA q4kScaleWords<>+96(SB)/1, $0x03
+DATA q4kScaleWords<>+97(SB)/1, $0x80
+DATA q4kScaleWords<>+98(SB)/1, $0x03
+DATA q4kScaleWords<>+99(SB)/1, $0x80
+DATA q4kScaleWords<>+100(SB)/1, $0x03
+DATA q4kScaleWords<>+101(SB)/1, $0x80
+DATA q4kScaleWords<>+102(SB)/1, $0x03
+DATA q4kScaleWords<>+103(SB)/1, $0x80
+DATA q4kScaleWords<>+104(SB)/1, $0x03
+DATA q4kScaleWords<>+105(SB)/1, $0x80
+DATA q4kScaleWords<>+106(SB)/1, $0x03
+DATA q4kScaleWords<>+107(SB)/1, $0x80
+DATA q4kScaleWords<>+108(SB)/1, $0x03
+DATA q4kScaleWords<>+109(SB)/1, $0x80
+DATA q4kScaleWords<>+110(SB)/1, $0x03
+DATA q4kScaleWords<>+111(SB)/1, $0x80
+DATA q4kScaleWords<>+112(SB)/1, $0x03
+DATA q4kScaleWords<>+113(SB)/1, $0x80
+DATA q4kScaleWords<>+114(SB)/1, $0x03
+DATA q4kScaleWords<>+115(SB)/1, $0x80
+DATA q4kScaleWords<>+116(SB)/1, $0x03
+DATA q4kScaleWords<>+117(SB)/1, $0x80
+DATA q4kScaleWords<>+118(SB)/1, $0x03
+DATA q4kScaleWords<>+119(SB)/1, $0x80
+DATA q4kScaleWords<>+120(SB)/1, $0x03
+DATA q4kScaleWords<>+121(SB)/1, $0x80
+DATA q4kScaleWords<>+122(SB)/1, $0x03
+DATA q4kScaleWords<>+123(SB)/1, $0x80
+DATA q4kScaleWords<>+124(SB)/1, $0x03
+DATA q4kScaleWords<>+125(SB)/1, $0x80
+DATA q4kScaleWords<>+126(SB)/1, $0x03
+DATA q4kScaleWords<>+127(SB)/1, $0x80
+DATA q4kScaleWords<>+128(SB)/1, $0x04
+DATA q4kScaleWords<>+129(SB)/1, $0x80
+DATA q4kScaleWords<>+130(SB)/1, $0x04
+DATA q4kScaleWords<>+131(SB)/1, $0x80
+DATA q4kScaleWords<>+132(SB)/1, $0x04
+DATA q4kScaleWords<>+133(SB)/1, $0x80
+DATA q4kScaleWords<>+134(SB)/1, $0x04
+DATA q4kScaleWords<>+135(SB)/1, $0x80
+DATA q4kScaleWords<>+136(SB)/1, $0x04
+DATA q4kScaleWords<>+137(SB)/1, $0x80
+DATA q4kScaleWords<>+138(SB)/1, $0x04
+DATA q4kScaleWords<>+139(SB)/1, $0x80
+DATA q4kScaleWords<>+140(SB)/1, $0x04
+DATA q4kScaleWords<>+141(SB)/1, $0x80
+DATA q4kScaleWords<>+142(SB)/1, $0x04
+DATA q4kScaleWords<>+143(SB)/1, $0x80
+DATA q4kScaleWords<>+144(SB)/1, $0x04
+DATA q4kScaleWords<>+145(SB)/1, $0x80
+DATA q4kScaleWords<>+146(SB)/1, $0x04
+DATA q4kScaleWords<>+147(SB)/1, $0x80
+DATA q4kScaleWords<>+148(SB)/1, $0x04
+DATA q4kScaleWords<>+149(SB)/1, $0x80
+DATA q4kScaleWords<>+150(SB)/1, $0x04
+DATA q4kScaleWords<>+151(SB)/1, $0x80
+DATA q4kScaleWords<>+152(SB)/1, $0x04
+DATA q4kScaleWords<>+153(SB)/1, $0x80
+DATA q4kScaleWords<>+154(SB)/1, $0x04
+DATA q4kScaleWords<>+155(SB)/1, $0x80
+DATA q4kScaleWords<>+156(SB)/1, $0x04
+DATA q4kScaleWords<>+157(SB)/1, $0x80
+DATA q4kScaleWords<>+158(SB)/1, $0x04
+DATA q4kScaleWords<>+159(SB)/1, $0x80
+DATA q4kScaleWords<>+160(SB)/1, $0x05
+DATA q4kScaleWords<>+161(SB)/1, $0x80
+DATA q4kScaleWords<>+162(SB)/1, $0x05
+DATA q4kScaleWords<>+163(SB)/1, $0x80
+DATA q4kScaleWords<>+164(SB)/1, $0x05
+DATA q4kScaleWords<>+165(SB)/1, $0x80
+DATA q4kScaleWords<>+166(SB)/1, $0x05
+DATA q4kScaleWords<>+167(SB)/1, $0x80
+DATA q4kScaleWords<>+168(SB)/1, $0x05
+DATA q4kScaleWords<>+169(SB)/1, $0x80
+DATA q4kScaleWords<>+170(SB)/1, $0x05
+DATA q4kScaleWords<>+171(SB)/1, $0x80
+DATA q4kScaleWords<>+172(SB)/1, $0x05
+DATA q4kScaleWords<>+173(SB)/1, $0x80
+DATA q4kScaleWords<>+174(SB)/1, $0x05
+DATA q4kScaleWords<>+175(SB)/1, $0x80
+DATA q4kScaleWords<>+176(SB)/1, $0x05
+DATA q4kScaleWords<>+177(SB)/1, $0x80
+DATA q4kScaleWords<>+178(SB)/1, $0x05
+DATA q4kScaleWords<>+179(SB)/1, $0x80
+DATA q4kScaleWords<>+180(SB)/1, $0x05
+DATA q4kScaleWords<>+181(SB)/1, $0x80
+DATA q4kScaleWords<>+182(SB)/1, $0x05
+DATA q4kScaleWords<>+183(SB)/1, $0x80
+DATA q4kScaleWords<>+184(SB)/1, $0x05
+DATA q4kScaleWords<>+185(SB)/1, $0x80
+DATA q4kScaleWords<>+186(SB)/1, $0x05
+DATA q4kScaleWords<>+187(SB)/1, $0x80
+DATA q4kScaleWords<>+188(SB)/1, $0x05
+DATA q4kScaleWords<>+189(SB)/1, $0x80
+DATA q4kScaleWords<>+190(SB)/1, $0x05
+DATA q4kScaleWords<>+191(SB)/1, $0x80
+DATA q4kScaleWords<>+192(SB)/1, $0x06
+DATA q4kScaleWords<>+193(SB)/1, $0x80
+DATA q4kScaleWords<>+194(SB)/1, $0x06
+DATA q4kScaleWords<>+195(SB)/1, $0x80
+DATA q4kScaleWords<>+196(SB)/1, $0x06
+DATA q4kScaleWords<>+197(SB)/1, $0x80
+DATA q4kScaleWords<>+198(SB)/1, $0x06
+DATA q4kScaleWords<>+199(SB)/1, $0x80
+DATA q4kScaleWords<>+200(SB)/1, $0x06
+DATA q4kScaleWords<>+201(SB)/1, $0x80
+DATA q4kScaleWords<>+202(SB)/1, $0x06
+DATA q4kScaleWords<>+203(SB)/1, $0x80
+DATA q4kScaleWords<>+204(SB)/1, $0x06
+DATA q4kScaleWords<>+205(SB)/1, $0x80
+DATA q4kScaleWords<>+206(SB)/1, $0x06
+DATA q4kScaleWords<>+207(SB)/1, $0x80
+DATA q4kScaleWords<>+208(SB)/1, $0x06
+DATA q4kScaleWords<>+209(SB)/1, $0x80
+DATA q4kScaleWords<>+210(SB)/1, $0x06
+DATA q4kScaleWords<>+211(SB)/1, $0x80
+DATA q4kScaleWords<>+212(SB)/1, $0x06
+DATA q4kScaleWords<>+213(SB)/1, $0x80
+DATA q4kScaleWords<>+214(SB)/1, $0x06
+DATA q4kScaleWords<>+215(SB)/1, $0x80
+DATA q4kScaleWords<>+216(SB)/1, $0x06
+DATA q4kScaleWords<>+217(SB)/1, $0x80
+DATA q4kScaleWords<>+218(SB)/1, $0x06
+DATA q4kScaleWords<>+219(SB)/1, $0x80
+DATA q4kScaleWords<>+220(SB)/1, $0x06
+DATA q4kScaleWords<>+221(SB)/1, $0x80
+DATA q4kScaleWords<>+222(SB)/1, $0x06
+DATA q4kScaleWords<>+223(SB)/1, $0x80
+DATA q4kScaleWords<>+224(SB)/1, $0x07
+DATA q4kScaleWords<>+225(SB)/1, $0x80
+DATA q4kScaleWords<>+226(SB)/1, $0x07
+DATA q4kScaleWords<>+227(SB)/1, $0x80
+DATA q4kScaleWords<>+228(SB)/1, $0x07
+DATA q4kScaleWords<>+229(SB)/1, $0x80
+DATA q4kScaleWords<>+230(SB)/1, $0x07
+DATA q4kScaleWords<>+231(SB)/1, $0x80
+DATA q4kScaleWords<>+232(SB)/1, $0x07
+DATA q4kScaleWords<>+233(SB)/1, $0x80
+DATA q4kScaleWords<>+234(SB)/1, $0x07
+DATA q4kScaleWords<>+235(SB)/1, $0x80
+DATA q4kScaleWords<>+236(SB)/1, $0x07
+DATA q4kScaleWords<>+237(SB)/1, $0x80
+DATA q4kScaleWords<>+238(SB)/1, $0x07
+DATA q4kScaleWords<>+239(SB)/1, $0x80
+DATA q4kScaleWords<>+240(SB)/1, $0x07
+DATA q4kScaleWords<>+241(SB)/1, $0x80
+DATA q4kScaleWords<>+242(SB)/1, $0x07
+DATA q4kScaleWords<>+243(SB)/1, $0x80
+DATA q4kScaleWords<>+244(SB)/1, $0x07
+DATA q4kScaleWords<>+245(SB)/1, $0x80
+DATA q4kScaleWords<>+246(SB)/1, $0x07
+DATA q4kScaleWords<>+247(SB)/1, $0x80
+DATA q4kScaleWords<>+248(SB)/1, $0x07
+DATA q4kScaleWords<>+249(SB)/1, $0x80
+DATA q4kScaleWords<>+250(SB)/1, $0x07
+DATA q4kScaleWords<>+251(SB)/1, $0x80
+DATA q4kScaleWords<>+252(SB)/1, $0x07
+DATA q4kScaleWords<>+253(SB)/1, $0x80
+DATA q4kScaleWords<>+254(SB)/1, $0x07
+DATA q4kScaleWords<>+255(SB)/1, $0x80
+GLOBL q4kScaleWords<>(SB), RODATA|NOPTR, $256
+
+DATA q4kMinPairs<>+0(SB)/1, $0x00
+DATA q4kMinPairs<>+1(SB)/1, $0x80
+DATA q4kMinPairs<>+2(SB)/1, $0x01
+DATA q4kMinPairs<>+3(SB)/1, $0x80
+DATA q4kMinPairs<>+4(SB)/1, $0x04
+DATA q4kMinPairs<>+5(SB)/1, $0x80
+DATA q4kMinPairs<>+6(SB)/1, $0x05
+DATA q4kMinPairs<>+7(SB)/1, $0x80
+DATA q4kMinPairs<>+8(SB)/1, $0x08
+DATA q4kMinPairs<>+9(SB)/1, $0x80
+DATA q4kMinPairs<>+10(SB)/1, $0x09
+DATA q4kMinPairs<>+11(SB)/1, $0x80
+DATA q4kMinPairs<>+12(SB)/1, $0x0c
+DATA q4kMinPairs<>+13(SB)/1, $0x80
+DATA q4kMinPairs<>+14(SB)/1, $0x0d
+DATA q4kMinPairs<>+15(SB)/1, $0x80
+DATA q4kMinPairs<>+16(SB)/1, $0x00
+DATA q4kMinPairs<>+17(SB)/1, $0x80
+DATA q4kMinPairs<>+18(SB)/1, $0x01
+DATA q4kMinPairs<>+19(SB)/1, $0x80
+DATA q4kMinPairs<>+20(SB)/1, $0x04
+DATA q4kMinPairs<>+21(SB)/1, $0x80
+DATA q4kMinPairs<>+22(SB)/1, $0x05
+DATA q4kMinPairs<>+23(SB)/1, $0x80
+DATA q4kMinPairs<>+24(SB)/1, $0x08
+DATA q4kMinPairs<>+25(SB)/1, $0x80
+DATA q4kMinPairs<>+26(SB)/1, $0x09
+DATA q4kMinPairs<>+27(SB)/1, $0x80
+DATA q4kMinPairs<>+28(SB)/1, $0x0c
+DATA q4kMinPairs<>+29(SB)/1, $0x80
+DATA q4kMinPairs<>+30(SB)/1, $0x0d
+DATA q4kMinPairs<>+31(SB)/1, $0x80
+DATA q4kMinPairs<>+32(SB)/1, $0x00
+DATA q4kMinPairs<>+33(SB)/1, $0x80
+DATA q4kMinPairs<>+34(SB)/1, $0x01
+DATA q4kMinPairs<>+35(SB)/1, $0x80
+DATA q4kMinPairs<>+36(SB)/1, $0x04
+DATA q4kMinPairs<>+37(SB)/1, $0x80
+DATA q4kMinPairs<>+38(SB)/1, $0x05
+DATA q4kMinPairs<>+39(SB)/1, $0x80
+DATA q4kMinPairs<>+40(SB)/1, $0x08
+DATA q4kMinPairs<>+41(SB)/1, $0x80
+DATA q4kMinPairs<>+42(SB)/1, $0x09
+DATA q4kMinPairs<>+43(SB)/1, $0x80
+DATA q4kMinPairs<>+44(SB)/1, $0x0c
+DATA q4kMinPairs<>+45(SB)/1, $0x80
+DATA q4kMinPairs<>+46(SB)/1, $0x0d
+DATA q4kMinPairs<>+47(SB)/1, $0x80
+DATA q4kMinPairs<>+48(SB)/1, $0x00
+DATA q4kMinPairs<>+49(SB)/1, $0x80
+DATA q4kMinPairs<>+50(SB)/1, $0x01
+DATA q4kMinPairs<>+51(SB)/1, $0x80
+DATA q4kMinPairs<>+52(SB)/1, $0x04
+DATA q4kMinPairs<>+53(SB)/1, $0x80
+DATA q4kMinPairs<>+54(SB)/1, $0x05
+DATA q4kMinPairs<>+55(SB)/1, $0x80
+DATA q4kMinPairs<>+56(SB)/1, $0x08
+DATA q4kMinPairs<>+57(SB)/1, $0x80
+DATA q4kMinPairs<>+58(SB)/1, $0x09
+DATA q4kMinPairs<>+59(SB)/1, $0x80
+DATA q4kMinPairs<>+60(SB)/1, $0x0c
+DATA q4kMinPairs<>+61(SB)/1, $0x80
+DATA q4kMinPairs<>+62(SB)/1, $0x0d
+DATA q4kMinPairs<>+63(SB)/1, $0x80
+DATA q4kMinPairs<>+64(SB)/1, $0x02
+DATA q4kMinPairs<>+65(SB)/1, $0x80
+DATA q4kMinPairs<>+66(SB)/1, $0x03
+DATA q4kMinPairs<>+67(SB)/1, $0x80
+DATA q4kMinPairs<>+68(SB)/1, $0x06
+DATA q4kMinPairs<>+69(SB)/1, $0x80
+DATA q4kMinPairs<>+70(SB)/1, $0x07
+DATA q4kMinPairs<>+71(SB)/1, $0x80
+DATA q4kMinPairs<>+72(SB)/1, $0x0a
+DATA q4kMinPairs<>+73(SB)/1, $0x80
+DATA q4kMinPairs<>+74(SB)/1, $0x0b
+DATA q4kMinPairs<>+75(SB)/1, $0x80
+DATA q4kMinPairs<>+76(SB)/1, $0x0e
+DATA q4kMinPairs<>+77(SB)/1, $0x80
+DATA q4kMinPairs<>+78(SB)/1, $0x0f
+DATA q4kMinPairs<>+79(SB)/1, $0x80
+DATA q4kMinPairs<>+80(SB)/1, $0x02
+DATA q4kMinPairs<>+81(SB)/1, $0x80
+DATA q4kMinPairs<>+82(SB)/1, $0x03
+DATA q4kMinPairs<>+83(SB)/1, $0x80
+DATA q4kMinPairs<>+84(SB)/1, $0x06
+DATA q4kMinPairs<>+85(SB)/1, $0x80
+DATA q4kMinPairs<>+86(SB)/1, $0x07
+DATA q4kMinPairs<>+87(SB)/1, $0x80
+DATA q4kMinPairs<>+88(SB)/1, $0x0a
+DATA q4kMinPairs<>+89(SB)/1, $0x80
+DATA q4kMinPairs<>+90(SB)/1, $0x0b
+DATA q4kMinPairs<>+91(SB)/1, $0x80
+DATA q4kMinPairs<>+92(SB)/1, $0x0e
+DATA q4kMinPairs<>+93(SB)/1, $0x80
+DATA q4kMinPairs<>+94(SB)/1, $0x0f
+DATA q4kMinPairs<>+95(SB)/1, $0x80
+DATA q4kMinPairs<>+96(SB)/1, $0x02
+DATA q4kMinPairs<>+97(SB)/1, $0x80
+DATA q4kMinPairs<>+98(SB)/1, $0x03
+DATA q4kMinPairs<>+99(SB)/1, $0x80
+DATA q4kMinPairs<>+100(SB)/1, $0x06
+DATA q4kMinPairs<>+101(SB)/1, $0x80
+DATA q4kMinPairs<>+102(SB)/1, $0x07
+DATA q4kMinPairs<>+103(SB)/1, $0x80
+DATA q4kMinPairs<>+104(SB)/1, $0x0a
+DATA q4kMinPairs<>+105(SB)/1, $0x80
+DATA q4kMinPairs<>+106(SB)/1, $0x0b
+DATA q4kMinPairs<>+107(SB)/1, $0x80
+DATA q4kMinPairs<>+108(SB)/1, $0x0e
+DATA q4kMinPairs<>+109(SB)/1, $0x80
+DATA q4kMinPairs<>+110(SB)/1, $0x0f
+DATA q4kMinPairs<>+111(SB)/1, $0x80
+DATA q4kMinPairs<>+112(SB)/1, $0x02
+DATA q4kMinPairs<>+113(SB)/1, $0x80
+DATA q4kMinPairs<>+114(SB)/1, $0x03
+DATA q4kMinPairs<>+115(SB)/1, $0x80
+DATA q4kMinPairs<>+116(SB)/1, $0x06
+DATA q4kMinPairs<>+117(SB)/1, $0x80
+DATA q4kMinPairs<>+118(SB)/1, $0x07
+DATA q4kMinPairs<>+119(SB)/1, $0x80
+DATA q4kMinPairs<>+120(SB)/1, $0x0a
+DATA q4kMinPairs<>+121(SB)/1, $0x80
+DATA q4kMinPairs<>+122(SB)/1, $0x0b
+DATA q4kMinPairs<>+123(SB)/1, $0x80
+DATA q4kMinPairs<>+124(SB)/1, $0x0e
+DATA q4kMinPairs<>+125(SB)/1, $0x80
+DATA q4kMinPairs<>+126(SB)/1, $0x0f
+DATA q4kMinPairs<>+127(SB)/1, $0x80
+GLOBL q4kMinPairs<>(SB), RODATA|NOPTR, $128

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -215,9 +216,97 @@ func TestQ4_0Gemv16AVX512(t *testing.T) {
 	}
 }
 
+// q4KInput returns rows Q4_K rows of nb super-blocks (stride rowBytes,
+// junk padding) whose quants and packed scales come from c.fill, and a Q8_K
+// activation row with consistent bsums (as quantize_row_q8_K writes them).
+func q4KInput(rng *rand.Rand, c avx512Case, rows, nb, pad int) (w, a []byte, rowBytes int) {
+	rowBytes = nb*q4KBytes + pad
+	w = make([]byte, rows*rowBytes)
+	for i := range w {
+		w[i] = byte(rng.Uint32())
+	}
+	for r := 0; r < rows; r++ {
+		row := w[r*rowBytes : r*rowBytes+nb*q4KBytes]
+		c.fill(rng, row, q4KBytes) // scales and quants (bytes 2..143)
+		for b := 0; b < nb; b++ {
+			putF16(row[b*q4KBytes:], c.scale(rng, b))
+			putF16(row[b*q4KBytes+2:], c.scale(rng, b+1))
+		}
+	}
+	a = make([]byte, nb*q8KBytes)
+	for b := 0; b < nb; b++ {
+		ab := a[b*q8KBytes : (b+1)*q8KBytes]
+		binary.LittleEndian.PutUint32(ab, math.Float32bits(c.scale(rng, b)))
+		c.fill(rng, ab[2:4+qkK], 2+qkK) // quants at 4..259 (and 2 junk bytes)
+		for g := 0; g < qkK/16; g++ {
+			var sum int16
+			for _, q := range ab[4+16*g : 4+16*g+16] {
+				sum += int16(int8(q))
+			}
+			binary.LittleEndian.PutUint16(ab[4+qkK+2*g:], uint16(sum))
+		}
+	}
+	return w, a, rowBytes
+}
+
+// TestQ4KGemv16AVX512 checks that every row of the AVX-512 Q4_K kernel
+// equals the AVX2 GemvQ4K kernels and the portable GemvQ4K bit for bit.
+func TestQ4KGemv16AVX512(t *testing.T) {
+	skipWithoutAVX512(t)
+	rng := rand.New(rand.NewPCG(63, 64))
+	for _, c := range avx512Cases {
+		for _, nb := range []int{1, 2, 3, 8, 11} {
+			for _, shape := range []struct{ rows, r0, r1, pad int }{{16, 0, 16, 0}, {53, 5, 53, 4}, {64, 0, 61, 1}} {
+				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
+					w, a, rowBytes := q4KInput(rng, c, shape.rows, nb, shape.pad)
+					cols := nb * qkK
+					nan := math.Float32frombits(0x7fc0dead)
+					dst := make([]float32, shape.rows)
+					for i := range dst {
+						dst[i] = nan
+					}
+					next := gemvQ4KAVX512(dst, w, rowBytes, cols, a, shape.r0, shape.r1)
+					require.Equal(t, shape.r0+(shape.r1-shape.r0)/16*16, next)
+					avx2 := make([]float32, shape.rows)
+					gemvQ4KAt(true, avx2, w, rowBytes, cols, a, shape.r0, shape.r1)
+					generic := make([]float32, shape.rows)
+					gemvQ4KAt(false, generic, w, rowBytes, cols, a, shape.r0, shape.r1)
+					for r := range dst {
+						if r < shape.r0 || r >= next {
+							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
+							continue
+						}
+						require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "row %d: AVX2 %g, portable %g", r, avx2[r], generic[r])
+						require.Equal(t, math.Float32bits(avx2[r]), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2[r])
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestQ4KInputAVX2 runs q4KInput's families through the AVX2 and portable
+// GemvQ4K here too (they must agree), so the inputs of the AVX-512 test are
+// known to be valid where AVX-512 is missing.
+func TestQ4KInputAVX2(t *testing.T) {
+	skipWithoutAVX2(t)
+	rng := rand.New(rand.NewPCG(65, 66))
+	for _, c := range avx512Cases {
+		w, a, rowBytes := q4KInput(rng, c, 24, 3, 2)
+		avx2 := make([]float32, 24)
+		generic := make([]float32, 24)
+		gemvQ4KAt(true, avx2, w, rowBytes, 3*qkK, a, 0, 24)
+		gemvQ4KAt(false, generic, w, rowBytes, 3*qkK, a, 0, 24)
+		for r := range avx2 {
+			require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "%s row %d", c.name, r)
+		}
+	}
+}
+
 // TestAVX512Dispatch checks the package entry points at the level this
-// process runs: GemvQ4_0 and Gemv (Q8_0) give the AVX2 (portable for
-// GemvQ4_0) bits for every row range, whichever kernels serve the rows.
+// process runs: GemvQ4_0, GemvQ4K and Gemv (Q8_0) give the AVX2 (portable
+// for the gemv orders) bits for every row range, whichever kernels serve
+// the rows.
 func TestAVX512Dispatch(t *testing.T) {
 	skipWithoutAVX2(t)
 	if !useAVX512 {
@@ -225,17 +314,21 @@ func TestAVX512Dispatch(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(57, 58))
 	const rows, n = 83, 512
-	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K} {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
 		for _, rg := range [][2]int{{0, rows}, {3, 80}, {16, 32}, {5, 5}, {70, 83}} {
 			t.Run(fmt.Sprintf("%s/%d-%d", typ, rg[0], rg[1]), func(t *testing.T) {
 				got := make([]float32, rows)
 				want := make([]float32, rows)
-				if typ == gguf.TypeQ4_0 {
+				switch typ {
+				case gguf.TypeQ4_0:
 					GemvQ4_0(got, w, rowBytes, n, a, rg[0], rg[1])
 					gemvQ4_0At(false, want, w, rowBytes, n, a, rg[0], rg[1])
-				} else {
+				case gguf.TypeQ4_K:
+					GemvQ4K(got, w, rowBytes, n, a, rg[0], rg[1])
+					gemvQ4KAt(false, want, w, rowBytes, n, a, rg[0], rg[1])
+				default:
 					Gemv(tr, got, w, rowBytes, n, a, rg[0], rg[1])
 					for r := rg[0]; r < rg[1]; r++ {
 						want[r] = vecDotQ8_0Q8_0At(true, n, w[r*rowBytes:(r+1)*rowBytes], a)
@@ -254,7 +347,7 @@ func TestAVX512Dispatch(t *testing.T) {
 // weight bytes a second.
 func BenchmarkGemvAVX512(b *testing.B) {
 	const rows, n = 5632, 2048
-	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K} {
 		tr := mustFor(b, typ)
 		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(59, 60)), rows, n, 1)
 		dst := make([]float32, rows)
@@ -265,6 +358,10 @@ func BenchmarkGemvAVX512(b *testing.B) {
 			for b.Loop() {
 				if typ == gguf.TypeQ4_0 {
 					gemvQ4_0At(true, dst, w, rowBytes, n, a, 0, rows)
+					continue
+				}
+				if typ == gguf.TypeQ4_K {
+					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
 					continue
 				}
 				for r := 0; r < rows; r++ {
@@ -279,6 +376,11 @@ func BenchmarkGemvAVX512(b *testing.B) {
 				if typ == gguf.TypeQ4_0 {
 					r := gemvQ4_0AVX512(dst, w, rowBytes, n, a, 0, rows)
 					gemvQ4_0At(true, dst, w, rowBytes, n, a, r, rows)
+					continue
+				}
+				if typ == gguf.TypeQ4_K {
+					r := gemvQ4KAVX512(dst, w, rowBytes, n, a, 0, rows)
+					gemvQ4KAt(true, dst, w, rowBytes, n, a, r, rows)
 					continue
 				}
 				r := gemvQ8_0AVX512(dst, w, rowBytes, n, a, 0, rows)

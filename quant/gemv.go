@@ -18,6 +18,9 @@ import (
 // dmin·d_a, accMin), and dst[r] = acc - accMin. dst is indexed by absolute
 // row. The AVX2 and portable paths give identical bits.
 func GemvQ4K(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
+	if useAVX512 {
+		r0 = gemvQ4KAVX512(dst, w, rowBytes, cols, a, r0, r1)
+	}
 	gemvQ4KAt(useAVX2, dst, w, rowBytes, cols, a, r0, r1)
 }
 

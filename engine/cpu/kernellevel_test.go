@@ -19,12 +19,13 @@ import (
 )
 
 // levelModels are the models TestKernelLevelsAgree decodes: the weight
-// types with AVX-512 kernels (Q4_0 through GemvQ4_0, Q8_0 through Gemv),
-// one without (Q4_K), and F32.
+// types with AVX-512 kernels (Q4_0 through GemvQ4_0, Q8_0 through Gemv,
+// Q4_K through GemvQ4K), one without (Q6_K), and F32.
 var levelModels = []string{
 	"synthetic/tiny-synth-q4_0.gguf",
 	"synthetic/tiny-synth-q8_0.gguf",
 	"synthetic/tiny-synth-q4_k.gguf",
+	"synthetic/tiny-synth-q6_k.gguf",
 	"stories260K.gguf",
 }
 

@@ -176,6 +176,9 @@ func (e *emu) addr(s string) (base uint64, vindex string, scale uint64) {
 		disp = d
 	}
 	parts := strings.Split(strings.TrimSuffix(s[i+1:], ")"), ")(")
+	if _, ok := e.gpr[parts[0]]; !ok {
+		e.fail("base register %s never set", parts[0])
+	}
 	a := e.gpr[parts[0]] + uint64(disp)
 	if len(parts) == 2 {
 		ix := strings.Split(parts[1], "*")
@@ -302,12 +305,84 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 		case "VPBROADCASTD":
 			w := e.width(a[1])
 			b := make([]byte, w)
+			v := uint32(e.gpr[a[0]])
+			if isMem(a[0]) {
+				v = u32(e.load(a[0], 4), 0)
+			} else if _, ok := e.gpr[a[0]]; !ok {
+				e.fail("unknown register %s", a[0])
+			}
 			for i := 0; i < w/4; i++ {
-				put32(b, i, uint32(e.gpr[a[0]]))
+				put32(b, i, v)
 			}
 			e.set(a[1], b)
-		case "VMOVDQU32", "VMOVDQU64", "VMOVDQA64":
+		case "VMOVDQU32", "VMOVDQU64", "VMOVDQA64", "VMOVDQU":
+			if isMem(a[1]) { // a store
+				addr, _, _ := e.addr(a[1])
+				n := e.width(a[0])
+				copy(e.mem[addr:addr+uint64(n)], e.load(a[0], n))
+				break
+			}
 			e.set(a[1], e.load(a[0], e.width(a[1])))
+		case "VPBROADCASTQ":
+			src := e.load(a[0], 8)
+			w := e.width(a[1])
+			b := make([]byte, 0, w)
+			for len(b) < w {
+				b = append(b, src...)
+			}
+			e.set(a[1], b)
+		case "VPSRLD", "VPSLLD":
+			sh := imm(e, a[0])
+			w := e.width(a[2])
+			x := e.load(a[1], w)
+			for i := 0; i < w/4; i++ {
+				if in.op == "VPSRLD" {
+					put32(x, i, u32(x, i)>>sh)
+				} else {
+					put32(x, i, u32(x, i)<<sh)
+				}
+			}
+			e.set(a[2], x)
+		case "VPHADDW":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w) // src2, src1
+			d := make([]byte, w)
+			hw := func(b []byte, i int) uint16 { return binary.LittleEndian.Uint16(b[2*i:]) }
+			for l := 0; l < w/16; l++ {
+				for i := 0; i < 4; i++ {
+					binary.LittleEndian.PutUint16(d[16*l+2*i:], hw(y[16*l:], 2*i)+hw(y[16*l:], 2*i+1))
+					binary.LittleEndian.PutUint16(d[16*l+8+2*i:], hw(x[16*l:], 2*i)+hw(x[16*l:], 2*i+1))
+				}
+			}
+			e.set(a[2], d)
+		case "VPSHUFB":
+			w := e.width(a[2])
+			ctl, src := e.load(a[0], w), e.load(a[1], w)
+			d := make([]byte, w)
+			for i := range d {
+				if ctl[i]&0x80 == 0 {
+					d[i] = src[i&^15+int(ctl[i]&15)]
+				}
+			}
+			e.set(a[2], d)
+		case "VPMADDUBSW":
+			w := e.width(a[2])
+			s, u := e.load(a[0], w), e.load(a[1], w)
+			d := make([]byte, w)
+			for i := 0; i < w/2; i++ {
+				v := int32(u[2*i])*int32(int8(s[2*i])) + int32(u[2*i+1])*int32(int8(s[2*i+1]))
+				v = max(-32768, min(32767, v))
+				binary.LittleEndian.PutUint16(d[2*i:], uint16(int16(v)))
+			}
+			e.set(a[2], d)
+		case "VPDPWSSD":
+			w := e.width(a[2])
+			x, y, acc := e.load(a[0], w), e.load(a[1], w), e.load(a[2], w)
+			hw := func(b []byte, i int) int32 { return int32(int16(binary.LittleEndian.Uint16(b[2*i:]))) }
+			for j := 0; j < w/4; j++ {
+				put32(acc, j, uint32(int32(u32(acc, j))+hw(y, 2*j)*hw(x, 2*j)+hw(y, 2*j+1)*hw(x, 2*j+1)))
+			}
+			e.set(a[2], acc)
 		case "VMOVSS":
 			addr, _, _ := e.addr(a[1])
 			copy(e.mem[addr:addr+4], e.load(a[0], 4))
@@ -325,7 +400,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				b = append(b, src...)
 			}
 			e.set(a[1], b)
-		case "VPXORD", "VPANDD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
+		case "VPXORD", "VPANDD", "VPORD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
 			w := e.width(a[2])
 			x, y := e.load(a[0], w), e.load(a[1], w) // Intel: dst = y op x
 			d := make([]byte, w)
@@ -335,6 +410,8 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 					d[i] = x[i] ^ y[i]
 				case "VPANDD":
 					d[i] = x[i] & y[i]
+				case "VPORD":
+					d[i] = x[i] | y[i]
 				case "VPSUBB":
 					d[i] = y[i] - x[i]
 				}
@@ -363,13 +440,15 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				putf(d, i, halfToFloat(binary.LittleEndian.Uint16(src[2*i:])))
 			}
 			e.set(a[1], d)
-		case "VMULPS", "VADDPS":
+		case "VMULPS", "VADDPS", "VSUBPS":
 			w := e.width(a[2])
 			x, y := e.load(a[0], w), e.load(a[1], w)
 			d := make([]byte, w)
 			for i := 0; i < w/4; i++ {
 				if in.op == "VMULPS" {
 					putf(d, i, f32(y, i)*f32(x, i))
+				} else if in.op == "VSUBPS" {
+					putf(d, i, f32(y, i)-f32(x, i))
 				} else {
 					putf(d, i, f32(y, i)+f32(x, i))
 				}
@@ -552,6 +631,7 @@ func newEmu(t *testing.T, p *emuProgram) *emu {
 	for name, b := range p.data {
 		e.syms[name] = e.alloc(b)
 	}
+	e.gpr["SP"] = e.alloc(make([]byte, 1024))
 	return e
 }
 
@@ -600,6 +680,38 @@ func q4_0GemvRow(w, a []byte, nb int) float32 {
 	return acc
 }
 
+// q4KGemvRow is the portable GemvQ4K row (gemvQ4KRowGo) over nb
+// super-blocks of 144 bytes against Q8_K blocks of 292.
+func q4KGemvRow(w, a []byte, nb int) float32 {
+	var acc, accMin float32
+	for b := 0; b < nb; b++ {
+		wb, ab := w[b*144:], a[b*292:]
+		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		sc := wb[4:16]
+		var isum, imin int32
+		for j := 0; j < 8; j++ {
+			var s, m uint8
+			if j < 4 {
+				s, m = sc[j]&63, sc[j+4]&63
+			} else {
+				s, m = sc[j+4]&0xf|(sc[j-4]>>6)<<4, sc[j+4]>>4|(sc[j]>>6)<<4
+			}
+			var sub int32
+			for l := 0; l < 32; l++ {
+				sub += int32((wb[16+(j/2)*32+l]>>(4*(j%2)))&15) * int32(int8(ab[4+32*j+l]))
+			}
+			isum += int32(s) * sub
+			bs := int32(int16(binary.LittleEndian.Uint16(ab[260+4*j:]))) + int32(int16(binary.LittleEndian.Uint16(ab[262+4*j:])))
+			imin += int32(m) * bs
+		}
+		d := halfToFloat(binary.LittleEndian.Uint16(wb))
+		dmin := halfToFloat(binary.LittleEndian.Uint16(wb[2:]))
+		acc = fma32(float32(isum), d*da, acc)
+		accMin = fma32(float32(imin), dmin*da, accMin)
+	}
+	return acc - accMin
+}
+
 // randHalf returns a finite half-precision scale (sometimes zero).
 func randHalf(rng *rand.Rand) uint16 {
 	if rng.IntN(8) == 0 {
@@ -628,6 +740,29 @@ func emuInput(rng *rand.Rand, blockLen, rows, nb, pad, mode int) (w, a []byte, r
 			binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen:], randHalf(rng))
 		}
 	}
+	if blockLen == 144 { // Q4_K: dmin too; Q8_K activations with their bsums
+		for r := 0; r < rows; r++ {
+			for b := 0; b < nb; b++ {
+				binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen+2:], randHalf(rng))
+			}
+		}
+		a = make([]byte, nb*292)
+		for b := 0; b < nb; b++ {
+			ab := a[b*292:]
+			binary.LittleEndian.PutUint32(ab, math.Float32bits(halfToFloat(randHalf(rng))*float32(rng.NormFloat64())))
+			for i := 4; i < 260; i++ {
+				ab[i] = q()
+			}
+			for g := 0; g < 16; g++ {
+				var sum int16
+				for i := 0; i < 16; i++ {
+					sum += int16(int8(ab[4+16*g+i]))
+				}
+				binary.LittleEndian.PutUint16(ab[260+2*g:], uint16(sum))
+			}
+		}
+		return w, a, rowBytes
+	}
 	a = make([]byte, nb*34)
 	for i := range a {
 		a[i] = q()
@@ -653,6 +788,7 @@ func TestEmulatedKernels(t *testing.T) {
 	}{
 		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
 		{"q4_0Q8_0Gemv16AVX512", 16, 18, q4_0GemvRow},
+		{"q4KQ8KGemv16AVX512", 16, 144, q4KGemvRow},
 	}
 	for _, k := range kernels {
 		fn := p.funcs[k.name]

@@ -28,6 +28,7 @@ func main() {
 	ConstraintExpr("!purego")
 	q8_0Gemv8()
 	q4_0Gemv16()
+	q4KGemv16()
 	Generate()
 }
 
@@ -41,6 +42,19 @@ func vpdpbusd(signed, unsigned, acc Op) {
 		Opcode:   "VPDPBUSD",
 		Operands: []Op{signed, unsigned, acc},
 		Inputs:   []Op{signed, unsigned, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI"},
+	})
+}
+
+// vpdpwssd emits VPDPWSSD x, y, acc (AVX512_VNNI): each int32 lane j of
+// acc gets y.word[2j]·x.word[2j] + y.word[2j+1]·x.word[2j+1] added (signed
+// words, exact products, wrapping sum). Built by hand like vpdpbusd.
+func vpdpwssd(x, y, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPWSSD",
+		Operands: []Op{x, y, acc},
+		Inputs:   []Op{x, y, acc},
 		Outputs:  []Op{acc},
 		ISA:      []string{"AVX512_VNNI"},
 	})
@@ -197,6 +211,38 @@ func q8_0Gemv8() {
 	RET()
 }
 
+// pairsToRowLanes sums the eight int32 lanes of each of sixteen rows held
+// in pairs, Z(16+i) = [row 2i in lanes 0..7 | row 2i+1 in lanes 8..15], into
+// Z24 = the sixteen row sums in row order (exact integers, so the order of
+// the additions is free). It clobbers Z16..Z31.
+func pairsToRowLanes() {
+	Comment("Sum each row's eight lanes: Z24 = [row 0..15] in lane order.",
+		"A = 128-bit lanes (L0+L1 of one pair, L2+L3 of it, ... of another):",
+		"Z24 = rows [0 1 4 5], Z26 = [8 9 12 13], Z28 = [2 3 6 7], Z30 = [10 11 14 15],",
+		"four partial sums each.")
+	pairs := [4][3]int{{16, 18, 24}, {20, 22, 26}, {17, 19, 28}, {21, 23, 30}}
+	for _, q := range pairs {
+		VSHUFI64X2(U8(0x88), zr(q[1]), zr(q[0]), zr(q[2]))
+		VSHUFI64X2(U8(0xdd), zr(q[1]), zr(q[0]), zr(q[2]+1))
+		VPADDD(zr(q[2]+1), zr(q[2]), zr(q[2]))
+	}
+	Comment("W0 = rows [0 4 8 12], W1 = [1 5 9 13], W2 = [2 6 10 14], W3 = [3 7 11 15].")
+	VSHUFI64X2(U8(0x88), Z26, Z24, Z16)
+	VSHUFI64X2(U8(0xdd), Z26, Z24, Z17)
+	VSHUFI64X2(U8(0x88), Z30, Z28, Z18)
+	VSHUFI64X2(U8(0xdd), Z30, Z28, Z19)
+	Comment("4x4 transpose-and-add in each 128-bit lane: lane k = rows 4k..4k+3.")
+	VPUNPCKLDQ(Z17, Z16, Z20)
+	VPUNPCKHDQ(Z17, Z16, Z21)
+	VPADDD(Z21, Z20, Z20)
+	VPUNPCKLDQ(Z19, Z18, Z22)
+	VPUNPCKHDQ(Z19, Z18, Z23)
+	VPADDD(Z23, Z22, Z22)
+	VPUNPCKLQDQ(Z22, Z20, Z24)
+	VPUNPCKHQDQ(Z22, Z20, Z25)
+	VPADDD(Z25, Z24, Z24)
+}
+
 // q4_0Gemv16 writes q4_0Q8_0Gemv16AVX512: sixteen rows of GemvQ4_0 at
 // once, one row per lane of Z0 like ggml_gemv_q4_0_8x8_q8_0, each lane
 // bit for bit q4_0Q8_0GemvAVX2 on its row: per block the exact integer sum
@@ -278,31 +324,7 @@ func q4_0Gemv16() {
 		vpdpbusd(Z5, zr(u), zr(acc))
 	}
 
-	Comment("Sum each row's eight lanes: Z24 = [row 0..15] in lane order.",
-		"A = 128-bit lanes (L0+L1 of one pair, L2+L3 of it, ... of another):",
-		"Z24 = rows [0 1 4 5], Z26 = [8 9 12 13], Z28 = [2 3 6 7], Z30 = [10 11 14 15],",
-		"four partial sums each.")
-	pairs := [4][3]int{{16, 18, 24}, {20, 22, 26}, {17, 19, 28}, {21, 23, 30}}
-	for _, q := range pairs {
-		VSHUFI64X2(U8(0x88), zr(q[1]), zr(q[0]), zr(q[2]))
-		VSHUFI64X2(U8(0xdd), zr(q[1]), zr(q[0]), zr(q[2]+1))
-		VPADDD(zr(q[2]+1), zr(q[2]), zr(q[2]))
-	}
-	Comment("W0 = rows [0 4 8 12], W1 = [1 5 9 13], W2 = [2 6 10 14], W3 = [3 7 11 15].")
-	VSHUFI64X2(U8(0x88), Z26, Z24, Z16)
-	VSHUFI64X2(U8(0xdd), Z26, Z24, Z17)
-	VSHUFI64X2(U8(0x88), Z30, Z28, Z18)
-	VSHUFI64X2(U8(0xdd), Z30, Z28, Z19)
-	Comment("4x4 transpose-and-add in each 128-bit lane: lane k = rows 4k..4k+3.")
-	VPUNPCKLDQ(Z17, Z16, Z20)
-	VPUNPCKHDQ(Z17, Z16, Z21)
-	VPADDD(Z21, Z20, Z20)
-	VPUNPCKLDQ(Z19, Z18, Z22)
-	VPUNPCKHDQ(Z19, Z18, Z23)
-	VPADDD(Z23, Z22, Z22)
-	VPUNPCKLQDQ(Z22, Z20, Z24)
-	VPUNPCKHQDQ(Z22, Z20, Z25)
-	VPADDD(Z25, Z24, Z24)
+	pairsToRowLanes()
 	VCVTDQ2PS(Z24, Z24)
 
 	Comment("Z7 = d_w of the sixteen rows (gathered dwords, low halves) times d_a.")
@@ -324,6 +346,208 @@ func q4_0Gemv16() {
 	DECQ(RCX)
 	JNZ(LabelRef("q40g16loop"))
 
+	VMOVUPS(Z0, Mem{Base: RDX})
+	VZEROUPPER()
+	RET()
+}
+
+// q4KGemv16 writes q4KQ8KGemv16AVX512: sixteen rows of GemvQ4K at once, one
+// row per lane of Z0 (acc) and Z1 (accMin) like ggml_gemv_q4_K_8x8_q8_K,
+// each lane bit for bit q4KGemvAVX2 on its row: per super-block the exact
+// integers isum = Σ_j s_j·(Σ q_w·q_a) and imin = Σ_j m_j·bsum_j of every
+// row are gathered into one vector each, converted to float32 and
+// accumulated with one VFMADD231PS by d·d_a (dmin·d_a); dst = acc - accMin.
+//
+// Scales and mins: the 12 packed bytes of the sixteen rows are gathered as
+// three dwords a row (one row per lane) and unpacked with ggml's kmask
+// steps; mins meet the activation's pair sums there (VPDPWSSD on word
+// pairs). Scales go through the stack to one qword a row, which VPSHUFB
+// spreads as words over the 64-element chunks: per row and chunk c the 64
+// nibbles [low | high] times the activation quants (VPMADDUBSW, pair sums
+// at most 2·15·128) are multiplied by the sub-block scale and summed into
+// int32 lanes (VPDPWSSD); pairsToRowLanes then sums each row's lanes.
+func q4KGemv16() {
+	TEXT("q4KQ8KGemv16AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc(
+		"q4KQ8KGemv16AVX512 computes GemvQ4K for the sixteen rows from w (row",
+		"stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 super-blocks into",
+		"dst[0:16], each equal bit for bit to q4KGemvAVX2 on that row. It needs",
+		"LevelAVX512.",
+	)
+	iota16 := GLOBL("q4kRowIota", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(l))
+	}
+	// Scale words: chunk c takes sub-block 2c's scale (byte 2c of the row's
+	// qword, zero-extended) into the words of 128-bit lanes 0,1 and 2c+1's
+	// into lanes 2,3.
+	sw := GLOBL("q4kScaleWords", RODATA|NOPTR)
+	for c := 0; c < 4; c++ {
+		for l := 0; l < 4; l++ {
+			for w := 0; w < 8; w++ {
+				DATA(64*c+16*l+2*w, U8(2*c+l/2))
+				DATA(64*c+16*l+2*w+1, U8(0x80))
+			}
+		}
+	}
+	// Min pairs: dword p of each 128-bit lane becomes the words (byte 4p+2k,
+	// byte 4p+2k+1) for k = 0, 1.
+	mp := GLOBL("q4kMinPairs", RODATA|NOPTR)
+	for k := 0; k < 2; k++ {
+		for l := 0; l < 4; l++ {
+			for q := 0; q < 4; q++ {
+				for i, v := range []int{4*q + 2*k, 0x80, 4*q + 2*k + 1, 0x80} {
+					DATA(64*k+16*l+4*q+i, U8(v))
+				}
+			}
+		}
+	}
+	stack := AllocLocal(160) // 0: scales of rows 4k,4k+1; 64: rows 4k+2,4k+3; 128: pair sums
+
+	Load(Param("dst"), RDX)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)   // 3·rowBytes
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11) // rows 4..7
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R12) // rows 8..11
+	LEAQ(Mem{Base: R12, Index: R8, Scale: 4}, R13) // rows 12..15
+	LEAQ(Mem{Base: R13, Index: R8, Scale: 4}, R10) // the next sixteen rows, prefetched
+
+	Comment("Z0, Z1: acc and accMin of the sixteen rows; Z6 = 0x0f bytes;",
+		"Z7..Z10: scale-word shuffles of chunks 0..3; Z11 = r·rowBytes in lane r;",
+		"K2 selects qwords 4..7 (the 256-bit half that gets high nibbles).")
+	VPXORD(Z0, Z0, Z0)
+	VPXORD(Z1, Z1, Z1)
+	MOVL(U32(0x0f0f0f0f), EAX)
+	VPBROADCASTD(EAX, Z6)
+	for c := 0; c < 4; c++ {
+		VMOVDQU32(sw.Offset(64*c), zr(7+c))
+	}
+	VPBROADCASTD(R8L, Z11)
+	VPMULLD(iota16, Z11, Z11)
+	MOVL(U32(0xf0), EAX)
+	KMOVW(EAX, K2)
+
+	Label("q4kg16loop")
+	Comment("The next sixteen rows are 16·rowBytes contiguous bytes from R10:",
+		"prefetch 2304 of them (16 super-blocks' worth) per super-block.")
+	for off := 0; off < 2304; off += 64 {
+		PREFETCHT0(Mem{Base: R10, Disp: off})
+	}
+	ADDQ(U32(2304), R10)
+
+	Comment("Z12, Z13, Z14 = scale bytes 0..3, 4..7, 8..11 of the sixteen rows.")
+	for i, z := range []VecPhysical{Z12, Z13, Z14} {
+		KXNORW(K1, K1, K1)
+		VPGATHERDD(Mem{Base: RSI, Index: Z11, Scale: 1, Disp: 4 + 4*i}, K1, z)
+	}
+	Comment("Unpack (ggml's kmask steps, one row per lane): Z27 = scales 0..3,",
+		"Z29 = scales 4..7, Z28 = mins 0..3, Z30 = mins 4..7.")
+	MOVL(U32(0x3f3f3f3f), EAX)
+	VPBROADCASTD(EAX, Z24)
+	MOVL(U32(0x03030303), EAX)
+	VPBROADCASTD(EAX, Z26)
+	VPANDD(Z24, Z12, Z27)
+	VPANDD(Z24, Z13, Z28)
+	VPSRLD(U8(6), Z12, Z31)
+	VPANDD(Z26, Z31, Z31)
+	VPSLLD(U8(4), Z31, Z31)
+	VPANDD(Z6, Z14, Z29)
+	VPORD(Z31, Z29, Z29)
+	VPSRLD(U8(6), Z13, Z31)
+	VPANDD(Z26, Z31, Z31)
+	VPSLLD(U8(4), Z31, Z31)
+	VPSRLD(U8(4), Z14, Z30)
+	VPANDD(Z6, Z30, Z30)
+	VPORD(Z31, Z30, Z30)
+	Comment("Each row's eight scale bytes as one qword on the stack.")
+	VPUNPCKLDQ(Z29, Z27, Z24)
+	VPUNPCKHDQ(Z29, Z27, Z25)
+	VMOVDQU32(Z24, stack.Offset(0))
+	VMOVDQU32(Z25, stack.Offset(64))
+
+	Comment("Z15 = imin of the sixteen rows: min pairs (m_2k, m_2k+1) times the",
+		"activation's (bsum_2k, bsum_2k+1), bsum_j the sum of its 32 quants.")
+	VMOVDQU(Mem{Base: RDI, Disp: 4 + 256}, Y12)
+	VPHADDW(Y12, Y12, Y12)
+	VMOVDQU(Y12, stack.Offset(128))
+	VMOVDQU32(mp.Offset(0), Z24)
+	VMOVDQU32(mp.Offset(64), Z25)
+	VPXORD(Z15, Z15, Z15)
+	for k, m := range []struct {
+		mins, ctrl VecPhysical
+		off        int
+	}{{Z28, Z24, 0}, {Z28, Z25, 4}, {Z30, Z24, 16}, {Z30, Z25, 20}} {
+		_ = k
+		VPSHUFB(m.ctrl, m.mins, Z31)
+		VPBROADCASTD(stack.Offset(128+m.off), Z26)
+		vpdpwssd(Z26, Z31, Z15)
+	}
+
+	Comment("Z2..Z5 = the activation quants of chunks 0..3 (64 each).")
+	for c := 0; c < 4; c++ {
+		VMOVDQU32(Mem{Base: RDI, Disp: 4 + 64*c}, zr(2+c))
+	}
+
+	bases := [4]GPPhysical{RSI, R11, R12, R13}
+	for i := 0; i < 8; i++ {
+		for h := 0; h < 2; h++ {
+			r := 2*i + h
+			row := rows4(bases[r/4], 16)[r%4]
+			acc := 24 + h
+			k, m := r/4, r%4
+			soff := 16*k + 8*m
+			if m >= 2 {
+				soff = 64 + 16*k + 8*(m-2)
+			}
+			Comment(fmt.Sprintf("row %d: Z%d = Σ_c scale words · (nibbles·quants pair sums)", r, acc))
+			VPBROADCASTQ(stack.Offset(soff), Z26)
+			VPXORD(zr(acc), zr(acc), zr(acc))
+			for c := 0; c < 4; c++ {
+				m := row
+				m.Disp += 32 * c
+				VBROADCASTI64X4(m, Z27)
+				VPSRLQ(U8(4), Z27, K2, Z27)
+				VPANDD(Z6, Z27, Z27)
+				VPMADDUBSW(zr(2+c), Z27, Z28)
+				VPSHUFB(zr(7+c), Z26, Z29)
+				vpdpwssd(Z29, Z28, zr(acc))
+			}
+		}
+		Comment(fmt.Sprintf("Z%d = [row %d lanes 0..7 | row %d lanes 0..7], each half summed", 16+i, 2*i, 2*i+1))
+		VSHUFI64X2(U8(0x44), Z25, Z24, Z30)
+		VSHUFI64X2(U8(0xee), Z25, Z24, Z31)
+		VPADDD(Z31, Z30, zr(16+i))
+	}
+	pairsToRowLanes()
+	VCVTDQ2PS(Z24, Z24)
+	VCVTDQ2PS(Z15, Z15)
+
+	Comment("Z12 = d·d_a and Z13 = dmin·d_a of the sixteen rows (gathered dwords).")
+	KXNORW(K1, K1, K1)
+	VPGATHERDD(Mem{Base: RSI, Index: Z11, Scale: 1}, K1, Z12)
+	VPMOVDW(Z12, Y13)
+	VCVTPH2PS(Y13, Z13)
+	VPSRLD(U8(16), Z12, Z12)
+	VPMOVDW(Z12, Y14)
+	VCVTPH2PS(Y14, Z14)
+	VBROADCASTSS(Mem{Base: RDI}, Z12)
+	VMULPS(Z12, Z13, Z13)
+	VMULPS(Z12, Z14, Z14)
+	VFMADD231PS(Z13, Z24, Z0)
+	VFMADD231PS(Z14, Z15, Z1)
+
+	for _, b := range bases {
+		ADDQ(U32(144), b)
+	}
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kg16loop"))
+
+	VSUBPS(Z1, Z0, Z0)
 	VMOVUPS(Z0, Mem{Base: RDX})
 	VZEROUPPER()
 	RET()
