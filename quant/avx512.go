@@ -12,7 +12,9 @@ import "github.com/hearthllm/hearth/gguf"
 
 // hasAVX512Kernels says whether one-token products of weights of type t
 // have an AVX-512 kernel: at LevelAVX512 those run it, every other type
-// keeps its AVX2 kernels (which give the same bits either way).
+// keeps its AVX2 kernels (which give the same bits either way). The
+// dispatch in gemv.go asks it, so taking a type out here (say one whose
+// AVX-512 kernel measures slower) sends it back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
 	return t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K
 }
