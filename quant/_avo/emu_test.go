@@ -108,6 +108,19 @@ type emu struct {
 	zf   bool
 	syms map[string]uint64
 	in   emuInst
+	// regions are the allocated [start, end) ranges; every access must lie
+	// inside one (the gaps between them catch over-reads).
+	regions [][2]uint64
+}
+
+// check fails unless [a, a+n) lies inside one allocated region.
+func (e *emu) check(a, n uint64) {
+	for _, r := range e.regions {
+		if a >= r[0] && a+n <= r[1] {
+			return
+		}
+	}
+	e.fail("access of %d bytes at %#x outside every allocation", n, a)
 }
 
 func (e *emu) fail(format string, args ...any) {
@@ -119,6 +132,7 @@ func (e *emu) fail(format string, args ...any) {
 func (e *emu) alloc(b []byte) uint64 {
 	addr := uint64(len(e.mem))
 	e.mem = append(e.mem, b...)
+	e.regions = append(e.regions, [2]uint64{addr, addr + uint64(len(b))})
 	e.mem = append(e.mem, make([]byte, 64)...) // a gap
 	return addr
 }
@@ -200,9 +214,7 @@ func (e *emu) load(s string, n int) []byte {
 		if vi != "" {
 			e.fail("VSIB operand in a plain load")
 		}
-		if a+uint64(n) > uint64(len(e.mem)) {
-			e.fail("load out of memory")
-		}
+		e.check(a, uint64(n))
 		return append([]byte(nil), e.mem[a:a+uint64(n)]...)
 	}
 	r, _ := e.vreg(s)
@@ -319,6 +331,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			if isMem(a[1]) { // a store
 				addr, _, _ := e.addr(a[1])
 				n := e.width(a[0])
+				e.check(addr, uint64(n))
 				copy(e.mem[addr:addr+uint64(n)], e.load(a[0], n))
 				break
 			}
@@ -385,9 +398,11 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			e.set(a[2], acc)
 		case "VMOVSS":
 			addr, _, _ := e.addr(a[1])
+			e.check(addr, 4)
 			copy(e.mem[addr:addr+4], e.load(a[0], 4))
 		case "VMOVUPS":
 			addr, _, _ := e.addr(a[1])
+			e.check(addr, 64)
 			copy(e.mem[addr:addr+64], e.load(a[0], 64))
 		case "VBROADCASTI64X4":
 			src := e.load(a[0], 32)
@@ -606,6 +621,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			for i := 0; i < 16; i++ {
 				if e.k[kr]>>i&1 == 1 {
 					ad := base + uint64(int64(int32(u32(idx, i)))*int64(sc))
+					e.check(ad, 4)
 					put32(d, i, binary.LittleEndian.Uint32(e.mem[ad:]))
 				}
 			}
