@@ -16,7 +16,11 @@ import "github.com/hearthllm/hearth/gguf"
 // dispatch in gemv.go asks it, so taking a type out here (say one whose
 // AVX-512 kernel measures slower) sends it back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
-	return t == gguf.TypeQ4_0 || t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K
+	switch t {
+	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
+		return true
+	}
+	return false
 }
 
 // gemvQ8_0AVX512 sets dst[r] = W[r,:]·a for the rows r in [r0, r1) that
@@ -70,6 +74,24 @@ func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1
 		_ = dst[r0+15]
 		_ = w[(r0+15)*rowBytes+nb*q4KBytes-1]
 		q4KQ8KGemv16AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
+	}
+	return r0
+}
+
+// gemvQ6KAVX512 sets dst[r] = W[r,:]·a for the Q6_K rows r in [r0, r1)
+// that come in whole groups of eight from r0 with the AVX-512 kernel (bit
+// for bit q6KDotAVX2, i.e. Gemv at LevelAVX2) and returns the first row it
+// left for the caller. The CPU must have LevelAVX512.
+func gemvQ6KAVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
+	nb := n / qkK
+	if nb == 0 {
+		return r0
+	}
+	a = a[:nb*q8KBytes]
+	for ; r0+8 <= r1; r0 += 8 {
+		_ = dst[r0+7]
+		_ = w[(r0+7)*rowBytes+nb*q6KBytes-1]
+		q6KQ8KGemv8AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
 	}
 	return r0
 }

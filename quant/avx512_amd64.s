@@ -1520,3 +1520,684 @@ DATA q4kMinPairs<>+125(SB)/1, $0x80
 DATA q4kMinPairs<>+126(SB)/1, $0x0f
 DATA q4kMinPairs<>+127(SB)/1, $0x80
 GLOBL q4kMinPairs<>(SB), RODATA|NOPTR, $128
+
+// func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, F16C, MMX+
+TEXT ·q6KQ8KGemv8AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DX
+	MOVQ w+8(FP), SI
+	MOVQ rowBytes+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ nb+32(FP), CX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11
+	LEAQ (R11)(R8*4), R10
+
+	// Z0..Z3: float lanes of rows (0,1), (2,3), (4,5), (6,7); Z4..Z8 = bytes
+	// 0x0f, 0x03, 0x0c, 0x30, 0xc0; Z9 = chunk 0's scale-word indices;
+	// Z10 = words of 2; Z11 = VPERMPS indices [0 x8, 1 x8].
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	MOVL         $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z4
+	MOVL         $0x03030303, AX
+	VPBROADCASTD AX, Z5
+	MOVL         $0x0c0c0c0c, AX
+	VPBROADCASTD AX, Z6
+	MOVL         $0x30303030, AX
+	VPBROADCASTD AX, Z7
+	MOVL         $0xc0c0c0c0, AX
+	VPBROADCASTD AX, Z8
+	VMOVDQU32    q6kScaleIdx<>+0(SB), Z9
+	MOVL         $0x00020002, AX
+	VPBROADCASTD AX, Z10
+	VMOVDQU32    q6kPairIdx<>+0(SB), Z11
+
+q6kg8loop:
+	// The next eight rows are 8·rowBytes contiguous bytes from R10:
+	// prefetch 1680 of them (8 super-blocks' worth) per super-block.
+	PREFETCHT0      (R10)
+	PREFETCHT0      64(R10)
+	PREFETCHT0      128(R10)
+	PREFETCHT0      192(R10)
+	PREFETCHT0      256(R10)
+	PREFETCHT0      320(R10)
+	PREFETCHT0      384(R10)
+	PREFETCHT0      448(R10)
+	PREFETCHT0      512(R10)
+	PREFETCHT0      576(R10)
+	PREFETCHT0      640(R10)
+	PREFETCHT0      704(R10)
+	PREFETCHT0      768(R10)
+	PREFETCHT0      832(R10)
+	PREFETCHT0      896(R10)
+	PREFETCHT0      960(R10)
+	PREFETCHT0      1024(R10)
+	PREFETCHT0      1088(R10)
+	PREFETCHT0      1152(R10)
+	PREFETCHT0      1216(R10)
+	PREFETCHT0      1280(R10)
+	PREFETCHT0      1344(R10)
+	PREFETCHT0      1408(R10)
+	PREFETCHT0      1472(R10)
+	PREFETCHT0      1536(R10)
+	PREFETCHT0      1600(R10)
+	PREFETCHT0      1664(R10)
+	ADDQ            $0x00000690, R10
+	VBROADCASTSS    (DI), X13
+	VBROADCASTI64X4 260(DI), Z26
+
+	// rows 0 and 1: Z14 = their sign-extended scales [A | B] (words)
+	VMOVDQU      192(SI), X15
+	VINSERTI128  $0x01, 192(SI)(R8*1), Y15, Y15
+	VPMOVSXBW    Y15, Z14
+	VPXORD       Z16, Z16, Z16
+	VMOVDQA64    Z9, Z25
+	VMOVDQU64    (SI), Y17
+	VINSERTI64X4 $0x01, (SI)(R8*1), Z17, Z17
+	VMOVDQU64    32(SI), Y18
+	VINSERTI64X4 $0x01, 32(SI)(R8*1), Z18, Z18
+	VMOVDQU64    128(SI), Y19
+	VINSERTI64X4 $0x01, 128(SI)(R8*1), Z19, Z19
+
+	// chunk 0: values 0..31
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 4(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 1: values 32..63
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 36(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 2: values 64..95
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 68(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 3: values 96..127
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 100(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+	VMOVDQU64       64(SI), Y17
+	VINSERTI64X4    $0x01, 64(SI)(R8*1), Z17, Z17
+	VMOVDQU64       96(SI), Y18
+	VINSERTI64X4    $0x01, 96(SI)(R8*1), Z18, Z18
+	VMOVDQU64       160(SI), Y19
+	VINSERTI64X4    $0x01, 160(SI)(R8*1), Z19, Z19
+
+	// chunk 4: values 128..159
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 132(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 5: values 160..191
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 164(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 6: values 192..223
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 196(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 7: values 224..255
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 228(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1) in lane j
+	VPMADDWD  Z26, Z14, Z27
+	VPSLLD    $0x05, Z27, Z27
+	VPSUBD    Z27, Z16, Z16
+	VCVTDQ2PS Z16, Z16
+
+	// Z29 = d_w·d_a of row A in lanes 0..7, of row B in 8..15
+	MOVWLZX     208(SI), AX
+	VMOVD       AX, X12
+	VPINSRW     $0x01, 208(SI)(R8*1), X12, X12
+	VCVTPH2PS   X12, X12
+	VMULPS      X13, X12, X12
+	VPERMPS     Z12, Z11, Z29
+	VFMADD231PS Z29, Z16, Z0
+
+	// rows 2 and 3: Z14 = their sign-extended scales [A | B] (words)
+	VMOVDQU      192(SI)(R8*2), X15
+	VINSERTI128  $0x01, 192(SI)(R9*1), Y15, Y15
+	VPMOVSXBW    Y15, Z14
+	VPXORD       Z16, Z16, Z16
+	VMOVDQA64    Z9, Z25
+	VMOVDQU64    (SI)(R8*2), Y17
+	VINSERTI64X4 $0x01, (SI)(R9*1), Z17, Z17
+	VMOVDQU64    32(SI)(R8*2), Y18
+	VINSERTI64X4 $0x01, 32(SI)(R9*1), Z18, Z18
+	VMOVDQU64    128(SI)(R8*2), Y19
+	VINSERTI64X4 $0x01, 128(SI)(R9*1), Z19, Z19
+
+	// chunk 0: values 0..31
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 4(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 1: values 32..63
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 36(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 2: values 64..95
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 68(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 3: values 96..127
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 100(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+	VMOVDQU64       64(SI)(R8*2), Y17
+	VINSERTI64X4    $0x01, 64(SI)(R9*1), Z17, Z17
+	VMOVDQU64       96(SI)(R8*2), Y18
+	VINSERTI64X4    $0x01, 96(SI)(R9*1), Z18, Z18
+	VMOVDQU64       160(SI)(R8*2), Y19
+	VINSERTI64X4    $0x01, 160(SI)(R9*1), Z19, Z19
+
+	// chunk 4: values 128..159
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 132(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 5: values 160..191
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 164(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 6: values 192..223
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 196(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 7: values 224..255
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 228(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1) in lane j
+	VPMADDWD  Z26, Z14, Z27
+	VPSLLD    $0x05, Z27, Z27
+	VPSUBD    Z27, Z16, Z16
+	VCVTDQ2PS Z16, Z16
+
+	// Z29 = d_w·d_a of row A in lanes 0..7, of row B in 8..15
+	MOVWLZX     208(SI)(R8*2), AX
+	VMOVD       AX, X12
+	VPINSRW     $0x01, 208(SI)(R9*1), X12, X12
+	VCVTPH2PS   X12, X12
+	VMULPS      X13, X12, X12
+	VPERMPS     Z12, Z11, Z29
+	VFMADD231PS Z29, Z16, Z1
+
+	// rows 4 and 5: Z14 = their sign-extended scales [A | B] (words)
+	VMOVDQU      192(R11), X15
+	VINSERTI128  $0x01, 192(R11)(R8*1), Y15, Y15
+	VPMOVSXBW    Y15, Z14
+	VPXORD       Z16, Z16, Z16
+	VMOVDQA64    Z9, Z25
+	VMOVDQU64    (R11), Y17
+	VINSERTI64X4 $0x01, (R11)(R8*1), Z17, Z17
+	VMOVDQU64    32(R11), Y18
+	VINSERTI64X4 $0x01, 32(R11)(R8*1), Z18, Z18
+	VMOVDQU64    128(R11), Y19
+	VINSERTI64X4 $0x01, 128(R11)(R8*1), Z19, Z19
+
+	// chunk 0: values 0..31
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 4(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 1: values 32..63
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 36(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 2: values 64..95
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 68(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 3: values 96..127
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 100(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+	VMOVDQU64       64(R11), Y17
+	VINSERTI64X4    $0x01, 64(R11)(R8*1), Z17, Z17
+	VMOVDQU64       96(R11), Y18
+	VINSERTI64X4    $0x01, 96(R11)(R8*1), Z18, Z18
+	VMOVDQU64       160(R11), Y19
+	VINSERTI64X4    $0x01, 160(R11)(R8*1), Z19, Z19
+
+	// chunk 4: values 128..159
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 132(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 5: values 160..191
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 164(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 6: values 192..223
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 196(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 7: values 224..255
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 228(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1) in lane j
+	VPMADDWD  Z26, Z14, Z27
+	VPSLLD    $0x05, Z27, Z27
+	VPSUBD    Z27, Z16, Z16
+	VCVTDQ2PS Z16, Z16
+
+	// Z29 = d_w·d_a of row A in lanes 0..7, of row B in 8..15
+	MOVWLZX     208(R11), AX
+	VMOVD       AX, X12
+	VPINSRW     $0x01, 208(R11)(R8*1), X12, X12
+	VCVTPH2PS   X12, X12
+	VMULPS      X13, X12, X12
+	VPERMPS     Z12, Z11, Z29
+	VFMADD231PS Z29, Z16, Z2
+
+	// rows 6 and 7: Z14 = their sign-extended scales [A | B] (words)
+	VMOVDQU      192(R11)(R8*2), X15
+	VINSERTI128  $0x01, 192(R11)(R9*1), Y15, Y15
+	VPMOVSXBW    Y15, Z14
+	VPXORD       Z16, Z16, Z16
+	VMOVDQA64    Z9, Z25
+	VMOVDQU64    (R11)(R8*2), Y17
+	VINSERTI64X4 $0x01, (R11)(R9*1), Z17, Z17
+	VMOVDQU64    32(R11)(R8*2), Y18
+	VINSERTI64X4 $0x01, 32(R11)(R9*1), Z18, Z18
+	VMOVDQU64    128(R11)(R8*2), Y19
+	VINSERTI64X4 $0x01, 128(R11)(R9*1), Z19, Z19
+
+	// chunk 0: values 0..31
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 4(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 1: values 32..63
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 36(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 2: values 64..95
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 68(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 3: values 96..127
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 100(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+	VMOVDQU64       64(R11)(R8*2), Y17
+	VINSERTI64X4    $0x01, 64(R11)(R9*1), Z17, Z17
+	VMOVDQU64       96(R11)(R8*2), Y18
+	VINSERTI64X4    $0x01, 96(R11)(R9*1), Z18, Z18
+	VMOVDQU64       160(R11)(R8*2), Y19
+	VINSERTI64X4    $0x01, 160(R11)(R9*1), Z19, Z19
+
+	// chunk 4: values 128..159
+	VPANDD          Z4, Z17, Z20
+	VPANDD          Z5, Z19, Z21
+	VPSLLQ          $0x04, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 132(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 5: values 160..191
+	VPANDD          Z4, Z18, Z20
+	VPANDD          Z6, Z19, Z21
+	VPSLLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 164(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 6: values 192..223
+	VPSRLQ          $0x04, Z17, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z7, Z19, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 196(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// chunk 7: values 224..255
+	VPSRLQ          $0x04, Z18, Z20
+	VPANDD          Z4, Z20, Z20
+	VPANDD          Z8, Z19, Z21
+	VPSRLQ          $0x02, Z21, Z21
+	VPORD           Z21, Z20, Z20
+	VBROADCASTI64X4 228(DI), Z22
+	VPMADDUBSW      Z22, Z20, Z23
+	VPADDW          Z10, Z25, Z25
+	VPERMW          Z14, Z25, Z24
+	VPDPWSSD        Z24, Z23, Z16
+
+	// minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1) in lane j
+	VPMADDWD  Z26, Z14, Z27
+	VPSLLD    $0x05, Z27, Z27
+	VPSUBD    Z27, Z16, Z16
+	VCVTDQ2PS Z16, Z16
+
+	// Z29 = d_w·d_a of row A in lanes 0..7, of row B in 8..15
+	MOVWLZX     208(R11)(R8*2), AX
+	VMOVD       AX, X12
+	VPINSRW     $0x01, 208(R11)(R9*1), X12, X12
+	VCVTPH2PS   X12, X12
+	VMULPS      X13, X12, X12
+	VPERMPS     Z12, Z11, Z29
+	VFMADD231PS Z29, Z16, Z3
+	ADDQ        $0x000000d2, SI
+	ADDQ        $0x000000d2, R11
+	ADDQ        $0x00000124, DI
+	DECQ        CX
+	JNZ         q6kg8loop
+
+	// hsum_float_8 of each row's eight lanes.
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPS        X0, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, (DX)
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 4(DX)
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VEXTRACTF128  $0x01, Y1, X5
+	VADDPS        X1, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 8(DX)
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 12(DX)
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VEXTRACTF128  $0x01, Y2, X5
+	VADDPS        X2, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 16(DX)
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 20(DX)
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VEXTRACTF128  $0x01, Y3, X5
+	VADDPS        X3, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 24(DX)
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPS        X4, X5, X5
+	VMOVHLPS      X5, X5, X6
+	VADDPS        X6, X5, X5
+	VMOVSHDUP     X5, X6
+	VADDSS        X6, X5, X5
+	VMOVSS        X5, 28(DX)
+	VZEROUPPER
+	RET
+
+DATA q6kScaleIdx<>+0(SB)/2, $0x0000
+DATA q6kScaleIdx<>+2(SB)/2, $0x0000
+DATA q6kScaleIdx<>+4(SB)/2, $0x0000
+DATA q6kScaleIdx<>+6(SB)/2, $0x0000
+DATA q6kScaleIdx<>+8(SB)/2, $0x0000
+DATA q6kScaleIdx<>+10(SB)/2, $0x0000
+DATA q6kScaleIdx<>+12(SB)/2, $0x0000
+DATA q6kScaleIdx<>+14(SB)/2, $0x0000
+DATA q6kScaleIdx<>+16(SB)/2, $0x0001
+DATA q6kScaleIdx<>+18(SB)/2, $0x0001
+DATA q6kScaleIdx<>+20(SB)/2, $0x0001
+DATA q6kScaleIdx<>+22(SB)/2, $0x0001
+DATA q6kScaleIdx<>+24(SB)/2, $0x0001
+DATA q6kScaleIdx<>+26(SB)/2, $0x0001
+DATA q6kScaleIdx<>+28(SB)/2, $0x0001
+DATA q6kScaleIdx<>+30(SB)/2, $0x0001
+DATA q6kScaleIdx<>+32(SB)/2, $0x0010
+DATA q6kScaleIdx<>+34(SB)/2, $0x0010
+DATA q6kScaleIdx<>+36(SB)/2, $0x0010
+DATA q6kScaleIdx<>+38(SB)/2, $0x0010
+DATA q6kScaleIdx<>+40(SB)/2, $0x0010
+DATA q6kScaleIdx<>+42(SB)/2, $0x0010
+DATA q6kScaleIdx<>+44(SB)/2, $0x0010
+DATA q6kScaleIdx<>+46(SB)/2, $0x0010
+DATA q6kScaleIdx<>+48(SB)/2, $0x0011
+DATA q6kScaleIdx<>+50(SB)/2, $0x0011
+DATA q6kScaleIdx<>+52(SB)/2, $0x0011
+DATA q6kScaleIdx<>+54(SB)/2, $0x0011
+DATA q6kScaleIdx<>+56(SB)/2, $0x0011
+DATA q6kScaleIdx<>+58(SB)/2, $0x0011
+DATA q6kScaleIdx<>+60(SB)/2, $0x0011
+DATA q6kScaleIdx<>+62(SB)/2, $0x0011
+GLOBL q6kScaleIdx<>(SB), RODATA|NOPTR, $64
+
+DATA q6kPairIdx<>+0(SB)/4, $0x00000000
+DATA q6kPairIdx<>+4(SB)/4, $0x00000000
+DATA q6kPairIdx<>+8(SB)/4, $0x00000000
+DATA q6kPairIdx<>+12(SB)/4, $0x00000000
+DATA q6kPairIdx<>+16(SB)/4, $0x00000000
+DATA q6kPairIdx<>+20(SB)/4, $0x00000000
+DATA q6kPairIdx<>+24(SB)/4, $0x00000000
+DATA q6kPairIdx<>+28(SB)/4, $0x00000000
+DATA q6kPairIdx<>+32(SB)/4, $0x00000001
+DATA q6kPairIdx<>+36(SB)/4, $0x00000001
+DATA q6kPairIdx<>+40(SB)/4, $0x00000001
+DATA q6kPairIdx<>+44(SB)/4, $0x00000001
+DATA q6kPairIdx<>+48(SB)/4, $0x00000001
+DATA q6kPairIdx<>+52(SB)/4, $0x00000001
+DATA q6kPairIdx<>+56(SB)/4, $0x00000001
+DATA q6kPairIdx<>+60(SB)/4, $0x00000001
+GLOBL q6kPairIdx<>(SB), RODATA|NOPTR, $64

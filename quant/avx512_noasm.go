@@ -15,3 +15,7 @@ func q4_0Q8_0Gemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) 
 func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}

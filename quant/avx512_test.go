@@ -303,10 +303,129 @@ func TestQ4KInputAVX2(t *testing.T) {
 	}
 }
 
+// q6KDotAVX2Order is a Go model of ggml's AVX2 ggml_vec_dot_q6_K_q8_K over
+// nb super-blocks: per super-block eight int32 lanes, lane j of chunk k
+// (values 32k..32k+31) gets s_{2k+[e≥16]}·q·a for the values e = 4j..4j+3
+// of the chunk, minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1); then
+// lane = fma(float32(lane), d_w·d_a, lane) in eight float32 lanes and
+// hsum_float_8.
+func q6KDotAVX2Order(w, a []byte, nb int) float32 {
+	var facc [8]float32
+	for b := 0; b < nb; b++ {
+		wb, ab := w[b*q6KBytes:(b+1)*q6KBytes], a[b*q8KBytes:(b+1)*q8KBytes]
+		ql, qh := wb[:128], wb[128:192]
+		var lane [8]int32
+		for k := 0; k < 8; k++ {
+			h, i := k/4, k%4
+			for e := 0; e < 32; e++ {
+				var q byte
+				switch i {
+				case 0:
+					q = ql[64*h+e]&0xf | (qh[32*h+e]&3)<<4
+				case 1:
+					q = ql[64*h+32+e]&0xf | (qh[32*h+e]&0xc)<<2
+				case 2:
+					q = ql[64*h+e]>>4 | qh[32*h+e]&0x30
+				case 3:
+					q = ql[64*h+32+e]>>4 | (qh[32*h+e]&0xc0)>>2
+				}
+				sc := int32(int8(wb[192+2*k+e/16]))
+				lane[e/4] += sc * int32(q) * int32(int8(ab[4+32*k+e]))
+			}
+		}
+		bs := func(g int) int32 { return int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+2*g:]))) }
+		d := f16At(wb[208:]) * math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		for j := range lane {
+			lane[j] -= 32 * (int32(int8(wb[192+2*j]))*bs(2*j) + int32(int8(wb[193+2*j]))*bs(2*j+1))
+			facc[j] = fmaF32(float32(lane[j]), d, facc[j])
+		}
+	}
+	var h [4]float32
+	for i := range h {
+		h[i] = facc[4+i] + facc[i]
+	}
+	return (h[0] + h[2]) + (h[1] + h[3])
+}
+
+// q6KInput is q4KInput for Q6_K weights (d at byte 208 of each block).
+func q6KInput(rng *rand.Rand, c avx512Case, rows, nb, pad int) (w, a []byte, rowBytes int) {
+	w, a, rowBytes = q4KInput(rng, c, 0, nb, 0) // the activation row
+	rowBytes = nb*q6KBytes + pad
+	w = make([]byte, rows*rowBytes)
+	for i := range w {
+		w[i] = byte(rng.Uint32())
+	}
+	for r := 0; r < rows; r++ {
+		row := w[r*rowBytes : r*rowBytes+nb*q6KBytes]
+		c.fill(rng, row, q6KBytes) // bytes 2..209, then the quants 0,1 and d
+		for b := 0; b < nb; b++ {
+			blk := row[b*q6KBytes:]
+			tmp := make([]byte, 4)
+			c.fill(rng, tmp, 4)
+			copy(blk[:2], tmp[2:])
+			putF16(blk[208:], c.scale(rng, b))
+		}
+	}
+	return w, a, rowBytes
+}
+
+// TestQ6KDotAVX2OrderModel checks the Go model of the AVX2 Q6_K dot (the
+// reference of the AVX-512 test and of quant/_avo's emulator) against the
+// AVX2 kernel itself.
+func TestQ6KDotAVX2OrderModel(t *testing.T) {
+	skipWithoutAVX2(t)
+	rng := rand.New(rand.NewPCG(67, 68))
+	for _, c := range avx512Cases {
+		for _, nb := range []int{1, 2, 5} {
+			w, a, rowBytes := q6KInput(rng, c, 3, nb, 0)
+			for r := 0; r < 3; r++ {
+				row := w[r*rowBytes : r*rowBytes+nb*q6KBytes]
+				want := q6KDotAVX2Order(row, a, nb)
+				got := q6KDotAVX2(&row[0], &a[0], nb)
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "%s nb=%d row %d: model %g, AVX2 %g", c.name, nb, r, want, got)
+			}
+		}
+	}
+}
+
+// TestQ6KGemv8AVX512 checks that every row of the AVX-512 Q6_K kernel
+// equals the AVX2 kernel and the Go model of its order bit for bit.
+func TestQ6KGemv8AVX512(t *testing.T) {
+	skipWithoutAVX512(t)
+	rng := rand.New(rand.NewPCG(69, 70))
+	for _, c := range avx512Cases {
+		for _, nb := range []int{1, 2, 3, 8, 11} {
+			for _, shape := range []struct{ rows, r0, r1, pad int }{{8, 0, 8, 0}, {27, 3, 27, 6}, {40, 0, 37, 1}} {
+				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
+					w, a, rowBytes := q6KInput(rng, c, shape.rows, nb, shape.pad)
+					nan := math.Float32frombits(0x7fc0dead)
+					dst := make([]float32, shape.rows)
+					for i := range dst {
+						dst[i] = nan
+					}
+					next := gemvQ6KAVX512(dst, w, rowBytes, nb*qkK, a, shape.r0, shape.r1)
+					require.Equal(t, shape.r0+(shape.r1-shape.r0)/8*8, next)
+					for r := range dst {
+						if r < shape.r0 || r >= next {
+							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
+							continue
+						}
+						row := w[r*rowBytes : r*rowBytes+nb*q6KBytes]
+						avx2 := q6KDotAVX2(&row[0], &a[0], nb)
+						model := q6KDotAVX2Order(row, a, nb)
+						require.Equal(t, math.Float32bits(model), math.Float32bits(avx2), "row %d: AVX2 %g, model %g", r, avx2, model)
+						require.Equal(t, math.Float32bits(avx2), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2)
+					}
+				})
+			}
+		}
+	}
+}
+
 // TestAVX512Dispatch checks the package entry points at the level this
-// process runs: GemvQ4_0, GemvQ4K and Gemv (Q8_0) give the AVX2 (portable
-// for the gemv orders) bits for every row range, whichever kernels serve
-// the rows.
+// process runs: GemvQ4_0, GemvQ4K and Gemv (Q8_0, Q6_K) give the AVX2
+// (portable for the gemv orders) bits for every row range, whichever
+// kernels serve the rows.
 func TestAVX512Dispatch(t *testing.T) {
 	skipWithoutAVX2(t)
 	if !useAVX512 {
@@ -314,7 +433,7 @@ func TestAVX512Dispatch(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(57, 58))
 	const rows, n = 83, 512
-	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
 		for _, rg := range [][2]int{{0, rows}, {3, 80}, {16, 32}, {5, 5}, {70, 83}} {
@@ -328,6 +447,11 @@ func TestAVX512Dispatch(t *testing.T) {
 				case gguf.TypeQ4_K:
 					GemvQ4K(got, w, rowBytes, n, a, rg[0], rg[1])
 					gemvQ4KAt(false, want, w, rowBytes, n, a, rg[0], rg[1])
+				case gguf.TypeQ6_K:
+					Gemv(tr, got, w, rowBytes, n, a, rg[0], rg[1])
+					for r := rg[0]; r < rg[1]; r++ {
+						want[r] = q6KDotAVX2(&w[r*rowBytes], &a[0], n/qkK)
+					}
 				default:
 					Gemv(tr, got, w, rowBytes, n, a, rg[0], rg[1])
 					for r := rg[0]; r < rg[1]; r++ {
@@ -347,7 +471,7 @@ func TestAVX512Dispatch(t *testing.T) {
 // weight bytes a second.
 func BenchmarkGemvAVX512(b *testing.B) {
 	const rows, n = 5632, 2048
-	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		tr := mustFor(b, typ)
 		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(59, 60)), rows, n, 1)
 		dst := make([]float32, rows)
@@ -362,6 +486,10 @@ func BenchmarkGemvAVX512(b *testing.B) {
 				}
 				if typ == gguf.TypeQ4_K {
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
+					continue
+				}
+				if typ == gguf.TypeQ6_K {
+					gemvQ6K(dst, w, rowBytes, n, a, 0, rows, gemvQ6KPrefetch)
 					continue
 				}
 				for r := 0; r < rows; r++ {
@@ -381,6 +509,11 @@ func BenchmarkGemvAVX512(b *testing.B) {
 				if typ == gguf.TypeQ4_K {
 					r := gemvQ4KAVX512(dst, w, rowBytes, n, a, 0, rows)
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, r, rows)
+					continue
+				}
+				if typ == gguf.TypeQ6_K {
+					r := gemvQ6KAVX512(dst, w, rowBytes, n, a, 0, rows)
+					gemvQ6K(dst, w, rowBytes, n, a, r, rows, gemvQ6KPrefetch)
 					continue
 				}
 				r := gemvQ8_0AVX512(dst, w, rowBytes, n, a, 0, rows)

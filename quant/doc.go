@@ -35,9 +35,11 @@
 //
 // LevelAVX512 runs every AVX2 kernel plus AVX-512 kernels for the one-token
 // products of Q8_0 weights (Gemv: eight rows per call, two rows per ZMM
-// register, each row's eight float32 lanes the AVX2 lanes), Q4_0 weights
-// (GemvQ4_0: sixteen rows per call, one row per lane) and Q4_K weights
-// (GemvQ4K: sixteen rows per call, one row per lane of acc and accMin).
+// register, each row's eight float32 lanes the AVX2 lanes), Q6_K weights
+// (Gemv: likewise, the AVX2 kernel's eight int32 lanes a super-block), Q4_0
+// weights (GemvQ4_0: sixteen rows per call, one row per lane) and Q4_K
+// weights (GemvQ4K: sixteen rows per call, one row per lane of acc and
+// accMin).
 // Only exact integer work is widened (VPDPBUSD/VPDPWSSD; for Q8_0 with
 // ggml's sign trick, which wraps -(-128) like VPSIGNB); the float
 // multiply-adds and horizontal sums keep the AVX2 order, so results equal LevelAVX2's bit for bit and llama.cpp's haswell

@@ -149,6 +149,9 @@ func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r
 // from memory overlaps the dot products. Only the K-quant dots want that:
 // the legacy ones prefetch by themselves, and F16 gained nothing from it.
 func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
+	if useAVX512 && tr.Type == gguf.TypeQ6_K && hasAVX512Kernels(gguf.TypeQ6_K) {
+		r0 = gemvQ6KAVX512(dst, w, rowBytes, n, a, r0, r1)
+	}
 	if useAVX2 && tr.Type == gguf.TypeQ6_K {
 		gemvQ6K(dst, w, rowBytes, n, a, r0, r1, gemvQ6KPrefetch)
 		return

@@ -19,8 +19,8 @@ import (
 )
 
 // levelModels are the models TestKernelLevelsAgree decodes: the weight
-// types with AVX-512 kernels (Q4_0 through GemvQ4_0, Q8_0 through Gemv,
-// Q4_K through GemvQ4K), one without (Q6_K), and F32.
+// types with AVX-512 kernels (Q4_0 through GemvQ4_0, Q4_K through GemvQ4K,
+// Q8_0 and Q6_K through Gemv) and F32, which has none.
 var levelModels = []string{
 	"synthetic/tiny-synth-q4_0.gguf",
 	"synthetic/tiny-synth-q8_0.gguf",

@@ -486,11 +486,44 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				put32(d, i, u32(x, i|1))
 			}
 			e.set(a[1], d)
-		case "VINSERTI64X4", "VINSERTI32X4":
+		case "VPERMW":
+			tbl, idx := e.load(a[0], 64), e.load(a[1], 64)
+			d := make([]byte, 64)
+			for i := 0; i < 32; i++ {
+				j := int(binary.LittleEndian.Uint16(idx[2*i:]) & 31)
+				copy(d[2*i:2*i+2], tbl[2*j:2*j+2])
+			}
+			e.set(a[2], d)
+		case "VPMOVSXBW":
+			w := e.width(a[1])
+			x := e.load(a[0], w/2)
+			d := make([]byte, w)
+			for i := range x {
+				binary.LittleEndian.PutUint16(d[2*i:], uint16(int16(int8(x[i]))))
+			}
+			e.set(a[1], d)
+		case "VPMADDWD":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w)
+			hw := func(b []byte, i int) int32 { return int32(int16(binary.LittleEndian.Uint16(b[2*i:]))) }
+			d := make([]byte, w)
+			for j := 0; j < w/4; j++ {
+				put32(d, j, uint32(hw(y, 2*j)*hw(x, 2*j)+hw(y, 2*j+1)*hw(x, 2*j+1)))
+			}
+			e.set(a[2], d)
+		case "VPADDW":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w)
+			d := make([]byte, w)
+			for i := 0; i < w/2; i++ {
+				binary.LittleEndian.PutUint16(d[2*i:], binary.LittleEndian.Uint16(x[2*i:])+binary.LittleEndian.Uint16(y[2*i:]))
+			}
+			e.set(a[2], d)
+		case "VINSERTI64X4", "VINSERTI32X4", "VINSERTI128":
 			w := e.width(a[3])
 			d := e.load(a[2], w)
 			n := 32
-			if in.op == "VINSERTI32X4" {
+			if in.op != "VINSERTI64X4" {
 				n = 16
 			}
 			k := int(imm(e, a[0]))
@@ -574,9 +607,25 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				copy(d[16*l:16*l+16], src[16*sel:16*sel+16])
 			}
 			e.set(a[3], d)
-		case "VPSRLQ":
-			if len(a) != 4 {
-				e.fail("only the masked form is emulated")
+		case "VPSRLQ", "VPSLLQ":
+			if len(a) == 3 {
+				sh := imm(e, a[0])
+				w := e.width(a[2])
+				x := e.load(a[1], w)
+				for i := 0; i < w/8; i++ {
+					v := binary.LittleEndian.Uint64(x[8*i:])
+					if in.op == "VPSRLQ" {
+						v >>= sh
+					} else {
+						v <<= sh
+					}
+					binary.LittleEndian.PutUint64(x[8*i:], v)
+				}
+				e.set(a[2], x)
+				break
+			}
+			if in.op != "VPSRLQ" {
+				e.fail("masked VPSLLQ not emulated")
 			}
 			sh := imm(e, a[0])
 			src := e.load(a[1], 64)
@@ -728,6 +777,46 @@ func q4KGemvRow(w, a []byte, nb int) float32 {
 	return acc - accMin
 }
 
+// q6KDotAVX2Order is a Go model of ggml's AVX2 ggml_vec_dot_q6_K_q8_K (the
+// quant package's q6KDotAVX2Order, checked there against q6KDotAVX2).
+func q6KDotAVX2Order(w, a []byte, nb int) float32 {
+	var facc [8]float32
+	for b := 0; b < nb; b++ {
+		wb, ab := w[b*210:], a[b*292:]
+		ql, qh := wb[:128], wb[128:192]
+		var lane [8]int32
+		for k := 0; k < 8; k++ {
+			h, i := k/4, k%4
+			for e := 0; e < 32; e++ {
+				var q byte
+				switch i {
+				case 0:
+					q = ql[64*h+e]&0xf | (qh[32*h+e]&3)<<4
+				case 1:
+					q = ql[64*h+32+e]&0xf | (qh[32*h+e]&0xc)<<2
+				case 2:
+					q = ql[64*h+e]>>4 | qh[32*h+e]&0x30
+				case 3:
+					q = ql[64*h+32+e]>>4 | (qh[32*h+e]&0xc0)>>2
+				}
+				sc := int32(int8(wb[192+2*k+e/16]))
+				lane[e/4] += sc * int32(q) * int32(int8(ab[4+32*k+e]))
+			}
+		}
+		bs := func(g int) int32 { return int32(int16(binary.LittleEndian.Uint16(ab[260+2*g:]))) }
+		d := halfToFloat(binary.LittleEndian.Uint16(wb[208:])) * math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		for j := range lane {
+			lane[j] -= 32 * (int32(int8(wb[192+2*j]))*bs(2*j) + int32(int8(wb[193+2*j]))*bs(2*j+1))
+			facc[j] = fma32(float32(lane[j]), d, facc[j])
+		}
+	}
+	var h [4]float32
+	for i := range h {
+		h[i] = facc[4+i] + facc[i]
+	}
+	return (h[0] + h[2]) + (h[1] + h[3])
+}
+
 // randHalf returns a finite half-precision scale (sometimes zero).
 func randHalf(rng *rand.Rand) uint16 {
 	if rng.IntN(8) == 0 {
@@ -753,15 +842,18 @@ func emuInput(rng *rand.Rand, blockLen, rows, nb, pad, mode int) (w, a []byte, r
 	}
 	for r := 0; r < rows; r++ {
 		for b := 0; b < nb; b++ {
-			binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen:], randHalf(rng))
-		}
-	}
-	if blockLen == 144 { // Q4_K: dmin too; Q8_K activations with their bsums
-		for r := 0; r < rows; r++ {
-			for b := 0; b < nb; b++ {
+			switch blockLen {
+			case 210: // Q6_K: d last
+				binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen+208:], randHalf(rng))
+			case 144: // Q4_K: d, dmin
+				binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen:], randHalf(rng))
 				binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen+2:], randHalf(rng))
+			default:
+				binary.LittleEndian.PutUint16(w[r*rowBytes+b*blockLen:], randHalf(rng))
 			}
 		}
+	}
+	if blockLen == 144 || blockLen == 210 { // Q8_K activations with their bsums
 		a = make([]byte, nb*292)
 		for b := 0; b < nb; b++ {
 			ab := a[b*292:]
@@ -805,6 +897,7 @@ func TestEmulatedKernels(t *testing.T) {
 		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
 		{"q4_0Q8_0Gemv16AVX512", 16, 18, q4_0GemvRow},
 		{"q4KQ8KGemv16AVX512", 16, 144, q4KGemvRow},
+		{"q6KQ8KGemv8AVX512", 8, 210, q6KDotAVX2Order},
 	}
 	for _, k := range kernels {
 		fn := p.funcs[k.name]

@@ -29,6 +29,7 @@ func main() {
 	q8_0Gemv8()
 	q4_0Gemv16()
 	q4KGemv16()
+	q6KGemv8()
 	Generate()
 }
 
@@ -549,6 +550,161 @@ func q4KGemv16() {
 
 	VSUBPS(Z1, Z0, Z0)
 	VMOVUPS(Z0, Mem{Base: RDX})
+	VZEROUPPER()
+	RET()
+}
+
+// q6KGemv8 writes q6KQ8KGemv8AVX512: eight rows of Q6_K weights times one
+// Q8_K activation row, each row's result bit for bit q6KDotAVX2 (ggml's
+// AVX2 ggml_vec_dot_q6_K_q8_K) on that row.
+//
+// The AVX2 kernel keeps eight int32 lanes a super-block: for every 32-value
+// chunk k, lane j gets s_{2k}·(pair sums of values 4j..4j+3) for j < 4 and
+// s_{2k+1}·(...) for j ≥ 4 (VPMADDUBSW of the 6-bit quants with the
+// activation quants, VPMADDWD with the sign-extended scales), then
+// 32·(s_{2j}·bsum_{2j} + s_{2j+1}·bsum_{2j+1}) is subtracted from lane j;
+// the lanes are converted to float32 and fused-multiply-added by
+// d_w·d_a into eight float lanes, which get hsum_float_8 at the end. Here
+// two rows share a ZMM register (row 2p in lanes 0..7, row 2p+1 in 8..15):
+// the same integer lanes (exact, so VPDPWSSD may fold the multiply and the
+// add), the same float chain per lane.
+func q6KGemv8() {
+	TEXT("q6KQ8KGemv8AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc(
+		"q6KQ8KGemv8AVX512 sets dst[0:8] to the Q6_K·Q8_K dot products of the",
+		"eight rows from w (row stride rowBytes) with a over nb > 0 super-blocks,",
+		"each equal bit for bit to q6KDotAVX2 on that row. It needs LevelAVX512.",
+	)
+	// VPERMW indices of chunk 0 into [s_A(16 words) | s_B(16 words)]: words
+	// 0..7 take s_A[0], 8..15 s_A[1], 16..23 s_B[0], 24..31 s_B[1]; chunk
+	// k adds 2k.
+	idx := GLOBL("q6kScaleIdx", RODATA|NOPTR)
+	for w := 0; w < 32; w++ {
+		DATA(2*w, U16(16*(w/16)+(w%16)/8))
+	}
+	didx := GLOBL("q6kPairIdx", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(l/8))
+	}
+
+	Load(Param("dst"), RDX)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)   // 3·rowBytes
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11) // rows 4..7
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R10) // the next eight rows, prefetched
+
+	Comment("Z0..Z3: float lanes of rows (0,1), (2,3), (4,5), (6,7); Z4..Z8 = bytes",
+		"0x0f, 0x03, 0x0c, 0x30, 0xc0; Z9 = chunk 0's scale-word indices;",
+		"Z10 = words of 2; Z11 = VPERMPS indices [0 x8, 1 x8].")
+	for p := 0; p < 4; p++ {
+		VPXORD(zr(p), zr(p), zr(p))
+	}
+	for i, c := range []uint32{0x0f0f0f0f, 0x03030303, 0x0c0c0c0c, 0x30303030, 0xc0c0c0c0} {
+		MOVL(U32(c), EAX)
+		VPBROADCASTD(EAX, zr(4+i))
+	}
+	VMOVDQU32(idx, Z9)
+	MOVL(U32(0x00020002), EAX)
+	VPBROADCASTD(EAX, Z10)
+	VMOVDQU32(didx, Z11)
+
+	Label("q6kg8loop")
+	Comment("The next eight rows are 8·rowBytes contiguous bytes from R10:",
+		"prefetch 1680 of them (8 super-blocks' worth) per super-block.")
+	for off := 0; off < 1680; off += 64 {
+		PREFETCHT0(Mem{Base: R10, Disp: off})
+	}
+	ADDQ(U32(1680), R10)
+	VBROADCASTSS(Mem{Base: RDI}, X13) // d_a
+	VBROADCASTI64X4(Mem{Base: RDI, Disp: 4 + 256}, Z26)
+
+	lo, hi := rows4(RSI, 0), rows4(R11, 0)
+	for p := 0; p < 4; p++ {
+		r := lo
+		if p >= 2 {
+			r = hi
+		}
+		rowA, rowB := r[(2*p)%4], r[(2*p)%4+1]
+		at := func(m Mem, d int) Mem { m.Disp += d; return m }
+		pair := func(d int, dst VecPhysical, y VecPhysical) { // [row A | row B] 32 bytes each at +d
+			VMOVDQU64(at(rowA, d), y)
+			VINSERTI64X4(U8(1), at(rowB, d), dst, dst)
+		}
+		Comment(fmt.Sprintf("rows %d and %d: Z14 = their sign-extended scales [A | B] (words)", 2*p, 2*p+1))
+		VMOVDQU(at(rowA, 192), X15)
+		VINSERTI128(U8(1), at(rowB, 192), Y15, Y15)
+		VPMOVSXBW(Y15, Z14)
+		VPXORD(Z16, Z16, Z16)
+		VMOVDQA64(Z9, Z25)
+		for h := 0; h < 2; h++ {
+			pair(64*h, Z17, Y17)
+			pair(64*h+32, Z18, Y18)
+			pair(128+32*h, Z19, Y19)
+			for i := 0; i < 4; i++ {
+				k := 4*h + i
+				Comment(fmt.Sprintf("chunk %d: values %d..%d", k, 32*k, 32*k+31))
+				switch i {
+				case 0: // (ql0 & 0x0f) | (qh & 0x03) << 4
+					VPANDD(Z4, Z17, Z20)
+					VPANDD(Z5, Z19, Z21)
+					VPSLLQ(U8(4), Z21, Z21)
+				case 1: // (ql1 & 0x0f) | (qh & 0x0c) << 2
+					VPANDD(Z4, Z18, Z20)
+					VPANDD(Z6, Z19, Z21)
+					VPSLLQ(U8(2), Z21, Z21)
+				case 2: // (ql0 >> 4 & 0x0f) | (qh & 0x30)
+					VPSRLQ(U8(4), Z17, Z20)
+					VPANDD(Z4, Z20, Z20)
+					VPANDD(Z7, Z19, Z21)
+				case 3: // (ql1 >> 4 & 0x0f) | (qh & 0xc0) >> 2
+					VPSRLQ(U8(4), Z18, Z20)
+					VPANDD(Z4, Z20, Z20)
+					VPANDD(Z8, Z19, Z21)
+					VPSRLQ(U8(2), Z21, Z21)
+				}
+				VPORD(Z21, Z20, Z20)
+				VBROADCASTI64X4(Mem{Base: RDI, Disp: 4 + 32*k}, Z22)
+				VPMADDUBSW(Z22, Z20, Z23)
+				if k > 0 {
+					VPADDW(Z10, Z25, Z25)
+				}
+				VPERMW(Z14, Z25, Z24)
+				vpdpwssd(Z24, Z23, Z16)
+			}
+		}
+		Comment("minus 32·(s_2j·bsum_2j + s_2j+1·bsum_2j+1) in lane j")
+		VPMADDWD(Z26, Z14, Z27)
+		VPSLLD(U8(5), Z27, Z27)
+		VPSUBD(Z27, Z16, Z16)
+		VCVTDQ2PS(Z16, Z16)
+		Comment("Z29 = d_w·d_a of row A in lanes 0..7, of row B in 8..15")
+		MOVWLZX(at(rowA, 208), EAX)
+		VMOVD(EAX, X12)
+		VPINSRW(U8(1), at(rowB, 208), X12, X12)
+		VCVTPH2PS(X12, X12)
+		VMULPS(X13, X12, X12)
+		VPERMPS(Z12, Z11, Z29)
+		VFMADD231PS(Z29, Z16, zr(p))
+	}
+
+	ADDQ(U32(210), RSI)
+	ADDQ(U32(210), R11)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q6kg8loop"))
+
+	Comment("hsum_float_8 of each row's eight lanes.")
+	for p := 0; p < 4; p++ {
+		VEXTRACTF64X4(U8(1), zr(p), Y4)
+		hsumFloat8(p, 5, 6)
+		VMOVSS(X5, Mem{Base: RDX, Disp: 8 * p})
+		hsumFloat8(4, 5, 6)
+		VMOVSS(X5, Mem{Base: RDX, Disp: 8*p + 4})
+	}
 	VZEROUPPER()
 	RET()
 }
