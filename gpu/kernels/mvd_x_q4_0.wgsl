@@ -23,10 +23,12 @@ fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
     let d = unpack2x16float(select(a0, a0 >> 16u, odd)).x;
     let q = select(vec4<u32>((a0 >> 16u) | (a1 << 16u), (a1 >> 16u) | (a2 << 16u), (a2 >> 16u) | (a3 << 16u), (a3 >> 16u) | (a4 << 16u)),
                    vec4<u32>(a1, a2, a3, a4), odd);
-    var s = 0.0;
-    for (var w = 0u; w < 4u; w++) {
-        s += dot(ub4(q[w], 0u, 0xfu) - 8.0, xs[w * NT + t]) + dot(ub4(q[w], 4u, 0xfu) - 8.0, xs[(4u + w) * NT + t]);
-    }
+    // the words by name, not q[w] in a loop: a vector indexed by a loop
+    // counter may live in local memory (exact integer sums: any order)
+    let s = (dot(ub4(q.x, 0u, 0xfu) - 8.0, xs[t]) + dot(ub4(q.x, 4u, 0xfu) - 8.0, xs[4u * NT + t]))
+        + (dot(ub4(q.y, 0u, 0xfu) - 8.0, xs[NT + t]) + dot(ub4(q.y, 4u, 0xfu) - 8.0, xs[5u * NT + t]))
+        + (dot(ub4(q.z, 0u, 0xfu) - 8.0, xs[2u * NT + t]) + dot(ub4(q.z, 4u, 0xfu) - 8.0, xs[6u * NT + t]))
+        + (dot(ub4(q.w, 0u, 0xfu) - 8.0, xs[3u * NT + t]) + dot(ub4(q.w, 4u, 0xfu) - 8.0, xs[7u * NT + t]));
     xci[ti] = select(0, i32(s), valid);
     xcf[fi] = select(0.0, d * blk_d[t], valid);
 }
