@@ -11,13 +11,11 @@ import (
 // MatMul's eight-row Q8_0 kernel reads eight activation rows that lie a
 // row apart and converts their fp16 scales to float32 again for every tile
 // of weight rows; for rows of 5632 elements the eight rows (48 KiB) do not
-// fit in L1, and the kernel spends about a third of its time waiting on
-// L2. GemmQ8_0 takes the activations in a packed layout instead (per group
+// fit in L1, and the kernel waits on eight streams from L2. GemmQ8_0 takes the activations in a packed layout instead (per group
 // of eight rows and per 32-element block, the eight float32 scales, then
-// the eight rows' quants: one sequential stream) and walks each row in
-// chunks of q80x8ChunkBlocks blocks, so that the eight rows' chunk stays in
-// L1 while a tile of weight rows passes over it; the eight-lane
-// accumulators of every pair are carried from chunk to chunk. The
+// the eight rows' quants: one sequential stream that the hardware
+// prefetcher keeps ahead of the kernel, 64-byte aligned by the caller) and
+// runs the weight rows of a tile in one kernel call per group. The
 // arithmetic per pair is MatVec's (ggml_vec_dot_q8_0_q8_0 on AVX2 and
 // llamafile's tinyBLAS Q8_0 kernel): exact int32 lane sums of four
 // consecutive products, d = fp32(d_w)*fp32(d_a), one fused multiply-add
@@ -27,17 +25,9 @@ import (
 // rows: eight float32 scales, then 32 quants of each row.
 const Q8_0x8BlockLen = 8*4 + 8*qk8_0
 
-// q80x8ChunkBlocks is how many blocks of a row GemmQ8_0 multiplies before
-// it moves to the next weight row (eight rows' chunk: 18 KiB).
-const q80x8ChunkBlocks = 64
-
 // q80x8TileBytes bounds the weight rows a GemmQ8_0 tile holds, so that the
 // tile stays in L2 while every group of activation rows passes over it.
 const q80x8TileBytes = 192 << 10
-
-// q80x8MaxTile bounds the rows of a tile (their accumulators live on the
-// stack, 256 bytes a row).
-const q80x8MaxTile = 64
 
 // Q8_0x8Size returns the bytes PackQ8_0x8 writes for m activation rows of n
 // elements: m/8 groups (the last m%8 rows are not packed).
@@ -110,34 +100,11 @@ func gemmQ8_0Packed(dst []float32, ldDst int, w []byte, rowBytes, nb int, ap []b
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*blockQ8_0Len]
 	_ = ap[:groups*nb*Q8_0x8BlockLen]
 	_ = dst[(8*groups-1)*ldDst : (8*groups-1)*ldDst+r1]
-	chunks := (nb + q80x8ChunkBlocks - 1) / q80x8ChunkBlocks
-	kc := (nb + chunks - 1) / chunks
-	tile := min(q80x8MaxTile, max(8, q80x8TileBytes/rowBytes))
-	var acc [q80x8MaxTile * 64]float32
-	var out [8]float32
+	tile := max(8, q80x8TileBytes/rowBytes)
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
 		for g := 0; g < groups; g++ {
-			gp := g * nb * Q8_0x8BlockLen
-			for c0 := 0; c0 < nb; c0 += kc {
-				kb := min(kc, nb-c0)
-				load := 0
-				if c0 > 0 {
-					load = 1
-				}
-				if c0+kb < nb {
-					for r := t0; r < t1; r++ {
-						q8_0GemmX8AVX2(&w[r*rowBytes+c0*blockQ8_0Len], &ap[gp+c0*Q8_0x8BlockLen], kb, &acc[(r-t0)*64], nil, load)
-					}
-					continue
-				}
-				for r := t0; r < t1; r++ {
-					q8_0GemmX8AVX2(&w[r*rowBytes+c0*blockQ8_0Len], &ap[gp+c0*Q8_0x8BlockLen], kb, &acc[(r-t0)*64], &out[0], load)
-					for j, v := range out {
-						dst[(8*g+j)*ldDst+r] = v
-					}
-				}
-			}
+			q8_0GemmX8AVX2(&w[t0*rowBytes], rowBytes, t1-t0, &ap[g*nb*Q8_0x8BlockLen], nb, &dst[8*g*ldDst+t0], ldDst)
 		}
 	}
 }

@@ -2,14 +2,16 @@
 
 #include "textflag.h"
 
-// func q8_0GemmX8AVX2(w, ap *byte, nb int, acc, out *float32, load int)
+// func q8_0GemmX8AVX2(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int)
 //
-// Per block: d[0..7] = fp32(d_w) * fp32(d_a) of the eight activation rows
-// (one VMULPS, stored in an aligned slot of the frame and broadcast from
-// there), |w| and the
-// activations' signs moved onto them (ggml's sign trick), exact int32 lane
-// sums of four consecutive products (VPMADDUBSW, VPMADDWD), one fused
-// multiply-add per pair into its accumulator Y3..Y10: the arithmetic of
+// For each of rows weight rows (row r at w + r*rowBytes) and the group of
+// eight packed activation rows at ap: per block, d[0..7] = fp32(d_w) *
+// fp32(d_a) of the eight activation rows (one VMULPS, stored in an aligned
+// slot of the frame and broadcast from there), |w| and the weights' signs
+// moved onto the activations (ggml's sign trick), exact int32 lane sums of
+// four consecutive products (VPMADDUBSW, VPMADDWD), one fused multiply-add
+// per pair into its accumulator Y3..Y10; then hsum_float_8 of each, stored
+// at dst[j*ldDst + r] for activation row j: the arithmetic of
 // q8_0Q8_0DotAVX2 for every pair.
 
 // The integer part of pair k: t = float32 of the exact int32 lane sums
@@ -26,21 +28,23 @@
 	VBROADCASTSS (k*4)(R12), Y2 \
 	VFMADD231PS Y2, t, acc
 
-// hsum_float_8(acc) stored at off(R10). Uses X11, X12.
-#define Q80X8_HSUM(acc, xacc, off) \
+// hsum_float_8(acc) stored at (addr). Uses X11, X12.
+#define Q80X8_HSUM(acc, xacc, addr) \
 	VEXTRACTF128 $1, acc, X11 \
 	VADDPS xacc, X11, X11 \
 	VMOVHLPS X11, X11, X12 \
 	VADDPS X12, X11, X11 \
 	VMOVSHDUP X11, X12 \
 	VADDSS X12, X11, X11 \
-	VMOVSS X11, off(R10)
+	VMOVSS X11, addr
 
-TEXT ·q8_0GemmX8AVX2(SB), NOSPLIT, $64-48
-	MOVQ w+0(FP), SI
-	MOVQ ap+8(FP), DI
-	MOVQ nb+16(FP), CX
-	MOVQ acc+24(FP), DX
+TEXT ·q8_0GemmX8AVX2(SB), NOSPLIT, $64-56
+	MOVQ w+0(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ dst+40(FP), R10
+	MOVQ ldDst+48(FP), R8
+	SHLQ $2, R8                 // row stride of dst in bytes
+	LEAQ (R8)(R8*2), BX         // 3 * stride
 	// R12: a 32-byte aligned slot in the frame for the eight d (a store
 	// that crosses a cache line slows the broadcasts from it by a fifth).
 	LEAQ 31(SP), R12
@@ -48,19 +52,11 @@ TEXT ·q8_0GemmX8AVX2(SB), NOSPLIT, $64-48
 	MOVQ $0x0001000100010001, AX
 	VMOVQ AX, X13
 	VPBROADCASTQ X13, Y13
-	CMPQ load+40(FP), $0
-	JEQ q80x8zero
-	VMOVUPS 0(DX), Y3
-	VMOVUPS 32(DX), Y4
-	VMOVUPS 64(DX), Y5
-	VMOVUPS 96(DX), Y6
-	VMOVUPS 128(DX), Y7
-	VMOVUPS 160(DX), Y8
-	VMOVUPS 192(DX), Y9
-	VMOVUPS 224(DX), Y10
-	JMP q80x8loop
 
-q80x8zero:
+q80x8row:
+	MOVQ R11, SI
+	MOVQ ap+24(FP), DI
+	MOVQ nb+32(FP), CX
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
@@ -101,28 +97,18 @@ q80x8loop:
 	DECQ CX
 	JNZ q80x8loop
 
-	MOVQ out+32(FP), R10
-	TESTQ R10, R10
-	JEQ q80x8store
-	Q80X8_HSUM(Y3, X3, 0)
-	Q80X8_HSUM(Y4, X4, 4)
-	Q80X8_HSUM(Y5, X5, 8)
-	Q80X8_HSUM(Y6, X6, 12)
-	Q80X8_HSUM(Y7, X7, 16)
-	Q80X8_HSUM(Y8, X8, 20)
-	Q80X8_HSUM(Y9, X9, 24)
-	Q80X8_HSUM(Y10, X10, 28)
-	VZEROUPPER
-	RET
-
-q80x8store:
-	VMOVUPS Y3, 0(DX)
-	VMOVUPS Y4, 32(DX)
-	VMOVUPS Y5, 64(DX)
-	VMOVUPS Y6, 96(DX)
-	VMOVUPS Y7, 128(DX)
-	VMOVUPS Y8, 160(DX)
-	VMOVUPS Y9, 192(DX)
-	VMOVUPS Y10, 224(DX)
+	LEAQ (R10)(R8*4), AX        // dst row 4
+	Q80X8_HSUM(Y3, X3, (R10))
+	Q80X8_HSUM(Y4, X4, (R10)(R8*1))
+	Q80X8_HSUM(Y5, X5, (R10)(R8*2))
+	Q80X8_HSUM(Y6, X6, (R10)(BX*1))
+	Q80X8_HSUM(Y7, X7, (AX))
+	Q80X8_HSUM(Y8, X8, (AX)(R8*1))
+	Q80X8_HSUM(Y9, X9, (AX)(R8*2))
+	Q80X8_HSUM(Y10, X10, (AX)(BX*1))
+	ADDQ rowBytes+8(FP), R11
+	ADDQ $4, R10
+	DECQ R9
+	JNZ q80x8row
 	VZEROUPPER
 	RET
