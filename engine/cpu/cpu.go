@@ -79,6 +79,7 @@ type Backend struct {
 
 	mm   matTask
 	attn attnTask
+	rt   rowTask
 }
 
 // New creates a CPU backend for m. It checks that every weight type is
@@ -179,6 +180,7 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	}
 	b.mm.b = b
 	b.attn.b = b
+	b.rt.b = b
 	b.pool = newPool(b.threads)
 	return b, nil
 }
@@ -309,7 +311,13 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 		b.tokEmbd.Dequantize(b.x[t*E:(t+1)*E], b.embd.Data[int(tok)*rb:(int(tok)+1)*rb])
 		ropeCache(b.rope[t*c.RopeDim:(t+1)*c.RopeDim], pos+t, c.RopeDim, c.RopeBase, 1/c.RopeScale, b.ropeFF)
 	}
-	qDim, kvDim := c.NHead*c.HeadDim, c.NHeadKV*c.HeadDim
+	qDim := c.NHead * c.HeadDim
+	// The steps between the matrix products go row by row over the pool
+	// (rows.go); a layer's last addition is fused with the next layer's
+	// first norm.
+	if len(b.layers) > 0 {
+		b.rows(opAttnNorm, &b.layers[0], nil, n, pos)
+	}
 	for li := range b.layers {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cpu: eval: %w", err)
@@ -317,30 +325,21 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 		l := &b.layers[li]
 
 		// Attention.
-		for t := 0; t < n; t++ {
-			rmsNorm(b.xn[t*E:(t+1)*E], b.x[t*E:(t+1)*E], l.attnNorm, c.RMSEps)
-		}
 		b.matmul(n, b.xn, E, &l.wq, b.q, &l.wk, b.k, &l.wv, b.v)
-		for t := 0; t < n; t++ {
-			cs := b.rope[t*c.RopeDim : (t+1)*c.RopeDim]
-			ropeNorm(b.q[t*qDim:(t+1)*qDim], c.NHead, c.HeadDim, cs)
-			ropeNorm(b.k[t*kvDim:(t+1)*kvDim], c.NHeadKV, c.HeadDim, cs)
-			b.storeKV(l, pos+t, b.k[t*kvDim:(t+1)*kvDim], b.v[t*kvDim:(t+1)*kvDim])
-		}
+		b.rows(opRopeKV, l, nil, n, pos)
 		b.attention(li, n, pos)
 		b.matmul(n, b.att, qDim, &l.wo, b.out, nil, nil, nil, nil)
-		add(b.x[:n*E], b.out[:n*E])
 
 		// Feed-forward.
-		for t := 0; t < n; t++ {
-			rmsNorm(b.xn[t*E:(t+1)*E], b.x[t*E:(t+1)*E], l.ffnNorm, c.RMSEps)
-		}
+		b.rows(opAddFFNNorm, l, nil, n, pos)
 		b.matmul(n, b.xn, E, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
-		for t := 0; t < n; t++ { // per row: ggml's SIMD blocks start at each row
-			swiGLU(b.gate[t*c.NFF:(t+1)*c.NFF], b.up[t*c.NFF:(t+1)*c.NFF])
-		}
+		b.rows(opSwiGLU, l, nil, n, pos)
 		b.matmul(n, b.gate, c.NFF, &l.wDown, b.out, nil, nil, nil, nil)
-		add(b.x[:n*E], b.out[:n*E])
+		if li+1 < len(b.layers) {
+			b.rows(opAddAttnNorm, l, &b.layers[li+1], n, pos)
+		} else {
+			b.rows(opAdd, l, nil, n, pos)
+		}
 	}
 	if !wantLogits {
 		return nil
