@@ -265,8 +265,8 @@ func (b *Backend) build(m *engine.Model) error {
 	comb := attnSplit(c.NHead, c.HeadDim, b.nCtx, r.tune.attnSplit)
 	var attSP *wgpu.ComputePipeline
 	var attSU, attp *wgpu.Buffer
-	if woVdt, e := vecDotType(m.Layers[0].Wo.Type); e == nil && r.mvdOK(qDim, woVdt, false) &&
-		mvdLDS(qDim, false, &comb) <= int(b.d.limits.MaxComputeWorkgroupStorageSize) {
+	if woVdt, e := vecDotType(m.Layers[0].Wo.Type); e == nil && r.mvdOK(qDim, woVdt) &&
+		mvdLDS(qDim, &comb) <= int(b.d.limits.MaxComputeWorkgroupStorageSize) {
 		src, e := buildShader("attention", "", nil, map[string]bool{"SPLIT": true})
 		if e != nil {
 			return e
@@ -325,7 +325,7 @@ func (b *Backend) build(m *engine.Model) error {
 			if last {
 				m.tt = 1
 			}
-			if m.tt == 1 && r.mvdOK(cols, vdt, g != nil) {
+			if m.tt == 1 && r.mvdOK(cols, vdt) {
 				m.x, m.norm, m.eps = src, g, c.RMSEps
 				ds, e := r.mvd(b.step, m, vdt, rope)
 				if e != nil {
@@ -413,7 +413,7 @@ func (b *Backend) build(m *engine.Model) error {
 			if e != nil {
 				return e
 			}
-			if !r.mvdOK(c.NEmbd, vdt, true) || len(w.chunks) != 1 || w.rows%2 != 0 {
+			if !r.mvdOK(c.NEmbd, vdt) || len(w.chunks) != 1 || w.rows%2 != 0 {
 				qkvFused = false
 			}
 			qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yOff: off, yStride: qkvStride, mode: modeStore})

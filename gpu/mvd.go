@@ -210,14 +210,10 @@ func attnSplit(nHead, headDim, nCtx, minSplit int) combSpec {
 func (c combSpec) floats() int { return c.nHead * c.slots * (c.headDim + 2) }
 
 // mvdLDS is the workgroup memory the fused kernel needs for cols columns
-// (with the fused norm's weights when norm, and the merge of comb's
-// partials when not nil).
-func mvdLDS(cols int, norm bool, comb *combSpec) int {
+// (and the merge of comb's partials when not nil).
+func mvdLDS(cols int, comb *combSpec) int {
 	nseg := (cols + 31) / 32
 	n := 4*cols + 2*4*mvdWG + 4*4*nseg + mvdExactLDS(cols)
-	if norm {
-		n += 4 * cols // gs
-	}
 	if comb != nil {
 		n += 4 * comb.nHead * (comb.slots + 1)
 	}
@@ -225,9 +221,8 @@ func mvdLDS(cols int, norm bool, comb *combSpec) int {
 }
 
 // mvdOK tells whether the fused kernel can run a product with cols input
-// columns and vec-dot type vdt (with the fused norm when norm) on this
-// device.
-func (r *resources) mvdOK(cols int, vdt gguf.TensorType, norm bool) bool {
+// columns and vec-dot type vdt on this device.
+func (r *resources) mvdOK(cols int, vdt gguf.TensorType) bool {
 	if os.Getenv(mvdEnv) == "0" {
 		return false
 	}
@@ -243,7 +238,7 @@ func (r *resources) mvdOK(cols int, vdt gguf.TensorType, norm bool) bool {
 	default:
 		return false
 	}
-	return mvdLDS(cols, norm, nil) <= int(r.d.limits.MaxComputeWorkgroupStorageSize) &&
+	return mvdLDS(cols, nil) <= int(r.d.limits.MaxComputeWorkgroupStorageSize) &&
 		int(r.d.limits.MaxComputeInvocationsPerWorkgroup) >= mvdWG
 }
 
@@ -370,7 +365,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
 			return nil, fmt.Errorf("gpu: %s: cannot merge attention partials here", m.w.name)
 		}
-		if mvdLDS(m.w.cols, false, cb) > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
+		if mvdLDS(m.w.cols, cb) > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
 			return nil, fmt.Errorf("gpu: %s: attention merge exceeds workgroup memory", m.w.name)
 		}
 		defs["COMBINE"] = true

@@ -57,9 +57,6 @@ var<workgroup> seg_a: array<f32, NSEG>;
 var<workgroup> seg_m: array<f32, NSEG>;
 var<workgroup> blk_d: array<f32, NSEG>;
 var<workgroup> blk_id: array<f32, NSEG>;
-//#if NORM
-var<workgroup> gs: array<vec4<f32>, XC4>;  // the norm's weights
-//#endif
 
 //#include round
 
@@ -162,10 +159,6 @@ fn prep(lid: u32, first: u32) {
         let o = b + 4u * j4;
 //#if NORM
         xs[px(j4)] = vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]);
-        // the norm's weights now, so their loads overlap X's instead of
-        // waiting after the barriers (this thread reads its own back)
-        let j = 4u * j4;
-        gs[j4] = vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
 //#else
         xs[px(j4)] = rnd(vec4<f32>(X[o], X[o + 1u], X[o + 2u], X[o + 3u]));
 //#endif
@@ -199,8 +192,9 @@ fn prep(lid: u32, first: u32) {
     let mean = mean_rn(tot, n);
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
     for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let j = 4u * j4;
         let pj = px(j4);
-        xs[pj] = rnd((xs[pj] * inv) * gs[j4]);
+        xs[pj] = rnd((xs[pj] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
     }
     workgroupBarrier();
 //#endif
