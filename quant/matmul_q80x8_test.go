@@ -146,3 +146,22 @@ func TestPackQ8_0x8(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeActQ8_0Levels checks the AVX2 activation quantizer against
+// the portable one (TestActivationQuantizationMatchesGGML holds them to
+// ggml's) on rows of ties, zeros, tiny and huge values.
+func TestQuantizeActQ8_0Levels(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIPPING: no AVX2 kernels here")
+	}
+	rng := rand.New(rand.NewPCG(85, 86))
+	for _, n := range []int{32, 96, 2048} {
+		for k, x := range activationRows(rng, n) {
+			want := make([]byte, n/32*blockQ8_0Len)
+			got := make([]byte, len(want))
+			quantizeActQ8_0At(false, want, x)
+			quantizeActQ8_0At(true, got, x)
+			require.Equal(t, want, got, "n=%d row %d", n, k)
+		}
+	}
+}

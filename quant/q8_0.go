@@ -77,7 +77,19 @@ func roundActInt8(v float32) int8 {
 // quantizeActQ8_0 is ggml-cpu's AVX2 quantize_row_q8_0, used for activations:
 // d = amax/127 stored as fp16, q = round_half_even(x * (127/amax)).
 func quantizeActQ8_0(dst []byte, src []float32) {
+	quantizeActQ8_0At(useAVX2, dst, src)
+}
+
+// quantizeActQ8_0At is quantizeActQ8_0 with the AVX2 kernel when avx2 is
+// set (the CPU must have it) and the portable code otherwise (the same
+// bits for finite input).
+func quantizeActQ8_0At(avx2 bool, dst []byte, src []float32) {
 	nb := len(src) / qk8_0
+	if avx2 && nb > 0 {
+		_ = dst[nb*blockQ8_0Len-1]
+		quantizeActQ8_0AVX2(&dst[0], &src[0], nb)
+		return
+	}
 	for i := 0; i < nb; i++ {
 		x := src[i*qk8_0 : (i+1)*qk8_0 : (i+1)*qk8_0]
 		y := dst[i*blockQ8_0Len : (i+1)*blockQ8_0Len : (i+1)*blockQ8_0Len]
