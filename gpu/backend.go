@@ -708,7 +708,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		// Software adapters run a long batch as several submissions:
 		// wgpu-native gives up waiting on a submission after a few seconds
 		// and then frees resources the CPU rasterizer still uses.
-		if isSoftware(d.info) && n > 1 {
+		if d.software && n > 1 {
 			for len(ds) > 4 {
 				if err := b.submitPart(ds[:4], n); err != nil {
 					return err

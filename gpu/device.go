@@ -44,6 +44,9 @@ type device struct {
 	info    wgpu.AdapterInfo
 	limits  wgpu.Limits
 	scope   *errorScope
+	// software: the adapter is a CPU implementation (isSoftware, decided
+	// once: isSoftware allocates, and submit asks every token)
+	software bool
 	// timestamps: the device was opened with timestamp queries (Options.Profile).
 	timestamps bool
 }
@@ -172,7 +175,8 @@ func openDevice(g Options) (*device, error) {
 		inst.Release()
 		return nil, fmt.Errorf("gpu: %s: request device: %w", bestInfo.Name, err)
 	}
-	d := &device{inst: inst, adapter: best, dev: dev, queue: dev.GetQueue(), info: bestInfo, limits: dev.GetLimits().Limits}
+	d := &device{inst: inst, adapter: best, dev: dev, queue: dev.GetQueue(), info: bestInfo, limits: dev.GetLimits().Limits,
+		software: isSoftware(bestInfo)}
 	d.scope = newErrorScope(dev)
 	d.timestamps = timestamps
 	return d, nil
