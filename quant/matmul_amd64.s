@@ -293,14 +293,22 @@ q51loop:
 	VXORPS Y9, Y9, Y9 \
 	VXORPS Y10, Y10, Y10
 
-// d[0..7] = fp32(half at 0(SI)) * tab[0..7], stored at 0(SP).
+// R12 = a 32-byte aligned slot in the frame (64 bytes) for the eight d:
+// a store that crosses a cache line slows the broadcasts from it by about
+// a fifth.
+#define MM8_SLOT \
+	MOVQ SP, R12 \
+	ADDQ $31, R12 \
+	ANDQ $~31, R12
+
+// d[0..7] = fp32(half at 0(SI)) * tab[0..7], stored at 0(R12).
 #define MM8_D \
 	MOVWLZX (SI), AX \
 	VMOVD AX, X2 \
 	VCVTPH2PS X2, X2 \
 	VBROADCASTSS X2, Y2 \
 	VMULPS (DX), Y2, Y2 \
-	VMOVUPS Y2, (SP)
+	VMOVAPS Y2, (R12)
 
 // Q8_0: weights Y0, |w| Y1; Y11, Y12 temporaries.
 #define MM8_ACT_SIGN(aaddr, k, acc) \
@@ -309,7 +317,7 @@ q51loop:
 	VPMADDUBSW Y11, Y1, Y11 \
 	VPMADDWD Y13, Y11, Y11 \
 	VCVTDQ2PS Y11, Y11 \
-	VBROADCASTSS (k*4)(SP), Y12 \
+	VBROADCASTSS (k*4)(R12), Y12 \
 	VFMADD231PS Y12, Y11, acc
 
 // Q4_0: signed weights Y0, Y1 = 128*(pair sums of w) as words.
@@ -320,7 +328,7 @@ q51loop:
 	VPSUBW Y1, Y11, Y11 \
 	VPMADDWD Y13, Y11, Y11 \
 	VCVTDQ2PS Y11, Y11 \
-	VBROADCASTSS (k*4)(SP), Y12 \
+	VBROADCASTSS (k*4)(R12), Y12 \
 	VFMADD231PS Y12, Y11, acc
 
 #define MM8_STORE8 \
@@ -345,8 +353,9 @@ q51loop:
 	VMOVSS X11, off(R10)
 
 // func q8_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
-TEXT ·q8_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+TEXT ·q8_0Q8_0Dot8AVX2(SB), NOSPLIT, $64-48
 	MM8_ARGS
+	MM8_SLOT
 	MM_CONSTS
 
 q80x8loop:
@@ -373,8 +382,9 @@ q80x8loop:
 	RET
 
 // func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
-TEXT ·q4_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+TEXT ·q4_0Q8_0Dot8AVX2(SB), NOSPLIT, $64-48
 	MM8_ARGS
+	MM8_SLOT
 	MM_CONSTS
 
 q40x8loop:
@@ -421,8 +431,9 @@ GLOBL mmEights<>(SB), RODATA|NOPTR, $32
 	VPOR Y1, Y0, Y0
 
 // func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
-TEXT ·q5_0Q8_0Dot8AVX2(SB), NOSPLIT, $32-48
+TEXT ·q5_0Q8_0Dot8AVX2(SB), NOSPLIT, $64-48
 	MM8_ARGS
+	MM8_SLOT
 	MM_CONSTS
 
 q50x8loop:
