@@ -175,10 +175,14 @@ func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
 
 // mvdExactLDS bounds the workgroup memory the exact products add to
 // mvdLDS: a chunk of 4 tasks a thread (SwiGLU: 2 of each row) of at most 2
-// ints each (xci) and at most 1 float each (xcf), and the Q8_K sums per 16
-// elements.
+// ints each (xci) and at most 1 float each (xcf), or XSB's job sums (sbi:
+// at most max(2 rows x cols/256, TPR) jobs for each of at most 16 rows, 8
+// bytes each) and block scales (sbf), and the Q8_K sums per 16 elements.
 func mvdExactLDS(cols int) int {
-	return 4*(4*2*mvdWG+4*mvdWG) + cols/4
+	xch := 4 * (4*2*mvdWG + 4*mvdWG)
+	nsb := cols / 256
+	xsb := 8*(16*2*nsb+mvdWG) + 8*16*2*nsb
+	return max(xch, xsb) + cols/4
 }
 
 // ropeSpec carries what the ROPE output mode writes besides Y.
