@@ -363,7 +363,13 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 		// Feed-forward.
 		b.rows(opAddFFNNorm, l, nil, n, pos)
 		b.matmul(n, b.xn, E, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
-		b.rows(opSwiGLU, l, nil, n, pos)
+		if n == 1 {
+			// One token: SwiGLU goes with the conversion of its output,
+			// split over the workers.
+			b.mm.glu = b.up[:c.NFF]
+		} else {
+			b.rows(opSwiGLU, l, nil, n, pos)
+		}
 		b.matmul(n, b.gate, c.NFF, &l.wDown, b.out, nil, nil, nil, nil)
 		if li+1 < len(b.layers) {
 			b.rows(opAddAttnNorm, l, &b.layers[li+1], n, pos)

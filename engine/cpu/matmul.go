@@ -20,6 +20,10 @@ type matTask struct {
 	chunk  int       // rows per item
 	ntok   int
 	q      quantTask // converts a batch's activations before the products
+	// glu, when set for a one-token product of one matrix, is the up
+	// projection: the input (the gate projection) becomes silu(gate)*glu
+	// as it is converted (see quantTask.glu).
+	glu []float32
 }
 
 // quantTask converts the activation rows of a batch to a VecDotType, one
@@ -33,9 +37,31 @@ type quantTask struct {
 	aRow int
 	n    int    // rows
 	pack []byte // when not nil, items are groups of eight rows, packed here too (quant.PackQ8_0x8)
+	// blocks: one row (n = 1) whose items are its blocks of vt.BlockSize
+	// elements (the blocks are independent too); pieces of blocks start at
+	// multiples of 8 elements.
+	blocks bool
+	// glu, when not nil (one row only), is multiplied in first: src =
+	// silu(src)*glu (swiGLU) for the elements being converted, in place.
+	// swiGLU's SIMD blocks of 8 start at the row's start either way, so
+	// the result does not depend on the split.
+	glu []float32
 }
 
 func (q *quantTask) run(_, i0, i1 int) {
+	if q.blocks {
+		bs := q.vt.BlockSize
+		e0, e1 := i0*bs, min(i1*bs, q.cols)
+		if q.glu != nil {
+			swiGLU(q.src[e0:e1], q.glu[e0:e1])
+		}
+		bb := q.vt.RowSize(bs)
+		q.vt.QuantizeActivation(q.a[i0*bb:i1*bb], q.src[e0:e1])
+		return
+	}
+	if q.glu != nil {
+		swiGLU(q.src[:q.cols], q.glu[:q.cols])
+	}
 	if q.pack == nil {
 		q.rows(i0, i1)
 		return
@@ -61,33 +87,47 @@ func packsQ8_0(m *mat, n int) bool {
 }
 
 func (t *matTask) run(_, i0, i1 int) {
-	j := 0
-	for i := i0; i < i1; i++ {
-		for i >= t.starts[j+1] {
-			j++
+	// Items of one matrix in [i0, i1) are consecutive row chunks: one call.
+	for j := 0; j < t.nm && i0 < i1; j++ {
+		s, e := t.starts[j], t.starts[j+1]
+		if i0 >= e {
+			continue
 		}
+		a, z := max(i0, s), min(i1, e)
 		m := t.m[j]
-		r0 := (i - t.starts[j]) * t.chunk
-		r1 := min(r0+t.chunk, m.rows)
-		switch {
-		case t.ntok == 1 && m.repack == repackQ4_0:
-			quant.GemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-		case t.ntok == 1 && m.repack == repackQ4K:
-			quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-		case t.ntok == 1 && m.tr.Type == gguf.TypeF32:
-			quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-		case t.ntok == 1:
-			quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-		case m.repack == repackQ4_0:
-			quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
-		case m.repack == repackQ4K:
-			quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
-		case t.pk[j] != nil:
-			quant.GemmQ8_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, t.pk[j], r0, r1)
-		default:
-			quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
-		}
+		t.rows(j, m, (a-s)*t.chunk, min((z-s)*t.chunk, m.rows))
+		i0 = z
 	}
+}
+
+// rows computes rows [r0, r1) of matrix j for the batch.
+func (t *matTask) rows(j int, m *mat, r0, r1 int) {
+	switch {
+	case t.ntok == 1 && m.repack == repackQ4_0:
+		quant.GemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+	case t.ntok == 1 && m.repack == repackQ4K:
+		quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+	case t.ntok == 1 && m.tr.Type == gguf.TypeF32:
+		quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+	case t.ntok == 1:
+		quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+	case m.repack == repackQ4_0:
+		quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+	case m.repack == repackQ4K:
+		quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+	case t.pk[j] != nil:
+		quant.GemmQ8_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, t.pk[j], r0, r1)
+	default:
+		quant.MatMul(m.tr, t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+	}
+}
+
+// splitsRow says whether one token's row of cols elements is converted to
+// vt on threads workers (a hand-off to spinning workers costs about half a
+// microsecond): not for Q8_0, whose AVX2 quantizer converts a 2048-element
+// row in about a microsecond, nor for rows of fewer than 2 blocks a worker.
+func splitsRow(vt *quant.Traits, cols, threads int) bool {
+	return vt.Type != gguf.TypeQ8_0 && cols/vt.BlockSize >= 2*threads
 }
 
 // matmul computes dK[t*rows+r] = mK[r,:]·src[t*cols:(t+1)*cols] for the n
@@ -121,18 +161,31 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 		}
 		if t.a[j] == nil {
 			a := b.acts[j][:n*t.aRow[j]]
-			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j], n: n}
+			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j], n: n, glu: t.glu}
+			t.glu = nil // applied once, by the first conversion
 			items := n
 			if pack {
 				// Groups of eight rows, each quantized and packed by one worker.
 				t.q.pack = b.packs[j][:quant.Q8_0x8Size(cols, n)]
 				items = (n + 7) / 8
 			}
-			if n > 1 && work >= minParallelWork {
+			switch {
+			case n > 1 && work >= minParallelWork:
 				// A batch's rows are converted on all threads (about two
-				// items each); one token's row is too short to share.
+				// items each).
 				b.pool.run(&t.q, items, (items+2*b.threads-1)/(2*b.threads), b.threads)
-			} else {
+			case n == 1 && b.threads > 1 && work >= minParallelWork && splitsRow(m.vt, cols, b.threads):
+				// One token's row, split into a run of blocks per
+				// worker (as ggml splits src1's conversion).
+				t.q.blocks = true
+				bs := m.vt.BlockSize
+				nb := cols / bs
+				chunk := (nb + b.threads - 1) / b.threads
+				if bs < 8 {
+					chunk = (chunk + 7) &^ 7
+				}
+				b.pool.run(&t.q, nb, chunk, b.threads)
+			default:
 				t.q.run(0, 0, items)
 			}
 			t.a[j], t.pk[j] = a, t.q.pack
@@ -143,15 +196,14 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 	if work < minParallelWork {
 		workers = 1
 	}
-	// Aim for about four items per worker (sixteen for one token, where
-	// the threads wait for the slowest at every product), in multiples of
-	// 16 rows.
-	per := 4
-	if n == 1 {
-		per = 16
+	// A batch: about four items per worker, in multiples of 16 rows. One
+	// token: items of 16 rows, claimed in shrinking pieces (runGuided), as
+	// the threads wait for the slowest at every product.
+	chunk := 16
+	if n > 1 {
+		chunk = (rows + 4*workers - 1) / (4 * workers)
+		chunk = max(16, (chunk+15)/16*16)
 	}
-	chunk := (rows + per*workers - 1) / (per * workers)
-	chunk = max(16, (chunk+15)/16*16)
 	items := 0
 	for j := 0; j < t.nm; j++ {
 		t.starts[j] = items
@@ -161,6 +213,10 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 		t.starts[j] = items
 	}
 	t.chunk = chunk
-	b.pool.run(t, items, 1, workers)
+	if n == 1 {
+		b.pool.runGuided(t, items, 1, workers)
+	} else {
+		b.pool.run(t, items, 1, workers)
+	}
 	t.m, t.dst, t.a, t.pk = [3]*mat{}, [3][]float32{}, [3][]byte{}, [3][]byte{}
 }

@@ -45,6 +45,7 @@ type pool struct {
 	// The current task, written by run before state.
 	t            task
 	total, chunk int64
+	div          int64 // guided claims (runGuided): remaining/div items, at least chunk; 0 = fixed chunks
 	next         atomic.Int64
 
 	state        atomic.Uint64 // generation<<8 | workers taking part; 0 workers = quit
@@ -124,12 +125,32 @@ func (p *pool) waitTask(w int, seen uint64) uint64 {
 }
 
 func (p *pool) work(w int) {
+	if p.div > 0 {
+		p.workGuided(w)
+		return
+	}
 	for {
 		i0 := p.next.Add(p.chunk) - p.chunk
 		if i0 >= p.total {
 			return
 		}
 		p.t.run(w, int(i0), int(min(i0+p.chunk, p.total)))
+	}
+}
+
+// workGuided claims remaining/div items at a time (at least chunk), so the
+// pieces shrink towards the end of the task and the workers finish at
+// nearly the same time.
+func (p *pool) workGuided(w int) {
+	for {
+		i0 := p.next.Load()
+		if i0 >= p.total {
+			return
+		}
+		i1 := min(i0+max(p.chunk, (p.total-i0)/p.div), p.total)
+		if p.next.CompareAndSwap(i0, i1) {
+			p.t.run(w, int(i0), int(i1))
+		}
 	}
 }
 
@@ -153,6 +174,21 @@ func (p *pool) publish(nw int) uint64 {
 // run splits items [0, total) into pieces of chunk items and processes them
 // on up to maxWorkers workers (0 = all). It returns when all are done.
 func (p *pool) run(t task, total, chunk, maxWorkers int) {
+	p.start(t, total, chunk, 0, maxWorkers)
+}
+
+// runGuided is run with pieces of a 1/(2*workers) share of the items not yet
+// claimed, at least chunk items: large pieces first, then smaller ones, so
+// that the workers finish together (guided self-scheduling).
+func (p *pool) runGuided(t task, total, chunk, maxWorkers int) {
+	nw := p.n
+	if maxWorkers > 0 {
+		nw = min(nw, maxWorkers)
+	}
+	p.start(t, total, chunk, 2*nw, maxWorkers)
+}
+
+func (p *pool) start(t task, total, chunk, div, maxWorkers int) {
 	if total <= 0 {
 		return
 	}
@@ -167,7 +203,7 @@ func (p *pool) run(t task, total, chunk, maxWorkers int) {
 		t.run(0, 0, total)
 		return
 	}
-	p.t, p.total, p.chunk = t, int64(total), int64(chunk)
+	p.t, p.total, p.chunk, p.div = t, int64(total), int64(chunk), int64(div)
 	p.next.Store(0)
 	p.pending.Store(int32(nw - 1))
 	gen := p.publish(nw)

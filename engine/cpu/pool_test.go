@@ -28,9 +28,10 @@ func (c *countTask) run(w, i0, i1 int) {
 }
 
 // TestPoolRunsEveryItemOnce runs tasks back to back (the workers still
-// spinning), after pauses (the workers parked) and with fewer workers than
-// the pool has, and requires every item to be processed exactly once each
-// time; then close must stop the workers, parked or not.
+// spinning), after pauses (the workers parked), with fewer workers than
+// the pool has, in fixed and in guided pieces, and requires every item to
+// be processed exactly once each time; then close must stop the workers,
+// parked or not.
 func TestPoolRunsEveryItemOnce(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range []struct{ n, spin int }{{1, spinIters}, {2, spinIters}, {3, spinIters}, {4, spinIters}, {2, 0}, {3, 0}} {
@@ -43,7 +44,11 @@ func TestPoolRunsEveryItemOnce(t *testing.T) {
 			for i := range ct.counts[:total] {
 				ct.counts[i].Store(0)
 			}
-			p.run(ct, total, chunk, maxW)
+			if k%2 == 0 {
+				p.run(ct, total, chunk, maxW)
+			} else {
+				p.runGuided(ct, total, chunk, maxW) // shrinking pieces
+			}
 			for i := range ct.counts[:total] {
 				require.EqualValues(t, 1, ct.counts[i].Load(), "n=%d run %d: item %d of %d", n, k, i, total)
 			}
