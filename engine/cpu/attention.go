@@ -22,8 +22,12 @@ func (b *Backend) attention(layer, n, pos int) {
 	lvl, _ := quant.KernelLevel()
 	t.avx2 = lvl >= quant.LevelAVX2
 	c := &b.c
+	// Heads are shared from an eighth of minParallelWork on: each head
+	// also pays for the conversions and the softmax, and a serial step
+	// longer than the workers' polling costs a wake-up (TinyLlama: from
+	// the second position on).
 	workers := b.threads
-	if n*c.NHead*(pos+n)*c.HeadDim*2 < minParallelWork {
+	if n*c.NHead*(pos+n)*c.HeadDim*2 < minParallelWork/8 {
 		workers = 1
 	}
 	b.pool.run(t, n*c.NHead, 1, workers)
