@@ -307,9 +307,10 @@ const SBF_N: u32 = RPW * NW * NSB;
 var<workgroup> sbi: array<vec2<i32>, SBI_N>;
 var<workgroup> sbf: array<vec2<f32>, SBF_N>;
 
-// job_rb returns the weight row bytes of job j (rb2: SwiGLU's up row).
-fn job_rb(j: u32, rb: u32, rb2: u32) -> u32 {
-    return select(rb, rb2, j >= QP * NSB);
+// job_rb returns where job j of output row `row` reads its weight row
+// (SwiGLU's up half from job QP*NSB on).
+fn job_rb(j: u32, row: u32) -> u32 {
+    return (row + select(0u, P.half, j >= QP * NSB)) * P.row_bytes;
 }
 //#else
 const CHT: u32 = TPR * TPC;  // tasks per chunk (TPC from mvd.go)
@@ -426,15 +427,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
 //#endif
 //#if XSB
-    let rb0 = row * P.row_bytes;
-//#if SWIGLU
-    let rb20 = (row + P.half) * P.row_bytes;
-//#else
-    let rb20 = rb0;
-//#endif
     var pre: SBW;
     if (ok && tl < NJ) {
-        pre = sb_load(job_rb(tl, rb0, rb20), (tl / QP) % NSB, tl % QP);
+        pre = sb_load(job_rb(tl, row), (tl / QP) % NSB, tl % QP);
     }
 //#endif
     prep(lid, first);
@@ -463,7 +458,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let sb = (j / QP) % NSB;
             let q = j % QP;
             if (j != tl) {
-                wv = sb_load(job_rb(j, rb0, rb20), sb, q);
+                wv = sb_load(job_rb(j, row), sb, q);
             }
             sbi[lr * NJ + j] = sb_job(wv, sb, q);
             if (q == 0u) {
