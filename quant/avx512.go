@@ -23,22 +23,35 @@ func hasAVX512Kernels(t gguf.TensorType) bool {
 	return false
 }
 
+// groupKernel is the signature of the generated one-token kernels: dst[0:g]
+// gets the dot products of g weight rows from w, rowBytes apart, with a (nb
+// blocks each).
+type groupKernel func(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+
+// gemvGroups runs kern on the rows r in [r0, r1) that come in whole groups
+// of g from r0 and returns the first row it left for the caller. wBlock and
+// aBlock are the weight and activation block sizes in bytes; gather says the
+// kernel gathers per-row data with 32-bit offsets r·rowBytes, so rows too far
+// apart are left to the caller. The CPU must have LevelAVX512.
+func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
+	if nb == 0 || gather && (g-1)*rowBytes >= 1<<31 {
+		return r0
+	}
+	a = a[:nb*aBlock]
+	for ; r0+g <= r1; r0 += g {
+		_ = dst[r0+g-1]
+		_ = w[(r0+g-1)*rowBytes+nb*wBlock-1]
+		kern(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
+	}
+	return r0
+}
+
 // gemvQ8_0AVX512 sets dst[r] = W[r,:]·a for the rows r in [r0, r1) that
 // come in whole groups of eight from r0 with the AVX-512 kernel (bit for
 // bit q8_0Q8_0DotAVX2, i.e. vecDotQ8_0Q8_0 at LevelAVX2) and returns the
 // first row it left for the caller. The CPU must have LevelAVX512.
 func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	nb := n / qk8_0
-	if nb == 0 {
-		return r0
-	}
-	a = a[:nb*blockQ8_0Len]
-	for ; r0+8 <= r1; r0 += 8 {
-		_ = dst[r0+7]
-		_ = w[(r0+7)*rowBytes+nb*blockQ8_0Len-1]
-		q8_0Q8_0Gemv8AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
-	}
-	return r0
+	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, false, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
 }
 
 // gemvQ4_0AVX512 is GemvQ4_0 for the rows r in [r0, r1) that come in whole
@@ -46,18 +59,7 @@ func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 i
 // q4_0Q8_0GemvAVX2 and the portable GemvQ4_0 code); it returns the first
 // row it left for the caller. The CPU must have LevelAVX512.
 func gemvQ4_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	nb := n / qk4_0
-	// The kernel gathers the scales with 32-bit offsets r·rowBytes.
-	if nb == 0 || 15*rowBytes >= 1<<31 {
-		return r0
-	}
-	a = a[:nb*blockQ8_0Len]
-	for ; r0+16 <= r1; r0 += 16 {
-		_ = dst[r0+15]
-		_ = w[(r0+15)*rowBytes+nb*blockQ4_0Len-1]
-		q4_0Q8_0Gemv16AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
-	}
-	return r0
+	return gemvGroups(q4_0Q8_0Gemv16AVX512, 16, true, dst, w, rowBytes, n/qk4_0, blockQ4_0Len, a, blockQ8_0Len, r0, r1)
 }
 
 // gemvQ4KAVX512 is GemvQ4K for the rows r in [r0, r1) that come in whole
@@ -65,17 +67,7 @@ func gemvQ4_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 i
 // q4KGemvAVX2 and the portable GemvQ4K code); it returns the first row it
 // left for the caller. The CPU must have LevelAVX512.
 func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) int {
-	nb := cols / qkK
-	if nb == 0 || 15*rowBytes >= 1<<31 {
-		return r0
-	}
-	a = a[:nb*q8KBytes]
-	for ; r0+16 <= r1; r0 += 16 {
-		_ = dst[r0+15]
-		_ = w[(r0+15)*rowBytes+nb*q4KBytes-1]
-		q4KQ8KGemv16AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
-	}
-	return r0
+	return gemvGroups(q4KQ8KGemv16AVX512, 16, true, dst, w, rowBytes, cols/qkK, q4KBytes, a, q8KBytes, r0, r1)
 }
 
 // gemvQ6KAVX512 sets dst[r] = W[r,:]·a for the Q6_K rows r in [r0, r1)
@@ -83,15 +75,5 @@ func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1
 // for bit q6KDotAVX2, i.e. Gemv at LevelAVX2) and returns the first row it
 // left for the caller. The CPU must have LevelAVX512.
 func gemvQ6KAVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	nb := n / qkK
-	if nb == 0 {
-		return r0
-	}
-	a = a[:nb*q8KBytes]
-	for ; r0+8 <= r1; r0 += 8 {
-		_ = dst[r0+7]
-		_ = w[(r0+7)*rowBytes+nb*q6KBytes-1]
-		q6KQ8KGemv8AVX512(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb)
-	}
-	return r0
+	return gemvGroups(q6KQ8KGemv8AVX512, 8, false, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
 }
