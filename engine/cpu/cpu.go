@@ -355,22 +355,23 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 		l := &b.layers[li]
 
 		// Attention.
-		b.matmul(n, b.xn, E, &l.wq, b.q, &l.wk, b.k, &l.wv, b.v)
+		b.matmul(n, b.xn, E, nil, &l.wq, b.q, &l.wk, b.k, &l.wv, b.v)
 		b.rows(opRopeKV, l, nil, n, pos)
 		b.attention(li, n, pos)
-		b.matmul(n, b.att, qDim, &l.wo, b.out, nil, nil, nil, nil)
+		b.matmul(n, b.att, qDim, nil, &l.wo, b.out, nil, nil, nil, nil)
 
 		// Feed-forward.
 		b.rows(opAddFFNNorm, l, nil, n, pos)
-		b.matmul(n, b.xn, E, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
+		b.matmul(n, b.xn, E, nil, &l.wGate, b.gate, &l.wUp, b.up, nil, nil)
+		var glu []float32
 		if n == 1 {
 			// One token: SwiGLU goes with the conversion of its output,
 			// split over the workers.
-			b.mm.glu = b.up[:c.NFF]
+			glu = b.up[:c.NFF]
 		} else {
 			b.rows(opSwiGLU, l, nil, n, pos)
 		}
-		b.matmul(n, b.gate, c.NFF, &l.wDown, b.out, nil, nil, nil, nil)
+		b.matmul(n, b.gate, c.NFF, glu, &l.wDown, b.out, nil, nil, nil, nil)
 		if li+1 < len(b.layers) {
 			b.rows(opAddAttnNorm, l, &b.layers[li+1], n, pos)
 		} else {
@@ -385,7 +386,7 @@ func (b *Backend) batch(ctx context.Context, tokens []int32, pos int, wantLogits
 	}
 	last := (n - 1) * E
 	rmsNorm(b.xn[:E], b.x[last:last+E], b.outNorm, c.RMSEps)
-	b.matmul(1, b.xn, E, &b.output, b.logits, nil, nil, nil, nil)
+	b.matmul(1, b.xn, E, nil, &b.output, b.logits, nil, nil, nil, nil)
 	return nil
 }
 

@@ -224,7 +224,7 @@ func compareLlamaDump(t *testing.T, b *Backend, rs []dumpRec, pos int) {
 	n := len(at("embd", 0)) / E
 	mv := func(mt *mat, x []float32) []float32 {
 		out := make([]float32, n*mt.rows)
-		b.matmul(n, x, mt.cols, mt, out, nil, nil, nil, nil)
+		b.matmul(n, x, mt.cols, nil, mt, out, nil, nil, nil, nil)
 		return out
 	}
 	norm := func(x, w []float32) []float32 {
@@ -302,6 +302,6 @@ func compareLlamaDump(t *testing.T, b *Backend, rs []dumpRec, pos int) {
 	last := at(fmt.Sprintf("l_out-%d", len(b.layers)-1), 0)
 	cmpOp(t, "result_norm", norm(last, b.outNorm), at("result_norm", 0))
 	out := make([]float32, n*b.output.rows)
-	b.matmul(n, at("result_norm", 0), E, &b.output, out, nil, nil, nil, nil)
+	b.matmul(n, at("result_norm", 0), E, nil, &b.output, out, nil, nil, nil, nil)
 	cmpOp(t, "result_output", out, at("result_output", 0))
 }

@@ -20,10 +20,6 @@ type matTask struct {
 	chunk  int       // rows per item
 	ntok   int
 	q      quantTask // converts a batch's activations before the products
-	// glu, when set for a one-token product of one matrix, is the up
-	// projection: the input (the gate projection) becomes silu(gate)*glu
-	// as it is converted (see quantTask.glu).
-	glu []float32
 }
 
 // quantTask converts the activation rows of a batch to a VecDotType, one
@@ -132,8 +128,10 @@ func splitsRow(vt *quant.Traits, cols, threads int) bool {
 
 // matmul computes dK[t*rows+r] = mK[r,:]·src[t*cols:(t+1)*cols] for the n
 // rows of src and each given matrix (m2, m3 may be nil). The input is
-// converted once per distinct VecDotType.
-func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, m2 *mat, d2 []float32, m3 *mat, d3 []float32) {
+// converted once per distinct VecDotType. glu, when not nil (one token, one
+// matrix), is the up projection: src (the gate projection) becomes
+// silu(src)*glu in place as it is converted (see quantTask.glu).
+func (b *Backend) matmul(n int, src []float32, cols int, glu []float32, m1 *mat, d1 []float32, m2 *mat, d2 []float32, m3 *mat, d3 []float32) {
 	t := &b.mm
 	t.m = [3]*mat{m1, m2, m3}
 	t.dst = [3][]float32{d1, d2, d3}
@@ -161,8 +159,8 @@ func (b *Backend) matmul(n int, src []float32, cols int, m1 *mat, d1 []float32, 
 		}
 		if t.a[j] == nil {
 			a := b.acts[j][:n*t.aRow[j]]
-			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j], n: n, glu: t.glu}
-			t.glu = nil // applied once, by the first conversion
+			t.q = quantTask{vt: m.vt, src: src, cols: cols, a: a, aRow: t.aRow[j], n: n, glu: glu}
+			glu = nil // applied once, by the first conversion
 			items := n
 			if pack {
 				// Groups of eight rows, each quantized and packed by one worker.
