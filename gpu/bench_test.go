@@ -214,7 +214,7 @@ func TestDecodeSweep(t *testing.T) {
 		var ref []float32
 		for _, cfg := range strings.Split(cfgs, ";") {
 			name, sets, _ := strings.Cut(cfg, ":")
-			for _, k := range []string{mvdEnv, "HEARTH_GPU_TPR", mvdSmallEnv, mvdPKEnv, attnSplitEnv, mvdQ4KEnv, mvdPFEnv, mvdExactEnv, mvdTPCEnv, mvdSBEnv} {
+			for _, k := range []string{mvdEnv, "HEARTH_GPU_TPR", mvdSmallEnv, mvdPKEnv, attnSplitEnv, mvdQ4KEnv, mvdPFEnv, mvdExactEnv, mvdTPCEnv, mvdSBEnv, mvdDiagEnv, mvdPrepEnv} {
 				t.Setenv(k, "")
 			}
 			for _, kv := range strings.Fields(sets) {

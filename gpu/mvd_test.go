@@ -32,7 +32,7 @@ func TestMVDAllTypes(t *testing.T) {
 	tunings := []mvdTuning{{}, {pk: true}, {small: []mvdRule{{rows: 4096, tpr: 32, rpw: 2}}},
 		{pk: true, small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
 		{small: []mvdRule{{rows: 50, tpr: 8, rpw: 8}, {rows: 4096, tpr: 64, rpw: 4}}},
-		{q4k: 64}, {pk: true, q4k: 64}, {pf: 8}, {pk: true, q4k: 64, pf: 3}}
+		{q4k: 64}, {pk: true, q4k: 64}, {pf: 8}, {pk: true, q4k: 64, pf: 3}, {noPrep: 3}, {noPrep: 2, pf: 8}}
 	for _, typ := range types {
 		t.Run(typ.String(), func(t *testing.T) {
 			tr, err := quant.For(typ)
@@ -93,10 +93,11 @@ func TestMVDAllTypes(t *testing.T) {
 						run(t, d, step, ds, nTok, 0, nil)
 						got := readF32(t, d, yb, sh.rows)
 						// the same summation order as an earlier tuning
-						// but for PK or PF: the same bits
+						// but for PK, PF or the prep's switches: the same
+						// bits
 						key := fmt.Sprint(tu.small, tu.q4k)
 						if b, ok := base[key]; ok {
-							require.Equalf(t, b, got, "%s %s %+v: packed quants or prefetch changed the result", typ, name, tu)
+							require.Equalf(t, b, got, "%s %s %+v: packed quants, prefetch or the prep's switches changed the result", typ, name, tu)
 						} else {
 							base[key] = got
 						}
@@ -151,5 +152,38 @@ func TestMVDAllTypes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadMVDTuning checks the parsing of the prep's switches: the bits of
+// HEARTH_GPU_MVD_PREP that are off, the diagnostics, and clear errors.
+func TestReadMVDTuning(t *testing.T) {
+	for _, tc := range []struct {
+		prep, diag string
+		noPrep     int
+		err        bool
+	}{
+		{prep: "", noPrep: 0},
+		{prep: "3", noPrep: 0},
+		{prep: "0", noPrep: 3},
+		{prep: "1", noPrep: 2},
+		{prep: "2", noPrep: 1},
+		{prep: "4", err: true},
+		{prep: "x", err: true},
+		{diag: "noq8"},
+		{diag: "nonorm"},
+		{diag: "noprep"},
+		{diag: "fast", err: true},
+	} {
+		t.Setenv(mvdPrepEnv, tc.prep)
+		t.Setenv(mvdDiagEnv, tc.diag)
+		tu, err := readMVDTuning()
+		if tc.err {
+			require.Errorf(t, err, "%+v", tc)
+			continue
+		}
+		require.NoErrorf(t, err, "%+v", tc)
+		require.Equalf(t, tc.noPrep, tu.noPrep, "%+v", tc)
+		require.Equalf(t, tc.diag, tu.diag, "%+v", tc)
 	}
 }

@@ -148,6 +148,19 @@ fn rnd(v: vec4<f32>) -> vec4<f32> {
 // before the first one is waited for.
 fn prep(lid: u32, first: u32) {
     let b = first * XC;
+//#if GPF
+    // the norm weights of this thread's (at most two) vec4s, loaded with
+    // the input (GPF: XC4 <= 2 WG)
+    var g0 = vec4<f32>(0.0);
+    var g1 = vec4<f32>(0.0);
+    if (lid < XC4) {
+        g0 = vec4<f32>(G[4u * lid], G[4u * lid + 1u], G[4u * lid + 2u], G[4u * lid + 3u]);
+    }
+    if (lid + WG < XC4) {
+        let j = 4u * (lid + WG);
+        g1 = vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
+    }
+//#endif
 //#if COMBINE
     combine_prep(lid);
     for (var j4 = lid; j4 < XC4; j4 += WG) {
@@ -166,6 +179,15 @@ fn prep(lid: u32, first: u32) {
 //#endif
     workgroupBarrier();
 //#if NORM
+//#if PNORM
+//#else
+    // diagnostics without the norm (mvd.go): G stays bound
+    if (P.pad == 1u) {
+        xs[0].x = G[0];
+    }
+//#endif
+//#endif
+//#if PNORM
     // 1/rms exactly as actq.wgsl: 64 lanes, compensated sums in the same
     // order
     if (lid < 64u) {
@@ -187,18 +209,37 @@ fn prep(lid: u32, first: u32) {
         }
         workgroupBarrier();
     }
+//#if INV1
+    // one thread derives 1/rms and passes it on: the long exactly rounded
+    // chain costs every other warp's issue slots when all run it
+    if (lid == 0u) {
+        red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(XC)) + P.eps));
+    }
+    workgroupBarrier();
+    let inv = red[0];
+//#else
     let tot = vec2<f32>(red[0], red2[0]);
     let n = f32(XC);
     let mean = mean_rn(tot, n);
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
+//#endif
+//#if GPF
+    if (lid < XC4) {
+        xs[px(lid)] = rnd((xs[px(lid)] * inv) * g0);
+    }
+    if (lid + WG < XC4) {
+        xs[px(lid + WG)] = rnd((xs[px(lid + WG)] * inv) * g1);
+    }
+//#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
         let pj = px(j4);
         xs[pj] = rnd((xs[pj] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
     }
+//#endif
     workgroupBarrier();
 //#endif
-//#if Q8
+//#if PQ8
     // per 32-element segment: largest magnitude and the first signed value
     // that has it
     for (var s = lid; s < NSEG; s += WG) {
