@@ -165,3 +165,33 @@ func TestQuantizeActQ8_0Levels(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8KLevels checks the AVX2 Q8_K quantizer against the portable
+// one (which TestActivationQuantizationMatchesGGML holds to ggml's) on rows
+// of ties, zeros, tiny and huge values, a zero block between others, and
+// blocks whose largest magnitude occurs with both signs.
+func TestQuantizeQ8KLevels(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIPPING: no AVX2 kernels here")
+	}
+	rng := rand.New(rand.NewPCG(87, 88))
+	for _, n := range []int{256, 768, 2048} {
+		rows := activationRows(rng, n)
+		zb := randRow(rng, n, 1)
+		z := min(256, n-256) // the second block (the only one at 256)
+		clear(zb[z : z+256])
+		signs := randRow(rng, n, 1)
+		for b := 0; b < n/256; b++ {
+			signs[256*b+3+b] = -9
+			signs[256*b+200-b] = 9
+		}
+		rows = append(rows, zb, signs)
+		for k, x := range rows {
+			want := make([]byte, n/256*q8KBytes)
+			got := make([]byte, len(want))
+			quantizeQ8KAt(false, want, x)
+			quantizeQ8KAt(true, got, x)
+			require.Equal(t, want, got, "n=%d row %d", n, k)
+		}
+	}
+}

@@ -38,7 +38,19 @@ const (
 // where max is the signed value of largest magnitude, q = min(127,
 // nearest_int(iscale*x)), d = 1/iscale.
 func quantizeQ8K(dst []byte, src []float32) {
+	quantizeQ8KAt(useAVX2, dst, src)
+}
+
+// quantizeQ8KAt is quantizeQ8K with the AVX2 kernel when avx2 is set (the
+// CPU must have it) and the portable code otherwise (the same bits for
+// finite input).
+func quantizeQ8KAt(avx2 bool, dst []byte, src []float32) {
 	nb := len(src) / qkK
+	if avx2 && nb > 0 {
+		_ = dst[nb*q8KBytes-1]
+		quantizeQ8KAVX2(&dst[0], &src[0], nb)
+		return
+	}
 	for i := 0; i < nb; i++ {
 		x := src[i*qkK : (i+1)*qkK]
 		y := dst[i*q8KBytes : (i+1)*q8KBytes]
