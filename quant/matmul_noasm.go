@@ -94,6 +94,8 @@ func q4KPack8AVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: no AVX2
 
 func q4KGemmR2AVX2(pack, a *byte, aStride, nb int, acc *float32) { panic("quant: no AVX2 kernels") }
 
+func q4KPack8ScalesAVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: no AVX2 kernels") }
+
 func q8_0GemmX8AVX2(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int) {
 	panic("quant: no AVX2 kernels")
 }

@@ -101,31 +101,6 @@ func gemmQ4KRowGo(row, a []byte, nb int) float32 {
 	return acc - accMin
 }
 
-// q4KPack8Scales fills the scale, min and d/dmin parts of nb packed
-// super-blocks of eight Q4_K rows (row r at w[r*rowBytes:]).
-func q4KPack8Scales(w []byte, rowBytes, nb int, pack []byte) {
-	for b := 0; b < nb; b++ {
-		p := pack[b*q4krLen : (b+1)*q4krLen]
-		for r := 0; r < 8; r++ {
-			wb := w[r*rowBytes+b*q4KBytes : r*rowBytes+(b+1)*q4KBytes]
-			sc := wb[4:16]
-			var mins [8]uint8
-			for j := 0; j < 8; j++ {
-				s, mn := q4KScaleMin(j, sc)
-				mins[j] = mn
-				o := q4krSC + j*32 + r*4
-				p[o], p[o+1], p[o+2], p[o+3] = s, 0, s, 0
-			}
-			for sb := 0; sb < 4; sb++ {
-				o := q4krMN + sb*32 + r*4
-				p[o], p[o+1], p[o+2], p[o+3] = mins[2*sb], 0, mins[2*sb+1], 0
-			}
-			binary.LittleEndian.PutUint32(p[q4krD+4*r:], math.Float32bits(f16At(wb)))
-			binary.LittleEndian.PutUint32(p[q4krDmin+4*r:], math.Float32bits(f16At(wb[2:])))
-		}
-	}
-}
-
 // gemmQ4KPacked runs the packed AVX2 kernel for weight rows [r0, r1)
 // (r1-r0 a positive multiple of 8) and activation rows [0, m) (m a positive
 // multiple of 4 — the kernel takes them two at a time).
@@ -145,7 +120,7 @@ func gemmQ4KPacked(dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byt
 				kb := min(q4krPackBlocks, nb-b0)
 				wr := w[r*rowBytes+b0*q4KBytes:]
 				q4KPack8AVX2(&wr[0], rowBytes, kb, &pack[0])
-				q4KPack8Scales(wr, rowBytes, kb, pack[:])
+				q4KPack8ScalesAVX2(&wr[0], rowBytes, kb, &pack[0])
 				for i := p0; i < p1; i += 2 {
 					q4KGemmR2AVX2(&pack[0], &a[i*aRowBytes+b0*q8KBytes], aRowBytes, kb, &acc[(i-p0)*16])
 				}

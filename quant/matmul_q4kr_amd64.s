@@ -199,3 +199,98 @@ q4kr2loop:
 	VMOVUPS Y7, 96(BX)
 	VZEROUPPER
 	RET
+
+// One row of q4KPack8ScalesAVX2: the row's super-block at addr (any
+// address expression; R12 holds it), its pack column at roff(DI). The
+// scales and mins are unpacked from the three scale words as q4KScaleMin
+// does for all eight sub-blocks (ggml's kmask steps): s0 = scales 0-3,
+// s1 = scales 4-7, m0 = mins 0-3, m1 = mins 4-7, one byte each.
+#define q4krScalesRow(addr, roff) \
+	LEAQ addr, R12 \
+	LEAQ roff(DI), R10 \
+	MOVL 4(R12), AX \
+	MOVL 8(R12), BX \
+	MOVL 12(R12), DX \
+	MOVL AX, R8 \
+	ANDL $0x3f3f3f3f, R8 \
+	MOVL DX, R9 \
+	ANDL $0x0f0f0f0f, R9 \
+	SHRL $6, AX \
+	ANDL $0x03030303, AX \
+	SHLL $4, AX \
+	ORL AX, R9 \
+	MOVL BX, R11 \
+	ANDL $0x3f3f3f3f, R11 \
+	SHRL $4, DX \
+	ANDL $0x0f0f0f0f, DX \
+	SHRL $6, BX \
+	ANDL $0x03030303, BX \
+	SHLL $4, BX \
+	ORL BX, DX \
+	q4krSc(R8, 2048) \
+	q4krSc(R8, 2080) \
+	q4krSc(R8, 2112) \
+	q4krSc(R8, 2144) \
+	q4krSc(R9, 2176) \
+	q4krSc(R9, 2208) \
+	q4krSc(R9, 2240) \
+	q4krSc(R9, 2272) \
+	q4krMn(R11, 2304) \
+	q4krMn(R11, 2336) \
+	q4krMn(DX, 2368) \
+	q4krMn(DX, 2400) \
+	MOVWLZX 0(R12), AX \
+	VMOVD AX, X0 \
+	VCVTPH2PS X0, X0 \
+	VMOVSS X0, 2432(R10) \
+	MOVWLZX 2(R12), AX \
+	VMOVD AX, X0 \
+	VCVTPH2PS X0, X0 \
+	VMOVSS X0, 2464(R10)
+
+// q4krSc stores the low byte of reg as the 16-bit pair (s, s) at
+// off(R10) and shifts reg to the next byte.
+#define q4krSc(reg, off) \
+	MOVBLZX reg, AX \
+	IMUL3L $0x10001, AX, AX \
+	MOVL AX, off(R10) \
+	SHRL $8, reg
+
+// q4krMn stores the low two bytes of reg as the 16-bit pair (m, m') at
+// off(R10) and shifts reg to the next two.
+#define q4krMn(reg, off) \
+	MOVBLZX reg, AX \
+	MOVL reg, BX \
+	SHRL $8, BX \
+	ANDL $0xff, BX \
+	SHLL $16, BX \
+	ORL BX, AX \
+	MOVL AX, off(R10) \
+	SHRL $16, reg
+
+// func q4KPack8ScalesAVX2(w *byte, rowBytes, nb int, pack *byte)
+//
+// q4KPack8Scales for nb > 0 super-blocks: the scale, min and d/dmin parts
+// of the packed layout of eight Q4_K rows (row r at w + r*rowBytes).
+TEXT ·q4KPack8ScalesAVX2(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ rowBytes+8(FP), R13
+	MOVQ nb+16(FP), CX
+	MOVQ pack+24(FP), DI
+	LEAQ (R13)(R13*2), R15      // 3*rowBytes
+
+q4krscblock:
+	LEAQ (SI)(R13*4), R14       // row 4
+	q4krScalesRow((SI), 0)
+	q4krScalesRow((SI)(R13*1), 4)
+	q4krScalesRow((SI)(R13*2), 8)
+	q4krScalesRow((SI)(R15*1), 12)
+	q4krScalesRow((R14), 16)
+	q4krScalesRow((R14)(R13*1), 20)
+	q4krScalesRow((R14)(R13*2), 24)
+	q4krScalesRow((R14)(R15*1), 28)
+	ADDQ $144, SI
+	ADDQ $2496, DI
+	DECQ CX
+	JNZ q4krscblock
+	RET

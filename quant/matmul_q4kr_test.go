@@ -141,3 +141,62 @@ func TestGemmQ4K(t *testing.T) {
 	allocs := testing.AllocsPerRun(5, func() { GemmQ4K(dst, 16, w, rowBytes, 2048, a, aRowBytes, 8, 0, 16) })
 	require.Zero(t, allocs)
 }
+
+// q4KPack8ScalesRef fills the scale, min and d/dmin parts of nb packed
+// super-blocks of eight Q4_K rows (row r at w[r*rowBytes:]) from
+// q4KScaleMin, one sub-block at a time: what q4KPack8ScalesAVX2 must write.
+func q4KPack8ScalesRef(w []byte, rowBytes, nb int, pack []byte) {
+	for b := 0; b < nb; b++ {
+		p := pack[b*q4krLen : (b+1)*q4krLen]
+		for r := 0; r < 8; r++ {
+			wb := w[r*rowBytes+b*q4KBytes : r*rowBytes+(b+1)*q4KBytes]
+			sc := wb[4:16]
+			var mins [8]uint8
+			for j := 0; j < 8; j++ {
+				s, mn := q4KScaleMin(j, sc)
+				mins[j] = mn
+				o := q4krSC + j*32 + r*4
+				p[o], p[o+1], p[o+2], p[o+3] = s, 0, s, 0
+			}
+			for sb := 0; sb < 4; sb++ {
+				o := q4krMN + sb*32 + r*4
+				p[o], p[o+1], p[o+2], p[o+3] = mins[2*sb], 0, mins[2*sb+1], 0
+			}
+			binary.LittleEndian.PutUint32(p[q4krD+4*r:], math.Float32bits(f16At(wb)))
+			binary.LittleEndian.PutUint32(p[q4krDmin+4*r:], math.Float32bits(f16At(wb[2:])))
+		}
+	}
+}
+
+// TestQ4KPack8ScalesAVX2 checks the assembly scale packing against
+// q4KPack8ScalesRef on random super-blocks (every scale byte random, so
+// all 6-bit scale and min combinations occur), rows apart by a stride
+// wider than a super-block.
+func TestQ4KPack8ScalesAVX2(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIPPING: no AVX2 kernels here")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, nb := range []int{1, 3, 4} {
+		rowBytes := (nb + 2) * q4KBytes
+		w := make([]byte, 8*rowBytes)
+		for it := 0; it < 50; it++ {
+			for i := range w {
+				w[i] = byte(rng.Uint32())
+			}
+			// finite d and dmin (F16C quiets a signalling NaN that the
+			// table keeps): the top exponent bit of each half cleared
+			for r := 0; r < 8; r++ {
+				for b := 0; b < nb; b++ {
+					w[r*rowBytes+b*q4KBytes+1] &= 0xbf
+					w[r*rowBytes+b*q4KBytes+3] &= 0xbf
+				}
+			}
+			want := make([]byte, nb*q4krLen)
+			got := make([]byte, nb*q4krLen)
+			q4KPack8ScalesRef(w, rowBytes, nb, want)
+			q4KPack8ScalesAVX2(&w[0], rowBytes, nb, &got[0])
+			require.Equal(t, want[q4krSC:], got[q4krSC:], "nb %d", nb)
+		}
+	}
+}
