@@ -53,7 +53,7 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
-//     input (GPF; at most two vec4s a thread) instead of after 1/rms;
+//     input (GPF; at most four vec4s a thread) instead of after 1/rms;
 //     0 gives the earlier prep (results unchanged).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
@@ -367,7 +367,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	// the prep's 1/rms from one thread, the norm weights loaded early
 	// (measured on an H100: Q4_K_M decode +4.7 %, Q4_0 +3.4 %)
 	defs["INV1"] = r.tune.noPrep&1 == 0
-	defs["GPF"] = r.tune.noPrep&2 == 0 && defs["PNORM"] && m.comb == nil && m.w.cols/4 <= 2*wg
+	defs["GPF"] = r.tune.noPrep&2 == 0 && defs["PNORM"] && m.comb == nil && m.w.cols/4 <= 4*wg
 	if defs["XCH"] && typ == gguf.TypeQ4_K && !r.tune.noSB {
 		// super-block jobs (mvd.wgsl XSB): split a super-block into QP
 		// parts until every thread of a row has one

@@ -143,23 +143,36 @@ fn rnd(v: vec4<f32>) -> vec4<f32> {
 //#endif
 }
 
+//#if GPF
+// g_at is vec4 j4 of the norm weights (zeros past the row); norm_at
+// normalizes and rounds vec4 j4 of xs with it (nothing past the row).
+fn g_at(j4: u32) -> vec4<f32> {
+    if (j4 >= XC4) {
+        return vec4<f32>(0.0);
+    }
+    let j = 4u * j4;
+    return vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
+}
+
+fn norm_at(j4: u32, inv: f32, g: vec4<f32>) {
+    if (j4 < XC4) {
+        xs[px(j4)] = rnd((xs[px(j4)] * inv) * g);
+    }
+}
+//#endif
+
 // prep fills xs with the rounded input row `first`. Loops run over the
 // compile-time column count so that the loads of a thread are all issued
 // before the first one is waited for.
 fn prep(lid: u32, first: u32) {
     let b = first * XC;
 //#if GPF
-    // the norm weights of this thread's (at most two) vec4s, loaded with
-    // the input (GPF: XC4 <= 2 WG)
-    var g0 = vec4<f32>(0.0);
-    var g1 = vec4<f32>(0.0);
-    if (lid < XC4) {
-        g0 = vec4<f32>(G[4u * lid], G[4u * lid + 1u], G[4u * lid + 2u], G[4u * lid + 3u]);
-    }
-    if (lid + WG < XC4) {
-        let j = 4u * (lid + WG);
-        g1 = vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
-    }
+    // the norm weights of this thread's (at most four) vec4s, loaded with
+    // the input (GPF: XC4 <= 4 WG)
+    let g0 = g_at(lid);
+    let g1 = g_at(lid + WG);
+    let g2 = g_at(lid + 2u * WG);
+    let g3 = g_at(lid + 3u * WG);
 //#endif
 //#if COMBINE
     combine_prep(lid);
@@ -224,12 +237,10 @@ fn prep(lid: u32, first: u32) {
     let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
 //#if GPF
-    if (lid < XC4) {
-        xs[px(lid)] = rnd((xs[px(lid)] * inv) * g0);
-    }
-    if (lid + WG < XC4) {
-        xs[px(lid + WG)] = rnd((xs[px(lid + WG)] * inv) * g1);
-    }
+    norm_at(lid, inv, g0);
+    norm_at(lid + WG, inv, g1);
+    norm_at(lid + 2u * WG, inv, g2);
+    norm_at(lid + 3u * WG, inv, g3);
 //#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
