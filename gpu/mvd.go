@@ -82,7 +82,7 @@ type mvdTuning struct {
 	inexact   bool
 	tpc       int  // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
 	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
-	diag      string
+	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
 
