@@ -80,10 +80,10 @@ type mvdTuning struct {
 	q4k       int // elements per Q4_K task: 32 (0) or 64
 	pf        int // weight sectors prefetched per thread before prep (0: none)
 	inexact   bool
-	tpc       int  // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
-	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
+	tpc       int    // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
+	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
-	noPrep    int // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
+	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
 
 // readMVDTuning parses the switches from the environment.
