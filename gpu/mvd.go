@@ -367,7 +367,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	// the prep's 1/rms from one thread, the norm weights loaded early
 	// (measured on an H100: Q4_K_M decode +4.7 %, Q4_0 +3.4 %)
 	defs["INV1"] = r.tune.noPrep&1 == 0
-	defs["GPF"] = r.tune.noPrep&2 == 0 && defs["PNORM"] && m.comb == nil && m.w.cols/4 <= 4*wg
+	defs["GPF"] = r.tune.noPrep&2 == 0 && defs["PNORM"] && m.w.cols/4 <= 4*wg
 	if defs["XCH"] && typ == gguf.TypeQ4_K && !r.tune.noSB {
 		// super-block jobs (mvd.wgsl XSB): split a super-block into QP
 		// parts until every thread of a row has one

@@ -143,7 +143,7 @@ fn rnd(v: vec4<f32>) -> vec4<f32> {
 //#endif
 }
 
-//#if GPF
+//#if PNORM
 // g_at is vec4 j4 of the norm weights (zeros past the row); norm_at
 // normalizes and rounds vec4 j4 of xs with it (nothing past the row).
 fn g_at(j4: u32) -> vec4<f32> {
@@ -243,9 +243,7 @@ fn prep(lid: u32, first: u32) {
     norm_at(lid + 3u * WG, inv, g3);
 //#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
-        let j = 4u * j4;
-        let pj = px(j4);
-        xs[pj] = rnd((xs[pj] * inv) * vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]));
+        norm_at(j4, inv, g_at(j4));
     }
 //#endif
     workgroupBarrier();
