@@ -105,6 +105,7 @@ func TestDecodeMatchesCPU(t *testing.T) {
 	for _, typ := range synthTypes {
 		models = append(models, "synthetic/tiny-synth-"+typ+".gguf")
 	}
+	models = append(models, mixedQKV)
 	for _, name := range models {
 		t.Run(name, func(t *testing.T) {
 			// lavapipe sometimes crashes or returns partly zeroed results
@@ -151,9 +152,33 @@ func runChild(name string) (string, error) {
 	return strings.Join(keep, "\n"), err
 }
 
+// mixedQKV names a model of several types in one layer's Q, K and V, as in
+// llama.cpp's Q4_K_M files (whose V is Q6_K in some layers): tiny-synth-q4_k
+// with the V of even layers and the K of odd ones taken from
+// tiny-synth-q6_k (the same weights, quantized otherwise), so the fused
+// QKV product runs as Q+K and V, and as Q, K and V.
+const mixedQKV = "tiny-synth-q4_k with q6_k K or V"
+
+// loadDecodeModel loads name, or builds mixedQKV.
+func loadDecodeModel(t *testing.T, name string) *engine.Model {
+	if name != mixedQKV {
+		return loadTestModel(t, name)
+	}
+	m := loadTestModel(t, "synthetic/tiny-synth-q4_k.gguf")
+	o := loadTestModel(t, "synthetic/tiny-synth-q6_k.gguf")
+	for i := range m.Layers {
+		if i%2 == 0 {
+			m.Layers[i].Wv = o.Layers[i].Wv
+		} else {
+			m.Layers[i].Wk = o.Layers[i].Wk
+		}
+	}
+	return m
+}
+
 func checkDecode(t *testing.T, name string) {
 	ctx := context.Background()
-	m := loadTestModel(t, name)
+	m := loadDecodeModel(t, name)
 	g, c := newTestBackends(t, m, 64)
 	// decode must give the CPU's logits bit for bit on lavapipe (CI; every
 	// model measured exact). Hardware compilers may still move a last bit

@@ -50,22 +50,28 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
+//   - HEARTH_GPU_QKV_OVERLAP=0: the fused QKV products of one layer in
+//     several weights (Q4_K_M's Q6_K V) bind every output buffer, so the
+//     second waits for the first, instead of spare buffers in place of
+//     the outputs their rows never write (no barrier between them, so the
+//     GPU may run them together; results unchanged);
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
 //     input (GPF; at most four vec4s a thread) instead of after 1/rms;
 //     0 gives the earlier prep (results unchanged).
 const (
-	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
-	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
-	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
-	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
-	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
-	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
-	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
-	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
-	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
-	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
+	mvdSmallEnv   = "HEARTH_GPU_MVD_SMALL"
+	mvdPKEnv      = "HEARTH_GPU_MVD_PK"
+	attnSplitEnv  = "HEARTH_GPU_ATTN_SPLIT"
+	mvdQ4KEnv     = "HEARTH_GPU_MVD_Q4K"
+	mvdPFEnv      = "HEARTH_GPU_MVD_PF"
+	mvdExactEnv   = "HEARTH_GPU_MVD_EXACT"
+	mvdTPCEnv     = "HEARTH_GPU_MVD_TPC"
+	mvdSBEnv      = "HEARTH_GPU_MVD_SB"
+	mvdDiagEnv    = "HEARTH_GPU_MVD_DIAG"
+	mvdPrepEnv    = "HEARTH_GPU_MVD_PREP"
+	qkvOverlapEnv = "HEARTH_GPU_QKV_OVERLAP"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -84,6 +90,7 @@ type mvdTuning struct {
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
+	noOverlap bool   // HEARTH_GPU_QKV_OVERLAP=0: QKV products bind all outputs
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -92,6 +99,7 @@ func readMVDTuning() (mvdTuning, error) {
 	t.pk = os.Getenv(mvdPKEnv) == "1"
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
+	t.noOverlap = os.Getenv(qkvOverlapEnv) == "0"
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3 {
@@ -474,7 +482,33 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			bufs = append(bufs, m.norm)
 		}
 		if rope != nil {
-			bufs = append(bufs, rope.kc, rope.vc, rope.cs)
+			kc, vc := rope.kc, rope.vc
+			if !r.tune.noOverlap {
+				// outputs this chunk's rows never write get spare buffers:
+				// products of one layer's Q/K/V then share no written
+				// buffer, so no barrier orders them (wgpu places one only
+				// where a buffer's use changes) and they may run together
+				lo, hi := m.yOff+c.row0, m.yOff+c.row0+rows
+				spare := func(slot string) (*wgpu.Buffer, error) {
+					return r.buffer(m.w.name+" unused "+slot, 16, 0)
+				}
+				if lo >= rope.qDim {
+					if bufs[2], err = spare("q"); err != nil {
+						return nil, err
+					}
+				}
+				if hi <= rope.qDim || lo >= rope.qDim+rope.kvDim {
+					if kc, err = spare("k"); err != nil {
+						return nil, err
+					}
+				}
+				if hi <= rope.qDim+rope.kvDim {
+					if vc, err = spare("v"); err != nil {
+						return nil, err
+					}
+				}
+			}
+			bufs = append(bufs, kc, vc, rope.cs)
 		}
 		bg, err := r.bind(m.w.name, p, bufs...)
 		if err != nil {
