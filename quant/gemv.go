@@ -156,9 +156,19 @@ func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1
 		gemvQ6K(dst, w, rowBytes, n, a, r0, r1, gemvQ6KPrefetch)
 		return
 	}
+	if useAVX2 && (tr.Type == gguf.TypeQ2_K || tr.Type == gguf.TypeQ3_K) {
+		gemvK23(tr.Type, dst, w, rowBytes, n, a, r0, r1, gemvK23Prefetch)
+		return
+	}
 	if useAVX512 && tr.Type == gguf.TypeQ8_0 && hasAVX512Kernels(gguf.TypeQ8_0) {
 		r0 = gemvQ8_0AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
+	gemvRows(tr, dst, w, rowBytes, n, a, r0, r1)
+}
+
+// gemvRows is Gemv's row loop for the types without a kernel of their own:
+// one tr.VecDot a row, with the next row prefetched where that pays.
+func gemvRows(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
 	dot := tr.VecDot
 	dst = dst[:r1]
 	pf := 0

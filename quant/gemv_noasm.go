@@ -31,3 +31,11 @@ func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
 func gemvF32x8AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q2KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int) {
+	panic("quant: no AVX2 kernels")
+}
