@@ -48,6 +48,15 @@ GLOBL k23Shuf<>(SB), RODATA|NOPTR, $128
 #define q2gStep(q8off, shift, sc, sh) \
 	VPSRLW $shift, Y0, Y1 \
 	VPAND Y15, Y1, Y1 \
+	q2gMul(q8off, sc, sh)
+
+// q2gStep0 is q2gStep for shift 0.
+#define q2gStep0(q8off, sc, sh) \
+	VPAND Y15, Y0, Y1 \
+	q2gMul(q8off, sc, sh)
+
+// q2gMul is the multiply-add half of q2gStep, the 2-bit values in Y1.
+#define q2gMul(q8off, sc, sh) \
 	VPMADDUBSW q8off(DI), Y1, Y1 \
 	VPSHUFB k23Shuf<>+sh(SB), sc, Y3 \
 	VPMADDWD Y3, Y1, Y1 \
@@ -111,12 +120,12 @@ q2gloop:
 	VPXOR Y8, Y8, Y8
 
 	VMOVDQU 16(SI), Y0
-	q2gStep(4, 0, Y11, 0)
+	q2gStep0(4, Y11, 0)
 	q2gStep(36, 2, Y11, 32)
 	q2gStep(68, 4, Y11, 64)
 	q2gStep(100, 6, Y11, 96)
 	VMOVDQU 48(SI), Y0
-	q2gStep(132, 0, Y9, 0)
+	q2gStep0(132, Y9, 0)
 	q2gStep(164, 2, Y9, 32)
 	q2gStep(196, 4, Y9, 64)
 	q2gStep(228, 6, Y9, 96)
@@ -151,6 +160,25 @@ q2gloop:
 	VPAND Y15, Y1, Y1 \
 	hsop $hs, Y6, Y2 \
 	VPAND Y14, Y2, Y2 \
+	q3gMul(q8off, sc, sh)
+
+// q3gStep0 is q3gStep for shift 0 (hbit 0 or 4, moved by hsop hs).
+#define q3gStep0(q8off, hsop, hs, sc, sh) \
+	VPAND Y15, Y0, Y1 \
+	hsop $hs, Y6, Y2 \
+	VPAND Y14, Y2, Y2 \
+	q3gMul(q8off, sc, sh)
+
+// q3gStep2 is q3gStep for hbit 2 (not shifted).
+#define q3gStep2(q8off, shift, sc, sh) \
+	VPSRLW $shift, Y0, Y1 \
+	VPAND Y15, Y1, Y1 \
+	VPAND Y14, Y6, Y2 \
+	q3gMul(q8off, sc, sh)
+
+// q3gMul is the multiply-add half of q3gStep, the 2-bit values in Y1 and
+// the 4s to subtract in Y2.
+#define q3gMul(q8off, sc, sh) \
 	VPMADDUBSW q8off(DI), Y1, Y1 \
 	VPMADDUBSW q8off(DI), Y2, Y2 \
 	VPSUBW Y2, Y1, Y1 \
@@ -158,17 +186,11 @@ q2gloop:
 	VPMADDWD Y3, Y1, Y1 \
 	VPADDD Y1, Y8, Y8
 
-// q3gStep2 is q3gStep for hbit 2 (no shift).
-#define q3gStep2(q8off, shift, sc, sh) \
-	VPSRLW $shift, Y0, Y1 \
-	VPAND Y15, Y1, Y1 \
-	VPAND Y14, Y6, Y2 \
-	VPMADDUBSW q8off(DI), Y1, Y1 \
-	VPMADDUBSW q8off(DI), Y2, Y2 \
-	VPSUBW Y2, Y1, Y1 \
-	VPSHUFB k23Shuf<>+sh(SB), sc, Y3 \
-	VPMADDWD Y3, Y1, Y1 \
-	VPADDD Y1, Y8, Y8
+// k23Q3Shift: the dword shifts 0, 2, 4, 6 that bring the high bits of
+// Q3_K scales 4k..4k+3 to the bottom of dword k.
+DATA k23Q3Shift<>+0(SB)/8, $0x0000000200000000
+DATA k23Q3Shift<>+8(SB)/8, $0x0000000600000004
+GLOBL k23Q3Shift<>(SB), RODATA|NOPTR, $16
 
 // func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
 //
@@ -189,6 +211,9 @@ TEXT ·q3KGemvAVX2(SB), NOSPLIT, $0-56
 	VMOVQ AX, X13
 	VPBROADCASTQ X13, X13
 	VPCMPEQB Y12, Y12, Y12
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ AX, X10
+	VPBROADCASTQ X10, X10
 
 q3growloop:
 	MOVQ R9, SI
@@ -200,40 +225,18 @@ q3gloop:
 	PREFETCHT0 (SI)(DX*1)
 	PREFETCHT0 64(SI)(DX*1)
 
-	// 16 scales - 32 as words (ggml's aux trick)
-	MOVL 96(SI), AX
-	MOVL 100(SI), BX
-	MOVL 104(SI), R13
-	MOVL AX, R10
-	ANDL $0x0f0f0f0f, R10
-	MOVL R13, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL R12, R10
-	MOVL BX, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL R13, R12
-	SHRL $2, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL R12, R11
-	VMOVD R10, X1
-	VPINSRD $1, R11, X1, X1
-	SHRL $4, AX
-	ANDL $0x0f0f0f0f, AX
-	MOVL R13, R12
-	SHRL $4, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL R12, AX
-	SHRL $4, BX
-	ANDL $0x0f0f0f0f, BX
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL R13, BX
-	VPINSRD $2, AX, X1, X1
-	VPINSRD $3, BX, X1, X1
+	// 16 scales - 32 as words (ggml's aux trick, in vector form): the
+	// low nibbles of scale bytes 0..7, then their high nibbles, each with
+	// bits 2k..2k+1 of bytes 8..11 on top for scales 4k..4k+3.
+	VMOVQ 96(SI), X1
+	VPSRLW $4, X1, X2
+	VPUNPCKLQDQ X2, X1, X1
+	VPAND X10, X1, X1
+	VPBROADCASTD 104(SI), X2
+	VPSRLVD k23Q3Shift<>(SB), X2, X2
+	VPAND X15, X2, X2
+	VPSLLD $4, X2, X2
+	VPOR X2, X1, X1
 	VPSUBB X13, X1, X1
 	VPMOVSXBW X1, Y1
 	VPERM2I128 $0x00, Y1, Y1, Y11
@@ -244,12 +247,12 @@ q3gloop:
 	VPXOR Y8, Y8, Y8
 
 	VMOVDQU 32(SI), Y0
-	q3gStep(4, 0, VPSLLW, 2, Y11, 0)
+	q3gStep0(4, VPSLLW, 2, Y11, 0)
 	q3gStep(36, 2, VPSLLW, 1, Y11, 32)
 	q3gStep2(68, 4, Y11, 64)
 	q3gStep(100, 6, VPSRLW, 1, Y11, 96)
 	VMOVDQU 64(SI), Y0
-	q3gStep(132, 0, VPSRLW, 2, Y9, 0)
+	q3gStep0(132, VPSRLW, 2, Y9, 0)
 	q3gStep(164, 2, VPSRLW, 3, Y9, 32)
 	q3gStep(196, 4, VPSRLW, 4, Y9, 64)
 	q3gStep(228, 6, VPSRLW, 5, Y9, 96)
