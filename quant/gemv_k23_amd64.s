@@ -79,9 +79,9 @@ TEXT ·q2KGemvAVX2(SB), NOSPLIT, $0-56
 	MOVQ $0x0303030303030303, AX
 	VMOVQ AX, X15
 	VPBROADCASTQ X15, Y15
-	MOVQ $0x0f0f0f0f0f0f0f0f, AX
-	VMOVQ AX, X14
-	VPBROADCASTQ X14, Y14
+	MOVQ $0x000f000f000f000f, AX
+	VMOVQ AX, X13
+	VPBROADCASTQ X13, Y13
 
 q2growloop:
 	MOVQ R9, SI
@@ -93,28 +93,25 @@ q2gloop:
 	PREFETCHT0 (SI)(DX*1)
 	PREFETCHT0 64(SI)(DX*1)
 
-	// d = y.d*x.d (Y4), dmin = y.d*x.dmin (Y5)
-	VMOVD 80(SI), X0
-	VCVTPH2PS X0, X0
-	VMOVSS (DI), X1
-	VMULSS X1, X0, X4
-	VMOVSHDUP X0, X5
-	VMULSS X1, X5, X5
-	VBROADCASTSS X4, Y4
-	VBROADCASTSS X5, Y5
+	// d = y.d*x.d (Y4), dmin = y.d*x.dmin (Y5), each in every lane
+	VPBROADCASTD 80(SI), X0
+	VCVTPH2PS X0, Y0
+	VBROADCASTSS (DI), Y1
+	VMULPS Y1, Y0, Y0
+	VMOVSLDUP Y0, Y4
+	VMOVSHDUP Y0, Y5
+
+	// the 16 scale bytes as words: mins (high nibbles) and scales
+	VPMOVZXBW (SI), Y2
+	VPSRLW $4, Y2, Y3
 
 	// acc -= dmin * (mins . bsums), per lane pair
-	VMOVDQU (SI), X0
-	VPSRLW $4, X0, X2
-	VPAND X14, X2, X2
-	VPMOVZXBW X2, Y2
-	VPMADDWD 260(DI), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VFNMADD231PS Y2, Y5, Y7
+	VPMADDWD 260(DI), Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VFNMADD231PS Y3, Y5, Y7
 
-	// scales as words: Y11 = groups 0..7 twice, Y9 = groups 8..15 twice
-	VPAND X14, X0, X1
-	VPMOVZXBW X1, Y1
+	// scales: Y11 = groups 0..7 twice, Y9 = groups 8..15 twice
+	VPAND Y13, Y2, Y1
 	VPERM2I128 $0x00, Y1, Y1, Y11
 	VPERM2I128 $0x11, Y1, Y1, Y9
 	VPXOR Y8, Y8, Y8
@@ -257,12 +254,11 @@ q3gloop:
 	q3gStep(196, 4, VPSRLW, 4, Y9, 64)
 	q3gStep(228, 6, VPSRLW, 5, Y9, 96)
 
-	// acc += d * sumi, d = y.d * x.d
-	MOVWLZX 108(SI), AX
-	VMOVD AX, X4
-	VCVTPH2PS X4, X4
-	VMULSS (DI), X4, X4
-	VBROADCASTSS X4, Y4
+	// acc += d * sumi, d = y.d * x.d in every lane
+	VPBROADCASTW 108(SI), X4
+	VCVTPH2PS X4, Y4
+	VBROADCASTSS (DI), Y3
+	VMULPS Y3, Y4, Y4
 	VCVTDQ2PS Y8, Y8
 	VFMADD231PS Y8, Y4, Y7
 
