@@ -33,3 +33,11 @@ func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 //
 //go:noescape
 func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+
+// q8_0GemmX8AVX512 is q8_0GemmX8AVX2 for an even rows > 0: the sum of
+// weight row r (at w + r*rowBytes, nb > 0 Q8_0 blocks) and packed
+// activation row j goes to dst[j*ldDst+r], bit for bit the AVX2 kernel's.
+// It needs LevelAVX512.
+//
+//go:noescape
+func q8_0GemmX8AVX512(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *float32, ldDst int)

@@ -2201,3 +2201,267 @@ DATA q6kPairIdx<>+52(SB)/4, $0x00000001
 DATA q6kPairIdx<>+56(SB)/4, $0x00000001
 DATA q6kPairIdx<>+60(SB)/4, $0x00000001
 GLOBL q6kPairIdx<>(SB), RODATA|NOPTR, $64
+
+// func q8_0GemmX8AVX512(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *float32, ldDst int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI
+TEXT ·q8_0GemmX8AVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R11
+	MOVQ rowBytes+8(FP), R8
+	MOVQ rows+16(FP), R9
+	MOVQ dst+40(FP), R10
+	MOVQ ldDst+48(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (BX)(BX*2), R12
+
+	// Z30 = 0; K3 selects lanes 8..15.
+	VPXORD Z30, Z30, Z30
+	MOVL   $0x0000ff00, AX
+	KMOVW  AX, K3
+
+q80x8r2:
+	// Z0..Z3: rows r's accumulators of activation rows (0,1), (2,3), (4,5), (6,7);
+	// Z4..Z7: row r+1's.
+	MOVQ   R11, SI
+	MOVQ   ap+24(FP), DI
+	MOVQ   nb+32(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+q80x8b:
+	// Z8..Z11 = activation rows (2p, 2p+1)'s quants, Z12..Z15 = 0 minus them
+	// (wrapping); Z16..Z19 = [d_a(2p) x8 | d_a(2p+1) x8].
+	VMOVDQU64    32(DI), Z8
+	VPSUBB       Z8, Z30, Z12
+	VBROADCASTSS (DI), Z16
+	VBROADCASTSS 4(DI), K3, Z16
+	VMOVDQU64    96(DI), Z9
+	VPSUBB       Z9, Z30, Z13
+	VBROADCASTSS 8(DI), Z17
+	VBROADCASTSS 12(DI), K3, Z17
+	VMOVDQU64    160(DI), Z10
+	VPSUBB       Z10, Z30, Z14
+	VBROADCASTSS 16(DI), Z18
+	VBROADCASTSS 20(DI), K3, Z18
+	VMOVDQU64    224(DI), Z11
+	VPSUBB       Z11, Z30, Z15
+	VBROADCASTSS 24(DI), Z19
+	VBROADCASTSS 28(DI), K3, Z19
+
+	// row r+0: K1 = its quants' signs, Z20 = |quants| in both halves,
+	// Z22 = fp32(d_w) x16.
+	VBROADCASTI64X4 2(SI), Z20
+	VPMOVB2M        Z20, K1
+	VPABSB          Z20, Z20
+	VPBROADCASTW    (SI), Y22
+	VCVTPH2PS       Y22, Z22
+
+	// row r+1: K2 = its quants' signs, Z21 = |quants| in both halves,
+	// Z23 = fp32(d_w) x16.
+	VBROADCASTI64X4 2(SI)(R8*1), Z21
+	VPMOVB2M        Z21, K2
+	VPABSB          Z21, Z21
+	VPBROADCASTW    (SI)(R8*1), Y23
+	VCVTPH2PS       Y23, Z23
+
+	// row r+0, activation rows 0 and 1
+	VPBLENDMB   Z12, Z8, K1, Z24
+	VPXORD      Z25, Z25, Z25
+	VPDPBUSD    Z24, Z20, Z25
+	VCVTDQ2PS   Z25, Z25
+	VMULPS      Z16, Z22, Z26
+	VFMADD231PS Z26, Z25, Z0
+
+	// row r+1, activation rows 0 and 1
+	VPBLENDMB   Z12, Z8, K2, Z27
+	VPXORD      Z28, Z28, Z28
+	VPDPBUSD    Z27, Z21, Z28
+	VCVTDQ2PS   Z28, Z28
+	VMULPS      Z16, Z23, Z29
+	VFMADD231PS Z29, Z28, Z4
+
+	// row r+0, activation rows 2 and 3
+	VPBLENDMB   Z13, Z9, K1, Z24
+	VPXORD      Z25, Z25, Z25
+	VPDPBUSD    Z24, Z20, Z25
+	VCVTDQ2PS   Z25, Z25
+	VMULPS      Z17, Z22, Z26
+	VFMADD231PS Z26, Z25, Z1
+
+	// row r+1, activation rows 2 and 3
+	VPBLENDMB   Z13, Z9, K2, Z27
+	VPXORD      Z28, Z28, Z28
+	VPDPBUSD    Z27, Z21, Z28
+	VCVTDQ2PS   Z28, Z28
+	VMULPS      Z17, Z23, Z29
+	VFMADD231PS Z29, Z28, Z5
+
+	// row r+0, activation rows 4 and 5
+	VPBLENDMB   Z14, Z10, K1, Z24
+	VPXORD      Z25, Z25, Z25
+	VPDPBUSD    Z24, Z20, Z25
+	VCVTDQ2PS   Z25, Z25
+	VMULPS      Z18, Z22, Z26
+	VFMADD231PS Z26, Z25, Z2
+
+	// row r+1, activation rows 4 and 5
+	VPBLENDMB   Z14, Z10, K2, Z27
+	VPXORD      Z28, Z28, Z28
+	VPDPBUSD    Z27, Z21, Z28
+	VCVTDQ2PS   Z28, Z28
+	VMULPS      Z18, Z23, Z29
+	VFMADD231PS Z29, Z28, Z6
+
+	// row r+0, activation rows 6 and 7
+	VPBLENDMB   Z15, Z11, K1, Z24
+	VPXORD      Z25, Z25, Z25
+	VPDPBUSD    Z24, Z20, Z25
+	VCVTDQ2PS   Z25, Z25
+	VMULPS      Z19, Z22, Z26
+	VFMADD231PS Z26, Z25, Z3
+
+	// row r+1, activation rows 6 and 7
+	VPBLENDMB   Z15, Z11, K2, Z27
+	VPXORD      Z28, Z28, Z28
+	VPDPBUSD    Z27, Z21, Z28
+	VCVTDQ2PS   Z28, Z28
+	VMULPS      Z19, Z23, Z29
+	VFMADD231PS Z29, Z28, Z7
+	ADDQ        $0x22, SI
+	ADDQ        $0x00000120, DI
+	DECQ        CX
+	JNZ         q80x8b
+
+	// hsum_float_8 of each pair, stored at dst[j*ldDst + r + h].
+	LEAQ          (R10)(BX*4), R13
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VEXTRACTF128  $0x01, Y0, X9
+	VADDPS        X0, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R10)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R10)(BX*1)
+	VEXTRACTF64X4 $0x01, Z1, Y8
+	VEXTRACTF128  $0x01, Y1, X9
+	VADDPS        X1, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R10)(BX*2)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R10)(R12*1)
+	VEXTRACTF64X4 $0x01, Z2, Y8
+	VEXTRACTF128  $0x01, Y2, X9
+	VADDPS        X2, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R13)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R13)(BX*1)
+	VEXTRACTF64X4 $0x01, Z3, Y8
+	VEXTRACTF128  $0x01, Y3, X9
+	VADDPS        X3, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R13)(BX*2)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, (R13)(R12*1)
+	VEXTRACTF64X4 $0x01, Z4, Y8
+	VEXTRACTF128  $0x01, Y4, X9
+	VADDPS        X4, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R10)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R10)(BX*1)
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VEXTRACTF128  $0x01, Y5, X9
+	VADDPS        X5, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R10)(BX*2)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R10)(R12*1)
+	VEXTRACTF64X4 $0x01, Z6, Y8
+	VEXTRACTF128  $0x01, Y6, X9
+	VADDPS        X6, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R13)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R13)(BX*1)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VEXTRACTF128  $0x01, Y7, X9
+	VADDPS        X7, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R13)(BX*2)
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPS        X8, X9, X9
+	VMOVHLPS      X9, X9, X10
+	VADDPS        X10, X9, X9
+	VMOVSHDUP     X9, X10
+	VADDSS        X10, X9, X9
+	VMOVSS        X9, 4(R13)(R12*1)
+	LEAQ          (R11)(R8*2), R11
+	ADDQ          $0x08, R10
+	SUBQ          $0x02, R9
+	JNZ           q80x8r2
+	VZEROUPPER
+	RET

@@ -19,3 +19,7 @@ func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func q8_0GemmX8AVX512(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int) {
+	panic("quant: no AVX-512 kernels")
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/hearthllm/hearth/gguf"
 )
 
 // Batched Q8_0 products on activations packed eight rows at a time.
@@ -63,24 +65,35 @@ func PackQ8_0x8(dst, a []byte, aRowBytes, n, g0, g1 int) {
 // and activation rows i in [0, m) to row r of w (row stride rowBytes, n
 // elements a row) times Q8_0 activation row i (a holds m rows of
 // aRowBytes), equal to MatVec bit for bit. packed must hold PackQ8_0x8 of
-// a's m/8 groups at LevelAVX2, where those groups go through the packed
-// kernel; the other rows, and every row at LevelGeneric, go through
-// MatMul. It allocates nothing.
+// a's m/8 groups at LevelAVX2 and LevelAVX512, where those groups go
+// through the packed kernel (the AVX-512 one gives the AVX2 one's bits);
+// the other rows, and every row at LevelGeneric, go through MatMul. It
+// allocates nothing.
 func GemmQ8_0(dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, packed []byte, r0, r1 int) {
-	gemmQ8_0At(useAVX2, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
+	lv := LevelGeneric
+	switch {
+	case useAVX512 && hasAVX512Kernels(gguf.TypeQ8_0):
+		lv = LevelAVX512
+	case useAVX2:
+		lv = LevelAVX2
+	}
+	gemmQ8_0At(lv, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
 }
 
-// gemmQ8_0At is GemmQ8_0 with the packed AVX2 kernel when avx2 is set (the
-// CPU must have it) and MatMul's portable code otherwise.
-func gemmQ8_0At(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, packed []byte, r0, r1 int) {
+// gemmQ8_0At is GemmQ8_0 with the packed AVX2 kernel at LevelAVX2, the
+// packed AVX-512 kernel (and the AVX2 one for a last odd weight row) at
+// LevelAVX512 and MatMul's portable code at LevelGeneric; the CPU must
+// have lv.
+func gemmQ8_0At(lv Level, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, packed []byte, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
+	avx2 := lv >= LevelAVX2
 	nb := n / qk8_0
 	done := 0
 	if avx2 && nb > 0 && m >= 8 && nb*blockQ8_0Len <= rowBytes {
 		groups := m / 8
-		gemmQ8_0Packed(dst, ldDst, w, rowBytes, nb, packed[:groups*nb*Q8_0x8BlockLen], groups, r0, r1)
+		gemmQ8_0Packed(lv >= LevelAVX512, dst, ldDst, w, rowBytes, nb, packed[:groups*nb*Q8_0x8BlockLen], groups, r0, r1)
 		done = groups * 8
 	}
 	if done < m {
@@ -93,18 +106,31 @@ func gemmQ8_0At(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, n int, 
 }
 
 // gemmQ8_0Packed runs the packed kernel for weight rows [r0, r1) and the
-// groups of eight activation rows in ap.
-func gemmQ8_0Packed(dst []float32, ldDst int, w []byte, rowBytes, nb int, ap []byte, groups int, r0, r1 int) {
-	// The kernel goes through raw pointers: check once that the last
+// groups of eight activation rows in ap: the AVX-512 one on the rows that
+// come in pairs when avx512 is set (the CPU must have LevelAVX512), the
+// AVX2 one on the others.
+func gemmQ8_0Packed(avx512 bool, dst []float32, ldDst int, w []byte, rowBytes, nb int, ap []byte, groups int, r0, r1 int) {
+	// The kernels go through raw pointers: check once that the last
 	// weight row, packed group and destination row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*blockQ8_0Len]
 	_ = ap[:groups*nb*Q8_0x8BlockLen]
 	_ = dst[(8*groups-1)*ldDst : (8*groups-1)*ldDst+r1]
 	tile := max(8, q80x8TileBytes/rowBytes)
+	if avx512 {
+		tile &^= 1 // whole pairs for the AVX-512 kernel
+	}
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
 		for g := 0; g < groups; g++ {
-			q8_0GemmX8AVX2(&w[t0*rowBytes], rowBytes, t1-t0, &ap[g*nb*Q8_0x8BlockLen], nb, &dst[8*g*ldDst+t0], ldDst)
+			apg, d := &ap[g*nb*Q8_0x8BlockLen], 8*g*ldDst
+			r := t0
+			if n2 := (t1 - t0) &^ 1; avx512 && n2 > 0 {
+				q8_0GemmX8AVX512(&w[r*rowBytes], rowBytes, n2, apg, nb, &dst[d+r], ldDst)
+				r += n2
+			}
+			if r < t1 {
+				q8_0GemmX8AVX2(&w[r*rowBytes], rowBytes, t1-r, apg, nb, &dst[d+r], ldDst)
+			}
 		}
 	}
 }

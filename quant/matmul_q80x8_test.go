@@ -42,9 +42,14 @@ func vecDotQ8_0AVX2Ref(w, a []byte, nb int) float32 {
 func TestGemmQ8_0(t *testing.T) {
 	rng := rand.New(rand.NewPCG(81, 82))
 	tr := mustFor(t, gguf.TypeQ8_0)
-	levels := []bool{false}
-	if useAVX2 {
-		levels = append(levels, true)
+	levels := []Level{LevelGeneric}
+	for _, lv := range []Level{LevelAVX2, LevelAVX512} {
+		if hardwareLevel() >= lv {
+			levels = append(levels, lv)
+		}
+	}
+	if hardwareLevel() < LevelAVX512 {
+		t.Logf("!!! this CPU lacks AVX-512 VNNI: GemmQ8_0's AVX-512 kernel is NOT tested here")
 	}
 	cases := []struct {
 		n, m, rows int
@@ -81,7 +86,8 @@ func TestGemmQ8_0(t *testing.T) {
 			packed := make([]byte, Q8_0x8Size(c.n, c.m))
 			PackQ8_0x8(packed, a, aRowBytes, c.n, 0, c.m/8)
 			ld := c.rows + 3
-			for _, avx2 := range levels {
+			for _, lv := range levels {
+				avx2 := lv >= LevelAVX2
 				want := make([]float32, c.m*c.rows)
 				for i := 0; i < c.m; i++ {
 					for r := 0; r < c.rows; r++ {
@@ -94,20 +100,20 @@ func TestGemmQ8_0(t *testing.T) {
 						}
 					}
 				}
-				for _, rg := range [][2]int{{0, c.rows}, {1, c.rows}, {0, 1}, {c.rows - 1, c.rows}, {2, 2}} {
+				for _, rg := range [][2]int{{0, c.rows}, {1, c.rows}, {0, 1}, {c.rows - 1, c.rows}, {2, 2}, {min(3, c.rows), c.rows}} {
 					dst := make([]float32, c.m*ld)
 					for i := range dst {
 						dst[i] = float32(math.NaN())
 					}
-					gemmQ8_0At(avx2, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, packed, rg[0], rg[1])
+					gemmQ8_0At(lv, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, packed, rg[0], rg[1])
 					for i := 0; i < c.m; i++ {
 						for r := 0; r < ld; r++ {
 							got := dst[i*ld+r]
 							if r >= rg[0] && r < rg[1] {
 								require.Equal(t, math.Float32bits(want[i*c.rows+r]), math.Float32bits(got),
-									"avx2=%v rows [%d,%d): activation row %d, weight row %d: %g, want %g", avx2, rg[0], rg[1], i, r, got, want[i*c.rows+r])
+									"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*c.rows+r])
 							} else {
-								require.True(t, math.IsNaN(float64(got)), "avx2=%v rows [%d,%d): wrote activation row %d, weight row %d", avx2, rg[0], rg[1], i, r)
+								require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
 							}
 						}
 					}

@@ -277,6 +277,10 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 		a := in.args
 		switch in.op {
 		case "MOVQ":
+			if v, ok := e.gpr[a[0]]; ok { // register to register
+				e.gpr[a[1]] = v
+				break
+			}
 			if !strings.HasSuffix(a[0], "(FP)") {
 				e.fail("unsupported MOVQ")
 			}
@@ -290,6 +294,11 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			e.gpr[a[1]] = uint64(binary.LittleEndian.Uint16(e.load(a[0], 2)))
 		case "ADDQ":
 			e.gpr[a[1]] += imm(e, a[0])
+		case "SUBQ":
+			e.gpr[a[1]] -= imm(e, a[0])
+			e.zf = e.gpr[a[1]] == 0
+		case "SHLQ":
+			e.gpr[a[1]] <<= imm(e, a[0])
 		case "DECQ":
 			e.gpr[a[0]]--
 			e.zf = e.gpr[a[0]] == 0
@@ -409,6 +418,23 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			e.set(a[1], append(src, src...))
 		case "VBROADCASTSS":
 			src := e.load(a[0], 4)
+			dst := a[len(a)-1]
+			w := e.width(dst)
+			b := make([]byte, 0, w)
+			for len(b) < w {
+				b = append(b, src...)
+			}
+			if len(a) == 3 { // merge-masking: lanes whose mask bit is 0 keep dst's value
+				m, old := e.k[e.kreg(a[1])], e.load(dst, w)
+				for i := 0; i < w/4; i++ {
+					if m>>i&1 == 0 {
+						copy(b[4*i:4*i+4], old[4*i:4*i+4])
+					}
+				}
+			}
+			e.set(dst, b)
+		case "VPBROADCASTW":
+			src := e.load(a[0], 2)
 			w := e.width(a[1])
 			b := make([]byte, 0, w)
 			for len(b) < w {
@@ -917,6 +943,70 @@ func TestEmulatedKernels(t *testing.T) {
 						want := k.ref(w[r*rowBytes:], a, nb)
 						if math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("%s nb=%d mode=%d pad=%d row %d: emulated %g, reference %g", k.name, nb, mode, pad, r, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packQ8_0x8 is PackQ8_0x8's layout of eight Q8_0 rows of nb blocks (row j
+// at a[j*nb*34:]): per block, the eight float32 scales, then the eight
+// rows' 32 quants.
+func packQ8_0x8(a []byte, nb int) []byte {
+	out := make([]byte, nb*288)
+	for b := 0; b < nb; b++ {
+		o := out[b*288:]
+		for j := 0; j < 8; j++ {
+			blk := a[(j*nb+b)*34:]
+			putf(o, j, halfToFloat(binary.LittleEndian.Uint16(blk)))
+			copy(o[32+32*j:32+32*j+32], blk[2:34])
+		}
+	}
+	return out
+}
+
+// TestEmulatedGemmQ8_0 runs q8_0GemmX8AVX512 on weight rows against eight
+// packed activation rows and checks every pair against the AVX2 order's
+// model, and that nothing else in dst is written.
+func TestEmulatedGemmQ8_0(t *testing.T) {
+	path := "../avx512_amd64.s"
+	if s := os.Getenv("EMU_ASM"); s != "" {
+		path = s
+	}
+	p := parseAsm(t, path)
+	fn := p.funcs["q8_0GemmX8AVX512"]
+	if fn == nil {
+		t.Fatal("q8_0GemmX8AVX512 not in the assembly")
+	}
+	rng := rand.New(rand.NewPCG(63, 64))
+	sentinel := math.Float32frombits(0x7fc0dead)
+	for _, nb := range []int{1, 2, 3, 9, 33} {
+		for _, rows := range []int{2, 4, 6} {
+			for mode := 0; mode < 3; mode++ {
+				pad := rng.IntN(7)
+				w, _, rowBytes := emuInput(rng, 34, rows, nb, pad, mode)
+				a, _, _ := emuInput(rng, 34, 8, nb, 0, mode)
+				ld := rows + rng.IntN(3)
+				e := newEmu(t, p)
+				d := make([]byte, 4*8*ld)
+				for i := 0; i < 8*ld; i++ {
+					putf(d, i, sentinel)
+				}
+				dst := e.alloc(d)
+				args := map[string]uint64{"w": e.alloc(w), "rowBytes": uint64(rowBytes), "rows": uint64(rows),
+					"ap": e.alloc(packQ8_0x8(a, nb)), "nb": uint64(nb), "dst": dst, "ldDst": uint64(ld)}
+				e.run(fn, args)
+				for j := 0; j < 8; j++ {
+					for r := 0; r < ld; r++ {
+						got := math.Float32frombits(binary.LittleEndian.Uint32(e.mem[dst+uint64(4*(j*ld+r)):]))
+						want := sentinel
+						if r < rows {
+							want = q8_0DotAVX2Order(w[r*rowBytes:], a[j*nb*34:], nb)
+						}
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("nb=%d rows=%d mode=%d: activation row %d, weight row %d: emulated %g, want %g", nb, rows, mode, j, r, got, want)
 						}
 					}
 				}

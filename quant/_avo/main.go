@@ -30,6 +30,7 @@ func main() {
 	q4_0Gemv16()
 	q4KGemv16()
 	q6KGemv8()
+	q8_0GemmX8()
 	Generate()
 }
 
@@ -705,6 +706,130 @@ func q6KGemv8() {
 		hsumFloat8(4, 5, 6)
 		VMOVSS(X5, Mem{Base: RDX, Disp: 8*p + 4})
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// q8_0GemmX8 writes q8_0GemmX8AVX512, the AVX-512 form of q8_0GemmX8AVX2
+// (matmul_q80x8_amd64.s): weight rows times a group of eight packed Q8_0
+// activation rows (PackQ8_0x8's layout), every pair's result bit for bit
+// the AVX2 kernel's, i.e. q8_0Q8_0DotAVX2's arithmetic.
+//
+// The AVX2 kernel keeps eight float32 lanes per (weight row, activation
+// row) pair; lane j of block b gets fma(float32(Σ_{k<4} |x|·sign(y, x)),
+// fp32(d_w)·d_a, lane j), then hsum_float_8. Here two weight rows are done
+// at once, and each ZMM accumulator holds two pairs of one weight row:
+// activation row 2p in lanes 0..7 and 2p+1 in lanes 8..15 (the packed
+// layout has those rows' quants as 64 contiguous bytes), so every lane sees
+// the AVX2 lane's chain of fused multiply-adds. The integer sums come from
+// one VPDPBUSD of |x| (VPABSB of the weights, broadcast to both halves) and
+// the sign-adjusted activations (VPBLENDMB of y and 0-y under the weights'
+// sign mask, wrapping -128 like VPSIGNB), exact like the AVX2
+// VPMADDUBSW+VPMADDWD pair; d = d_w·d_a is one float32 product per lane
+// as VMULPS, with d_w first like the AVX2 kernel's.
+func q8_0GemmX8() {
+	TEXT("q8_0GemmX8AVX512", NOSPLIT, "func(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int)")
+	Pragma("noescape")
+	Doc(
+		"q8_0GemmX8AVX512 is q8_0GemmX8AVX2 for an even rows > 0: the sum of",
+		"weight row r (at w + r*rowBytes, nb > 0 Q8_0 blocks) and packed",
+		"activation row j goes to dst[j*ldDst+r], bit for bit the AVX2 kernel's.",
+		"It needs LevelAVX512.",
+	)
+	Load(Param("w"), R11)
+	Load(Param("rowBytes"), R8)
+	Load(Param("rows"), R9)
+	Load(Param("dst"), R10)
+	Load(Param("ldDst"), RBX)
+	SHLQ(U8(2), RBX)                                // row stride of dst in bytes
+	LEAQ(Mem{Base: RBX, Index: RBX, Scale: 2}, R12) // 3 strides
+
+	Comment("Z30 = 0; K3 selects lanes 8..15.")
+	VPXORD(Z30, Z30, Z30)
+	MOVL(U32(0xff00), EAX)
+	KMOVW(EAX, K3)
+
+	Label("q80x8r2")
+	Comment("Z0..Z3: rows r's accumulators of activation rows (0,1), (2,3), (4,5), (6,7);",
+		"Z4..Z7: row r+1's.")
+	MOVQ(R11, RSI)
+	Load(Param("ap"), RDI)
+	Load(Param("nb"), RCX)
+	for i := 0; i < 8; i++ {
+		VPXORD(zr(i), zr(i), zr(i))
+	}
+
+	Label("q80x8b")
+	Comment("Z8..Z11 = activation rows (2p, 2p+1)'s quants, Z12..Z15 = 0 minus them",
+		"(wrapping); Z16..Z19 = [d_a(2p) x8 | d_a(2p+1) x8].")
+	for p := 0; p < 4; p++ {
+		VMOVDQU64(Mem{Base: RDI, Disp: 32 + 64*p}, zr(8+p))
+		VPSUBB(zr(8+p), Z30, zr(12+p))
+		VBROADCASTSS(Mem{Base: RDI, Disp: 8 * p}, zr(16+p))
+		VBROADCASTSS(Mem{Base: RDI, Disp: 8*p + 4}, K3, zr(16+p))
+	}
+	rows := [2]Mem{{Base: RSI}, {Base: RSI, Index: R8, Scale: 1}}
+	for h, m := range rows {
+		k := [...]OpmaskPhysical{K1, K2}[h]
+		Comment(fmt.Sprintf("row r+%d: K%d = its quants' signs, Z%d = |quants| in both halves,", h, 1+h, 20+h),
+			fmt.Sprintf("Z%d = fp32(d_w) x16.", 22+h))
+		q := m
+		q.Disp += 2
+		VBROADCASTI64X4(q, zr(20+h))
+		VPMOVB2M(zr(20+h), k)
+		VPABSB(zr(20+h), zr(20+h))
+		VPBROADCASTW(m, yr(22+h))
+		VCVTPH2PS(yr(22+h), zr(22+h))
+	}
+	for p := 0; p < 4; p++ {
+		for h := 0; h < 2; h++ {
+			k := [...]OpmaskPhysical{K1, K2}[h]
+			s, i, d := 24+3*h, 25+3*h, 26+3*h
+			Comment(fmt.Sprintf("row r+%d, activation rows %d and %d", h, 2*p, 2*p+1))
+			VPBLENDMB(zr(12+p), zr(8+p), k, zr(s)) // x < 0 ? -y : y
+			VPXORD(zr(i), zr(i), zr(i))
+			vpdpbusd(zr(s), zr(20+h), zr(i))
+			VCVTDQ2PS(zr(i), zr(i))
+			VMULPS(zr(16+p), zr(22+h), zr(d))
+			VFMADD231PS(zr(d), zr(i), zr(4*h+p))
+		}
+	}
+	ADDQ(U8(34), RSI)
+	ADDQ(U32(288), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q80x8b"))
+
+	Comment("hsum_float_8 of each pair, stored at dst[j*ldDst + r + h].")
+	LEAQ(Mem{Base: R10, Index: RBX, Scale: 4}, R13) // dst row 4
+	out := func(j, h int) Mem {
+		base := R10
+		if j >= 4 {
+			base = R13
+		}
+		switch j % 4 {
+		case 0:
+			return Mem{Base: base, Disp: 4 * h}
+		case 1:
+			return Mem{Base: base, Index: RBX, Scale: 1, Disp: 4 * h}
+		case 2:
+			return Mem{Base: base, Index: RBX, Scale: 2, Disp: 4 * h}
+		}
+		return Mem{Base: base, Index: R12, Scale: 1, Disp: 4 * h}
+	}
+	for h := 0; h < 2; h++ {
+		for p := 0; p < 4; p++ {
+			acc := 4*h + p
+			VEXTRACTF64X4(U8(1), zr(acc), Y8)
+			hsumFloat8(acc, 9, 10)
+			VMOVSS(X9, out(2*p, h))
+			hsumFloat8(8, 9, 10)
+			VMOVSS(X9, out(2*p+1, h))
+		}
+	}
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 2}, R11)
+	ADDQ(U8(8), R10)
+	SUBQ(U8(2), R9)
+	JNZ(LabelRef("q80x8r2"))
 	VZEROUPPER()
 	RET()
 }
