@@ -148,6 +148,9 @@ func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r
 // weights are prefetched (up to gemvPrefetch bytes of it) so the stream
 // from memory overlaps the dot products. Only the K-quant dots want that:
 // the legacy ones prefetch by themselves, and F16 gained nothing from it.
+// On AVX2, Q6_K, Q2_K and Q3_K rows go through kernels that loop over the
+// rows themselves and prefetch ahead of each block (gemvQ6K, gemvK23), with
+// each row's bits those of tr.VecDot.
 func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
 	if useAVX512 && tr.Type == gguf.TypeQ6_K && hasAVX512Kernels(gguf.TypeQ6_K) {
 		r0 = gemvQ6KAVX512(dst, w, rowBytes, n, a, r0, r1)
