@@ -17,16 +17,22 @@ import (
 // mvdEnv set to "0" switches the fused decode kernel off (experiments).
 const mvdEnv = "HEARTH_GPU_MVD"
 
-// mvdWG is the default workgroup size of the fused kernel.
-const mvdWG = 256
+// mvdWG is the default workgroup size of the fused kernel; mvdMaxWG the
+// largest a HEARTH_GPU_MVD_SMALL rule may ask for (where the device allows
+// it and the workgroup memory fits; otherwise the default).
+const (
+	mvdWG    = 256
+	mvdMaxWG = 1024
+)
 
 // Tuning switches of the fused kernel, read once when a Backend is built
 // (experiments; docs/benchmarks-gpu.md has the sweep):
 //
 //   - HEARTH_GPU_MVD_SMALL="ROWS:TPR,RPW[/ROWS:TPR,RPW...]" (or ';'): products with
 //     at most ROWS output rows (the first rule that fits) run TPR threads
-//     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 256, both
-//     powers of two), e.g. "256:32,2/2048:32,8" gives the Q6_K V product
+//     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 1024, both
+//     powers of two; over 256 only where the device allows it and the
+//     workgroup memory fits, else the default), e.g. "256:32,2/2048:32,8" gives the Q6_K V product
 //     (256 rows) 128 workgroups and attn_output/ffn_down (2048 rows) 256;
 //   - HEARTH_GPU_MVD_PK=1: the Q4_K/Q6_K/Q4_0/Q8_0 tasks assemble quants
 //     as packed bytes and turn them into floats with the 2^23 trick
@@ -146,9 +152,9 @@ func readMVDTuning() (mvdTuning, error) {
 				return t, fmt.Errorf("gpu: %s=%q: %w", mvdSmallEnv, v, err)
 			}
 			wg := r.tpr * r.rpw
-			if r.rows <= 0 || r.tpr < 1 || r.rpw < 1 || r.tpr&(r.tpr-1) != 0 || r.rpw&(r.rpw-1) != 0 || wg < 64 || wg > mvdWG {
+			if r.rows <= 0 || r.tpr < 1 || r.rpw < 1 || r.tpr&(r.tpr-1) != 0 || r.rpw&(r.rpw-1) != 0 || wg < 64 || wg > mvdMaxWG {
 				return t, fmt.Errorf("gpu: %s=%q: rule %q: want ROWS:TPR,RPW with powers of two and 64 <= TPR*RPW <= %d",
-					mvdSmallEnv, v, f, mvdWG)
+					mvdSmallEnv, v, f, mvdMaxWG)
 			}
 			t.small = append(t.small, r)
 		}
@@ -206,14 +212,15 @@ func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
 }
 
 // mvdExactLDS bounds the workgroup memory the exact products add to
-// mvdLDS: a chunk of 4 tasks a thread (SwiGLU: 2 of each row) of at most 2
-// ints each (xci) and at most 1 float each (xcf), or XSB's job sums (sbi:
-// at most max(2 rows x cols/256, TPR) jobs for each of at most 16 rows, 8
-// bytes each) and block scales (sbf), and the Q8_K sums per 16 elements.
-func mvdExactLDS(cols int) int {
-	xch := 4 * (4*2*mvdWG + 4*mvdWG)
+// mvdLDS in workgroups of wg threads, rpw rows: a chunk of 4 tasks a
+// thread (SwiGLU: 2 of each row) of at most 2 ints each (xci) and at most
+// 1 float each (xcf), or XSB's job sums (sbi: at most max(2 rows x
+// cols/256, TPR) jobs for each row, 8 bytes each) and block scales (sbf),
+// and the Q8_K sums per 16 elements.
+func mvdExactLDS(cols, wg, rpw int) int {
+	xch := 4 * (4*2*wg + 4*wg)
 	nsb := cols / 256
-	xsb := 8*(16*2*nsb+mvdWG) + 8*16*2*nsb
+	xsb := 8*(rpw*2*nsb+wg) + 8*rpw*2*nsb
 	return max(xch, xsb) + cols/4
 }
 
@@ -246,10 +253,16 @@ func attnSplit(nHead, headDim, nCtx, minSplit int) combSpec {
 func (c combSpec) floats() int { return c.nHead * c.slots * (c.headDim + 2) }
 
 // mvdLDS is the workgroup memory the fused kernel needs for cols columns
-// (and the merge of comb's partials when not nil).
+// (and the merge of comb's partials when not nil) in the default
+// workgroups.
 func mvdLDS(cols int, comb *combSpec) int {
+	return mvdLDSFor(cols, comb, mvdWG, 16)
+}
+
+// mvdLDSFor is mvdLDS for workgroups of wg threads and rpw rows.
+func mvdLDSFor(cols int, comb *combSpec, wg, rpw int) int {
 	nseg := (cols + 31) / 32
-	n := 4*cols + 2*4*mvdWG + 4*4*nseg + mvdExactLDS(cols)
+	n := 4*cols + 2*4*wg + 4*4*nseg + mvdExactLDS(cols, wg, max(rpw, 16))
 	if comb != nil {
 		n += 4 * comb.nHead * (comb.slots + 1)
 	}
@@ -352,7 +365,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	rpw := mvdWG / tpr
 	for _, rule := range r.tune.small {
 		if outRows <= rule.rows {
-			if rope == nil || rule.rpw%2 == 0 {
+			wg := rule.tpr * rule.rpw
+			fits := wg <= mvdWG || (wg <= int(r.d.limits.MaxComputeInvocationsPerWorkgroup) &&
+				mvdLDSFor(m.w.cols, m.comb, wg, rule.rpw) <= int(r.d.limits.MaxComputeWorkgroupStorageSize))
+			if fits && (rope == nil || rule.rpw%2 == 0) {
 				tpr, rpw = rule.tpr, rule.rpw
 			}
 			break
@@ -360,9 +376,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	switch {
 	case defs["EXACTF"]:
-		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
+		tpr, rpw = 32, max(tpr*rpw, mvdWG)/32 // one thread per lane of ggml's 32
 	case defs["XCH"] && tpr < 8:
-		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
+		tpr, rpw = 16, max(tpr*rpw, mvdWG)/16 // a chunk holds whole blocks of 8 tasks
 	}
 	wg := tpr * rpw // at least 64: the fused norm's lanes
 	if pk := r.tune.pk && fast && !exact && typ != gguf.TypeF16; pk {
