@@ -41,3 +41,13 @@ func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 //
 //go:noescape
 func q8_0GemmX8AVX512(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *float32, ldDst int)
+
+// q4_0GemmR4x16AVX512 is q4_0GemmR4AVX2 for sixteen weight rows: rows
+// 0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0Pack8AVX2's
+// layout, nb > 0 blocks each), activation rows i = 0..3 at a + i*aStride
+// with their q8_0GemmTabAVX2 entries at tab + i*tabStride; it carries
+// dst[i*ldDst+0..15] through the blocks, bit for bit as q4_0GemmR4AVX2
+// carries each half. It needs LevelAVX512.
+//
+//go:noescape
+func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte, tabStride int, nb int, dst *float32, ldDst int)

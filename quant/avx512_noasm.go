@@ -23,3 +23,7 @@ func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 func q8_0GemmX8AVX512(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int) {
+	panic("quant: no AVX-512 kernels")
+}

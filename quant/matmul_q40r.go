@@ -1,5 +1,7 @@
 package quant
 
+import "github.com/hearthllm/hearth/gguf"
+
 // q40rPackBlocks is how many 32-element blocks of eight weight rows
 // GemmQ4_0 unpacks at a time (288 bytes each: the unpacked run stays in
 // L1 while every group of four activation rows passes over it).
@@ -22,24 +24,34 @@ const q40rPackLen = 8*32 + 8*4
 // give one at a time, and llama.cpp's. At LevelAVX2 it unpacks eight
 // weight rows at a time for a run of blocks and multiplies them with four
 // activation rows at a time (one fused multiply-add per block for eight
-// pairs); the rows left over go through GemvQ4_0's kernels. It allocates
-// nothing.
+// pairs); the rows left over go through GemvQ4_0's kernels. At
+// LevelAVX512 an AVX-512 kernel takes sixteen of the unpacked weight rows
+// at a time, with the same bits. It allocates nothing.
 func GemmQ4_0(dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
-	gemmQ4_0At(useAVX2, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+	lv := LevelGeneric
+	switch {
+	case useAVX512 && hasAVX512Kernels(gguf.TypeQ4_0):
+		lv = LevelAVX512
+	case useAVX2:
+		lv = LevelAVX2
+	}
+	gemmQ4_0At(lv, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 }
 
-// gemmQ4_0At is GemmQ4_0 with the AVX2 kernels when avx2 is set (the CPU
-// must have them) and the portable code otherwise.
-func gemmQ4_0At(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
+// gemmQ4_0At is GemmQ4_0 with the kernels of level lv (the CPU must have
+// it): the portable code, the AVX2 kernels, or at LevelAVX512 the AVX2
+// ones with the AVX-512 packed kernel for sixteen weight rows at a time.
+func gemmQ4_0At(lv Level, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
+	avx2 := lv >= LevelAVX2
 	nb := n / qk4_0
 	m4, g8 := 0, r0 // activation rows and weight rows the packed kernel does
 	if avx2 && nb > 0 && m >= 4 && r1-r0 >= 8 && nb*blockQ4_0Len <= rowBytes && nb*blockQ8_0Len <= aRowBytes {
 		m4 = m / 4 * 4
 		g8 = r0 + (r1-r0)/8*8
-		gemmQ4_0Packed(dst, ldDst, w, rowBytes, nb, a, aRowBytes, m4, r0, g8)
+		gemmQ4_0Packed(lv >= LevelAVX512, dst, ldDst, w, rowBytes, nb, a, aRowBytes, m4, r0, g8)
 	}
 	for i := 0; i < m; i++ {
 		lo := r0
@@ -54,37 +66,48 @@ func gemmQ4_0At(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, n int, 
 
 // gemmQ4_0Packed runs the packed AVX2 kernel for weight rows [r0, r1)
 // (r1-r0 a positive multiple of 8) and activation rows [0, m) (m a positive
-// multiple of 4).
-func gemmQ4_0Packed(dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
+// multiple of 4); when avx512 is set (the CPU must have LevelAVX512) the
+// AVX-512 kernel takes the rows sixteen at a time, the AVX2 one the last
+// eight if any.
+func gemmQ4_0Packed(avx512 bool, dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
 	// The kernels go through raw pointers: check once that the last
 	// weight row, activation row and destination row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*blockQ4_0Len]
 	_ = a[(m-1)*aRowBytes : (m-1)*aRowBytes+nb*blockQ8_0Len]
 	_ = dst[(m-1)*ldDst : (m-1)*ldDst+r1]
-	var pack [q40rPackBlocks * q40rPackLen]byte
+	var pack [2 * q40rPackBlocks * q40rPackLen]byte // two runs of eight rows
 	var tab [q40rPanelRows * q40rPackBlocks * 8]byte
 	for p0 := 0; p0 < m; p0 += q40rPanelRows {
 		p1 := min(p0+q40rPanelRows, m)
 		for b0 := 0; b0 < nb; b0 += q40rPackBlocks {
 			kb := min(q40rPackBlocks, nb-b0)
 			q8_0GemmTabAVX2(&a[p0*aRowBytes+b0*blockQ8_0Len], aRowBytes, p1-p0, kb, &tab[0])
-			for r := r0; r < r1; r += 8 {
-				q4_0Pack8AVX2(&w[r*rowBytes+b0*blockQ4_0Len], rowBytes, kb, &pack[0])
-				if r+8 < r1 {
-					// Ask for the next eight rows' run while this one is multiplied.
-					for j := r + 8; j < r+16; j++ {
-						prefetchRange(&w[j*rowBytes+b0*blockQ4_0Len], kb*blockQ4_0Len)
-					}
+			for r := r0; r < r1; {
+				g := 8 // weight rows this step
+				if avx512 && r+16 <= r1 {
+					g = 16
+				}
+				for h := 0; h < g; h += 8 {
+					q4_0Pack8AVX2(&w[(r+h)*rowBytes+b0*blockQ4_0Len], rowBytes, kb, &pack[h/8*kb*q40rPackLen])
+				}
+				// Ask for the next step's run while this one is multiplied.
+				for j := r + g; j < min(r+2*g, r1); j++ {
+					prefetchRange(&w[j*rowBytes+b0*blockQ4_0Len], kb*blockQ4_0Len)
 				}
 				for i := p0; i < p1; i += 4 {
 					if b0 == 0 {
 						for j := i; j < i+4; j++ {
-							clear(dst[j*ldDst+r : j*ldDst+r+8])
+							clear(dst[j*ldDst+r : j*ldDst+r+g])
 						}
 					}
-					q4_0GemmR4AVX2(&pack[0], &a[i*aRowBytes+b0*blockQ8_0Len], aRowBytes,
-						&tab[(i-p0)*kb*8], kb*8, kb, &dst[i*ldDst+r], ldDst)
+					ai, ti := &a[i*aRowBytes+b0*blockQ8_0Len], &tab[(i-p0)*kb*8]
+					if g == 16 {
+						q4_0GemmR4x16AVX512(&pack[0], kb*q40rPackLen, ai, aRowBytes, ti, kb*8, kb, &dst[i*ldDst+r], ldDst)
+						continue
+					}
+					q4_0GemmR4AVX2(&pack[0], ai, aRowBytes, ti, kb*8, kb, &dst[i*ldDst+r], ldDst)
 				}
+				r += g
 			}
 		}
 	}

@@ -54,9 +54,14 @@ func extremeQ4_0Q8_0(rng *rand.Rand, rows, n, m int) (w, a []byte) {
 func TestGemmQ4_0(t *testing.T) {
 	rng := rand.New(rand.NewPCG(61, 62))
 	tr := mustFor(t, gguf.TypeQ4_0)
-	levels := []bool{false}
-	if useAVX2 {
-		levels = append(levels, true)
+	levels := []Level{LevelGeneric}
+	for _, lv := range []Level{LevelAVX2, LevelAVX512} {
+		if hardwareLevel() >= lv {
+			levels = append(levels, lv)
+		}
+	}
+	if hardwareLevel() < LevelAVX512 {
+		t.Logf("!!! this CPU lacks AVX-512 VNNI: GemmQ4_0's AVX-512 kernel is NOT tested here")
 	}
 	cases := []struct {
 		n, m, rows int
@@ -69,7 +74,9 @@ func TestGemmQ4_0(t *testing.T) {
 		{256, 133, 17, false}, // two panels, leftover activation and weight rows
 		{5632, 4, 8, false},
 		{1024, 9, 16, true},
-		{64, 3, 16, false}, // too few activation rows for the packed kernel
+		{64, 3, 16, false},    // too few activation rows for the packed kernel
+		{1056, 12, 40, false}, // sixteen-row steps and an eight-row one (AVX-512)
+		{512, 8, 35, true},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("n%d_m%d_rows%d_extreme%v", c.n, c.m, c.rows, c.extreme), func(t *testing.T) {
@@ -88,21 +95,21 @@ func TestGemmQ4_0(t *testing.T) {
 				}
 			}
 			ld := c.rows + 3
-			for _, avx2 := range levels {
+			for _, lv := range levels {
 				for _, rg := range [][2]int{{0, c.rows}, {3, c.rows}, {0, 8}, {c.rows - 1, c.rows}, {2, 2}} {
 					dst := make([]float32, c.m*ld)
 					for i := range dst {
 						dst[i] = float32(math.NaN())
 					}
-					gemmQ4_0At(avx2, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, rg[0], rg[1])
+					gemmQ4_0At(lv, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, rg[0], rg[1])
 					for i := 0; i < c.m; i++ {
 						for r := 0; r < ld; r++ {
 							got := dst[i*ld+r]
 							if r >= rg[0] && r < rg[1] {
 								require.Equal(t, math.Float32bits(want[i*c.rows+r]), math.Float32bits(got),
-									"avx2=%v rows [%d,%d): activation row %d, weight row %d: %g, want %g", avx2, rg[0], rg[1], i, r, got, want[i*c.rows+r])
+									"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*c.rows+r])
 							} else {
-								require.True(t, math.IsNaN(float64(got)), "avx2=%v rows [%d,%d): wrote activation row %d, weight row %d", avx2, rg[0], rg[1], i, r)
+								require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
 							}
 						}
 					}

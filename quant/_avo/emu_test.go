@@ -410,9 +410,35 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			e.check(addr, 4)
 			copy(e.mem[addr:addr+4], e.load(a[0], 4))
 		case "VMOVUPS":
+			if !isMem(a[1]) { // a load
+				e.set(a[1], e.load(a[0], e.width(a[1])))
+				break
+			}
+			n := e.width(a[0])
 			addr, _, _ := e.addr(a[1])
-			e.check(addr, 64)
-			copy(e.mem[addr:addr+64], e.load(a[0], 64))
+			e.check(addr, uint64(n))
+			copy(e.mem[addr:addr+uint64(n)], e.load(a[0], n))
+		case "VPDPBUSD.BCST", "VPSUBD.BCST":
+			// The first operand is a dword in memory, broadcast to every lane.
+			w := e.width(a[2])
+			m := e.load(a[0], 4)
+			s := make([]byte, 0, w)
+			for len(s) < w {
+				s = append(s, m...)
+			}
+			y, acc := e.load(a[1], w), e.load(a[2], w)
+			for j := 0; j < w/4; j++ {
+				if in.op == "VPSUBD.BCST" { // dst = y - m
+					put32(acc, j, u32(y, j)-u32(s, j))
+					continue
+				}
+				sum := int32(u32(acc, j))
+				for k := 4 * j; k < 4*j+4; k++ {
+					sum += int32(y[k]) * int32(int8(s[k]))
+				}
+				put32(acc, j, uint32(sum))
+			}
+			e.set(a[2], acc)
 		case "VBROADCASTI64X4":
 			src := e.load(a[0], 32)
 			e.set(a[1], append(src, src...))
@@ -545,11 +571,11 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				binary.LittleEndian.PutUint16(d[2*i:], binary.LittleEndian.Uint16(x[2*i:])+binary.LittleEndian.Uint16(y[2*i:]))
 			}
 			e.set(a[2], d)
-		case "VINSERTI64X4", "VINSERTI32X4", "VINSERTI128":
+		case "VINSERTI64X4", "VINSERTF64X4", "VINSERTI32X4", "VINSERTI128":
 			w := e.width(a[3])
 			d := e.load(a[2], w)
 			n := 32
-			if in.op != "VINSERTI64X4" {
+			if in.op != "VINSERTI64X4" && in.op != "VINSERTF64X4" {
 				n = 16
 			}
 			k := int(imm(e, a[0]))
@@ -1008,6 +1034,108 @@ func TestEmulatedGemmQ8_0(t *testing.T) {
 						if math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("nb=%d rows=%d mode=%d: activation row %d, weight row %d: emulated %g, want %g", nb, rows, mode, j, r, got, want)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packQ4_0x8 is q4_0Pack8AVX2's layout of nb blocks of the eight Q4_0 rows
+// (18-byte blocks) at w, rowBytes apart: per block eight vectors W_k whose
+// dword j holds row j's quants 4k..4k+3 (0..15), then the rows' float32 d_w.
+func packQ4_0x8(w []byte, rowBytes, nb int) []byte {
+	out := make([]byte, nb*288)
+	for b := 0; b < nb; b++ {
+		o := out[b*288:]
+		for j := 0; j < 8; j++ {
+			blk := w[j*rowBytes+b*18:]
+			for e := 0; e < 32; e++ {
+				q := blk[2+e%16] & 15
+				if e >= 16 {
+					q = blk[2+e%16] >> 4
+				}
+				o[32*(e/4)+4*j+e%4] = q
+			}
+			putf(o, 64+j, halfToFloat(binary.LittleEndian.Uint16(blk)))
+		}
+	}
+	return out
+}
+
+// TestEmulatedGemmQ4_0 runs q4_0GemmR4x16AVX512 on sixteen packed weight
+// rows and four activation rows, from random accumulators in dst, and
+// checks every pair against the AVX2 kernel's arithmetic: acc =
+// fma(float32(Σ (q_w-8)·q_a), d_a·d_w, acc) block after block.
+func TestEmulatedGemmQ4_0(t *testing.T) {
+	path := "../avx512_amd64.s"
+	if s := os.Getenv("EMU_ASM"); s != "" {
+		path = s
+	}
+	p := parseAsm(t, path)
+	fn := p.funcs["q4_0GemmR4x16AVX512"]
+	if fn == nil {
+		t.Fatal("q4_0GemmR4x16AVX512 not in the assembly")
+	}
+	rng := rand.New(rand.NewPCG(65, 66))
+	sentinel := math.Float32frombits(0x7fc0dead)
+	for _, nb := range []int{1, 2, 3, 9, 32} {
+		for mode := 0; mode < 3; mode++ {
+			pad := rng.IntN(7)
+			w, _, rowBytes := emuInput(rng, 18, 16, nb, pad, mode)
+			a, _, _ := emuInput(rng, 34, 4, nb, 0, mode)
+			aStride := nb*34 + rng.IntN(5)
+			as := make([]byte, 4*aStride)
+			tab := make([]byte, 4*nb*8)
+			for i := 0; i < 4; i++ {
+				copy(as[i*aStride:], a[i*nb*34:(i+1)*nb*34])
+				for b := 0; b < nb; b++ {
+					blk := a[(i*nb+b)*34:]
+					var s int32
+					for e := 0; e < 32; e++ {
+						s += int32(int8(blk[2+e]))
+					}
+					putf(tab, 2*(i*nb+b), halfToFloat(binary.LittleEndian.Uint16(blk)))
+					put32(tab, 2*(i*nb+b)+1, uint32(8*s))
+				}
+			}
+			pack := append(packQ4_0x8(w, rowBytes, nb), make([]byte, 64)...) // 64 bytes apart
+			pack = append(pack, packQ4_0x8(w[8*rowBytes:], rowBytes, nb)...)
+			ld := 16 + rng.IntN(3)
+			d := make([]byte, 4*4*ld)
+			acc0 := make([]float32, 4*ld)
+			for i := range acc0 {
+				acc0[i] = sentinel
+				if i%ld < 16 && mode != 2 {
+					acc0[i] = float32(rng.NormFloat64())
+				} else if i%ld < 16 {
+					acc0[i] = 0
+				}
+				putf(d, i, acc0[i])
+			}
+			e := newEmu(t, p)
+			dst := e.alloc(d)
+			args := map[string]uint64{"pack": e.alloc(pack), "packB": uint64(nb*288 + 64), "a": e.alloc(as), "aStride": uint64(aStride),
+				"tab": e.alloc(tab), "tabStride": uint64(nb * 8), "nb": uint64(nb), "dst": dst, "ldDst": uint64(ld)}
+			e.run(fn, args)
+			for i := 0; i < 4; i++ {
+				for r := 0; r < ld; r++ {
+					got := math.Float32frombits(binary.LittleEndian.Uint32(e.mem[dst+uint64(4*(i*ld+r)):]))
+					want := acc0[i*ld+r]
+					if r < 16 {
+						for b := 0; b < nb; b++ {
+							bw, ba := w[r*rowBytes+b*18:], a[(i*nb+b)*34:]
+							var s int32
+							for j := 0; j < 16; j++ {
+								s += (int32(bw[2+j]&15) - 8) * int32(int8(ba[2+j]))
+								s += (int32(bw[2+j]>>4) - 8) * int32(int8(ba[18+j]))
+							}
+							dd := halfToFloat(binary.LittleEndian.Uint16(ba)) * halfToFloat(binary.LittleEndian.Uint16(bw))
+							want = fma32(float32(s), dd, want)
+						}
+					}
+					if math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("nb=%d mode=%d: activation row %d, weight row %d: emulated %g, want %g", nb, mode, i, r, got, want)
 					}
 				}
 			}

@@ -31,6 +31,7 @@ func main() {
 	q4KGemv16()
 	q6KGemv8()
 	q8_0GemmX8()
+	q4_0GemmR4x16()
 	Generate()
 }
 
@@ -44,6 +45,19 @@ func vpdpbusd(signed, unsigned, acc Op) {
 		Opcode:   "VPDPBUSD",
 		Operands: []Op{signed, unsigned, acc},
 		Inputs:   []Op{signed, unsigned, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI"},
+	})
+}
+
+// vpdpbusdBcst emits VPDPBUSD.BCST m32, unsigned, acc: vpdpbusd with the
+// signed operand the dword at m32 broadcast to every lane.
+func vpdpbusdBcst(m32 Mem, unsigned, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Suffixes: []string{"BCST"},
+		Operands: []Op{m32, unsigned, acc},
+		Inputs:   []Op{m32, unsigned, acc},
 		Outputs:  []Op{acc},
 		ISA:      []string{"AVX512_VNNI"},
 	})
@@ -830,6 +844,91 @@ func q8_0GemmX8() {
 	ADDQ(U8(8), R10)
 	SUBQ(U8(2), R9)
 	JNZ(LabelRef("q80x8r2"))
+	VZEROUPPER()
+	RET()
+}
+
+// q4_0GemmR4x16 writes q4_0GemmR4x16AVX512, the AVX-512 form of
+// q4_0GemmR4AVX2 (matmul_q40r_amd64.s) for sixteen weight rows: the same
+// exact integer per pair and block, Σ q_w·q_a - 8·Σ q_a, converted to
+// float32 and accumulated with one fused multiply-add by d_a·d_w (d_a
+// first, as the AVX2 kernel multiplies), so every pair gets the AVX2
+// kernel's bits, i.e. GemvQ4_0's.
+//
+// The sixteen rows come as two runs of q4_0Pack8AVX2's unpacked blocks
+// (rows 0..7 at pack, rows 8..15 at pack+packB): W_k of both runs side by
+// side in one ZMM gives the unsigned quants 4k..4k+3 of row j in lane j,
+// and one VPDPBUSD per k with the activation row's quants 4k..4k+3
+// broadcast from memory adds their products to lane j, exactly (the AVX2
+// kernel's VPMADDUBSW/VPADDW/VPMADDWD steps form the same integer).
+func q4_0GemmR4x16() {
+	TEXT("q4_0GemmR4x16AVX512", NOSPLIT, "func(pack *byte, packB int, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int)")
+	Pragma("noescape")
+	Doc(
+		"q4_0GemmR4x16AVX512 is q4_0GemmR4AVX2 for sixteen weight rows: rows",
+		"0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0Pack8AVX2's",
+		"layout, nb > 0 blocks each), activation rows i = 0..3 at a + i*aStride",
+		"with their q8_0GemmTabAVX2 entries at tab + i*tabStride; it carries",
+		"dst[i*ldDst+0..15] through the blocks, bit for bit as q4_0GemmR4AVX2",
+		"carries each half. It needs LevelAVX512.",
+	)
+	Load(Param("pack"), RSI)
+	Load(Param("packB"), R11)
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	Load(Param("tab"), RDX)
+	Load(Param("tabStride"), R10)
+	Load(Param("nb"), RCX)
+	Load(Param("dst"), RBX)
+	Load(Param("ldDst"), R13)
+	SHLQ(U8(2), R13)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: R10, Index: R10, Scale: 2}, R12)
+	LEAQ(Mem{Base: R13, Index: R13, Scale: 2}, R14)
+	row4 := func(base, stride, stride3 GPPhysical, disp int) [4]Mem {
+		return [4]Mem{
+			{Base: base, Disp: disp},
+			{Base: base, Index: stride, Scale: 1, Disp: disp},
+			{Base: base, Index: stride, Scale: 2, Disp: disp},
+			{Base: base, Index: stride3, Scale: 1, Disp: disp},
+		}
+	}
+	Comment("Z0..Z3: the float accumulators of activation rows 0..3, sixteen weight rows each.")
+	for i, m := range row4(RBX, R13, R14, 0) {
+		VMOVUPS(m, zr(i))
+	}
+
+	Label("q40r4x16")
+	Comment("Z8..Z15 = W_0..W_7 of rows 0..7 | rows 8..15; Z16 = their d_w.")
+	for k := 0; k < 8; k++ {
+		VMOVDQU64(Mem{Base: RSI, Disp: 32 * k}, yr(8+k))
+		VINSERTI64X4(U8(1), Mem{Base: RSI, Index: R11, Scale: 1, Disp: 32 * k}, zr(8+k), zr(8+k))
+	}
+	VMOVUPS(Mem{Base: RSI, Disp: 256}, Y16)
+	VINSERTF64X4(U8(1), Mem{Base: RSI, Index: R11, Scale: 1, Disp: 256}, Z16, Z16)
+	for i := 0; i < 4; i++ {
+		acc, d := 20+i, 24+i
+		Comment(fmt.Sprintf("activation row %d: Z%d = Σ q_w·q_a - 8·Σ q_a; Z%d = d_a·d_w", i, acc, d))
+		VPXORD(zr(acc), zr(acc), zr(acc))
+		for k := 0; k < 8; k++ {
+			vpdpbusdBcst(row4(RDI, R8, R9, 2+4*k)[i], zr(8+k), zr(acc))
+		}
+		t := row4(RDX, R10, R12, 0)[i]
+		VPSUBD_BCST(Mem{Base: t.Base, Index: t.Index, Scale: t.Scale, Disp: 4}, zr(acc), zr(acc))
+		VCVTDQ2PS(zr(acc), zr(acc))
+		VBROADCASTSS(t, zr(d))
+		VMULPS(Z16, zr(d), zr(d))
+		VFMADD231PS(zr(d), zr(acc), zr(i))
+	}
+	ADDQ(U32(288), RSI)
+	ADDQ(U8(34), RDI)
+	ADDQ(U8(8), RDX)
+	DECQ(RCX)
+	JNZ(LabelRef("q40r4x16"))
+
+	for i, m := range row4(RBX, R13, R14, 0) {
+		VMOVUPS(zr(i), m)
+	}
 	VZEROUPPER()
 	RET()
 }
