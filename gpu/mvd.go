@@ -17,22 +17,16 @@ import (
 // mvdEnv set to "0" switches the fused decode kernel off (experiments).
 const mvdEnv = "HEARTH_GPU_MVD"
 
-// mvdWG is the default workgroup size of the fused kernel; mvdMaxWG the
-// largest a HEARTH_GPU_MVD_SMALL rule may ask for (where the device allows
-// it and the workgroup memory fits; otherwise the default).
-const (
-	mvdWG    = 256
-	mvdMaxWG = 1024
-)
+// mvdWG is the default workgroup size of the fused kernel.
+const mvdWG = 256
 
 // Tuning switches of the fused kernel, read once when a Backend is built
 // (experiments; docs/benchmarks-gpu.md has the sweep):
 //
 //   - HEARTH_GPU_MVD_SMALL="ROWS:TPR,RPW[/ROWS:TPR,RPW...]" (or ';'): products with
 //     at most ROWS output rows (the first rule that fits) run TPR threads
-//     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 1024, both
-//     powers of two; over 256 only where the device allows it and the
-//     workgroup memory fits, else the default), e.g. "256:32,2/2048:32,8" gives the Q6_K V product
+//     per row and RPW rows per workgroup (TPR*RPW threads, 64 to 256, both
+//     powers of two), e.g. "256:32,2/2048:32,8" gives the Q6_K V product
 //     (256 rows) 128 workgroups and attn_output/ffn_down (2048 rows) 256;
 //   - HEARTH_GPU_MVD_PK=1: the Q4_K/Q6_K/Q4_0/Q8_0 tasks assemble quants
 //     as packed bytes and turn them into floats with the 2^23 trick
@@ -56,28 +50,22 @@ const (
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
-//   - HEARTH_GPU_QKV_OVERLAP=0: the fused QKV products of one layer in
-//     several weights (Q4_K_M's Q6_K V) bind every output buffer, so the
-//     second waits for the first, instead of spare buffers in place of
-//     the outputs their rows never write (no barrier between them, so the
-//     GPU may run them together; results unchanged);
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
 //     input (GPF; at most four vec4s a thread) instead of after 1/rms;
 //     0 gives the earlier prep (results unchanged).
 const (
-	mvdSmallEnv   = "HEARTH_GPU_MVD_SMALL"
-	mvdPKEnv      = "HEARTH_GPU_MVD_PK"
-	attnSplitEnv  = "HEARTH_GPU_ATTN_SPLIT"
-	mvdQ4KEnv     = "HEARTH_GPU_MVD_Q4K"
-	mvdPFEnv      = "HEARTH_GPU_MVD_PF"
-	mvdExactEnv   = "HEARTH_GPU_MVD_EXACT"
-	mvdTPCEnv     = "HEARTH_GPU_MVD_TPC"
-	mvdSBEnv      = "HEARTH_GPU_MVD_SB"
-	mvdDiagEnv    = "HEARTH_GPU_MVD_DIAG"
-	mvdPrepEnv    = "HEARTH_GPU_MVD_PREP"
-	qkvOverlapEnv = "HEARTH_GPU_QKV_OVERLAP"
+	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
+	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
+	attnSplitEnv = "HEARTH_GPU_ATTN_SPLIT"
+	mvdQ4KEnv    = "HEARTH_GPU_MVD_Q4K"
+	mvdPFEnv     = "HEARTH_GPU_MVD_PF"
+	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
+	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
+	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
+	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
+	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -96,7 +84,6 @@ type mvdTuning struct {
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
-	noOverlap bool   // HEARTH_GPU_QKV_OVERLAP=0: QKV products bind all outputs
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -105,7 +92,6 @@ func readMVDTuning() (mvdTuning, error) {
 	t.pk = os.Getenv(mvdPKEnv) == "1"
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
-	t.noOverlap = os.Getenv(qkvOverlapEnv) == "0"
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3 {
@@ -152,9 +138,9 @@ func readMVDTuning() (mvdTuning, error) {
 				return t, fmt.Errorf("gpu: %s=%q: %w", mvdSmallEnv, v, err)
 			}
 			wg := r.tpr * r.rpw
-			if r.rows <= 0 || r.tpr < 1 || r.rpw < 1 || r.tpr&(r.tpr-1) != 0 || r.rpw&(r.rpw-1) != 0 || wg < 64 || wg > mvdMaxWG {
+			if r.rows <= 0 || r.tpr < 1 || r.rpw < 1 || r.tpr&(r.tpr-1) != 0 || r.rpw&(r.rpw-1) != 0 || wg < 64 || wg > mvdWG {
 				return t, fmt.Errorf("gpu: %s=%q: rule %q: want ROWS:TPR,RPW with powers of two and 64 <= TPR*RPW <= %d",
-					mvdSmallEnv, v, f, mvdMaxWG)
+					mvdSmallEnv, v, f, mvdWG)
 			}
 			t.small = append(t.small, r)
 		}
@@ -212,15 +198,14 @@ func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
 }
 
 // mvdExactLDS bounds the workgroup memory the exact products add to
-// mvdLDS in workgroups of wg threads, rpw rows: a chunk of 4 tasks a
-// thread (SwiGLU: 2 of each row) of at most 2 ints each (xci) and at most
-// 1 float each (xcf), or XSB's job sums (sbi: at most max(2 rows x
-// cols/256, TPR) jobs for each row, 8 bytes each) and block scales (sbf),
-// and the Q8_K sums per 16 elements.
-func mvdExactLDS(cols, wg, rpw int) int {
-	xch := 4 * (4*2*wg + 4*wg)
+// mvdLDS: a chunk of 4 tasks a thread (SwiGLU: 2 of each row) of at most 2
+// ints each (xci) and at most 1 float each (xcf), or XSB's job sums (sbi:
+// at most max(2 rows x cols/256, TPR) jobs for each of at most 16 rows, 8
+// bytes each) and block scales (sbf), and the Q8_K sums per 16 elements.
+func mvdExactLDS(cols int) int {
+	xch := 4 * (4*2*mvdWG + 4*mvdWG)
 	nsb := cols / 256
-	xsb := 8*(rpw*2*nsb+wg) + 8*rpw*2*nsb
+	xsb := 8*(16*2*nsb+mvdWG) + 8*16*2*nsb
 	return max(xch, xsb) + cols/4
 }
 
@@ -253,16 +238,10 @@ func attnSplit(nHead, headDim, nCtx, minSplit int) combSpec {
 func (c combSpec) floats() int { return c.nHead * c.slots * (c.headDim + 2) }
 
 // mvdLDS is the workgroup memory the fused kernel needs for cols columns
-// (and the merge of comb's partials when not nil) in the default
-// workgroups.
+// (and the merge of comb's partials when not nil).
 func mvdLDS(cols int, comb *combSpec) int {
-	return mvdLDSFor(cols, comb, mvdWG, 16)
-}
-
-// mvdLDSFor is mvdLDS for workgroups of wg threads and rpw rows.
-func mvdLDSFor(cols int, comb *combSpec, wg, rpw int) int {
 	nseg := (cols + 31) / 32
-	n := 4*cols + 2*4*wg + 4*4*nseg + mvdExactLDS(cols, wg, max(rpw, 16))
+	n := 4*cols + 2*4*mvdWG + 4*4*nseg + mvdExactLDS(cols)
 	if comb != nil {
 		n += 4 * comb.nHead * (comb.slots + 1)
 	}
@@ -365,10 +344,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	rpw := mvdWG / tpr
 	for _, rule := range r.tune.small {
 		if outRows <= rule.rows {
-			wg := rule.tpr * rule.rpw
-			fits := wg <= mvdWG || (wg <= int(r.d.limits.MaxComputeInvocationsPerWorkgroup) &&
-				mvdLDSFor(m.w.cols, m.comb, wg, rule.rpw) <= int(r.d.limits.MaxComputeWorkgroupStorageSize))
-			if fits && (rope == nil || rule.rpw%2 == 0) {
+			if rope == nil || rule.rpw%2 == 0 {
 				tpr, rpw = rule.tpr, rule.rpw
 			}
 			break
@@ -376,9 +352,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	switch {
 	case defs["EXACTF"]:
-		tpr, rpw = 32, max(tpr*rpw, mvdWG)/32 // one thread per lane of ggml's 32
+		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
 	case defs["XCH"] && tpr < 8:
-		tpr, rpw = 16, max(tpr*rpw, mvdWG)/16 // a chunk holds whole blocks of 8 tasks
+		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
 	}
 	wg := tpr * rpw // at least 64: the fused norm's lanes
 	if pk := r.tune.pk && fast && !exact && typ != gguf.TypeF16; pk {
@@ -498,33 +474,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			bufs = append(bufs, m.norm)
 		}
 		if rope != nil {
-			kc, vc := rope.kc, rope.vc
-			if !r.tune.noOverlap {
-				// outputs this chunk's rows never write get spare buffers:
-				// products of one layer's Q/K/V then share no written
-				// buffer, so no barrier orders them (wgpu places one only
-				// where a buffer's use changes) and they may run together
-				lo, hi := m.yOff+c.row0, m.yOff+c.row0+rows
-				spare := func(slot string) (*wgpu.Buffer, error) {
-					return r.buffer(m.w.name+" unused "+slot, 16, 0)
-				}
-				if lo >= rope.qDim {
-					if bufs[2], err = spare("q"); err != nil {
-						return nil, err
-					}
-				}
-				if hi <= rope.qDim || lo >= rope.qDim+rope.kvDim {
-					if kc, err = spare("k"); err != nil {
-						return nil, err
-					}
-				}
-				if hi <= rope.qDim+rope.kvDim {
-					if vc, err = spare("v"); err != nil {
-						return nil, err
-					}
-				}
-			}
-			bufs = append(bufs, kc, vc, rope.cs)
+			bufs = append(bufs, rope.kc, rope.vc, rope.cs)
 		}
 		bg, err := r.bind(m.w.name, p, bufs...)
 		if err != nil {
