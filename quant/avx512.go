@@ -11,11 +11,12 @@ import "github.com/hearthllm/hearth/gguf"
 //go:generate sh -c "cd _avo && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant"
 
 // hasAVX512Kernels says whether one-token products of weights of type t
-// have an AVX-512 kernel (and, for Q8_0, the packed batched product
-// GemmQ8_0): at LevelAVX512 those run it, every other type keeps its AVX2
-// kernels (which give the same bits either way). The dispatch in gemv.go
-// and GemmQ8_0 ask it, so taking a type out here (say one whose AVX-512
-// kernel measures slower) sends it back to AVX2.
+// have an AVX-512 kernel (and, for Q8_0 and Q4_0, whether the batched
+// products GemmQ8_0 and GemmQ4_0 use theirs): at LevelAVX512 those run it,
+// every other type keeps its AVX2 kernels (which give the same bits either
+// way). The dispatch in gemv.go, GemmQ8_0 and GemmQ4_0 ask it, so taking a
+// type out here (say one whose AVX-512 kernel measures slower) sends it
+// back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
 	switch t {
 	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
