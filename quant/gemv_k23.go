@@ -5,7 +5,7 @@ import "github.com/hearthllm/hearth/gguf"
 // gemvK23Prefetch is how far ahead of the block it works on the Q2_K and
 // Q3_K one-token kernels prefetch, in bytes (the stream runs on into the
 // next rows, which lie right after).
-const gemvK23Prefetch = 1024
+const gemvK23Prefetch = 2048
 
 // gemvK23 is Gemv for Q2_K or Q3_K weights (typ) on AVX2: the rows are
 // looped inside the kernel, which prefetches pf bytes ahead of each block.
