@@ -6,9 +6,11 @@
 // inside the kernel, which prefetches ahead of each block. Each row's
 // result is the bits of q2KDotAVX2 / q3KDotAVX2 (ggml_vec_dot_q2_K_q8_K /
 // ggml_vec_dot_q3_K_q8_K on AVX2): the float operations of a row are the
-// same ones in the same order; only the exact integer work is arranged
-// differently (scale shuffles from a table, the Q3_K high bits unpacked
-// with shifts), which gives the same int32 lanes.
+// same ones in the same order (d·d_a and dmin·d_a are formed in every lane
+// at once, which rounds the same); only the exact integer work is arranged
+// differently (scale shuffles from a table, the scales widened or unpacked
+// in vector form, the Q3_K high bits moved with shifts), which gives the
+// same int32 lanes.
 
 // hsum8k reduces the 8 float32 lanes of Y to X0 lane 0 like ggml's
 // hsum_float_8 (the steps of kquant_amd64.s's hsum8). Uses X1.
