@@ -9,6 +9,17 @@ const gemvQ6KPrefetch = 1024
 // kernel, which prefetches pf bytes ahead of each block. Each row's result
 // is q6KDotAVX2's bits.
 func gemvQ6K(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1, pf int) {
+	gemvRowLoop(q6KGemvAVX2, q6KBytes, dst, w, rowBytes, n, a, r0, r1, pf)
+}
+
+// rowLoopKernel is a K-quant one-token kernel that loops over rows weight
+// rows itself (rowBytes apart, nb blocks each, against nb Q8_K activation
+// blocks at a), prefetching pf bytes ahead, and stores one float a row.
+type rowLoopKernel func(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
+
+// gemvRowLoop runs kern over rows [r0, r1) of w (blockBytes a weight
+// block): dst[r] for those rows, 0 for rows of no whole block.
+func gemvRowLoop(kern rowLoopKernel, blockBytes int, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1, pf int) {
 	dst = dst[:r1]
 	if r0 >= r1 {
 		return
@@ -21,6 +32,6 @@ func gemvQ6K(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1, pf int)
 		return
 	}
 	a = a[:nb*q8KBytes]
-	_ = w[(r1-1)*rowBytes+nb*q6KBytes-1]
-	q6KGemvAVX2(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb, r1-r0, pf)
+	_ = w[(r1-1)*rowBytes+nb*blockBytes-1]
+	kern(&dst[r0], &w[r0*rowBytes], rowBytes, &a[0], nb, r1-r0, pf)
 }
