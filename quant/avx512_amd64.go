@@ -51,3 +51,13 @@ func q8_0GemmX8AVX512(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *fl
 //
 //go:noescape
 func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte, tabStride int, nb int, dst *float32, ldDst int)
+
+// q4KGemmR4x16AVX512 is q4KGemmR2AVX2 for sixteen packed weight rows
+// (rows 0..7 at pack, rows 8..15 at pack+packB, nb > 0 super-blocks of
+// q4KPack8AVX2/q4KPack8ScalesAVX2's layout each) and four Q8_K activation
+// rows i at a + i*aStride: it carries acc[32i+0..15] (acc of rows
+// 0..15) and acc[32i+16..31] (their accMin) through the super-blocks,
+// bit for bit as q4KGemmR2AVX2 carries each half. It needs LevelAVX512.
+//
+//go:noescape
+func q4KGemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32)

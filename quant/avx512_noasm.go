@@ -27,3 +27,7 @@ func q8_0GemmX8AVX512(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float3
 func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func q4KGemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32) {
+	panic("quant: no AVX-512 kernels")
+}

@@ -1142,3 +1142,151 @@ func TestEmulatedGemmQ4_0(t *testing.T) {
 		}
 	}
 }
+
+// q4KScaleMinModel returns sub-block j's 6-bit scale and min from the 12
+// packed scale bytes of a Q4_K super-block (get_scale_min_k4).
+func q4KScaleMinModel(j int, sc []byte) (s, m uint8) {
+	if j < 4 {
+		return sc[j] & 63, sc[j+4] & 63
+	}
+	return sc[j+4]&0xf | (sc[j-4]>>6)<<4, sc[j+4]>>4 | (sc[j]>>6)<<4
+}
+
+// packQ4Kx8 is q4KPack8AVX2 + q4KPack8ScalesAVX2's layout of nb
+// super-blocks of the eight Q4_K rows (144-byte blocks) at w, rowBytes
+// apart, 2496 bytes a super-block: V[j][c] (dword r = quants 4c..4c+3 of
+// sub-block j of row r), SC[j] (dword r = the int16 pair (s_j, s_j)),
+// MN[sb] (dword r = (m_2sb, m_2sb+1)), then the rows' d and dmin as
+// float32.
+func packQ4Kx8(w []byte, rowBytes, nb int) []byte {
+	out := make([]byte, nb*2496)
+	for b := 0; b < nb; b++ {
+		o := out[b*2496:]
+		for r := 0; r < 8; r++ {
+			blk := w[r*rowBytes+b*144:]
+			for j := 0; j < 8; j++ {
+				for l := 0; l < 32; l++ {
+					o[32*(j*8+l/4)+4*r+l%4] = (blk[16+(j/2)*32+l] >> (4 * (j % 2))) & 15
+				}
+				s, _ := q4KScaleMinModel(j, blk[4:16])
+				put32(o[2048+32*j:], r, uint32(s)|uint32(s)<<16)
+			}
+			for sb := 0; sb < 4; sb++ {
+				_, m0 := q4KScaleMinModel(2*sb, blk[4:16])
+				_, m1 := q4KScaleMinModel(2*sb+1, blk[4:16])
+				put32(o[2304+32*sb:], r, uint32(m0)|uint32(m1)<<16)
+			}
+			putf(o[2432:], r, halfToFloat(binary.LittleEndian.Uint16(blk)))
+			putf(o[2464:], r, halfToFloat(binary.LittleEndian.Uint16(blk[2:])))
+		}
+	}
+	return out
+}
+
+// q4KGemmR2Model carries acc and accMin of one Q4_K weight row (nb
+// super-blocks at w) and one Q8_K activation row (at a) through the
+// super-blocks in q4KGemmR2AVX2's arithmetic: per 64-element half sb the
+// exact integers isum and imin, then acc = fma(float32(isum), d_a·d, acc)
+// and accMin = fma(float32(imin), d_a·dmin, accMin).
+func q4KGemmR2Model(w, a []byte, nb int, acc, accMin float32) (float32, float32) {
+	for b := 0; b < nb; b++ {
+		wb, ab := w[b*144:], a[b*292:]
+		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		d := da * halfToFloat(binary.LittleEndian.Uint16(wb))
+		dmin := da * halfToFloat(binary.LittleEndian.Uint16(wb[2:]))
+		for sb := 0; sb < 4; sb++ {
+			var isum, imin int32
+			for j := 2 * sb; j < 2*sb+2; j++ {
+				s, m := q4KScaleMinModel(j, wb[4:16])
+				var sub int32
+				for l := 0; l < 32; l++ {
+					sub += int32((wb[16+(j/2)*32+l]>>(4*(j%2)))&15) * int32(int8(ab[4+32*j+l]))
+				}
+				isum += int32(s) * sub
+				bs := int32(int16(binary.LittleEndian.Uint16(ab[260+4*j:]))) + int32(int16(binary.LittleEndian.Uint16(ab[262+4*j:])))
+				imin += int32(m) * bs
+			}
+			acc = fma32(float32(isum), d, acc)
+			accMin = fma32(float32(imin), dmin, accMin)
+		}
+	}
+	return acc, accMin
+}
+
+// TestEmulatedGemmQ4K runs q4KGemmR4x16AVX512 on sixteen packed Q4_K
+// weight rows (two runs of the eight-row layout, packB apart) and four
+// Q8_K activation rows, from random accumulators, and checks every acc and
+// accMin against the AVX2 kernel's arithmetic, bit for bit, on random and
+// extreme quants and scales (mode 1: bytes 0x80, 0x7f, 0x81, 0, 0xff, so
+// scales and mins of 63 and sub-block sums of ±32·15·128; mode 2: all
+// 0x80), and that nothing past the sixteen pairs of each row is written.
+func TestEmulatedGemmQ4K(t *testing.T) {
+	path := "../avx512_amd64.s"
+	if s := os.Getenv("EMU_ASM"); s != "" {
+		path = s
+	}
+	p := parseAsm(t, path)
+	fn := p.funcs["q4KGemmR4x16AVX512"]
+	if fn == nil {
+		t.Fatal("q4KGemmR4x16AVX512 not in the assembly")
+	}
+	rng := rand.New(rand.NewPCG(67, 68))
+	for _, nb := range []int{1, 2, 3, 5} {
+		for mode := 0; mode < 3; mode++ {
+			pad := rng.IntN(7)
+			w, _, rowBytes := emuInput(rng, 144, 16, nb, pad, mode)
+			aStride := nb*292 + rng.IntN(5)
+			as := make([]byte, 4*aStride)
+			for i := 0; i < 4; i++ {
+				_, a, _ := emuInput(rng, 144, 0, nb, 0, mode)
+				copy(as[i*aStride:], a)
+			}
+			if mode == 1 {
+				// One super-block of row 0 at the integer extremes: every
+				// nibble 15, scales and mins 63, against all -128.
+				for i := 16; i < 144; i++ {
+					w[i] = 0xff
+				}
+				for i := 4; i < 16; i++ {
+					w[i] = 0xff
+				}
+				for i := 4; i < 260; i++ {
+					as[i] = 0x80
+				}
+				for g := 0; g < 16; g++ {
+					binary.LittleEndian.PutUint16(as[260+2*g:], uint16(0xffff&-2048))
+				}
+			}
+			pack := append(packQ4Kx8(w, rowBytes, nb), make([]byte, 64)...) // 64 bytes apart
+			pack = append(pack, packQ4Kx8(w[8*rowBytes:], rowBytes, nb)...)
+			accs := make([]byte, 4*128+64)
+			acc0 := make([]float32, len(accs)/4)
+			for i := range acc0 {
+				acc0[i] = float32(rng.NormFloat64())
+				if mode == 2 {
+					acc0[i] = 0
+				}
+				putf(accs, i, acc0[i])
+			}
+			e := newEmu(t, p)
+			dst := e.alloc(accs)
+			args := map[string]uint64{"pack": e.alloc(pack), "packB": uint64(nb*2496 + 64), "a": e.alloc(as), "aStride": uint64(aStride),
+				"nb": uint64(nb), "acc": dst}
+			e.run(fn, args)
+			for k := range acc0 {
+				got := math.Float32frombits(binary.LittleEndian.Uint32(e.mem[dst+uint64(4*k):]))
+				want := acc0[k]
+				if i, r := k/32, k%16; i < 4 {
+					acc, accMin := q4KGemmR2Model(w[r*rowBytes:], as[i*aStride:], nb, acc0[32*i+r], acc0[32*i+16+r])
+					want = acc
+					if k%32 >= 16 {
+						want = accMin
+					}
+				}
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("nb=%d mode=%d: accumulator %d (activation row %d, weight row %d): emulated %g, want %g", nb, mode, k, k/32, k%16, got, want)
+				}
+			}
+		}
+	}
+}

@@ -32,6 +32,7 @@ func main() {
 	q6KGemv8()
 	q8_0GemmX8()
 	q4_0GemmR4x16()
+	q4KGemmR4x16()
 	Generate()
 }
 
@@ -928,6 +929,121 @@ func q4_0GemmR4x16() {
 
 	for i, m := range row4(RBX, R13, R14, 0) {
 		VMOVUPS(zr(i), m)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// q4KGemmR4x16 writes q4KGemmR4x16AVX512, the AVX-512 form of
+// q4KGemmR2AVX2 (matmul_q4kr_amd64.s) for sixteen weight rows and four
+// activation rows: per row pair, super-block and 64-element half sb the
+// same exact integers isum = sc_2sb·Σ_2sb + sc_2sb+1·Σ_2sb+1 and imin =
+// m_2sb·bsum_2sb + m_2sb+1·bsum_2sb+1, converted to float32 and accumulated
+// with one fused multiply-add each by d·d_a and dmin·d_a (d_a broadcast
+// times the rows' d, as the AVX2 kernel multiplies), so every pair gets the
+// AVX2 kernel's bits.
+//
+// The sixteen rows come as two runs of the eight-row packed layout (rows
+// 0..7 at pack, rows 8..15 at pack+packB): V[j][c] of both runs side by
+// side in one ZMM gives quants 4c..4c+3 of sub-block j of row r in lane r,
+// and one VPDPBUSD per chunk with the activation row's quants 4c..4c+3 of
+// sub-block j broadcast from memory adds their products to lane r; eight
+// chunks give Σ_j exactly (|Σ_j| ≤ 32·15·128, where the AVX2 kernel's int16
+// VPMADDUBSW/VPADDW sums cannot saturate either). The scale multiply is
+// VPMULLD by sc_j (the high word of the packed (sc_j, sc_j) pair), exact;
+// the min sums use the packed (m, m') pairs and VPHADDW's bsum pairs with
+// VPMADDWD, exactly as the AVX2 kernel does.
+func q4KGemmR4x16() {
+	TEXT("q4KGemmR4x16AVX512", NOSPLIT, "func(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32)")
+	Pragma("noescape")
+	Doc(
+		"q4KGemmR4x16AVX512 is q4KGemmR2AVX2 for sixteen packed weight rows",
+		"(rows 0..7 at pack, rows 8..15 at pack+packB, nb > 0 super-blocks of",
+		"q4KPack8AVX2/q4KPack8ScalesAVX2's layout each) and four Q8_K activation",
+		"rows i at a + i*aStride: it carries acc[32i+0..15] (acc of rows",
+		"0..15) and acc[32i+16..31] (their accMin) through the super-blocks,",
+		"bit for bit as q4KGemmR2AVX2 carries each half. It needs LevelAVX512.",
+	)
+	stack := AllocLocal(128) // bsum pairs of activation rows 0..3, 32 bytes each
+	Load(Param("pack"), RSI)
+	Load(Param("packB"), R11)
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	Load(Param("nb"), RCX)
+	Load(Param("acc"), RBX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9) // 3·aStride
+	both := func(disp int, y, z VecPhysical) {
+		VMOVDQU64(Mem{Base: RSI, Disp: disp}, y)
+		VINSERTI64X4(U8(1), Mem{Base: RSI, Index: R11, Scale: 1, Disp: disp}, z, z)
+	}
+	Comment("Z0..Z3: acc of activation rows 0..3, Z4..Z7: their accMin (sixteen weight rows each).")
+	for i := 0; i < 4; i++ {
+		VMOVUPS(Mem{Base: RBX, Disp: 128 * i}, zr(i))
+		VMOVUPS(Mem{Base: RBX, Disp: 128*i + 64}, zr(4+i))
+	}
+
+	Label("q4kr4x16")
+	Comment("bsum pairs of each activation row: int16 (bsum_2sb, bsum_2sb+1) for",
+		"sb = 0,1 (dwords 0,1) and 2,3 (dwords 4,5), as q4KGemmR2AVX2 forms them.")
+	for i, m := range rows4(RDI, 260) {
+		VMOVDQU(m, Y8)
+		VPHADDW(Y8, Y8, Y8)
+		VMOVDQU(Y8, stack.Offset(32*i))
+	}
+	Comment("Z16, Z17 = d, dmin of the sixteen rows; Z8..Z11 = d_a·d, Z12..Z15 = d_a·dmin",
+		"of activation rows 0..3.")
+	VMOVUPS(Mem{Base: RSI, Disp: 2432}, Y16)
+	VINSERTF64X4(U8(1), Mem{Base: RSI, Index: R11, Scale: 1, Disp: 2432}, Z16, Z16)
+	VMOVUPS(Mem{Base: RSI, Disp: 2464}, Y17)
+	VINSERTF64X4(U8(1), Mem{Base: RSI, Index: R11, Scale: 1, Disp: 2464}, Z17, Z17)
+	for i, m := range rows4(RDI, 0) {
+		VBROADCASTSS(m, Z18)
+		VMULPS(Z16, Z18, zr(8+i))
+		VMULPS(Z17, Z18, zr(12+i))
+	}
+	for sb := 0; sb < 4; sb++ {
+		Comment(fmt.Sprintf("half-pair %d: Z26, Z27 = sc_%d, sc_%d (dwords); Z28 = (m_%d, m_%d) pairs", sb, 2*sb, 2*sb+1, 2*sb, 2*sb+1))
+		for h := 0; h < 2; h++ {
+			both(2048+32*(2*sb+h), yr(26+h), zr(26+h))
+			VPSRLD(U8(16), zr(26+h), zr(26+h))
+		}
+		both(2304+32*sb, Y28, Z28)
+		Comment("Z16+2i+h = Σ of sub-block 2sb+h, activation row i, sixteen weight rows.")
+		for t := 16; t < 24; t++ {
+			VPXORD(zr(t), zr(t), zr(t))
+		}
+		for c := 0; c < 8; c++ {
+			for h := 0; h < 2; h++ {
+				both(32*((2*sb+h)*8+c), yr(24+h), zr(24+h))
+			}
+			for i := 0; i < 4; i++ {
+				for h := 0; h < 2; h++ {
+					vpdpbusdBcst(rows4(RDI, 4+32*(2*sb+h)+4*c)[i], zr(24+h), zr(16+2*i+h))
+				}
+			}
+		}
+		off := [...]int{0, 1, 4, 5}[sb]
+		for i := 0; i < 4; i++ {
+			ta, tb := zr(16+2*i), zr(17+2*i)
+			VPMULLD(Z26, ta, ta)
+			VPMULLD(Z27, tb, tb)
+			VPADDD(tb, ta, ta)
+			VCVTDQ2PS(ta, ta)
+			VFMADD231PS(zr(8+i), ta, zr(i))
+			VPBROADCASTD(stack.Offset(32*i+4*off), Z29)
+			VPMADDWD(Z28, Z29, Z29)
+			VCVTDQ2PS(Z29, Z29)
+			VFMADD231PS(zr(12+i), Z29, zr(4+i))
+		}
+	}
+	ADDQ(U32(2496), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kr4x16"))
+
+	for i := 0; i < 4; i++ {
+		VMOVUPS(zr(i), Mem{Base: RBX, Disp: 128 * i})
+		VMOVUPS(zr(4+i), Mem{Base: RBX, Disp: 128*i + 64})
 	}
 	VZEROUPPER()
 	RET()
