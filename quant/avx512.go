@@ -1,6 +1,12 @@
 package quant
 
-import "github.com/hearthllm/hearth/gguf"
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+
+	"github.com/hearthllm/hearth/gguf"
+)
 
 // The AVX-512 kernels (LevelAVX512) are generated with avo from _avo/main.go
 // into avx512_amd64.s and avx512_amd64.go; regenerate them with
@@ -11,10 +17,11 @@ import "github.com/hearthllm/hearth/gguf"
 //go:generate sh -c "cd _avo && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant"
 
 // hasAVX512Kernels says whether one-token products of weights of type t
-// have an AVX-512 kernel (and, for Q8_0 and Q4_0, whether the batched
-// products GemmQ8_0 and GemmQ4_0 use theirs): at LevelAVX512 those run it,
-// every other type keeps its AVX2 kernels (which give the same bits either
-// way). The dispatch in gemv.go, GemmQ8_0 and GemmQ4_0 ask it, so taking a
+// have an AVX-512 kernel (and, for Q8_0, Q4_0 and Q4_K, whether the
+// batched products GemmQ8_0, GemmQ4_0 and GemmQ4K use theirs): at
+// LevelAVX512 those run it, every other type keeps its AVX2 kernels (which
+// give the same bits either way). The dispatch in gemv.go, GemmQ8_0,
+// GemmQ4_0 and GemmQ4K ask it, so taking a
 // type out here (say one whose AVX-512 kernel measures slower) sends it
 // back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
@@ -78,4 +85,43 @@ func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1
 // left for the caller. The CPU must have LevelAVX512.
 func gemvQ6KAVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
 	return gemvGroups(q6KQ8KGemv8AVX512, 8, false, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
+}
+
+// q4KGemmR4x16Go is q4KGemmR4x16AVX512's contract in Go, read from the
+// packed layout (V, SC, MN, d, dmin of two runs of eight rows, packB bytes
+// apart) in q4KGemmR2AVX2's arithmetic. gemmQ4KPacked runs it in tests
+// only (q4K16Go), so its sixteen-row path can be checked on CPUs without
+// AVX-512; TestQ4KGemmR4x16AVX512 checks it against the kernel.
+func q4KGemmR4x16Go(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32) {
+	pk := unsafe.Slice(pack, packB+nb*q4krLen)
+	as := unsafe.Slice(a, 3*aStride+nb*q8KBytes)
+	ac := unsafe.Slice(acc, 128)
+	for i := 0; i < 4; i++ {
+		for r := 0; r < 16; r++ {
+			p, lane := pk[r/8*packB:], r%8
+			sum, sumMin := ac[32*i+r], ac[32*i+16+r]
+			for b := 0; b < nb; b++ {
+				blk, ab := p[b*q4krLen:], as[i*aStride+b*q8KBytes:]
+				da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+				d := da * math.Float32frombits(binary.LittleEndian.Uint32(blk[q4krD+4*lane:]))
+				dmin := da * math.Float32frombits(binary.LittleEndian.Uint32(blk[q4krDmin+4*lane:]))
+				for sb := 0; sb < 4; sb++ {
+					var isum, imin int32
+					for h := 0; h < 2; h++ {
+						j := 2*sb + h
+						var sub int32
+						for l := 0; l < 32; l++ {
+							sub += int32(blk[32*(8*j+l/4)+4*lane+l%4]) * int32(int8(ab[4+32*j+l]))
+						}
+						isum += int32(binary.LittleEndian.Uint16(blk[q4krSC+32*j+4*lane:])) * sub
+						bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) + int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
+						imin += int32(binary.LittleEndian.Uint16(blk[q4krMN+32*sb+4*lane+2*h:])) * bs
+					}
+					sum = fmaF32(float32(isum), d, sum)
+					sumMin = fmaF32(float32(imin), dmin, sumMin)
+				}
+			}
+			ac[32*i+r], ac[32*i+16+r] = sum, sumMin
+		}
+	}
 }

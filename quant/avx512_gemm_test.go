@@ -85,8 +85,90 @@ func TestQ4_0GemmR4x16AVX512(t *testing.T) {
 	}
 }
 
-// TestGemmDispatch checks that GemmQ8_0 and GemmQ4_0 run the AVX-512
-// packed kernels at LevelAVX512 (HEARTH_CPU=avx512 or auto on an AVX-512
+// TestQ4KGemmR4x16AVX512 checks the AVX-512 Q4_K packed kernel against the
+// AVX2 one run on each half of its sixteen rows and each pair of its four
+// activation rows, bit for bit, from random accumulators, on
+// q4KPack8AVX2/q4KPack8ScalesAVX2's real output of q4KInput's families
+// (extreme quants, scales and mins, zero and cancelling scales), and the
+// Go model q4KGemmR4x16Go against both.
+func TestQ4KGemmR4x16AVX512(t *testing.T) {
+	skipWithoutAVX512(t)
+	rng := rand.New(rand.NewPCG(99, 100))
+	for _, c := range avx512Cases {
+		for _, nb := range []int{1, 2, 3, 4, 9} {
+			t.Run(fmt.Sprintf("%s/nb%d", c.name, nb), func(t *testing.T) {
+				w, _, rowBytes := q4KInput(rng, c, 16, nb, 3)
+				aStride := nb*q8KBytes + 5
+				a := make([]byte, 4*aStride)
+				for i := 0; i < 4; i++ {
+					_, ai, _ := q4KInput(rng, c, 0, nb, 0)
+					copy(a[i*aStride:], ai)
+				}
+				pack := make([]byte, 2*nb*q4krLen)
+				for h := 0; h < 2; h++ {
+					q4KPack8AVX2(&w[8*h*rowBytes], rowBytes, nb, &pack[h*nb*q4krLen])
+					q4KPack8ScalesAVX2(&w[8*h*rowBytes], rowBytes, nb, &pack[h*nb*q4krLen])
+				}
+				got := make([]float32, 4*32+8)
+				for i := range got {
+					got[i] = float32(rng.NormFloat64())
+				}
+				want := append([]float32(nil), got...)
+				model := append([]float32(nil), got...)
+				q4KGemmR4x16AVX512(&pack[0], nb*q4krLen, &a[0], aStride, nb, &got[0])
+				q4KGemmR4x16Go(&pack[0], nb*q4krLen, &a[0], aStride, nb, &model[0])
+				// The AVX2 kernel's accumulators of a row pair: acc and
+				// accMin of eight rows for activation row 0, then row 1.
+				for p := 0; p < 2; p++ {
+					for h := 0; h < 2; h++ {
+						var two [32]float32
+						for k := 0; k < 2; k++ {
+							copy(two[16*k:16*k+8], want[32*(2*p+k)+8*h:])
+							copy(two[16*k+8:16*k+16], want[32*(2*p+k)+16+8*h:])
+						}
+						q4KGemmR2AVX2(&pack[h*nb*q4krLen], &a[2*p*aStride], aStride, nb, &two[0])
+						for k := 0; k < 2; k++ {
+							copy(want[32*(2*p+k)+8*h:], two[16*k:16*k+8])
+							copy(want[32*(2*p+k)+16+8*h:], two[16*k+8:16*k+16])
+						}
+					}
+				}
+				for k := range got {
+					require.Equal(t, math.Float32bits(want[k]), math.Float32bits(got[k]), "accumulator %d (activation row %d, weight row %d): AVX-512 %g, AVX2 %g", k, k/32, k%16, got[k], want[k])
+					require.Equal(t, math.Float32bits(want[k]), math.Float32bits(model[k]), "accumulator %d: Go model %g, AVX2 %g", k, model[k], want[k])
+				}
+			})
+		}
+	}
+}
+
+// TestGemmQ4KPacked16 checks gemmQ4KPacked's sixteen-row path (the
+// packing into two runs, the pointers and strides handed to the kernel,
+// the accumulator layout, the eight-row step after the last sixteen, two
+// activation panels) with the Go model of the AVX-512 kernel (q4KGemmR4x16Go) in its place,
+// against the AVX2-only path, bit for bit; so it runs on AVX2 CPUs too
+// (TestGemmQ4K and TestGemmDispatch cover the real kernel on AVX-512).
+func TestGemmQ4KPacked16(t *testing.T) {
+	skipWithoutAVX2(t)
+	rng := rand.New(rand.NewPCG(101, 102))
+	tr := mustFor(t, gguf.TypeQ4_K)
+	for _, c := range []struct{ rows, n, m int }{{16, 256, 4}, {40, 1280, 12}, {35, 2304, 132}, {64, 512, 8}} {
+		w, a, rowBytes, aRowBytes := testMatrix(t, tr, rng, c.rows, c.n, c.m)
+		for _, rg := range [][2]int{{0, c.rows / 8 * 8}, {c.rows - c.rows/8*8, c.rows}, {0, 8}} {
+			ld := c.rows + 2
+			got := make([]float32, c.m*ld)
+			want := make([]float32, c.m*ld)
+			gemmQ4KPacked(q4K16Go, got, ld, w, rowBytes, c.n/qkK, a, aRowBytes, c.m, rg[0], rg[1])
+			gemmQ4KPacked(q4K16None, want, ld, w, rowBytes, c.n/qkK, a, aRowBytes, c.m, rg[0], rg[1])
+			for i := range got {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%v rows %v: activation row %d, weight row %d", c, rg, i/ld, i%ld)
+			}
+		}
+	}
+}
+
+// TestGemmDispatch checks that GemmQ8_0, GemmQ4_0 and GemmQ4K run the
+// AVX-512 packed kernels at LevelAVX512 (HEARTH_CPU=avx512 or auto on an AVX-512
 // VNNI CPU) and give the AVX2 level's bits whichever kernels serve the rows.
 func TestGemmDispatch(t *testing.T) {
 	skipWithoutAVX2(t)
@@ -96,9 +178,9 @@ func TestGemmDispatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(93, 94))
 	// Q8_0: tiles of 45 rows (odd), two packed groups and three leftover
 	// activation rows. Q4_0: sixteen-row steps, an eight-row one and
-	// leftover rows.
+	// leftover rows (Q4_K alike, with four activation rows a pass).
 	const rows, n, m = 77, 4096, 19
-	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, aRowBytes := testMatrix(t, tr, rng, rows, n, m)
 		packed := make([]byte, Q8_0x8Size(n, m))
@@ -106,12 +188,16 @@ func TestGemmDispatch(t *testing.T) {
 		for _, rg := range [][2]int{{0, rows}, {1, rows}, {3, 50}, {10, 11}} {
 			got := make([]float32, m*rows)
 			want := make([]float32, m*rows)
-			if typ == gguf.TypeQ8_0 {
+			switch typ {
+			case gguf.TypeQ8_0:
 				GemmQ8_0(got, rows, w, rowBytes, n, a, aRowBytes, m, packed, rg[0], rg[1])
 				gemmQ8_0At(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, packed, rg[0], rg[1])
-			} else {
+			case gguf.TypeQ4_0:
 				GemmQ4_0(got, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
 				gemmQ4_0At(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
+			default:
+				GemmQ4K(got, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
+				gemmQ4KAt(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
 			}
 			for i := range got {
 				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s rows %v: activation row %d, weight row %d", typ, rg, i/rows, i%rows)
@@ -120,14 +206,14 @@ func TestGemmDispatch(t *testing.T) {
 	}
 }
 
-// BenchmarkGemmLevels times GemmQ8_0's packed path and GemmQ4_0 at
+// BenchmarkGemmLevels times GemmQ8_0's packed path, GemmQ4_0 and GemmQ4K at
 // LevelAVX2 and LevelAVX512 on TinyLlama's shapes (2048x2048 attention,
 // 5632x2048 FFN up/gate; weight rows x elements) against 128 activation
 // rows, on one thread and on GOMAXPROCS goroutines that split the weight
 // rows (as engine/cpu does). GMAC/s is multiply-adds per wall second.
 func BenchmarkGemmLevels(b *testing.B) {
 	const m = 128
-	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
 		tr := mustFor(b, typ)
 		for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}} {
 			rows, n := sh[0], sh[1]
@@ -148,11 +234,14 @@ func BenchmarkGemmLevels(b *testing.B) {
 								wg.Add(1)
 								go func(r0, r1 int) {
 									defer wg.Done()
-									if typ == gguf.TypeQ8_0 {
+									switch typ {
+									case gguf.TypeQ8_0:
 										gemmQ8_0At(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
-										return
+									case gguf.TypeQ4_0:
+										gemmQ4_0At(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+									default:
+										gemmQ4KAt(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 									}
-									gemmQ4_0At(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 								}(r0, min(r0+chunk, rows))
 							}
 							wg.Wait()

@@ -3,6 +3,8 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/hearthllm/hearth/gguf"
 )
 
 // Packed Q4_K layout of eight weight rows (per super-block, q4krLen
@@ -34,17 +36,28 @@ const q4krPanelRows = 128
 // acc) and accMin = fma(float32(m_a*bsum_a + m_b*bsum_b), dmin*d_a,
 // accMin), result acc - accMin; the rest (and batches under four rows) as
 // the one-token kernel, GemvQ4K. The AVX2 and portable paths give the same
-// bits. It allocates nothing.
+// bits. At LevelAVX512 an AVX-512 kernel takes sixteen of the packed weight
+// rows and four activation rows at a time, with the same bits. It
+// allocates nothing.
 func GemmQ4K(dst []float32, ldDst int, w []byte, rowBytes, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
-	gemmQ4KAt(useAVX2, dst, ldDst, w, rowBytes, cols, a, aRowBytes, m, r0, r1)
+	lv := LevelGeneric
+	switch {
+	case useAVX512 && hasAVX512Kernels(gguf.TypeQ4_K):
+		lv = LevelAVX512
+	case useAVX2:
+		lv = LevelAVX2
+	}
+	gemmQ4KAt(lv, dst, ldDst, w, rowBytes, cols, a, aRowBytes, m, r0, r1)
 }
 
-// gemmQ4KAt is GemmQ4K with the AVX2 kernels when avx2 is set (the CPU must
-// have them) and the portable code otherwise.
-func gemmQ4KAt(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
+// gemmQ4KAt is GemmQ4K with the kernels of level lv (the CPU must have it):
+// the portable code, the AVX2 kernels, or at LevelAVX512 the AVX2 ones with
+// the AVX-512 packed kernel for sixteen weight rows at a time.
+func gemmQ4KAt(lv Level, dst []float32, ldDst int, w []byte, rowBytes, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
+	avx2 := lv >= LevelAVX2
 	nb := cols / qkK
 	m4 := 0
 	if m >= 4 {
@@ -53,7 +66,11 @@ func gemmQ4KAt(avx2 bool, dst []float32, ldDst int, w []byte, rowBytes, cols int
 	g8 := r0 // weight rows the packed kernel does
 	if avx2 && m4 > 0 && nb > 0 && r1-r0 >= 8 && nb*q4KBytes <= rowBytes && nb*q8KBytes <= aRowBytes {
 		g8 = r0 + (r1-r0)/8*8
-		gemmQ4KPacked(dst, ldDst, w, rowBytes, nb, a, aRowBytes, m4, r0, g8)
+		k16 := q4K16None
+		if lv >= LevelAVX512 {
+			k16 = q4K16AVX512
+		}
+		gemmQ4KPacked(k16, dst, ldDst, w, rowBytes, nb, a, aRowBytes, m4, r0, g8)
 	}
 	for i := 0; i < m4; i++ {
 		ar := a[i*aRowBytes : i*aRowBytes+nb*q8KBytes]
@@ -101,37 +118,72 @@ func gemmQ4KRowGo(row, a []byte, nb int) float32 {
 	return acc - accMin
 }
 
+// q4K16Kernel names the kernel gemmQ4KPacked runs on sixteen weight rows
+// at a time: none (eight at a time with the AVX2 kernel),
+// q4KGemmR4x16AVX512, or its Go model q4KGemmR4x16Go (for tests on CPUs
+// without AVX-512). A name, not a func value, so the calls stay direct and
+// the scratch buffers on the stack.
+type q4K16Kernel uint8
+
+const (
+	q4K16None q4K16Kernel = iota
+	q4K16AVX512
+	q4K16Go
+)
+
 // gemmQ4KPacked runs the packed AVX2 kernel for weight rows [r0, r1)
 // (r1-r0 a positive multiple of 8) and activation rows [0, m) (m a positive
-// multiple of 4 — the kernel takes them two at a time).
-func gemmQ4KPacked(dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
+// multiple of 4 — the kernel takes them two at a time); unless k16 is
+// q4K16None (q4K16AVX512 needs LevelAVX512) that kernel takes the rows
+// sixteen and the activation rows four at a time, the AVX2 kernel the last
+// eight weight rows if any.
+func gemmQ4KPacked(k16 q4K16Kernel, dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
 	// The kernels go through raw pointers: check once that the last
 	// weight row, activation row and destination row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*q4KBytes]
 	_ = a[(m-1)*aRowBytes : (m-1)*aRowBytes+nb*q8KBytes]
 	_ = dst[(m-1)*ldDst : (m-1)*ldDst+r1]
-	var pack [q4krPackBlocks * q4krLen]byte
-	var acc [q4krPanelRows * 16]float32
+	var pack [2 * q4krPackBlocks * q4krLen]byte // two runs of eight rows
+	var acc [q4krPanelRows * 32]float32         // per activation row: acc, accMin of g rows
 	for p0 := 0; p0 < m; p0 += q4krPanelRows {
 		p1 := min(p0+q4krPanelRows, m)
-		for r := r0; r < r1; r += 8 {
-			clear(acc[:(p1-p0)*16])
+		for r := r0; r < r1; {
+			g := 8 // weight rows this step
+			if k16 != q4K16None && r+16 <= r1 {
+				g = 16
+			}
+			clear(acc[:(p1-p0)*2*g])
 			for b0 := 0; b0 < nb; b0 += q4krPackBlocks {
 				kb := min(q4krPackBlocks, nb-b0)
-				wr := w[r*rowBytes+b0*q4KBytes:]
-				q4KPack8AVX2(&wr[0], rowBytes, kb, &pack[0])
-				q4KPack8ScalesAVX2(&wr[0], rowBytes, kb, &pack[0])
+				for h := 0; h < g; h += 8 {
+					wr := w[(r+h)*rowBytes+b0*q4KBytes:]
+					pk := &pack[h/8*kb*q4krLen]
+					q4KPack8AVX2(&wr[0], rowBytes, kb, pk)
+					q4KPack8ScalesAVX2(&wr[0], rowBytes, kb, pk)
+				}
+				if g == 16 {
+					for i := p0; i < p1; i += 4 {
+						ai, ci := &a[i*aRowBytes+b0*q8KBytes], &acc[(i-p0)*32]
+						if k16 == q4K16AVX512 {
+							q4KGemmR4x16AVX512(&pack[0], kb*q4krLen, ai, aRowBytes, kb, ci)
+						} else {
+							q4KGemmR4x16Go(&pack[0], kb*q4krLen, ai, aRowBytes, kb, ci)
+						}
+					}
+					continue
+				}
 				for i := p0; i < p1; i += 2 {
 					q4KGemmR2AVX2(&pack[0], &a[i*aRowBytes+b0*q8KBytes], aRowBytes, kb, &acc[(i-p0)*16])
 				}
 			}
 			for i := p0; i < p1; i++ {
-				d := dst[i*ldDst+r : i*ldDst+r+8]
-				s := acc[(i-p0)*16 : (i-p0)*16+16]
+				d := dst[i*ldDst+r : i*ldDst+r+g]
+				s := acc[(i-p0)*2*g : (i-p0)*2*g+2*g]
 				for k := range d {
-					d[k] = s[k] - s[8+k]
+					d[k] = s[k] - s[g+k]
 				}
 			}
+			r += g
 		}
 	}
 }

@@ -64,9 +64,14 @@ func gemmQ4KRef(w, a []byte, nb int) float32 {
 func TestGemmQ4K(t *testing.T) {
 	rng := rand.New(rand.NewPCG(71, 72))
 	tr := mustFor(t, gguf.TypeQ4_K)
-	levels := []bool{false}
-	if useAVX2 {
-		levels = append(levels, true)
+	levels := []Level{LevelGeneric}
+	for _, lv := range []Level{LevelAVX2, LevelAVX512} {
+		if hardwareLevel() >= lv {
+			levels = append(levels, lv)
+		}
+	}
+	if hardwareLevel() < LevelAVX512 {
+		t.Logf("!!! this CPU lacks AVX-512 VNNI: GemmQ4K's AVX-512 kernel is NOT tested here")
 	}
 	cases := []struct {
 		n, m, rows int
@@ -78,6 +83,8 @@ func TestGemmQ4K(t *testing.T) {
 		{1024, 9, 16, true},
 		{256, 133, 9, false}, // two panels
 		{256, 3, 16, false},  // too few activation rows for the GEMM order
+		{1280, 12, 40, true}, // sixteen-row steps and an eight-row one (AVX-512)
+		{512, 133, 35, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("n%d_m%d_rows%d_scrambled%v", c.n, c.m, c.rows, c.scrambled), func(t *testing.T) {
@@ -114,21 +121,21 @@ func TestGemmQ4K(t *testing.T) {
 				}
 			}
 			ld := c.rows + 3
-			for _, avx2 := range levels {
+			for _, lv := range levels {
 				for _, rg := range [][2]int{{0, c.rows}, {1, c.rows}, {0, 8}, {c.rows - 1, c.rows}} {
 					dst := make([]float32, c.m*ld)
 					for i := range dst {
 						dst[i] = float32(math.NaN())
 					}
-					gemmQ4KAt(avx2, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, rg[0], rg[1])
+					gemmQ4KAt(lv, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, rg[0], rg[1])
 					for i := 0; i < c.m; i++ {
 						for r := 0; r < ld; r++ {
 							got := dst[i*ld+r]
 							if r >= rg[0] && r < rg[1] {
 								require.Equal(t, math.Float32bits(want[i*c.rows+r]), math.Float32bits(got),
-									"avx2=%v rows [%d,%d): activation row %d, weight row %d: %g, want %g", avx2, rg[0], rg[1], i, r, got, want[i*c.rows+r])
+									"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*c.rows+r])
 							} else {
-								require.True(t, math.IsNaN(float64(got)), "avx2=%v rows [%d,%d): wrote activation row %d, weight row %d", avx2, rg[0], rg[1], i, r)
+								require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
 							}
 						}
 					}
