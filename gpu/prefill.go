@@ -117,12 +117,15 @@ func (g gemmTile) String() string {
 
 func (g gemmTile) threads() int { return (g.bm / (4 * g.rb)) * (g.bn / (4 * g.cb)) }
 
-// defaultGemmTile is 64 rows x 64 tokens, 4x4 per thread (256 threads).
-// Split K only for grids of under 256 workgroups at 512 tokens: on the
-// H100 that is a V product of its own (Q4_K_M's Q6_K layers: 32
-// workgroups, 1.97 -> 0.72 ms per batch in 8 splits); the 256-workgroup
-// products gained at most 5% from splitting (docs/benchmarks-gpu.md).
-var defaultGemmTile = gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, sk: 256}
+// defaultGemmTile is 128 rows x 64 tokens, 8x4 per thread (256 threads):
+// on an H100 its GEMMs took 55.1-55.4 ms of a 512-token Q4_K_M prefill
+// against 57.7-57.8 for 64x64 4x4 (prefill 8,335-8,351 against
+// 8,027-8,089 t/s; F16 8,022-8,068 against 7,925-7,931; 128x128 8x8 and
+// 64x128 4x8 were slower, docs/benchmarks-gpu.md). Split K for grids of
+// under 256 workgroups at 512 tokens: with 128-row tiles TinyLlama's
+// 2048-row products (128 workgroups) in 2 splits and Q4_K_M's V of its own
+// (Q6_K layers) in 8 (1.97 -> 0.72 ms per batch with 64-row tiles).
+var defaultGemmTile = gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, sk: 256}
 
 // gemmTileFor returns the tiling to use on d: the environment's when valid,
 // else the default, with BK lowered until both tiles fit the workgroup

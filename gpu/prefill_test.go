@@ -507,7 +507,9 @@ func TestPrefillBench(t *testing.T) {
 // is already large or the product fuses two rows (SwiGLU), and the
 // environment's override.
 func TestGemmSplitK(t *testing.T) {
-	g := defaultGemmTile
+	// the rules, on 64x64 tiles of 4x4 a thread (256 threads)
+	t64 := gemmTile{bm: 64, bn: 64, bk: 32, rb: 1, cb: 1, sk: 256}
+	g := t64
 	g.sk = 1024
 	for _, c := range []struct {
 		mode        string
@@ -542,10 +544,17 @@ func TestGemmSplitK(t *testing.T) {
 	require.Equal(t, 4, g.dqFor(q4k))
 	require.Equal(t, 1, g.dqFor(f16))
 	require.Equal(t, 2, gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, dq: 1}.dqFor(q4k))
-	require.Equal(t, 1, defaultGemmTile.dqFor(q4k))
-	// the default splits only grids of under 256 workgroups: TinyLlama's
-	// V alone (256 rows), not Q/O/down (2048 rows) or Q+K (2304)
+	require.Equal(t, 1, t64.dqFor(q4k))
+	// 64x64 tiles split only grids of under 256 workgroups: TinyLlama's V
+	// alone (256 rows), not Q/O/down (2048 rows) or Q+K (2304)
 	for _, c := range []struct{ tiles, cols, want int }{{4, 2048, 8}, {32, 2048, 1}, {32, 5632, 1}, {40, 2048, 1}, {36, 2048, 1}} {
+		splits, _ := t64.splitK(modeStore, c.tiles, c.cols)
+		require.Equalf(t, c.want, splits, "%+v", c)
+	}
+	// the default's 128-row tiles halve the grids: TinyLlama's V alone in
+	// 8 splits, Q/O/down (128 workgroups) in 2, Q+K (2304 rows: 144) and
+	// 4096-row products whole
+	for _, c := range []struct{ tiles, cols, want int }{{2, 2048, 8}, {16, 2048, 2}, {16, 5632, 2}, {18, 2048, 1}, {32, 2048, 1}} {
 		splits, _ := defaultGemmTile.splitK(modeStore, c.tiles, c.cols)
 		require.Equalf(t, c.want, splits, "%+v", c)
 	}
