@@ -1,6 +1,8 @@
 // Command _avo writes quant's AVX-512 kernels (avx512_amd64.s) and their Go
-// declarations (avx512_amd64.go) with github.com/mmcloughlin/avo v0.5.0. Run
-// it through `go generate ./quant` (see quant/avx512.go); both outputs are
+// declarations (avx512_amd64.go) with github.com/mmcloughlin/avo v0.5.0, and
+// with AVO_SET=avx2 the AVX2 kernels moved to the generator so far
+// (avx2gen_amd64.{s,go}; avx2_float.go). Run it through `go generate
+// ./quant` (see quant/avx512.go and quant/avx2gen.go); the outputs are
 // committed, and check.sh regenerates them into a temporary directory and
 // fails when the committed files differ. It is its own module so that the
 // hearth module does not depend on avo.
@@ -17,6 +19,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
@@ -26,6 +29,12 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
+	if os.Getenv("AVO_SET") == "avx2" {
+		// avx2gen_amd64.s: the AVX2 kernels moved to the generator so far
+		floatDots()
+		Generate()
+		return
+	}
 	q8_0Gemv8()
 	q4_0Gemv16()
 	q4KGemv16()
