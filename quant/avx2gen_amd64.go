@@ -29,3 +29,9 @@ func dotBF16AVX2(x *uint16, y *uint16, n int) float32
 //
 //go:noescape
 func fmaF32AVX2(x float32, y float32, z float32) float32
+
+// quantizeActQ8_0AVX2 is quantizeActQ8_0 for nb > 0 blocks: 32*nb floats
+// at src into nb Q8_0 blocks at dst. It needs LevelAVX2.
+//
+//go:noescape
+func quantizeActQ8_0AVX2(dst *byte, src *float32, nb int)

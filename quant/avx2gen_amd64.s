@@ -140,3 +140,82 @@ TEXT ·fmaF32AVX2(SB), NOSPLIT, $0-20
 	VFMADD231SS X1, X0, X2
 	MOVSS       X2, ret+16(FP)
 	RET
+
+DATA q80actPerm<>+0(SB)/4, $0x00000000
+DATA q80actPerm<>+4(SB)/4, $0x00000004
+DATA q80actPerm<>+8(SB)/4, $0x00000001
+DATA q80actPerm<>+12(SB)/4, $0x00000005
+DATA q80actPerm<>+16(SB)/4, $0x00000002
+DATA q80actPerm<>+20(SB)/4, $0x00000006
+DATA q80actPerm<>+24(SB)/4, $0x00000003
+DATA q80actPerm<>+28(SB)/4, $0x00000007
+GLOBL q80actPerm<>(SB), RODATA|NOPTR, $32
+
+// func quantizeActQ8_0AVX2(dst *byte, src *float32, nb int)
+// Requires: AVX, AVX2, F16C
+TEXT ·quantizeActQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x42fe0000, AX
+	VMOVD        AX, X14
+	VMOVDQU      q80actPerm<>+0(SB), Y13
+
+q80actloop:
+	VMOVUPS      (SI), Y0
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      96(SI), Y3
+	VANDPS       Y15, Y0, Y4
+	VANDPS       Y15, Y1, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       Y15, Y2, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       Y15, Y3, Y5
+	VMAXPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X4, X5, X5
+	VMOVHLPS     X5, X5, X6
+	VMAXPS       X6, X5, X5
+	VMOVSHDUP    X5, X6
+	VMAXSS       X6, X5, X5
+	VDIVSS       X14, X5, X6
+	VCVTPS2PH    $0x00, X6, X6
+	VPEXTRW      $0x00, X6, AX
+	MOVW         AX, (DI)
+	VXORPS       X7, X7, X7
+	VUCOMISS     X7, X5
+	JNE          q80actdiv
+	JPC          q80actzero
+
+q80actdiv:
+	VDIVSS X5, X14, X7
+
+q80actzero:
+	VBROADCASTSS X7, Y7
+	VMULPS       Y7, Y0, Y0
+	VMULPS       Y7, Y1, Y1
+	VMULPS       Y7, Y2, Y2
+	VMULPS       Y7, Y3, Y3
+	VROUNDPS     $0x00, Y0, Y0
+	VROUNDPS     $0x00, Y1, Y1
+	VROUNDPS     $0x00, Y2, Y2
+	VROUNDPS     $0x00, Y3, Y3
+	VCVTPS2DQ    Y0, Y0
+	VCVTPS2DQ    Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VCVTPS2DQ    Y3, Y3
+	VPACKSSDW    Y1, Y0, Y0
+	VPACKSSDW    Y3, Y2, Y2
+	VPACKSSWB    Y2, Y0, Y0
+	VPERMD       Y0, Y13, Y0
+	VMOVDQU      Y0, 2(DI)
+	ADDQ         $0x80, SI
+	ADDQ         $0x22, DI
+	DECQ         CX
+	JNZ          q80actloop
+	VZEROUPPER
+	RET

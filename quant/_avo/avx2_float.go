@@ -131,3 +131,78 @@ func fmaF32() {
 	Store(X2, ReturnIndex(0))
 	RET()
 }
+
+// q8_0Act emits quantizeActQ8_0AVX2: ggml-cpu's AVX2 quantize_row_q8_0 for
+// nb > 0 blocks: per block the largest |x| (VMAXPS tree as ggml's), d =
+// amax/127 stored as fp16 (round to nearest even), id = 127/amax (0 when
+// amax is 0), q = x*id rounded half to even (VROUNDPS), converted and packed
+// with signed saturation, the lanes put back in element order (VPERMD).
+func q8_0Act() {
+	perm := GLOBL("q80actPerm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+	TEXT("quantizeActQ8_0AVX2", NOSPLIT, "func(dst *byte, src *float32, nb int)")
+	Pragma("noescape")
+	Doc("quantizeActQ8_0AVX2 is quantizeActQ8_0 for nb > 0 blocks: 32*nb floats",
+		"at src into nb Q8_0 blocks at dst. It needs LevelAVX2.")
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("nb"), RCX)
+	MOVL(U32(0x7fffffff), EAX)
+	VMOVD(EAX, X15)
+	VPBROADCASTD(X15, Y15)     // |x| mask
+	MOVL(U32(0x42fe0000), EAX) // 127.0
+	VMOVD(EAX, X14)
+	VMOVDQU(perm, Y13)
+
+	Label("q80actloop")
+	for i := 0; i < 4; i++ {
+		VMOVUPS(Mem{Base: RSI, Disp: 32 * i}, yr(i))
+	}
+	VANDPS(Y15, Y0, Y4)
+	VANDPS(Y15, Y1, Y5)
+	VMAXPS(Y5, Y4, Y4)
+	VANDPS(Y15, Y2, Y5)
+	VMAXPS(Y5, Y4, Y4)
+	VANDPS(Y15, Y3, Y5)
+	VMAXPS(Y5, Y4, Y4)
+	VEXTRACTF128(U8(1), Y4, X5)
+	VMAXPS(X4, X5, X5) // max(high, low)
+	VMOVHLPS(X5, X5, X6)
+	VMAXPS(X6, X5, X5)
+	VMOVSHDUP(X5, X6)
+	VMAXSS(X6, X5, X5)  // amax
+	VDIVSS(X14, X5, X6) // d = amax / 127
+	VCVTPS2PH(U8(0), X6, X6)
+	VPEXTRW(U8(0), X6, EAX)
+	MOVW(AX, Mem{Base: RDI})
+	VXORPS(X7, X7, X7)
+	VUCOMISS(X7, X5)
+	JNE(LabelRef("q80actdiv"))
+	JPC(LabelRef("q80actzero")) // amax == 0 (a NaN amax divides, as ggml's != does)
+	Label("q80actdiv")
+	VDIVSS(X5, X14, X7) // id = 127 / amax
+	Label("q80actzero")
+	VBROADCASTSS(X7, Y7)
+	for i := 0; i < 4; i++ {
+		VMULPS(Y7, yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VROUNDPS(U8(0), yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VCVTPS2DQ(yr(i), yr(i))
+	}
+	VPACKSSDW(Y1, Y0, Y0)
+	VPACKSSDW(Y3, Y2, Y2)
+	VPACKSSWB(Y2, Y0, Y0)
+	VPERMD(Y0, Y13, Y0)
+	VMOVDQU(Y0, Mem{Base: RDI, Disp: 2})
+	ADDQ(Imm(128), RSI)
+	ADDQ(Imm(34), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q80actloop"))
+	VZEROUPPER()
+	RET()
+}

@@ -32,6 +32,7 @@ func main() {
 	if os.Getenv("AVO_SET") == "avx2" {
 		// avx2gen_amd64.s: the AVX2 kernels moved to the generator so far
 		floatDots()
+		q8_0Act()
 		Generate()
 		return
 	}
