@@ -43,7 +43,7 @@ type groupKernel func(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 // kernel gathers per-row data with 32-bit offsets r·rowBytes, so rows too far
 // apart are left to the caller. The CPU must have LevelAVX512.
 func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
-	if nb == 0 || gather && (g-1)*rowBytes >= 1<<31 {
+	if nb == 0 || gather && int64(g-1)*int64(rowBytes) >= 1<<31 {
 		return r0
 	}
 	a = a[:nb*aBlock]

@@ -172,6 +172,9 @@ func TestGemmQ4KPacked16(t *testing.T) {
 // VNNI CPU) and give the AVX2 level's bits whichever kernels serve the rows.
 func TestGemmDispatch(t *testing.T) {
 	skipWithoutAVX2(t)
+	if kernel.level < LevelAVX2 {
+		t.Skipf("SKIP LOUDLY: kernel level %s (HEARTH_CPU): the public products run the generic code here, which this AVX2/AVX-512 dispatch check does not cover", kernel.level)
+	}
 	if !useAVX512 {
 		t.Logf("!!! kernel level %s: the AVX-512 GEMM kernels are not in the dispatch here, this checks the AVX2 path only", kernel.level)
 	}
