@@ -7,4 +7,8 @@ package quant
 // and avx2gen_amd64.go when AVO_SET=avx2; regenerate them with
 // `go generate ./quant` and commit both (_avo/check.sh compares).
 //
+// The K-quant dot products q2KDotAVX2..q6KDotAVX2 come from
+// _avo/avx2_kquant.go (AVO_SET=avx2-kquant: avx2kquant_amd64.{s,go}).
+//
 //go:generate sh -c "cd _avo && AVO_SET=avx2 go run . -out ../avx2gen_amd64.s -stubs ../avx2gen_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-kquant go run . -out ../avx2kquant_amd64.s -stubs ../avx2kquant_amd64.go -pkg quant"

@@ -36,6 +36,12 @@ func main() {
 		Generate()
 		return
 	}
+	if os.Getenv("AVO_SET") == "avx2-kquant" {
+		// avx2kquant_amd64.s: the AVX2 K-quant dot products (avx2_kquant.go)
+		kquantDots()
+		Generate()
+		return
+	}
 	q8_0Gemv8()
 	q4_0Gemv16()
 	q4KGemv16()
