@@ -36,6 +36,12 @@ func main() {
 		Generate()
 		return
 	}
+	if os.Getenv("AVO_SET") == "avx2-legacy" {
+		// avx2legacy_amd64.s: the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 kernels
+		legacyKernels()
+		Generate()
+		return
+	}
 	q8_0Gemv8()
 	q4_0Gemv16()
 	q4KGemv16()
