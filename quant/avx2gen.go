@@ -1,14 +1,14 @@
 package quant
 
-// Some of the AVX2 kernels (so far the float dot products dotF32AVX2,
-// dotF16AVX2, dotBF16AVX2 and fmaF32AVX2, and the Q8_0 activation quantizer
-// quantizeActQ8_0AVX2) are generated with avo like the AVX-512 ones (see
-// avx512.go): _avo/avx2_float.go writes avx2gen_amd64.s
-// and avx2gen_amd64.go when AVO_SET=avx2; regenerate them with
-// `go generate ./quant` and commit both (_avo/check.sh compares).
-//
-// The K-quant dot products q2KDotAVX2..q6KDotAVX2 come from
-// _avo/avx2_kquant.go (AVO_SET=avx2-kquant: avx2kquant_amd64.{s,go}).
+// Most AVX2 kernels are generated with avo like the AVX-512 ones (see
+// avx512.go), one output per set of quant/_avo (AVO_SET): the float dot
+// products and the Q8_0 activation quantizer (_avo/avx2_float.go, "avx2":
+// avx2gen_amd64.{s,go}), the K-quant dot products (_avo/avx2_kquant.go,
+// "avx2-kquant": avx2kquant_amd64.{s,go}) and the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0
+// kernels (_avo/avx2_legacy.go, "avx2-legacy": avx2legacy_amd64.{s,go}).
+// Regenerate them with `go generate ./quant` and commit both files of each
+// (_avo/check.sh compares).
 //
 //go:generate sh -c "cd _avo && AVO_SET=avx2 go run . -out ../avx2gen_amd64.s -stubs ../avx2gen_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-kquant go run . -out ../avx2kquant_amd64.s -stubs ../avx2kquant_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-legacy go run . -out ../avx2legacy_amd64.s -stubs ../avx2legacy_amd64.go -pkg quant"

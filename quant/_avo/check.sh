@@ -1,26 +1,28 @@
 #!/bin/sh
-# Regenerates the AVX-512 kernels and the generated AVX2 ones (AVO_SET=avx2
-# and avx2-kquant) in a scratch copy of this directory (same relative paths,
-# so the same "Code generated" header) and compares them with the committed
-# quant/avx512_amd64.{s,go}, quant/avx2gen_amd64.{s,go} and
-# quant/avx2kquant_amd64.{s,go}. Run from anywhere; needs avo in the module
-# cache or the Go module proxy.
+# Regenerates every kernel set quant/_avo writes (the AVX-512 kernels, and
+# the AVX2 ones by AVO_SET: see main.go and quant/avx2gen.go) in a scratch
+# copy of this directory (same relative paths, so the same "Code generated"
+# header) and compares them with the committed quant/<file>_amd64.{s,go}.
+# Run from anywhere; needs avo in the module cache or the Go module proxy.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/_avo"
 cp "$here/go.mod" "$here/go.sum" "$here"/*.go "$tmp/_avo/"
-(cd "$tmp/_avo" && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant)
-(cd "$tmp/_avo" && AVO_SET=avx2 go run . -out ../avx2gen_amd64.s -stubs ../avx2gen_amd64.go -pkg quant)
-(cd "$tmp/_avo" && AVO_SET=avx2-kquant go run . -out ../avx2kquant_amd64.s -stubs ../avx2kquant_amd64.go -pkg quant)
 status=0
-for f in avx512_amd64.s avx512_amd64.go avx2gen_amd64.s avx2gen_amd64.go avx2kquant_amd64.s avx2kquant_amd64.go; do
-	if ! cmp -s "$tmp/$f" "$here/../$f"; then
-		echo "quant/$f differs from what quant/_avo generates; run: go generate ./quant" >&2
-		diff -u "$here/../$f" "$tmp/$f" | head -40 >&2 || true
-		status=1
-	fi
+# AVO_SET:output file base ("" is the AVX-512 set)
+for pair in ":avx512" "avx2:avx2gen" "avx2-kquant:avx2kquant" "avx2-legacy:avx2legacy"; do
+	set=${pair%%:*}
+	base=${pair#*:}
+	(cd "$tmp/_avo" && AVO_SET=$set go run . -out ../${base}_amd64.s -stubs ../${base}_amd64.go -pkg quant)
+	for f in ${base}_amd64.s ${base}_amd64.go; do
+		if ! cmp -s "$tmp/$f" "$here/../$f"; then
+			echo "quant/$f differs from what quant/_avo generates; run: go generate ./quant" >&2
+			diff -u "$here/../$f" "$tmp/$f" | head -40 >&2 || true
+			status=1
+		fi
+	done
 done
-[ $status -eq 0 ] && echo "quant/avx512_amd64.{s,go}, avx2gen_amd64.{s,go} and avx2kquant_amd64.{s,go} match the generator"
+[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy) match the generator"
 exit $status

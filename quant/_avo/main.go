@@ -29,26 +29,32 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
-	if os.Getenv("AVO_SET") == "avx2" {
-		// avx2gen_amd64.s: the AVX2 kernels moved to the generator so far
+	switch set := os.Getenv("AVO_SET"); set {
+	case "avx2":
+		// avx2gen_amd64.s: the float dot products, the Q8_0 activation
+		// quantizer (avx2_float.go)
 		floatDots()
 		q8_0Act()
-		Generate()
-		return
-	}
-	if os.Getenv("AVO_SET") == "avx2-kquant" {
+	case "avx2-kquant":
 		// avx2kquant_amd64.s: the AVX2 K-quant dot products (avx2_kquant.go)
 		kquantDots()
-		Generate()
-		return
+	case "avx2-legacy":
+		// avx2legacy_amd64.s: the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 kernels
+		// (avx2_legacy.go)
+		legacyKernels()
+	case "":
+		// avx512_amd64.s
+		q8_0Gemv8()
+		q4_0Gemv16()
+		q4KGemv16()
+		q6KGemv8()
+		q8_0GemmX8()
+		q4_0GemmR4x16()
+		q4KGemmR4x16()
+	default:
+		fmt.Fprintf(os.Stderr, "_avo: unknown AVO_SET %q\n", set)
+		os.Exit(2)
 	}
-	q8_0Gemv8()
-	q4_0Gemv16()
-	q4KGemv16()
-	q6KGemv8()
-	q8_0GemmX8()
-	q4_0GemmR4x16()
-	q4KGemmR4x16()
 	Generate()
 }
 
