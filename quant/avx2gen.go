@@ -8,3 +8,4 @@ package quant
 // `go generate ./quant` and commit both (_avo/check.sh compares).
 //
 //go:generate sh -c "cd _avo && AVO_SET=avx2 go run . -out ../avx2gen_amd64.s -stubs ../avx2gen_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-act go run . -out ../avx2act_amd64.s -stubs ../avx2act_amd64.go -pkg quant"

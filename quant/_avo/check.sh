@@ -12,8 +12,9 @@ mkdir "$tmp/_avo"
 cp "$here/go.mod" "$here/go.sum" "$here"/*.go "$tmp/_avo/"
 (cd "$tmp/_avo" && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant)
 (cd "$tmp/_avo" && AVO_SET=avx2 go run . -out ../avx2gen_amd64.s -stubs ../avx2gen_amd64.go -pkg quant)
+(cd "$tmp/_avo" && AVO_SET=avx2-act go run . -out ../avx2act_amd64.s -stubs ../avx2act_amd64.go -pkg quant)
 status=0
-for f in avx512_amd64.s avx512_amd64.go avx2gen_amd64.s avx2gen_amd64.go; do
+for f in avx512_amd64.s avx512_amd64.go avx2gen_amd64.s avx2gen_amd64.go avx2act_amd64.s avx2act_amd64.go; do
 	if ! cmp -s "$tmp/$f" "$here/../$f"; then
 		echo "quant/$f differs from what quant/_avo generates; run: go generate ./quant" >&2
 		diff -u "$here/../$f" "$tmp/$f" | head -40 >&2 || true

@@ -36,6 +36,12 @@ func main() {
 		Generate()
 		return
 	}
+	if os.Getenv("AVO_SET") == "avx2-act" {
+		// avx2act_amd64.s: the AVX2 Q8_K activation quantizer and Q6_K gemv
+		avx2Act()
+		Generate()
+		return
+	}
 	q8_0Gemv8()
 	q4_0Gemv16()
 	q4KGemv16()

@@ -1,0 +1,145 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 Q8_K activation quantizer and the row-looping Q6_K one-token
+// kernel (avx2act_amd64.s, AVO_SET=avx2-act).
+
+// avx2Act emits quantizeQ8KAVX2 and q6KGemvAVX2.
+func avx2Act() {
+	q8KAct()
+	// q6KGemv()
+}
+
+// q8KAct emits quantizeQ8KAVX2: quantizeQ8K (ggml's quantize_row_q8_K_ref)
+// for nb > 0 blocks of 256: amax = the largest |x| (NaNs skipped, as the
+// reference's ax > amax does), max = the first x with |x| == amax, iscale =
+// -127/max, q = min(127, round_half_even(iscale*x)) (VCVTPS2DQ rounds as
+// the reference's nearest_int for |iscale*x| <= 127), d = 1/iscale, and
+// the sums of each 16 quants; a block with amax == 0 is all zeros.
+func q8KAct() {
+	// q8kactPerm puts the dwords of the two-step pack back in element order.
+	perm := GLOBL("q8kactPerm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+	TEXT("quantizeQ8KAVX2", NOSPLIT, "func(dst *byte, src *float32, nb int)")
+	Pragma("noescape")
+	Doc("quantizeQ8KAVX2 is quantizeQ8K for nb > 0 blocks: 256*nb floats at src",
+		"into nb Q8_K blocks at dst. It needs LevelAVX2.")
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("nb"), RCX)
+	MOVL(U32(0x7fffffff), EAX)
+	VMOVD(EAX, X15)
+	VPBROADCASTD(X15, Y15) // |x| mask
+	MOVL(U32(127), EAX)
+	VMOVD(EAX, X12)
+	VPBROADCASTD(X12, Y12) // 127 as int32
+	VMOVDQU(perm, Y13)
+
+	Label("q8kblock")
+	// amax over the block, 32 floats a step
+	VXORPS(Y4, Y4, Y4)
+	XORQ(RAX, RAX)
+	Label("q8kamax")
+	for i := 0; i < 4; i++ {
+		VANDPS(Mem{Base: RSI, Index: RAX, Scale: 1, Disp: 32 * i}, Y15, yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VMAXPS(Y4, yr(i), Y4) // max(x, acc): acc when x is NaN
+	}
+	ADDQ(Imm(128), RAX)
+	CMPQ(RAX, U32(1024))
+	JLT(LabelRef("q8kamax"))
+	VEXTRACTF128(U8(1), Y4, X5)
+	VMAXPS(X4, X5, X5)
+	VMOVHLPS(X5, X5, X6)
+	VMAXPS(X6, X5, X5)
+	VMOVSHDUP(X5, X6)
+	VMAXSS(X6, X5, X5) // amax
+	VXORPS(X6, X6, X6)
+	VUCOMISS(X6, X5)
+	JNE(LabelRef("q8kfind"))
+	JPS(LabelRef("q8kfind"))
+	// amax == 0: an all-zero block
+	VXORPS(Y0, Y0, Y0)
+	for i := 0; i < 9; i++ {
+		VMOVDQU(Y0, Mem{Base: RDI, Disp: 32 * i})
+	}
+	MOVL(U32(0), Mem{Base: RDI, Disp: 288})
+	JMP(LabelRef("q8knext"))
+
+	Label("q8kfind")
+	// the first element whose magnitude is amax
+	VBROADCASTSS(X5, Y5)
+	XORQ(RAX, RAX)
+	Label("q8kfindloop")
+	VANDPS(Mem{Base: RSI, Index: RAX, Scale: 4}, Y15, Y0)
+	VCMPPS(U8(0), Y5, Y0, Y0) // |x| == amax
+	VMOVMSKPS(Y0, EBX)
+	TESTL(EBX, EBX)
+	JNZ(LabelRef("q8kfound"))
+	ADDQ(Imm(8), RAX)
+	CMPQ(RAX, U32(256))
+	JLT(LabelRef("q8kfindloop"))
+	// not reached: amax is one of the |x|
+	Label("q8kfound")
+	BSFL(EBX, EBX)
+	ADDQ(RBX, RAX)
+	VMOVSS(Mem{Base: RSI, Index: RAX, Scale: 4}, X6) // max
+	MOVL(U32(0xc2fe0000), EAX)                       // -127.0
+	VMOVD(EAX, X7)
+	VDIVSS(X6, X7, X7)         // iscale = -127 / max
+	MOVL(U32(0x3f800000), EAX) // 1.0
+	VMOVD(EAX, X8)
+	VDIVSS(X7, X8, X8) // d = 1 / iscale
+	VMOVSS(X8, Mem{Base: RDI})
+	VBROADCASTSS(X7, Y7)
+
+	// quants and their sums, 32 a step
+	XORQ(RAX, RAX)
+	XORQ(RBX, RBX)
+	Label("q8kquant")
+	for i := 0; i < 4; i++ {
+		VMULPS(Mem{Base: RSI, Index: RAX, Scale: 4, Disp: 32 * i}, Y7, yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VCVTPS2DQ(yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VPMINSD(Y12, yr(i), yr(i))
+	}
+	// the two groups of 16: lanes summed within each 128-bit half, then
+	// the halves
+	VPADDD(Y1, Y0, Y8)
+	VPADDD(Y3, Y2, Y9)
+	VPHADDD(Y9, Y8, Y8)
+	VPHADDD(Y8, Y8, Y8)
+	VEXTRACTI128(U8(1), Y8, X9)
+	VPADDD(X9, X8, X8)
+	VPACKSSDW(X8, X8, X8)
+	VMOVD(X8, EDX)
+	MOVL(EDX, Mem{Base: RDI, Index: RBX, Scale: 4, Disp: 260})
+	VPACKSSDW(Y1, Y0, Y0)
+	VPACKSSDW(Y3, Y2, Y2)
+	VPACKSSWB(Y2, Y0, Y0)
+	VPERMD(Y0, Y13, Y0)
+	VMOVDQU(Y0, Mem{Base: RDI, Index: RAX, Scale: 1, Disp: 4})
+	ADDQ(Imm(32), RAX)
+	INCQ(RBX)
+	CMPQ(RAX, U32(256))
+	JLT(LabelRef("q8kquant"))
+
+	Label("q8knext")
+	ADDQ(U32(1024), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q8kblock"))
+	VZEROUPPER()
+	RET()
+}
