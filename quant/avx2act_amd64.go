@@ -9,3 +9,10 @@ package quant
 //
 //go:noescape
 func quantizeQ8KAVX2(dst *byte, src *float32, nb int)
+
+// q6KGemvAVX2 sets dst[0:rows] to the AVX2 Q6_K·Q8_K dot (q6KDotAVX2's
+// steps) of rows > 0 consecutive rows from w (stride rowBytes, nb > 0
+// blocks) with a, prefetching pf > 0 bytes ahead of each block.
+//
+//go:noescape
+func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)

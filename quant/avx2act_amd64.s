@@ -135,3 +135,169 @@ q8knext:
 	JNZ  q8kblock
 	VZEROUPPER
 	RET
+
+DATA q6kShuf<>+0(SB)/8, $0x0000000000000000
+DATA q6kShuf<>+8(SB)/8, $0x0101010101010101
+DATA q6kShuf<>+16(SB)/8, $0x0202020202020202
+DATA q6kShuf<>+24(SB)/8, $0x0303030303030303
+DATA q6kShuf<>+32(SB)/8, $0x0404040404040404
+DATA q6kShuf<>+40(SB)/8, $0x0505050505050505
+DATA q6kShuf<>+48(SB)/8, $0x0606060606060606
+DATA q6kShuf<>+56(SB)/8, $0x0707070707070707
+DATA q6kShuf<>+64(SB)/8, $0x0808080808080808
+DATA q6kShuf<>+72(SB)/8, $0x0909090909090909
+DATA q6kShuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
+DATA q6kShuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
+DATA q6kShuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA q6kShuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
+DATA q6kShuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
+DATA q6kShuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
+
+// func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
+TEXT ·q6KGemvAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst+0(FP), R8
+	MOVQ         w+8(FP), R9
+	MOVQ         rowBytes+16(FP), R10
+	MOVQ         a+24(FP), R11
+	MOVQ         nb+32(FP), R12
+	MOVQ         rows+40(FP), R13
+	MOVQ         pf+48(FP), DX
+	MOVQ         $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ         $0x0303030303030303, AX
+	VMOVQ        AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ         $0x0c0c0c0c0c0c0c0c, AX
+	VMOVQ        AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ         $0x3030303030303030, AX
+	VMOVQ        AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ         $0xc0c0c0c0c0c0c0c0, AX
+	VMOVQ        AX, X10
+	VPBROADCASTQ X10, Y10
+
+q6growloop:
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R12, CX
+	VXORPS Y5, Y5, Y5
+
+q6gloop:
+	PREFETCHT0   (SI)(DX*1)
+	PREFETCHT0   64(SI)(DX*1)
+	PREFETCHT0   128(SI)(DX*1)
+	PREFETCHT0   192(SI)(DX*1)
+	VMOVDQU      192(SI), X7
+	VPXOR        Y6, Y6, Y6
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
+	VMOVDQU      128(SI), Y2
+	VPAND        Y15, Y0, Y3
+	VPAND        Y13, Y2, Y4
+	VPSLLW       $0x04, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   4(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+0(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPAND        Y15, Y1, Y3
+	VPAND        Y12, Y2, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   36(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+16(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPSRLW       $0x04, Y0, Y3
+	VPAND        Y15, Y3, Y3
+	VPAND        Y11, Y2, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   68(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+32(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPSRLW       $0x04, Y1, Y3
+	VPAND        Y15, Y3, Y3
+	VPAND        Y10, Y2, Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   100(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+48(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMOVDQU      64(SI), Y0
+	VMOVDQU      96(SI), Y1
+	VMOVDQU      160(SI), Y2
+	VPAND        Y15, Y0, Y3
+	VPAND        Y13, Y2, Y4
+	VPSLLW       $0x04, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   132(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+64(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPAND        Y15, Y1, Y3
+	VPAND        Y12, Y2, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   164(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+80(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPSRLW       $0x04, Y0, Y3
+	VPAND        Y15, Y3, Y3
+	VPAND        Y11, Y2, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   196(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+96(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPSRLW       $0x04, Y1, Y3
+	VPAND        Y15, Y3, Y3
+	VPAND        Y10, Y2, Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   228(DI), Y3, Y3
+	VPSHUFB      q6kShuf<>+112(SB), X7, X4
+	VPMOVSXBW    X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPMOVSXBW    X7, Y4
+	VPMADDWD     260(DI), Y4, Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPSUBD       Y4, Y6, Y6
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X3
+	VCVTPH2PS    X3, X3
+	VMULSS       (DI), X3, X3
+	VBROADCASTSS X3, Y3
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y6, Y3, Y5
+	ADDQ         $0x000000d2, SI
+	ADDQ         $0x00000124, DI
+	DECQ         CX
+	JNZ          q6gloop
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, (R8)
+	ADDQ         $0x04, R8
+	ADDQ         R10, R9
+	DECQ         R13
+	JNZ          q6growloop
+	VZEROUPPER
+	RET

@@ -12,7 +12,7 @@ import (
 // avx2Act emits quantizeQ8KAVX2 and q6KGemvAVX2.
 func avx2Act() {
 	q8KAct()
-	// q6KGemv()
+	q6KGemv()
 }
 
 // q8KAct emits quantizeQ8KAVX2: quantizeQ8K (ggml's quantize_row_q8_K_ref)
@@ -142,4 +142,131 @@ func q8KAct() {
 	JNZ(LabelRef("q8kblock"))
 	VZEROUPPER()
 	RET()
+}
+
+// q6KGemv emits q6KGemvAVX2: dst[r] = ggml_vec_dot_q6_K_q8_K (AVX2, the
+// steps of q6KDotAVX2) of row r of w (stride rowBytes, nb > 0 blocks) with
+// a, for r in [0, rows), rows > 0. Each block also prefetches the cache
+// lines pf bytes ahead of it (pf > 0), which runs on into the next rows.
+func q6KGemv() {
+	// q6kShuf: eight VPSHUFB controls of 16 bytes; the i-th repeats scale
+	// byte 2i eight times, then byte 2i+1 eight times.
+	shuf := GLOBL("q6kShuf", RODATA|NOPTR)
+	for k := 0; k < 16; k++ {
+		DATA(8*k, U64(uint64(k)*0x0101010101010101))
+	}
+	TEXT("q6KGemvAVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)")
+	Pragma("noescape")
+	Doc("q6KGemvAVX2 sets dst[0:rows] to the AVX2 Q6_K·Q8_K dot (q6KDotAVX2's",
+		"steps) of rows > 0 consecutive rows from w (stride rowBytes, nb > 0",
+		"blocks) with a, prefetching pf > 0 bytes ahead of each block.")
+	Load(Param("dst"), R8)
+	Load(Param("w"), R9)
+	Load(Param("rowBytes"), R10)
+	Load(Param("a"), R11)
+	Load(Param("nb"), R12)
+	Load(Param("rows"), R13)
+	Load(Param("pf"), RDX)
+	for _, c := range []struct {
+		v uint64
+		r int
+	}{
+		{0x0f0f0f0f0f0f0f0f, 15},
+		{0x0303030303030303, 13},
+		{0x0c0c0c0c0c0c0c0c, 12},
+		{0x3030303030303030, 11},
+		{0xc0c0c0c0c0c0c0c0, 10},
+	} {
+		MOVQ(U64(c.v), RAX)
+		VMOVQ(RAX, xr(c.r))
+		VPBROADCASTQ(xr(c.r), yr(c.r))
+	}
+
+	Label("q6growloop")
+	MOVQ(R9, RSI)
+	MOVQ(R11, RDI)
+	MOVQ(R12, RCX)
+	VXORPS(Y5, Y5, Y5)
+
+	Label("q6gloop")
+	for i := 0; i < 4; i++ {
+		PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64 * i})
+	}
+	VMOVDQU(Mem{Base: RSI, Disp: 192}, X7)
+	VPXOR(Y6, Y6, Y6)
+	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0)
+	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 64)
+
+	// sumi -= 32 * (bsums . scales) per lane pair
+	VPMOVSXBW(X7, Y4)
+	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y4, Y4)
+	VPSLLD(U8(5), Y4, Y4)
+	VPSUBD(Y4, Y6, Y6)
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX(Mem{Base: RSI, Disp: 208}, EAX)
+	VMOVD(EAX, X3)
+	VCVTPH2PS(X3, X3)
+	VMULSS(Mem{Base: RDI}, X3, X3)
+	VBROADCASTSS(X3, Y3)
+	VCVTDQ2PS(Y6, Y6)
+	VFMADD231PS(Y6, Y3, Y5)
+
+	ADDQ(U32(210), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q6gloop"))
+
+	hsumFloat8(5, 0, 1)
+	MOVSS(X0, Mem{Base: R8})
+	ADDQ(Imm(4), R8)
+	ADDQ(R10, R9)
+	DECQ(R13)
+	JNZ(LabelRef("q6growloop"))
+
+	VZEROUPPER()
+	RET()
+}
+
+// q6gHalf emits one half (128 quants) of a Q6_K block into the sumi
+// accumulator Y6: from the low nibbles at qloff(SI) and qloff+32(SI) and
+// the high bits at qhoff(SI), four chunks of 32 six-bit quants, each
+// multiplied by the activations at q8[k](DI) and its scales (controls
+// sh+16k of shuf).
+func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, sh int) {
+	VMOVDQU(Mem{Base: RSI, Disp: qloff}, Y0)
+	VMOVDQU(Mem{Base: RSI, Disp: qloff + 32}, Y1)
+	VMOVDQU(Mem{Base: RSI, Disp: qhoff}, Y2)
+	VPAND(Y15, Y0, Y3)
+	VPAND(Y13, Y2, Y4)
+	VPSLLW(U8(4), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[0], sh)
+	VPAND(Y15, Y1, Y3)
+	VPAND(Y12, Y2, Y4)
+	VPSLLW(U8(2), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[1], sh+16)
+	VPSRLW(U8(4), Y0, Y3)
+	VPAND(Y15, Y3, Y3)
+	VPAND(Y11, Y2, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[2], sh+32)
+	VPSRLW(U8(4), Y1, Y3)
+	VPAND(Y15, Y3, Y3)
+	VPAND(Y10, Y2, Y4)
+	VPSRLW(U8(2), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[3], sh+48)
+}
+
+// q6gChunk emits one chunk of 32 quants in Y3 (0..63): the byte products
+// with the activations at q8off(DI) summed in pairs, times the chunk's
+// scales (control sh of shuf, sign-extended to words), added to Y6.
+func q6gChunk(shuf Mem, q8off, sh int) {
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y3, Y3)
+	VPSHUFB(shuf.Offset(sh), X7, X4)
+	VPMOVSXBW(X4, Y4)
+	VPMADDWD(Y4, Y3, Y3)
+	VPADDD(Y3, Y6, Y6)
 }
