@@ -35,13 +35,6 @@ func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)
 //go:noescape
 func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
-// q6KGemvAVX2 sets dst[0:rows] to the AVX2 Q6_K·Q8_K dot (q6KDotAVX2's
-// steps) of rows > 0 consecutive rows from w (stride rowBytes, nb > 0
-// blocks) with a, prefetching pf > 0 bytes ahead of each block.
-//
-//go:noescape
-func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
-
 // gemvF32x8AVX2 is gemvF32AVX2 for rows a positive multiple of 8, the
 // horizontal sums of eight rows done together (same bits).
 //

@@ -42,6 +42,10 @@ func main() {
 		// avx2legacy_amd64.s: the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 kernels
 		// (avx2_legacy.go)
 		legacyKernels()
+	case "avx2-act":
+		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
+		// row-looping gemv (avx2_act.go)
+		avx2Act()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()

@@ -1,0 +1,272 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 Q8_K activation quantizer and the row-looping Q6_K one-token
+// kernel (avx2act_amd64.s, AVO_SET=avx2-act).
+
+// avx2Act emits quantizeQ8KAVX2 and q6KGemvAVX2.
+func avx2Act() {
+	q8KAct()
+	q6KGemv()
+}
+
+// q8KAct emits quantizeQ8KAVX2: quantizeQ8K (ggml's quantize_row_q8_K_ref)
+// for nb > 0 blocks of 256: amax = the largest |x| (NaNs skipped, as the
+// reference's ax > amax does), max = the first x with |x| == amax, iscale =
+// -127/max, q = min(127, round_half_even(iscale*x)) (VCVTPS2DQ rounds as
+// the reference's nearest_int for |iscale*x| <= 127), d = 1/iscale, and
+// the sums of each 16 quants; a block with amax == 0 is all zeros.
+func q8KAct() {
+	// q8kactPerm puts the dwords of the two-step pack back in element order.
+	perm := GLOBL("q8kactPerm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+	TEXT("quantizeQ8KAVX2", NOSPLIT, "func(dst *byte, src *float32, nb int)")
+	Pragma("noescape")
+	Doc("quantizeQ8KAVX2 is quantizeQ8K for nb > 0 blocks: 256*nb floats at src",
+		"into nb Q8_K blocks at dst. It needs LevelAVX2.")
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("nb"), RCX)
+	MOVL(U32(0x7fffffff), EAX)
+	VMOVD(EAX, X15)
+	VPBROADCASTD(X15, Y15) // |x| mask
+	MOVL(U32(127), EAX)
+	VMOVD(EAX, X12)
+	VPBROADCASTD(X12, Y12) // 127 as int32
+	VMOVDQU(perm, Y13)
+
+	Label("q8kblock")
+	// amax over the block, 32 floats a step
+	VXORPS(Y4, Y4, Y4)
+	XORQ(RAX, RAX)
+	Label("q8kamax")
+	for i := 0; i < 4; i++ {
+		VANDPS(Mem{Base: RSI, Index: RAX, Scale: 1, Disp: 32 * i}, Y15, yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VMAXPS(Y4, yr(i), Y4) // max(x, acc): acc when x is NaN
+	}
+	ADDQ(Imm(128), RAX)
+	CMPQ(RAX, U32(1024))
+	JLT(LabelRef("q8kamax"))
+	VEXTRACTF128(U8(1), Y4, X5)
+	VMAXPS(X4, X5, X5)
+	VMOVHLPS(X5, X5, X6)
+	VMAXPS(X6, X5, X5)
+	VMOVSHDUP(X5, X6)
+	VMAXSS(X6, X5, X5) // amax
+	VXORPS(X6, X6, X6)
+	VUCOMISS(X6, X5)
+	JNE(LabelRef("q8kfind"))
+	JPS(LabelRef("q8kfind"))
+	// amax == 0: an all-zero block
+	VXORPS(Y0, Y0, Y0)
+	for i := 0; i < 9; i++ {
+		VMOVDQU(Y0, Mem{Base: RDI, Disp: 32 * i})
+	}
+	MOVL(U32(0), Mem{Base: RDI, Disp: 288})
+	JMP(LabelRef("q8knext"))
+
+	Label("q8kfind")
+	// the first element whose magnitude is amax
+	VBROADCASTSS(X5, Y5)
+	XORQ(RAX, RAX)
+	Label("q8kfindloop")
+	VANDPS(Mem{Base: RSI, Index: RAX, Scale: 4}, Y15, Y0)
+	VCMPPS(U8(0), Y5, Y0, Y0) // |x| == amax
+	VMOVMSKPS(Y0, EBX)
+	TESTL(EBX, EBX)
+	JNZ(LabelRef("q8kfound"))
+	ADDQ(Imm(8), RAX)
+	CMPQ(RAX, U32(256))
+	JLT(LabelRef("q8kfindloop"))
+	// not reached: amax is one of the |x|
+	Label("q8kfound")
+	BSFL(EBX, EBX)
+	ADDQ(RBX, RAX)
+	VMOVSS(Mem{Base: RSI, Index: RAX, Scale: 4}, X6) // max
+	MOVL(U32(0xc2fe0000), EAX)                       // -127.0
+	VMOVD(EAX, X7)
+	VDIVSS(X6, X7, X7)         // iscale = -127 / max
+	MOVL(U32(0x3f800000), EAX) // 1.0
+	VMOVD(EAX, X8)
+	VDIVSS(X7, X8, X8) // d = 1 / iscale
+	VMOVSS(X8, Mem{Base: RDI})
+	VBROADCASTSS(X7, Y7)
+
+	// quants and their sums, 32 a step
+	XORQ(RAX, RAX)
+	XORQ(RBX, RBX)
+	Label("q8kquant")
+	for i := 0; i < 4; i++ {
+		VMULPS(Mem{Base: RSI, Index: RAX, Scale: 4, Disp: 32 * i}, Y7, yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VCVTPS2DQ(yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VPMINSD(Y12, yr(i), yr(i))
+	}
+	// the two groups of 16: lanes summed within each 128-bit half, then
+	// the halves
+	VPADDD(Y1, Y0, Y8)
+	VPADDD(Y3, Y2, Y9)
+	VPHADDD(Y9, Y8, Y8)
+	VPHADDD(Y8, Y8, Y8)
+	VEXTRACTI128(U8(1), Y8, X9)
+	VPADDD(X9, X8, X8)
+	VPACKSSDW(X8, X8, X8)
+	VMOVD(X8, EDX)
+	MOVL(EDX, Mem{Base: RDI, Index: RBX, Scale: 4, Disp: 260})
+	VPACKSSDW(Y1, Y0, Y0)
+	VPACKSSDW(Y3, Y2, Y2)
+	VPACKSSWB(Y2, Y0, Y0)
+	VPERMD(Y0, Y13, Y0)
+	VMOVDQU(Y0, Mem{Base: RDI, Index: RAX, Scale: 1, Disp: 4})
+	ADDQ(Imm(32), RAX)
+	INCQ(RBX)
+	CMPQ(RAX, U32(256))
+	JLT(LabelRef("q8kquant"))
+
+	Label("q8knext")
+	ADDQ(U32(1024), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q8kblock"))
+	VZEROUPPER()
+	RET()
+}
+
+// q6KGemv emits q6KGemvAVX2: dst[r] = ggml_vec_dot_q6_K_q8_K (AVX2, the
+// steps of q6KDotAVX2) of row r of w (stride rowBytes, nb > 0 blocks) with
+// a, for r in [0, rows), rows > 0. Each block also prefetches the cache
+// lines pf bytes ahead of it (pf > 0), which runs on into the next rows.
+func q6KGemv() {
+	// q6kShuf: eight VPSHUFB controls of 16 bytes; the i-th repeats scale
+	// byte 2i eight times, then byte 2i+1 eight times.
+	shuf := GLOBL("q6kShuf", RODATA|NOPTR)
+	for k := 0; k < 16; k++ {
+		DATA(8*k, U64(uint64(k)*0x0101010101010101))
+	}
+	TEXT("q6KGemvAVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)")
+	Pragma("noescape")
+	Doc("q6KGemvAVX2 sets dst[0:rows] to the AVX2 Q6_K·Q8_K dot (q6KDotAVX2's",
+		"steps) of rows > 0 consecutive rows from w (stride rowBytes, nb > 0",
+		"blocks) with a, prefetching pf > 0 bytes ahead of each block.")
+	Load(Param("dst"), R8)
+	Load(Param("w"), R9)
+	Load(Param("rowBytes"), R10)
+	Load(Param("a"), R11)
+	Load(Param("nb"), R12)
+	Load(Param("rows"), R13)
+	Load(Param("pf"), RDX)
+	for _, c := range []struct {
+		v uint64
+		r int
+	}{
+		{0x0f0f0f0f0f0f0f0f, 15},
+		{0x0303030303030303, 13},
+		{0x0c0c0c0c0c0c0c0c, 12},
+		{0x3030303030303030, 11},
+		{0xc0c0c0c0c0c0c0c0, 10},
+	} {
+		MOVQ(U64(c.v), RAX)
+		VMOVQ(RAX, xr(c.r))
+		VPBROADCASTQ(xr(c.r), yr(c.r))
+	}
+
+	Label("q6growloop")
+	MOVQ(R9, RSI)
+	MOVQ(R11, RDI)
+	MOVQ(R12, RCX)
+	VXORPS(Y5, Y5, Y5)
+
+	Label("q6gloop")
+	for i := 0; i < 4; i++ {
+		PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64 * i})
+	}
+	VMOVDQU(Mem{Base: RSI, Disp: 192}, X7)
+	VPXOR(Y6, Y6, Y6)
+	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0)
+	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 64)
+
+	// sumi -= 32 * (bsums . scales) per lane pair
+	VPMOVSXBW(X7, Y4)
+	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y4, Y4)
+	VPSLLD(U8(5), Y4, Y4)
+	VPSUBD(Y4, Y6, Y6)
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX(Mem{Base: RSI, Disp: 208}, EAX)
+	VMOVD(EAX, X3)
+	VCVTPH2PS(X3, X3)
+	VMULSS(Mem{Base: RDI}, X3, X3)
+	VBROADCASTSS(X3, Y3)
+	VCVTDQ2PS(Y6, Y6)
+	VFMADD231PS(Y6, Y3, Y5)
+
+	ADDQ(U32(210), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q6gloop"))
+
+	hsumFloat8(5, 0, 1)
+	MOVSS(X0, Mem{Base: R8})
+	ADDQ(Imm(4), R8)
+	ADDQ(R10, R9)
+	DECQ(R13)
+	JNZ(LabelRef("q6growloop"))
+
+	VZEROUPPER()
+	RET()
+}
+
+// q6gHalf emits one half (128 quants) of a Q6_K block into the sumi
+// accumulator Y6: from the low nibbles at qloff(SI) and qloff+32(SI) and
+// the high bits at qhoff(SI), four chunks of 32 six-bit quants, each
+// multiplied by the activations at q8[k](DI) and its scales (controls
+// sh+16k of shuf).
+func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, sh int) {
+	VMOVDQU(Mem{Base: RSI, Disp: qloff}, Y0)
+	VMOVDQU(Mem{Base: RSI, Disp: qloff + 32}, Y1)
+	VMOVDQU(Mem{Base: RSI, Disp: qhoff}, Y2)
+	VPAND(Y15, Y0, Y3)
+	VPAND(Y13, Y2, Y4)
+	VPSLLW(U8(4), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[0], sh)
+	VPAND(Y15, Y1, Y3)
+	VPAND(Y12, Y2, Y4)
+	VPSLLW(U8(2), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[1], sh+16)
+	VPSRLW(U8(4), Y0, Y3)
+	VPAND(Y15, Y3, Y3)
+	VPAND(Y11, Y2, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[2], sh+32)
+	VPSRLW(U8(4), Y1, Y3)
+	VPAND(Y15, Y3, Y3)
+	VPAND(Y10, Y2, Y4)
+	VPSRLW(U8(2), Y4, Y4)
+	VPOR(Y4, Y3, Y3)
+	q6gChunk(shuf, q8[3], sh+48)
+}
+
+// q6gChunk emits one chunk of 32 quants in Y3 (0..63): the byte products
+// with the activations at q8off(DI) summed in pairs, times the chunk's
+// scales (control sh of shuf, sign-extended to words), added to Y6.
+func q6gChunk(shuf Mem, q8off, sh int) {
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y3, Y3)
+	VPSHUFB(shuf.Offset(sh), X7, X4)
+	VPMOVSXBW(X4, Y4)
+	VPMADDWD(Y4, Y3, Y3)
+	VPADDD(Y3, Y6, Y6)
+}
