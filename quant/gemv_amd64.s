@@ -244,7 +244,7 @@ pfloop:
 	JB pfloop
 	RET
 
-// GGML_F32x8_REDUCE of Y0..Y3 into X0 (as in float_amd64.s):
+// GGML_F32x8_REDUCE of Y0..Y3 into X0 (as in dotF32AVX2, avx2gen_amd64.s):
 // (Y0+Y2)+(Y1+Y3), then lo+hi lanes, then two horizontal adds.
 #define gf32REDUCE \
 	VADDPS Y2, Y0, Y0 \

@@ -13,7 +13,7 @@
 // same int32 lanes.
 
 // hsum8k reduces the 8 float32 lanes of Y to X0 lane 0 like ggml's
-// hsum_float_8 (the steps of kquant_amd64.s's hsum8). Uses X1.
+// hsum_float_8 (the steps of hsumFloat8 in _avo/main.go). Uses X1.
 #define hsum8k(Y, X) \
 	VEXTRACTF128 $1, Y, X0 \
 	VADDPS X, X0, X0 \

@@ -5,7 +5,7 @@
 // Batched kernels: one weight row times four activation rows. Each weight
 // block is decoded once and applied to the four activation blocks; for every
 // (row, activation) pair the arithmetic is the one the single-row *DotAVX2
-// kernel in legacy_amd64.s does (the same exact int32 lane sums of four
+// kernel in avx2legacy_amd64.s does (the same exact int32 lane sums of four
 // consecutive products, d = fp32(d_w)*fp32(d_a) rounded once, one FMA per
 // block into eight float32 lanes, the same final reduction), so the results
 // equal MatVec's bit for bit.
@@ -485,7 +485,7 @@ GLOBL mmSixteens<>(SB), RODATA|NOPTR, $32
 // Float kernels: one weight row times three float32 activation rows (rows
 // 1 and 2 at yStride bytes after row 0), n > 0 a multiple of 32, over one
 // chunk of the row: the twelve eight-lane accumulators (four per activation
-// row, as dotF32AVX2/dotF16AVX2 in float_amd64.s keep them) are loaded from
+// row, as dotF32AVX2/dotF16AVX2 in avx2gen_amd64.s keep them) are loaded from
 // acc and stored back, so that a row can be walked in chunks that keep the
 // activations in L1 with the same sums in the same order. reduceF32x3AVX2
 // then reduces them like those kernels: (c0+c2)+(c1+c3), lo+hi, two

@@ -6,7 +6,7 @@
 // (row j at a + j*aStride). Each weight block is decoded once; for every
 // (weight row, activation row) pair the integer lane sums and the float
 // operations (order, FMA placement, reduction) are those of the row kernels
-// in kquant_amd64.s, so each result equals the row kernel's bit for bit.
+// in avx2kquant_amd64.s, so each result equals the row kernel's bit for bit.
 
 // q4bRow adds one 32+32-value chunk of a Q4_K block to activation row B's
 // int32 lanes acc: low nibbles Y0 with the Q8_K quants at lo, high nibbles
