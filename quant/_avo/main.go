@@ -46,6 +46,10 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-mmk23":
+		// avx2mmk23_amd64.s: the batched Q2_K/Q3_K/Q5_K kernels
+		// (avx2_mmk23.go)
+		mmk23Kernels()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
