@@ -46,6 +46,10 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-mmkquant":
+		// avx2mmkquant_amd64.s: the batched Q4_K/Q6_K kernels, one weight
+		// row times four or eight Q8_K rows (avx2_mmkquant.go)
+		mmkquantDots()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
