@@ -18,3 +18,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-legacy go run . -out ../avx2legacy_amd64.s -stubs ../avx2legacy_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-act go run . -out ../avx2act_amd64.s -stubs ../avx2act_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-mmk23 go run . -out ../avx2mmk23_amd64.s -stubs ../avx2mmk23_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-mmkquant go run . -out ../avx2mmkquant_amd64.s -stubs ../avx2mmkquant_amd64.go -pkg quant"

@@ -50,6 +50,10 @@ func main() {
 		// avx2mmk23_amd64.s: the batched Q2_K/Q3_K/Q5_K kernels
 		// (avx2_mmk23.go)
 		mmk23Kernels()
+	case "avx2-mmkquant":
+		// avx2mmkquant_amd64.s: the batched Q4_K/Q6_K kernels, one weight
+		// row times four or eight Q8_K rows (avx2_mmkquant.go)
+		mmkquantDots()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
