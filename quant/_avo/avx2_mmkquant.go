@@ -27,10 +27,10 @@ func mmkquantDots() {
 	q6KQ8KDot8()
 }
 
-// mmkHead declares a batched kernel and loads w, a, aStride (and
+// mmkqHead declares a batched kernel and loads w, a, aStride (and
 // 3*aStride into R9); tmpFirst says whether tmp goes to BX before nb goes
 // to CX (the order of the hand-written kernels).
-func mmkHead(name string, tmpFirst bool, doc ...string) {
+func mmkqHead(name string, tmpFirst bool, doc ...string) {
 	TEXT(name, NOSPLIT, "func(w, a *byte, aStride int, tmp *byte, nb int, out *float32)")
 	Pragma("noescape")
 	Doc(doc...)
@@ -162,7 +162,7 @@ func q4bOut(facc int, moff, oo int) {
 // block's scale words (0), its eight broadcast sub-block scale vectors
 // (32..287) and the four rows' mins accumulators (288..351).
 func q4KQ8KDot4() {
-	mmkHead("q4KQ8KDot4AVX2", false,
+	mmkqHead("q4KQ8KDot4AVX2", false,
 		"q4KQ8KDot4AVX2 is the batched form of q4KDotAVX2: one Q4_K weight row (w,",
 		"nb blocks) times four Q8_K activation rows (row 0 at a, the others",
 		"aStride bytes apart), writing out[0..3], each equal bit for bit to",
@@ -298,7 +298,7 @@ func q6bOut(foff, oo int) {
 // block's eight 6-bit quant vectors (0..255), their scale words (256..511)
 // and the four rows' float accumulators (512..639).
 func q6KQ8KDot4() {
-	mmkHead("q6KQ8KDot4AVX2", true,
+	mmkqHead("q6KQ8KDot4AVX2", true,
 		"q6KQ8KDot4AVX2 is the batched form of q6KDotAVX2, with the arguments of",
 		"q4KQ8KDot4AVX2; tmp is 640 bytes of scratch.")
 	bcastQ(0x0f0f0f0f0f0f0f0f, 15)
@@ -359,7 +359,7 @@ func q6KQ8KDot4() {
 // words (688..703). Each chunk's two sub-block scale vectors are loaded
 // once into Y12, Y13 for the eight rows.
 func q4KQ8KDot8() {
-	mmkHead("q4KQ8KDot8AVX2", false,
+	mmkqHead("q4KQ8KDot8AVX2", false,
 		"q4KQ8KDot8AVX2 is the eight-row form of q4KQ8KDot4AVX2: activation rows",
 		"0..7 at aStride, out eight sums; tmp is 704 bytes of scratch.")
 	bcastQ(0x0f0f0f0f0f0f0f0f, 15)
@@ -419,7 +419,7 @@ func q4KQ8KDot8() {
 // words (256..511), the eight rows' float accumulators (512..767) and the
 // masks (768..959), as all sixteen vector registers are taken.
 func q6KQ8KDot8() {
-	mmkHead("q6KQ8KDot8AVX2", true,
+	mmkqHead("q6KQ8KDot8AVX2", true,
 		"q6KQ8KDot8AVX2 is the eight-row form of q6KQ8KDot4AVX2; tmp is 960 bytes",
 		"of scratch.")
 	// q6bConst: broadcast each byte pattern and store it at off(BX)
