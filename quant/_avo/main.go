@@ -46,6 +46,10 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-gemv":
+		// avx2gemv_amd64.s: the one-token multi-row GEMV kernels
+		// (avx2_gemv.go)
+		avx2Gemv()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
