@@ -54,6 +54,10 @@ func main() {
 		// avx2mmkquant_amd64.s: the batched Q4_K/Q6_K kernels, one weight
 		// row times four or eight Q8_K rows (avx2_mmkquant.go)
 		mmkquantDots()
+	case "avx2-gemv":
+		// avx2gemv_amd64.s: the one-token multi-row GEMV kernels
+		// (avx2_gemv.go)
+		avx2Gemv()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()

@@ -1,0 +1,662 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 one-token multi-row GEMV kernels (avx2gemv_amd64.s,
+// AVO_SET=avx2-gemv), formerly the hand-written gemv_amd64.s.
+
+// avx2Gemv emits q4KGemvAVX2, q4_0Q8_0Gemv8AVX2, prefetchRange,
+// gemvF32AVX2, q4KGemv8AVX2 and gemvF32x8AVX2.
+func avx2Gemv() {
+	gemvQ4K()
+	gemvQ4_0x8()
+	gemvPrefetchRange()
+	gemvF32()
+	gemvQ4Kx8()
+	gemvF32x8()
+}
+
+// gemvBcastQ emits MOVQ $v, AX; VMOVQ AX, X(n); VPBROADCASTQ X(n), Y(n).
+func gemvBcastQ(v uint64, n int) {
+	MOVQ(U64(v), RAX)
+	VMOVQ(RAX, xr(n))
+	VPBROADCASTQ(xr(n), yr(n))
+}
+
+// gemvQ4K emits q4KGemvAVX2: one row of GemvQ4K
+// (ggml_gemv_q4_K_8x8_q8_K's arithmetic): per super-block the integer sums
+// isum = Σ_j sc_j·(Σ q_w·q_a) and imin = Σ_j m_j·(bsum_2j + bsum_2j+1) are
+// computed exactly in int32 (|isum| < 2^25), converted to float32 and
+// accumulated with VFMADD231SS by d·d_a into X8 and by dmin·d_a into X7;
+// the result is X8 - X7.
+func gemvQ4K() {
+	TEXT("q4KGemvAVX2", NOSPLIT, "func(w, a *byte, nb int) float32")
+	Pragma("noescape")
+	Doc("q4KGemvAVX2 is one row of GemvQ4K over nb > 0 super-blocks, with the",
+		"hardware fused multiply-add.")
+	Load(Param("w"), RSI)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	gemvBcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	gemvBcastQ(0x0202020202020202, 13)
+	gemvBcastQ(0x0100010001000100, 12)
+	VXORPS(X8, X8, X8)
+	VXORPS(X7, X7, X7)
+
+	Label("q4kgloop")
+	Comment("The weights stream: fetch the lines of the super-block 2 KiB ahead.")
+	PREFETCHT0(Mem{Base: RSI, Disp: 2048})
+	PREFETCHT0(Mem{Base: RSI, Disp: 2112})
+	PREFETCHT0(Mem{Base: RSI, Disp: 2176})
+
+	Comment("X14 = d*d_a, X6 = dmin*d_a (float32, rounded once each)")
+	VMOVD(Mem{Base: RSI}, X0)
+	VCVTPH2PS(X0, X0)
+	VMOVSS(Mem{Base: RDI}, X1)
+	VMULSS(X1, X0, X14)
+	VMOVSHDUP(X0, X6)
+	VMULSS(X1, X6, X6)
+
+	Comment("scales (AX, R13) and mins (R12, R10) as bytes, ggml's utmp trick")
+	MOVL(Mem{Base: RSI, Disp: 4}, EAX)
+	MOVL(Mem{Base: RSI, Disp: 8}, EBX)
+	MOVL(Mem{Base: RSI, Disp: 12}, EDX)
+	MOVL(EDX, R10L)
+	SHRL(U8(4), R10L)
+	ANDL(U32(0x0f0f0f0f), R10L)
+	MOVL(EBX, R11L)
+	SHRL(U8(6), R11L)
+	ANDL(U32(0x03030303), R11L)
+	SHLL(U8(4), R11L)
+	ORL(R11L, R10L)
+	MOVL(EBX, R12L)
+	ANDL(U32(0x3f3f3f3f), R12L)
+	MOVL(EDX, R13L)
+	ANDL(U32(0x0f0f0f0f), R13L)
+	MOVL(EAX, R11L)
+	SHRL(U8(6), R11L)
+	ANDL(U32(0x03030303), R11L)
+	SHLL(U8(4), R11L)
+	ORL(R11L, R13L)
+	ANDL(U32(0x3f3f3f3f), EAX)
+
+	Comment("X5 = 4 int32 partial sums of mins . pairwise bsums")
+	VMOVQ(R12, X5)
+	VPINSRD(U8(1), R10L, X5, X5)
+	VPMOVZXBW(X5, X5)
+	VMOVDQU(Mem{Base: RDI, Disp: 260}, X3)
+	VPHADDW(Mem{Base: RDI, Disp: 276}, X3, X3)
+	VPMADDWD(X3, X5, X5)
+
+	Comment("scales as words in both 128-bit lanes")
+	VMOVQ(RAX, X4)
+	VPINSRD(U8(1), R13L, X4, X4)
+	VPMOVZXBW(X4, X4)
+	VINSERTI128(U8(1), X4, Y4, Y11)
+	VMOVDQU(Y12, Y10)
+	VPXOR(Y9, Y9, Y9)
+
+	gemvQ4KChunk(16, 4, 36)
+	gemvQ4KChunk(48, 68, 100)
+	gemvQ4KChunk(80, 132, 164)
+	gemvQ4KChunk(112, 196, 228)
+
+	Comment("X9 lanes 0..3 = isum partials, X5 = imin partials; reduce both:",
+		"after two VPHADDD, lane 0 = isum and lane 1 = imin.")
+	VEXTRACTI128(U8(1), Y9, X0)
+	VPADDD(X0, X9, X9)
+	VPHADDD(X5, X9, X9)
+	VPHADDD(X9, X9, X9)
+	VCVTDQ2PS(X9, X9)
+	VFMADD231SS(X14, X9, X8)
+	VMOVSHDUP(X9, X9)
+	VFMADD231SS(X6, X9, X7)
+
+	ADDQ(U8(144), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kgloop"))
+
+	VSUBSS(X7, X8, X8)
+	VZEROUPPER()
+	Store(X8, ReturnIndex(0))
+	RET()
+}
+
+// gemvQ4KChunk is one 64-element chunk of q4KGemvAVX2: the 32 weight bytes
+// at qoff(SI) against the activations at q8lo/q8hi(DI), the scale words
+// broadcast by the running shuffle control Y10 (+2 per sub-block), added
+// to Y9.
+func gemvQ4KChunk(qoff, q8lo, q8hi int) {
+	VMOVDQU(Mem{Base: RSI, Disp: qoff}, Y0)
+	VPSRLW(U8(4), Y0, Y1)
+	VPAND(Y15, Y0, Y0)
+	VPAND(Y15, Y1, Y1)
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8lo}, Y0, Y0)
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8hi}, Y1, Y1)
+	VPSHUFB(Y10, Y11, Y2)
+	VPADDB(Y13, Y10, Y10)
+	VPSHUFB(Y10, Y11, Y3)
+	VPADDB(Y13, Y10, Y10)
+	VPMADDWD(Y2, Y0, Y0)
+	VPMADDWD(Y3, Y1, Y1)
+	VPADDD(Y1, Y0, Y0)
+	VPADDD(Y0, Y9, Y9)
+}
+
+// gemvQ40Row is one Q4_0 row's block sums into dst: the 16 weight bytes at
+// addr (low nibbles = elements 0..15, high nibbles = 16..31) times the
+// activations in Y11, as eight int32 partial sums of q_w·q_a (q_w unsigned
+// 0..15). Uses Y0 and Y8.
+func gemvQ40Row(addr Mem, dst VecPhysical) {
+	VMOVDQU(addr, X0)
+	VPSRLW(U8(4), X0, X8)
+	VINSERTI128(U8(1), X8, Y0, Y0)
+	VPAND(Y15, Y0, Y0)
+	VPMADDUBSW(Y11, Y0, Y0)
+	VPMADDWD(Y13, Y0, dst)
+}
+
+// gemvQ4_0x8 emits q4_0Q8_0Gemv8AVX2: eight consecutive rows of GemvQ4_0
+// at once, one row per lane like ggml_gemv_q4_0_8x8_q8_0: per block the
+// eight exact integer sums Σ (q_w-8)·q_a = Σ q_w·q_a - 8·Σ q_a are gathered
+// into one vector, converted to float32 and accumulated with VFMADD231PS
+// by d_w·d_a (one float32 product per row), so every lane rounds exactly
+// like the one-row kernel q4_0Q8_0GemvAVX2.
+func gemvQ4_0x8() {
+	TEXT("q4_0Q8_0Gemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc("q4_0Q8_0Gemv8AVX2 computes rows 0..7 of GemvQ4_0 for the eight rows",
+		"starting at w (row stride rowBytes) over nb > 0 blocks into dst[0:8].")
+	Load(Param("dst"), RDX)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 1}, R9)
+	LEAQ(Mem{Base: R9, Index: R8, Scale: 1}, R10)
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11)
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R12)
+	gemvBcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	gemvBcastQ(0x0808080808080808, 14)
+	gemvBcastQ(0x0001000100010001, 13)
+	VXORPS(Y12, Y12, Y12)
+
+	Label("q40g8loop")
+	Comment("The next eight rows are 8·rowBytes contiguous bytes from R12:",
+		"prefetch 144 of them (8 blocks' worth) per block.")
+	PREFETCHT0(Mem{Base: R12})
+	PREFETCHT0(Mem{Base: R12, Disp: 64})
+	PREFETCHT0(Mem{Base: R12, Disp: 128})
+	ADDQ(U8(144), R12)
+	VMOVDQU(Mem{Base: RDI, Disp: 2}, Y11)
+	Comment("Y10 = 8·Σ q_a in every lane")
+	VPMADDUBSW(Y11, Y14, Y10)
+	VPMADDWD(Y13, Y10, Y10)
+	VPHADDD(Y10, Y10, Y10)
+	VPHADDD(Y10, Y10, Y10)
+	VPERM2I128(U8(0x01), Y10, Y10, Y9)
+	VPADDD(Y9, Y10, Y10)
+
+	rows := func(base GPPhysical, disp int) [4]Mem {
+		return [4]Mem{
+			{Base: base, Disp: disp},
+			{Base: base, Index: R8, Scale: 1, Disp: disp},
+			{Base: base, Index: R9, Scale: 1, Disp: disp},
+			{Base: base, Index: R10, Scale: 1, Disp: disp},
+		}
+	}
+	lo, hi := rows(RSI, 2), rows(R11, 2)
+	Comment("rows 0..3 -> Y1 = [r0 r1 r2 r3 | r0 r1 r2 r3] half sums")
+	gemvQ40Row(lo[0], Y1)
+	gemvQ40Row(lo[1], Y2)
+	VPHADDD(Y2, Y1, Y1)
+	gemvQ40Row(lo[2], Y2)
+	gemvQ40Row(lo[3], Y3)
+	VPHADDD(Y3, Y2, Y2)
+	VPHADDD(Y2, Y1, Y1)
+	Comment("rows 4..7 -> Y4")
+	gemvQ40Row(hi[0], Y4)
+	gemvQ40Row(hi[1], Y2)
+	VPHADDD(Y2, Y4, Y4)
+	gemvQ40Row(hi[2], Y2)
+	gemvQ40Row(hi[3], Y3)
+	VPHADDD(Y3, Y2, Y2)
+	VPHADDD(Y2, Y4, Y4)
+	Comment("Y5 = [r0..r7] whole sums minus 8·Σ q_a")
+	VPERM2I128(U8(0x20), Y4, Y1, Y5)
+	VPERM2I128(U8(0x31), Y4, Y1, Y6)
+	VPADDD(Y6, Y5, Y5)
+	VPSUBD(Y10, Y5, Y5)
+	VCVTDQ2PS(Y5, Y5)
+
+	Comment("Y6 = d_w of the eight rows times d_a")
+	lo, hi = rows(RSI, 0), rows(R11, 0)
+	MOVWLZX(lo[0], EAX)
+	VMOVD(EAX, X6)
+	for k := 1; k < 8; k++ {
+		m := lo[k%4]
+		if k >= 4 {
+			m = hi[k%4]
+		}
+		VPINSRW(U8(k), m, X6, X6)
+	}
+	VCVTPH2PS(X6, Y6)
+	MOVWLZX(Mem{Base: RDI}, EAX)
+	VMOVD(EAX, X7)
+	VCVTPH2PS(X7, X7)
+	VBROADCASTSS(X7, Y7)
+	VMULPS(Y7, Y6, Y6)
+	VFMADD231PS(Y6, Y5, Y12)
+
+	ADDQ(U8(18), RSI)
+	ADDQ(U8(18), R11)
+	ADDQ(U8(34), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q40g8loop"))
+
+	VMOVUPS(Y12, Mem{Base: RDX})
+	VZEROUPPER()
+	RET()
+}
+
+// gemvPrefetchRange emits prefetchRange: asks for the cache lines of the
+// n bytes from p (PREFETCHT0, no faults).
+func gemvPrefetchRange() {
+	TEXT("prefetchRange", NOSPLIT, "func(p *byte, n int)")
+	Pragma("noescape")
+	Doc("prefetchRange asks the CPU to load the cache lines of the n > 0 bytes",
+		"from p; it never faults.")
+	Load(Param("p"), RSI)
+	Load(Param("n"), RCX)
+	LEAQ(Mem{Base: RSI, Index: RCX, Scale: 1}, RDX)
+
+	Label("pfloop")
+	PREFETCHT0(Mem{Base: RSI})
+	ADDQ(U8(64), RSI)
+	CMPQ(RSI, RDX)
+	JB(LabelRef("pfloop"))
+	RET()
+}
+
+// gemvF32Reduce is GGML_F32x8_REDUCE of Y(a)..Y(a+3) into X(a) (temp
+// X(a+1)), as in dotF32AVX2: (Ya+Ya+2)+(Ya+1+Ya+3), then lo+hi lanes,
+// then two horizontal adds.
+func gemvF32Reduce(a int) {
+	VADDPS(yr(a+2), yr(a), yr(a))
+	VADDPS(yr(a+3), yr(a+1), yr(a+1))
+	VADDPS(yr(a+1), yr(a), yr(a))
+	VEXTRACTF128(U8(1), yr(a), xr(a+1))
+	VADDPS(xr(a+1), xr(a), xr(a))
+	VHADDPS(xr(a), xr(a), xr(a))
+	VHADDPS(xr(a), xr(a), xr(a))
+}
+
+// gemvF32Head loads the gemvF32AVX2/gemvF32x8AVX2 arguments (dst DX, w R8,
+// rowBytes R9, x R10, n SI, rows R12; with shr, rows >>= 3) and the byte
+// offsets R13 = 4·np, BX = 4·(np + (n-np)&^3), SI = 4·n.
+func gemvF32Head(shr bool) {
+	Load(Param("dst"), RDX)
+	Load(Param("w"), R8)
+	Load(Param("rowBytes"), R9)
+	Load(Param("x"), R10)
+	Load(Param("n"), RSI)
+	Load(Param("rows"), R12)
+	if shr {
+		SHRQ(U8(3), R12)
+	}
+	Comment("byte offsets: R13 = 4·np, BX = 4·(np + (n-np)&^3), SI = 4·n")
+	MOVQ(RSI, R13)
+	ANDQ(I8(-32), R13)
+	MOVQ(RSI, RBX)
+	ANDQ(I8(-4), RBX)
+	SHLQ(U8(2), R13)
+	SHLQ(U8(2), RBX)
+	SHLQ(U8(2), RSI)
+}
+
+// gemvF32Main emits the zeroed accumulators Y0..Y7 and the main loop of
+// two rows (A at a, B at R11) over the first np elements, the activations
+// loaded once into Y12..Y15; it jumps to done when np is 0.
+func gemvF32Main(a GPPhysical, loop, done string) {
+	for i := 0; i < 8; i++ {
+		VXORPS(yr(i), yr(i), yr(i))
+	}
+	XORQ(RAX, RAX)
+	CMPQ(RAX, R13)
+	JGE(LabelRef(done))
+
+	Label(loop)
+	for i := 0; i < 4; i++ {
+		VMOVUPS(Mem{Base: R10, Index: RAX, Scale: 1, Disp: 32 * i}, yr(12+i))
+	}
+	for i := 0; i < 4; i++ {
+		VFMADD231PS(Mem{Base: a, Index: RAX, Scale: 1, Disp: 32 * i}, yr(12+i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VFMADD231PS(Mem{Base: R11, Index: RAX, Scale: 1, Disp: 32 * i}, yr(12+i), yr(4+i))
+	}
+	ADDQ(U8(128), RAX)
+	CMPQ(RAX, R13)
+	JLT(LabelRef(loop))
+}
+
+// gemvF32 emits gemvF32AVX2: rows consecutive rows of ggml_vec_dot_f32 on
+// the haswell build (the arithmetic of vecDotF32At's AVX2 path) without a
+// call per row: the first np = n&^31 products in four accumulators of
+// eight lanes reduced by gemvF32Reduce (all zero when np is 0), then the
+// tail's first (n-np)&^3 products rounded and added one at a time and its
+// last (n-np)&3 fused. Rows go two at a time (A in Y0..Y3, B in Y4..Y7,
+// the activations loaded once into Y12..Y15), so the two rows' serial
+// tails overlap; a last odd row runs as A and B alike and stores once.
+func gemvF32() {
+	TEXT("gemvF32AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)")
+	Pragma("noescape")
+	Doc("gemvF32AVX2 sets dst[0:rows] to the AVX2 vecDotF32 of rows > 0",
+		"consecutive F32 rows from w (stride rowBytes) with the n floats at x.")
+	gemvF32Head(false)
+
+	Label("gf32pair")
+	LEAQ(Mem{Base: R8, Index: R9, Scale: 1}, R11)
+	CMPQ(R12, Imm(1))
+	JNE(LabelRef("gf32two"))
+	MOVQ(R8, R11)
+
+	Label("gf32two")
+	gemvF32Main(R8, "gf32loop", "gf32reduce")
+
+	Label("gf32reduce")
+	gemvF32Reduce(0)
+	gemvF32Reduce(4)
+
+	Label("gf32mul")
+	CMPQ(RAX, RBX)
+	JGE(LabelRef("gf32fma"))
+	VMOVSS(Mem{Base: R8, Index: RAX, Scale: 1}, X8)
+	VMULSS(Mem{Base: R10, Index: RAX, Scale: 1}, X8, X8)
+	VADDSS(X8, X0, X0)
+	VMOVSS(Mem{Base: R11, Index: RAX, Scale: 1}, X9)
+	VMULSS(Mem{Base: R10, Index: RAX, Scale: 1}, X9, X9)
+	VADDSS(X9, X4, X4)
+	ADDQ(U8(4), RAX)
+	JMP(LabelRef("gf32mul"))
+
+	Label("gf32fma")
+	CMPQ(RAX, RSI)
+	JGE(LabelRef("gf32store"))
+	VMOVSS(Mem{Base: R8, Index: RAX, Scale: 1}, X8)
+	VFMADD231SS(Mem{Base: R10, Index: RAX, Scale: 1}, X8, X0)
+	VMOVSS(Mem{Base: R11, Index: RAX, Scale: 1}, X9)
+	VFMADD231SS(Mem{Base: R10, Index: RAX, Scale: 1}, X9, X4)
+	ADDQ(U8(4), RAX)
+	JMP(LabelRef("gf32fma"))
+
+	Label("gf32store")
+	VMOVSS(X0, Mem{Base: RDX})
+	CMPQ(R12, Imm(1))
+	JEQ(LabelRef("gf32done"))
+	VMOVSS(X4, Mem{Base: RDX, Disp: 4})
+	ADDQ(U8(8), RDX)
+	LEAQ(Mem{Base: R8, Index: R9, Scale: 2}, R8)
+	SUBQ(U8(2), R12)
+	JNZ(LabelRef("gf32pair"))
+
+	Label("gf32done")
+	VZEROUPPER()
+	RET()
+}
+
+// gemvQ4Kx8Chunk is one 64-element chunk of a Q4_K row at R10 (weights at
+// qoff) against the Q8_K activations at q8lo/q8hi(DI), scaled per
+// sub-block (scale words in Y11, broadcast by the shuffles at ilo/ihi of
+// q4k8Idx) and added to Y9. Uses Y0..Y3.
+func gemvQ4Kx8Chunk(idx Mem, qoff, q8lo, q8hi, ilo, ihi int) {
+	VMOVDQU(Mem{Base: R10, Disp: qoff}, Y0)
+	VPSRLW(U8(4), Y0, Y1)
+	VPAND(Y15, Y0, Y0)
+	VPAND(Y15, Y1, Y1)
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8lo}, Y0, Y0)
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8hi}, Y1, Y1)
+	VPSHUFB(idx.Offset(ilo), Y11, Y2)
+	VPSHUFB(idx.Offset(ihi), Y11, Y3)
+	VPMADDWD(Y2, Y0, Y0)
+	VPMADDWD(Y3, Y1, Y1)
+	VPADDD(Y1, Y0, Y0)
+	VPADDD(Y0, Y9, Y9)
+}
+
+// gemvQ4Kx8Row is the super-block of the row at R10 (then R10 +=
+// rowBytes): its d|dmin word to stack offset dslot, and [isum partials
+// (2), imin partials (2)] as four int32 to stack offset slot, exactly
+// q4KGemvAVX2's integer work. X6 holds the pairwise bsums of the
+// activation block.
+func gemvQ4Kx8Row(idx, stack Mem, slot, dslot int) {
+	MOVL(Mem{Base: R10}, EAX)
+	MOVL(EAX, stack.Offset(dslot))
+	MOVL(Mem{Base: R10, Disp: 12}, EDX)
+	MOVL(Mem{Base: R10, Disp: 8}, EBX)
+	MOVL(EDX, R12L)
+	SHRL(U8(4), R12L)
+	ANDL(U32(0x0f0f0f0f), R12L)
+	MOVL(EBX, R13L)
+	SHRL(U8(6), R13L)
+	ANDL(U32(0x03030303), R13L)
+	SHLL(U8(4), R13L)
+	ORL(R13L, R12L)
+	ANDL(U32(0x3f3f3f3f), EBX)
+	ANDL(U32(0x0f0f0f0f), EDX)
+	MOVL(Mem{Base: R10, Disp: 4}, EAX)
+	MOVL(EAX, R13L)
+	SHRL(U8(6), R13L)
+	ANDL(U32(0x03030303), R13L)
+	SHLL(U8(4), R13L)
+	ORL(R13L, EDX)
+	ANDL(U32(0x3f3f3f3f), EAX)
+	VMOVQ(RBX, X5)
+	VPINSRD(U8(1), R12L, X5, X5)
+	VPMOVZXBW(X5, X5)
+	VPMADDWD(X6, X5, X5)
+	VMOVQ(RAX, X4)
+	VPINSRD(U8(1), EDX, X4, X4)
+	VPMOVZXBW(X4, X4)
+	VINSERTI128(U8(1), X4, Y4, Y11)
+	VPXOR(Y9, Y9, Y9)
+	gemvQ4Kx8Chunk(idx, 16, 4, 36, 0, 32)
+	gemvQ4Kx8Chunk(idx, 48, 68, 100, 64, 96)
+	gemvQ4Kx8Chunk(idx, 80, 132, 164, 128, 160)
+	gemvQ4Kx8Chunk(idx, 112, 196, 228, 192, 224)
+	VEXTRACTI128(U8(1), Y9, X0)
+	VPADDD(X0, X9, X9)
+	VPHADDD(X5, X9, X9)
+	VMOVDQU(X9, stack.Offset(slot))
+	ADDQ(R8, R10)
+}
+
+// gemvQ4Kx8 emits q4KGemv8AVX2: eight consecutive rows of GemvQ4K, one row
+// per lane like ggml_gemv_q4_K_8x8_q8_K: each row's integer sums are
+// q4KGemvAVX2's, and per super-block the eight isum (imin) are converted
+// to float32 together and accumulated with VFMADD231PS by d·d_a
+// (dmin·d_a), so every lane rounds exactly like the one-row kernel. The
+// next eight rows (8·rowBytes contiguous bytes) are prefetched as these
+// are read.
+func gemvQ4Kx8() {
+	// q4k8Idx: eight VPSHUFB controls; the j-th (32 bytes at 32j) repeats
+	// the byte pair 2j, 2j+1, broadcasting scale word j to every word.
+	idx := GLOBL("q4k8Idx", RODATA|NOPTR)
+	for j := 0; j < 8; j++ {
+		v := uint64(2*j+1)<<8 | uint64(2*j)
+		v |= v << 16
+		v |= v << 32
+		for k := 0; k < 4; k++ {
+			DATA(32*j+8*k, U64(v))
+		}
+	}
+	TEXT("q4KGemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+	Pragma("noescape")
+	Doc("q4KGemv8AVX2 computes GemvQ4K for the eight rows starting at w (row",
+		"stride rowBytes) over nb > 0 super-blocks into dst[0:8].")
+	stack := AllocLocal(160)
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("a"), RDI)
+	Load(Param("nb"), RCX)
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 8}, R9)
+	gemvBcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	VXORPS(Y8, Y8, Y8)
+	VXORPS(Y14, Y14, Y14)
+
+	Label("q4kg8loop")
+	for off := 0; off < 1152; off += 64 {
+		PREFETCHT0(Mem{Base: R9, Disp: off})
+	}
+	ADDQ(U32(1152), R9)
+
+	VMOVDQU(Mem{Base: RDI, Disp: 260}, X6)
+	VPHADDW(Mem{Base: RDI, Disp: 276}, X6, X6)
+	MOVQ(RSI, R10)
+	Comment("d|dmin words go to 128(SP) as rows 0 1 4 5 2 3 6 7")
+	for r, dslot := range []int{128, 132, 144, 148, 136, 140, 152, 156} {
+		gemvQ4Kx8Row(idx, stack, 16*r, dslot)
+	}
+
+	Comment("Y2 = isum of rows 0..7, Y4 = imin, as float32")
+	for i, x := range []VecPhysical{X0, X1, X2, X4} {
+		VMOVDQU(stack.Offset(32*i), x)
+		VPHADDD(stack.Offset(32*i+16), x, x)
+	}
+	VINSERTI128(U8(1), X2, Y0, Y0)
+	VINSERTI128(U8(1), X4, Y1, Y1)
+	VSHUFPS(U8(0x88), Y1, Y0, Y2)
+	VSHUFPS(U8(0xdd), Y1, Y0, Y4)
+	VCVTDQ2PS(Y2, Y2)
+	VCVTDQ2PS(Y4, Y4)
+
+	Comment("Y3 = d·d_a, Y7 = dmin·d_a of rows 0..7")
+	VCVTPH2PS(stack.Offset(128), Y5)
+	VCVTPH2PS(stack.Offset(144), Y6)
+	VSHUFPS(U8(0x88), Y6, Y5, Y3)
+	VSHUFPS(U8(0xdd), Y6, Y5, Y7)
+	VBROADCASTSS(Mem{Base: RDI}, Y1)
+	VMULPS(Y1, Y3, Y3)
+	VMULPS(Y1, Y7, Y7)
+	VFMADD231PS(Y3, Y2, Y8)
+	VFMADD231PS(Y7, Y4, Y14)
+
+	ADDQ(U8(144), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kg8loop"))
+
+	VSUBPS(Y14, Y8, Y8)
+	Load(Param("dst"), RDX)
+	VMOVUPS(Y8, Mem{Base: RDX})
+	VZEROUPPER()
+	RET()
+}
+
+// gemvF32x8 emits gemvF32x8AVX2: gemvF32AVX2 for rows a positive multiple
+// of 8, eight rows at a time: each row's four accumulators are summed
+// lane-wise as GGML_F32x8_REDUCE does ((a0+a2)+(a1+a3)) and kept on the
+// stack; then the horizontal steps of the eight rows (hi+lo, then the two
+// VHADDPS) run together, two rows a vector, which adds the same pairs in
+// the same order as the one-row reduction. The tail (n%32 elements)
+// follows per row as in gemvF32AVX2.
+func gemvF32x8() {
+	// gf32x8Perm: VPERMPS indices that put rows [0 2 4 6 | 1 3 5 7] back
+	// in order.
+	perm := GLOBL("gf32x8Perm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+	TEXT("gemvF32x8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)")
+	Pragma("noescape")
+	Doc("gemvF32x8AVX2 is gemvF32AVX2 for rows a positive multiple of 8, the",
+		"horizontal sums of eight rows done together (same bits).")
+	stack := AllocLocal(256)
+	gemvF32Head(true)
+
+	Label("g8group")
+	MOVQ(R8, RCX)  // row A of the pair
+	XORQ(RDI, RDI) // stack offset of the pair
+
+	Label("g8pair")
+	LEAQ(Mem{Base: RCX, Index: R9, Scale: 1}, R11) // row B
+	gemvF32Main(RCX, "g8loop", "g8vsum")
+
+	Label("g8vsum")
+	VADDPS(Y2, Y0, Y0)
+	VADDPS(Y3, Y1, Y1)
+	VADDPS(Y1, Y0, Y0)
+	VADDPS(Y6, Y4, Y4)
+	VADDPS(Y7, Y5, Y5)
+	VADDPS(Y5, Y4, Y4)
+	VMOVUPS(Y0, Mem{Base: RSP, Index: RDI, Scale: 1})
+	VMOVUPS(Y4, Mem{Base: RSP, Index: RDI, Scale: 1, Disp: 32})
+	LEAQ(Mem{Base: RCX, Index: R9, Scale: 2}, RCX)
+	ADDQ(U8(64), RDI)
+	CMPQ(RDI, U32(256))
+	JLT(LabelRef("g8pair"))
+
+	Comment("t_r = lo(v_r)+hi(v_r), two rows a vector: T01, T23, T45, T67")
+	for i, t := range []VecPhysical{Y8, Y10, Y11, Y12} {
+		VMOVUPS(stack.Offset(64*i), Y0)
+		VMOVUPS(stack.Offset(64*i+32), Y1)
+		VPERM2F128(U8(0x20), Y1, Y0, t)
+		VPERM2F128(U8(0x31), Y1, Y0, Y9)
+		VADDPS(Y9, t, t)
+	}
+	Comment("(t[0]+t[1]), (t[2]+t[3]), then their sum, for all eight rows")
+	VHADDPS(Y10, Y8, Y8)
+	VHADDPS(Y12, Y11, Y11)
+	VHADDPS(Y11, Y8, Y8)
+	VMOVUPS(perm, Y13)
+	VPERMPS(Y8, Y13, Y8)
+	VMOVUPS(Y8, Mem{Base: RDX})
+
+	Comment("the tail, row by row")
+	CMPQ(R13, RSI)
+	JGE(LabelRef("g8next"))
+	MOVQ(R8, RCX)
+	XORQ(RDI, RDI)
+
+	Label("g8trow")
+	VMOVSS(Mem{Base: RDX, Index: RDI, Scale: 4}, X0)
+	MOVQ(R13, RAX)
+
+	Label("g8tmul")
+	CMPQ(RAX, RBX)
+	JGE(LabelRef("g8tfma"))
+	VMOVSS(Mem{Base: RCX, Index: RAX, Scale: 1}, X8)
+	VMULSS(Mem{Base: R10, Index: RAX, Scale: 1}, X8, X8)
+	VADDSS(X8, X0, X0)
+	ADDQ(U8(4), RAX)
+	JMP(LabelRef("g8tmul"))
+
+	Label("g8tfma")
+	CMPQ(RAX, RSI)
+	JGE(LabelRef("g8tstore"))
+	VMOVSS(Mem{Base: RCX, Index: RAX, Scale: 1}, X8)
+	VFMADD231SS(Mem{Base: R10, Index: RAX, Scale: 1}, X8, X0)
+	ADDQ(U8(4), RAX)
+	JMP(LabelRef("g8tfma"))
+
+	Label("g8tstore")
+	VMOVSS(X0, Mem{Base: RDX, Index: RDI, Scale: 4})
+	ADDQ(R9, RCX)
+	INCQ(RDI)
+	CMPQ(RDI, U8(8))
+	JLT(LabelRef("g8trow"))
+
+	Label("g8next")
+	ADDQ(U8(32), RDX)
+	LEAQ(Mem{Base: R8, Index: R9, Scale: 8}, R8)
+	DECQ(R12)
+	JNZ(LabelRef("g8group"))
+
+	VZEROUPPER()
+	RET()
+}
