@@ -46,6 +46,10 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-q80q40":
+		// avx2q80q40_amd64.s: the packed and batched Q8_0 / Q4_0 kernels
+		// (avx2_q80q40.go)
+		avx2Q80Q40()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()

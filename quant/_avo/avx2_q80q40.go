@@ -1,0 +1,137 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 packed and batched Q8_0 / Q4_0 kernels (avx2q80q40_amd64.s,
+// AVO_SET=avx2-q80q40): the Q8_0 GEMM over eight packed activation rows
+// (once matmul_q80x8_amd64.s), the Q4_0 eight-row kernel with precomputed
+// activation pair sums (once matmul_q40c_amd64.s) and the Q4_0 kernels in
+// the repacked-GEMM arithmetic (once matmul_q40r_amd64.s).
+
+// avx2Q80Q40 emits every kernel of the set.
+func avx2Q80Q40() {
+	q80GemmX8()
+}
+
+// paramAddr returns the frame address of the named argument, for
+// instructions that read it in place (ADDQ rowBytes+8(FP), R11).
+func paramAddr(name string) Mem {
+	p, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return p.Addr
+}
+
+// hsumStoreX stores hsum_float_8 of Y(acc) at addr with VMOVSS, through
+// X11 and X12 (the HSUM macros of the hand-written files).
+func hsumStoreX(acc int, addr Mem) {
+	hsumFloat8(acc, 11, 12)
+	VMOVSS(X11, addr)
+}
+
+// q80GemmX8 emits q8_0GemmX8AVX2.
+//
+// For each of rows weight rows (row r at w + r*rowBytes) and the group of
+// eight packed activation rows at ap: per block, d[0..7] = fp32(d_w) *
+// fp32(d_a) of the eight activation rows (one VMULPS, stored in an aligned
+// slot of the frame and broadcast from there), |w| and the weights' signs
+// moved onto the activations (ggml's sign trick), exact int32 lane sums of
+// four consecutive products (VPMADDUBSW, VPMADDWD), one fused multiply-add
+// per pair into its accumulator Y3..Y10; then hsum_float_8 of each, stored
+// at dst[j*ldDst + r] for activation row j: the arithmetic of
+// q8_0Q8_0DotAVX2 for every pair.
+func q80GemmX8() {
+	TEXT("q8_0GemmX8AVX2", NOSPLIT, "func(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int)")
+	Pragma("noescape")
+	Doc("q8_0GemmX8AVX2 multiplies rows > 0 Q8_0 weight rows (row r at w +",
+		"r*rowBytes, nb > 0 blocks each) with a group of eight packed Q8_0",
+		"activation rows (PackQ8_0x8's layout, at ap) and stores the sum of",
+		"weight row r and activation row j at dst[j*ldDst+r]. It needs",
+		"LevelAVX2.")
+	stack := AllocLocal(64)
+	Load(Param("w"), R11)
+	Load(Param("rows"), R9)
+	Load(Param("dst"), R10)
+	Load(Param("ldDst"), R8)
+	SHLQ(U8(2), R8)                               // row stride of dst in bytes
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, RBX) // 3 * stride
+	// R12: a 32-byte aligned slot in the frame for the eight d (a store
+	// that crosses a cache line slows the broadcasts from it by a fifth).
+	LEAQ(stack.Offset(31), R12)
+	ANDQ(I8(-32), R12)
+	broadcastQ(0x0001000100010001, 13)
+
+	Label("q80x8row")
+	MOVQ(R11, RSI)
+	Load(Param("ap"), RDI)
+	Load(Param("nb"), RCX)
+	for i := 3; i <= 10; i++ {
+		VXORPS(yr(i), yr(i), yr(i))
+	}
+
+	Label("q80x8loop")
+	VPBROADCASTW(Mem{Base: RSI}, X2)
+	VCVTPH2PS(X2, Y2)
+	VMULPS(Mem{Base: RDI}, Y2, Y2)
+	VMOVAPS(Y2, Mem{Base: R12})
+	VMOVDQU(Mem{Base: RSI, Disp: 2}, Y0)
+	VPSIGNB(Y0, Y0, Y1)
+	// The integer part of pair k: t = float32 of the exact int32 lane
+	// sums of activation row k's quants at off(DI) times the weights.
+	sums := func(off int, t VecPhysical) {
+		VMOVDQU(Mem{Base: RDI, Disp: off}, t)
+		VPSIGNB(Y0, t, t)
+		VPMADDUBSW(t, Y1, t)
+		VPMADDWD(Y13, t, t)
+		VCVTDQ2PS(t, t)
+	}
+	// acc += d[k] * t.
+	fma := func(k int, t, acc VecPhysical) {
+		VBROADCASTSS(Mem{Base: R12, Disp: 4 * k}, Y2)
+		VFMADD231PS(Y2, t, acc)
+	}
+	// Each pair's multiply-add comes two pairs after its integer part
+	// (four temporaries in turn), which runs about 3% faster than
+	// issuing them together.
+	sums(32, Y11)
+	sums(64, Y12)
+	sums(96, Y14)
+	fma(0, Y11, Y3)
+	sums(128, Y15)
+	fma(1, Y12, Y4)
+	sums(160, Y11)
+	fma(2, Y14, Y5)
+	sums(192, Y12)
+	fma(3, Y15, Y6)
+	sums(224, Y14)
+	fma(4, Y11, Y7)
+	sums(256, Y15)
+	fma(5, Y12, Y8)
+	fma(6, Y14, Y9)
+	fma(7, Y15, Y10)
+	ADDQ(Imm(34), RSI)
+	ADDQ(U32(288), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q80x8loop"))
+
+	LEAQ(Mem{Base: R10, Index: R8, Scale: 4}, RAX) // dst row 4
+	hsumStoreX(3, Mem{Base: R10})
+	hsumStoreX(4, Mem{Base: R10, Index: R8, Scale: 1})
+	hsumStoreX(5, Mem{Base: R10, Index: R8, Scale: 2})
+	hsumStoreX(6, Mem{Base: R10, Index: RBX, Scale: 1})
+	hsumStoreX(7, Mem{Base: RAX})
+	hsumStoreX(8, Mem{Base: RAX, Index: R8, Scale: 1})
+	hsumStoreX(9, Mem{Base: RAX, Index: R8, Scale: 2})
+	hsumStoreX(10, Mem{Base: RAX, Index: RBX, Scale: 1})
+	ADDQ(paramAddr("rowBytes"), R11)
+	ADDQ(Imm(4), R10)
+	DECQ(R9)
+	JNZ(LabelRef("q80x8row"))
+	VZEROUPPER()
+	RET()
+}
