@@ -12,3 +12,16 @@ package quant
 //
 //go:noescape
 func q8_0GemmX8AVX2(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *float32, ldDst int)
+
+// q8_0PairSums8AVX2 stores, for blocks b < nb of eight Q8_0 activation rows
+// (row r at a + r*aStride), the 16 int16 sums 8*(a_2i + a_2i+1) at
+// corr[(b*8+r)*32:]. It needs LevelAVX2 and nb > 0.
+//
+//go:noescape
+func q8_0PairSums8AVX2(a *byte, aStride int, nb int, corr *byte)
+
+// q4_0Q8_0Dot8CAVX2 is q4_0Q8_0Dot8AVX2 (same sums bit for bit) with the
+// pair sums q8_0PairSums8AVX2 computed for the same activation rows.
+//
+//go:noescape
+func q4_0Q8_0Dot8CAVX2(w *byte, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32)

@@ -15,6 +15,8 @@ import (
 // avx2Q80Q40 emits every kernel of the set.
 func avx2Q80Q40() {
 	q80GemmX8()
+	q80PairSums8()
+	q40Dot8C()
 }
 
 // paramAddr returns the frame address of the named argument, for
@@ -132,6 +134,114 @@ func q80GemmX8() {
 	ADDQ(Imm(4), R10)
 	DECQ(R9)
 	JNZ(LabelRef("q80x8row"))
+	VZEROUPPER()
+	RET()
+}
+
+// Eight-row Q4_0 kernel with precomputed activation pair sums: the 4-bit
+// quants q (0..15) stay unsigned, VPMADDUBSW takes the Q8_0 quants a
+// straight from memory, and 8*(a_2i + a_2i+1) is subtracted afterwards, so
+// every int16 pair is (q_2i-8)*a_2i + (q_2i+1-8)*a_2i+1, the same integer
+// q4_0Q8_0Dot8AVX2 and the row kernel form (no term can saturate), and
+// every later step is theirs: bit-identical sums in fewer instructions.
+
+// q80PairSums8 emits q8_0PairSums8AVX2: corr[(b*8+r)*32:][:32] = the 16
+// int16 sums 8*(a_2i + a_2i+1) of block b of activation row r (row r at a +
+// r*aStride), for b < nb, r < 8.
+func q80PairSums8() {
+	TEXT("q8_0PairSums8AVX2", NOSPLIT, "func(a *byte, aStride, nb int, corr *byte)")
+	Pragma("noescape")
+	Doc("q8_0PairSums8AVX2 stores, for blocks b < nb of eight Q8_0 activation rows",
+		"(row r at a + r*aStride), the 16 int16 sums 8*(a_2i + a_2i+1) at",
+		"corr[(b*8+r)*32:]. It needs LevelAVX2 and nb > 0.")
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	Load(Param("nb"), RCX)
+	Load(Param("corr"), RBX)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: RDI, Index: R8, Scale: 4}, R11)
+	broadcastQ(0x0808080808080808, 15)
+
+	Label("psloop")
+	lo, hi := rows4(RDI, 2), rows4(R11, 2)
+	for k := 0; k < 4; k++ {
+		VPMADDUBSW(lo[k], Y15, yr(k))
+	}
+	for k := 0; k < 4; k++ {
+		VPMADDUBSW(hi[k], Y15, yr(4+k))
+	}
+	for k := 0; k < 8; k++ {
+		VMOVDQU(yr(k), Mem{Base: RBX, Disp: 32 * k})
+	}
+	ADDQ(Imm(34), RDI)
+	ADDQ(Imm(34), R11)
+	ADDQ(U32(256), RBX)
+	DECQ(RCX)
+	JNZ(LabelRef("psloop"))
+	VZEROUPPER()
+	RET()
+}
+
+// q40Dot8C emits q4_0Q8_0Dot8CAVX2: q4_0Q8_0Dot8AVX2 with corr from
+// q8_0PairSums8AVX2 for the same eight activation rows and nb blocks.
+func q40Dot8C() {
+	TEXT("q4_0Q8_0Dot8CAVX2", NOSPLIT, "func(w, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32)")
+	Pragma("noescape")
+	Doc("q4_0Q8_0Dot8CAVX2 is q4_0Q8_0Dot8AVX2 (same sums bit for bit) with the",
+		"pair sums q8_0PairSums8AVX2 computed for the same activation rows.")
+	stack := AllocLocal(32)
+	Load(Param("w"), RSI)
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: RDI, Index: R8, Scale: 4}, R11)
+	Load(Param("tab"), RDX)
+	Load(Param("corr"), RBX)
+	Load(Param("nb"), RCX)
+	broadcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	broadcastQ(0x0001000100010001, 13)
+	for i := 3; i <= 10; i++ {
+		VXORPS(yr(i), yr(i), yr(i))
+	}
+
+	Label("q40cloop")
+	// d[0..7] = fp32(d_w) * tab[0..7] on the stack
+	MOVWLZX(Mem{Base: RSI}, EAX)
+	VMOVD(EAX, X2)
+	VCVTPH2PS(X2, X2)
+	VBROADCASTSS(X2, Y2)
+	VMULPS(Mem{Base: RDX}, Y2, Y2)
+	VMOVUPS(Y2, stack)
+	// quants 0..15 low nibbles, 16..31 high nibbles
+	VMOVDQU(Mem{Base: RSI, Disp: 2}, X0)
+	VPSRLW(U8(4), X0, X1)
+	VINSERTI128(U8(1), X1, Y0, Y0)
+	VPAND(Y15, Y0, Y0)
+	// One activation row k of the block: unsigned quants Y0 times the
+	// Q8_0 quants of row k, minus the pair sums at 32k(BX), then as
+	// MM8_ACT_OFFSET.
+	lo, hi := rows4(RDI, 2), rows4(R11, 2)
+	rows := append(lo[:], hi[:]...)
+	for k, aaddr := range rows {
+		VPMADDUBSW(aaddr, Y0, Y11)
+		VPSUBW(Mem{Base: RBX, Disp: 32 * k}, Y11, Y11)
+		VPMADDWD(Y13, Y11, Y11)
+		VCVTDQ2PS(Y11, Y11)
+		VBROADCASTSS(stack.Offset(4*k), Y12)
+		VFMADD231PS(Y12, Y11, yr(3+k))
+	}
+	ADDQ(Imm(18), RSI)
+	ADDQ(Imm(34), RDI)
+	ADDQ(Imm(34), R11)
+	ADDQ(Imm(32), RDX)
+	ADDQ(U32(256), RBX)
+	DECQ(RCX)
+	JNZ(LabelRef("q40cloop"))
+
+	Load(Param("out"), R10)
+	for k := 0; k < 8; k++ {
+		hsumStoreX(3+k, Mem{Base: R10, Disp: 4 * k})
+	}
 	VZEROUPPER()
 	RET()
 }
