@@ -17,6 +17,9 @@ func avx2Q80Q40() {
 	q80GemmX8()
 	q80PairSums8()
 	q40Dot8C()
+	q40Pack8()
+	q80GemmTab()
+	q40GemmR4()
 }
 
 // paramAddr returns the frame address of the named argument, for
@@ -241,6 +244,227 @@ func q40Dot8C() {
 	Load(Param("out"), R10)
 	for k := 0; k < 8; k++ {
 		hsumStoreX(3+k, Mem{Base: R10, Disp: 4 * k})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// Batched Q4_0 x Q8_0 in the arithmetic of llama.cpp's repacked
+// ggml_gemm_q4_0_8x8_q8_0 (and ggml_gemv_q4_0_8x8_q8_0): per pair of a
+// weight row and an activation row, the exact integer sum of each
+// 32-element block is converted to float32 and accumulated with one fused
+// multiply-add, acc = fma(float32(isum), d_w*d_a, acc), block after block.
+//
+// The weights of eight rows are first unpacked ("packed") for a run of
+// blocks: per block eight vectors W_k (k = 0..7) whose 32-bit lane j holds
+// the four unsigned 4-bit quants 4k..4k+3 (0..15) of row j, then the eight
+// rows' d_w as float32 (288 bytes a block). The kernel then takes four
+// activation rows at a time: VPMADDUBSW of W_k with the broadcast quants
+// 4k..4k+3 of an activation row gives, per lane, two int16 pair sums of
+// q_w*q_a (|each| <= 2*15*127); their sum over the eight k fits int16
+// (<= 30480), VPMADDWD adds the pairs, and subtracting 8*Σq_a turns
+// Σq_w*q_a into Σ(q_w-8)*q_a: the same exact integer the ggml kernels form.
+
+// q40Pack8 emits q4_0Pack8AVX2: pack[b*288:] = the unpacked quants (8 x 32
+// bytes) and the eight float32 d_w of block b of rows 0..7 (row j at w +
+// j*rowBytes), for b < nb.
+func q40Pack8() {
+	TEXT("q4_0Pack8AVX2", NOSPLIT, "func(w *byte, rowBytes, nb int, pack *byte)")
+	Pragma("noescape")
+	Doc("q4_0Pack8AVX2 unpacks nb > 0 blocks of eight Q4_0 rows (row j at w +",
+		"j*rowBytes) into pack, 288 bytes a block: eight vectors of 4-bit quants,",
+		"32-bit lane j holding four quants of row j, then the rows' float32 d_w.",
+		"It needs LevelAVX2.")
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("nb"), RCX)
+	Load(Param("pack"), RDI)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11)
+	broadcastQ(0x0f0f0f0f0f0f0f0f, 15)
+
+	Label("q40packloop")
+	// Y0..Y3 = rows j | j+4 (16 quant bytes each)
+	lo, hi := rows4(RSI, 2), rows4(R11, 2)
+	for j := 0; j < 4; j++ {
+		VMOVDQU(lo[j], xr(j))
+		VINSERTI128(U8(1), hi[j], yr(j), yr(j))
+	}
+	// 4x4 transpose of dwords in each 128-bit half: T_m lane j = dword m
+	// of row j
+	VPUNPCKLDQ(Y1, Y0, Y4)
+	VPUNPCKHDQ(Y1, Y0, Y5)
+	VPUNPCKLDQ(Y3, Y2, Y6)
+	VPUNPCKHDQ(Y3, Y2, Y7)
+	VPUNPCKLQDQ(Y6, Y4, Y0)
+	VPUNPCKHQDQ(Y6, Y4, Y1)
+	VPUNPCKLQDQ(Y7, Y5, Y2)
+	VPUNPCKHQDQ(Y7, Y5, Y3)
+	// low nibbles: quants 4m..4m+3; high nibbles: quants 16+4m..
+	for m := 0; m < 4; m++ {
+		VPAND(Y15, yr(m), yr(4+m))
+	}
+	for m := 0; m < 4; m++ {
+		VMOVDQU(yr(4+m), Mem{Base: RDI, Disp: 32 * m})
+	}
+	for m := 0; m < 4; m++ {
+		VPSRLW(U8(4), yr(m), yr(m))
+	}
+	for m := 0; m < 4; m++ {
+		VPAND(Y15, yr(m), yr(m))
+	}
+	for m := 0; m < 4; m++ {
+		VMOVDQU(yr(m), Mem{Base: RDI, Disp: 128 + 32*m})
+	}
+	// the eight d_w
+	MOVWLZX(Mem{Base: RSI}, EAX)
+	VMOVD(EAX, X6)
+	lo, hi = rows4(RSI, 0), rows4(R11, 0)
+	d := append(lo[:], hi[:]...)
+	for j := 1; j < 8; j++ {
+		VPINSRW(U8(j), d[j], X6, X6)
+	}
+	VCVTPH2PS(X6, Y6)
+	VMOVUPS(Y6, Mem{Base: RDI, Disp: 256})
+	ADDQ(Imm(18), RSI)
+	ADDQ(Imm(18), R11)
+	ADDQ(U32(288), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q40packloop"))
+	VZEROUPPER()
+	RET()
+}
+
+// q80GemmTab emits q8_0GemmTabAVX2: tab[(i*nb+b)*8:] = float32(d_a), int32
+// 8*Σq_a of block b of Q8_0 activation row i (row i at a + i*aStride), for
+// i < rows, b < nb.
+func q80GemmTab() {
+	TEXT("q8_0GemmTabAVX2", NOSPLIT, "func(a *byte, aStride, rows, nb int, tab *byte)")
+	Pragma("noescape")
+	Doc("q8_0GemmTabAVX2 stores float32(d_a) and the int32 8*Σq_a of block b of",
+		"Q8_0 activation row i (at a + i*aStride) at tab[(i*nb+b)*8:], for i <",
+		"rows > 0 and b < nb (nb > 0). It needs LevelAVX2.")
+	Load(Param("a"), RSI)
+	Load(Param("aStride"), R8)
+	Load(Param("rows"), R9)
+	Load(Param("nb"), R10)
+	Load(Param("tab"), RDI)
+	broadcastQ(0x0808080808080808, 15)
+	broadcastQ(0x0001000100010001, 14)
+
+	Label("q80tabrow")
+	MOVQ(RSI, R11)
+	MOVQ(R10, RCX)
+
+	Label("q80tabblk")
+	VPMADDUBSW(Mem{Base: R11, Disp: 2}, Y15, Y0)
+	VPMADDWD(Y14, Y0, Y0)
+	VEXTRACTI128(U8(1), Y0, X1)
+	VPADDD(X1, X0, X0)
+	VPSHUFD(U8(0x4e), X0, X1)
+	VPADDD(X1, X0, X0)
+	VPSHUFD(U8(0xb1), X0, X1)
+	VPADDD(X1, X0, X0)
+	VMOVD(X0, Mem{Base: RDI, Disp: 4})
+	MOVWLZX(Mem{Base: R11}, EAX)
+	VMOVD(EAX, X2)
+	VCVTPH2PS(X2, X2)
+	VMOVSS(X2, Mem{Base: RDI})
+	ADDQ(Imm(34), R11)
+	ADDQ(Imm(8), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q80tabblk"))
+	ADDQ(R8, RSI)
+	DECQ(R9)
+	JNZ(LabelRef("q80tabrow"))
+	VZEROUPPER()
+	RET()
+}
+
+// q40GemmR4 emits q4_0GemmR4AVX2: for nb packed blocks of eight weight
+// rows (q4_0Pack8AVX2) and the same nb blocks of four Q8_0 activation rows
+// (row i at a + i*aStride, their q8_0GemmTabAVX2 entries at tab +
+// i*tabStride, 8 bytes a block), carries the eight accumulators of each
+// activation row i, dst[i*ldDst+0..7], through the blocks.
+func q40GemmR4() {
+	TEXT("q4_0GemmR4AVX2", NOSPLIT, "func(pack, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int)")
+	Pragma("noescape")
+	Doc("q4_0GemmR4AVX2 carries the accumulators dst[i*ldDst+0..7] of activation",
+		"rows i = 0..3 (at a + i*aStride, table entries at tab + i*tabStride)",
+		"with the eight packed weight rows through nb > 0 blocks. It needs",
+		"LevelAVX2.")
+	Load(Param("pack"), RSI)
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	Load(Param("tab"), RDX)
+	Load(Param("tabStride"), R10)
+	Load(Param("nb"), RCX)
+	Load(Param("dst"), RBX)
+	Load(Param("ldDst"), R13)
+	SHLQ(U8(2), R13)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: R10, Index: R10, Scale: 2}, R12)
+	LEAQ(Mem{Base: R13, Index: R13, Scale: 2}, R14)
+	broadcastQ(0x0001000100010001, 15)
+	dst := [4]Mem{
+		{Base: RBX},
+		{Base: RBX, Index: R13, Scale: 1},
+		{Base: RBX, Index: R13, Scale: 2},
+		{Base: RBX, Index: R14, Scale: 1},
+	}
+	for i := 0; i < 4; i++ {
+		VMOVUPS(dst[i], yr(4+i))
+	}
+
+	Label("q40r4loop")
+	// Quant chunk k: W_k times the broadcast quants 4k..4k+3 of the four
+	// activation rows, into (k = 0) or added to (k > 0) the int16 sums
+	// Y0..Y3.
+	for k := 0; k < 8; k++ {
+		VMOVDQU(Mem{Base: RSI, Disp: 32 * k}, Y8)
+		for i, m := range rows4(RDI, 2+4*k) {
+			VPBROADCASTD(m, yr(9+i))
+		}
+		for i := 0; i < 4; i++ {
+			if k == 0 {
+				VPMADDUBSW(yr(9+i), Y8, yr(i))
+			} else {
+				VPMADDUBSW(yr(9+i), Y8, yr(9+i))
+			}
+		}
+		if k > 0 {
+			for i := 0; i < 4; i++ {
+				VPADDW(yr(9+i), yr(i), yr(i))
+			}
+		}
+	}
+	// The block's end for each activation row: int32 sums minus 8*Σq_a
+	// (tab entry: d_a, then 8*Σq_a), to float32, times d_w*d_a, added to
+	// the accumulator.
+	tab := [4]Mem{
+		{Base: RDX},
+		{Base: RDX, Index: R10, Scale: 1},
+		{Base: RDX, Index: R10, Scale: 2},
+		{Base: RDX, Index: R12, Scale: 1},
+	}
+	for i := 0; i < 4; i++ {
+		sums := yr(i)
+		VPMADDWD(Y15, sums, sums)
+		VPBROADCASTD(tab[i].Offset(4), Y13)
+		VPSUBD(Y13, sums, sums)
+		VCVTDQ2PS(sums, sums)
+		VBROADCASTSS(tab[i], Y14)
+		VMULPS(Mem{Base: RSI, Disp: 256}, Y14, Y14)
+		VFMADD231PS(Y14, sums, yr(4+i))
+	}
+	ADDQ(U32(288), RSI)
+	ADDQ(Imm(34), RDI)
+	ADDQ(Imm(8), RDX)
+	DECQ(RCX)
+	JNZ(LabelRef("q40r4loop"))
+
+	for i := 0; i < 4; i++ {
+		VMOVUPS(yr(4+i), dst[i])
 	}
 	VZEROUPPER()
 	RET()
