@@ -20,3 +20,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-mmk23 go run . -out ../avx2mmk23_amd64.s -stubs ../avx2mmk23_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-mmkquant go run . -out ../avx2mmkquant_amd64.s -stubs ../avx2mmkquant_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-gemv go run . -out ../avx2gemv_amd64.s -stubs ../avx2gemv_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-q80q40 go run . -out ../avx2q80q40_amd64.s -stubs ../avx2q80q40_amd64.go -pkg quant"

@@ -53,19 +53,6 @@ func q4_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float3
 //go:noescape
 func q5_0Q8_0Dot8AVX2(w, a *byte, aStride int, tab *float32, nb int, out *float32)
 
-// q8_0PairSums8AVX2 stores, for blocks b < nb of eight Q8_0 activation rows
-// (row r at a + r*aStride), the 16 int16 sums 8*(a_2i + a_2i+1) at
-// corr[(b*8+r)*32:] (matmul_q40c_amd64.s). It needs LevelAVX2 and nb > 0.
-//
-//go:noescape
-func q8_0PairSums8AVX2(a *byte, aStride, nb int, corr *byte)
-
-// q4_0Q8_0Dot8CAVX2 is q4_0Q8_0Dot8AVX2 (same sums bit for bit) with the
-// pair sums q8_0PairSums8AVX2 computed for the same activation rows.
-//
-//go:noescape
-func q4_0Q8_0Dot8CAVX2(w, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32)
-
 // dotF32x3FullAVX2 and dotF16x3FullAVX2 are dotF32x3AVX2/dotF16x3AVX2 from
 // zero accumulators over whole rows (n > 0 a multiple of 32) followed by
 // reduceF32x3AVX2 into out[0..2]. They need LevelAVX2.

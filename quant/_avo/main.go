@@ -58,6 +58,10 @@ func main() {
 		// avx2gemv_amd64.s: the one-token multi-row GEMV kernels
 		// (avx2_gemv.go)
 		avx2Gemv()
+	case "avx2-q80q40":
+		// avx2q80q40_amd64.s: the packed and batched Q8_0 / Q4_0 kernels
+		// (avx2_q80q40.go)
+		avx2Q80Q40()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
@@ -764,7 +768,7 @@ func q6KGemv8() {
 }
 
 // q8_0GemmX8 writes q8_0GemmX8AVX512, the AVX-512 form of q8_0GemmX8AVX2
-// (matmul_q80x8_amd64.s): weight rows times a group of eight packed Q8_0
+// (avx2q80q40_amd64.s): weight rows times a group of eight packed Q8_0
 // activation rows (PackQ8_0x8's layout), every pair's result bit for bit
 // the AVX2 kernel's, i.e. q8_0Q8_0DotAVX2's arithmetic.
 //
@@ -888,7 +892,7 @@ func q8_0GemmX8() {
 }
 
 // q4_0GemmR4x16 writes q4_0GemmR4x16AVX512, the AVX-512 form of
-// q4_0GemmR4AVX2 (matmul_q40r_amd64.s) for sixteen weight rows: the same
+// q4_0GemmR4AVX2 (avx2q80q40_amd64.s) for sixteen weight rows: the same
 // exact integer per pair and block, Σ q_w·q_a - 8·Σ q_a, converted to
 // float32 and accumulated with one fused multiply-add by d_a·d_w (d_a
 // first, as the AVX2 kernel multiplies), so every pair gets the AVX2
