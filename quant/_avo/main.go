@@ -46,6 +46,10 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-matmul":
+		// avx2matmul_amd64.s: the batched four- and eight-row legacy
+		// kernels and the three-row float kernels (avx2_matmul.go)
+		matmulKernels()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
