@@ -62,6 +62,10 @@ func main() {
 		// avx2q80q40_amd64.s: the packed and batched Q8_0 / Q4_0 kernels
 		// (avx2_q80q40.go)
 		avx2Q80Q40()
+	case "avx2-matmul":
+		// avx2matmul_amd64.s: the batched four- and eight-row legacy
+		// kernels and the three-row float kernels (avx2_matmul.go)
+		matmulKernels()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
