@@ -6,8 +6,9 @@ package quant
 // avx2gen_amd64.{s,go}), the K-quant dot products (_avo/avx2_kquant.go,
 // "avx2-kquant": avx2kquant_amd64.{s,go}), the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0
 // kernels (_avo/avx2_legacy.go, "avx2-legacy": avx2legacy_amd64.{s,go}),
-// and the Q8_K activation quantizer and the row-looping Q6_K gemv
-// (_avo/avx2_act.go, "avx2-act": avx2act_amd64.{s,go}).
+// the Q8_K activation quantizer and the row-looping Q6_K gemv
+// (_avo/avx2_act.go, "avx2-act": avx2act_amd64.{s,go}), and the row-looping
+// Q2_K/Q3_K gemv (_avo/avx2_k4r.go, "avx2-k4r": avx2k4r_amd64.{s,go}).
 // Regenerate them with `go generate ./quant` and commit both files of each
 // (_avo/check.sh compares).
 //
@@ -15,3 +16,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-kquant go run . -out ../avx2kquant_amd64.s -stubs ../avx2kquant_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-legacy go run . -out ../avx2legacy_amd64.s -stubs ../avx2legacy_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-act go run . -out ../avx2act_amd64.s -stubs ../avx2act_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-k4r go run . -out ../avx2k4r_amd64.s -stubs ../avx2k4r_amd64.go -pkg quant"

@@ -40,15 +40,3 @@ func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 //
 //go:noescape
 func gemvF32x8AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int)
-
-// q2KGemvAVX2 sets dst[0:rows] to q2KDotAVX2 of rows > 0 consecutive Q2_K
-// rows from w (stride rowBytes, nb > 0 blocks) with a, prefetching pf > 0
-// bytes ahead of each block.
-//
-//go:noescape
-func q2KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
-
-// q3KGemvAVX2 is q2KGemvAVX2 for Q3_K rows, each row q3KDotAVX2's bits.
-//
-//go:noescape
-func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)

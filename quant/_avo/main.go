@@ -46,6 +46,9 @@ func main() {
 		// avx2act_amd64.s: the Q8_K activation quantizer and the Q6_K
 		// row-looping gemv (avx2_act.go)
 		avx2Act()
+	case "avx2-k4r":
+		// avx2k4r_amd64.s: the row-looping Q2_K/Q3_K gemv (avx2_k4r.go)
+		avx2K4r()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
