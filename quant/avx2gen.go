@@ -8,7 +8,8 @@ package quant
 // kernels (_avo/avx2_legacy.go, "avx2-legacy": avx2legacy_amd64.{s,go}),
 // the Q8_K activation quantizer and the row-looping Q6_K gemv
 // (_avo/avx2_act.go, "avx2-act": avx2act_amd64.{s,go}), and the row-looping
-// Q2_K/Q3_K gemv (_avo/avx2_k4r.go, "avx2-k4r": avx2k4r_amd64.{s,go}).
+// Q2_K/Q3_K gemv with the Q4_K packing and packed GEMM (_avo/avx2_k4r.go,
+// "avx2-k4r": avx2k4r_amd64.{s,go}).
 // Regenerate them with `go generate ./quant` and commit both files of each
 // (_avo/check.sh compares).
 //

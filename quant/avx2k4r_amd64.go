@@ -16,3 +16,28 @@ func q2KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int,
 //
 //go:noescape
 func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)
+
+// q4KPack8AVX2 writes the unpacked quant vectors (V) of nb > 0
+// super-blocks of eight Q4_K rows (row r at w + r*rowBytes) into pack,
+// q4krLen bytes a super-block; q4KPack8ScalesAVX2 fills in the rest.
+// It needs LevelAVX2.
+//
+//go:noescape
+func q4KPack8AVX2(w *byte, rowBytes int, nb int, pack *byte)
+
+// q4KGemmR2AVX2 carries acc[0..7], acc[8..15] (acc and accMin of
+// activation row 0) and acc[16..31] (row 1) of eight packed weight rows
+// through nb > 0 super-blocks of the two Q8_K activation rows at a and
+// a + aStride. It needs LevelAVX2.
+//
+//go:noescape
+func q4KGemmR2AVX2(pack *byte, a *byte, aStride int, nb int, acc *float32)
+
+// q4KPack8ScalesAVX2 fills the scale, min and d/dmin parts of nb > 0
+// packed super-blocks of eight Q4_K rows (row r at w + r*rowBytes):
+// q4KScaleMin's values of every sub-block and d, dmin as float32 (F16C,
+// which quiets a signalling NaN). TestQ4KPack8ScalesAVX2 compares it with
+// a portable twin. It needs LevelAVX2.
+//
+//go:noescape
+func q4KPack8ScalesAVX2(w *byte, rowBytes int, nb int, pack *byte)

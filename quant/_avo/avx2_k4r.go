@@ -6,8 +6,9 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The row-looping Q2_K/Q3_K one-token kernels (avx2k4r_amd64.s,
-// AVO_SET=avx2-k4r).
+// The row-looping Q2_K/Q3_K one-token kernels (formerly gemv_k23_amd64.s)
+// and the Q4_K packing and packed two-row GEMM kernels (formerly
+// matmul_q4kr_amd64.s): avx2k4r_amd64.s, AVO_SET=avx2-k4r.
 //
 // One-token (GEMV) kernels for Q2_K and Q3_K weights: the rows are looped
 // inside the kernel, which prefetches ahead of each block. Each row's
@@ -19,11 +20,15 @@ import (
 // in vector form, the Q3_K high bits moved with shifts), which gives the
 // same int32 lanes.
 
-// avx2K4r emits q2KGemvAVX2 and q3KGemvAVX2.
+// avx2K4r emits q2KGemvAVX2, q3KGemvAVX2, q4KPack8AVX2, q4KGemmR2AVX2 and
+// q4KPack8ScalesAVX2.
 func avx2K4r() {
 	shuf := k23Shuf()
 	q2KGemv(shuf)
 	q3KGemv(shuf)
+	q4KPack8()
+	q4KGemmR2()
+	q4KPack8Scales()
 }
 
 // k23Shuf emits the table k23Shuf: four VPSHUFB controls of 32 bytes; the
@@ -282,4 +287,305 @@ func q3gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 	VPSHUFB(shuf.Offset(sh), sc, Y3)
 	VPMADDWD(Y3, Y1, Y1)
 	VPADDD(Y1, Y8, Y8)
+}
+
+// Batched Q4_K x Q8_K in the arithmetic of llama.cpp's repacked
+// ggml_gemm_q4_K_8x8_q8_K on AVX2 (formerly matmul_q4kr_amd64.s): per pair
+// of rows, super-block and 64-element half-pair sb (sub-blocks 2sb, 2sb+1),
+// the exact integer sums isum = sc_2sb*Σ_2sb + sc_2sb+1*Σ_2sb+1 and imin =
+// m_2sb*bsum_2sb + m_2sb+1*bsum_2sb+1 are converted to float32 and
+// accumulated with one fused multiply-add each, acc = fma(isum, d*d_a,
+// acc), accMin = fma(imin, dmin*d_a, accMin); the result is acc - accMin.
+//
+// Packed layout of eight weight rows, 2496 bytes a super-block (see
+// matmul_q4kr.go): 64 vectors V[j][c] (sub-block j, chunk c of 4 quants;
+// 32-bit lane r = quants 4c..4c+3 of sub-block j of row r, 0..15), then
+// 8 vectors SC[j] (lane r = int16 pair sc_j, sc_j), 4 vectors MN[sb]
+// (lane r = int16 pair m_2sb, m_2sb+1), then d and dmin of the rows as
+// float32.
+const (
+	q4krV    = 0
+	q4krSC   = 2048
+	q4krMN   = 2304
+	q4krD    = 2432
+	q4krDmin = 2464
+	q4krLen  = 2496
+)
+
+// q4KPack8 emits q4KPack8AVX2.
+func q4KPack8() {
+	TEXT("q4KPack8AVX2", NOSPLIT, "func(w *byte, rowBytes, nb int, pack *byte)")
+	Pragma("noescape")
+	Doc("q4KPack8AVX2 writes the unpacked quant vectors (V) of nb > 0",
+		"super-blocks of eight Q4_K rows (row r at w + r*rowBytes) into pack,",
+		"q4krLen bytes a super-block; q4KPack8ScalesAVX2 fills in the rest.",
+		"It needs LevelAVX2.")
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R8)
+	Load(Param("nb"), RCX)
+	Load(Param("pack"), RDI)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11)
+	MOVQ(U64(0x0f0f0f0f0f0f0f0f), RAX)
+	VMOVQ(RAX, X15)
+	VPBROADCASTQ(X15, Y15)
+
+	Label("q4kpackblk")
+	for sb := 0; sb < 4; sb++ {
+		for h := 0; h < 2; h++ {
+			q4krQuarter(16+32*sb+16*h, (2*sb*8+4*h)*32)
+		}
+	}
+	ADDQ(U32(144), RSI)
+	ADDQ(U32(144), R11)
+	ADDQ(U32(q4krLen), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kpackblk"))
+	VZEROUPPER()
+	RET()
+}
+
+// q4krQuarter packs one 16-byte quarter of the quants of rows 0..7 (at
+// qoff in each block: 16 + sb*32 + h*16): a 4x4 dword transpose in each
+// 128-bit half (rows r | r+4), low nibbles to V[2sb][4h..4h+3] at voff =
+// (2sb*8+4h)*32, high nibbles to V[2sb+1][4h..] at voff+256.
+func q4krQuarter(qoff, voff int) {
+	for r, idx := range []struct {
+		i GPPhysical
+		s uint8
+	}{{nil, 0}, {R8, 1}, {R8, 2}, {R9, 1}} {
+		lo := Mem{Base: RSI, Disp: qoff}
+		hi := Mem{Base: R11, Disp: qoff}
+		if idx.i != nil {
+			lo.Index, lo.Scale = idx.i, idx.s
+			hi.Index, hi.Scale = idx.i, idx.s
+		}
+		VMOVDQU(lo, xr(r))
+		VINSERTI128(U8(1), hi, yr(r), yr(r))
+	}
+	VPUNPCKLDQ(Y1, Y0, Y4)
+	VPUNPCKHDQ(Y1, Y0, Y5)
+	VPUNPCKLDQ(Y3, Y2, Y6)
+	VPUNPCKHDQ(Y3, Y2, Y7)
+	VPUNPCKLQDQ(Y6, Y4, Y0)
+	VPUNPCKHQDQ(Y6, Y4, Y1)
+	VPUNPCKLQDQ(Y7, Y5, Y2)
+	VPUNPCKHQDQ(Y7, Y5, Y3)
+	for i := 0; i < 4; i++ {
+		VPAND(Y15, yr(i), yr(4+i))
+	}
+	for i := 0; i < 4; i++ {
+		VMOVDQU(yr(4+i), Mem{Base: RDI, Disp: voff + 32*i})
+	}
+	for i := 0; i < 4; i++ {
+		VPSRLW(U8(4), yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VPAND(Y15, yr(i), yr(i))
+	}
+	for i := 0; i < 4; i++ {
+		VMOVDQU(yr(i), Mem{Base: RDI, Disp: voff + 256 + 32*i})
+	}
+}
+
+// q4KGemmR2 emits q4KGemmR2AVX2.
+func q4KGemmR2() {
+	TEXT("q4KGemmR2AVX2", NOSPLIT, "func(pack, a *byte, aStride, nb int, acc *float32)")
+	Pragma("noescape")
+	Doc("q4KGemmR2AVX2 carries acc[0..7], acc[8..15] (acc and accMin of",
+		"activation row 0) and acc[16..31] (row 1) of eight packed weight rows",
+		"through nb > 0 super-blocks of the two Q8_K activation rows at a and",
+		"a + aStride. It needs LevelAVX2.")
+	// 0..127(SP): d*d_a, dmin*d_a of rows 0 and 1; 128..191(SP): the
+	// bsums pairs of rows 0 and 1
+	sp := AllocLocal(192)
+	Load(Param("pack"), RSI)
+	Load(Param("a"), RDI)
+	Load(Param("aStride"), R8)
+	Load(Param("nb"), RCX)
+	Load(Param("acc"), RBX)
+	for i := 0; i < 4; i++ {
+		VMOVUPS(Mem{Base: RBX, Disp: 32 * i}, yr(4+i))
+	}
+
+	Label("q4kr2loop")
+	Comment("scale products d*d_a, dmin*d_a of both rows at 0..127(SP)")
+	for r, m := range []Mem{{Base: RDI}, {Base: RDI, Index: R8, Scale: 1}} {
+		VBROADCASTSS(m, Y9)
+		VMULPS(Mem{Base: RSI, Disp: q4krD}, Y9, Y10)
+		VMOVUPS(Y10, sp.Offset(64*r))
+		VMULPS(Mem{Base: RSI, Disp: q4krDmin}, Y9, Y10)
+		VMOVUPS(Y10, sp.Offset(64*r+32))
+	}
+	Comment("bsums pairs: int16 (bsum_2sb, bsum_2sb+1) for sb = 0,1 (dwords 0,1)",
+		"and 2,3 (dwords 4,5)")
+	VMOVDQU(Mem{Base: RDI, Disp: 260}, Y9)
+	VPHADDW(Y9, Y9, Y9)
+	VMOVDQU(Y9, sp.Offset(128))
+	VMOVDQU(Mem{Base: RDI, Index: R8, Scale: 1, Disp: 260}, Y10)
+	VPHADDW(Y10, Y10, Y10)
+	VMOVDQU(Y10, sp.Offset(160))
+
+	for sb, off := range []int{0, 1, 4, 5} {
+		q4krSB(sp, sb, off)
+	}
+
+	ADDQ(U32(q4krLen), RSI)
+	ADDQ(U32(292), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4kr2loop"))
+
+	for i := 0; i < 4; i++ {
+		VMOVUPS(yr(4+i), Mem{Base: RBX, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// q4krSB emits half-pair sb: isum into the accumulators, then the min sums
+// (the int16 pairs of bsums for sb of row 0 at 128+4*off(SP), row 1 at
+// 160+4*off(SP)).
+func q4krSB(sp Mem, sb, off int) {
+	q4krSub(2*sb, Y2, Y3)
+	q4krSub(2*sb+1, Y0, Y1)
+	VPADDD(Y0, Y2, Y2)
+	VPADDD(Y1, Y3, Y3)
+	VCVTDQ2PS(Y2, Y2)
+	VCVTDQ2PS(Y3, Y3)
+	VFMADD231PS(sp, Y2, Y4)
+	VFMADD231PS(sp.Offset(64), Y3, Y6)
+	VPBROADCASTD(sp.Offset(128+4*off), Y9)
+	VPBROADCASTD(sp.Offset(160+4*off), Y10)
+	VPMADDWD(Mem{Base: RSI, Disp: q4krMN + sb*32}, Y9, Y9)
+	VPMADDWD(Mem{Base: RSI, Disp: q4krMN + sb*32}, Y10, Y10)
+	VCVTDQ2PS(Y9, Y9)
+	VCVTDQ2PS(Y10, Y10)
+	VFMADD231PS(sp.Offset(32), Y9, Y5)
+	VFMADD231PS(sp.Offset(96), Y10, Y7)
+}
+
+// q4krSub emits sub-block j's integer sums for activation rows 0 (DI) and
+// 1 (DI+R8): Σ_c VPMADDUBSW(V[j][c], broadcast quants) into int16 t0/t1,
+// then VPMADDWD with SC[j]: int32 lanes sc_j*Σ_j in t0, t1.
+func q4krSub(j int, t0, t1 VecPhysical) {
+	for c := 0; c < 8; c++ {
+		VMOVDQU(Mem{Base: RSI, Disp: q4krV + (j*8+c)*32}, Y8)
+		VPBROADCASTD(Mem{Base: RDI, Disp: 4 + 32*j + 4*c}, Y9)
+		VPBROADCASTD(Mem{Base: RDI, Index: R8, Scale: 1, Disp: 4 + 32*j + 4*c}, Y10)
+		if c == 0 {
+			VPMADDUBSW(Y9, Y8, t0)
+			VPMADDUBSW(Y10, Y8, t1)
+			continue
+		}
+		VPMADDUBSW(Y9, Y8, Y9)
+		VPMADDUBSW(Y10, Y8, Y10)
+		VPADDW(Y9, t0, t0)
+		VPADDW(Y10, t1, t1)
+	}
+	VPMADDWD(Mem{Base: RSI, Disp: q4krSC + j*32}, t0, t0)
+	VPMADDWD(Mem{Base: RSI, Disp: q4krSC + j*32}, t1, t1)
+}
+
+// q4KPack8Scales emits q4KPack8ScalesAVX2.
+func q4KPack8Scales() {
+	TEXT("q4KPack8ScalesAVX2", NOSPLIT, "func(w *byte, rowBytes, nb int, pack *byte)")
+	Pragma("noescape")
+	Doc("q4KPack8ScalesAVX2 fills the scale, min and d/dmin parts of nb > 0",
+		"packed super-blocks of eight Q4_K rows (row r at w + r*rowBytes):",
+		"q4KScaleMin's values of every sub-block and d, dmin as float32 (F16C,",
+		"which quiets a signalling NaN). TestQ4KPack8ScalesAVX2 compares it with",
+		"a portable twin. It needs LevelAVX2.")
+	Load(Param("w"), RSI)
+	Load(Param("rowBytes"), R13)
+	Load(Param("nb"), RCX)
+	Load(Param("pack"), RDI)
+	LEAQ(Mem{Base: R13, Index: R13, Scale: 2}, R15) // 3*rowBytes
+
+	Label("q4krscblock")
+	LEAQ(Mem{Base: RSI, Index: R13, Scale: 4}, R14) // row 4
+	for r := 0; r < 8; r++ {
+		base := []GPPhysical{RSI, R14}[r/4]
+		m := Mem{Base: base}
+		switch r % 4 {
+		case 1:
+			m.Index, m.Scale = R13, 1
+		case 2:
+			m.Index, m.Scale = R13, 2
+		case 3:
+			m.Index, m.Scale = R15, 1
+		}
+		q4krScalesRow(m, 4*r)
+	}
+	ADDQ(U32(144), RSI)
+	ADDQ(U32(q4krLen), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("q4krscblock"))
+	RET()
+}
+
+// q4krScalesRow emits one row of q4KPack8ScalesAVX2: the row's super-block
+// at addr (R12 holds it), its pack column at roff(DI). The scales and mins
+// are unpacked from the three scale words as q4KScaleMin does for all
+// eight sub-blocks (ggml's kmask steps): s0 = scales 0-3, s1 = scales 4-7,
+// m0 = mins 0-3, m1 = mins 4-7, one byte each.
+func q4krScalesRow(addr Mem, roff int) {
+	LEAQ(addr, R12)
+	LEAQ(Mem{Base: RDI, Disp: roff}, R10)
+	MOVL(Mem{Base: R12, Disp: 4}, EAX)
+	MOVL(Mem{Base: R12, Disp: 8}, EBX)
+	MOVL(Mem{Base: R12, Disp: 12}, EDX)
+	MOVL(EAX, R8L)
+	ANDL(U32(0x3f3f3f3f), R8L)
+	MOVL(EDX, R9L)
+	ANDL(U32(0x0f0f0f0f), R9L)
+	SHRL(U8(6), EAX)
+	ANDL(U32(0x03030303), EAX)
+	SHLL(U8(4), EAX)
+	ORL(EAX, R9L)
+	MOVL(EBX, R11L)
+	ANDL(U32(0x3f3f3f3f), R11L)
+	SHRL(U8(4), EDX)
+	ANDL(U32(0x0f0f0f0f), EDX)
+	SHRL(U8(6), EBX)
+	ANDL(U32(0x03030303), EBX)
+	SHLL(U8(4), EBX)
+	ORL(EBX, EDX)
+	for k := 0; k < 4; k++ {
+		q4krSc(R8L, R8B, q4krSC+32*k)
+	}
+	for k := 0; k < 4; k++ {
+		q4krSc(R9L, R9B, q4krSC+128+32*k)
+	}
+	q4krMn(R11L, R11B, q4krMN)
+	q4krMn(R11L, R11B, q4krMN+32)
+	q4krMn(EDX, DL, q4krMN+64)
+	q4krMn(EDX, DL, q4krMN+96)
+	for _, c := range []struct{ src, dst int }{{0, q4krD}, {2, q4krDmin}} {
+		MOVWLZX(Mem{Base: R12, Disp: c.src}, EAX)
+		VMOVD(EAX, X0)
+		VCVTPH2PS(X0, X0)
+		VMOVSS(X0, Mem{Base: R10, Disp: c.dst})
+	}
+}
+
+// q4krSc stores the low byte of reg as the 16-bit pair (s, s) at off(R10)
+// and shifts reg to the next byte (low is reg's low byte).
+func q4krSc(reg, low GPPhysical, off int) {
+	MOVBLZX(low, EAX)
+	IMUL3L(U32(0x10001), EAX, EAX)
+	MOVL(EAX, Mem{Base: R10, Disp: off})
+	SHRL(U8(8), reg)
+}
+
+// q4krMn stores the low two bytes of reg as the 16-bit pair (m, m') at
+// off(R10) and shifts reg to the next two (low is reg's low byte).
+func q4krMn(reg, low GPPhysical, off int) {
+	MOVBLZX(low, EAX)
+	MOVL(reg, EBX)
+	SHRL(U8(8), EBX)
+	ANDL(U32(0xff), EBX)
+	SHLL(U8(16), EBX)
+	ORL(EBX, EAX)
+	MOVL(EAX, Mem{Base: R10, Disp: off})
+	SHRL(U8(16), reg)
 }
