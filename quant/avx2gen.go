@@ -22,3 +22,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-gemv go run . -out ../avx2gemv_amd64.s -stubs ../avx2gemv_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-q80q40 go run . -out ../avx2q80q40_amd64.s -stubs ../avx2q80q40_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-matmul go run . -out ../avx2matmul_amd64.s -stubs ../avx2matmul_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-k4r go run . -out ../avx2k4r_amd64.s -stubs ../avx2k4r_amd64.go -pkg quant"

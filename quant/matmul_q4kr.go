@@ -9,7 +9,7 @@ import (
 
 // Packed Q4_K layout of eight weight rows (per super-block, q4krLen
 // bytes): 64 quant vectors, 8 scale vectors, 4 min vectors (see
-// matmul_q4kr_amd64.s), then d and dmin of the rows as float32.
+// _avo/avx2_k4r.go), then d and dmin of the rows as float32.
 const (
 	q4krSC   = 2048
 	q4krMN   = 2304

@@ -66,6 +66,10 @@ func main() {
 		// avx2matmul_amd64.s: the batched four- and eight-row legacy
 		// kernels and the three-row float kernels (avx2_matmul.go)
 		matmulKernels()
+	case "avx2-k4r":
+		// avx2k4r_amd64.s: the row-looping Q2_K/Q3_K gemv, the Q4_K
+		// packing and packed GEMM (avx2_k4r.go)
+		avx2K4r()
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
@@ -981,7 +985,7 @@ func q4_0GemmR4x16() {
 }
 
 // q4KGemmR4x16 writes q4KGemmR4x16AVX512, the AVX-512 form of
-// q4KGemmR2AVX2 (matmul_q4kr_amd64.s) for sixteen weight rows and four
+// q4KGemmR2AVX2 (avx2k4r_amd64.s) for sixteen weight rows and four
 // activation rows: per row pair, super-block and 64-element half sb the
 // same exact integers isum = sc_2sb·Σ_2sb + sc_2sb+1·Σ_2sb+1 and imin =
 // m_2sb·bsum_2sb + m_2sb+1·bsum_2sb+1, converted to float32 and accumulated
