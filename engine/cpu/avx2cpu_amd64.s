@@ -158,3 +158,506 @@ sgbdone:
 	VZEROUPPER
 	MOVQ AX, ret+24(FP)
 	RET
+
+DATA tailMask<>+0(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+8(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+16(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+24(SB)/8, $0xffffffffffffffff
+DATA tailMask<>+32(SB)/8, $0x0000000000000000
+DATA tailMask<>+40(SB)/8, $0x0000000000000000
+DATA tailMask<>+48(SB)/8, $0x0000000000000000
+DATA tailMask<>+56(SB)/8, $0x0000000000000000
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
+// func tinyDotRowsF16AVX2(x *uint16, stride int, rows int, y *float32, n int, scale float32, out *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·tinyDotRowsF16AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x+0(FP), SI
+	MOVQ         stride+8(FP), BX
+	SHLQ         $0x01, BX
+	MOVQ         rows+16(FP), CX
+	MOVQ         y+24(FP), DI
+	MOVQ         n+32(FP), DX
+	MOVQ         DX, R13
+	ANDQ         $0x07, R13
+	SHRQ         $0x03, DX
+	MOVQ         R13, R12
+	SHLQ         $0x02, R12
+	NEGQ         R12
+	LEAQ         tailMask<>+32(SB), AX
+	ADDQ         AX, R12
+	VMOVUPS      (R12), Y14
+	VBROADCASTSS scale+40(FP), Y15
+	MOVQ         out+48(FP), R8
+	LEAQ         (BX)(BX*2), AX
+
+rows8:
+	CMPQ   CX, $0x08
+	JLT    rows1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R9
+	LEAQ   (SI)(BX*4), R10
+	MOVQ   DI, R11
+	MOVQ   DX, R12
+	TESTQ  R12, R12
+	JZ     tail8
+
+loop8:
+	VMOVUPS     (R11), Y8
+	VCVTPH2PS   (R9), Y9
+	VCVTPH2PS   (R9)(BX*1), Y10
+	VCVTPH2PS   (R9)(BX*2), Y11
+	VCVTPH2PS   (R9)(AX*1), Y12
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y8, Y12, Y3
+	VCVTPH2PS   (R10), Y9
+	VCVTPH2PS   (R10)(BX*1), Y10
+	VCVTPH2PS   (R10)(BX*2), Y11
+	VCVTPH2PS   (R10)(AX*1), Y12
+	VFMADD231PS Y8, Y9, Y4
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        $0x20, R11
+	ADDQ        $0x10, R9
+	ADDQ        $0x10, R10
+	DECQ        R12
+	JNZ         loop8
+
+tail8:
+	TESTQ       R13, R13
+	JZ          reduce8
+	VMASKMOVPS  (R11), Y14, Y8
+	VCVTPH2PS   (R9), Y9
+	VCVTPH2PS   (R9)(BX*1), Y10
+	VCVTPH2PS   (R9)(BX*2), Y11
+	VCVTPH2PS   (R9)(AX*1), Y12
+	VANDPS      Y14, Y9, Y9
+	VANDPS      Y14, Y10, Y10
+	VANDPS      Y14, Y11, Y11
+	VANDPS      Y14, Y12, Y12
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y8, Y12, Y3
+	VCVTPH2PS   (R10), Y9
+	VCVTPH2PS   (R10)(BX*1), Y10
+	VCVTPH2PS   (R10)(BX*2), Y11
+	VCVTPH2PS   (R10)(AX*1), Y12
+	VANDPS      Y14, Y9, Y9
+	VANDPS      Y14, Y10, Y10
+	VANDPS      Y14, Y11, Y11
+	VANDPS      Y14, Y12, Y12
+	VFMADD231PS Y8, Y9, Y4
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y8, Y12, Y7
+
+reduce8:
+	// Reduce the eight accumulators together: pair rows r and r+4 in
+	// the two 128-bit lanes and add the halves (a_i = l_i + l_{i+4}) ...
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y9
+	VADDPS     Y9, Y8, Y0
+	VPERM2F128 $0x20, Y5, Y1, Y8
+	VPERM2F128 $0x31, Y5, Y1, Y9
+	VADDPS     Y9, Y8, Y1
+	VPERM2F128 $0x20, Y6, Y2, Y8
+	VPERM2F128 $0x31, Y6, Y2, Y9
+	VADDPS     Y9, Y8, Y2
+	VPERM2F128 $0x20, Y7, Y3, Y8
+	VPERM2F128 $0x31, Y7, Y3, Y9
+	VADDPS     Y9, Y8, Y3
+
+	// ... then b0 = a0+a2 and b1 = a1+a3 for two rows per lane ...
+	VUNPCKLPD Y1, Y0, Y8
+	VUNPCKHPD Y1, Y0, Y9
+	VADDPS    Y9, Y8, Y8
+	VUNPCKLPD Y3, Y2, Y10
+	VUNPCKHPD Y3, Y2, Y11
+	VADDPS    Y11, Y10, Y10
+
+	// ... and b0+b1, rows 0..7 in order.
+	VSHUFPS $0x88, Y10, Y8, Y11
+	VSHUFPS $0xdd, Y10, Y8, Y12
+	VADDPS  Y12, Y11, Y11
+	VMULPS  Y15, Y11, Y11
+	VMOVUPS Y11, (R8)
+	ADDQ    $0x20, R8
+	LEAQ    (SI)(BX*8), SI
+	SUBQ    $0x08, CX
+	JMP     rows8
+
+rows1:
+	TESTQ  CX, CX
+	JZ     done
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, R9
+	MOVQ   DI, R11
+	MOVQ   DX, R12
+	TESTQ  R12, R12
+	JZ     tail1
+
+loop1:
+	VCVTPH2PS   (R9), Y9
+	VFMADD231PS (R11), Y9, Y0
+	ADDQ        $0x20, R11
+	ADDQ        $0x10, R9
+	DECQ        R12
+	JNZ         loop1
+
+tail1:
+	TESTQ       R13, R13
+	JZ          reduce1
+	VMASKMOVPS  (R11), Y14, Y8
+	VCVTPH2PS   (R9), Y9
+	VANDPS      Y14, Y9, Y9
+	VFMADD231PS Y8, Y9, Y0
+
+reduce1:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMULSS       X15, X0, X0
+	VMOVSS       X0, (R8)
+	ADDQ         $0x04, R8
+	ADDQ         BX, SI
+	DECQ         CX
+	JMP          rows1
+
+done:
+	VZEROUPPER
+	RET
+
+// func ggmlDotRowsF16AVX2(x *uint16, stride int, rows int, y *float32, n int, out *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·ggmlDotRowsF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $0x01, BX
+	MOVQ rows+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), DX
+	MOVQ out+40(FP), R8
+	MOVQ DX, R13
+	SHRQ $0x05, R13
+	ANDQ $0x1f, DX
+
+grow:
+	TESTQ  CX, CX
+	JZ     gdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R9
+	MOVQ   DI, R11
+	MOVQ   R13, R10
+	TESTQ  R10, R10
+	JZ     greduce
+
+gblk:
+	VCVTPH2PS   (R9), Y4
+	VCVTPH2PS   16(R9), Y5
+	VCVTPH2PS   32(R9), Y6
+	VCVTPH2PS   48(R9), Y7
+	VFMADD231PS (R11), Y4, Y0
+	VFMADD231PS 32(R11), Y5, Y1
+	VFMADD231PS 64(R11), Y6, Y2
+	VFMADD231PS 96(R11), Y7, Y3
+	ADDQ        $0x40, R9
+	ADDQ        $0x00000080, R11
+	DECQ        R10
+	JNZ         gblk
+
+greduce:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VCVTSS2SD    X0, X0, X0
+	MOVQ         DX, R10
+	TESTQ        R10, R10
+	JZ           gstore
+
+gtail:
+	MOVWLZX   (R9), AX
+	VMOVD     AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS    (R11), X4, X4
+	VCVTSS2SD X4, X4, X4
+	VADDSD    X4, X0, X0
+	ADDQ      $0x02, R9
+	ADDQ      $0x04, R11
+	DECQ      R10
+	JNZ       gtail
+
+gstore:
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (R8)
+	ADDQ      $0x04, R8
+	ADDQ      BX, SI
+	DECQ      CX
+	JMP       grow
+
+gdone:
+	VZEROUPPER
+	RET
+
+// func roundF16AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, F16C
+TEXT ·roundF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $0x03, CX
+
+rloop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0x00, Y0, X1
+	VCVTPH2PS X1, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       rloop
+	VZEROUPPER
+	RET
+
+// func ggmlDotRowsF16ShortAVX2(x *uint16, stride int, rows int, y *float32, n int, out *float32)
+// Requires: AVX, F16C
+TEXT ·ggmlDotRowsF16ShortAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $0x01, BX
+	MOVQ rows+16(FP), CX
+	SHRQ $0x03, CX
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), DX
+	SHRQ $0x03, DX
+	MOVQ out+40(FP), R8
+
+sgroup:
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	MOVQ   SI, R9
+	LEAQ   (SI)(BX*2), R10
+	ADDQ   BX, R10
+	LEAQ   (SI)(BX*2), R11
+	LEAQ   (R11)(BX*4), R11
+	MOVQ   DI, R12
+	MOVQ   DX, R13
+
+selem:
+	VMOVUPS   (R12), Y8
+	VCVTPH2PS (R9), Y0
+	VCVTPH2PS (R9)(BX*1), Y1
+	VCVTPH2PS (R9)(BX*2), Y2
+	VCVTPH2PS (R10), Y3
+	VCVTPH2PS (R9)(BX*4), Y4
+	VCVTPH2PS (R10)(BX*2), Y5
+	VCVTPH2PS (R11), Y6
+	VCVTPH2PS (R10)(BX*4), Y7
+	VMULPS    Y8, Y0, Y0
+	VMULPS    Y8, Y1, Y1
+	VMULPS    Y8, Y2, Y2
+	VMULPS    Y8, Y3, Y3
+	VMULPS    Y8, Y4, Y4
+	VMULPS    Y8, Y5, Y5
+	VMULPS    Y8, Y6, Y6
+	VMULPS    Y8, Y7, Y7
+
+	// rows 0..3: element e in lane e%4 of half e/4 of Y2, Y3, Y12, Y0 (e%4 = 0..3)
+	VUNPCKLPS Y1, Y0, Y12
+	VUNPCKHPS Y1, Y0, Y13
+	VUNPCKLPS Y3, Y2, Y0
+	VUNPCKHPS Y3, Y2, Y1
+	VSHUFPS   $0x44, Y0, Y12, Y2
+	VSHUFPS   $0xee, Y0, Y12, Y3
+	VSHUFPS   $0x44, Y1, Y13, Y12
+	VSHUFPS   $0xee, Y1, Y13, Y0
+
+	// rows 4..7 likewise in Y6, Y7, Y13, Y4
+	VUNPCKLPS    Y5, Y4, Y13
+	VUNPCKHPS    Y5, Y4, Y14
+	VUNPCKLPS    Y7, Y6, Y4
+	VUNPCKHPS    Y7, Y6, Y5
+	VSHUFPS      $0x44, Y4, Y13, Y6
+	VSHUFPS      $0xee, Y4, Y13, Y7
+	VSHUFPS      $0x44, Y5, Y14, Y13
+	VSHUFPS      $0xee, Y5, Y14, Y4
+	VCVTPS2PD    X2, Y1
+	VCVTPS2PD    X6, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X3, Y1
+	VCVTPS2PD    X7, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X12, Y1
+	VCVTPS2PD    X13, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X0, Y1
+	VCVTPS2PD    X4, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y2, X14
+	VEXTRACTF128 $0x01, Y6, X15
+	VCVTPS2PD    X14, Y1
+	VCVTPS2PD    X15, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y3, X14
+	VEXTRACTF128 $0x01, Y7, X15
+	VCVTPS2PD    X14, Y1
+	VCVTPS2PD    X15, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y12, X14
+	VEXTRACTF128 $0x01, Y13, X15
+	VCVTPS2PD    X14, Y1
+	VCVTPS2PD    X15, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y0, X14
+	VEXTRACTF128 $0x01, Y4, X15
+	VCVTPS2PD    X14, Y1
+	VCVTPS2PD    X15, Y5
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y5, Y11, Y11
+	ADDQ         $0x20, R12
+	ADDQ         $0x10, R9
+	ADDQ         $0x10, R10
+	ADDQ         $0x10, R11
+	DECQ         R13
+	JNZ          selem
+	VCVTPD2PSY   Y10, X10
+	VCVTPD2PSY   Y11, X11
+	VMOVUPS      X10, (R8)
+	VMOVUPS      X11, 16(R8)
+	ADDQ         $0x20, R8
+	LEAQ         (SI)(BX*8), SI
+	DECQ         CX
+	JNZ          sgroup
+	VZEROUPPER
+	RET
+
+// func ggmlDotRowsF16x8AVX2(x *uint16, stride int, rows int, y *float32, n int, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·ggmlDotRowsF16x8AVX2(SB), NOSPLIT, $256-48
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $0x01, BX
+	MOVQ rows+16(FP), R12
+	SHRQ $0x03, R12
+	MOVQ y+24(FP), R10
+	MOVQ n+32(FP), R13
+	SHLQ $0x01, R13
+	MOVQ out+40(FP), DX
+
+h8group:
+	MOVQ SI, CX
+	XORQ DI, DI
+
+h8pair:
+	LEAQ   (CX)(BX*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
+
+h8loop:
+	VCVTPH2PS   (CX)(AX*1), Y8
+	VCVTPH2PS   16(CX)(AX*1), Y9
+	VCVTPH2PS   32(CX)(AX*1), Y10
+	VCVTPH2PS   48(CX)(AX*1), Y11
+	VCVTPH2PS   (R11)(AX*1), Y12
+	VCVTPH2PS   16(R11)(AX*1), Y13
+	VCVTPH2PS   32(R11)(AX*1), Y14
+	VCVTPH2PS   48(R11)(AX*1), Y15
+	VFMADD231PS (R10)(AX*2), Y8, Y0
+	VFMADD231PS 32(R10)(AX*2), Y9, Y1
+	VFMADD231PS 64(R10)(AX*2), Y10, Y2
+	VFMADD231PS 96(R10)(AX*2), Y11, Y3
+	VFMADD231PS (R10)(AX*2), Y12, Y4
+	VFMADD231PS 32(R10)(AX*2), Y13, Y5
+	VFMADD231PS 64(R10)(AX*2), Y14, Y6
+	VFMADD231PS 96(R10)(AX*2), Y15, Y7
+	ADDQ        $0x40, AX
+	CMPQ        AX, R13
+	JLT         h8loop
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y6, Y4, Y4
+	VADDPS      Y7, Y5, Y5
+	VADDPS      Y5, Y4, Y4
+	VMOVUPS     Y0, (SP)(DI*1)
+	VMOVUPS     Y4, 32(SP)(DI*1)
+	LEAQ        (CX)(BX*2), CX
+	ADDQ        $0x40, DI
+	CMPQ        DI, $0x00000100
+	JLT         h8pair
+	VMOVUPS     (SP), Y0
+	VMOVUPS     32(SP), Y1
+	VPERM2F128  $0x20, Y1, Y0, Y8
+	VPERM2F128  $0x31, Y1, Y0, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     96(SP), Y1
+	VPERM2F128  $0x20, Y1, Y0, Y10
+	VPERM2F128  $0x31, Y1, Y0, Y9
+	VADDPS      Y9, Y10, Y10
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     160(SP), Y1
+	VPERM2F128  $0x20, Y1, Y0, Y11
+	VPERM2F128  $0x31, Y1, Y0, Y9
+	VADDPS      Y9, Y11, Y11
+	VMOVUPS     192(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VPERM2F128  $0x20, Y1, Y0, Y12
+	VPERM2F128  $0x31, Y1, Y0, Y9
+	VADDPS      Y9, Y12, Y12
+	VHADDPS     Y10, Y8, Y8
+	VHADDPS     Y12, Y11, Y11
+	VHADDPS     Y11, Y8, Y8
+	VMOVUPS     rowsPerm8<>+0(SB), Y13
+	VPERMPS     Y8, Y13, Y8
+	VMOVUPS     Y8, (DX)
+	ADDQ        $0x20, DX
+	LEAQ        (SI)(BX*8), SI
+	DECQ        R12
+	JNZ         h8group
+	VZEROUPPER
+	RET
+
+DATA rowsPerm8<>+0(SB)/4, $0x00000000
+DATA rowsPerm8<>+4(SB)/4, $0x00000004
+DATA rowsPerm8<>+8(SB)/4, $0x00000001
+DATA rowsPerm8<>+12(SB)/4, $0x00000005
+DATA rowsPerm8<>+16(SB)/4, $0x00000002
+DATA rowsPerm8<>+20(SB)/4, $0x00000006
+DATA rowsPerm8<>+24(SB)/4, $0x00000003
+DATA rowsPerm8<>+28(SB)/4, $0x00000007
+GLOBL rowsPerm8<>(SB), RODATA|NOPTR, $32

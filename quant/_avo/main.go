@@ -72,7 +72,7 @@ func main() {
 		avx2K4r()
 	case "avx2-cpu":
 		// engine/cpu/avx2cpu_amd64.s: engine/cpu's softmax and SwiGLU
-		// exponentials (avx2_cpu.go)
+		// exponentials and F16 attention dot products (avx2_cpu.go)
 		avx2CPU()
 	case "":
 		// avx512_amd64.s
