@@ -177,8 +177,8 @@ func swiGLUBlocks(c Mem) {
 	RET()
 }
 
-// The attention dot products on an F16 KV cache (engine/cpu's
-// attention_amd64 kernels), bit for bit equal to their Go twins in
+// The attention dot products on an F16 KV cache (engine/cpu's F16
+// attention kernels, once attention_amd64.s), bit for bit equal to their Go twins in
 // engine/cpu/attention.go (tinyDotRowsF16, ggmlDotRowsF16, roundF16s).
 // Every product of two half-precision values is exact in float32, so
 // VFMADD231PS rounds exactly like the Go code's fma32. Callers check the
