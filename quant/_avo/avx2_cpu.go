@@ -178,8 +178,9 @@ func swiGLUBlocks(c Mem) {
 }
 
 // The attention dot products on an F16 KV cache (engine/cpu's F16
-// attention kernels, once attention_amd64.s), bit for bit equal to their Go twins in
-// engine/cpu/attention.go (tinyDotRowsF16, ggmlDotRowsF16, roundF16s).
+// attention kernels, once attention_amd64.s), bit for bit equal to their
+// Go twins in engine/cpu/attention.go (tinyDotRowsF16, ggmlDotRowsF16,
+// roundF16s).
 // Every product of two half-precision values is exact in float32, so
 // VFMADD231PS rounds exactly like the Go code's fma32. Callers check the
 // bounds: rows rows of n elements, stride elements apart, from x; n
