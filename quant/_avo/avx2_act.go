@@ -197,20 +197,7 @@ func q6KGemv() {
 	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0)
 	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 64)
 
-	// sumi -= 32 * (bsums . scales) per lane pair
-	VPMOVSXBW(X7, Y4)
-	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y4, Y4)
-	VPSLLD(U8(5), Y4, Y4)
-	VPSUBD(Y4, Y6, Y6)
-
-	// acc += d * sumi, d = y.d * x.d
-	MOVWLZX(Mem{Base: RSI, Disp: 208}, EAX)
-	VMOVD(EAX, X3)
-	VCVTPH2PS(X3, X3)
-	VMULSS(Mem{Base: RDI}, X3, X3)
-	VBROADCASTSS(X3, Y3)
-	VCVTDQ2PS(Y6, Y6)
-	VFMADD231PS(Y6, Y3, Y5)
+	q6BlockTail()
 
 	ADDQ(U32(210), RSI)
 	ADDQ(U32(292), RDI)

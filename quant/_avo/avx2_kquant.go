@@ -72,6 +72,44 @@ func kDmin(off, d, m int) {
 	VMULSS(X1, xr(m), xr(m))
 }
 
+// q6Consts loads the Q6_K kernels' constants: the masks 0x0f, 0x03, 0x0c,
+// 0x30 and 0xc0 in every byte of Y15, Y13, Y12, Y11 and Y10, the scale
+// shuffle (bytes 0 x8, 1 x8; advanced by 2 per 32 values) in X9 and its
+// step in X8.
+func q6Consts() {
+	bcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	bcastQ(0x0303030303030303, 13)
+	bcastQ(0x0c0c0c0c0c0c0c0c, 12)
+	bcastQ(0x3030303030303030, 11)
+	bcastQ(0xc0c0c0c0c0c0c0c0, 10)
+	MOVQ(U64(0x0101010101010101), RAX)
+	VPXOR(X9, X9, X9)
+	VPINSRQ(U8(1), RAX, X9, X9)
+	MOVQ(U64(0x0202020202020202), RAX)
+	VMOVQ(RAX, X8)
+	VPBROADCASTQ(X8, X8)
+}
+
+// q6BlockTail ends a Q6_K block of the one-row kernels: sumi (Y6) -=
+// 32 * (bsums . scales) per lane pair (scales in X7, Q8_K bsums at
+// 260(DI)), then acc (Y5) += d * sumi with d = y.d * x.d.
+func q6BlockTail() {
+	// sumi -= 32 * (bsums . scales) per lane pair
+	VPMOVSXBW(X7, Y4)
+	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y4, Y4)
+	VPSLLD(U8(5), Y4, Y4)
+	VPSUBD(Y4, Y6, Y6)
+
+	// acc += d * sumi, d = y.d * x.d
+	MOVWLZX(Mem{Base: RSI, Disp: 208}, EAX)
+	VMOVD(EAX, X3)
+	VCVTPH2PS(X3, X3)
+	VMULSS(Mem{Base: RDI}, X3, X3)
+	VBROADCASTSS(X3, Y3)
+	VCVTDQ2PS(Y6, Y6)
+	VFMADD231PS(Y6, Y3, Y5)
+}
+
 // kScalesMins unpacks the twelve 6-bit scale/min bytes at 4(SI) of a Q4_K
 // or Q5_K block with ggml's utmp trick: scales 0..3 in AX, 4..7 in R13,
 // mins 0..3 in R12, 4..7 in R10 (BX, DX and R11 scratch).
@@ -197,18 +235,7 @@ func q6KDot() {
 	kDotHead("q6KDotAVX2",
 		"q6KDotAVX2 is ggml_vec_dot_q6_K_q8_K's AVX2 kernel over nb blocks,",
 		"bit-identical to llama.cpp's haswell build.")
-	bcastQ(0x0f0f0f0f0f0f0f0f, 15)
-	bcastQ(0x0303030303030303, 13)
-	bcastQ(0x0c0c0c0c0c0c0c0c, 12)
-	bcastQ(0x3030303030303030, 11)
-	bcastQ(0xc0c0c0c0c0c0c0c0, 10)
-	// scale shuffle: bytes 0 x8, 1 x8; advanced by 2 per 32 values
-	MOVQ(U64(0x0101010101010101), RAX)
-	VPXOR(X9, X9, X9)
-	VPINSRQ(U8(1), RAX, X9, X9)
-	MOVQ(U64(0x0202020202020202), RAX)
-	VMOVQ(RAX, X8)
-	VPBROADCASTQ(X8, X8)
+	q6Consts()
 	VXORPS(Y5, Y5, Y5)
 	kDotEnter("q6xdone")
 
@@ -256,20 +283,7 @@ func q6KDot() {
 	half(0, 128, [4]int{4, 36, 68, 100})
 	half(64, 160, [4]int{132, 164, 196, 228})
 
-	// sumi -= 32 * (bsums . scales) per lane pair
-	VPMOVSXBW(X7, Y4)
-	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y4, Y4)
-	VPSLLD(U8(5), Y4, Y4)
-	VPSUBD(Y4, Y6, Y6)
-
-	// acc += d * sumi, d = y.d * x.d
-	MOVWLZX(Mem{Base: RSI, Disp: 208}, EAX)
-	VMOVD(EAX, X3)
-	VCVTPH2PS(X3, X3)
-	VMULSS(Mem{Base: RDI}, X3, X3)
-	VBROADCASTSS(X3, Y3)
-	VCVTDQ2PS(Y6, Y6)
-	VFMADD231PS(Y6, Y3, Y5)
+	q6BlockTail()
 	kDotNext("q6xloop", 210)
 
 	Label("q6xdone")

@@ -301,17 +301,7 @@ func q6KQ8KDot4() {
 	mmkqHead("q6KQ8KDot4AVX2", true,
 		"q6KQ8KDot4AVX2 is the batched form of q6KDotAVX2, with the arguments of",
 		"q4KQ8KDot4AVX2; tmp is 640 bytes of scratch.")
-	bcastQ(0x0f0f0f0f0f0f0f0f, 15)
-	bcastQ(0x0303030303030303, 13)
-	bcastQ(0x0c0c0c0c0c0c0c0c, 12)
-	bcastQ(0x3030303030303030, 11)
-	bcastQ(0xc0c0c0c0c0c0c0c0, 10)
-	MOVQ(U64(0x0101010101010101), RAX)
-	VPXOR(X9, X9, X9)
-	VPINSRQ(U8(1), RAX, X9, X9)
-	MOVQ(U64(0x0202020202020202), RAX)
-	VMOVQ(RAX, X8)
-	VPBROADCASTQ(X8, X8)
+	q6Consts()
 	VXORPS(Y0, Y0, Y0)
 	for r := 0; r < 4; r++ {
 		VMOVUPS(Y0, bx(512+32*r))
