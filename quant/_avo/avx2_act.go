@@ -204,12 +204,7 @@ func q6KGemv() {
 	DECQ(RCX)
 	JNZ(LabelRef("q6gloop"))
 
-	hsumFloat8(5, 0, 1)
-	MOVSS(X0, Mem{Base: R8})
-	ADDQ(Imm(4), R8)
-	ADDQ(R10, R9)
-	DECQ(R13)
-	JNZ(LabelRef("q6growloop"))
+	rowLoopNext(5, "q6growloop")
 
 	VZEROUPPER()
 	RET()
@@ -256,4 +251,17 @@ func q6gChunk(shuf Mem, q8off, sh int) {
 	VPMOVSXBW(X4, Y4)
 	VPMADDWD(Y4, Y3, Y3)
 	VPADDD(Y3, Y6, Y6)
+}
+
+// rowLoopNext ends a row of the row-looping one-token kernels: the row's
+// sum (the eight lanes of Y(acc)) to the float at R8, R8 to the next one,
+// R9 to the next weight row (stride R10), and back to label while rows
+// (R13) are left.
+func rowLoopNext(acc int, label string) {
+	hsumFloat8(acc, 0, 1)
+	MOVSS(X0, Mem{Base: R8})
+	ADDQ(Imm(4), R8)
+	ADDQ(R10, R9)
+	DECQ(R13)
+	JNZ(LabelRef(label))
 }

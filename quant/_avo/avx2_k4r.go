@@ -130,12 +130,7 @@ func q2KGemv(shuf Mem) {
 	DECQ(RCX)
 	JNZ(LabelRef("q2gloop"))
 
-	hsumFloat8(7, 0, 1)
-	MOVSS(X0, Mem{Base: R8})
-	ADDQ(Imm(4), R8)
-	ADDQ(R10, R9)
-	DECQ(R13)
-	JNZ(LabelRef("q2growloop"))
+	rowLoopNext(7, "q2growloop")
 
 	VZEROUPPER()
 	RET()
@@ -363,14 +358,7 @@ func q4krQuarter(qoff, voff int) {
 		VMOVDQU(lo, xr(r))
 		VINSERTI128(U8(1), hi, yr(r), yr(r))
 	}
-	VPUNPCKLDQ(Y1, Y0, Y4)
-	VPUNPCKHDQ(Y1, Y0, Y5)
-	VPUNPCKLDQ(Y3, Y2, Y6)
-	VPUNPCKHDQ(Y3, Y2, Y7)
-	VPUNPCKLQDQ(Y6, Y4, Y0)
-	VPUNPCKHQDQ(Y6, Y4, Y1)
-	VPUNPCKLQDQ(Y7, Y5, Y2)
-	VPUNPCKHQDQ(Y7, Y5, Y3)
+	transposeDW4x4()
 	for i := 0; i < 4; i++ {
 		VPAND(Y15, yr(i), yr(4+i))
 	}

@@ -290,16 +290,7 @@ func q40Pack8() {
 		VMOVDQU(lo[j], xr(j))
 		VINSERTI128(U8(1), hi[j], yr(j), yr(j))
 	}
-	// 4x4 transpose of dwords in each 128-bit half: T_m lane j = dword m
-	// of row j
-	VPUNPCKLDQ(Y1, Y0, Y4)
-	VPUNPCKHDQ(Y1, Y0, Y5)
-	VPUNPCKLDQ(Y3, Y2, Y6)
-	VPUNPCKHDQ(Y3, Y2, Y7)
-	VPUNPCKLQDQ(Y6, Y4, Y0)
-	VPUNPCKHQDQ(Y6, Y4, Y1)
-	VPUNPCKLQDQ(Y7, Y5, Y2)
-	VPUNPCKHQDQ(Y7, Y5, Y3)
+	transposeDW4x4()
 	// low nibbles: quants 4m..4m+3; high nibbles: quants 16+4m..
 	for m := 0; m < 4; m++ {
 		VPAND(Y15, yr(m), yr(4+m))
@@ -468,4 +459,17 @@ func q40GemmR4() {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// transposeDW4x4 transposes the dwords of Y0..Y3 in each 128-bit half
+// (Y4..Y7 scratch): afterwards lane j of Y(m) is dword m of row j.
+func transposeDW4x4() {
+	VPUNPCKLDQ(Y1, Y0, Y4)
+	VPUNPCKHDQ(Y1, Y0, Y5)
+	VPUNPCKLDQ(Y3, Y2, Y6)
+	VPUNPCKHDQ(Y3, Y2, Y7)
+	VPUNPCKLQDQ(Y6, Y4, Y0)
+	VPUNPCKHQDQ(Y6, Y4, Y1)
+	VPUNPCKLQDQ(Y7, Y5, Y2)
+	VPUNPCKHQDQ(Y7, Y5, Y3)
 }
