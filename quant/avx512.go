@@ -32,6 +32,19 @@ func hasAVX512Kernels(t gguf.TensorType) bool {
 	return false
 }
 
+// batchLevel is the level whose kernels the batched products of weights
+// of type t (GemmQ8_0, GemmQ4_0, GemmQ4K) run: LevelAVX512 where t has
+// AVX-512 kernels, else LevelAVX2 or LevelGeneric.
+func batchLevel(t gguf.TensorType) Level {
+	switch {
+	case useAVX512 && hasAVX512Kernels(t):
+		return LevelAVX512
+	case useAVX2:
+		return LevelAVX2
+	}
+	return LevelGeneric
+}
+
 // groupKernel is the signature of the generated one-token kernels: dst[0:g]
 // gets the dot products of g weight rows from w, rowBytes apart, with a (nb
 // blocks each).

@@ -28,14 +28,7 @@ const q40rPackLen = 8*32 + 8*4
 // LevelAVX512 an AVX-512 kernel takes sixteen of the unpacked weight rows
 // at a time, with the same bits. It allocates nothing.
 func GemmQ4_0(dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
-	lv := LevelGeneric
-	switch {
-	case useAVX512 && hasAVX512Kernels(gguf.TypeQ4_0):
-		lv = LevelAVX512
-	case useAVX2:
-		lv = LevelAVX2
-	}
-	gemmQ4_0At(lv, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+	gemmQ4_0At(batchLevel(gguf.TypeQ4_0), dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 }
 
 // gemmQ4_0At is GemmQ4_0 with the kernels of level lv (the CPU must have

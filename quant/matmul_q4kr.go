@@ -40,14 +40,7 @@ const q4krPanelRows = 128
 // rows and four activation rows at a time, with the same bits. It
 // allocates nothing.
 func GemmQ4K(dst []float32, ldDst int, w []byte, rowBytes, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
-	lv := LevelGeneric
-	switch {
-	case useAVX512 && hasAVX512Kernels(gguf.TypeQ4_K):
-		lv = LevelAVX512
-	case useAVX2:
-		lv = LevelAVX2
-	}
-	gemmQ4KAt(lv, dst, ldDst, w, rowBytes, cols, a, aRowBytes, m, r0, r1)
+	gemmQ4KAt(batchLevel(gguf.TypeQ4_K), dst, ldDst, w, rowBytes, cols, a, aRowBytes, m, r0, r1)
 }
 
 // gemmQ4KAt is GemmQ4K with the kernels of level lv (the CPU must have it):

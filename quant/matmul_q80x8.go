@@ -70,14 +70,7 @@ func PackQ8_0x8(dst, a []byte, aRowBytes, n, g0, g1 int) {
 // the other rows, and every row at LevelGeneric, go through MatMul. It
 // allocates nothing.
 func GemmQ8_0(dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, packed []byte, r0, r1 int) {
-	lv := LevelGeneric
-	switch {
-	case useAVX512 && hasAVX512Kernels(gguf.TypeQ8_0):
-		lv = LevelAVX512
-	case useAVX2:
-		lv = LevelAVX2
-	}
-	gemmQ8_0At(lv, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
+	gemmQ8_0At(batchLevel(gguf.TypeQ8_0), dst, ldDst, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
 }
 
 // gemmQ8_0At is GemmQ8_0 with the packed AVX2 kernel at LevelAVX2, the
