@@ -600,3 +600,88 @@ func TestGemmTileEnv(t *testing.T) {
 		}
 	}
 }
+
+// ktTestTypes are the weight types gemm_kt.wgsl dequantizes (ktTypes), in
+// a fixed order.
+var ktTestTypes = []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16}
+
+// TestGemmKT checks gemm_kt.wgsl (HEARTH_GPU_GEMM_KT) against the float64
+// reference for each of its weight types: every output mode, split K
+// (PART + gemm_combine), token counts below, at and above one token tile,
+// row counts that are not a multiple of the row tile, weights split into
+// chunks, 256/768/2048/5632 columns, and other tilings (larger and
+// smaller tiles, BK 64, thread counts that do not divide a tile's loads,
+// the dot() form) on some types.
+func TestGemmKT(t *testing.T) {
+	require.Len(t, ktTestTypes, len(ktTypes))
+	for _, typ := range ktTestTypes {
+		require.True(t, ktTypes[typ], "%s", typ)
+		t.Run(typ.String(), func(t *testing.T) {
+			if !inFreshProcess(t) {
+				return
+			}
+			d := testDevice(t)
+			t.Setenv(gemmKTEnv, "1")
+			t.Setenv(gemmSplitEnv, "")
+			g, ok := ktTileFor(d)
+			require.True(t, ok, "the default KT tiling does not fit this adapter")
+			require.Equal(t, defaultKTTile, g)
+			split := g
+			split.sk = 1 << 20 // every product of STORE/ADD split (256 columns a split)
+			r := &resources{d: d}
+			defer r.release()
+			rng := rand.New(rand.NewPCG(7, uint64(typ)))
+			tensor := func(rows, cols int) engine.Tensor { return randomTensor(t, rng, typ, rows, cols) }
+			cases := []struct {
+				g                gemmTile
+				mode             string
+				nTok, rows, cols int
+				chunk            int
+				swiglu           bool
+			}{
+				{g, modeStore, 1, 200, 256, 0, false},
+				{g, modeStore, 17, 300, 2048, 100, false},
+				{g, modeStore, 64, 128, 256, 0, false},
+				{g, modeAdd, 100, 72, 5632, 0, false},
+				{g, modeSwiGLU, 100, 70, 256, 0, true},
+				{g, modeSwiGLU, 17, 130, 2048, 0, true},
+				{g, modeSiluMul, 17, 50, 256, 0, false},
+				{split, modeStore, 100, 130, 2048, 100, false},
+				{split, modeAdd, 17, 40, 768, 0, false},
+			}
+			if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K || typ == gguf.TypeF16 {
+				for _, s := range []string{"64,64,32,1,1", "128,128,32,2,2", "64,32,64,2,1", "64,12,32,1,1", "56,64,32,1,1", "128,64,32,2,1,1"} {
+					o, ok := parseKTTile(s)
+					require.True(t, ok, s)
+					o.sk = split.sk
+					cases = append(cases,
+						struct {
+							g                gemmTile
+							mode             string
+							nTok, rows, cols int
+							chunk            int
+							swiglu           bool
+						}{o, modeStore, 70, 100, 768, 0, false},
+						struct {
+							g                gemmTile
+							mode             string
+							nTok, rows, cols int
+							chunk            int
+							swiglu           bool
+						}{o, modeSwiGLU, 33, 42, 256, 0, true})
+				}
+			}
+			for _, c := range cases {
+				if c.g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
+					t.Logf("tiling %s exceeds this adapter's workgroup memory; skipped", c.g)
+					continue
+				}
+				if c.swiglu {
+					gemmCase(t, r, rng, c.g, c.mode, c.nTok, c.chunk, tensor(c.rows, c.cols), tensor(c.rows, c.cols))
+				} else {
+					gemmCase(t, r, rng, c.g, c.mode, c.nTok, c.chunk, tensor(c.rows, c.cols))
+				}
+			}
+		})
+	}
+}
