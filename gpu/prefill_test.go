@@ -685,3 +685,90 @@ func TestGemmKT(t *testing.T) {
 		})
 	}
 }
+
+// gemmRun runs one STORE GEMM of tiling g over the nTok activation rows x
+// and returns Y (nTok rows of w.Rows).
+func gemmRun(t *testing.T, r *resources, g gemmTile, w engine.Tensor, x []float32, nTok int) []float32 {
+	t.Helper()
+	gw, err := r.uploadWeight(w.Name, 0, w)
+	require.NoError(t, err)
+	xb, err := r.upload("x", f32Bytes(x))
+	require.NoError(t, err)
+	yb, err := r.buffer("y", 4*nTok*w.Rows, 0)
+	require.NoError(t, err)
+	step, err := r.buffer("step", 64, 0)
+	require.NoError(t, err)
+	ds, err := r.gemm(step, mv{w: gw, x: xb, y: yb, yStride: w.Rows, mode: modeStore, tt: 8}, g)
+	require.NoError(t, err)
+	run(t, r.d, step, ds, nTok, 0, nil)
+	return readF32(t, r.d, yb, nTok*w.Rows)
+}
+
+// TestGemmKTDequant checks that gemm_kt.wgsl's w4 dequantizers give the
+// values of the type's unit_vals exactly: a GEMM over identity activation
+// rows (token k is the unit vector e_k, so every sum holds one product
+// w*1 and exact zeros) returns the dequantized weights themselves, which
+// must equal gemm.wgsl's (unit_vals through unit_store) bit for bit, and
+// quant's CPU dequantizer's (llama.cpp's values) up to the rounding of the
+// scale products on the GPU (Q4_K: d*sc*q - dmin*m), counted and bounded
+// (exact on lavapipe). On lavapipe the sums over random activations are
+// gemm.wgsl's bit for bit too (both fma in k order).
+func TestGemmKTDequant(t *testing.T) {
+	if !inFreshProcess(t) {
+		return
+	}
+	d := testDevice(t)
+	rng := rand.New(rand.NewPCG(8, 9))
+	old := defaultGemmTile
+	old.sk = 0
+	kt := defaultKTTile
+	kt.sk = 0
+	const rows, cols = 130, 512
+	x := make([]float32, cols*cols)
+	for k := 0; k < cols; k++ {
+		x[k*cols+k] = 1
+	}
+	for _, typ := range ktTestTypes {
+		t.Run(typ.String(), func(t *testing.T) {
+			r := &resources{d: d}
+			defer r.release()
+			w := randomTensor(t, rng, typ, rows, cols)
+			got := gemmRun(t, r, kt, w, x, cols)
+			want := gemmRun(t, r, old, w, x, cols)
+			tr, err := quant.For(typ)
+			require.NoError(t, err)
+			row := make([]float32, cols)
+			diffs := 0
+			for o := 0; o < rows; o++ {
+				tr.Dequantize(row, w.Data[o*w.RowBytes():(o+1)*w.RowBytes()])
+				for k := 0; k < cols; k++ {
+					g := got[k*rows+o]
+					require.Equalf(t, math.Float32bits(want[k*rows+o]), math.Float32bits(g),
+						"row %d column %d: gemm_kt %g, gemm %g", o, k, g, want[k*rows+o])
+					if g != row[k] {
+						diffs++
+						require.InDeltaf(t, row[k], g, 1e-6*math.Abs(float64(row[k]))+1e-7,
+							"row %d column %d: gemm_kt %g, CPU %g", o, k, g, row[k])
+					}
+				}
+			}
+			t.Logf("%s: %d of %d values equal gemm.wgsl's bit for bit; %d differ from the CPU's in the last bits", typ, rows*cols, rows*cols, diffs)
+			if !isSoftware(d.info) {
+				return
+			}
+			// lavapipe: the CPU's values exactly, and on random activations
+			// gemm.wgsl's sums bit for bit (both fma in k order)
+			require.Zero(t, diffs, "dequantized values differ from the CPU's on lavapipe")
+			const nTok = 70
+			xr := make([]float32, nTok*cols)
+			for i := range xr {
+				xr[i] = float32(rng.NormFloat64())
+			}
+			got = gemmRun(t, r, kt, w, xr, nTok)
+			want = gemmRun(t, r, old, w, xr, nTok)
+			for i := range want {
+				require.Equalf(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "random activations: output %d: gemm_kt %g, gemm %g", i, got[i], want[i])
+			}
+		})
+	}
+}
