@@ -418,7 +418,7 @@ func TestPrefillBench(t *testing.T) {
 		var ref []float32
 		for _, cfg := range strings.Split(cfgs, ";") {
 			name, sets, _ := strings.Cut(cfg, ":")
-			for _, k := range []string{gemmEnv, gemmSplitEnv, gemmBigEnv, gemmDiagEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
+			for _, k := range []string{gemmEnv, gemmSplitEnv, gemmBigEnv, gemmDiagEnv, gemmKTEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
 				t.Setenv(k, "")
 			}
 			for _, kv := range strings.Fields(sets) {
@@ -487,6 +487,21 @@ func TestPrefillBench(t *testing.T) {
 			gb.batch = full
 			if g, ok := gemmTileFor(gb.d); ok {
 				name += fmt.Sprintf(" (gemm %s)", g)
+			}
+			// which GEMM kernel ran: gemm_kt dispatches are labelled /kt
+			if k, ok := ktTileFor(gb.d); ok {
+				nkt, ng := 0, 0
+				for _, d := range full {
+					if strings.HasPrefix(d.label, "gemm ") && !strings.HasPrefix(d.label, "gemm combine") {
+						ng++
+						if strings.Contains(d.label, "/kt") {
+							nkt++
+						}
+					}
+				}
+				name += fmt.Sprintf(" (kt %s: %d of %d gemm dispatches)", k, nkt, ng)
+			} else if v := os.Getenv(gemmKTEnv); v != "" && v != "0" {
+				name += fmt.Sprintf(" (kt %s does not fit this adapter: gemm.wgsl ran)", k)
 			}
 			prof = append(prof, fmt.Sprintf("build %.1f s", buildTime.Seconds()))
 			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
@@ -770,5 +785,54 @@ func TestGemmKTDequant(t *testing.T) {
 				require.Equalf(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "random activations: output %d: gemm_kt %g, gemm %g", i, got[i], want[i])
 			}
 		})
+	}
+}
+
+// TestKTTileEnv checks how HEARTH_GPU_GEMM_KT strings select gemm_kt
+// tilings (the device sweep depends on it): off unless set, "1" for the
+// default, "BM,BN,BK,RB,CB[,DOT]", invalid strings give the default, the
+// split override applies, tilings beyond the adapter turn it off.
+func TestKTTileEnv(t *testing.T) {
+	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
+	sk := defaultKTTile.sk
+	for _, c := range []struct {
+		env, split string
+		want       gemmTile
+		ok         bool
+	}{
+		{"", "", gemmTile{}, false},
+		{"0", "", gemmTile{}, false},
+		{"1", "", defaultKTTile, true},
+		{"128,128,32,2,2", "", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: sk, kt: 1}, true},
+		{"128,64,32,2,1,1", "", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: sk, kt: 1, dot: 1}, true},
+		{"64,64,64,1,1", "0", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1, kt: 1}, true},
+		{"1", "1024", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 1024, kt: 1}, true},
+		{"64,64,48,1,1", "", defaultKTTile, true},      // BK not a multiple of 32
+		{"60,64,32,1,1", "", defaultKTTile, true},      // BM not whole 8-row pairs of groups
+		{"128,64,32,2,1,2", "", defaultKTTile, true},   // DOT 2
+		{"128,64,32,2,1,0,1", "", defaultKTTile, true}, // 7 fields
+		{"yes", "", defaultKTTile, true},
+		{"256,128,32,1,1", "", defaultKTTile, true}, // 2048 threads: invalid
+		{"256,256,64,2,2", "", gemmTile{}, false},   // 147 KiB of workgroup memory
+	} {
+		t.Setenv(gemmKTEnv, c.env)
+		t.Setenv(gemmSplitEnv, c.split)
+		g, ok := ktTileFor(d)
+		require.Equalf(t, c.ok, ok, "%q", c.env)
+		if ok {
+			require.Equalf(t, c.want, g, "%q", c.env)
+			require.LessOrEqual(t, g.sharedBytes(), 49152)
+		}
+	}
+	// gemm_kt is chosen for its five types only, gemm.wgsl for the others
+	require.Len(t, ktTypes, 5)
+	for typ := range typeKernel {
+		src, err := ktShader(typeKernel[typ], defaultKTTile, modeStore)
+		if ktTypes[typ] {
+			require.NoErrorf(t, err, "%s", typ)
+			require.Containsf(t, src, "fn w4(", "%s", typ)
+		} else {
+			require.Errorf(t, err, "%s has no w4 but ktShader accepted it", typ)
+		}
 	}
 }
