@@ -72,7 +72,9 @@ type gemmTile struct {
 	dq int
 	// kt: 1 runs kernels/gemm_kt.wgsl (k-contiguous tiles, per-type vec4
 	// dequantizers; the types of ktTypes only): the other load-path fields
-	// (un, db, xv, pad, wc, rs, pf, dq) do not apply.
+	// (un, xv, pad, wc, rs, pf, dq) do not apply, and db means there one
+	// tile buffer with the next step's raw words and X vec4s prefetched
+	// into registers during the multiply.
 	kt int
 	// dot: 1 (with kt) accumulates dot(w, x) per token instead of four fma
 	// in k order.
@@ -544,7 +546,9 @@ func (r *resources) gemmSplit(step *wgpu.Buffer, m mv, g gemmTile, c chunk, tile
 
 // gemmKTEnv selects kernels/gemm_kt.wgsl (k-contiguous tiles, per-type
 // vec4 dequantizers) for the weight types of ktTypes: "1" for
-// defaultKTTile, or "BM,BN,BK,RB,CB[,DOT]" (DOT 1: dot() accumulation).
+// defaultKTTile, or "BM,BN,BK,RB,CB[,DOT[,DB]]" (DOT 1: dot()
+// accumulation; DB 1: the next step's loads held in registers during the
+// multiply).
 // Unset, empty or "0": gemm.wgsl for every type (today's path).
 const gemmKTEnv = "HEARTH_GPU_GEMM_KT"
 
@@ -584,7 +588,7 @@ func ktTileFor(d *device) (g gemmTile, ok bool) {
 	return g, true
 }
 
-// parseKTTile reads "BM,BN,BK,RB,CB[,DOT]".
+// parseKTTile reads "BM,BN,BK,RB,CB[,DOT[,DB]]".
 func parseKTTile(s string) (gemmTile, bool) {
 	var v []int
 	for _, f := range strings.Split(s, ",") {
@@ -594,13 +598,13 @@ func parseKTTile(s string) (gemmTile, bool) {
 		}
 		v = append(v, n)
 	}
-	if len(v) == 5 {
+	for len(v) >= 5 && len(v) < 7 {
 		v = append(v, 0)
 	}
-	if len(v) != 6 {
+	if len(v) != 7 {
 		return gemmTile{}, false
 	}
-	g := gemmTile{bm: v[0], bn: v[1], bk: v[2], rb: v[3], cb: v[4], un: 1, kt: 1, dot: v[5]}
+	g := gemmTile{bm: v[0], bn: v[1], bk: v[2], rb: v[3], cb: v[4], un: 1, kt: 1, dot: v[5], db: v[6]}
 	return g, g.ktValid()
 }
 
@@ -609,7 +613,7 @@ func parseKTTile(s string) (gemmTile, bool) {
 // BK a multiple of 32 (one Q4_0/Q8_0 block; K-quant blocks hold 256/BK
 // steps) and at most 1024 threads.
 func (g gemmTile) ktValid() bool {
-	return g.kt == 1 && (g.dot == 0 || g.dot == 1) && g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0 &&
+	return g.kt == 1 && (g.dot == 0 || g.dot == 1) && (g.db == 0 || g.db == 1) && g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0 &&
 		g.bk%32 == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024 && g.sk >= 0
 }
 
@@ -624,14 +628,14 @@ func ktShader(typ string, g gemmTile, mode string) (string, error) {
 	wg := nr * nc
 	consts := map[string]int{"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb, "NR": nr, "NC": nc, "WG": wg}
 	defs := map[string]bool{
-		mode: true, "T_" + strings.ToUpper(typ): true,
+		mode: true, "T_" + strings.ToUpper(typ): true, "DB": g.db == 1,
 		"WPART": g.bm*(g.bk/4)%wg != 0, "XPART": g.bn*(g.bk/4)%wg != 0,
 	}
 	src, err := buildShader("gemm_kt", "", consts, defs)
 	if err != nil {
 		return "", err
 	}
-	if !strings.Contains(src, "fn w4(") {
+	if !strings.Contains(src, "fn w_raw(") {
 		return "", fmt.Errorf("gpu: gemm_kt: no w4 dequantizer for %s", typ)
 	}
 	var b strings.Builder
@@ -656,6 +660,7 @@ func ktShader(typ string, g gemmTile, mode string) (string, error) {
 // of 4 FFMA).
 func ktRegisters(src string, g gemmTile) string {
 	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
+	wg := nr * nc
 	ws4, xs4 := g.bk/4+1, g.bk/4+1
 	var decl, comp, store strings.Builder
 	acc := func(i, rr, j int) string { return fmt.Sprintf("acc_%d_%d_%d", i, rr, j) }
@@ -698,6 +703,28 @@ func ktRegisters(src string, g gemmTile) string {
 				}
 			}
 		}
+	}
+	if g.db == 1 {
+		// the prefetch registers: one Raw per W vec4 and one vec4 per X
+		// vec4 the thread loads, named (no run-time indexes)
+		var fdecl, f0, f1, put strings.Builder
+		wld, xld := (g.bm*g.bk/4+wg-1)/wg, (g.bn*g.bk/4+wg-1)/wg
+		for j := 0; j < wld; j++ {
+			fmt.Fprintf(&fdecl, "    var wr_%d: Raw;\n", j)
+			fmt.Fprintf(&f0, "    wr_%d = w_fetch(lid + %du, kb, rt);\n", j, j*wg)
+			fmt.Fprintf(&f1, "%swr_%d = w_fetch(lid + %du, k0 + BK, rt);\n", ind, j, j*wg)
+			fmt.Fprintf(&put, "        w_put(lid + %du, k0, rt, wr_%d);\n", j*wg, j)
+		}
+		for j := 0; j < xld; j++ {
+			fmt.Fprintf(&fdecl, "    var xr_%d: vec4<f32>;\n", j)
+			fmt.Fprintf(&f0, "    xr_%d = x_fetch(lid + %du, kb, t0, ntok);\n", j, j*wg)
+			fmt.Fprintf(&f1, "%sxr_%d = x_fetch(lid + %du, k0 + BK, t0, ntok);\n", ind, j, j*wg)
+			fmt.Fprintf(&put, "        x_put(lid + %du, xr_%d);\n", j*wg, j)
+		}
+		src = strings.Replace(src, "//@FDECL\n", fdecl.String(), 1)
+		src = strings.Replace(src, "//@FETCH0\n", f0.String(), 1)
+		src = strings.Replace(src, "//@FETCH1\n", f1.String(), 1)
+		src = strings.Replace(src, "//@PUT\n", put.String(), 1)
 	}
 	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
 	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)

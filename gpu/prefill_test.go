@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -664,8 +665,15 @@ func TestGemmKT(t *testing.T) {
 				{split, modeStore, 100, 130, 2048, 100, false},
 				{split, modeAdd, 17, 40, 768, 0, false},
 			}
-			if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K || typ == gguf.TypeF16 {
-				for _, s := range []string{"64,64,32,1,1", "128,128,32,2,2", "64,32,64,2,1", "64,12,32,1,1", "56,64,32,1,1", "128,64,32,2,1,1"} {
+			// other tilings, each on two of the types (round robin)
+			others := []string{"64,64,32,1,1", "128,128,32,2,2", "64,32,64,2,1", "64,12,32,1,1", "56,64,32,1,1",
+				"128,64,32,2,1,1", "128,64,32,2,1,0,1", "64,12,32,1,1,0,1", "128,128,32,2,2,0,1", "64,32,64,2,1,1,1"}
+			ti := slices.Index(ktTestTypes, typ)
+			for i, s := range others {
+				if i%len(ktTestTypes) != ti && (i+2)%len(ktTestTypes) != ti {
+					continue
+				}
+				{
 					o, ok := parseKTTile(s)
 					require.True(t, ok, s)
 					o.sk = split.sk
@@ -807,10 +815,12 @@ func TestKTTileEnv(t *testing.T) {
 		{"128,64,32,2,1,1", "", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: sk, kt: 1, dot: 1}, true},
 		{"64,64,64,1,1", "0", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1, kt: 1}, true},
 		{"1", "1024", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 1024, kt: 1}, true},
-		{"64,64,48,1,1", "", defaultKTTile, true},      // BK not a multiple of 32
-		{"60,64,32,1,1", "", defaultKTTile, true},      // BM not whole 8-row pairs of groups
-		{"128,64,32,2,1,2", "", defaultKTTile, true},   // DOT 2
-		{"128,64,32,2,1,0,1", "", defaultKTTile, true}, // 7 fields
+		{"64,64,48,1,1", "", defaultKTTile, true},    // BK not a multiple of 32
+		{"60,64,32,1,1", "", defaultKTTile, true},    // BM not whole 8-row pairs of groups
+		{"128,64,32,2,1,2", "", defaultKTTile, true}, // DOT 2
+		{"128,64,32,2,1,0,1", "", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: sk, kt: 1, db: 1}, true},
+		{"128,64,32,2,1,0,2", "", defaultKTTile, true},   // DB 2
+		{"128,64,32,2,1,0,1,1", "", defaultKTTile, true}, // 8 fields
 		{"yes", "", defaultKTTile, true},
 		{"256,128,32,1,1", "", defaultKTTile, true}, // 2048 threads: invalid
 		{"256,256,64,2,2", "", gemmTile{}, false},   // 147 KiB of workgroup memory
@@ -830,7 +840,7 @@ func TestKTTileEnv(t *testing.T) {
 		src, err := ktShader(typeKernel[typ], defaultKTTile, modeStore)
 		if ktTypes[typ] {
 			require.NoErrorf(t, err, "%s", typ)
-			require.Containsf(t, src, "fn w4(", "%s", typ)
+			require.Containsf(t, src, "fn w_dec(", "%s", typ)
 		} else {
 			require.Errorf(t, err, "%s has no w4 but ktShader accepted it", typ)
 		}
