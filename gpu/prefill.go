@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cogentcore/webgpu/wgpu"
+	"github.com/hearthllm/hearth/gguf"
 )
 
 // Prefill path: the batch program's matrix products run as tiled GEMMs
@@ -69,10 +70,22 @@ type gemmTile struct {
 	// has fewer units than threads: 32-element units at BK=32 otherwise
 	// keep only BM of the threads busy while the rest wait at the barrier.
 	dq int
+	// kt: 1 runs kernels/gemm_kt.wgsl (k-contiguous tiles, per-type vec4
+	// dequantizers; the types of ktTypes only): the other load-path fields
+	// (un, xv, pad, wc, rs, pf, dq) do not apply, and db means there one
+	// tile buffer with the next step's raw words and X vec4s prefetched
+	// into registers during the multiply.
+	kt int
+	// dot: 1 (with kt) accumulates dot(w, x) per token instead of four fma
+	// in k order.
+	dot int
 }
 
 // sharedBytes is the workgroup memory the tiling uses.
 func (g gemmTile) sharedBytes() int {
+	if g.kt == 1 {
+		return 16 * (g.bm + g.bn) * (g.bk/4 + 1)
+	}
 	raw := 0
 	if g.rs == 1 {
 		// the largest staged row: F32's 4 bytes per column, or one Q6_K
@@ -108,6 +121,12 @@ func (g gemmTile) String() string {
 	}
 	if g.dq == 1 {
 		s += "/dq"
+	}
+	if g.kt == 1 {
+		s += "/kt"
+	}
+	if g.dot == 1 {
+		s += "/dot"
 	}
 	if g.sk > 0 {
 		s += fmt.Sprintf("/sk%d", g.sk)
@@ -187,7 +206,7 @@ func parseGemmTile(s string) (gemmTile, bool) {
 	if len(v) != 12 {
 		return gemmTile{}, false
 	}
-	e := gemmTile{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], 0, v[11], 0}
+	e := gemmTile{bm: v[0], bn: v[1], bk: v[2], rb: v[3], cb: v[4], un: v[5], db: v[6], xv: v[7], pad: v[8], wc: v[9], rs: v[10], pf: v[11]}
 	return e, e.valid()
 }
 
@@ -218,11 +237,19 @@ func (r *resources) product(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 			g = b
 		}
 	}
+	if _, ok := ktTypes[m.w.typ]; ok {
+		if k, ok := ktTileFor(r.d); ok {
+			g = k
+		}
+	}
 	return r.gemm(step, m, g)
 }
 
 // gemmShader assembles the GEMM shader for weight type file typ.
 func gemmShader(typ string, g gemmTile, mode string) (string, error) {
+	if g.kt == 1 {
+		return ktShader(typ, g, mode)
+	}
 	consts := map[string]int{
 		"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb,
 		"NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": g.threads(),
@@ -515,6 +542,193 @@ func (r *resources) gemmSplit(step *wgpu.Buffer, m mv, g gemmTile, c chunk, tile
 		{label: label + " " + m.w.name, pipe: p, bg: bg, x: uint32(tiles * splits), y: 1, tokTile: uint32(g.bn)},
 		{label: fmt.Sprintf("gemm combine %d %s", splits, m.w.name), pipe: cp, bg: cbg, x: uint32((c.rows + 255) / 256), y: 1, tokY: true},
 	}, nil
+}
+
+// gemmKTEnv selects kernels/gemm_kt.wgsl (k-contiguous tiles, per-type
+// vec4 dequantizers) for the weight types of ktTypes: "1" for
+// defaultKTTile, or "BM,BN,BK,RB,CB[,DOT[,DB]]" (DOT 1: dot()
+// accumulation; DB 1: the next step's loads held in registers during the
+// multiply).
+// Unset, empty or "0": gemm.wgsl for every type (today's path).
+const gemmKTEnv = "HEARTH_GPU_GEMM_KT"
+
+// ktTypes are the weight types with a w4 dequantizer in gemm_kt.wgsl.
+var ktTypes = map[gguf.TensorType]bool{
+	gguf.TypeQ4_0: true, gguf.TypeQ8_0: true, gguf.TypeQ4_K: true, gguf.TypeQ6_K: true, gguf.TypeF16: true,
+}
+
+// defaultKTTile is gemm_kt.wgsl's tiling for HEARTH_GPU_GEMM_KT=1: 128
+// rows x 64 tokens, BK 32, 8 rows x 4 tokens a thread (256 threads),
+// split K as defaultGemmTile.
+var defaultKTTile = gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 256, kt: 1}
+
+// ktTileFor returns the gemm_kt tiling the environment asks for on d, or
+// ok false when HEARTH_GPU_GEMM_KT is off, or when the tiling does not fit
+// the adapter. A string that is not a valid tiling gives defaultKTTile.
+// HEARTH_GPU_GEMM_SPLIT overrides the split target as for gemm.wgsl.
+func ktTileFor(d *device) (g gemmTile, ok bool) {
+	s := os.Getenv(gemmKTEnv)
+	if s == "" || s == "0" {
+		return g, false
+	}
+	g = defaultKTTile
+	if e, ok := parseKTTile(s); ok {
+		e.sk = g.sk
+		g = e
+	}
+	if s := os.Getenv(gemmSplitEnv); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			g.sk = n
+		}
+	}
+	if g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) ||
+		g.threads() > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
+		return g, false
+	}
+	return g, true
+}
+
+// parseKTTile reads "BM,BN,BK,RB,CB[,DOT[,DB]]".
+func parseKTTile(s string) (gemmTile, bool) {
+	var v []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return gemmTile{}, false
+		}
+		v = append(v, n)
+	}
+	for len(v) >= 5 && len(v) < 7 {
+		v = append(v, 0)
+	}
+	if len(v) != 7 {
+		return gemmTile{}, false
+	}
+	g := gemmTile{bm: v[0], bn: v[1], bk: v[2], rb: v[3], cb: v[4], un: 1, kt: 1, dot: v[5], db: v[6]}
+	return g, g.ktValid()
+}
+
+// ktValid reports whether g is a tiling gemm_kt.wgsl can run: whole row
+// groups of 4 rows per thread (SWIGLU pairs gate and up rows in them),
+// BK a multiple of 32 (one Q4_0/Q8_0 block; K-quant blocks hold 256/BK
+// steps) and at most 1024 threads.
+func (g gemmTile) ktValid() bool {
+	return g.kt == 1 && (g.dot == 0 || g.dot == 1) && (g.db == 0 || g.db == 1) && g.bm > 0 && g.bn > 0 && g.bk > 0 && g.rb > 0 && g.cb > 0 &&
+		g.bk%32 == 0 && g.bm%(8*g.rb) == 0 && g.bn%(4*g.cb) == 0 && g.threads() <= 1024 && g.sk >= 0
+}
+
+// ktShader assembles gemm_kt.wgsl for weight type file typ: the kernel
+// with its register block (ktRegisters), then common.wgsl and the type
+// file (for BLOCK_* and kscale; its unit_vals stays unused).
+func ktShader(typ string, g gemmTile, mode string) (string, error) {
+	if !g.ktValid() {
+		return "", fmt.Errorf("gpu: gemm_kt: invalid tiling %s", g)
+	}
+	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
+	wg := nr * nc
+	consts := map[string]int{"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb, "NR": nr, "NC": nc, "WG": wg}
+	defs := map[string]bool{
+		mode: true, "T_" + strings.ToUpper(typ): true, "DB": g.db == 1,
+		"WPART": g.bm*(g.bk/4)%wg != 0, "XPART": g.bn*(g.bk/4)%wg != 0,
+	}
+	src, err := buildShader("gemm_kt", "", consts, defs)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(src, "fn w_raw(") {
+		return "", fmt.Errorf("gpu: gemm_kt: no w4 dequantizer for %s", typ)
+	}
+	var b strings.Builder
+	b.WriteString(ktRegisters(src, g))
+	for _, name := range []string{"common", typ} {
+		s, err := kernelFile(name)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(withoutUnitDot(s))
+	}
+	return b.String(), nil
+}
+
+// ktRegisters writes gemm_kt.wgsl's register block at its //@DECL,
+// //@COMPUTE and //@STORE lines: one vec4 accumulator (4 tokens) per row
+// of the thread, every index a constant. The multiply of one k4 reads the
+// thread's 4*CB token vec4s once, then per row the row's vec4 and adds its
+// products with each token: four fma in k order (x, y, z, w, the order of
+// gemm.wgsl) on the tokens' transposed components, or with g.dot one dot()
+// per token (on NVIDIA an FMUL, 3 FFMA and an FADD per 4 products instead
+// of 4 FFMA).
+func ktRegisters(src string, g gemmTile) string {
+	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
+	wg := nr * nc
+	ws4, xs4 := g.bk/4+1, g.bk/4+1
+	var decl, comp, store strings.Builder
+	acc := func(i, rr, j int) string { return fmt.Sprintf("acc_%d_%d_%d", i, rr, j) }
+	for i := 0; i < g.rb; i++ {
+		for j := 0; j < g.cb; j++ {
+			var accs []string
+			for rr := 0; rr < 4; rr++ {
+				fmt.Fprintf(&decl, "    var %s = vec4<f32>(0.0);\n", acc(i, rr, j))
+				accs = append(accs, acc(i, rr, j))
+			}
+			fmt.Fprintf(&store, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
+				i*nr, j*nc, strings.Join(accs, ", "))
+		}
+	}
+	const ind = "            "
+	for j := 0; j < g.cb; j++ {
+		for e := 0; e < 4; e++ {
+			fmt.Fprintf(&comp, "%slet x_%d_%d = Xs[xb + %du + k4];\n", ind, j, e, (4*j*nc+e)*xs4)
+		}
+		if g.dot == 0 {
+			for _, c := range "xyzw" {
+				fmt.Fprintf(&comp, "%slet xt_%d_%c = vec4<f32>(x_%d_0.%c, x_%d_1.%c, x_%d_2.%c, x_%d_3.%c);\n",
+					ind, j, c, j, c, j, c, j, c, j, c)
+			}
+		}
+	}
+	for i := 0; i < g.rb; i++ {
+		for rr := 0; rr < 4; rr++ {
+			w := fmt.Sprintf("w_%d_%d", i, rr)
+			fmt.Fprintf(&comp, "%slet %s = Ws[wb + %du + k4];\n", ind, w, (rr*g.bm/4+i*nr)*ws4)
+			for j := 0; j < g.cb; j++ {
+				a := acc(i, rr, j)
+				if g.dot == 1 {
+					fmt.Fprintf(&comp, "%s%s = %s + vec4<f32>(dot(%s, x_%d_0), dot(%s, x_%d_1), dot(%s, x_%d_2), dot(%s, x_%d_3));\n",
+						ind, a, a, w, j, w, j, w, j, w, j)
+					continue
+				}
+				for _, c := range "xyzw" {
+					fmt.Fprintf(&comp, "%s%s = fma(vec4<f32>(%s.%c), xt_%d_%c, %s);\n", ind, a, w, c, j, c, a)
+				}
+			}
+		}
+	}
+	if g.db == 1 {
+		// the prefetch registers: one Raw per W vec4 and one vec4 per X
+		// vec4 the thread loads, named (no run-time indexes)
+		var fdecl, f0, f1, put strings.Builder
+		wld, xld := (g.bm*g.bk/4+wg-1)/wg, (g.bn*g.bk/4+wg-1)/wg
+		for j := 0; j < wld; j++ {
+			fmt.Fprintf(&fdecl, "    var wr_%d: Raw;\n", j)
+			fmt.Fprintf(&f0, "    wr_%d = w_fetch(lid + %du, kb, rt);\n", j, j*wg)
+			fmt.Fprintf(&f1, "%swr_%d = w_fetch(lid + %du, k0 + BK, rt);\n", ind, j, j*wg)
+			fmt.Fprintf(&put, "        w_put(lid + %du, k0, rt, wr_%d);\n", j*wg, j)
+		}
+		for j := 0; j < xld; j++ {
+			fmt.Fprintf(&fdecl, "    var xr_%d: vec4<f32>;\n", j)
+			fmt.Fprintf(&f0, "    xr_%d = x_fetch(lid + %du, kb, t0, ntok);\n", j, j*wg)
+			fmt.Fprintf(&f1, "%sxr_%d = x_fetch(lid + %du, k0 + BK, t0, ntok);\n", ind, j, j*wg)
+			fmt.Fprintf(&put, "        x_put(lid + %du, xr_%d);\n", j*wg, j)
+		}
+		src = strings.Replace(src, "//@FDECL\n", fdecl.String(), 1)
+		src = strings.Replace(src, "//@FETCH0\n", f0.String(), 1)
+		src = strings.Replace(src, "//@FETCH1\n", f1.String(), 1)
+		src = strings.Replace(src, "//@PUT\n", put.String(), 1)
+	}
+	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
+	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)
+	return strings.Replace(src, "//@STORE\n", store.String(), 1)
 }
 
 // attnEnv set to "0" keeps the batch program on the one-token attention

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -418,7 +419,7 @@ func TestPrefillBench(t *testing.T) {
 		var ref []float32
 		for _, cfg := range strings.Split(cfgs, ";") {
 			name, sets, _ := strings.Cut(cfg, ":")
-			for _, k := range []string{gemmEnv, gemmSplitEnv, gemmBigEnv, gemmDiagEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
+			for _, k := range []string{gemmEnv, gemmSplitEnv, gemmBigEnv, gemmDiagEnv, gemmKTEnv, attnEnv, "HEARTH_GPU_TT", "HEARTH_GPU_TPR"} {
 				t.Setenv(k, "")
 			}
 			for _, kv := range strings.Fields(sets) {
@@ -487,6 +488,21 @@ func TestPrefillBench(t *testing.T) {
 			gb.batch = full
 			if g, ok := gemmTileFor(gb.d); ok {
 				name += fmt.Sprintf(" (gemm %s)", g)
+			}
+			// which GEMM kernel ran: gemm_kt dispatches are labelled /kt
+			if k, ok := ktTileFor(gb.d); ok {
+				nkt, ng := 0, 0
+				for _, d := range full {
+					if strings.HasPrefix(d.label, "gemm ") && !strings.HasPrefix(d.label, "gemm combine") {
+						ng++
+						if strings.Contains(d.label, "/kt") {
+							nkt++
+						}
+					}
+				}
+				name += fmt.Sprintf(" (kt %s: %d of %d gemm dispatches)", k, nkt, ng)
+			} else if v := os.Getenv(gemmKTEnv); v != "" && v != "0" {
+				name += fmt.Sprintf(" (kt %s does not fit this adapter: gemm.wgsl ran)", k)
 			}
 			prof = append(prof, fmt.Sprintf("build %.1f s", buildTime.Seconds()))
 			row := fmt.Sprintf("| %s | %s | %s | %.0f | %.3g | %s |", gb.d.info.Name, filepath.Base(path), name, tps, diff, strings.Join(prof, ", "))
@@ -597,6 +613,227 @@ func TestGemmTileEnv(t *testing.T) {
 		require.Equalf(t, c.ok, ok, "%q", c.env)
 		if ok {
 			require.Equalf(t, c.want, g, "%q", c.env)
+		}
+	}
+}
+
+// ktTestTypes are the weight types gemm_kt.wgsl dequantizes (ktTypes), in
+// a fixed order.
+var ktTestTypes = []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16}
+
+// TestGemmKT checks gemm_kt.wgsl (HEARTH_GPU_GEMM_KT) against the float64
+// reference for each of its weight types: every output mode, split K
+// (PART + gemm_combine), token counts below, at and above one token tile,
+// row counts that are not a multiple of the row tile, weights split into
+// chunks, 256/768/2048/5632 columns, and other tilings (larger and
+// smaller tiles, BK 64, thread counts that do not divide a tile's loads,
+// the dot() form, DB) spread over the types.
+func TestGemmKT(t *testing.T) {
+	require.Len(t, ktTestTypes, len(ktTypes))
+	for _, typ := range ktTestTypes {
+		require.True(t, ktTypes[typ], "%s", typ)
+		t.Run(typ.String(), func(t *testing.T) {
+			if !inFreshProcess(t) {
+				return
+			}
+			d := testDevice(t)
+			t.Setenv(gemmKTEnv, "1")
+			t.Setenv(gemmSplitEnv, "")
+			g, ok := ktTileFor(d)
+			require.True(t, ok, "the default KT tiling does not fit this adapter")
+			require.Equal(t, defaultKTTile, g)
+			split := g
+			split.sk = 1 << 20 // every product of STORE/ADD split (256 columns a split)
+			r := &resources{d: d}
+			defer r.release()
+			rng := rand.New(rand.NewPCG(7, uint64(typ)))
+			tensor := func(rows, cols int) engine.Tensor { return randomTensor(t, rng, typ, rows, cols) }
+			type ktCase struct {
+				g                gemmTile
+				mode             string
+				nTok, rows, cols int
+				chunk            int
+				swiglu           bool
+			}
+			cases := []ktCase{
+				{g, modeStore, 1, 200, 256, 0, false},
+				{g, modeStore, 17, 300, 2048, 100, false},
+				{g, modeStore, 64, 128, 256, 0, false},
+				{g, modeAdd, 100, 72, 5632, 0, false},
+				{g, modeSwiGLU, 100, 70, 256, 0, true},
+				{g, modeSwiGLU, 17, 130, 2048, 0, true},
+				{g, modeSiluMul, 17, 50, 256, 0, false},
+				{split, modeStore, 100, 130, 2048, 100, false},
+				{split, modeAdd, 17, 40, 768, 0, false},
+			}
+			// other tilings, each on one of the types (round robin; the
+			// type-specific code is the same w_raw/w_dec in every tiling);
+			// SWIGLU (slow to build on lavapipe) where the tile is not
+			// 128 rows, whose gate/up interleave the default checks
+			others := []string{"64,64,32,1,1", "128,128,32,2,2", "64,32,64,2,1", "64,12,32,1,1", "56,64,32,1,1",
+				"128,64,32,2,1,1", "128,64,32,2,1,0,1", "64,12,32,1,1,0,1", "128,128,32,2,2,0,1", "64,32,64,2,1,1,1"}
+			ti := slices.Index(ktTestTypes, typ)
+			for i, s := range others {
+				if i%len(ktTestTypes) != ti {
+					continue
+				}
+				o, ok := parseKTTile(s)
+				require.True(t, ok, s)
+				o.sk = split.sk
+				cases = append(cases, ktCase{o, modeStore, 70, 100, 768, 0, false})
+				if o.bm != 128 {
+					cases = append(cases, ktCase{o, modeSwiGLU, 33, 42, 256, 0, true})
+				}
+			}
+			for _, c := range cases {
+				if c.g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
+					t.Logf("tiling %s exceeds this adapter's workgroup memory; skipped", c.g)
+					continue
+				}
+				if c.swiglu {
+					gemmCase(t, r, rng, c.g, c.mode, c.nTok, c.chunk, tensor(c.rows, c.cols), tensor(c.rows, c.cols))
+				} else {
+					gemmCase(t, r, rng, c.g, c.mode, c.nTok, c.chunk, tensor(c.rows, c.cols))
+				}
+			}
+		})
+	}
+}
+
+// gemmRun runs one STORE GEMM of tiling g over the nTok activation rows x
+// and returns Y (nTok rows of w.Rows).
+func gemmRun(t *testing.T, r *resources, g gemmTile, w engine.Tensor, x []float32, nTok int) []float32 {
+	t.Helper()
+	gw, err := r.uploadWeight(w.Name, 0, w)
+	require.NoError(t, err)
+	xb, err := r.upload("x", f32Bytes(x))
+	require.NoError(t, err)
+	yb, err := r.buffer("y", 4*nTok*w.Rows, 0)
+	require.NoError(t, err)
+	step, err := r.buffer("step", 64, 0)
+	require.NoError(t, err)
+	ds, err := r.gemm(step, mv{w: gw, x: xb, y: yb, yStride: w.Rows, mode: modeStore, tt: 8}, g)
+	require.NoError(t, err)
+	run(t, r.d, step, ds, nTok, 0, nil)
+	return readF32(t, r.d, yb, nTok*w.Rows)
+}
+
+// TestGemmKTDequant checks that gemm_kt.wgsl's w4 dequantizers give the
+// values of the type's unit_vals exactly: a GEMM over identity activation
+// rows (token k is the unit vector e_k, so every sum holds one product
+// w*1 and exact zeros) returns the dequantized weights themselves, which
+// must equal gemm.wgsl's (unit_vals through unit_store) bit for bit, and
+// quant's CPU dequantizer's (llama.cpp's values) up to the rounding of the
+// scale products on the GPU (Q4_K: d*sc*q - dmin*m), counted and bounded
+// (exact on lavapipe). On lavapipe the sums over random activations are
+// gemm.wgsl's bit for bit too (both fma in k order).
+func TestGemmKTDequant(t *testing.T) {
+	if !inFreshProcess(t) {
+		return
+	}
+	d := testDevice(t)
+	rng := rand.New(rand.NewPCG(8, 9))
+	old := defaultGemmTile
+	old.sk = 0
+	kt := defaultKTTile
+	kt.sk = 0
+	const rows, cols = 130, 512
+	x := make([]float32, cols*cols)
+	for k := 0; k < cols; k++ {
+		x[k*cols+k] = 1
+	}
+	for _, typ := range ktTestTypes {
+		t.Run(typ.String(), func(t *testing.T) {
+			r := &resources{d: d}
+			defer r.release()
+			w := randomTensor(t, rng, typ, rows, cols)
+			got := gemmRun(t, r, kt, w, x, cols)
+			want := gemmRun(t, r, old, w, x, cols)
+			tr, err := quant.For(typ)
+			require.NoError(t, err)
+			row := make([]float32, cols)
+			diffs := 0
+			for o := 0; o < rows; o++ {
+				tr.Dequantize(row, w.Data[o*w.RowBytes():(o+1)*w.RowBytes()])
+				for k := 0; k < cols; k++ {
+					g := got[k*rows+o]
+					require.Equalf(t, math.Float32bits(want[k*rows+o]), math.Float32bits(g),
+						"row %d column %d: gemm_kt %g, gemm %g", o, k, g, want[k*rows+o])
+					if g != row[k] {
+						diffs++
+						require.InDeltaf(t, row[k], g, 1e-6*math.Abs(float64(row[k]))+1e-7,
+							"row %d column %d: gemm_kt %g, CPU %g", o, k, g, row[k])
+					}
+				}
+			}
+			t.Logf("%s: %d of %d values equal gemm.wgsl's bit for bit; %d differ from the CPU's in the last bits", typ, rows*cols, rows*cols, diffs)
+			if !isSoftware(d.info) {
+				return
+			}
+			// lavapipe: the CPU's values exactly, and on random activations
+			// gemm.wgsl's sums bit for bit (both fma in k order)
+			require.Zero(t, diffs, "dequantized values differ from the CPU's on lavapipe")
+			const nTok = 70
+			xr := make([]float32, nTok*cols)
+			for i := range xr {
+				xr[i] = float32(rng.NormFloat64())
+			}
+			got = gemmRun(t, r, kt, w, xr, nTok)
+			want = gemmRun(t, r, old, w, xr, nTok)
+			for i := range want {
+				require.Equalf(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "random activations: output %d: gemm_kt %g, gemm %g", i, got[i], want[i])
+			}
+		})
+	}
+}
+
+// TestKTTileEnv checks how HEARTH_GPU_GEMM_KT strings select gemm_kt
+// tilings (the device sweep depends on it): off unless set, "1" for the
+// default, "BM,BN,BK,RB,CB[,DOT]", invalid strings give the default, the
+// split override applies, tilings beyond the adapter turn it off.
+func TestKTTileEnv(t *testing.T) {
+	d := &device{limits: wgpu.Limits{MaxComputeWorkgroupStorageSize: 49152, MaxComputeInvocationsPerWorkgroup: 1024}}
+	sk := defaultKTTile.sk
+	for _, c := range []struct {
+		env, split string
+		want       gemmTile
+		ok         bool
+	}{
+		{"", "", gemmTile{}, false},
+		{"0", "", gemmTile{}, false},
+		{"1", "", defaultKTTile, true},
+		{"128,128,32,2,2", "", gemmTile{bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: sk, kt: 1}, true},
+		{"128,64,32,2,1,1", "", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: sk, kt: 1, dot: 1}, true},
+		{"64,64,64,1,1", "0", gemmTile{bm: 64, bn: 64, bk: 64, rb: 1, cb: 1, un: 1, kt: 1}, true},
+		{"1", "1024", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 1024, kt: 1}, true},
+		{"64,64,48,1,1", "", defaultKTTile, true},    // BK not a multiple of 32
+		{"60,64,32,1,1", "", defaultKTTile, true},    // BM not whole 8-row pairs of groups
+		{"128,64,32,2,1,2", "", defaultKTTile, true}, // DOT 2
+		{"128,64,32,2,1,0,1", "", gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: sk, kt: 1, db: 1}, true},
+		{"128,64,32,2,1,0,2", "", defaultKTTile, true},   // DB 2
+		{"128,64,32,2,1,0,1,1", "", defaultKTTile, true}, // 8 fields
+		{"yes", "", defaultKTTile, true},
+		{"256,128,32,1,1", "", defaultKTTile, true}, // 2048 threads: invalid
+		{"256,256,64,2,2", "", gemmTile{}, false},   // 147 KiB of workgroup memory
+	} {
+		t.Setenv(gemmKTEnv, c.env)
+		t.Setenv(gemmSplitEnv, c.split)
+		g, ok := ktTileFor(d)
+		require.Equalf(t, c.ok, ok, "%q", c.env)
+		if ok {
+			require.Equalf(t, c.want, g, "%q", c.env)
+			require.LessOrEqual(t, g.sharedBytes(), 49152)
+		}
+	}
+	// gemm_kt is chosen for its five types only, gemm.wgsl for the others
+	require.Len(t, ktTypes, 5)
+	for typ := range typeKernel {
+		src, err := ktShader(typeKernel[typ], defaultKTTile, modeStore)
+		if ktTypes[typ] {
+			require.NoErrorf(t, err, "%s", typ)
+			require.Containsf(t, src, "fn w_dec(", "%s", typ)
+		} else {
+			require.Errorf(t, err, "%s has no w4 but ktShader accepted it", typ)
 		}
 	}
 }
