@@ -237,10 +237,8 @@ func (r *resources) product(step *wgpu.Buffer, m mv) ([]dispatch, error) {
 			g = b
 		}
 	}
-	if _, ok := ktTypes[m.w.typ]; ok {
-		if k, ok := ktTileFor(r.d); ok {
-			g = k
-		}
+	if k, ok := ktTileFor(r.d, m.w.typ); ok {
+		g = k
 	}
 	return r.gemm(step, m, g)
 }
@@ -548,8 +546,8 @@ func (r *resources) gemmSplit(step *wgpu.Buffer, m mv, g gemmTile, c chunk, tile
 // vec4 dequantizers) for the weight types of ktTypes: "1" for
 // defaultKTTile, or "BM,BN,BK,RB,CB[,DOT[,DB]]" (DOT 1: dot()
 // accumulation; DB 1: the next step's loads held in registers during the
-// multiply).
-// Unset, empty or "0": gemm.wgsl for every type (today's path).
+// multiply), for all of them. "0": gemm.wgsl for every type. Unset or
+// empty: ktDefaults.
 const gemmKTEnv = "HEARTH_GPU_GEMM_KT"
 
 // ktTypes are the weight types with a w4 dequantizer in gemm_kt.wgsl.
@@ -562,19 +560,46 @@ var ktTypes = map[gguf.TensorType]bool{
 // split K as defaultGemmTile.
 var defaultKTTile = gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 256, kt: 1}
 
-// ktTileFor returns the gemm_kt tiling the environment asks for on d, or
-// ok false when HEARTH_GPU_GEMM_KT is off, or when the tiling does not fit
-// the adapter. A string that is not a valid tiling gives defaultKTTile.
-// HEARTH_GPU_GEMM_SPLIT overrides the split target as for gemm.wgsl.
-func ktTileFor(d *device) (g gemmTile, ok bool) {
-	s := os.Getenv(gemmKTEnv)
-	if s == "" || s == "0" {
+// ktDefaults are the weight types whose batched products run gemm_kt.wgsl
+// by default, and their tilings, measured on an H200 against gemm.wgsl's
+// 128x64 default (TestPrefillBench, 512-token TinyLlama-shaped prompts,
+// GEMM ms of a prefill; docs/benchmarks-gpu.md): Q4_K_M (Q4_K and Q6_K)
+// 128x128 8x8 double-buffered 55.3 -> 42.9 ms (8,428 -> 10,803 t/s), F16
+// 128x128 8x8 57.5 -> 39.1 ms (8,045 -> 11,401 t/s). Q4_0 (46.0 -> 45.0 ms
+// at 128x128: a tie) and Q8_0 (not measured) keep gemm.wgsl. Where a
+// tiling does not fit the adapter (lavapipe's 32 KiB of workgroup memory)
+// the type keeps gemm.wgsl too.
+var ktDefaults = map[gguf.TensorType]gemmTile{
+	gguf.TypeQ4_K: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
+	gguf.TypeQ6_K: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
+	gguf.TypeF16:  {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1},
+}
+
+// ktTileFor returns the gemm_kt tiling for products of weight type typ on
+// d: the one HEARTH_GPU_GEMM_KT asks for (for every type of ktTypes), else
+// ktDefaults'; ok false when gemm.wgsl runs instead (a type without a
+// gemm_kt dequantizer or default, HEARTH_GPU_GEMM_KT=0, or a tiling that
+// does not fit the adapter). A string that is not a valid tiling gives
+// defaultKTTile. HEARTH_GPU_GEMM_SPLIT overrides the split target as for
+// gemm.wgsl.
+func ktTileFor(d *device, typ gguf.TensorType) (g gemmTile, ok bool) {
+	if !ktTypes[typ] {
 		return g, false
 	}
-	g = defaultKTTile
-	if e, ok := parseKTTile(s); ok {
-		e.sk = g.sk
-		g = e
+	s := os.Getenv(gemmKTEnv)
+	switch s {
+	case "0":
+		return g, false
+	case "":
+		if g, ok = ktDefaults[typ]; !ok {
+			return g, false
+		}
+	default:
+		g = defaultKTTile
+		if e, ok := parseKTTile(s); ok {
+			e.sk = g.sk
+			g = e
+		}
 	}
 	if s := os.Getenv(gemmSplitEnv); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
