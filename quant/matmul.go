@@ -1,6 +1,10 @@
 package quant
 
-import "github.com/hearthllm/hearth/gguf"
+import (
+	"unsafe"
+
+	"github.com/hearthllm/hearth/gguf"
+)
 
 // matMulRowTile is how many weight rows the unbatched MatMul keeps hot in
 // cache while it walks the activation rows.
@@ -47,23 +51,42 @@ const maxFloatTile = 32
 // weight vector once for three activation rows, Q2_K..Q6_K through
 // ones that decode each weight block once for eight (or four) activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
-// tiles so that each tile is read from memory once for all m rows. It
-// allocates nothing.
+// tiles so that each tile is read from memory once for all m rows. At
+// LevelAVX512, F16 weights go four rows at a time through a kernel that
+// widens each weight and activation vector once for twelve pairs (same
+// bits). It allocates nothing.
 func MatMul(tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	matMulAt(useAVX2, tr.VecDot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 }
 
-// matMulAt is MatMul with the batched AVX2 kernels when avx2 is set (the CPU
-// must have them) and dot as the row dot product for everything else.
+// matMulAt is MatMul with the batched kernels when avx2 is set (the CPU
+// must have them; the AVX-512 ones where the process runs at LevelAVX512
+// and the type has them) and dot as the row dot product for everything
+// else.
 func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
+	lv := LevelGeneric
+	if avx2 {
+		lv = batchLevel(tr.Type)
+	}
+	matMulLevel(lv, dot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+}
+
+// matMulLevel is MatMul with level lv's batched kernels (the CPU must have
+// them; LevelAVX512 only changes the types with AVX-512 batched kernels
+// here, F16) and dot as the row dot product for everything else.
+func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
 	done := 0
-	if avx2 {
+	if lv >= LevelAVX2 {
 		switch tr.Type {
 		case gguf.TypeF32, gguf.TypeF16:
-			done = matMulFloatAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+			k4 := f16x4None
+			if lv >= LevelAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16) {
+				k4 = f16x4AVX512
+			}
+			done = matMulFloatAVX2(tr.Type, k4, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 			done = matMulKQuantAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		default:
@@ -198,8 +221,11 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 // activation rows and returns how many rows it did (0 when the rows do not
 // fit it). It walks tiles of weight rows, and for each group of three
 // activation rows the row in chunks of floatChunk elements, carrying each
-// pair's accumulators from chunk to chunk. r0 < r1.
-func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
+// pair's accumulators from chunk to chunk. Unless k4 is f16x4None (F16
+// only; f16x4AVX512 needs LevelAVX512) the tile's weight rows go four at a
+// time through that kernel, whatever the row length, with the same
+// accumulators and so the same bits. r0 < r1.
+func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	np := n &^ 31
 	es := 4 // element size
 	if t == gguf.TypeF16 {
@@ -213,7 +239,7 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 	// last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
 	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
-	if np <= floatChunk {
+	if np <= floatChunk && k4 == f16x4None {
 		matMulFloatWholeAVX2(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, groups, r0, r1)
 		return groups * floatBatchRows
 	}
@@ -236,7 +262,16 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 					continue
 				}
 				y := &asU16(a[i0*aRowBytes+2*k0:])[0]
-				for r := t0; r < t1; r++ {
+				r := t0
+				for ; k4 != f16x4None && r+4 <= t1; r += 4 {
+					x := asU16(w[r*rowBytes+2*k0 : (r+3)*rowBytes+2*(k0+kn)])
+					if k4 == f16x4AVX512 {
+						dotF16x4x3AVX512(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
+					} else {
+						dotF16x4x3Go(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
+					}
+				}
+				for ; r < t1; r++ {
 					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
 					dotF16x3AVX2(&x[0], y, aRowBytes, kn, &acc[r-t0][0])
 				}
@@ -248,6 +283,32 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 		}
 	}
 	return groups * floatBatchRows
+}
+
+// f16x4Kernel names the kernel matMulFloatAVX2 runs on four F16 weight
+// rows at a time: none (one at a time with dotF16x3AVX2),
+// dotF16x4x3AVX512, or its Go model dotF16x4x3Go (for tests on CPUs without
+// AVX-512). A name, not a func value, so the calls stay direct and the
+// accumulators on the stack.
+type f16x4Kernel uint8
+
+const (
+	f16x4None f16x4Kernel = iota
+	f16x4AVX512
+	f16x4Go
+)
+
+// dotF16x4x3Go is dotF16x4x3AVX512's contract with dotF16x3AVX2 run on
+// each of the four weight rows (so it needs LevelAVX2): matMulFloatAVX2
+// runs it in tests only, so that its four-row path can be checked on CPUs
+// without AVX-512; TestDotF16x4x3AVX512 checks the kernel against the same
+// calls.
+func dotF16x4x3Go(x *uint16, xStride int, y *uint16, yStride, n int, acc *float32) {
+	xs := unsafe.Slice(x, (3*xStride)/2+n)
+	as := unsafe.Slice(acc, 4*floatBatchRows*32)
+	for k := 0; k < 4; k++ {
+		dotF16x3AVX2(&xs[k*xStride/2], y, yStride, n, &as[k*floatBatchRows*32])
+	}
 }
 
 // matMulFloatWholeAVX2 is matMulFloatAVX2 for rows of at most floatChunk

@@ -83,6 +83,8 @@ func main() {
 		q8_0GemmX8()
 		q4_0GemmR4x16()
 		q4KGemmR4x16()
+		f16Gemm4x3()
+		f16Gemv8()
 	default:
 		fmt.Fprintf(os.Stderr, "_avo: unknown AVO_SET %q\n", set)
 		os.Exit(2)
