@@ -170,10 +170,11 @@ func TestGemvF16x8AVX512(t *testing.T) {
 
 // f16Shapes are MatMul/Gemv shapes around the F16 kernels' edges: weight
 // rows not a multiple of four or eight, activation rows not a multiple of
-// three, row lengths below 32, with tails, within one chunk
-// (floatChunk) and over several.
+// three (leftovers, which go through the one-token kernel at
+// LevelAVX512) or fewer than three, row lengths below 32, with tails,
+// within one chunk (floatChunk) and over several.
 var f16Shapes = []struct{ rows, n, m int }{
-	{1, 64, 4}, {7, 16, 3}, {9, 40, 5}, {37, 512, 7}, {33, 520, 3}, {64, 1000, 9}, {20, 2048, 6},
+	{1, 64, 4}, {7, 16, 3}, {9, 40, 5}, {19, 96, 2}, {16, 40, 1}, {37, 512, 7}, {33, 520, 3}, {64, 1000, 9}, {20, 2048, 6},
 }
 
 // TestMatMulF16Levels checks MatMul's F16 four-row path against the

@@ -53,7 +53,8 @@ const maxFloatTile = 32
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. At
 // LevelAVX512, F16 weights go four rows at a time through a kernel that
-// widens each weight and activation vector once for twelve pairs (same
+// widens each weight and activation vector once for twelve pairs, and the
+// leftover activation rows through the eight-row one-token kernel (same
 // bits). It allocates nothing.
 func MatMul(tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	matMulAt(useAVX2, tr.VecDot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
@@ -73,17 +74,21 @@ func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst [
 
 // matMulLevel is MatMul with level lv's batched kernels (the CPU must have
 // them; LevelAVX512 only changes the types with AVX-512 batched kernels
-// here, F16) and dot as the row dot product for everything else.
+// here, F16) and dot as the row dot product for everything else. At
+// LevelAVX512 the F16 activation rows left over by the batched kernel go
+// eight weight rows at a time through gemvF16x8AVX512, which gives
+// vecDotF16's AVX2 bits (dot must give them too).
 func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
 	done := 0
+	x512 := lv >= LevelAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16)
 	if lv >= LevelAVX2 {
 		switch tr.Type {
 		case gguf.TypeF32, gguf.TypeF16:
 			k4 := f16x4None
-			if lv >= LevelAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16) {
+			if x512 {
 				k4 = f16x4AVX512
 			}
 			done = matMulFloatAVX2(tr.Type, k4, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
@@ -98,7 +103,11 @@ func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst
 		for i := done; i < m; i++ {
 			ar := a[i*aRowBytes : (i+1)*aRowBytes]
 			out := dst[i*ldDst : i*ldDst+t1]
-			for r := t0; r < t1; r++ {
+			r := t0
+			if x512 {
+				r = gemvF16AVX512(out, w, rowBytes, n, ar, t0, t1)
+			}
+			for ; r < t1; r++ {
 				off := r * rowBytes
 				out[r] = dot(n, w[off:off+rowBytes], ar)
 			}
