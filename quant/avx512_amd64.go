@@ -78,3 +78,16 @@ func dotF16x4x3AVX512(x *uint16, xStride int, y *uint16, yStride int, n int, acc
 //
 //go:noescape
 func gemvF16x8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+
+// dotF16x4x3WAVX512 is dotF16x4x3AVX512 with the three activation rows'
+// chunks already widened to float32 (at y + c*yStride bytes), the same
+// sums. It needs LevelAVX512.
+//
+//go:noescape
+func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32)
+
+// widenF16AVX512 sets dst[i] to the float32 value of the half src[i]
+// (exact), i < n, n > 0 a multiple of 32. It needs LevelAVX512.
+//
+//go:noescape
+func widenF16AVX512(dst *float32, src *uint16, n int)

@@ -39,3 +39,11 @@ func dotF16x4x3AVX512(x *uint16, xStride int, y *uint16, yStride, n int, acc *fl
 func gemvF16x8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride, n int, acc *float32) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func widenF16AVX512(dst *float32, src *uint16, n int) {
+	panic("quant: no AVX-512 kernels")
+}

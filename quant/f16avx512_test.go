@@ -121,9 +121,10 @@ func TestF16AVX2OrderModel(t *testing.T) {
 	}
 }
 
-// TestDotF16x4x3AVX512 checks the AVX-512 batched F16 kernel against
-// dotF16x3AVX2 run on each of its four weight rows, bit for bit, from
-// random accumulators.
+// TestDotF16x4x3AVX512 checks the AVX-512 batched F16 kernels
+// (dotF16x4x3AVX512, and dotF16x4x3WAVX512 on widenF16AVX512's output)
+// against dotF16x3AVX2 run on each of their four weight rows, bit for bit,
+// from random accumulators.
 func TestDotF16x4x3AVX512(t *testing.T) {
 	skipWithoutAVX512(t)
 	rng := rand.New(rand.NewPCG(103, 104))
@@ -134,12 +135,24 @@ func TestDotF16x4x3AVX512(t *testing.T) {
 				a, aRowBytes := f16Matrix(rng, f, 3, n)
 				got := randAcc(rng, 4*96)
 				want := append([]float32(nil), got...)
+				gotW := append([]float32(nil), got...)
 				dotF16x4x3AVX512(&asU16(w)[0], rowBytes, &asU16(a)[0], aRowBytes, n, &got[0])
 				for k := 0; k < 4; k++ {
 					dotF16x3AVX2(&asU16(w[k*rowBytes:])[0], &asU16(a)[0], aRowBytes, n, &want[96*k])
 				}
+				// The wide variant: the activations widened by widenF16AVX512
+				// (checked against FP16ToFP32) into rows n+16 floats apart.
+				wide := make([]float32, 3*(n+16))
+				for c := 0; c < 3; c++ {
+					widenF16AVX512(&wide[c*(n+16)], &asU16(a[c*aRowBytes:])[0], n)
+					for i, h := range asU16(a[c*aRowBytes : c*aRowBytes+2*n]) {
+						require.Equal(t, math.Float32bits(FP16ToFP32(h)), math.Float32bits(wide[c*(n+16)+i]), "widened row %d element %d", c, i)
+					}
+				}
+				dotF16x4x3WAVX512(&asU16(w)[0], rowBytes, &wide[0], 4*(n+16), n, &gotW[0])
 				for i := range got {
 					require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "weight row %d, activation row %d, accumulator %d: AVX-512 %g, AVX2 %g", i/96, i%96/32, i%32, got[i], want[i])
+					require.Equal(t, math.Float32bits(want[i]), math.Float32bits(gotW[i]), "wide: weight row %d, activation row %d, accumulator %d: AVX-512 %g, AVX2 %g", i/96, i%96/32, i%32, gotW[i], want[i])
 				}
 			})
 		}
@@ -179,9 +192,9 @@ var f16Shapes = []struct{ rows, n, m int }{
 
 // TestMatMulF16Levels checks MatMul's F16 four-row path against the
 // one-row AVX2 path, bit for bit, over several row ranges and shapes:
-// matMulFloatAVX2 with the Go model of the four-row kernel (any AVX2 CPU)
-// and, on AVX-512 hardware, with dotF16x4x3AVX512 and the whole of
-// matMulLevel at LevelAVX512.
+// matMulFloatAVX2 with the Go models of the four-row kernels (any AVX2
+// CPU) and, on AVX-512 hardware, with dotF16x4x3AVX512 and
+// dotF16x4x3WAVX512 and the whole of matMulLevel at LevelAVX512.
 func TestMatMulF16Levels(t *testing.T) {
 	skipWithoutAVX2(t)
 	x512 := hardwareLevel() >= LevelAVX512
@@ -213,9 +226,9 @@ func TestMatMulF16Levels(t *testing.T) {
 							require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: activation row %d, weight row %d", name, i/ld, i%ld)
 						}
 					}
-					kernels := []f16x4Kernel{f16x4Go}
+					kernels := []f16x4Kernel{f16x4Go, f16x4WideGo}
 					if x512 {
-						kernels = append(kernels, f16x4AVX512)
+						kernels = append(kernels, f16x4AVX512, f16x4WideAVX512)
 						got := fill()
 						matMulLevel(LevelAVX512, dot, tr, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
 						check("matMulLevel(LevelAVX512)", got, sh.m)
@@ -273,22 +286,34 @@ func TestF16Dispatch(t *testing.T) {
 
 // BenchmarkF16Levels times the F16 products at LevelAVX2 and LevelAVX512
 // on TinyLlama's shapes (weight rows x elements: 2048x2048 attention,
-// 5632x2048 FFN up/gate, 2048x5632 FFN down): MatMul against 128
-// activation rows ("gemm") and Gemv ("gemv"), on one thread and on
-// GOMAXPROCS goroutines splitting the weight rows as engine/cpu does.
-// GMAC/s is multiply-adds per wall second.
+// 5632x2048 FFN up/gate, 2048x5632 FFN down): MatMul's batched kernels
+// against 128 activation rows ("gemm": matMulFloatAVX2 with the one-row
+// AVX2 kernel, dotF16x4x3AVX512, or dotF16x4x3WAVX512 on widened
+// activations, "avx512wide"; the 126 rows of whole groups) and Gemv
+// ("gemv"), on one thread and on GOMAXPROCS goroutines splitting the
+// weight rows as engine/cpu does. GMAC/s is multiply-adds per wall second.
 func BenchmarkF16Levels(b *testing.B) {
 	const m = 128
 	tr := mustFor(b, gguf.TypeF16)
-	dot := func(n int, w, a []byte) float32 { return vecDotF16At(true, n, w, a) }
 	for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
 		rows, n := sh[0], sh[1]
 		w, a, rowBytes, aRowBytes := testMatrix(b, tr, rand.New(rand.NewPCG(111, uint64(rows))), rows, n, m)
 		dst := make([]float32, m*rows)
 		for _, op := range []string{"gemm", "gemv"} {
-			for _, lv := range []Level{LevelAVX2, LevelAVX512} {
+			for _, kind := range []string{"avx2", "avx512", "avx512wide"} {
+				lv := LevelAVX512
+				k4 := f16x4AVX512
+				switch kind {
+				case "avx2":
+					lv, k4 = LevelAVX2, f16x4None
+				case "avx512wide":
+					if op == "gemv" {
+						continue
+					}
+					k4 = f16x4WideAVX512
+				}
 				for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
-					b.Run(fmt.Sprintf("%s/%dx%d/%s/threads%d", op, rows, n, lv, threads), func(b *testing.B) {
+					b.Run(fmt.Sprintf("%s/%dx%d/%s/threads%d", op, rows, n, kind, threads), func(b *testing.B) {
 						if hardwareLevel() < lv {
 							b.Skipf("!!! SKIPPING: this CPU lacks %s", lv)
 						}
@@ -300,7 +325,7 @@ func BenchmarkF16Levels(b *testing.B) {
 								go func(r0, r1 int) {
 									defer wg.Done()
 									if op == "gemm" {
-										matMulLevel(lv, dot, tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+										matMulFloatAVX2(gguf.TypeF16, k4, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 										return
 									}
 									if lv == LevelAVX512 {
@@ -315,7 +340,7 @@ func BenchmarkF16Levels(b *testing.B) {
 						}
 						macs := float64(rows * n)
 						if op == "gemm" {
-							macs *= m
+							macs *= m / floatBatchRows * floatBatchRows
 						}
 						b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 					})

@@ -89,7 +89,7 @@ func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst
 		case gguf.TypeF32, gguf.TypeF16:
 			k4 := f16x4None
 			if x512 {
-				k4 = f16x4AVX512
+				k4 = f16x4Default
 			}
 			done = matMulFloatAVX2(tr.Type, k4, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
@@ -231,9 +231,9 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 // fit it). It walks tiles of weight rows, and for each group of three
 // activation rows the row in chunks of floatChunk elements, carrying each
 // pair's accumulators from chunk to chunk. Unless k4 is f16x4None (F16
-// only; f16x4AVX512 needs LevelAVX512) the tile's weight rows go four at a
-// time through that kernel, whatever the row length, with the same
-// accumulators and so the same bits. r0 < r1.
+// only; the AVX-512 kernels need LevelAVX512, the Go ones LevelAVX2) the
+// tile's weight rows go four at a time through that kernel, whatever the
+// row length, with the same accumulators and so the same bits. r0 < r1.
 func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	np := n &^ 31
 	es := 4 // element size
@@ -254,6 +254,7 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 	}
 	var acc [maxFloatTile][floatBatchRows * 32]float32
 	var out [floatBatchRows]float32
+	var wide [floatBatchRows][floatChunk]float32 // the widened activation chunks (f16x4Wide*)
 	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
@@ -271,12 +272,29 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 					continue
 				}
 				y := &asU16(a[i0*aRowBytes+2*k0:])[0]
+				if k4 == f16x4WideAVX512 || k4 == f16x4WideGo {
+					for c := 0; c < floatBatchRows; c++ {
+						yc := asU16(a[(i0+c)*aRowBytes+2*k0 : (i0+c)*aRowBytes+2*(k0+kn)])
+						if k4 == f16x4WideAVX512 {
+							widenF16AVX512(&wide[c][0], &yc[0], kn)
+						} else {
+							for i, h := range yc {
+								wide[c][i] = FP16ToFP32(h)
+							}
+						}
+					}
+				}
 				r := t0
 				for ; k4 != f16x4None && r+4 <= t1; r += 4 {
 					x := asU16(w[r*rowBytes+2*k0 : (r+3)*rowBytes+2*(k0+kn)])
-					if k4 == f16x4AVX512 {
+					switch k4 {
+					case f16x4AVX512:
 						dotF16x4x3AVX512(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
-					} else {
+					case f16x4WideAVX512:
+						dotF16x4x3WAVX512(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
+					case f16x4WideGo:
+						dotF16x4x3WGo(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
+					default:
 						dotF16x4x3Go(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
 					}
 				}
@@ -296,16 +314,45 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 
 // f16x4Kernel names the kernel matMulFloatAVX2 runs on four F16 weight
 // rows at a time: none (one at a time with dotF16x3AVX2),
-// dotF16x4x3AVX512, or its Go model dotF16x4x3Go (for tests on CPUs without
-// AVX-512). A name, not a func value, so the calls stay direct and the
-// accumulators on the stack.
+// dotF16x4x3AVX512, dotF16x4x3WAVX512 (the three activation rows' chunk
+// widened once into float32 first, with widenF16AVX512: fewer conversions
+// in the inner loop; which of the two is faster is for BenchmarkF16Levels
+// on AVX-512 hardware to say), or their Go models (for tests on CPUs
+// without AVX-512). A name, not a func value, so the calls stay direct and
+// the accumulators on the stack.
 type f16x4Kernel uint8
 
 const (
 	f16x4None f16x4Kernel = iota
 	f16x4AVX512
 	f16x4Go
+	f16x4WideAVX512
+	f16x4WideGo
 )
+
+// f16x4Default is the four-row kernel MatMul runs F16 weights through at
+// LevelAVX512.
+const f16x4Default = f16x4AVX512
+
+// dotF16x4x3WGo is dotF16x4x3WAVX512's contract in Go: accumulator lane
+// l of activation row c, weight row k (acc[96k+32c+l]) gets
+// fma(x_k[32i+l], y_c[32i+l], acc) for every step i, the activations
+// float32 rows yStride bytes apart. matMulFloatAVX2 runs it in tests only.
+func dotF16x4x3WGo(x *uint16, xStride int, y *float32, yStride, n int, acc *float32) {
+	xs := unsafe.Slice(x, (3*xStride)/2+n)
+	ys := unsafe.Slice(y, (2*yStride)/4+n)
+	as := unsafe.Slice(acc, 4*floatBatchRows*32)
+	for k := 0; k < 4; k++ {
+		xk := xs[k*xStride/2 : k*xStride/2+n]
+		for c := 0; c < floatBatchRows; c++ {
+			yc := ys[c*yStride/4 : c*yStride/4+n]
+			ac := as[k*floatBatchRows*32+32*c : k*floatBatchRows*32+32*c+32]
+			for i, h := range xk {
+				ac[i%32] = fmaF32(FP16ToFP32(h), yc[i], ac[i%32])
+			}
+		}
+	}
+}
 
 // dotF16x4x3Go is dotF16x4x3AVX512's contract with dotF16x3AVX2 run on
 // each of the four weight rows (so it needs LevelAVX2): matMulFloatAVX2

@@ -23,22 +23,40 @@ import (
 // the three rows in order, so the AVX-512 batched kernel shares it and its
 // reduction (reduceF32x3AVX2) with the AVX2 kernel.
 
-// f16Gemm4x3 writes dotF16x4x3AVX512: four weight rows times three
-// activation rows over one chunk, each halves-vector widened once per step.
+// f16Gemm4x3 writes dotF16x4x3AVX512 (wide false) or dotF16x4x3WAVX512
+// (wide: the activations come already widened to float32, which VCVTPH2PS
+// does exactly, so the products are the same): four weight rows times
+// three activation rows over one chunk, each halves-vector widened once per
+// step.
 //
 // Registers: Z(6k+2c+h) is weight row k, activation row c, half h (A or
 // B); Z24..Z27 the four weight rows' widened half; Z28..Z30 the activation
 // rows'.
-func f16Gemm4x3() {
-	TEXT("dotF16x4x3AVX512", NOSPLIT, "func(x *uint16, xStride int, y *uint16, yStride, n int, acc *float32)")
-	Pragma("noescape")
-	Doc(
-		"dotF16x4x3AVX512 is dotF16x3AVX2 for four weight rows at once: weight",
-		"row k's chunk at x + k*xStride bytes (k < 4), the three activation rows'",
-		"at y + c*yStride, n > 0 a multiple of 32, and row k's 96 accumulators at",
-		"acc[96k:], carried bit for bit as dotF16x3AVX2 carries them. It needs",
-		"LevelAVX512.",
-	)
+func f16Gemm4x3(wide bool) {
+	if wide {
+		TEXT("dotF16x4x3WAVX512", NOSPLIT, "func(x *uint16, xStride int, y *float32, yStride, n int, acc *float32)")
+		Pragma("noescape")
+		Doc(
+			"dotF16x4x3WAVX512 is dotF16x4x3AVX512 with the three activation rows'",
+			"chunks already widened to float32 (at y + c*yStride bytes), the same",
+			"sums. It needs LevelAVX512.",
+		)
+	} else {
+		TEXT("dotF16x4x3AVX512", NOSPLIT, "func(x *uint16, xStride int, y *uint16, yStride, n int, acc *float32)")
+		Pragma("noescape")
+		Doc(
+			"dotF16x4x3AVX512 is dotF16x3AVX2 for four weight rows at once: weight",
+			"row k's chunk at x + k*xStride bytes (k < 4), the three activation rows'",
+			"at y + c*yStride, n > 0 a multiple of 32, and row k's 96 accumulators at",
+			"acc[96k:], carried bit for bit as dotF16x3AVX2 carries them. It needs",
+			"LevelAVX512.",
+		)
+	}
+	label := "f16x4x3loop"
+	aStep, aHalf := 64, 32 // activation bytes a step and a half
+	if wide {
+		label, aStep, aHalf = "f16x4x3wloop", 128, 64
+	}
 	Load(Param("x"), RSI)
 	Load(Param("xStride"), R11)
 	Load(Param("y"), RDI)
@@ -69,26 +87,34 @@ func f16Gemm4x3() {
 		{Base: RDI, Index: R8, Scale: 2},
 	}
 
-	Label("f16x4x3loop")
+	Label(label)
 	for h := 0; h < 2; h++ {
+		how := "widened"
+		if wide {
+			how = "loaded"
+		}
 		Comment(fmt.Sprintf("elements %d..%d: the weight rows widened into Z24..Z27,", 16*h, 16*h+15),
-			"each activation row widened once and fused into the four rows' sums.")
+			"each activation row "+how+" once and fused into the four rows' sums.")
 		for k, m := range wRows {
 			m.Disp += 32 * h
 			VCVTPH2PS(m, zr(24+k))
 		}
 		for c, m := range aRows {
-			m.Disp += 32 * h
-			VCVTPH2PS(m, zr(28+c))
+			m.Disp += aHalf * h
+			if wide {
+				VMOVUPS(m, zr(28+c))
+			} else {
+				VCVTPH2PS(m, zr(28+c))
+			}
 			for k := 0; k < 4; k++ {
 				VFMADD231PS(zr(28+c), zr(24+k), zr(6*k+2*c+h))
 			}
 		}
 	}
 	ADDQ(U8(64), RSI)
-	ADDQ(U8(64), RDI)
+	ADDQ(U32(uint32(aStep)), RDI)
 	SUBQ(U8(32), RCX)
-	JNZ(LabelRef("f16x4x3loop"))
+	JNZ(LabelRef(label))
 
 	for k := 0; k < 4; k++ {
 		for c := 0; c < 3; c++ {
@@ -157,6 +183,30 @@ func f16Gemv8() {
 		VHADDPS(xr(a), xr(a), xr(a))
 		VMOVSS(xr(a), Mem{Base: RDX, Disp: 4 * k})
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// widenF16 writes widenF16AVX512: n halves widened to float32.
+func widenF16() {
+	TEXT("widenF16AVX512", NOSPLIT, "func(dst *float32, src *uint16, n int)")
+	Pragma("noescape")
+	Doc(
+		"widenF16AVX512 sets dst[i] to the float32 value of the half src[i]",
+		"(exact), i < n, n > 0 a multiple of 32. It needs LevelAVX512.",
+	)
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("n"), RCX)
+	Label("widenf16loop")
+	VCVTPH2PS(Mem{Base: RSI}, Z0)
+	VCVTPH2PS(Mem{Base: RSI, Disp: 32}, Z1)
+	VMOVUPS(Z0, Mem{Base: RDI})
+	VMOVUPS(Z1, Mem{Base: RDI, Disp: 64})
+	ADDQ(U8(64), RSI)
+	ADDQ(U32(128), RDI)
+	SUBQ(U8(32), RCX)
+	JNZ(LabelRef("widenf16loop"))
 	VZEROUPPER()
 	RET()
 }

@@ -81,15 +81,38 @@ func emuAsmPath() string {
 	return "../avx512_amd64.s"
 }
 
-// TestEmulatedF16Gemm runs dotF16x4x3AVX512 on four weight rows and three
+// widenRows returns rows of halves widened to float32, stride bytes apart
+// (stride ≥ 4n, the padding junk).
+func widenRows(rng *rand.Rand, h [][]uint16, stride int) []byte {
+	n := len(h[0])
+	b := make([]byte, (len(h)-1)*stride+4*n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	for r, row := range h {
+		for i, v := range row {
+			putf(b[r*stride:], i, halfToFloat(v))
+		}
+	}
+	return b
+}
+
+// TestEmulatedF16Gemm runs dotF16x4x3AVX512 and dotF16x4x3WAVX512 (its
+// activations given widened to float32) on four weight rows and three
 // activation rows (padded strides, the buffers ending right after the last
 // rows' chunks) from random accumulators and checks all 384 of them
 // against dotF16x3AVX2's arithmetic, bit for bit.
 func TestEmulatedF16Gemm(t *testing.T) {
+	for _, name := range []string{"dotF16x4x3AVX512", "dotF16x4x3WAVX512"} {
+		t.Run(name, func(t *testing.T) { testEmulatedF16Gemm(t, name, name == "dotF16x4x3WAVX512") })
+	}
+}
+
+func testEmulatedF16Gemm(t *testing.T, kernel string, wide bool) {
 	p := parseAsm(t, emuAsmPath())
-	fn := p.funcs["dotF16x4x3AVX512"]
+	fn := p.funcs[kernel]
 	if fn == nil {
-		t.Fatal("dotF16x4x3AVX512 not in the assembly")
+		t.Fatalf("%s not in the assembly", kernel)
 	}
 	rng := rand.New(rand.NewPCG(71, 72))
 	for _, n := range []int{32, 64, 96, 512, 4128} {
@@ -98,6 +121,10 @@ func TestEmulatedF16Gemm(t *testing.T) {
 				xStride, yStride := 2*n+2*rng.IntN(9), 2*n+2*rng.IntN(9)
 				xb, x := f16Rows(rng, mode, 4, n, xStride)
 				yb, y := f16Rows(rng, mode, 3, n, yStride)
+				if wide {
+					yStride = 4*n + 4*rng.IntN(9)
+					yb = widenRows(rng, y, yStride)
+				}
 				acc := make([]float32, 4*96)
 				accb := make([]byte, 4*len(acc))
 				for i := range acc {
@@ -157,6 +184,33 @@ func TestEmulatedF16Gemv(t *testing.T) {
 					got := math.Float32frombits(binary.LittleEndian.Uint32(e.mem[dst+uint64(4*r):]))
 					if math.Float32bits(got) != math.Float32bits(want) {
 						t.Fatalf("row %d: emulated %g, model %g", r, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestEmulatedWidenF16 runs widenF16AVX512 and checks every float32 it
+// writes (and that it writes nothing past n).
+func TestEmulatedWidenF16(t *testing.T) {
+	p := parseAsm(t, emuAsmPath())
+	fn := p.funcs["widenF16AVX512"]
+	if fn == nil {
+		t.Fatal("widenF16AVX512 not in the assembly")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	for _, n := range []int{32, 64, 512} {
+		for mode, name := range f16Modes {
+			t.Run(fmt.Sprintf("n%d/%s", n, name), func(t *testing.T) {
+				src, h := f16Rows(rng, mode, 1, n, 2*n)
+				e := newEmu(t, p)
+				dst := e.alloc(make([]byte, 4*n))
+				e.run(fn, map[string]uint64{"dst": dst, "src": e.alloc(src), "n": uint64(n)})
+				for i, v := range h[0] {
+					got := binary.LittleEndian.Uint32(e.mem[dst+uint64(4*i):])
+					if want := math.Float32bits(halfToFloat(v)); got != want {
+						t.Fatalf("element %d (half %#04x): emulated %#08x, want %#08x", i, v, got, want)
 					}
 				}
 			})
