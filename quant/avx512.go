@@ -82,8 +82,22 @@ func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 i
 // vecDotF16 at LevelAVX2) and returns the first row it left for the
 // caller (r0 when n < 32). The CPU must have LevelAVX512.
 func gemvF16AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
+	return gemvF16AVX512At(gemvF16Prefetch, dst, w, rowBytes, n, a, r0, r1)
+}
+
+// gemvF16Prefetch says whether gemvF16AVX512 runs the kernel variant that
+// prefetches each row ahead (gemvF16x8PAVX512); BenchmarkF16Levels
+// compares the two.
+const gemvF16Prefetch = false
+
+// gemvF16AVX512At is gemvF16AVX512 with gemvF16x8PAVX512 when pf is set.
+func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
 	np := n &^ 31
-	end := gemvGroups(gemvF16x8AVX512, 8, false, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
+	kern := gemvF16x8AVX512
+	if pf {
+		kern = gemvF16x8PAVX512
+	}
+	end := gemvGroups(kern, 8, false, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
 	if np < n {
 		y := asU16(a[:2*n])
 		for r := r0; r < end; r++ {

@@ -91,3 +91,10 @@ func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride int, n int, a
 //
 //go:noescape
 func widenF16AVX512(dst *float32, src *uint16, n int)
+
+// gemvF16x8PAVX512 is gemvF16x8AVX512 with a software prefetch of each
+// row's data 1 KiB ahead of the loads (a variant for benchmarks to
+// compare). It needs LevelAVX512.
+//
+//go:noescape
+func gemvF16x8PAVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)

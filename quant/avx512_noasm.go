@@ -47,3 +47,7 @@ func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride, n int, acc *
 func widenF16AVX512(dst *float32, src *uint16, n int) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func gemvF16x8PAVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}

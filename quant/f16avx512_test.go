@@ -159,8 +159,9 @@ func TestDotF16x4x3AVX512(t *testing.T) {
 	}
 }
 
-// TestGemvF16x8AVX512 checks the AVX-512 one-token F16 kernel against
-// dotF16AVX2 on each of its eight rows, bit for bit.
+// TestGemvF16x8AVX512 checks the AVX-512 one-token F16 kernels (with and
+// without prefetch) against dotF16AVX2 on each of their eight rows, bit
+// for bit.
 func TestGemvF16x8AVX512(t *testing.T) {
 	skipWithoutAVX512(t)
 	rng := rand.New(rand.NewPCG(105, 106))
@@ -170,11 +171,13 @@ func TestGemvF16x8AVX512(t *testing.T) {
 				n := 32 * nb
 				w, rowBytes := f16Matrix(rng, f, 8, n)
 				a, _ := f16Matrix(rng, f, 1, n)
-				var got [8]float32
+				var got, gotP [8]float32
 				gemvF16x8AVX512(&got[0], &w[0], rowBytes, &a[0], nb)
+				gemvF16x8PAVX512(&gotP[0], &w[0], rowBytes, &a[0], nb)
 				for r := 0; r < 8; r++ {
 					want := dotF16AVX2(&asU16(w[r*rowBytes:])[0], &asU16(a)[0], n)
 					require.Equal(t, math.Float32bits(want), math.Float32bits(got[r]), "row %d: AVX-512 %g, AVX2 %g", r, got[r], want)
+					require.Equal(t, math.Float32bits(want), math.Float32bits(gotP[r]), "row %d: AVX-512 with prefetch %g, AVX2 %g", r, gotP[r], want)
 				}
 			})
 		}
@@ -290,7 +293,8 @@ func TestF16Dispatch(t *testing.T) {
 // against 128 activation rows ("gemm": matMulFloatAVX2 with the one-row
 // AVX2 kernel, dotF16x4x3AVX512, or dotF16x4x3WAVX512 on widened
 // activations, "avx512wide"; the 126 rows of whole groups) and Gemv
-// ("gemv"), on one thread and on GOMAXPROCS goroutines splitting the
+// ("gemv"; "avx512pf" is gemvF16x8PAVX512, which prefetches), on one
+// thread and on GOMAXPROCS goroutines splitting the
 // weight rows as engine/cpu does. GMAC/s is multiply-adds per wall second.
 func BenchmarkF16Levels(b *testing.B) {
 	const m = 128
@@ -300,7 +304,7 @@ func BenchmarkF16Levels(b *testing.B) {
 		w, a, rowBytes, aRowBytes := testMatrix(b, tr, rand.New(rand.NewPCG(111, uint64(rows))), rows, n, m)
 		dst := make([]float32, m*rows)
 		for _, op := range []string{"gemm", "gemv"} {
-			for _, kind := range []string{"avx2", "avx512", "avx512wide"} {
+			for _, kind := range []string{"avx2", "avx512", "avx512wide", "avx512pf"} {
 				lv := LevelAVX512
 				k4 := f16x4AVX512
 				switch kind {
@@ -311,6 +315,10 @@ func BenchmarkF16Levels(b *testing.B) {
 						continue
 					}
 					k4 = f16x4WideAVX512
+				case "avx512pf":
+					if op == "gemm" {
+						continue
+					}
 				}
 				for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 					b.Run(fmt.Sprintf("%s/%dx%d/%s/threads%d", op, rows, n, kind, threads), func(b *testing.B) {
@@ -329,7 +337,7 @@ func BenchmarkF16Levels(b *testing.B) {
 										return
 									}
 									if lv == LevelAVX512 {
-										r0 = gemvF16AVX512(dst, w, rowBytes, n, a, r0, r1)
+										r0 = gemvF16AVX512At(kind == "avx512pf", dst, w, rowBytes, n, a, r0, r1)
 									}
 									for r := r0; r < r1; r++ {
 										dst[r] = vecDotF16At(true, n, w[r*rowBytes:(r+1)*rowBytes], a)

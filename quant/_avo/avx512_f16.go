@@ -127,20 +127,39 @@ func f16Gemm4x3(wide bool) {
 	RET()
 }
 
+// gemvF16PrefetchAhead is how far ahead of its loads gemvF16x8PAVX512
+// prefetches each row (bytes).
+const gemvF16PrefetchAhead = 1024
+
 // f16Gemv8 writes gemvF16x8AVX512: eight weight rows times one activation
 // row, each row reduced like dotF16AVX2.
 //
 // Registers: Z(2k+h) is row k's accumulator of half h; Z16 the activation
 // half widened once; Z17..Z24 the rows' widened halves.
-func f16Gemv8() {
-	TEXT("gemvF16x8AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
+//
+// With prefetch (gemvF16x8PAVX512) each step also prefetches each row's
+// line gemvF16PrefetchAhead bytes ahead.
+func f16Gemv8(prefetch bool) {
+	name, label := "gemvF16x8AVX512", "f16g8loop"
+	if prefetch {
+		name, label = "gemvF16x8PAVX512", "f16g8ploop"
+	}
+	TEXT(name, NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
 	Pragma("noescape")
-	Doc(
-		"gemvF16x8AVX512 sets dst[0:8] to the F16 dot products of the eight",
-		"rows from w (row stride rowBytes) with a over nb > 0 steps of 32",
-		"elements, each equal bit for bit to dotF16AVX2 on that row. It needs",
-		"LevelAVX512.",
-	)
+	if prefetch {
+		Doc(
+			"gemvF16x8PAVX512 is gemvF16x8AVX512 with a software prefetch of each",
+			"row's data 1 KiB ahead of the loads (a variant for benchmarks to",
+			"compare). It needs LevelAVX512.",
+		)
+	} else {
+		Doc(
+			"gemvF16x8AVX512 sets dst[0:8] to the F16 dot products of the eight",
+			"rows from w (row stride rowBytes) with a over nb > 0 steps of 32",
+			"elements, each equal bit for bit to dotF16AVX2 on that row. It needs",
+			"LevelAVX512.",
+		)
+	}
 	Load(Param("dst"), RDX)
 	Load(Param("w"), RSI)
 	Load(Param("rowBytes"), R8)
@@ -154,7 +173,13 @@ func f16Gemv8() {
 	lo, hi := rows4(RSI, 0), rows4(R11, 0)
 	rows := append(lo[:], hi[:]...)
 
-	Label("f16g8loop")
+	Label(label)
+	if prefetch {
+		for _, m := range rows {
+			m.Disp += gemvF16PrefetchAhead
+			PREFETCHT0(m)
+		}
+	}
 	for h := 0; h < 2; h++ {
 		Comment(fmt.Sprintf("elements %d..%d", 16*h, 16*h+15))
 		VCVTPH2PS(Mem{Base: RDI, Disp: 32 * h}, Z16)
@@ -168,7 +193,7 @@ func f16Gemv8() {
 	ADDQ(U8(64), R11)
 	ADDQ(U8(64), RDI)
 	DECQ(RCX)
-	JNZ(LabelRef("f16g8loop"))
+	JNZ(LabelRef(label))
 
 	Comment("Each row: (acc0+acc2)|(acc1+acc3), its halves added, then lo+hi",
 		"and two horizontal adds, as dotF16AVX2 reduces.")

@@ -158,13 +158,20 @@ func testEmulatedF16Gemm(t *testing.T, kernel string, wide bool) {
 	}
 }
 
-// TestEmulatedF16Gemv runs gemvF16x8AVX512 on eight padded weight rows and
-// checks each row's sum against dotF16AVX2's arithmetic, bit for bit.
+// TestEmulatedF16Gemv runs gemvF16x8AVX512 and gemvF16x8PAVX512 on eight
+// padded weight rows and checks each row's sum against dotF16AVX2's
+// arithmetic, bit for bit.
 func TestEmulatedF16Gemv(t *testing.T) {
+	for _, name := range []string{"gemvF16x8AVX512", "gemvF16x8PAVX512"} {
+		t.Run(name, func(t *testing.T) { testEmulatedF16Gemv(t, name) })
+	}
+}
+
+func testEmulatedF16Gemv(t *testing.T, kernel string) {
 	p := parseAsm(t, emuAsmPath())
-	fn := p.funcs["gemvF16x8AVX512"]
+	fn := p.funcs[kernel]
 	if fn == nil {
-		t.Fatal("gemvF16x8AVX512 not in the assembly")
+		t.Fatalf("%s not in the assembly", kernel)
 	}
 	rng := rand.New(rand.NewPCG(73, 74))
 	for _, nb := range []int{1, 2, 3, 16, 129} {
