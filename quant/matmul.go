@@ -53,9 +53,9 @@ const maxFloatTile = 32
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. At
 // LevelAVX512, F16 weights go four rows at a time through a kernel that
-// widens each weight and activation vector once for twelve pairs, and the
-// leftover activation rows through the eight-row one-token kernel (same
-// bits). It allocates nothing.
+// widens each weight vector once for three activation rows (whose chunks
+// are widened once for the tile), and the leftover activation rows through
+// the eight-row one-token kernel (same bits). It allocates nothing.
 func MatMul(tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	matMulAt(useAVX2, tr.VecDot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 }
@@ -331,8 +331,11 @@ const (
 )
 
 // f16x4Default is the four-row kernel MatMul runs F16 weights through at
-// LevelAVX512.
-const f16x4Default = f16x4AVX512
+// LevelAVX512: the widened-activation one, whose loop needs 8 conversions
+// per 24 FMAs instead of 14 (the widening costs 3 a chunk per tile row
+// group, a few per cent), the better of the two on paper; not yet measured
+// against f16x4AVX512 on AVX-512 hardware (BenchmarkF16Levels).
+const f16x4Default = f16x4WideAVX512
 
 // dotF16x4x3WGo is dotF16x4x3WAVX512's contract in Go: accumulator lane
 // l of activation row c, weight row k (acc[96k+32c+l]) gets
