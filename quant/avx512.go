@@ -17,8 +17,8 @@ import (
 //go:generate sh -c "cd _avo && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant"
 
 // hasAVX512Kernels says whether one-token products of weights of type t
-// have an AVX-512 kernel (and, for Q8_0, Q4_0 and Q4_K, whether the
-// batched products GemmQ8_0, GemmQ4_0 and GemmQ4K use theirs): at
+// have an AVX-512 kernel (and, for Q8_0, Q4_0, Q4_K and F16, whether the
+// batched products GemmQ8_0, GemmQ4_0, GemmQ4K and MatMul use theirs): at
 // LevelAVX512 those run it, every other type keeps its AVX2 kernels (which
 // give the same bits either way). The dispatch in gemv.go, GemmQ8_0,
 // GemmQ4_0 and GemmQ4K ask it, so taking a
@@ -26,7 +26,7 @@ import (
 // back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
 	switch t {
-	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
+	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16:
 		return true
 	}
 	return false
@@ -74,6 +74,37 @@ func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, r
 // first row it left for the caller. The CPU must have LevelAVX512.
 func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
 	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, false, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
+}
+
+// gemvF16AVX512 sets dst[r] = W[r,:]·a for the F16 rows r in [r0, r1)
+// that come in whole groups of eight from r0 with the AVX-512 kernel over
+// the first n&^31 elements and f16TailAVX2 for the rest (bit for bit
+// vecDotF16 at LevelAVX2) and returns the first row it left for the
+// caller (r0 when n < 32). The CPU must have LevelAVX512.
+func gemvF16AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
+	return gemvF16AVX512At(gemvF16Prefetch, dst, w, rowBytes, n, a, r0, r1)
+}
+
+// gemvF16Prefetch says whether gemvF16AVX512 runs the kernel variant that
+// prefetches each row ahead (gemvF16x8PAVX512); BenchmarkF16Levels
+// compares the two.
+const gemvF16Prefetch = false
+
+// gemvF16AVX512At is gemvF16AVX512 with gemvF16x8PAVX512 when pf is set.
+func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
+	np := n &^ 31
+	kern := gemvF16x8AVX512
+	if pf {
+		kern = gemvF16x8PAVX512
+	}
+	end := gemvGroups(kern, 8, false, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
+	if np < n {
+		y := asU16(a[:2*n])
+		for r := r0; r < end; r++ {
+			dst[r] = f16TailAVX2(dst[r], asU16(w[r*rowBytes:r*rowBytes+2*n]), y, np)
+		}
+	}
+	return end
 }
 
 // gemvQ4_0AVX512 is GemvQ4_0 for the rows r in [r0, r1) that come in whole

@@ -61,3 +61,40 @@ func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte,
 //
 //go:noescape
 func q4KGemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32)
+
+// dotF16x4x3AVX512 is dotF16x3AVX2 for four weight rows at once: weight
+// row k's chunk at x + k*xStride bytes (k < 4), the three activation rows'
+// at y + c*yStride, n > 0 a multiple of 32, and row k's 96 accumulators at
+// acc[96k:], carried bit for bit as dotF16x3AVX2 carries them. It needs
+// LevelAVX512.
+//
+//go:noescape
+func dotF16x4x3AVX512(x *uint16, xStride int, y *uint16, yStride int, n int, acc *float32)
+
+// gemvF16x8AVX512 sets dst[0:8] to the F16 dot products of the eight
+// rows from w (row stride rowBytes) with a over nb > 0 steps of 32
+// elements, each equal bit for bit to dotF16AVX2 on that row. It needs
+// LevelAVX512.
+//
+//go:noescape
+func gemvF16x8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
+
+// dotF16x4x3WAVX512 is dotF16x4x3AVX512 with the three activation rows'
+// chunks already widened to float32 (at y + c*yStride bytes), the same
+// sums. It needs LevelAVX512.
+//
+//go:noescape
+func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32)
+
+// widenF16AVX512 sets dst[i] to the float32 value of the half src[i]
+// (exact), i < n, n > 0 a multiple of 32. It needs LevelAVX512.
+//
+//go:noescape
+func widenF16AVX512(dst *float32, src *uint16, n int)
+
+// gemvF16x8PAVX512 is gemvF16x8AVX512 with a software prefetch of each
+// row's data 1 KiB ahead of the loads (a variant for benchmarks to
+// compare). It needs LevelAVX512.
+//
+//go:noescape
+func gemvF16x8PAVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)

@@ -31,3 +31,23 @@ func q4_0GemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, tab *byte,
 func q4KGemmR4x16AVX512(pack *byte, packB int, a *byte, aStride int, nb int, acc *float32) {
 	panic("quant: no AVX-512 kernels")
 }
+
+func dotF16x4x3AVX512(x *uint16, xStride int, y *uint16, yStride, n int, acc *float32) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func gemvF16x8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func dotF16x4x3WAVX512(x *uint16, xStride int, y *float32, yStride, n int, acc *float32) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func widenF16AVX512(dst *float32, src *uint16, n int) {
+	panic("quant: no AVX-512 kernels")
+}
+
+func gemvF16x8PAVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
+	panic("quant: no AVX-512 kernels")
+}

@@ -21,11 +21,12 @@ const (
 	LevelAVX2
 	// LevelAVX512 is LevelAVX2 plus AVX-512 kernels (AVX512F, AVX512BW,
 	// AVX512VL and AVX512_VNNI; amd64) for the one-token products of the
-	// types that have them (Q4_0, Q4_K, Q6_K and Q8_0 weights) and the
-	// batched Q4_0 and Q8_0 products (GemmQ4_0, GemmQ8_0; see
-	// hasAVX512Kernels); every other product keeps its AVX2 kernel. The
-	// AVX-512 kernels equal the AVX2 ones bit for bit: only exact integer
-	// work is widened, the float accumulation keeps the AVX2 order.
+	// types that have them (Q4_0, Q4_K, Q6_K, Q8_0 and F16 weights) and the
+	// batched Q4_0, Q8_0, Q4_K and F16 products (GemmQ4_0, GemmQ8_0,
+	// GemmQ4K, MatMul; see hasAVX512Kernels); every other product keeps its
+	// AVX2 kernel. The AVX-512 kernels equal the AVX2 ones bit for bit:
+	// integer work is exact, and every float accumulator lane gets the AVX2
+	// kernel's chain of operations in its order.
 	LevelAVX512
 )
 

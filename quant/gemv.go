@@ -166,6 +166,9 @@ func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1
 	if useAVX512 && tr.Type == gguf.TypeQ8_0 && hasAVX512Kernels(gguf.TypeQ8_0) {
 		r0 = gemvQ8_0AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
+	if useAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16) {
+		r0 = gemvF16AVX512(dst, w, rowBytes, n, a, r0, r1)
+	}
 	gemvRows(tr, dst, w, rowBytes, n, a, r0, r1)
 }
 

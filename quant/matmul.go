@@ -1,6 +1,10 @@
 package quant
 
-import "github.com/hearthllm/hearth/gguf"
+import (
+	"unsafe"
+
+	"github.com/hearthllm/hearth/gguf"
+)
 
 // matMulRowTile is how many weight rows the unbatched MatMul keeps hot in
 // cache while it walks the activation rows.
@@ -47,23 +51,47 @@ const maxFloatTile = 32
 // weight vector once for three activation rows, Q2_K..Q6_K through
 // ones that decode each weight block once for eight (or four) activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
-// tiles so that each tile is read from memory once for all m rows. It
-// allocates nothing.
+// tiles so that each tile is read from memory once for all m rows. At
+// LevelAVX512, F16 weights go four rows at a time through a kernel that
+// widens each weight vector once for three activation rows (whose chunks
+// are widened once for the tile), and the leftover activation rows through
+// the eight-row one-token kernel (same bits). It allocates nothing.
 func MatMul(tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	matMulAt(useAVX2, tr.VecDot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 }
 
-// matMulAt is MatMul with the batched AVX2 kernels when avx2 is set (the CPU
-// must have them) and dot as the row dot product for everything else.
+// matMulAt is MatMul with the batched kernels when avx2 is set (the CPU
+// must have them; the AVX-512 ones where the process runs at LevelAVX512
+// and the type has them) and dot as the row dot product for everything
+// else.
 func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
+	lv := LevelGeneric
+	if avx2 {
+		lv = batchLevel(tr.Type)
+	}
+	matMulLevel(lv, dot, tr, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+}
+
+// matMulLevel is MatMul with level lv's batched kernels (the CPU must have
+// them; LevelAVX512 only changes the types with AVX-512 batched kernels
+// here, F16) and dot as the row dot product for everything else. At
+// LevelAVX512 the F16 activation rows left over by the batched kernel go
+// eight weight rows at a time through gemvF16x8AVX512, which gives
+// vecDotF16's AVX2 bits (dot must give them too).
+func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) {
 	if r0 >= r1 || m <= 0 {
 		return
 	}
 	done := 0
-	if avx2 {
+	x512 := lv >= LevelAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16)
+	if lv >= LevelAVX2 {
 		switch tr.Type {
 		case gguf.TypeF32, gguf.TypeF16:
-			done = matMulFloatAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+			k4 := f16x4None
+			if x512 {
+				k4 = f16x4Default
+			}
+			done = matMulFloatAVX2(tr.Type, k4, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 			done = matMulKQuantAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		default:
@@ -75,7 +103,11 @@ func matMulAt(avx2 bool, dot func(n int, w, a []byte) float32, tr *Traits, dst [
 		for i := done; i < m; i++ {
 			ar := a[i*aRowBytes : (i+1)*aRowBytes]
 			out := dst[i*ldDst : i*ldDst+t1]
-			for r := t0; r < t1; r++ {
+			r := t0
+			if x512 {
+				r = gemvF16AVX512(out, w, rowBytes, n, ar, t0, t1)
+			}
+			for ; r < t1; r++ {
 				off := r * rowBytes
 				out[r] = dot(n, w[off:off+rowBytes], ar)
 			}
@@ -198,8 +230,11 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 // activation rows and returns how many rows it did (0 when the rows do not
 // fit it). It walks tiles of weight rows, and for each group of three
 // activation rows the row in chunks of floatChunk elements, carrying each
-// pair's accumulators from chunk to chunk. r0 < r1.
-func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
+// pair's accumulators from chunk to chunk. Unless k4 is f16x4None (F16
+// only; the AVX-512 kernels need LevelAVX512, the Go ones LevelAVX2) the
+// tile's weight rows go four at a time through that kernel, whatever the
+// row length, with the same accumulators and so the same bits. r0 < r1.
+func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	np := n &^ 31
 	es := 4 // element size
 	if t == gguf.TypeF16 {
@@ -213,12 +248,13 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 	// last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
 	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
-	if np <= floatChunk {
+	if np <= floatChunk && k4 == f16x4None {
 		matMulFloatWholeAVX2(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, groups, r0, r1)
 		return groups * floatBatchRows
 	}
 	var acc [maxFloatTile][floatBatchRows * 32]float32
 	var out [floatBatchRows]float32
+	var wide [floatBatchRows][floatChunk]float32 // the widened activation chunks (f16x4Wide*)
 	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
@@ -236,7 +272,33 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 					continue
 				}
 				y := &asU16(a[i0*aRowBytes+2*k0:])[0]
-				for r := t0; r < t1; r++ {
+				if k4 == f16x4WideAVX512 || k4 == f16x4WideGo {
+					for c := 0; c < floatBatchRows; c++ {
+						yc := asU16(a[(i0+c)*aRowBytes+2*k0 : (i0+c)*aRowBytes+2*(k0+kn)])
+						if k4 == f16x4WideAVX512 {
+							widenF16AVX512(&wide[c][0], &yc[0], kn)
+						} else {
+							for i, h := range yc {
+								wide[c][i] = FP16ToFP32(h)
+							}
+						}
+					}
+				}
+				r := t0
+				for ; k4 != f16x4None && r+4 <= t1; r += 4 {
+					x := asU16(w[r*rowBytes+2*k0 : (r+3)*rowBytes+2*(k0+kn)])
+					switch k4 {
+					case f16x4AVX512:
+						dotF16x4x3AVX512(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
+					case f16x4WideAVX512:
+						dotF16x4x3WAVX512(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
+					case f16x4WideGo:
+						dotF16x4x3WGo(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
+					default:
+						dotF16x4x3Go(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
+					}
+				}
+				for ; r < t1; r++ {
 					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
 					dotF16x3AVX2(&x[0], y, aRowBytes, kn, &acc[r-t0][0])
 				}
@@ -248,6 +310,64 @@ func matMulFloatAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowB
 		}
 	}
 	return groups * floatBatchRows
+}
+
+// f16x4Kernel names the kernel matMulFloatAVX2 runs on four F16 weight
+// rows at a time: none (one at a time with dotF16x3AVX2),
+// dotF16x4x3AVX512, dotF16x4x3WAVX512 (the three activation rows' chunk
+// widened once into float32 first, with widenF16AVX512: fewer conversions
+// in the inner loop; which of the two is faster is for BenchmarkF16Levels
+// on AVX-512 hardware to say), or their Go models (for tests on CPUs
+// without AVX-512). A name, not a func value, so the calls stay direct and
+// the accumulators on the stack.
+type f16x4Kernel uint8
+
+const (
+	f16x4None f16x4Kernel = iota
+	f16x4AVX512
+	f16x4Go
+	f16x4WideAVX512
+	f16x4WideGo
+)
+
+// f16x4Default is the four-row kernel MatMul runs F16 weights through at
+// LevelAVX512: the widened-activation one, whose loop needs 8 conversions
+// per 24 FMAs instead of 14 (the widening costs 3 a chunk per tile row
+// group, a few per cent), the better of the two on paper; not yet measured
+// against f16x4AVX512 on AVX-512 hardware (BenchmarkF16Levels).
+const f16x4Default = f16x4WideAVX512
+
+// dotF16x4x3WGo is dotF16x4x3WAVX512's contract in Go: accumulator lane
+// l of activation row c, weight row k (acc[96k+32c+l]) gets
+// fma(x_k[32i+l], y_c[32i+l], acc) for every step i, the activations
+// float32 rows yStride bytes apart. matMulFloatAVX2 runs it in tests only.
+func dotF16x4x3WGo(x *uint16, xStride int, y *float32, yStride, n int, acc *float32) {
+	xs := unsafe.Slice(x, (3*xStride)/2+n)
+	ys := unsafe.Slice(y, (2*yStride)/4+n)
+	as := unsafe.Slice(acc, 4*floatBatchRows*32)
+	for k := 0; k < 4; k++ {
+		xk := xs[k*xStride/2 : k*xStride/2+n]
+		for c := 0; c < floatBatchRows; c++ {
+			yc := ys[c*yStride/4 : c*yStride/4+n]
+			ac := as[k*floatBatchRows*32+32*c : k*floatBatchRows*32+32*c+32]
+			for i, h := range xk {
+				ac[i%32] = fmaF32(FP16ToFP32(h), yc[i], ac[i%32])
+			}
+		}
+	}
+}
+
+// dotF16x4x3Go is dotF16x4x3AVX512's contract with dotF16x3AVX2 run on
+// each of the four weight rows (so it needs LevelAVX2): matMulFloatAVX2
+// runs it in tests only, so that its four-row path can be checked on CPUs
+// without AVX-512; TestDotF16x4x3AVX512 checks the kernel against the same
+// calls.
+func dotF16x4x3Go(x *uint16, xStride int, y *uint16, yStride, n int, acc *float32) {
+	xs := unsafe.Slice(x, (3*xStride)/2+n)
+	as := unsafe.Slice(acc, 4*floatBatchRows*32)
+	for k := 0; k < 4; k++ {
+		dotF16x3AVX2(&xs[k*xStride/2], y, yStride, n, &as[k*floatBatchRows*32])
+	}
 }
 
 // matMulFloatWholeAVX2 is matMulFloatAVX2 for rows of at most floatChunk

@@ -521,6 +521,17 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				}
 			}
 			e.set(a[2], d)
+		case "VHADDPS":
+			w := e.width(a[2])
+			x, y := e.load(a[0], w), e.load(a[1], w) // src2, src1
+			d := make([]byte, w)
+			for l := 0; l < w/16; l++ {
+				putf(d, 4*l, f32(y, 4*l)+f32(y, 4*l+1))
+				putf(d, 4*l+1, f32(y, 4*l+2)+f32(y, 4*l+3))
+				putf(d, 4*l+2, f32(x, 4*l)+f32(x, 4*l+1))
+				putf(d, 4*l+3, f32(x, 4*l+2)+f32(x, 4*l+3))
+			}
+			e.set(a[2], d)
 		case "VADDSS":
 			x, y := e.load(a[0], 16), e.load(a[1], 16)
 			putf(y, 0, f32(y, 0)+f32(x, 0))

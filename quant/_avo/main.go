@@ -83,6 +83,11 @@ func main() {
 		q8_0GemmX8()
 		q4_0GemmR4x16()
 		q4KGemmR4x16()
+		f16Gemm4x3(false)
+		f16Gemv8(false)
+		f16Gemm4x3(true)
+		widenF16()
+		f16Gemv8(true)
 	default:
 		fmt.Fprintf(os.Stderr, "_avo: unknown AVO_SET %q\n", set)
 		os.Exit(2)
