@@ -3,13 +3,14 @@
 # the AVX2 ones by AVO_SET: see main.go and quant/avx2gen.go) in a scratch
 # copy of the repository layout (quant/_avo and engine/cpu, same relative
 # paths, so the same "Code generated" header) and compares them with the
-# committed quant/<file>_amd64.{s,go} and engine/cpu/avx2cpu_amd64.{s,go}.
+# committed quant/<file>_amd64.{s,go}, engine/cpu/avx2cpu_amd64.{s,go} and
+# bench/readsum_amd64.{s,go}.
 # Run from anywhere; needs avo in the module cache or the Go module proxy.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/quant/_avo" "$tmp/engine/cpu"
+mkdir -p "$tmp/quant/_avo" "$tmp/engine/cpu" "$tmp/bench"
 cp "$here/go.mod" "$here/go.sum" "$here"/*.go "$tmp/quant/_avo/"
 status=0
 # AVO_SET:output file base ("" is the AVX-512 set)
@@ -34,5 +35,14 @@ for f in avx2cpu_amd64.s avx2cpu_amd64.go; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r) and engine/cpu's (avx2cpu) match the generator"
+# bench's read-bandwidth probes (bench/doc.go)
+(cd "$tmp/quant/_avo" && AVO_SET=bench go run . -out ../../bench/readsum_amd64.s -stubs ../../bench/readsum_amd64.go -pkg bench)
+for f in readsum_amd64.s readsum_amd64.go; do
+	if ! cmp -s "$tmp/bench/$f" "$here/../../bench/$f"; then
+		echo "bench/$f differs from what quant/_avo generates; run: go generate ./bench" >&2
+		diff -u "$here/../../bench/$f" "$tmp/bench/$f" | head -40 >&2 || true
+		status=1
+	fi
+done
+[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r), engine/cpu's (avx2cpu) and bench's (readsum) match the generator"
 exit $status

@@ -70,6 +70,9 @@ func main() {
 		// avx2k4r_amd64.s: the row-looping Q2_K/Q3_K gemv, the Q4_K
 		// packing and packed GEMM (avx2_k4r.go)
 		avx2K4r()
+	case "bench":
+		// bench/readsum_amd64.s: the read-bandwidth probes (bench_read.go)
+		benchRead()
 	case "avx2-cpu":
 		// engine/cpu/avx2cpu_amd64.s: engine/cpu's softmax and SwiGLU
 		// exponentials and F16 attention dot products (avx2_cpu.go)
