@@ -169,22 +169,30 @@ func gemmTileEnv(d *device, env string, def gemmTile) (g gemmTile, ok bool) {
 	if s := os.Getenv(gemmDQEnv); s == "0" || s == "1" {
 		g.dq = int(s[0] - '0')
 	}
-	if s := os.Getenv(gemmSplitEnv); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			g.sk = n
-		}
-	}
+	g = g.withSplitEnv()
 	for g.bk > 32 && g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) {
 		g.bk /= 2
 	}
 	if g.bk%g.unroll() != 0 {
 		g.un = 1
 	}
-	if g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) ||
-		g.threads() > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
-		return g, false
+	return g, g.fits(d)
+}
+
+// withSplitEnv is g with HEARTH_GPU_GEMM_SPLIT's split target, when set.
+func (g gemmTile) withSplitEnv() gemmTile {
+	if s := os.Getenv(gemmSplitEnv); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			g.sk = n
+		}
 	}
-	return g, true
+	return g
+}
+
+// fits reports whether d can run g: its workgroup memory and threads.
+func (g gemmTile) fits(d *device) bool {
+	return g.sharedBytes() <= int(d.limits.MaxComputeWorkgroupStorageSize) &&
+		g.threads() <= int(d.limits.MaxComputeInvocationsPerWorkgroup)
 }
 
 // parseGemmTile reads "BM,BN,BK,RB,CB[,UNROLL[,DB[,XV[,PAD[,WC[,RS[,PF]]]]]]]".
@@ -314,19 +322,8 @@ func (g gemmTile) dqFor(src string) int {
 // (row group i, row rr, token group j), so that nothing is indexed at run
 // time and everything stays in registers.
 func gemmRegisters(src string, g gemmTile) string {
-	var decl, comp, store strings.Builder
-	for i := 0; i < g.rb; i++ {
-		for j := 0; j < g.cb; j++ {
-			var accs []string
-			for rr := 0; rr < 4; rr++ {
-				a := fmt.Sprintf("acc_%d_%d_%d", i, rr, j)
-				accs = append(accs, a)
-				fmt.Fprintf(&decl, "    var %s = vec4<f32>(0.0);\n", a)
-			}
-			fmt.Fprintf(&store, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
-				i*g.bm/(4*g.rb), j*g.bn/(4*g.cb), strings.Join(accs, ", "))
-		}
-	}
+	var comp strings.Builder
+	decl, store := accBlock(g)
 	const ind = "            "
 	for u := 0; u < g.unroll(); u++ {
 		comp.WriteString(ind + "{\n")
@@ -339,17 +336,42 @@ func gemmRegisters(src string, g gemmTile) string {
 		for i := 0; i < g.rb; i++ {
 			for j := 0; j < g.cb; j++ {
 				for rr, c := range "xyzw" {
-					a := fmt.Sprintf("acc_%d_%d_%d", i, rr, j)
+					a := accName(i, rr, j)
 					fmt.Fprintf(&comp, "%s    %s = fma(vec4<f32>(a%d.%c), b%d, %s);\n", ind, a, i, c, j, a)
 				}
 			}
 		}
 		comp.WriteString(ind + "}\n")
 	}
-	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
+	src = strings.Replace(src, "//@DECL\n", decl, 1)
 	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)
-	return strings.Replace(src, "//@STORE\n", store.String(), 1)
+	return strings.Replace(src, "//@STORE\n", store, 1)
 }
+
+// accBlock writes a GEMM thread's register block for gemm.wgsl and
+// gemm_kt.wgsl: the declarations of its accumulators acc_I_R_J (row group
+// I, row R of the group, token group J: one vec4 of 4 tokens) and the
+// epilogue's store calls, each row group's four rows at a time.
+func accBlock(g gemmTile) (decl, store string) {
+	var d, st strings.Builder
+	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
+	for i := 0; i < g.rb; i++ {
+		for j := 0; j < g.cb; j++ {
+			var accs []string
+			for rr := 0; rr < 4; rr++ {
+				a := accName(i, rr, j)
+				accs = append(accs, a)
+				fmt.Fprintf(&d, "    var %s = vec4<f32>(0.0);\n", a)
+			}
+			fmt.Fprintf(&st, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
+				i*nr, j*nc, strings.Join(accs, ", "))
+		}
+	}
+	return d.String(), st.String()
+}
+
+// accName is accumulator (row group i, row rr, token group j) of accBlock.
+func accName(i, rr, j int) string { return fmt.Sprintf("acc_%d_%d_%d", i, rr, j) }
 
 // withoutUnitDot drops a type file's hand-written unit_dot (F16, BF16),
 // which reads the matvec kernel's activations.
@@ -601,16 +623,8 @@ func ktTileFor(d *device, typ gguf.TensorType) (g gemmTile, ok bool) {
 			g = e
 		}
 	}
-	if s := os.Getenv(gemmSplitEnv); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			g.sk = n
-		}
-	}
-	if g.sharedBytes() > int(d.limits.MaxComputeWorkgroupStorageSize) ||
-		g.threads() > int(d.limits.MaxComputeInvocationsPerWorkgroup) {
-		return g, false
-	}
-	return g, true
+	g = g.withSplitEnv()
+	return g, g.fits(d)
 }
 
 // parseKTTile reads "BM,BN,BK,RB,CB[,DOT[,DB]]".
@@ -649,9 +663,8 @@ func ktShader(typ string, g gemmTile, mode string) (string, error) {
 	if !g.ktValid() {
 		return "", fmt.Errorf("gpu: gemm_kt: invalid tiling %s", g)
 	}
-	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
-	wg := nr * nc
-	consts := map[string]int{"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb, "NR": nr, "NC": nc, "WG": wg}
+	wg := g.threads()
+	consts := map[string]int{"BM": g.bm, "BN": g.bn, "BK": g.bk, "RB": g.rb, "CB": g.cb, "NR": g.bm / (4 * g.rb), "NC": g.bn / (4 * g.cb), "WG": wg}
 	defs := map[string]bool{
 		mode: true, "T_" + strings.ToUpper(typ): true, "DB": g.db == 1,
 		"WPART": g.bm*(g.bk/4)%wg != 0, "XPART": g.bn*(g.bk/4)%wg != 0,
@@ -685,21 +698,10 @@ func ktShader(typ string, g gemmTile, mode string) (string, error) {
 // of 4 FFMA).
 func ktRegisters(src string, g gemmTile) string {
 	nr, nc := g.bm/(4*g.rb), g.bn/(4*g.cb)
-	wg := nr * nc
+	wg := g.threads()
 	ws4, xs4 := g.bk/4+1, g.bk/4+1
-	var decl, comp, store strings.Builder
-	acc := func(i, rr, j int) string { return fmt.Sprintf("acc_%d_%d_%d", i, rr, j) }
-	for i := 0; i < g.rb; i++ {
-		for j := 0; j < g.cb; j++ {
-			var accs []string
-			for rr := 0; rr < 4; rr++ {
-				fmt.Fprintf(&decl, "    var %s = vec4<f32>(0.0);\n", acc(i, rr, j))
-				accs = append(accs, acc(i, rr, j))
-			}
-			fmt.Fprintf(&store, "    store(rt, tr + %du, t0 + 4u * (tc + %du), ntok, %s);\n",
-				i*nr, j*nc, strings.Join(accs, ", "))
-		}
-	}
+	var comp strings.Builder
+	decl, store := accBlock(g)
 	const ind = "            "
 	for j := 0; j < g.cb; j++ {
 		for e := 0; e < 4; e++ {
@@ -717,7 +719,7 @@ func ktRegisters(src string, g gemmTile) string {
 			w := fmt.Sprintf("w_%d_%d", i, rr)
 			fmt.Fprintf(&comp, "%slet %s = Ws[wb + %du + k4];\n", ind, w, (rr*g.bm/4+i*nr)*ws4)
 			for j := 0; j < g.cb; j++ {
-				a := acc(i, rr, j)
+				a := accName(i, rr, j)
 				if g.dot == 1 {
 					fmt.Fprintf(&comp, "%s%s = %s + vec4<f32>(dot(%s, x_%d_0), dot(%s, x_%d_1), dot(%s, x_%d_2), dot(%s, x_%d_3));\n",
 						ind, a, a, w, j, w, j, w, j, w, j)
@@ -751,9 +753,9 @@ func ktRegisters(src string, g gemmTile) string {
 		src = strings.Replace(src, "//@FETCH1\n", f1.String(), 1)
 		src = strings.Replace(src, "//@PUT\n", put.String(), 1)
 	}
-	src = strings.Replace(src, "//@DECL\n", decl.String(), 1)
+	src = strings.Replace(src, "//@DECL\n", decl, 1)
 	src = strings.Replace(src, "//@COMPUTE\n", comp.String(), 1)
-	return strings.Replace(src, "//@STORE\n", store.String(), 1)
+	return strings.Replace(src, "//@STORE\n", store, 1)
 }
 
 // attnEnv set to "0" keeps the batch program on the one-token attention

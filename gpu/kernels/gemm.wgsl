@@ -27,26 +27,7 @@
 // sums to slice p of Y (p*part_stride + tok*y_stride + row), which
 // gemm_combine.wgsl folds in a fixed order into the real output.
 
-struct GP {
-    rows: u32,       // output rows in this dispatch
-    cols: u32,       // elements per row
-    row_bytes: u32,  // bytes per weight row
-    y_off: u32,      // first output element
-    y_stride: u32,   // output elements per token
-    half: u32,       // SWIGLU: row offset of the up half
-    ks: u32,         // columns per split (a multiple of BK), or >= cols
-    tiles: u32,      // row tiles (grid x is tiles * splits)
-    part_stride: u32, // PART: elements between the splits' slices of Y
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: GP;
-@group(0) @binding(4) var<storage, read> S: Step;
+//#include gemm_io
 
 const NSUB: u32 = BLOCK_ELEMS / UNIT;
 const BM4: u32 = BM / 4u;
@@ -57,7 +38,6 @@ const BN4: u32 = BN / 4u;
 var<workgroup> Ws: array<vec4<f32>, WSA>;
 var<workgroup> Xs: array<vec4<f32>, XSA>;
 var<private> wsb: u32; // Ws buffer being written
-var<private> part_off: u32; // PART: this split's slice of Y
 //#if RS
 // raw blocks of one step (or of the block a step lies in): RW words per
 // tile row, room for the blocks, a misaligned start and rd32's overshoot,
@@ -81,8 +61,6 @@ fn ws_put(r: u32, k: u32, v: f32) {
 }
 
 //#include round
-
-//#include gemm_out
 
 // load_tile dequantizes the W tile and loads the X tile of columns
 // k0..k0+BK into buffer buf of Ws and Xs.

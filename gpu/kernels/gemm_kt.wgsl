@@ -32,26 +32,7 @@
 // Loads: 8 consecutive threads store k4 = 0..7 of one row (BK/4 >= 8): 8
 // consecutive vec4s, conflict-free, for both tiles.
 
-struct GP {
-    rows: u32,       // output rows in this dispatch
-    cols: u32,       // elements per row
-    row_bytes: u32,  // bytes per weight row
-    y_off: u32,      // first output element
-    y_stride: u32,   // output elements per token
-    half: u32,       // SWIGLU: row offset of the up half
-    ks: u32,         // columns per split (a multiple of BK), or >= cols
-    tiles: u32,      // row tiles (grid x is tiles * splits)
-    part_stride: u32, // PART: elements between the splits' slices of Y
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: GP;
-@group(0) @binding(4) var<storage, read> S: Step;
+//#include gemm_io
 
 const BM4: u32 = BM / 4u;
 const BK4: u32 = BK / 4u;
@@ -67,11 +48,8 @@ const WSN: u32 = BM * WS4;
 const XSN: u32 = BN * XS4;
 var<workgroup> Ws: array<vec4<f32>, WSN>;
 var<workgroup> Xs: array<vec4<f32>, XSN>;
-var<private> part_off: u32; // PART: this split's slice of Y
 
 //#include round
-
-//#include gemm_out
 
 // Raw holds the weight words w4 reads (prefetched into registers with DB).
 struct Raw {

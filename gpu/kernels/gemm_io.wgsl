@@ -1,8 +1,32 @@
-// GEMM outputs shared by gemm.wgsl and gemm_kt.wgsl (included after
-// round.wgsl): the SwiGLU activation, the per-mode stores of a thread's
-// register block and the weight row of a tile row. The including kernel
-// defines BM, the GP uniform P, Y, part_off and one of the mode defines
-// (STORE, PART, ADD, SILUMUL, SWIGLU).
+// The interface and outputs shared by gemm.wgsl and gemm_kt.wgsl: the GP
+// uniform and the bindings, PART's slice offset, the SwiGLU activation,
+// the per-mode stores of a thread's register block and the weight row of a
+// tile row. The including kernel includes round.wgsl too and defines BM and
+// one of the mode defines (STORE, PART, ADD, SILUMUL, SWIGLU).
+
+struct GP {
+    rows: u32,       // output rows in this dispatch
+    cols: u32,       // elements per row
+    row_bytes: u32,  // bytes per weight row
+    y_off: u32,      // first output element
+    y_stride: u32,   // output elements per token
+    half: u32,       // SWIGLU: row offset of the up half
+    ks: u32,         // columns per split (a multiple of BK), or >= cols
+    tiles: u32,      // row tiles (grid x is tiles * splits)
+    part_stride: u32, // PART: elements between the splits' slices of Y
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: GP;
+@group(0) @binding(4) var<storage, read> S: Step;
+
+var<private> part_off: u32; // PART: this split's slice of Y
+
 // silu is the CPU's SwiGLU activation bit for bit (round.wgsl's silu_x:
 // ggml_v_expf on whole blocks of 8 of the row, expf after); gi is the
 // element's index in its token's row of y_stride elements.
