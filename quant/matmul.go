@@ -333,8 +333,10 @@ const (
 // f16x4Default is the four-row kernel MatMul runs F16 weights through at
 // LevelAVX512: the widened-activation one, whose loop needs 8 conversions
 // per 24 FMAs instead of 14 (the widening costs 3 a chunk per tile row
-// group, a few per cent), the better of the two on paper; not yet measured
-// against f16x4AVX512 on AVX-512 hardware (BenchmarkF16Levels).
+// group, a few per cent). On the device host's Xeon (BenchmarkF16Levels,
+// 128 activation rows, 2 threads) it ran 37.2-45.9 GMAC/s against
+// f16x4AVX512's 34.7-40.1 and the AVX2 kernel's 18.8-24.3
+// (docs/benchmarks.md).
 const f16x4Default = f16x4WideAVX512
 
 // dotF16x4x3WGo is dotF16x4x3WAVX512's contract in Go: accumulator lane
