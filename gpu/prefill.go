@@ -583,15 +583,19 @@ var ktTypes = map[gguf.TensorType]bool{
 var defaultKTTile = gemmTile{bm: 128, bn: 64, bk: 32, rb: 2, cb: 1, un: 1, sk: 256, kt: 1}
 
 // ktDefaults are the weight types whose batched products run gemm_kt.wgsl
-// by default, and their tilings, measured on an H200 against gemm.wgsl's
-// 128x64 default (TestPrefillBench, 512-token TinyLlama-shaped prompts,
-// GEMM ms of a prefill; docs/benchmarks-gpu.md): Q4_K_M (Q4_K and Q6_K)
+// by default, and their tilings, measured against gemm.wgsl's 128x64
+// default (TestPrefillBench, 512-token TinyLlama-shaped prompts, GEMM ms of
+// a prefill; docs/benchmarks-gpu.md). On an H200: Q4_K_M (Q4_K and Q6_K)
 // 128x128 8x8 double-buffered 55.3 -> 42.9 ms (8,428 -> 10,803 t/s), F16
-// 128x128 8x8 57.5 -> 39.1 ms (8,045 -> 11,401 t/s). Q4_0 (46.0 -> 45.0 ms
-// at 128x128: a tie) and Q8_0 (not measured) keep gemm.wgsl. Where a
-// tiling does not fit the adapter (lavapipe's 32 KiB of workgroup memory)
-// the type keeps gemm.wgsl too.
+// 128x128 8x8 57.5 -> 39.1 ms (8,045 -> 11,401 t/s). On an H100: Q8_0
+// 128x128 8x8 double-buffered 54.5 -> 41.2 ms (7,945 -> 10,158 t/s; 47.8
+// single-buffered), Q4_0 46.2 -> 41.1 ms (9,091 -> 10,238; 45.0
+// single-buffered), F16 double-buffered 39.0 ms against 38.9 (a tie, so
+// single). Where a tiling does not fit the adapter (lavapipe's 32 KiB of
+// workgroup memory) the type keeps gemm.wgsl.
 var ktDefaults = map[gguf.TensorType]gemmTile{
+	gguf.TypeQ4_0: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
+	gguf.TypeQ8_0: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
 	gguf.TypeQ4_K: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
 	gguf.TypeQ6_K: {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1, db: 1},
 	gguf.TypeF16:  {bm: 128, bn: 128, bk: 32, rb: 2, cb: 2, un: 1, sk: 256, kt: 1},
