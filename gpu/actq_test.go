@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -16,13 +17,21 @@ import (
 // must feed its products exactly the values the CPU rounds to.
 func TestActivationRounding(t *testing.T) {
 	d := testDevice(t)
-	for _, wt := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ4_K, gguf.TypeF16, gguf.TypeBF16} {
-		t.Run(wt.String(), func(t *testing.T) {
+	// 5632 columns: three workgroups a token, the last one partial
+	for _, tc := range []struct {
+		wt   gguf.TensorType
+		cols int
+	}{
+		{gguf.TypeQ4_0, 512}, {gguf.TypeQ4_0, 5632}, {gguf.TypeQ4_1, 512}, {gguf.TypeQ4_K, 512},
+		{gguf.TypeQ4_K, 5632}, {gguf.TypeF16, 512}, {gguf.TypeF16, 5632}, {gguf.TypeBF16, 512},
+	} {
+		wt, cols := tc.wt, tc.cols
+		t.Run(fmt.Sprintf("%s/%d", wt, cols), func(t *testing.T) {
 			tr, err := quant.For(wt)
 			require.NoError(t, err)
 			vt, err := quant.For(tr.VecDotType)
 			require.NoError(t, err)
-			cols, nTok := 512, 3
+			nTok := 3
 			rng := rand.New(rand.NewPCG(7, uint64(wt)))
 			x := make([]float32, nTok*cols)
 			for i := range x {

@@ -608,7 +608,13 @@ func (b *Backend) actq(label string, src, g, dst *wgpu.Buffer, cols int, vdt ggu
 	if cols%bs != 0 {
 		return dispatch{}, fmt.Errorf("%s: %d columns are not a multiple of the %s block %d", label, cols, vdt, bs)
 	}
-	shader, err := buildShader("actq", "", map[string]int{"BS": bs}, defs)
+	// a workgroup rounds 2048 columns of a token (its norm's sum of squares
+	// once); blocks of 32 one a thread, larger ones one after another
+	bpw := max(1, 2048/bs)
+	if bs == 32 && defs["Q8"] {
+		defs["BLK1"], bpw = true, 64 // actq.wgsl's WG
+	}
+	shader, err := buildShader("actq", "", map[string]int{"BS": bs, "BPW": bpw}, defs)
 	if err != nil {
 		return dispatch{}, err
 	}
@@ -628,7 +634,7 @@ func (b *Backend) actq(label string, src, g, dst *wgpu.Buffer, cols int, vdt ggu
 	if err != nil {
 		return dispatch{}, err
 	}
-	ds := dispatch{label: label + " actq", pipe: p, bg: bg, x: uint32(cols / bs), y: 1, tokY: !last}
+	ds := dispatch{label: label + " actq", pipe: p, bg: bg, x: uint32((cols/bs + bpw - 1) / bpw), y: 1, tokY: !last}
 	return ds, nil
 }
 

@@ -2,7 +2,8 @@
 // CPU (like llama.cpp) rounds activations to the weight type's vec-dot type
 // before a matrix product; this writes XQ = the dequantized rounded values,
 // so the GPU product sees the same inputs. Optionally applies RMSNorm first.
-// One workgroup per token (LAST: only the batch's last token).
+// A workgroup rounds BPW blocks of one token (LAST: only the batch's last
+// token); see main.
 //
 // Modes: Q8_0 / Q8_1 (blocks of 32, d = fp16(amax/127), q = round(x/d)),
 // Q8_K (blocks of 256, d = max/-127 in f32, q = round(x/d)), F16, BF16.
@@ -54,7 +55,12 @@ fn sum_all(lid: u32, v: vec2<f32>) -> vec2<f32> {
     return r;
 }
 
-// One workgroup per (block, token): grid (cols/BS, n_tok).
+// One workgroup per (token, group of BPW blocks): grid
+// (ceil(cols/BS/BPW), n_tok). The norm's sum of squares runs once per
+// workgroup (it was once per block, 64 times a 2048-wide row for Q8_0).
+// BLK1 (Q8_0 / Q8_1, BS = 32, BPW = WG): each thread rounds a whole block
+// of its own, no workgroup reduction; otherwise the workgroup rounds its
+// blocks one after another, reducing each block's amax together.
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     var t = wid.y;
@@ -69,6 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     let lid = lidv.x;
     let b = t * P.cols;
+    var inv = 1.0;
 //#if NORM
     var ss = vec2<f32>(0.0);
     for (var i = lid; i < P.cols; i += WG) {
@@ -78,9 +85,53 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let tot = sum_all(lid, ss);
     let n = f32(P.cols);
     let mean = mean_rn(tot, n);
-    let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
+    inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
-    let o = b + wid.x * BS;
+    let nblk = P.cols / BS;
+//#if BLK1
+    let blk = wid.x * BPW + lid;
+    if (blk < nblk) {
+        block1(b, blk, inv);
+    }
+//#else
+    let b1 = min(nblk, (wid.x + 1u) * BPW);
+    for (var blk = wid.x * BPW; blk < b1; blk++) {
+        block(lid, b, blk, inv);
+    }
+//#endif
+}
+
+// norm_x is element j of the token row at b, normed when NORM.
+fn norm_x(b: u32, j: u32, inv: f32) -> f32 {
+//#if NORM
+    return (X[b + j] * inv) * G[j];
+//#else
+    return X[b + j];
+//#endif
+}
+
+//#if BLK1
+// block1 rounds block blk (BS = 32 elements, Q8_0 / Q8_1) in one thread:
+// d = fp16(amax/127), q = round(x/d), the workgroup version's arithmetic.
+fn block1(b: u32, blk: u32, inv: f32) {
+    let o = blk * BS;
+    var amax = 0.0;
+    for (var j = 0u; j < BS; j++) {
+        amax = max(amax, abs(norm_x(b, o + j, inv)));
+    }
+    let d = f16round(div_rn(amax, 127.0));
+    var id = 0.0;
+    if (amax != 0.0) {
+        id = div_rn(127.0, amax);
+    }
+    for (var j = 0u; j < BS; j++) {
+        XQ[b + o + j] = d * clamp(round(norm_x(b, o + j, inv) * id), -128.0, 127.0);
+    }
+}
+//#else
+// block rounds block blk of the token row at b with the whole workgroup.
+fn block(lid: u32, b: u32, blk: u32, inv: f32) {
+    let o = blk * BS;
     var vals: array<f32, PER>;
     var amax = 0.0;
     var mx = 0.0;
@@ -88,11 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let j = lid * PER + k;
         var v = 0.0;
         if (j < BS) {
-//#if NORM
-            v = (X[o + j] * inv) * G[wid.x * BS + j];
-//#else
-            v = X[o + j];
-//#endif
+            v = norm_x(b, o + j, inv);
         }
         vals[k] = v;
         if (abs(v) > amax) {
@@ -124,6 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     let bmx = red[0];
+    workgroupBarrier(); // red is reused by the next block
     var d = 0.0;
     var id = 0.0;
 //#if Q8_K
@@ -143,17 +191,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (j < BS) {
             let v = vals[k];
 //#if Q8
-            XQ[o + j] = d * clamp(round(v * id), -128.0, 127.0);
+            XQ[b + o + j] = d * clamp(round(v * id), -128.0, 127.0);
 //#endif
 //#if F16
-            XQ[o + j] = f16round(v);
+            XQ[b + o + j] = f16round(v);
 //#endif
 //#if BF16
-            XQ[o + j] = bf16round(v);
+            XQ[b + o + j] = bf16round(v);
 //#endif
 //#if F32
-            XQ[o + j] = v;
+            XQ[b + o + j] = v;
 //#endif
         }
     }
 }
+//#endif
