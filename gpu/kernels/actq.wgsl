@@ -89,9 +89,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
     let nblk = P.cols / BS;
 //#if BLK1
-    let blk = wid.x * BPW + lid;
-    if (blk < nblk) {
-        block1(b, blk, inv);
+    // stage the workgroup's columns (coalesced loads), round one block a
+    // thread in workgroup memory, store coalesced
+    let c0 = wid.x * BPW * BS;
+    let nc = min(P.cols - c0, BPW * BS);
+    for (var i = lid; i < nc; i += WG) {
+        xs[pad(i)] = norm_x(b, c0 + i, inv);
+    }
+    workgroupBarrier();
+    if (lid * BS < nc) {
+        block1(lid * BS);
+    }
+    workgroupBarrier();
+    for (var i = lid; i < nc; i += WG) {
+        XQ[b + c0 + i] = xs[pad(i)];
     }
 //#else
     let b1 = min(nblk, (wid.x + 1u) * BPW);
@@ -111,13 +122,21 @@ fn norm_x(b: u32, j: u32, inv: f32) -> f32 {
 }
 
 //#if BLK1
-// block1 rounds block blk (BS = 32 elements, Q8_0 / Q8_1) in one thread:
-// d = fp16(amax/127), q = round(x/d), the workgroup version's arithmetic.
-fn block1(b: u32, blk: u32, inv: f32) {
-    let o = blk * BS;
+// xs holds a workgroup's BPW blocks, one float of padding after every 32 so
+// that a warp's threads, each walking its own block, hit distinct banks.
+var<workgroup> xs: array<f32, XSN>; // BPW * (BS + 1), set by the host
+
+fn pad(i: u32) -> u32 {
+    return i + i / 32u;
+}
+
+// block1 rounds the block at xs[pad(o)..] (BS = 32 values, Q8_0 / Q8_1) in
+// place in one thread: d = fp16(amax/127), q = round(x/d), the arithmetic
+// of the workgroup version below.
+fn block1(o: u32) {
     var amax = 0.0;
     for (var j = 0u; j < BS; j++) {
-        amax = max(amax, abs(norm_x(b, o + j, inv)));
+        amax = max(amax, abs(xs[pad(o + j)]));
     }
     let d = f16round(div_rn(amax, 127.0));
     var id = 0.0;
@@ -125,7 +144,8 @@ fn block1(b: u32, blk: u32, inv: f32) {
         id = div_rn(127.0, amax);
     }
     for (var j = 0u; j < BS; j++) {
-        XQ[b + o + j] = d * clamp(round(norm_x(b, o + j, inv) * id), -128.0, 127.0);
+        let p = pad(o + j);
+        xs[p] = d * clamp(round(xs[p] * id), -128.0, 127.0);
     }
 }
 //#else
