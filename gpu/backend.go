@@ -609,13 +609,15 @@ func (b *Backend) actq(label string, src, g, dst *wgpu.Buffer, cols int, vdt ggu
 		return dispatch{}, fmt.Errorf("%s: %d columns are not a multiple of the %s block %d", label, cols, vdt, bs)
 	}
 	// a workgroup rounds 2048 columns of a token (its norm's sum of squares
-	// once); blocks of 32 one a thread in workgroup memory (BLK1), larger
-	// ones one after another
+	// once): Q8 types staged in workgroup memory, 32 values a thread
+	// (STAGED), the others block after block
 	bpw := max(1, 2048/bs)
-	if bs == 32 && defs["Q8"] {
-		defs["BLK1"], bpw = true, 64 // actq.wgsl's WG
+	consts := map[string]int{"BS": bs, "BPW": bpw}
+	if defs["Q8"] {
+		defs["STAGED"] = true
+		consts["TPB"], consts["XSN"] = bs/32, 33*64 // actq.wgsl's WG
 	}
-	shader, err := buildShader("actq", "", map[string]int{"BS": bs, "BPW": bpw, "XSN": bpw * (bs + 1)}, defs)
+	shader, err := buildShader("actq", "", consts, defs)
 	if err != nil {
 		return dispatch{}, err
 	}

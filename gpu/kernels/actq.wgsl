@@ -24,9 +24,8 @@ struct AQ {
 //#endif
 
 const WG: u32 = 64u;
-const PER: u32 = (BS + 63u) / 64u;  // elements per thread (blocks of 32 use half the threads)
+const PER: u32 = (BS + 63u) / 64u;  // elements a thread of block (not STAGED)
 var<workgroup> red: array<f32, WG>;
-var<workgroup> redi: array<u32, WG>;
 
 //#include round
 
@@ -58,9 +57,12 @@ fn sum_all(lid: u32, v: vec2<f32>) -> vec2<f32> {
 // One workgroup per (token, group of BPW blocks): grid
 // (ceil(cols/BS/BPW), n_tok). The norm's sum of squares runs once per
 // workgroup (it was once per block, 64 times a 2048-wide row for Q8_0).
-// BLK1 (Q8_0 / Q8_1, BS = 32, BPW = WG): each thread rounds a whole block
-// of its own, no workgroup reduction; otherwise the workgroup rounds its
-// blocks one after another, reducing each block's amax together.
+// STAGED (Q8_0 / Q8_1 / Q8_K: BPW * BS = 32 * WG columns): the columns are
+// staged in workgroup memory, each thread takes 32 of them (a Q8_0 block,
+// an eighth of a Q8_K block: TPB threads a block), the block's amax comes
+// from its threads' partial maxima in element order, and the rounded values
+// go back out coalesced. Otherwise (F16, BF16, F32) the workgroup rounds
+// its blocks one after another.
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
     var t = wid.y;
@@ -88,18 +90,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
     let nblk = P.cols / BS;
-//#if BLK1
-    // stage the workgroup's columns (coalesced loads), round one block a
-    // thread in workgroup memory, store coalesced
+//#if STAGED
+    // stage the workgroup's columns (coalesced loads), round them in
+    // workgroup memory, store coalesced
     let c0 = wid.x * BPW * BS;
     let nc = min(P.cols - c0, BPW * BS);
     for (var i = lid; i < nc; i += WG) {
         xs[pad(i)] = norm_x(b, c0 + i, inv);
     }
     workgroupBarrier();
-    if (lid * BS < nc) {
-        block1(lid * BS);
-    }
+    round_staged(lid, nc);
     workgroupBarrier();
     for (var i = lid; i < nc; i += WG) {
         XQ[b + c0 + i] = xs[pad(i)];
@@ -121,98 +121,82 @@ fn norm_x(b: u32, j: u32, inv: f32) -> f32 {
 //#endif
 }
 
-//#if BLK1
-// xs holds a workgroup's BPW blocks, one float of padding after every 32 so
-// that a warp's threads, each walking its own block, hit distinct banks.
-var<workgroup> xs: array<f32, XSN>; // BPW * (BS + 1), set by the host
+//#if STAGED
+// xs holds a workgroup's columns, one float of padding after every 32 so
+// that a warp's threads, each walking its own 32, hit distinct banks.
+var<workgroup> xs: array<f32, XSN>; // 33 * WG, set by the host
+var<workgroup> redm: array<f32, WG>;
+var<workgroup> bdi: array<vec2<f32>, WG>;
 
 fn pad(i: u32) -> u32 {
     return i + i / 32u;
 }
 
-// block1 rounds the block at xs[pad(o)..] (BS = 32 values, Q8_0 / Q8_1) in
-// place in one thread: d = fp16(amax/127), q = round(x/d), the arithmetic
-// of the workgroup version below.
-fn block1(o: u32) {
+// round_staged rounds the nc staged values in place: thread lid owns
+// xs[pad(32 lid)..+32], TPB threads a block of BS. Per block: amax, and for
+// Q8_K the signed value of largest magnitude, the first in element order on
+// ties (as the CPU; the sign cancels in d·q, so XQ cannot show it); Q8_0/Q8_1 d = fp16(amax/127), id = 127/amax; Q8_K id = -127/max,
+// d = 1/id; q = round(x·id) clamped, the value d·q. All threads reach the
+// barriers.
+fn round_staged(lid: u32, nc: u32) {
+    let o = lid * 32u;
+    let live = o < nc;
     var amax = 0.0;
-    for (var j = 0u; j < BS; j++) {
-        amax = max(amax, abs(xs[pad(o + j)]));
+    var mx = 0.0;
+    if (live) {
+        for (var j = 0u; j < 32u; j++) {
+            let v = xs[pad(o + j)];
+            if (abs(v) > amax) {
+                amax = abs(v);
+                mx = v;
+            }
+        }
     }
-    let d = f16round(div_rn(amax, 127.0));
-    var id = 0.0;
-    if (amax != 0.0) {
-        id = div_rn(127.0, amax);
+    red[lid] = amax;
+    redm[lid] = mx;
+    workgroupBarrier();
+    if (live && lid % TPB == 0u) {
+        var bamax = red[lid];
+        var bmx = redm[lid];
+        for (var k = 1u; k < TPB; k++) {
+            if (red[lid + k] > bamax) {
+                bamax = red[lid + k];
+                bmx = redm[lid + k];
+            }
+        }
+        var d = 0.0;
+        var id = 0.0;
+//#if Q8_K
+        if (bamax != 0.0) {
+            id = div_rn(-127.0, bmx);
+            d = div_rn(1.0, id);
+        }
+//#else
+        d = f16round(div_rn(bamax, 127.0));
+        if (bamax != 0.0) {
+            id = div_rn(127.0, bamax);
+        }
+//#endif
+        bdi[lid / TPB] = vec2<f32>(d, id);
     }
-    for (var j = 0u; j < BS; j++) {
-        let p = pad(o + j);
-        xs[p] = d * clamp(round(xs[p] * id), -128.0, 127.0);
+    workgroupBarrier();
+    if (live) {
+        let di = bdi[lid / TPB];
+        for (var j = 0u; j < 32u; j++) {
+            let p = pad(o + j);
+            xs[p] = di.x * clamp(round(xs[p] * di.y), -128.0, 127.0);
+        }
     }
 }
 //#else
-// block rounds block blk of the token row at b with the whole workgroup.
+// block rounds block blk of the token row at b (F16, BF16, F32: no
+// reduction) with the whole workgroup.
 fn block(lid: u32, b: u32, blk: u32, inv: f32) {
     let o = blk * BS;
-    var vals: array<f32, PER>;
-    var amax = 0.0;
-    var mx = 0.0;
-    for (var k = 0u; k < PER; k++) {
-        let j = lid * PER + k;
-        var v = 0.0;
-        if (j < BS) {
-            v = norm_x(b, o + j, inv);
-        }
-        vals[k] = v;
-        if (abs(v) > amax) {
-            amax = abs(v);
-            mx = v;
-        }
-    }
-//#if Q8
-    // block amax (and, for Q8_K, the signed value with the largest magnitude,
-    // the first one in element order on ties)
-    red[lid] = amax;
-    redi[lid] = lid;
-    workgroupBarrier();
-    for (var k = WG / 2u; k > 0u; k >>= 1u) {
-        if (lid < k) {
-            let a = red[lid + k];
-            if (a > red[lid]) {
-                red[lid] = a;
-                redi[lid] = redi[lid + k];
-            }
-        }
-        workgroupBarrier();
-    }
-    let bamax = red[0];
-    let owner = redi[0];
-    workgroupBarrier();
-    if (lid == owner) {
-        red[0] = mx;
-    }
-    workgroupBarrier();
-    let bmx = red[0];
-    workgroupBarrier(); // red is reused by the next block
-    var d = 0.0;
-    var id = 0.0;
-//#if Q8_K
-    if (bamax != 0.0) {
-        id = div_rn(-127.0, bmx);
-        d = div_rn(1.0, id);
-    }
-//#else
-    d = f16round(div_rn(bamax, 127.0));
-    if (bamax != 0.0) {
-        id = div_rn(127.0, bamax);
-    }
-//#endif
-//#endif
     for (var k = 0u; k < PER; k++) {
         let j = lid * PER + k;
         if (j < BS) {
-            let v = vals[k];
-//#if Q8
-            XQ[b + o + j] = d * clamp(round(v * id), -128.0, 127.0);
-//#endif
+            let v = norm_x(b, o + j, inv);
 //#if F16
             XQ[b + o + j] = f16round(v);
 //#endif
