@@ -9,11 +9,13 @@ import (
 )
 
 // BenchmarkGemvQ4K compares GemvQ4K's AVX2 and portable paths with MatVec
-// (vec_dot order) on TinyLlama-sized Q4_K matrices (rows x cols); MB/s is
-// weight bytes a second.
+// (vec_dot order) on TinyLlama-sized Q4_K matrices (rows x cols) and on one
+// small enough to stay in L2 (256x2048, 288 KiB), which times the kernel
+// rather than memory; MB/s is weight bytes a second, ns/rowSB the time per
+// row-super-block (256 weights, 144 bytes).
 func BenchmarkGemvQ4K(b *testing.B) {
 	tr := mustFor(b, gguf.TypeQ4_K)
-	for _, sh := range [][2]int{{2048, 2048}, {5632, 2048}, {2048, 5632}} {
+	for _, sh := range [][2]int{{256, 2048}, {2048, 2048}, {5632, 2048}, {2048, 5632}} {
 		rows, n := sh[0], sh[1]
 		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(35, 36)), rows, n, 1)
 		dst := make([]float32, rows)
@@ -26,6 +28,7 @@ func BenchmarkGemvQ4K(b *testing.B) {
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
 				}
 				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*n/qkK), "ns/rowSB")
 			})
 		}
 		b.Run(name+"/generic", func(b *testing.B) {
