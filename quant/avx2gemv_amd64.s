@@ -613,27 +613,12 @@ TEXT ·q4KGemv8AVX2(SB), NOSPLIT, $128-40
 	VXORPS       Y14, Y14, Y14
 
 q4kg8loop:
-	PREFETCHT0 (R9)
-	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
-	PREFETCHT0 192(R9)
-	PREFETCHT0 256(R9)
-	PREFETCHT0 320(R9)
-	PREFETCHT0 384(R9)
-	PREFETCHT0 448(R9)
-	PREFETCHT0 512(R9)
-	PREFETCHT0 576(R9)
-	PREFETCHT0 640(R9)
-	PREFETCHT0 704(R9)
-	PREFETCHT0 768(R9)
-	PREFETCHT0 832(R9)
-	PREFETCHT0 896(R9)
-	PREFETCHT0 960(R9)
-	PREFETCHT0 1024(R9)
-	PREFETCHT0 1088(R9)
-	ADDQ       $0x00000480, R9
-	LEAQ       (SI)(R8*4), BX
+	LEAQ (SI)(R8*4), BX
 
+	// R9 runs over the next eight rows (8·rowBytes contiguous bytes from
+	// w + 8·rowBytes), 1152 bytes a super-block: its 18 cache lines are
+	// prefetched one at a time through the loop body (bunched at the top
+	// they read the memory markedly slower).
 	// Y0..Y3 = the 16 header bytes of rows [k | k+4], k = 0..3
 	VMOVDQU     (SI), X0
 	VINSERTI128 $0x01, (BX), Y0, Y0
@@ -692,6 +677,7 @@ q4kg8loop:
 	VPHADDD    Y4, Y9, Y9
 	VPUNPCKLBW Y7, Y1, Y1
 	VMOVDQU    Y1, 32(SP)
+	PREFETCHT0 (R9)
 	VPSHUFB    q4k8Dec<>+0(SB), Y2, Y4
 	VPSHUFB    q4k8Dec<>+32(SB), Y2, Y2
 	VPSRLW     $0x04, Y4, Y5
@@ -720,6 +706,7 @@ q4kg8loop:
 	VPHADDD    Y4, Y12, Y12
 	VPUNPCKLBW Y7, Y3, Y3
 	VMOVDQU    Y3, 96(SP)
+	PREFETCHT0 64(R9)
 
 	// imin of rows 0..7 as float32, accumulated by dmin·d_a
 	VPHADDD     Y12, Y9, Y9
@@ -727,6 +714,7 @@ q4kg8loop:
 	VFMADD231PS Y13, Y9, Y14
 
 	// isum partials row by row; rows 0,1 -> Y12, 2,3 -> Y5, 4,5 -> Y13, 6,7 -> Y5
+	PREFETCHT0     128(R9)
 	VBROADCASTI128 (SP), Y11
 	VMOVDQU        16(SI), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -745,7 +733,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 192(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -772,6 +761,7 @@ q4kg8loop:
 	VPHADDW        Y2, Y1, Y1
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     256(R9)
 	VBROADCASTI128 32(SP), Y11
 	VMOVDQU        16(SI)(R8*1), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -790,7 +780,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 320(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -818,6 +809,7 @@ q4kg8loop:
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y9
 	VPHADDD        Y9, Y4, Y12
+	PREFETCHT0     384(R9)
 	VBROADCASTI128 64(SP), Y11
 	VMOVDQU        16(SI)(R8*2), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -836,7 +828,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 448(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -863,6 +856,7 @@ q4kg8loop:
 	VPHADDW        Y2, Y1, Y1
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     512(R9)
 	VBROADCASTI128 96(SP), Y11
 	VMOVDQU        16(SI)(R11*1), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -881,7 +875,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 576(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -910,6 +905,7 @@ q4kg8loop:
 	VPMADDWD       Y11, Y0, Y9
 	VPHADDD        Y9, Y4, Y5
 	VPHADDD        Y5, Y12, Y12
+	PREFETCHT0     640(R9)
 	VBROADCASTI128 16(SP), Y11
 	VMOVDQU        16(BX), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -928,7 +924,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 704(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -955,6 +952,7 @@ q4kg8loop:
 	VPHADDW        Y2, Y1, Y1
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     768(R9)
 	VBROADCASTI128 48(SP), Y11
 	VMOVDQU        16(BX)(R8*1), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -973,7 +971,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 832(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -1001,6 +1000,7 @@ q4kg8loop:
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y9
 	VPHADDD        Y9, Y4, Y13
+	PREFETCHT0     896(R9)
 	VBROADCASTI128 80(SP), Y11
 	VMOVDQU        16(BX)(R8*2), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -1019,7 +1019,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 960(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -1046,6 +1047,7 @@ q4kg8loop:
 	VPHADDW        Y2, Y1, Y1
 	VPHADDW        Y1, Y0, Y0
 	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     1024(R9)
 	VBROADCASTI128 112(SP), Y11
 	VMOVDQU        16(BX)(R11*1), Y0
 	VPSRLW         $0x04, Y0, Y1
@@ -1064,7 +1066,8 @@ q4kg8loop:
 	VPMADDUBSW 100(DI), Y3, Y3
 
 	// per lane: [sub-block 2j x4, 2j+1 x4]
-	VPHADDW Y3, Y2, Y2
+	VPHADDW    Y3, Y2, Y2
+	PREFETCHT0 1088(R9)
 
 	// per lane: [0 0 1 1 2 2 3 3]
 	VPHADDW    Y2, Y0, Y0
@@ -1101,6 +1104,7 @@ q4kg8loop:
 	VPADDD      Y1, Y0, Y0
 	VCVTDQ2PS   Y0, Y0
 	VFMADD231PS Y10, Y0, Y8
+	ADDQ        $0x00000480, R9
 	ADDQ        $0x90, SI
 	ADDQ        $0x00000124, DI
 	DECQ        CX

@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/hearthllm/hearth/gguf"
@@ -88,6 +89,37 @@ func BenchmarkGemvQ6K(b *testing.B) {
 					k.f()
 				}
 				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
+			})
+		}
+	}
+}
+
+// BenchmarkGemvQ4KDRAM times GemvQ4K's AVX2 path on a random Q4_K matrix
+// (32768x2048, 72 MiB) too big for the caches, on one thread and split in
+// two halves on two goroutines (like decode's two threads); MB/s is weight
+// bytes a second.
+func BenchmarkGemvQ4KDRAM(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2")
+	}
+	for _, sh := range [][2]int{{32768, 2048}, {12288, 5632}} {
+		rows, n := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(43, 44))
+		w, a := randQ4KMatrix(rng, rows, n), randQ8KRow(rng, n)
+		rowBytes := n / qkK * q4KBytes
+		dst := make([]float32, rows)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%d/%dthreads", rows, n, threads), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					var wg sync.WaitGroup
+					for t := 0; t < threads; t++ {
+						wg.Go(func() {
+							gemvQ4KAt(true, dst, w, rowBytes, n, a, t*rows/threads, (t+1)*rows/threads)
+						})
+					}
+					wg.Wait()
+				}
 			})
 		}
 	}

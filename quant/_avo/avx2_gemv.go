@@ -416,8 +416,9 @@ func gemvQ4Kx8RowMem(r, disp int) Mem {
 // holds, for every sub-block j, the sum of its 16 elements of lane l
 // (|sum| <= 8·3840 = 30720, no int16 overflow), in order j = 0..7; one
 // VPMADDWD by the scale words (Y11, the same in both lanes) then gives
-// sc_j·t_j + sc_j+1·t_j+1 in int32. Uses Y0..Y3.
-func gemvQ4Kx8Tree(r int, dst VecPhysical) {
+// sc_j·t_j + sc_j+1·t_j+1 in int32. mid emits between the second and
+// third chunks (a prefetch). Uses Y0..Y3.
+func gemvQ4Kx8Tree(r int, dst VecPhysical, mid func()) {
 	chunk := func(j int, lo, hi VecPhysical) {
 		VMOVDQU(gemvQ4Kx8RowMem(r, 16+32*j), lo)
 		VPSRLW(U8(4), lo, hi)
@@ -430,6 +431,7 @@ func gemvQ4Kx8Tree(r int, dst VecPhysical) {
 	}
 	chunk(0, Y0, Y1)
 	chunk(1, Y2, Y3)
+	mid()
 	Comment("per lane: [0 0 1 1 2 2 3 3]")
 	VPHADDW(Y2, Y0, Y0)
 	chunk(2, Y1, Y2)
@@ -466,7 +468,8 @@ func gemvQ4Kx8Decode(dec Mem, h VecPhysical) {
 // eight rows' headers are read two rows a vector (rows k and k+4) and
 // their scales and mins decoded together; the mins' dot products with the
 // pairwise bsums are done for all rows at once. The next eight rows
-// (8·rowBytes contiguous bytes) are prefetched as these are read.
+// (8·rowBytes contiguous bytes) are prefetched as these are read, one
+// line at a time spread over the loop body.
 func gemvQ4Kx8() {
 	// q4k8Dec: gemvQ4Kx8Decode's shuffle controls and masks (the same in
 	// both lanes), then the control that gathers d (words 0..3) and dmin
@@ -503,12 +506,16 @@ func gemvQ4Kx8() {
 	VXORPS(Y14, Y14, Y14)
 
 	Label("q4kg8loop")
-	for off := 0; off < 1152; off += 64 {
-		PREFETCHT0(Mem{Base: R9, Disp: off})
-	}
-	ADDQ(U32(1152), R9)
 	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, RBX)
-
+	Comment("R9 runs over the next eight rows (8·rowBytes contiguous bytes from",
+		"w + 8·rowBytes), 1152 bytes a super-block: its 18 cache lines are",
+		"prefetched one at a time through the loop body (bunched at the top",
+		"they read the memory markedly slower).")
+	npf := 0
+	pfNext := func() {
+		PREFETCHT0(Mem{Base: R9, Disp: 64 * npf})
+		npf++
+	}
 	Comment("Y0..Y3 = the 16 header bytes of rows [k | k+4], k = 0..3")
 	for k := 0; k < 4; k++ {
 		VMOVDQU(gemvQ4Kx8RowMem(k, 0), xr(k))
@@ -551,6 +558,9 @@ func gemvQ4Kx8() {
 		}
 		VPUNPCKLBW(Y7, h, h)
 		VMOVDQU(h, stack.Offset(32*k))
+		if k%2 == 1 {
+			pfNext()
+		}
 	}
 	Comment("imin of rows 0..7 as float32, accumulated by dmin·d_a")
 	VPHADDD(Y12, Y9, Y9)
@@ -559,12 +569,13 @@ func gemvQ4Kx8() {
 
 	Comment("isum partials row by row; rows 0,1 -> Y12, 2,3 -> Y5, 4,5 -> Y13, 6,7 -> Y5")
 	for r := 0; r < 8; r++ {
+		pfNext()
 		VBROADCASTI128(stack.Offset(32*(r%4)+16*(r/4)), Y11)
 		dst := Y4
 		if r%2 == 1 {
 			dst = Y9
 		}
-		gemvQ4Kx8Tree(r, dst)
+		gemvQ4Kx8Tree(r, dst, pfNext)
 		if r%2 == 0 {
 			continue
 		}
@@ -589,6 +600,10 @@ func gemvQ4Kx8() {
 	VCVTDQ2PS(Y0, Y0)
 	VFMADD231PS(Y10, Y0, Y8)
 
+	if npf != 1152/64 {
+		panic("q4KGemv8AVX2: prefetches one super-block of eight rows")
+	}
+	ADDQ(U32(1152), R9)
 	ADDQ(U8(144), RSI)
 	ADDQ(U32(292), RDI)
 	DECQ(RCX)
