@@ -94,10 +94,11 @@ func BenchmarkGemvQ6K(b *testing.B) {
 	}
 }
 
-// BenchmarkGemvQ4KDRAM times GemvQ4K's AVX2 path on a random Q4_K matrix
-// (32768x2048, 72 MiB) too big for the caches, on one thread and split in
-// two halves on two goroutines (like decode's two threads); MB/s is weight
-// bytes a second.
+// BenchmarkGemvQ4KDRAM times GemvQ4K on random Q4_K matrices (32768x2048,
+// 72 MiB, and 12288x5632, 74 MiB) too big for the caches, on one thread and
+// split in halves on two goroutines (like decode's two threads): "avx2" is
+// the AVX2 path, "auto" GemvQ4K as dispatched (the AVX-512 kernel where the
+// CPU has it). MB/s is weight bytes a second.
 func BenchmarkGemvQ4KDRAM(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no AVX2")
@@ -108,19 +109,23 @@ func BenchmarkGemvQ4KDRAM(b *testing.B) {
 		w, a := randQ4KMatrix(rng, rows, n), randQ8KRow(rng, n)
 		rowBytes := n / qkK * q4KBytes
 		dst := make([]float32, rows)
-		for _, threads := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%dx%d/%dthreads", rows, n, threads), func(b *testing.B) {
-				b.SetBytes(int64(len(w)))
-				for b.Loop() {
-					var wg sync.WaitGroup
-					for t := 0; t < threads; t++ {
-						wg.Go(func() {
-							gemvQ4KAt(true, dst, w, rowBytes, n, a, t*rows/threads, (t+1)*rows/threads)
-						})
+		for _, level := range []string{"avx2", "auto"} {
+			gemv := func(r0, r1 int) { gemvQ4KAt(true, dst, w, rowBytes, n, a, r0, r1) }
+			if level == "auto" {
+				gemv = func(r0, r1 int) { GemvQ4K(dst, w, rowBytes, n, a, r0, r1) }
+			}
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%dx%d/%s/%dthreads", rows, n, level, threads), func(b *testing.B) {
+					b.SetBytes(int64(len(w)))
+					for b.Loop() {
+						var wg sync.WaitGroup
+						for t := 0; t < threads; t++ {
+							wg.Go(func() { gemv(t*rows/threads, (t+1)*rows/threads) })
+						}
+						wg.Wait()
 					}
-					wg.Wait()
-				}
-			})
+				})
+			}
 		}
 	}
 }
