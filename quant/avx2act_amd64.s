@@ -136,23 +136,263 @@ q8knext:
 	VZEROUPPER
 	RET
 
-DATA q6kShuf<>+0(SB)/8, $0x0000000000000000
-DATA q6kShuf<>+8(SB)/8, $0x0101010101010101
-DATA q6kShuf<>+16(SB)/8, $0x0202020202020202
-DATA q6kShuf<>+24(SB)/8, $0x0303030303030303
-DATA q6kShuf<>+32(SB)/8, $0x0404040404040404
-DATA q6kShuf<>+40(SB)/8, $0x0505050505050505
-DATA q6kShuf<>+48(SB)/8, $0x0606060606060606
-DATA q6kShuf<>+56(SB)/8, $0x0707070707070707
-DATA q6kShuf<>+64(SB)/8, $0x0808080808080808
-DATA q6kShuf<>+72(SB)/8, $0x0909090909090909
-DATA q6kShuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
-DATA q6kShuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
-DATA q6kShuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
-DATA q6kShuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
-DATA q6kShuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
-DATA q6kShuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
+DATA q6kWordShuf<>+0(SB)/1, $0x00
+DATA q6kWordShuf<>+1(SB)/1, $0x01
+DATA q6kWordShuf<>+2(SB)/1, $0x00
+DATA q6kWordShuf<>+3(SB)/1, $0x01
+DATA q6kWordShuf<>+4(SB)/1, $0x00
+DATA q6kWordShuf<>+5(SB)/1, $0x01
+DATA q6kWordShuf<>+6(SB)/1, $0x00
+DATA q6kWordShuf<>+7(SB)/1, $0x01
+DATA q6kWordShuf<>+8(SB)/1, $0x00
+DATA q6kWordShuf<>+9(SB)/1, $0x01
+DATA q6kWordShuf<>+10(SB)/1, $0x00
+DATA q6kWordShuf<>+11(SB)/1, $0x01
+DATA q6kWordShuf<>+12(SB)/1, $0x00
+DATA q6kWordShuf<>+13(SB)/1, $0x01
+DATA q6kWordShuf<>+14(SB)/1, $0x00
+DATA q6kWordShuf<>+15(SB)/1, $0x01
+DATA q6kWordShuf<>+16(SB)/1, $0x02
+DATA q6kWordShuf<>+17(SB)/1, $0x03
+DATA q6kWordShuf<>+18(SB)/1, $0x02
+DATA q6kWordShuf<>+19(SB)/1, $0x03
+DATA q6kWordShuf<>+20(SB)/1, $0x02
+DATA q6kWordShuf<>+21(SB)/1, $0x03
+DATA q6kWordShuf<>+22(SB)/1, $0x02
+DATA q6kWordShuf<>+23(SB)/1, $0x03
+DATA q6kWordShuf<>+24(SB)/1, $0x02
+DATA q6kWordShuf<>+25(SB)/1, $0x03
+DATA q6kWordShuf<>+26(SB)/1, $0x02
+DATA q6kWordShuf<>+27(SB)/1, $0x03
+DATA q6kWordShuf<>+28(SB)/1, $0x02
+DATA q6kWordShuf<>+29(SB)/1, $0x03
+DATA q6kWordShuf<>+30(SB)/1, $0x02
+DATA q6kWordShuf<>+31(SB)/1, $0x03
+DATA q6kWordShuf<>+32(SB)/1, $0x04
+DATA q6kWordShuf<>+33(SB)/1, $0x05
+DATA q6kWordShuf<>+34(SB)/1, $0x04
+DATA q6kWordShuf<>+35(SB)/1, $0x05
+DATA q6kWordShuf<>+36(SB)/1, $0x04
+DATA q6kWordShuf<>+37(SB)/1, $0x05
+DATA q6kWordShuf<>+38(SB)/1, $0x04
+DATA q6kWordShuf<>+39(SB)/1, $0x05
+DATA q6kWordShuf<>+40(SB)/1, $0x04
+DATA q6kWordShuf<>+41(SB)/1, $0x05
+DATA q6kWordShuf<>+42(SB)/1, $0x04
+DATA q6kWordShuf<>+43(SB)/1, $0x05
+DATA q6kWordShuf<>+44(SB)/1, $0x04
+DATA q6kWordShuf<>+45(SB)/1, $0x05
+DATA q6kWordShuf<>+46(SB)/1, $0x04
+DATA q6kWordShuf<>+47(SB)/1, $0x05
+DATA q6kWordShuf<>+48(SB)/1, $0x06
+DATA q6kWordShuf<>+49(SB)/1, $0x07
+DATA q6kWordShuf<>+50(SB)/1, $0x06
+DATA q6kWordShuf<>+51(SB)/1, $0x07
+DATA q6kWordShuf<>+52(SB)/1, $0x06
+DATA q6kWordShuf<>+53(SB)/1, $0x07
+DATA q6kWordShuf<>+54(SB)/1, $0x06
+DATA q6kWordShuf<>+55(SB)/1, $0x07
+DATA q6kWordShuf<>+56(SB)/1, $0x06
+DATA q6kWordShuf<>+57(SB)/1, $0x07
+DATA q6kWordShuf<>+58(SB)/1, $0x06
+DATA q6kWordShuf<>+59(SB)/1, $0x07
+DATA q6kWordShuf<>+60(SB)/1, $0x06
+DATA q6kWordShuf<>+61(SB)/1, $0x07
+DATA q6kWordShuf<>+62(SB)/1, $0x06
+DATA q6kWordShuf<>+63(SB)/1, $0x07
+DATA q6kWordShuf<>+64(SB)/1, $0x08
+DATA q6kWordShuf<>+65(SB)/1, $0x09
+DATA q6kWordShuf<>+66(SB)/1, $0x08
+DATA q6kWordShuf<>+67(SB)/1, $0x09
+DATA q6kWordShuf<>+68(SB)/1, $0x08
+DATA q6kWordShuf<>+69(SB)/1, $0x09
+DATA q6kWordShuf<>+70(SB)/1, $0x08
+DATA q6kWordShuf<>+71(SB)/1, $0x09
+DATA q6kWordShuf<>+72(SB)/1, $0x08
+DATA q6kWordShuf<>+73(SB)/1, $0x09
+DATA q6kWordShuf<>+74(SB)/1, $0x08
+DATA q6kWordShuf<>+75(SB)/1, $0x09
+DATA q6kWordShuf<>+76(SB)/1, $0x08
+DATA q6kWordShuf<>+77(SB)/1, $0x09
+DATA q6kWordShuf<>+78(SB)/1, $0x08
+DATA q6kWordShuf<>+79(SB)/1, $0x09
+DATA q6kWordShuf<>+80(SB)/1, $0x0a
+DATA q6kWordShuf<>+81(SB)/1, $0x0b
+DATA q6kWordShuf<>+82(SB)/1, $0x0a
+DATA q6kWordShuf<>+83(SB)/1, $0x0b
+DATA q6kWordShuf<>+84(SB)/1, $0x0a
+DATA q6kWordShuf<>+85(SB)/1, $0x0b
+DATA q6kWordShuf<>+86(SB)/1, $0x0a
+DATA q6kWordShuf<>+87(SB)/1, $0x0b
+DATA q6kWordShuf<>+88(SB)/1, $0x0a
+DATA q6kWordShuf<>+89(SB)/1, $0x0b
+DATA q6kWordShuf<>+90(SB)/1, $0x0a
+DATA q6kWordShuf<>+91(SB)/1, $0x0b
+DATA q6kWordShuf<>+92(SB)/1, $0x0a
+DATA q6kWordShuf<>+93(SB)/1, $0x0b
+DATA q6kWordShuf<>+94(SB)/1, $0x0a
+DATA q6kWordShuf<>+95(SB)/1, $0x0b
+DATA q6kWordShuf<>+96(SB)/1, $0x0c
+DATA q6kWordShuf<>+97(SB)/1, $0x0d
+DATA q6kWordShuf<>+98(SB)/1, $0x0c
+DATA q6kWordShuf<>+99(SB)/1, $0x0d
+DATA q6kWordShuf<>+100(SB)/1, $0x0c
+DATA q6kWordShuf<>+101(SB)/1, $0x0d
+DATA q6kWordShuf<>+102(SB)/1, $0x0c
+DATA q6kWordShuf<>+103(SB)/1, $0x0d
+DATA q6kWordShuf<>+104(SB)/1, $0x0c
+DATA q6kWordShuf<>+105(SB)/1, $0x0d
+DATA q6kWordShuf<>+106(SB)/1, $0x0c
+DATA q6kWordShuf<>+107(SB)/1, $0x0d
+DATA q6kWordShuf<>+108(SB)/1, $0x0c
+DATA q6kWordShuf<>+109(SB)/1, $0x0d
+DATA q6kWordShuf<>+110(SB)/1, $0x0c
+DATA q6kWordShuf<>+111(SB)/1, $0x0d
+DATA q6kWordShuf<>+112(SB)/1, $0x0e
+DATA q6kWordShuf<>+113(SB)/1, $0x0f
+DATA q6kWordShuf<>+114(SB)/1, $0x0e
+DATA q6kWordShuf<>+115(SB)/1, $0x0f
+DATA q6kWordShuf<>+116(SB)/1, $0x0e
+DATA q6kWordShuf<>+117(SB)/1, $0x0f
+DATA q6kWordShuf<>+118(SB)/1, $0x0e
+DATA q6kWordShuf<>+119(SB)/1, $0x0f
+DATA q6kWordShuf<>+120(SB)/1, $0x0e
+DATA q6kWordShuf<>+121(SB)/1, $0x0f
+DATA q6kWordShuf<>+122(SB)/1, $0x0e
+DATA q6kWordShuf<>+123(SB)/1, $0x0f
+DATA q6kWordShuf<>+124(SB)/1, $0x0e
+DATA q6kWordShuf<>+125(SB)/1, $0x0f
+DATA q6kWordShuf<>+126(SB)/1, $0x0e
+DATA q6kWordShuf<>+127(SB)/1, $0x0f
+DATA q6kWordShuf<>+128(SB)/1, $0x00
+DATA q6kWordShuf<>+129(SB)/1, $0x01
+DATA q6kWordShuf<>+130(SB)/1, $0x00
+DATA q6kWordShuf<>+131(SB)/1, $0x01
+DATA q6kWordShuf<>+132(SB)/1, $0x00
+DATA q6kWordShuf<>+133(SB)/1, $0x01
+DATA q6kWordShuf<>+134(SB)/1, $0x00
+DATA q6kWordShuf<>+135(SB)/1, $0x01
+DATA q6kWordShuf<>+136(SB)/1, $0x00
+DATA q6kWordShuf<>+137(SB)/1, $0x01
+DATA q6kWordShuf<>+138(SB)/1, $0x00
+DATA q6kWordShuf<>+139(SB)/1, $0x01
+DATA q6kWordShuf<>+140(SB)/1, $0x00
+DATA q6kWordShuf<>+141(SB)/1, $0x01
+DATA q6kWordShuf<>+142(SB)/1, $0x00
+DATA q6kWordShuf<>+143(SB)/1, $0x01
+DATA q6kWordShuf<>+144(SB)/1, $0x02
+DATA q6kWordShuf<>+145(SB)/1, $0x03
+DATA q6kWordShuf<>+146(SB)/1, $0x02
+DATA q6kWordShuf<>+147(SB)/1, $0x03
+DATA q6kWordShuf<>+148(SB)/1, $0x02
+DATA q6kWordShuf<>+149(SB)/1, $0x03
+DATA q6kWordShuf<>+150(SB)/1, $0x02
+DATA q6kWordShuf<>+151(SB)/1, $0x03
+DATA q6kWordShuf<>+152(SB)/1, $0x02
+DATA q6kWordShuf<>+153(SB)/1, $0x03
+DATA q6kWordShuf<>+154(SB)/1, $0x02
+DATA q6kWordShuf<>+155(SB)/1, $0x03
+DATA q6kWordShuf<>+156(SB)/1, $0x02
+DATA q6kWordShuf<>+157(SB)/1, $0x03
+DATA q6kWordShuf<>+158(SB)/1, $0x02
+DATA q6kWordShuf<>+159(SB)/1, $0x03
+DATA q6kWordShuf<>+160(SB)/1, $0x04
+DATA q6kWordShuf<>+161(SB)/1, $0x05
+DATA q6kWordShuf<>+162(SB)/1, $0x04
+DATA q6kWordShuf<>+163(SB)/1, $0x05
+DATA q6kWordShuf<>+164(SB)/1, $0x04
+DATA q6kWordShuf<>+165(SB)/1, $0x05
+DATA q6kWordShuf<>+166(SB)/1, $0x04
+DATA q6kWordShuf<>+167(SB)/1, $0x05
+DATA q6kWordShuf<>+168(SB)/1, $0x04
+DATA q6kWordShuf<>+169(SB)/1, $0x05
+DATA q6kWordShuf<>+170(SB)/1, $0x04
+DATA q6kWordShuf<>+171(SB)/1, $0x05
+DATA q6kWordShuf<>+172(SB)/1, $0x04
+DATA q6kWordShuf<>+173(SB)/1, $0x05
+DATA q6kWordShuf<>+174(SB)/1, $0x04
+DATA q6kWordShuf<>+175(SB)/1, $0x05
+DATA q6kWordShuf<>+176(SB)/1, $0x06
+DATA q6kWordShuf<>+177(SB)/1, $0x07
+DATA q6kWordShuf<>+178(SB)/1, $0x06
+DATA q6kWordShuf<>+179(SB)/1, $0x07
+DATA q6kWordShuf<>+180(SB)/1, $0x06
+DATA q6kWordShuf<>+181(SB)/1, $0x07
+DATA q6kWordShuf<>+182(SB)/1, $0x06
+DATA q6kWordShuf<>+183(SB)/1, $0x07
+DATA q6kWordShuf<>+184(SB)/1, $0x06
+DATA q6kWordShuf<>+185(SB)/1, $0x07
+DATA q6kWordShuf<>+186(SB)/1, $0x06
+DATA q6kWordShuf<>+187(SB)/1, $0x07
+DATA q6kWordShuf<>+188(SB)/1, $0x06
+DATA q6kWordShuf<>+189(SB)/1, $0x07
+DATA q6kWordShuf<>+190(SB)/1, $0x06
+DATA q6kWordShuf<>+191(SB)/1, $0x07
+DATA q6kWordShuf<>+192(SB)/1, $0x08
+DATA q6kWordShuf<>+193(SB)/1, $0x09
+DATA q6kWordShuf<>+194(SB)/1, $0x08
+DATA q6kWordShuf<>+195(SB)/1, $0x09
+DATA q6kWordShuf<>+196(SB)/1, $0x08
+DATA q6kWordShuf<>+197(SB)/1, $0x09
+DATA q6kWordShuf<>+198(SB)/1, $0x08
+DATA q6kWordShuf<>+199(SB)/1, $0x09
+DATA q6kWordShuf<>+200(SB)/1, $0x08
+DATA q6kWordShuf<>+201(SB)/1, $0x09
+DATA q6kWordShuf<>+202(SB)/1, $0x08
+DATA q6kWordShuf<>+203(SB)/1, $0x09
+DATA q6kWordShuf<>+204(SB)/1, $0x08
+DATA q6kWordShuf<>+205(SB)/1, $0x09
+DATA q6kWordShuf<>+206(SB)/1, $0x08
+DATA q6kWordShuf<>+207(SB)/1, $0x09
+DATA q6kWordShuf<>+208(SB)/1, $0x0a
+DATA q6kWordShuf<>+209(SB)/1, $0x0b
+DATA q6kWordShuf<>+210(SB)/1, $0x0a
+DATA q6kWordShuf<>+211(SB)/1, $0x0b
+DATA q6kWordShuf<>+212(SB)/1, $0x0a
+DATA q6kWordShuf<>+213(SB)/1, $0x0b
+DATA q6kWordShuf<>+214(SB)/1, $0x0a
+DATA q6kWordShuf<>+215(SB)/1, $0x0b
+DATA q6kWordShuf<>+216(SB)/1, $0x0a
+DATA q6kWordShuf<>+217(SB)/1, $0x0b
+DATA q6kWordShuf<>+218(SB)/1, $0x0a
+DATA q6kWordShuf<>+219(SB)/1, $0x0b
+DATA q6kWordShuf<>+220(SB)/1, $0x0a
+DATA q6kWordShuf<>+221(SB)/1, $0x0b
+DATA q6kWordShuf<>+222(SB)/1, $0x0a
+DATA q6kWordShuf<>+223(SB)/1, $0x0b
+DATA q6kWordShuf<>+224(SB)/1, $0x0c
+DATA q6kWordShuf<>+225(SB)/1, $0x0d
+DATA q6kWordShuf<>+226(SB)/1, $0x0c
+DATA q6kWordShuf<>+227(SB)/1, $0x0d
+DATA q6kWordShuf<>+228(SB)/1, $0x0c
+DATA q6kWordShuf<>+229(SB)/1, $0x0d
+DATA q6kWordShuf<>+230(SB)/1, $0x0c
+DATA q6kWordShuf<>+231(SB)/1, $0x0d
+DATA q6kWordShuf<>+232(SB)/1, $0x0c
+DATA q6kWordShuf<>+233(SB)/1, $0x0d
+DATA q6kWordShuf<>+234(SB)/1, $0x0c
+DATA q6kWordShuf<>+235(SB)/1, $0x0d
+DATA q6kWordShuf<>+236(SB)/1, $0x0c
+DATA q6kWordShuf<>+237(SB)/1, $0x0d
+DATA q6kWordShuf<>+238(SB)/1, $0x0c
+DATA q6kWordShuf<>+239(SB)/1, $0x0d
+DATA q6kWordShuf<>+240(SB)/1, $0x0e
+DATA q6kWordShuf<>+241(SB)/1, $0x0f
+DATA q6kWordShuf<>+242(SB)/1, $0x0e
+DATA q6kWordShuf<>+243(SB)/1, $0x0f
+DATA q6kWordShuf<>+244(SB)/1, $0x0e
+DATA q6kWordShuf<>+245(SB)/1, $0x0f
+DATA q6kWordShuf<>+246(SB)/1, $0x0e
+DATA q6kWordShuf<>+247(SB)/1, $0x0f
+DATA q6kWordShuf<>+248(SB)/1, $0x0e
+DATA q6kWordShuf<>+249(SB)/1, $0x0f
+DATA q6kWordShuf<>+250(SB)/1, $0x0e
+DATA q6kWordShuf<>+251(SB)/1, $0x0f
+DATA q6kWordShuf<>+252(SB)/1, $0x0e
+DATA q6kWordShuf<>+253(SB)/1, $0x0f
+DATA q6kWordShuf<>+254(SB)/1, $0x0e
+DATA q6kWordShuf<>+255(SB)/1, $0x0f
+GLOBL q6kWordShuf<>(SB), RODATA|NOPTR, $256
 
 // func q6KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
@@ -187,11 +427,16 @@ q6growloop:
 	VXORPS Y5, Y5, Y5
 
 q6gloop:
-	PREFETCHT0   (SI)(DX*1)
-	PREFETCHT0   64(SI)(DX*1)
-	PREFETCHT0   128(SI)(DX*1)
-	PREFETCHT0   192(SI)(DX*1)
-	VMOVDQU      192(SI), X7
+	PREFETCHT0 (SI)(DX*1)
+	PREFETCHT0 64(SI)(DX*1)
+	PREFETCHT0 128(SI)(DX*1)
+	PREFETCHT0 192(SI)(DX*1)
+	VMOVDQU    192(SI), X7
+
+	// the scales as words: Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]
+	VPMOVSXBW    X7, Y9
+	VPERMQ       $0x44, Y9, Y8
+	VPERMQ       $0xee, Y9, Y9
 	VPXOR        Y6, Y6, Y6
 	VMOVDQU      (SI), Y0
 	VMOVDQU      32(SI), Y1
@@ -201,8 +446,7 @@ q6gloop:
 	VPSLLW       $0x04, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   4(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+0(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+0(SB), Y8, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPAND        Y15, Y1, Y3
@@ -210,8 +454,7 @@ q6gloop:
 	VPSLLW       $0x02, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   36(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+16(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+32(SB), Y8, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPSRLW       $0x04, Y0, Y3
@@ -219,8 +462,7 @@ q6gloop:
 	VPAND        Y11, Y2, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   68(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+32(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+64(SB), Y8, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPSRLW       $0x04, Y1, Y3
@@ -229,8 +471,7 @@ q6gloop:
 	VPSRLW       $0x02, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   100(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+48(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+96(SB), Y8, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VMOVDQU      64(SI), Y0
@@ -241,8 +482,7 @@ q6gloop:
 	VPSLLW       $0x04, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   132(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+64(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+128(SB), Y9, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPAND        Y15, Y1, Y3
@@ -250,8 +490,7 @@ q6gloop:
 	VPSLLW       $0x02, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   164(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+80(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+160(SB), Y9, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPSRLW       $0x04, Y0, Y3
@@ -259,8 +498,7 @@ q6gloop:
 	VPAND        Y11, Y2, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   196(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+96(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+192(SB), Y9, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPSRLW       $0x04, Y1, Y3
@@ -269,8 +507,7 @@ q6gloop:
 	VPSRLW       $0x02, Y4, Y4
 	VPOR         Y4, Y3, Y3
 	VPMADDUBSW   228(DI), Y3, Y3
-	VPSHUFB      q6kShuf<>+112(SB), X7, X4
-	VPMOVSXBW    X4, Y4
+	VPSHUFB      q6kWordShuf<>+224(SB), Y9, Y4
 	VPMADDWD     Y4, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VPMOVSXBW    X7, Y4

@@ -402,777 +402,716 @@ gf32done:
 	VZEROUPPER
 	RET
 
-DATA q4k8Idx<>+0(SB)/8, $0x0100010001000100
-DATA q4k8Idx<>+8(SB)/8, $0x0100010001000100
-DATA q4k8Idx<>+16(SB)/8, $0x0100010001000100
-DATA q4k8Idx<>+24(SB)/8, $0x0100010001000100
-DATA q4k8Idx<>+32(SB)/8, $0x0302030203020302
-DATA q4k8Idx<>+40(SB)/8, $0x0302030203020302
-DATA q4k8Idx<>+48(SB)/8, $0x0302030203020302
-DATA q4k8Idx<>+56(SB)/8, $0x0302030203020302
-DATA q4k8Idx<>+64(SB)/8, $0x0504050405040504
-DATA q4k8Idx<>+72(SB)/8, $0x0504050405040504
-DATA q4k8Idx<>+80(SB)/8, $0x0504050405040504
-DATA q4k8Idx<>+88(SB)/8, $0x0504050405040504
-DATA q4k8Idx<>+96(SB)/8, $0x0706070607060706
-DATA q4k8Idx<>+104(SB)/8, $0x0706070607060706
-DATA q4k8Idx<>+112(SB)/8, $0x0706070607060706
-DATA q4k8Idx<>+120(SB)/8, $0x0706070607060706
-DATA q4k8Idx<>+128(SB)/8, $0x0908090809080908
-DATA q4k8Idx<>+136(SB)/8, $0x0908090809080908
-DATA q4k8Idx<>+144(SB)/8, $0x0908090809080908
-DATA q4k8Idx<>+152(SB)/8, $0x0908090809080908
-DATA q4k8Idx<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q4k8Idx<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q4k8Idx<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q4k8Idx<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q4k8Idx<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q4k8Idx<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q4k8Idx<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q4k8Idx<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q4k8Idx<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA q4k8Idx<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA q4k8Idx<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA q4k8Idx<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
-GLOBL q4k8Idx<>(SB), RODATA|NOPTR, $256
+DATA q4k8Dec<>+0(SB)/1, $0x04
+DATA q4k8Dec<>+1(SB)/1, $0x05
+DATA q4k8Dec<>+2(SB)/1, $0x06
+DATA q4k8Dec<>+3(SB)/1, $0x07
+DATA q4k8Dec<>+4(SB)/1, $0x0c
+DATA q4k8Dec<>+5(SB)/1, $0x0d
+DATA q4k8Dec<>+6(SB)/1, $0x0e
+DATA q4k8Dec<>+7(SB)/1, $0x0f
+DATA q4k8Dec<>+8(SB)/1, $0x08
+DATA q4k8Dec<>+9(SB)/1, $0x09
+DATA q4k8Dec<>+10(SB)/1, $0x0a
+DATA q4k8Dec<>+11(SB)/1, $0x0b
+DATA q4k8Dec<>+12(SB)/1, $0x0c
+DATA q4k8Dec<>+13(SB)/1, $0x0d
+DATA q4k8Dec<>+14(SB)/1, $0x0e
+DATA q4k8Dec<>+15(SB)/1, $0x0f
+DATA q4k8Dec<>+16(SB)/1, $0x04
+DATA q4k8Dec<>+17(SB)/1, $0x05
+DATA q4k8Dec<>+18(SB)/1, $0x06
+DATA q4k8Dec<>+19(SB)/1, $0x07
+DATA q4k8Dec<>+20(SB)/1, $0x0c
+DATA q4k8Dec<>+21(SB)/1, $0x0d
+DATA q4k8Dec<>+22(SB)/1, $0x0e
+DATA q4k8Dec<>+23(SB)/1, $0x0f
+DATA q4k8Dec<>+24(SB)/1, $0x08
+DATA q4k8Dec<>+25(SB)/1, $0x09
+DATA q4k8Dec<>+26(SB)/1, $0x0a
+DATA q4k8Dec<>+27(SB)/1, $0x0b
+DATA q4k8Dec<>+28(SB)/1, $0x0c
+DATA q4k8Dec<>+29(SB)/1, $0x0d
+DATA q4k8Dec<>+30(SB)/1, $0x0e
+DATA q4k8Dec<>+31(SB)/1, $0x0f
+DATA q4k8Dec<>+32(SB)/1, $0x80
+DATA q4k8Dec<>+33(SB)/1, $0x80
+DATA q4k8Dec<>+34(SB)/1, $0x80
+DATA q4k8Dec<>+35(SB)/1, $0x80
+DATA q4k8Dec<>+36(SB)/1, $0x04
+DATA q4k8Dec<>+37(SB)/1, $0x05
+DATA q4k8Dec<>+38(SB)/1, $0x06
+DATA q4k8Dec<>+39(SB)/1, $0x07
+DATA q4k8Dec<>+40(SB)/1, $0x80
+DATA q4k8Dec<>+41(SB)/1, $0x80
+DATA q4k8Dec<>+42(SB)/1, $0x80
+DATA q4k8Dec<>+43(SB)/1, $0x80
+DATA q4k8Dec<>+44(SB)/1, $0x08
+DATA q4k8Dec<>+45(SB)/1, $0x09
+DATA q4k8Dec<>+46(SB)/1, $0x0a
+DATA q4k8Dec<>+47(SB)/1, $0x0b
+DATA q4k8Dec<>+48(SB)/1, $0x80
+DATA q4k8Dec<>+49(SB)/1, $0x80
+DATA q4k8Dec<>+50(SB)/1, $0x80
+DATA q4k8Dec<>+51(SB)/1, $0x80
+DATA q4k8Dec<>+52(SB)/1, $0x04
+DATA q4k8Dec<>+53(SB)/1, $0x05
+DATA q4k8Dec<>+54(SB)/1, $0x06
+DATA q4k8Dec<>+55(SB)/1, $0x07
+DATA q4k8Dec<>+56(SB)/1, $0x80
+DATA q4k8Dec<>+57(SB)/1, $0x80
+DATA q4k8Dec<>+58(SB)/1, $0x80
+DATA q4k8Dec<>+59(SB)/1, $0x80
+DATA q4k8Dec<>+60(SB)/1, $0x08
+DATA q4k8Dec<>+61(SB)/1, $0x09
+DATA q4k8Dec<>+62(SB)/1, $0x0a
+DATA q4k8Dec<>+63(SB)/1, $0x0b
+DATA q4k8Dec<>+64(SB)/1, $0x3f
+DATA q4k8Dec<>+65(SB)/1, $0x3f
+DATA q4k8Dec<>+66(SB)/1, $0x3f
+DATA q4k8Dec<>+67(SB)/1, $0x3f
+DATA q4k8Dec<>+68(SB)/1, $0x0f
+DATA q4k8Dec<>+69(SB)/1, $0x0f
+DATA q4k8Dec<>+70(SB)/1, $0x0f
+DATA q4k8Dec<>+71(SB)/1, $0x0f
+DATA q4k8Dec<>+72(SB)/1, $0x3f
+DATA q4k8Dec<>+73(SB)/1, $0x3f
+DATA q4k8Dec<>+74(SB)/1, $0x3f
+DATA q4k8Dec<>+75(SB)/1, $0x3f
+DATA q4k8Dec<>+76(SB)/1, $0x00
+DATA q4k8Dec<>+77(SB)/1, $0x00
+DATA q4k8Dec<>+78(SB)/1, $0x00
+DATA q4k8Dec<>+79(SB)/1, $0x00
+DATA q4k8Dec<>+80(SB)/1, $0x3f
+DATA q4k8Dec<>+81(SB)/1, $0x3f
+DATA q4k8Dec<>+82(SB)/1, $0x3f
+DATA q4k8Dec<>+83(SB)/1, $0x3f
+DATA q4k8Dec<>+84(SB)/1, $0x0f
+DATA q4k8Dec<>+85(SB)/1, $0x0f
+DATA q4k8Dec<>+86(SB)/1, $0x0f
+DATA q4k8Dec<>+87(SB)/1, $0x0f
+DATA q4k8Dec<>+88(SB)/1, $0x3f
+DATA q4k8Dec<>+89(SB)/1, $0x3f
+DATA q4k8Dec<>+90(SB)/1, $0x3f
+DATA q4k8Dec<>+91(SB)/1, $0x3f
+DATA q4k8Dec<>+92(SB)/1, $0x00
+DATA q4k8Dec<>+93(SB)/1, $0x00
+DATA q4k8Dec<>+94(SB)/1, $0x00
+DATA q4k8Dec<>+95(SB)/1, $0x00
+DATA q4k8Dec<>+96(SB)/1, $0x00
+DATA q4k8Dec<>+97(SB)/1, $0x00
+DATA q4k8Dec<>+98(SB)/1, $0x00
+DATA q4k8Dec<>+99(SB)/1, $0x00
+DATA q4k8Dec<>+100(SB)/1, $0x00
+DATA q4k8Dec<>+101(SB)/1, $0x00
+DATA q4k8Dec<>+102(SB)/1, $0x00
+DATA q4k8Dec<>+103(SB)/1, $0x00
+DATA q4k8Dec<>+104(SB)/1, $0x00
+DATA q4k8Dec<>+105(SB)/1, $0x00
+DATA q4k8Dec<>+106(SB)/1, $0x00
+DATA q4k8Dec<>+107(SB)/1, $0x00
+DATA q4k8Dec<>+108(SB)/1, $0x0f
+DATA q4k8Dec<>+109(SB)/1, $0x0f
+DATA q4k8Dec<>+110(SB)/1, $0x0f
+DATA q4k8Dec<>+111(SB)/1, $0x0f
+DATA q4k8Dec<>+112(SB)/1, $0x00
+DATA q4k8Dec<>+113(SB)/1, $0x00
+DATA q4k8Dec<>+114(SB)/1, $0x00
+DATA q4k8Dec<>+115(SB)/1, $0x00
+DATA q4k8Dec<>+116(SB)/1, $0x00
+DATA q4k8Dec<>+117(SB)/1, $0x00
+DATA q4k8Dec<>+118(SB)/1, $0x00
+DATA q4k8Dec<>+119(SB)/1, $0x00
+DATA q4k8Dec<>+120(SB)/1, $0x00
+DATA q4k8Dec<>+121(SB)/1, $0x00
+DATA q4k8Dec<>+122(SB)/1, $0x00
+DATA q4k8Dec<>+123(SB)/1, $0x00
+DATA q4k8Dec<>+124(SB)/1, $0x0f
+DATA q4k8Dec<>+125(SB)/1, $0x0f
+DATA q4k8Dec<>+126(SB)/1, $0x0f
+DATA q4k8Dec<>+127(SB)/1, $0x0f
+DATA q4k8Dec<>+128(SB)/1, $0x30
+DATA q4k8Dec<>+129(SB)/1, $0x30
+DATA q4k8Dec<>+130(SB)/1, $0x30
+DATA q4k8Dec<>+131(SB)/1, $0x30
+DATA q4k8Dec<>+132(SB)/1, $0x30
+DATA q4k8Dec<>+133(SB)/1, $0x30
+DATA q4k8Dec<>+134(SB)/1, $0x30
+DATA q4k8Dec<>+135(SB)/1, $0x30
+DATA q4k8Dec<>+136(SB)/1, $0x30
+DATA q4k8Dec<>+137(SB)/1, $0x30
+DATA q4k8Dec<>+138(SB)/1, $0x30
+DATA q4k8Dec<>+139(SB)/1, $0x30
+DATA q4k8Dec<>+140(SB)/1, $0x30
+DATA q4k8Dec<>+141(SB)/1, $0x30
+DATA q4k8Dec<>+142(SB)/1, $0x30
+DATA q4k8Dec<>+143(SB)/1, $0x30
+DATA q4k8Dec<>+144(SB)/1, $0x30
+DATA q4k8Dec<>+145(SB)/1, $0x30
+DATA q4k8Dec<>+146(SB)/1, $0x30
+DATA q4k8Dec<>+147(SB)/1, $0x30
+DATA q4k8Dec<>+148(SB)/1, $0x30
+DATA q4k8Dec<>+149(SB)/1, $0x30
+DATA q4k8Dec<>+150(SB)/1, $0x30
+DATA q4k8Dec<>+151(SB)/1, $0x30
+DATA q4k8Dec<>+152(SB)/1, $0x30
+DATA q4k8Dec<>+153(SB)/1, $0x30
+DATA q4k8Dec<>+154(SB)/1, $0x30
+DATA q4k8Dec<>+155(SB)/1, $0x30
+DATA q4k8Dec<>+156(SB)/1, $0x30
+DATA q4k8Dec<>+157(SB)/1, $0x30
+DATA q4k8Dec<>+158(SB)/1, $0x30
+DATA q4k8Dec<>+159(SB)/1, $0x30
+DATA q4k8Dec<>+160(SB)/1, $0x00
+DATA q4k8Dec<>+161(SB)/1, $0x01
+DATA q4k8Dec<>+162(SB)/1, $0x04
+DATA q4k8Dec<>+163(SB)/1, $0x05
+DATA q4k8Dec<>+164(SB)/1, $0x08
+DATA q4k8Dec<>+165(SB)/1, $0x09
+DATA q4k8Dec<>+166(SB)/1, $0x0c
+DATA q4k8Dec<>+167(SB)/1, $0x0d
+DATA q4k8Dec<>+168(SB)/1, $0x02
+DATA q4k8Dec<>+169(SB)/1, $0x03
+DATA q4k8Dec<>+170(SB)/1, $0x06
+DATA q4k8Dec<>+171(SB)/1, $0x07
+DATA q4k8Dec<>+172(SB)/1, $0x0a
+DATA q4k8Dec<>+173(SB)/1, $0x0b
+DATA q4k8Dec<>+174(SB)/1, $0x0e
+DATA q4k8Dec<>+175(SB)/1, $0x0f
+DATA q4k8Dec<>+176(SB)/1, $0x00
+DATA q4k8Dec<>+177(SB)/1, $0x01
+DATA q4k8Dec<>+178(SB)/1, $0x04
+DATA q4k8Dec<>+179(SB)/1, $0x05
+DATA q4k8Dec<>+180(SB)/1, $0x08
+DATA q4k8Dec<>+181(SB)/1, $0x09
+DATA q4k8Dec<>+182(SB)/1, $0x0c
+DATA q4k8Dec<>+183(SB)/1, $0x0d
+DATA q4k8Dec<>+184(SB)/1, $0x02
+DATA q4k8Dec<>+185(SB)/1, $0x03
+DATA q4k8Dec<>+186(SB)/1, $0x06
+DATA q4k8Dec<>+187(SB)/1, $0x07
+DATA q4k8Dec<>+188(SB)/1, $0x0a
+DATA q4k8Dec<>+189(SB)/1, $0x0b
+DATA q4k8Dec<>+190(SB)/1, $0x0e
+DATA q4k8Dec<>+191(SB)/1, $0x0f
+GLOBL q4k8Dec<>(SB), RODATA|NOPTR, $192
 
 // func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·q4KGemv8AVX2(SB), NOSPLIT, $160-40
+TEXT ·q4KGemv8AVX2(SB), NOSPLIT, $128-40
 	MOVQ         w+8(FP), SI
 	MOVQ         rowBytes+16(FP), R8
 	MOVQ         a+24(FP), DI
 	MOVQ         nb+32(FP), CX
 	LEAQ         (SI)(R8*8), R9
+	LEAQ         (R8)(R8*2), R11
 	MOVQ         $0x0f0f0f0f0f0f0f0f, AX
 	VMOVQ        AX, X15
 	VPBROADCASTQ X15, Y15
+	VPXOR        Y7, Y7, Y7
 	VXORPS       Y8, Y8, Y8
 	VXORPS       Y14, Y14, Y14
 
 q4kg8loop:
+	LEAQ (SI)(R8*4), BX
+
+	// R9 runs over the next eight rows (8·rowBytes contiguous bytes from
+	// w + 8·rowBytes), 1152 bytes a super-block: its 18 cache lines are
+	// prefetched one at a time through the loop body (bunched at the top
+	// they read the memory markedly slower).
+	// Y0..Y3 = the 16 header bytes of rows [k | k+4], k = 0..3
+	VMOVDQU     (SI), X0
+	VINSERTI128 $0x01, (BX), Y0, Y0
+	VMOVDQU     (SI)(R8*1), X1
+	VINSERTI128 $0x01, (BX)(R8*1), Y1, Y1
+	VMOVDQU     (SI)(R8*2), X2
+	VINSERTI128 $0x01, (BX)(R8*2), Y2, Y2
+	VMOVDQU     (SI)(R11*1), X3
+	VINSERTI128 $0x01, (BX)(R11*1), Y3, Y3
+
+	// Y10 = d·d_a, Y13 = dmin·d_a of rows 0..7
+	VPUNPCKLDQ   Y1, Y0, Y4
+	VPUNPCKLDQ   Y3, Y2, Y5
+	VPUNPCKLQDQ  Y5, Y4, Y4
+	VPSHUFB      q4k8Dec<>+160(SB), Y4, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VCVTPH2PS    X4, Y5
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPH2PS    X4, Y4
+	VBROADCASTSS (DI), Y13
+	VMULPS       Y13, Y5, Y10
+	VMULPS       Y13, Y4, Y13
+
+	// Y6 = the pairwise bsums bsum_2j + bsum_2j+1 (j = 0..7) in both lanes
+	VBROADCASTI128 260(DI), Y6
+	VBROADCASTI128 276(DI), Y12
+	VPHADDW        Y12, Y6, Y6
+
+	// decode the scales and mins; scale words of rows [k | k+4] to 32k(SP);
+	// mins . pairwise bsums as four int32 a row
+	VPSHUFB    q4k8Dec<>+0(SB), Y0, Y4
+	VPSHUFB    q4k8Dec<>+32(SB), Y0, Y0
+	VPSRLW     $0x04, Y4, Y5
+	VPAND      q4k8Dec<>+64(SB), Y4, Y4
+	VPAND      q4k8Dec<>+96(SB), Y5, Y5
+	VPOR       Y5, Y4, Y4
+	VPSRLW     $0x02, Y0, Y0
+	VPAND      q4k8Dec<>+128(SB), Y0, Y0
+	VPOR       Y4, Y0, Y0
+	VPUNPCKHBW Y7, Y0, Y4
+	VPMADDWD   Y6, Y4, Y4
+	VMOVDQA    Y4, Y9
+	VPUNPCKLBW Y7, Y0, Y0
+	VMOVDQU    Y0, (SP)
+	VPSHUFB    q4k8Dec<>+0(SB), Y1, Y4
+	VPSHUFB    q4k8Dec<>+32(SB), Y1, Y1
+	VPSRLW     $0x04, Y4, Y5
+	VPAND      q4k8Dec<>+64(SB), Y4, Y4
+	VPAND      q4k8Dec<>+96(SB), Y5, Y5
+	VPOR       Y5, Y4, Y4
+	VPSRLW     $0x02, Y1, Y1
+	VPAND      q4k8Dec<>+128(SB), Y1, Y1
+	VPOR       Y4, Y1, Y1
+	VPUNPCKHBW Y7, Y1, Y4
+	VPMADDWD   Y6, Y4, Y4
+	VPHADDD    Y4, Y9, Y9
+	VPUNPCKLBW Y7, Y1, Y1
+	VMOVDQU    Y1, 32(SP)
 	PREFETCHT0 (R9)
+	VPSHUFB    q4k8Dec<>+0(SB), Y2, Y4
+	VPSHUFB    q4k8Dec<>+32(SB), Y2, Y2
+	VPSRLW     $0x04, Y4, Y5
+	VPAND      q4k8Dec<>+64(SB), Y4, Y4
+	VPAND      q4k8Dec<>+96(SB), Y5, Y5
+	VPOR       Y5, Y4, Y4
+	VPSRLW     $0x02, Y2, Y2
+	VPAND      q4k8Dec<>+128(SB), Y2, Y2
+	VPOR       Y4, Y2, Y2
+	VPUNPCKHBW Y7, Y2, Y4
+	VPMADDWD   Y6, Y4, Y4
+	VMOVDQA    Y4, Y12
+	VPUNPCKLBW Y7, Y2, Y2
+	VMOVDQU    Y2, 64(SP)
+	VPSHUFB    q4k8Dec<>+0(SB), Y3, Y4
+	VPSHUFB    q4k8Dec<>+32(SB), Y3, Y3
+	VPSRLW     $0x04, Y4, Y5
+	VPAND      q4k8Dec<>+64(SB), Y4, Y4
+	VPAND      q4k8Dec<>+96(SB), Y5, Y5
+	VPOR       Y5, Y4, Y4
+	VPSRLW     $0x02, Y3, Y3
+	VPAND      q4k8Dec<>+128(SB), Y3, Y3
+	VPOR       Y4, Y3, Y3
+	VPUNPCKHBW Y7, Y3, Y4
+	VPMADDWD   Y6, Y4, Y4
+	VPHADDD    Y4, Y12, Y12
+	VPUNPCKLBW Y7, Y3, Y3
+	VMOVDQU    Y3, 96(SP)
 	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
+
+	// imin of rows 0..7 as float32, accumulated by dmin·d_a
+	VPHADDD     Y12, Y9, Y9
+	VCVTDQ2PS   Y9, Y9
+	VFMADD231PS Y13, Y9, Y14
+
+	// isum partials row by row; rows 0,1 -> Y12, 2,3 -> Y5, 4,5 -> Y13, 6,7 -> Y5
+	PREFETCHT0     128(R9)
+	VBROADCASTI128 (SP), Y11
+	VMOVDQU        16(SI), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(SI), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 192(R9)
-	PREFETCHT0 256(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(SI), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(SI), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     256(R9)
+	VBROADCASTI128 32(SP), Y11
+	VMOVDQU        16(SI)(R8*1), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(SI)(R8*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 320(R9)
-	PREFETCHT0 384(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(SI)(R8*1), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(SI)(R8*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y9
+	VPHADDD        Y9, Y4, Y12
+	PREFETCHT0     384(R9)
+	VBROADCASTI128 64(SP), Y11
+	VMOVDQU        16(SI)(R8*2), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(SI)(R8*2), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 448(R9)
-	PREFETCHT0 512(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(SI)(R8*2), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(SI)(R8*2), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     512(R9)
+	VBROADCASTI128 96(SP), Y11
+	VMOVDQU        16(SI)(R11*1), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(SI)(R11*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 576(R9)
-	PREFETCHT0 640(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(SI)(R11*1), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(SI)(R11*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y9
+	VPHADDD        Y9, Y4, Y5
+	VPHADDD        Y5, Y12, Y12
+	PREFETCHT0     640(R9)
+	VBROADCASTI128 16(SP), Y11
+	VMOVDQU        16(BX), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(BX), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 704(R9)
-	PREFETCHT0 768(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(BX), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(BX), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     768(R9)
+	VBROADCASTI128 48(SP), Y11
+	VMOVDQU        16(BX)(R8*1), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(BX)(R8*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 832(R9)
-	PREFETCHT0 896(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(BX)(R8*1), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(BX)(R8*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y9
+	VPHADDD        Y9, Y4, Y13
+	PREFETCHT0     896(R9)
+	VBROADCASTI128 80(SP), Y11
+	VMOVDQU        16(BX)(R8*2), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(BX)(R8*2), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 960(R9)
-	PREFETCHT0 1024(R9)
+
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(BX)(R8*2), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(BX)(R8*2), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW        Y2, Y1, Y1
+	VPHADDW        Y1, Y0, Y0
+	VPMADDWD       Y11, Y0, Y4
+	PREFETCHT0     1024(R9)
+	VBROADCASTI128 112(SP), Y11
+	VMOVDQU        16(BX)(R11*1), Y0
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y0, Y0
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     4(DI), Y0, Y0
+	VPMADDUBSW     36(DI), Y1, Y1
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y1, Y0, Y0
+	VMOVDQU    48(BX)(R11*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 68(DI), Y2, Y2
+	VPMADDUBSW 100(DI), Y3, Y3
+
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y3, Y2, Y2
 	PREFETCHT0 1088(R9)
-	ADDQ       $0x00000480, R9
-	VMOVDQU    260(DI), X6
-	VPHADDW    276(DI), X6, X6
-	MOVQ       SI, R10
 
-	// d|dmin words go to 128(SP) as rows 0 1 4 5 2 3 6 7
-	MOVL         (R10), AX
-	MOVL         AX, 128(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, (SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 132(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 16(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 144(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 32(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 148(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 48(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 136(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 64(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 140(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 80(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 152(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 96(SP)
-	ADDQ         R8, R10
-	MOVL         (R10), AX
-	MOVL         AX, 156(SP)
-	MOVL         12(R10), DX
-	MOVL         8(R10), BX
-	MOVL         DX, R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f0f0f0f, R12
-	MOVL         BX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	ANDL         $0x3f3f3f3f, BX
-	ANDL         $0x0f0f0f0f, DX
-	MOVL         4(R10), AX
-	MOVL         AX, R13
-	SHRL         $0x06, R13
-	ANDL         $0x03030303, R13
-	SHLL         $0x04, R13
-	ORL          R13, DX
-	ANDL         $0x3f3f3f3f, AX
-	VMOVQ        BX, X5
-	VPINSRD      $0x01, R12, X5, X5
-	VPMOVZXBW    X5, X5
-	VPMADDWD     X6, X5, X5
-	VMOVQ        AX, X4
-	VPINSRD      $0x01, DX, X4, X4
-	VPMOVZXBW    X4, X4
-	VINSERTI128  $0x01, X4, Y4, Y11
-	VPXOR        Y9, Y9, Y9
-	VMOVDQU      16(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   4(DI), Y0, Y0
-	VPMADDUBSW   36(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+0(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+32(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      48(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   68(DI), Y0, Y0
-	VPMADDUBSW   100(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+64(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+96(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      80(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   132(DI), Y0, Y0
-	VPMADDUBSW   164(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+128(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+160(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VMOVDQU      112(R10), Y0
-	VPSRLW       $0x04, Y0, Y1
-	VPAND        Y15, Y0, Y0
-	VPAND        Y15, Y1, Y1
-	VPMADDUBSW   196(DI), Y0, Y0
-	VPMADDUBSW   228(DI), Y1, Y1
-	VPSHUFB      q4k8Idx<>+192(SB), Y11, Y2
-	VPSHUFB      q4k8Idx<>+224(SB), Y11, Y3
-	VPMADDWD     Y2, Y0, Y0
-	VPMADDWD     Y3, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y0, Y9, Y9
-	VEXTRACTI128 $0x01, Y9, X0
-	VPADDD       X0, X9, X9
-	VPHADDD      X5, X9, X9
-	VMOVDQU      X9, 112(SP)
-	ADDQ         R8, R10
+	// per lane: [0 0 1 1 2 2 3 3]
+	VPHADDW    Y2, Y0, Y0
+	VMOVDQU    80(BX)(R11*1), Y1
+	VPSRLW     $0x04, Y1, Y2
+	VPAND      Y15, Y1, Y1
+	VPAND      Y15, Y2, Y2
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPMADDUBSW 164(DI), Y2, Y2
 
-	// Y2 = isum of rows 0..7, Y4 = imin, as float32
-	VMOVDQU     (SP), X0
-	VPHADDD     16(SP), X0, X0
-	VMOVDQU     32(SP), X1
-	VPHADDD     48(SP), X1, X1
-	VMOVDQU     64(SP), X2
-	VPHADDD     80(SP), X2, X2
-	VMOVDQU     96(SP), X4
-	VPHADDD     112(SP), X4, X4
-	VINSERTI128 $0x01, X2, Y0, Y0
-	VINSERTI128 $0x01, X4, Y1, Y1
-	VSHUFPS     $0x88, Y1, Y0, Y2
-	VSHUFPS     $0xdd, Y1, Y0, Y4
-	VCVTDQ2PS   Y2, Y2
-	VCVTDQ2PS   Y4, Y4
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW    Y2, Y1, Y1
+	VMOVDQU    112(BX)(R11*1), Y2
+	VPSRLW     $0x04, Y2, Y3
+	VPAND      Y15, Y2, Y2
+	VPAND      Y15, Y3, Y3
+	VPMADDUBSW 196(DI), Y2, Y2
+	VPMADDUBSW 228(DI), Y3, Y3
 
-	// Y3 = d·d_a, Y7 = dmin·d_a of rows 0..7
-	VCVTPH2PS    128(SP), Y5
-	VCVTPH2PS    144(SP), Y6
-	VSHUFPS      $0x88, Y6, Y5, Y3
-	VSHUFPS      $0xdd, Y6, Y5, Y7
-	VBROADCASTSS (DI), Y1
-	VMULPS       Y1, Y3, Y3
-	VMULPS       Y1, Y7, Y7
-	VFMADD231PS  Y3, Y2, Y8
-	VFMADD231PS  Y7, Y4, Y14
-	ADDQ         $0x90, SI
-	ADDQ         $0x00000124, DI
-	DECQ         CX
-	JNZ          q4kg8loop
-	VSUBPS       Y14, Y8, Y8
-	MOVQ         dst+0(FP), DX
-	VMOVUPS      Y8, (DX)
+	// per lane: [sub-block 2j x4, 2j+1 x4]
+	VPHADDW Y3, Y2, Y2
+
+	// per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]
+	VPHADDW  Y2, Y1, Y1
+	VPHADDW  Y1, Y0, Y0
+	VPMADDWD Y11, Y0, Y9
+	VPHADDD  Y9, Y4, Y5
+	VPHADDD  Y5, Y13, Y13
+
+	// Y12 = [rows 0..3 lane 0 | lane 1], Y13 the same for rows 4..7:
+	// add the lanes; isum of rows 0..7 as float32, accumulated by d·d_a
+	VPERM2I128  $0x20, Y13, Y12, Y0
+	VPERM2I128  $0x31, Y13, Y12, Y1
+	VPADDD      Y1, Y0, Y0
+	VCVTDQ2PS   Y0, Y0
+	VFMADD231PS Y10, Y0, Y8
+	ADDQ        $0x00000480, R9
+	ADDQ        $0x90, SI
+	ADDQ        $0x00000124, DI
+	DECQ        CX
+	JNZ         q4kg8loop
+	VSUBPS      Y14, Y8, Y8
+	MOVQ        dst+0(FP), DX
+	VMOVUPS     Y8, (DX)
 	VZEROUPPER
 	RET
 

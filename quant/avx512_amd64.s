@@ -466,45 +466,9 @@ TEXT ·q4KQ8KGemv16AVX512(SB), NOSPLIT, $160-40
 
 q4kg16loop:
 	// The next sixteen rows are 16·rowBytes contiguous bytes from R10:
-	// prefetch 2304 of them (16 super-blocks' worth) per super-block.
-	PREFETCHT0 (R10)
-	PREFETCHT0 64(R10)
-	PREFETCHT0 128(R10)
-	PREFETCHT0 192(R10)
-	PREFETCHT0 256(R10)
-	PREFETCHT0 320(R10)
-	PREFETCHT0 384(R10)
-	PREFETCHT0 448(R10)
-	PREFETCHT0 512(R10)
-	PREFETCHT0 576(R10)
-	PREFETCHT0 640(R10)
-	PREFETCHT0 704(R10)
-	PREFETCHT0 768(R10)
-	PREFETCHT0 832(R10)
-	PREFETCHT0 896(R10)
-	PREFETCHT0 960(R10)
-	PREFETCHT0 1024(R10)
-	PREFETCHT0 1088(R10)
-	PREFETCHT0 1152(R10)
-	PREFETCHT0 1216(R10)
-	PREFETCHT0 1280(R10)
-	PREFETCHT0 1344(R10)
-	PREFETCHT0 1408(R10)
-	PREFETCHT0 1472(R10)
-	PREFETCHT0 1536(R10)
-	PREFETCHT0 1600(R10)
-	PREFETCHT0 1664(R10)
-	PREFETCHT0 1728(R10)
-	PREFETCHT0 1792(R10)
-	PREFETCHT0 1856(R10)
-	PREFETCHT0 1920(R10)
-	PREFETCHT0 1984(R10)
-	PREFETCHT0 2048(R10)
-	PREFETCHT0 2112(R10)
-	PREFETCHT0 2176(R10)
-	PREFETCHT0 2240(R10)
-	ADDQ       $0x00000900, R10
-
+	// prefetch 2304 of them (16 super-blocks' worth) per super-block, one
+	// line at a time spread over the loop body (as q4KGemv8AVX2 does, where
+	// bunched at the top they read the memory markedly slower).
 	// Z12, Z13, Z14 = scale bytes 0..3, 4..7, 8..11 of the sixteen rows.
 	KXNORW     K1, K1, K1
 	VPGATHERDD 4(SI)(Z11*1), K1, Z12
@@ -512,6 +476,8 @@ q4kg16loop:
 	VPGATHERDD 8(SI)(Z11*1), K1, Z13
 	KXNORW     K1, K1, K1
 	VPGATHERDD 12(SI)(Z11*1), K1, Z14
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
 
 	// Unpack (ggml's kmask steps, one row per lane): Z27 = scales 0..3,
 	// Z29 = scales 4..7, Z28 = mins 0..3, Z30 = mins 4..7.
@@ -559,6 +525,8 @@ q4kg16loop:
 	VPSHUFB      Z25, Z30, Z31
 	VPBROADCASTD 148(SP), Z26
 	VPDPWSSD     Z26, Z31, Z15
+	PREFETCHT0   128(R10)
+	PREFETCHT0   192(R10)
 
 	// Z2..Z5 = the activation quants of chunks 0..3 (64 each).
 	VMOVDQU32 4(DI), Z2
@@ -569,6 +537,7 @@ q4kg16loop:
 	// row 0: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    (SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      256(R10)
 	VBROADCASTI64X4 16(SI), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -581,6 +550,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      320(R10)
 	VBROADCASTI64X4 80(SI), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -597,6 +567,7 @@ q4kg16loop:
 	// row 1: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    8(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      384(R10)
 	VBROADCASTI64X4 16(SI)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -609,6 +580,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      448(R10)
 	VBROADCASTI64X4 80(SI)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -630,6 +602,7 @@ q4kg16loop:
 	// row 2: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    64(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      512(R10)
 	VBROADCASTI64X4 16(SI)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -642,6 +615,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      576(R10)
 	VBROADCASTI64X4 80(SI)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -658,6 +632,7 @@ q4kg16loop:
 	// row 3: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    72(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      640(R10)
 	VBROADCASTI64X4 16(SI)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -670,6 +645,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      704(R10)
 	VBROADCASTI64X4 80(SI)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -691,6 +667,7 @@ q4kg16loop:
 	// row 4: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    16(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      768(R10)
 	VBROADCASTI64X4 16(R11), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -703,6 +680,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      832(R10)
 	VBROADCASTI64X4 80(R11), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -719,6 +697,7 @@ q4kg16loop:
 	// row 5: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    24(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      896(R10)
 	VBROADCASTI64X4 16(R11)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -731,6 +710,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      960(R10)
 	VBROADCASTI64X4 80(R11)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -752,6 +732,7 @@ q4kg16loop:
 	// row 6: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    80(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      1024(R10)
 	VBROADCASTI64X4 16(R11)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -764,6 +745,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      1088(R10)
 	VBROADCASTI64X4 80(R11)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -780,6 +762,7 @@ q4kg16loop:
 	// row 7: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    88(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      1152(R10)
 	VBROADCASTI64X4 16(R11)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -792,6 +775,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      1216(R10)
 	VBROADCASTI64X4 80(R11)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -813,6 +797,7 @@ q4kg16loop:
 	// row 8: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    32(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      1280(R10)
 	VBROADCASTI64X4 16(R12), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -825,6 +810,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      1344(R10)
 	VBROADCASTI64X4 80(R12), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -841,6 +827,7 @@ q4kg16loop:
 	// row 9: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    40(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      1408(R10)
 	VBROADCASTI64X4 16(R12)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -853,6 +840,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      1472(R10)
 	VBROADCASTI64X4 80(R12)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -874,6 +862,7 @@ q4kg16loop:
 	// row 10: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    96(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      1536(R10)
 	VBROADCASTI64X4 16(R12)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -886,6 +875,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      1600(R10)
 	VBROADCASTI64X4 80(R12)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -902,6 +892,7 @@ q4kg16loop:
 	// row 11: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    104(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      1664(R10)
 	VBROADCASTI64X4 16(R12)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -914,6 +905,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      1728(R10)
 	VBROADCASTI64X4 80(R12)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -935,6 +927,7 @@ q4kg16loop:
 	// row 12: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    48(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      1792(R10)
 	VBROADCASTI64X4 16(R13), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -947,6 +940,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      1856(R10)
 	VBROADCASTI64X4 80(R13), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -963,6 +957,7 @@ q4kg16loop:
 	// row 13: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    56(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      1920(R10)
 	VBROADCASTI64X4 16(R13)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -975,6 +970,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      1984(R10)
 	VBROADCASTI64X4 80(R13)(R8*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -996,6 +992,7 @@ q4kg16loop:
 	// row 14: Z24 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    112(SP), Z26
 	VPXORD          Z24, Z24, Z24
+	PREFETCHT0      2048(R10)
 	VBROADCASTI64X4 16(R13)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -1008,6 +1005,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z24
+	PREFETCHT0      2112(R10)
 	VBROADCASTI64X4 80(R13)(R8*2), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -1024,6 +1022,7 @@ q4kg16loop:
 	// row 15: Z25 = Σ_c scale words · (nibbles·quants pair sums)
 	VPBROADCASTQ    120(SP), Z26
 	VPXORD          Z25, Z25, Z25
+	PREFETCHT0      2176(R10)
 	VBROADCASTI64X4 16(R13)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -1036,6 +1035,7 @@ q4kg16loop:
 	VPMADDUBSW      Z3, Z27, Z28
 	VPSHUFB         Z8, Z26, Z29
 	VPDPWSSD        Z29, Z28, Z25
+	PREFETCHT0      2240(R10)
 	VBROADCASTI64X4 80(R13)(R9*1), Z27
 	VPSRLQ          $0x04, Z27, K2, Z27
 	VPANDD          Z6, Z27, Z27
@@ -1103,6 +1103,7 @@ q4kg16loop:
 	VMULPS       Z12, Z14, Z14
 	VFMADD231PS  Z13, Z24, Z0
 	VFMADD231PS  Z14, Z15, Z1
+	ADDQ         $0x00000900, R10
 	ADDQ         $0x00000090, SI
 	ADDQ         $0x00000090, R11
 	ADDQ         $0x00000090, R12

@@ -149,11 +149,19 @@ func q8KAct() {
 // a, for r in [0, rows), rows > 0. Each block also prefetches the cache
 // lines pf bytes ahead of it (pf > 0), which runs on into the next rows.
 func q6KGemv() {
-	// q6kShuf: eight VPSHUFB controls of 16 bytes; the i-th repeats scale
-	// byte 2i eight times, then byte 2i+1 eight times.
-	shuf := GLOBL("q6kShuf", RODATA|NOPTR)
-	for k := 0; k < 16; k++ {
-		DATA(8*k, U64(uint64(k)*0x0101010101010101))
+	// q6kWordShuf: eight VPSHUFB controls of 32 bytes over the scale
+	// words [sc_0..7 | sc_0..7] (chunks 0..3) or [sc_8..15 | sc_8..15]
+	// (chunks 4..7); the i-th broadcasts word 2i mod 8 in the low lane and
+	// word 2i+1 mod 8 in the high lane, chunk i's two scales.
+	shuf := GLOBL("q6kWordShuf", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		for l := 0; l < 2; l++ {
+			w := (2*i + l) % 8
+			for k := 0; k < 8; k++ {
+				DATA(32*i+16*l+2*k, U8(2*w))
+				DATA(32*i+16*l+2*k+1, U8(2*w+1))
+			}
+		}
 	}
 	TEXT("q6KGemvAVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)")
 	Pragma("noescape")
@@ -193,9 +201,13 @@ func q6KGemv() {
 		PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64 * i})
 	}
 	VMOVDQU(Mem{Base: RSI, Disp: 192}, X7)
+	Comment("the scales as words: Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]")
+	VPMOVSXBW(X7, Y9)
+	VPERMQ(U8(0x44), Y9, Y8)
+	VPERMQ(U8(0xee), Y9, Y9)
 	VPXOR(Y6, Y6, Y6)
 	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0)
-	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 64)
+	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 4)
 
 	q6BlockTail()
 
@@ -214,8 +226,8 @@ func q6KGemv() {
 // accumulator Y6: from the low nibbles at qloff(SI) and qloff+32(SI) and
 // the high bits at qhoff(SI), four chunks of 32 six-bit quants, each
 // multiplied by the activations at q8[k](DI) and its scales (controls
-// sh+16k of shuf).
-func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, sh int) {
+// chunk c+k, see q6gChunk).
+func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, c int) {
 	VMOVDQU(Mem{Base: RSI, Disp: qloff}, Y0)
 	VMOVDQU(Mem{Base: RSI, Disp: qloff + 32}, Y1)
 	VMOVDQU(Mem{Base: RSI, Disp: qhoff}, Y2)
@@ -223,32 +235,36 @@ func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, sh int) {
 	VPAND(Y13, Y2, Y4)
 	VPSLLW(U8(4), Y4, Y4)
 	VPOR(Y4, Y3, Y3)
-	q6gChunk(shuf, q8[0], sh)
+	q6gChunk(shuf, q8[0], c)
 	VPAND(Y15, Y1, Y3)
 	VPAND(Y12, Y2, Y4)
 	VPSLLW(U8(2), Y4, Y4)
 	VPOR(Y4, Y3, Y3)
-	q6gChunk(shuf, q8[1], sh+16)
+	q6gChunk(shuf, q8[1], c+1)
 	VPSRLW(U8(4), Y0, Y3)
 	VPAND(Y15, Y3, Y3)
 	VPAND(Y11, Y2, Y4)
 	VPOR(Y4, Y3, Y3)
-	q6gChunk(shuf, q8[2], sh+32)
+	q6gChunk(shuf, q8[2], c+2)
 	VPSRLW(U8(4), Y1, Y3)
 	VPAND(Y15, Y3, Y3)
 	VPAND(Y10, Y2, Y4)
 	VPSRLW(U8(2), Y4, Y4)
 	VPOR(Y4, Y3, Y3)
-	q6gChunk(shuf, q8[3], sh+48)
+	q6gChunk(shuf, q8[3], c+3)
 }
 
-// q6gChunk emits one chunk of 32 quants in Y3 (0..63): the byte products
-// with the activations at q8off(DI) summed in pairs, times the chunk's
-// scales (control sh of shuf, sign-extended to words), added to Y6.
-func q6gChunk(shuf Mem, q8off, sh int) {
+// q6gChunk emits chunk c (0..7) of 32 quants in Y3 (0..63): the byte
+// products with the activations at q8off(DI) summed in pairs, times the
+// chunk's scale words (broadcast from Y8 or Y9 by control c of shuf),
+// added to Y6.
+func q6gChunk(shuf Mem, q8off, c int) {
+	src := Y8
+	if c >= 4 {
+		src = Y9
+	}
 	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y3, Y3)
-	VPSHUFB(shuf.Offset(sh), X7, X4)
-	VPMOVSXBW(X4, Y4)
+	VPSHUFB(shuf.Offset(32*c), src, Y4)
 	VPMADDWD(Y4, Y3, Y3)
 	VPADDD(Y3, Y6, Y6)
 }

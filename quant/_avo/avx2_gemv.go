@@ -390,142 +390,220 @@ func gemvF32() {
 	RET()
 }
 
-// gemvQ4Kx8Chunk is one 64-element chunk of a Q4_K row at R10 (weights at
-// qoff) against the Q8_K activations at q8lo/q8hi(DI), scaled per
-// sub-block (scale words in Y11, broadcast by the shuffles at ilo/ihi of
-// q4k8Idx) and added to Y9. Uses Y0..Y3.
-func gemvQ4Kx8Chunk(idx Mem, qoff, q8lo, q8hi, ilo, ihi int) {
-	VMOVDQU(Mem{Base: R10, Disp: qoff}, Y0)
-	VPSRLW(U8(4), Y0, Y1)
-	VPAND(Y15, Y0, Y0)
-	VPAND(Y15, Y1, Y1)
-	VPMADDUBSW(Mem{Base: RDI, Disp: q8lo}, Y0, Y0)
-	VPMADDUBSW(Mem{Base: RDI, Disp: q8hi}, Y1, Y1)
-	VPSHUFB(idx.Offset(ilo), Y11, Y2)
-	VPSHUFB(idx.Offset(ihi), Y11, Y3)
-	VPMADDWD(Y2, Y0, Y0)
-	VPMADDWD(Y3, Y1, Y1)
-	VPADDD(Y1, Y0, Y0)
-	VPADDD(Y0, Y9, Y9)
+// gemvQ4Kx8RowMem is byte disp of row r (0..7) of q4KGemv8AVX2's current
+// super-block: rows 0..3 from SI, rows 4..7 from BX = SI + 4·rowBytes,
+// with R8 = rowBytes and R11 = 3·rowBytes.
+func gemvQ4Kx8RowMem(r, disp int) Mem {
+	base := RSI
+	if r >= 4 {
+		base = RBX
+	}
+	switch r % 4 {
+	case 1:
+		return Mem{Base: base, Index: R8, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: base, Index: R8, Scale: 2, Disp: disp}
+	case 3:
+		return Mem{Base: base, Index: R11, Scale: 1, Disp: disp}
+	}
+	return Mem{Base: base, Disp: disp}
 }
 
-// gemvQ4Kx8Row is the super-block of the row at R10 (then R10 +=
-// rowBytes): its d|dmin word to stack offset dslot, and [isum partials
-// (2), imin partials (2)] as four int32 to stack offset slot, exactly
-// q4KGemvAVX2's integer work. X6 holds the pairwise bsums of the
-// activation block.
-func gemvQ4Kx8Row(idx, stack Mem, slot, dslot int) {
-	MOVL(Mem{Base: R10}, EAX)
-	MOVL(EAX, stack.Offset(dslot))
-	MOVL(Mem{Base: R10, Disp: 12}, EDX)
-	MOVL(Mem{Base: R10, Disp: 8}, EBX)
-	MOVL(EDX, R12L)
-	SHRL(U8(4), R12L)
-	ANDL(U32(0x0f0f0f0f), R12L)
-	MOVL(EBX, R13L)
-	SHRL(U8(6), R13L)
-	ANDL(U32(0x03030303), R13L)
-	SHLL(U8(4), R13L)
-	ORL(R13L, R12L)
-	ANDL(U32(0x3f3f3f3f), EBX)
-	ANDL(U32(0x0f0f0f0f), EDX)
-	MOVL(Mem{Base: R10, Disp: 4}, EAX)
-	MOVL(EAX, R13L)
-	SHRL(U8(6), R13L)
-	ANDL(U32(0x03030303), R13L)
-	SHLL(U8(4), R13L)
-	ORL(R13L, EDX)
-	ANDL(U32(0x3f3f3f3f), EAX)
-	VMOVQ(RBX, X5)
-	VPINSRD(U8(1), R12L, X5, X5)
-	VPMOVZXBW(X5, X5)
-	VPMADDWD(X6, X5, X5)
-	VMOVQ(RAX, X4)
-	VPINSRD(U8(1), EDX, X4, X4)
-	VPMOVZXBW(X4, X4)
-	VINSERTI128(U8(1), X4, Y4, Y11)
-	VPXOR(Y9, Y9, Y9)
-	gemvQ4Kx8Chunk(idx, 16, 4, 36, 0, 32)
-	gemvQ4Kx8Chunk(idx, 48, 68, 100, 64, 96)
-	gemvQ4Kx8Chunk(idx, 80, 132, 164, 128, 160)
-	gemvQ4Kx8Chunk(idx, 112, 196, 228, 192, 224)
-	VEXTRACTI128(U8(1), Y9, X0)
-	VPADDD(X0, X9, X9)
-	VPHADDD(X5, X9, X9)
-	VMOVDQU(X9, stack.Offset(slot))
-	ADDQ(R8, R10)
+// gemvQ4Kx8Tree leaves in dst the eight int32 partial sums of row r's isum
+// for the current super-block: the 64-element chunks' VPMADDUBSW words
+// (one sub-block's 16 words a vector, |word| <= 2·15·128 = 3840) are
+// summed pairwise by three levels of VPHADDW into one vector whose lane l
+// holds, for every sub-block j, the sum of its 16 elements of lane l
+// (|sum| <= 8·3840 = 30720, no int16 overflow), in order j = 0..7; one
+// VPMADDWD by the scale words (Y11, the same in both lanes) then gives
+// sc_j·t_j + sc_j+1·t_j+1 in int32. mid emits between the second and
+// third chunks (a prefetch). Uses Y0..Y3.
+func gemvQ4Kx8Tree(r int, dst VecPhysical, mid func()) {
+	chunk := func(j int, lo, hi VecPhysical) {
+		VMOVDQU(gemvQ4Kx8RowMem(r, 16+32*j), lo)
+		VPSRLW(U8(4), lo, hi)
+		VPAND(Y15, lo, lo)
+		VPAND(Y15, hi, hi)
+		VPMADDUBSW(Mem{Base: RDI, Disp: 4 + 64*j}, lo, lo)
+		VPMADDUBSW(Mem{Base: RDI, Disp: 36 + 64*j}, hi, hi)
+		Comment("per lane: [sub-block 2j x4, 2j+1 x4]")
+		VPHADDW(hi, lo, lo)
+	}
+	chunk(0, Y0, Y1)
+	chunk(1, Y2, Y3)
+	mid()
+	Comment("per lane: [0 0 1 1 2 2 3 3]")
+	VPHADDW(Y2, Y0, Y0)
+	chunk(2, Y1, Y2)
+	chunk(3, Y2, Y3)
+	Comment("per lane: [4 4 5 5 6 6 7 7], then [0 1 2 3 4 5 6 7]")
+	VPHADDW(Y2, Y1, Y1)
+	VPHADDW(Y1, Y0, Y0)
+	VPMADDWD(Y11, Y0, dst)
+}
+
+// gemvQ4Kx8Decode turns the 16 header bytes (d, dmin, scales[12]) of a row
+// in each lane of h into the bytes [sc_0..sc_7, m_0..m_7] (ggml's
+// get_scale_min_k4), with the controls and masks at dec: sc_0..3 =
+// s_0..3&63, m_0..3 = s_4..7&63, sc_4..7 = s_8..11&15 | (s_0..3>>6)<<4,
+// m_4..7 = s_8..11>>4 | (s_4..7>>6)<<4. Uses Y4 and Y5.
+func gemvQ4Kx8Decode(dec Mem, h VecPhysical) {
+	VPSHUFB(dec.Offset(0), h, Y4)
+	VPSHUFB(dec.Offset(32), h, h)
+	VPSRLW(U8(4), Y4, Y5)
+	VPAND(dec.Offset(64), Y4, Y4)
+	VPAND(dec.Offset(96), Y5, Y5)
+	VPOR(Y5, Y4, Y4)
+	VPSRLW(U8(2), h, h)
+	VPAND(dec.Offset(128), h, h)
+	VPOR(Y4, h, h)
 }
 
 // gemvQ4Kx8 emits q4KGemv8AVX2: eight consecutive rows of GemvQ4K, one row
-// per lane like ggml_gemv_q4_K_8x8_q8_K: each row's integer sums are
-// q4KGemvAVX2's, and per super-block the eight isum (imin) are converted
-// to float32 together and accumulated with VFMADD231PS by d·d_a
+// per lane like ggml_gemv_q4_K_8x8_q8_K: each row's integer sums isum and
+// imin are exact (computed in another order than q4KGemvAVX2's, which
+// changes nothing), and per super-block the eight isum (imin) are
+// converted to float32 together and accumulated with VFMADD231PS by d·d_a
 // (dmin·d_a), so every lane rounds exactly like the one-row kernel. The
-// next eight rows (8·rowBytes contiguous bytes) are prefetched as these
-// are read.
+// eight rows' headers are read two rows a vector (rows k and k+4) and
+// their scales and mins decoded together; the mins' dot products with the
+// pairwise bsums are done for all rows at once. The next eight rows
+// (8·rowBytes contiguous bytes) are prefetched as these are read, one
+// line at a time spread over the loop body.
 func gemvQ4Kx8() {
-	// q4k8Idx: eight VPSHUFB controls; the j-th (32 bytes at 32j) repeats
-	// the byte pair 2j, 2j+1, broadcasting scale word j to every word.
-	idx := GLOBL("q4k8Idx", RODATA|NOPTR)
-	for j := 0; j < 8; j++ {
-		v := uint64(2*j+1)<<8 | uint64(2*j)
-		v |= v << 16
-		v |= v << 32
-		for k := 0; k < 4; k++ {
-			DATA(32*j+8*k, U64(v))
+	// q4k8Dec: gemvQ4Kx8Decode's shuffle controls and masks (the same in
+	// both lanes), then the control that gathers d (words 0..3) and dmin
+	// (words 4..7) from four d|dmin dwords.
+	dec := GLOBL("q4k8Dec", RODATA|NOPTR)
+	const z = 0x80
+	tables := [][16]byte{
+		{4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15},
+		{z, z, z, z, 4, 5, 6, 7, z, z, z, z, 8, 9, 10, 11},
+		{63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0},
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15},
+		{0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30},
+		{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15},
+	}
+	for t, b := range tables {
+		for i := 0; i < 32; i++ {
+			DATA(32*t+i, U8(b[i%16]))
 		}
 	}
 	TEXT("q4KGemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
 	Pragma("noescape")
 	Doc("q4KGemv8AVX2 computes GemvQ4K for the eight rows starting at w (row",
 		"stride rowBytes) over nb > 0 super-blocks into dst[0:8].")
-	stack := AllocLocal(160)
+	stack := AllocLocal(128)
 	Load(Param("w"), RSI)
 	Load(Param("rowBytes"), R8)
 	Load(Param("a"), RDI)
 	Load(Param("nb"), RCX)
 	LEAQ(Mem{Base: RSI, Index: R8, Scale: 8}, R9)
+	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R11)
 	gemvBcastQ(0x0f0f0f0f0f0f0f0f, 15)
+	VPXOR(Y7, Y7, Y7)
 	VXORPS(Y8, Y8, Y8)
 	VXORPS(Y14, Y14, Y14)
 
 	Label("q4kg8loop")
-	for off := 0; off < 1152; off += 64 {
-		PREFETCHT0(Mem{Base: R9, Disp: off})
+	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, RBX)
+	Comment("R9 runs over the next eight rows (8·rowBytes contiguous bytes from",
+		"w + 8·rowBytes), 1152 bytes a super-block: its 18 cache lines are",
+		"prefetched one at a time through the loop body (bunched at the top",
+		"they read the memory markedly slower).")
+	npf := 0
+	pfNext := func() {
+		PREFETCHT0(Mem{Base: R9, Disp: 64 * npf})
+		npf++
+	}
+	Comment("Y0..Y3 = the 16 header bytes of rows [k | k+4], k = 0..3")
+	for k := 0; k < 4; k++ {
+		VMOVDQU(gemvQ4Kx8RowMem(k, 0), xr(k))
+		VINSERTI128(U8(1), gemvQ4Kx8RowMem(k+4, 0), yr(k), yr(k))
+	}
+	Comment("Y10 = d·d_a, Y13 = dmin·d_a of rows 0..7")
+	VPUNPCKLDQ(Y1, Y0, Y4)
+	VPUNPCKLDQ(Y3, Y2, Y5)
+	VPUNPCKLQDQ(Y5, Y4, Y4)
+	VPSHUFB(dec.Offset(160), Y4, Y4)
+	VPERMQ(U8(0xd8), Y4, Y4)
+	VCVTPH2PS(X4, Y5)
+	VEXTRACTI128(U8(1), Y4, X4)
+	VCVTPH2PS(X4, Y4)
+	VBROADCASTSS(Mem{Base: RDI}, Y13)
+	VMULPS(Y13, Y5, Y10)
+	VMULPS(Y13, Y4, Y13)
+
+	Comment("Y6 = the pairwise bsums bsum_2j + bsum_2j+1 (j = 0..7) in both lanes")
+	VBROADCASTI128(Mem{Base: RDI, Disp: 260}, Y6)
+	VBROADCASTI128(Mem{Base: RDI, Disp: 276}, Y12)
+	VPHADDW(Y12, Y6, Y6)
+
+	Comment("decode the scales and mins; scale words of rows [k | k+4] to 32k(SP);",
+		"mins . pairwise bsums as four int32 a row")
+	for k := 0; k < 4; k++ {
+		h := yr(k)
+		gemvQ4Kx8Decode(dec, h)
+		VPUNPCKHBW(Y7, h, Y4)
+		VPMADDWD(Y6, Y4, Y4)
+		switch k {
+		case 0:
+			VMOVDQA(Y4, Y9)
+		case 1:
+			VPHADDD(Y4, Y9, Y9)
+		case 2:
+			VMOVDQA(Y4, Y12)
+		case 3:
+			VPHADDD(Y4, Y12, Y12)
+		}
+		VPUNPCKLBW(Y7, h, h)
+		VMOVDQU(h, stack.Offset(32*k))
+		if k%2 == 1 {
+			pfNext()
+		}
+	}
+	Comment("imin of rows 0..7 as float32, accumulated by dmin·d_a")
+	VPHADDD(Y12, Y9, Y9)
+	VCVTDQ2PS(Y9, Y9)
+	VFMADD231PS(Y13, Y9, Y14)
+
+	Comment("isum partials row by row; rows 0,1 -> Y12, 2,3 -> Y5, 4,5 -> Y13, 6,7 -> Y5")
+	for r := 0; r < 8; r++ {
+		pfNext()
+		VBROADCASTI128(stack.Offset(32*(r%4)+16*(r/4)), Y11)
+		dst := Y4
+		if r%2 == 1 {
+			dst = Y9
+		}
+		gemvQ4Kx8Tree(r, dst, pfNext)
+		if r%2 == 0 {
+			continue
+		}
+		switch r {
+		case 1:
+			VPHADDD(Y9, Y4, Y12)
+		case 5:
+			VPHADDD(Y9, Y4, Y13)
+		case 3:
+			VPHADDD(Y9, Y4, Y5)
+			VPHADDD(Y5, Y12, Y12)
+		case 7:
+			VPHADDD(Y9, Y4, Y5)
+			VPHADDD(Y5, Y13, Y13)
+		}
+	}
+	Comment("Y12 = [rows 0..3 lane 0 | lane 1], Y13 the same for rows 4..7:",
+		"add the lanes; isum of rows 0..7 as float32, accumulated by d·d_a")
+	VPERM2I128(U8(0x20), Y13, Y12, Y0)
+	VPERM2I128(U8(0x31), Y13, Y12, Y1)
+	VPADDD(Y1, Y0, Y0)
+	VCVTDQ2PS(Y0, Y0)
+	VFMADD231PS(Y10, Y0, Y8)
+
+	if npf != 1152/64 {
+		panic("q4KGemv8AVX2: prefetches one super-block of eight rows")
 	}
 	ADDQ(U32(1152), R9)
-
-	VMOVDQU(Mem{Base: RDI, Disp: 260}, X6)
-	VPHADDW(Mem{Base: RDI, Disp: 276}, X6, X6)
-	MOVQ(RSI, R10)
-	Comment("d|dmin words go to 128(SP) as rows 0 1 4 5 2 3 6 7")
-	for r, dslot := range []int{128, 132, 144, 148, 136, 140, 152, 156} {
-		gemvQ4Kx8Row(idx, stack, 16*r, dslot)
-	}
-
-	Comment("Y2 = isum of rows 0..7, Y4 = imin, as float32")
-	for i, x := range []VecPhysical{X0, X1, X2, X4} {
-		VMOVDQU(stack.Offset(32*i), x)
-		VPHADDD(stack.Offset(32*i+16), x, x)
-	}
-	VINSERTI128(U8(1), X2, Y0, Y0)
-	VINSERTI128(U8(1), X4, Y1, Y1)
-	VSHUFPS(U8(0x88), Y1, Y0, Y2)
-	VSHUFPS(U8(0xdd), Y1, Y0, Y4)
-	VCVTDQ2PS(Y2, Y2)
-	VCVTDQ2PS(Y4, Y4)
-
-	Comment("Y3 = d·d_a, Y7 = dmin·d_a of rows 0..7")
-	VCVTPH2PS(stack.Offset(128), Y5)
-	VCVTPH2PS(stack.Offset(144), Y6)
-	VSHUFPS(U8(0x88), Y6, Y5, Y3)
-	VSHUFPS(U8(0xdd), Y6, Y5, Y7)
-	VBROADCASTSS(Mem{Base: RDI}, Y1)
-	VMULPS(Y1, Y3, Y3)
-	VMULPS(Y1, Y7, Y7)
-	VFMADD231PS(Y3, Y2, Y8)
-	VFMADD231PS(Y7, Y4, Y14)
-
 	ADDQ(U8(144), RSI)
 	ADDQ(U32(292), RDI)
 	DECQ(RCX)
