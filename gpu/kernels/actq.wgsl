@@ -89,7 +89,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let mean = mean_rn(tot, n);
     inv = div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
-    let nblk = P.cols / BS;
 //#if STAGED
     // stage the workgroup's columns (coalesced loads), round them in
     // workgroup memory, store coalesced
@@ -105,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         XQ[b + c0 + i] = xs[pad(i)];
     }
 //#else
-    let b1 = min(nblk, (wid.x + 1u) * BPW);
+    let b1 = min(P.cols / BS, (wid.x + 1u) * BPW);
     for (var blk = wid.x * BPW; blk < b1; blk++) {
         block(lid, b, blk, inv);
     }
