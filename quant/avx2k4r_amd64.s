@@ -139,6 +139,373 @@ q2gloop:
 	VZEROUPPER
 	RET
 
+DATA k2Shuf8<>+0(SB)/8, $0x8000800080008000
+DATA k2Shuf8<>+8(SB)/8, $0x8000800080008000
+DATA k2Shuf8<>+16(SB)/8, $0x8001800180018001
+DATA k2Shuf8<>+24(SB)/8, $0x8001800180018001
+DATA k2Shuf8<>+32(SB)/8, $0x8002800280028002
+DATA k2Shuf8<>+40(SB)/8, $0x8002800280028002
+DATA k2Shuf8<>+48(SB)/8, $0x8003800380038003
+DATA k2Shuf8<>+56(SB)/8, $0x8003800380038003
+DATA k2Shuf8<>+64(SB)/8, $0x8004800480048004
+DATA k2Shuf8<>+72(SB)/8, $0x8004800480048004
+DATA k2Shuf8<>+80(SB)/8, $0x8005800580058005
+DATA k2Shuf8<>+88(SB)/8, $0x8005800580058005
+DATA k2Shuf8<>+96(SB)/8, $0x8006800680068006
+DATA k2Shuf8<>+104(SB)/8, $0x8006800680068006
+DATA k2Shuf8<>+112(SB)/8, $0x8007800780078007
+DATA k2Shuf8<>+120(SB)/8, $0x8007800780078007
+DATA k2Shuf8<>+128(SB)/8, $0x8008800880088008
+DATA k2Shuf8<>+136(SB)/8, $0x8008800880088008
+DATA k2Shuf8<>+144(SB)/8, $0x8009800980098009
+DATA k2Shuf8<>+152(SB)/8, $0x8009800980098009
+DATA k2Shuf8<>+160(SB)/8, $0x800a800a800a800a
+DATA k2Shuf8<>+168(SB)/8, $0x800a800a800a800a
+DATA k2Shuf8<>+176(SB)/8, $0x800b800b800b800b
+DATA k2Shuf8<>+184(SB)/8, $0x800b800b800b800b
+DATA k2Shuf8<>+192(SB)/8, $0x800c800c800c800c
+DATA k2Shuf8<>+200(SB)/8, $0x800c800c800c800c
+DATA k2Shuf8<>+208(SB)/8, $0x800d800d800d800d
+DATA k2Shuf8<>+216(SB)/8, $0x800d800d800d800d
+DATA k2Shuf8<>+224(SB)/8, $0x800e800e800e800e
+DATA k2Shuf8<>+232(SB)/8, $0x800e800e800e800e
+DATA k2Shuf8<>+240(SB)/8, $0x800f800f800f800f
+DATA k2Shuf8<>+248(SB)/8, $0x800f800f800f800f
+GLOBL k2Shuf8<>(SB), RODATA|NOPTR, $256
+
+// func q2KGemv4AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, passes int, pfOff int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
+TEXT ·q2KGemv4AVX2(SB), NOSPLIT, $32-56
+	MOVQ         dst+0(FP), R8
+	MOVQ         w+8(FP), R9
+	MOVQ         rowBytes+16(FP), R10
+	MOVQ         a+24(FP), R11
+	MOVQ         nb+32(FP), R12
+	MOVQ         passes+40(FP), R13
+	MOVQ         pfOff+48(FP), DX
+	LEAQ         (R10)(R10*2), R14
+	MOVQ         $0x0303030303030303, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ         $0x0f0f0f0f0f0f0f0f, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14
+
+q2g4passloop:
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R12, CX
+	LEAQ   (SI)(SI*2), BX
+	NEGQ   BX
+	ADDQ   DX, BX
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+q2g4loop:
+	// d·d_a, dmin·d_a of the four rows, lanes 2r and 2r+1, to the stack
+	VMOVD        80(SI), X0
+	VPINSRD      $0x01, 80(SI)(R10*1), X0, X0
+	VPINSRD      $0x02, 80(SI)(R10*2), X0, X0
+	VPINSRD      $0x03, 80(SI)(R14*1), X0, X0
+	VCVTPH2PS    X0, Y0
+	VBROADCASTSS (DI), Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (SP)
+
+	// row 0: acc -= dmin * (mins . bsums)
+	VPMOVZXBW    (SI), Y9
+	VPSRLW       $0x04, Y9, Y9
+	VPMADDWD     260(DI), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS 4(SP), Y11
+	VFNMADD231PS Y9, Y11, Y4
+
+	// the 16 scales in both lanes
+	VBROADCASTI128 (SI), Y3
+	VPAND          Y14, Y3, Y3
+	VMOVDQU        16(SI), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     4(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+0(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     36(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+32(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     (BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     68(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+64(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     100(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+96(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VMOVDQU        48(SI), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     132(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+128(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     164(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+160(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     64(BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     196(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+192(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     228(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+224(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   (SP), Y10
+	VFMADD231PS    Y8, Y10, Y4
+
+	// row 1: acc -= dmin * (mins . bsums)
+	VPMOVZXBW    (SI)(R10*1), Y9
+	VPSRLW       $0x04, Y9, Y9
+	VPMADDWD     260(DI), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS 12(SP), Y11
+	VFNMADD231PS Y9, Y11, Y5
+
+	// the 16 scales in both lanes
+	VBROADCASTI128 (SI)(R10*1), Y3
+	VPAND          Y14, Y3, Y3
+	VMOVDQU        16(SI)(R10*1), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     4(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+0(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     36(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+32(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     128(BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     68(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+64(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     100(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+96(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VMOVDQU        48(SI)(R10*1), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     132(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+128(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     164(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+160(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     192(BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     196(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+192(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     228(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+224(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   8(SP), Y10
+	VFMADD231PS    Y8, Y10, Y5
+
+	// row 2: acc -= dmin * (mins . bsums)
+	VPMOVZXBW    (SI)(R10*2), Y9
+	VPSRLW       $0x04, Y9, Y9
+	VPMADDWD     260(DI), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS 20(SP), Y11
+	VFNMADD231PS Y9, Y11, Y6
+
+	// the 16 scales in both lanes
+	VBROADCASTI128 (SI)(R10*2), Y3
+	VPAND          Y14, Y3, Y3
+	VMOVDQU        16(SI)(R10*2), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     4(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+0(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     36(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+32(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     256(BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     68(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+64(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     100(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+96(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VMOVDQU        48(SI)(R10*2), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     132(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+128(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     164(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+160(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	PREFETCHT0     320(BX)(SI*4)
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     196(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+192(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     228(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+224(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   16(SP), Y10
+	VFMADD231PS    Y8, Y10, Y6
+
+	// row 3: acc -= dmin * (mins . bsums)
+	VPMOVZXBW    (SI)(R14*1), Y9
+	VPSRLW       $0x04, Y9, Y9
+	VPMADDWD     260(DI), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VBROADCASTSS 28(SP), Y11
+	VFNMADD231PS Y9, Y11, Y7
+
+	// the 16 scales in both lanes
+	VBROADCASTI128 (SI)(R14*1), Y3
+	VPAND          Y14, Y3, Y3
+	VMOVDQU        16(SI)(R14*1), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     4(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+0(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     36(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+32(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     68(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+64(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     100(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+96(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VMOVDQU        48(SI)(R14*1), Y0
+	VPAND          Y15, Y0, Y1
+	VPMADDUBSW     132(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+128(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x02, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     164(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+160(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x04, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     196(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+192(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VPSRLW         $0x06, Y0, Y1
+	VPAND          Y15, Y1, Y1
+	VPMADDUBSW     228(DI), Y1, Y1
+	VPSHUFB        k2Shuf8<>+224(SB), Y3, Y2
+	VPMADDWD       Y2, Y1, Y1
+	VPADDD         Y1, Y8, Y8
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTSS   24(SP), Y10
+	VFMADD231PS    Y8, Y10, Y7
+	ADDQ           $0x54, SI
+	ADDQ           $0x00000124, DI
+	DECQ           CX
+	JNZ            q2g4loop
+	VEXTRACTF128   $0x01, Y4, X0
+	VADDPS         X4, X0, X0
+	VMOVHLPS       X0, X0, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	MOVSS          X0, (R8)
+	VEXTRACTF128   $0x01, Y5, X0
+	VADDPS         X5, X0, X0
+	VMOVHLPS       X0, X0, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	MOVSS          X0, 4(R8)
+	VEXTRACTF128   $0x01, Y6, X0
+	VADDPS         X6, X0, X0
+	VMOVHLPS       X0, X0, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	MOVSS          X0, 8(R8)
+	VEXTRACTF128   $0x01, Y7, X0
+	VADDPS         X7, X0, X0
+	VMOVHLPS       X0, X0, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	MOVSS          X0, 12(R8)
+	ADDQ           $0x10, R8
+	LEAQ           (R9)(R10*4), R9
+	DECQ           R13
+	JNZ            q2g4passloop
+	VZEROUPPER
+	RET
+
 DATA k23Q3Shift<>+0(SB)/8, $0x0000000200000000
 DATA k23Q3Shift<>+8(SB)/8, $0x0000000600000004
 GLOBL k23Q3Shift<>(SB), RODATA|NOPTR, $16
