@@ -12,13 +12,6 @@ package quant
 //go:noescape
 func q2KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)
 
-// q2KGemv4AVX2 sets dst[0:4*passes] to q2KDotAVX2 of 4*passes > 0
-// consecutive Q2_K rows from w (stride rowBytes, nb > 0 blocks) with a,
-// four rows a pass, prefetching the bytes the pass pfOff bytes on reads.
-//
-//go:noescape
-func q2KGemv4AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, passes int, pfOff int)
-
 // q3KGemvAVX2 is q2KGemvAVX2 for Q3_K rows, each row q3KDotAVX2's bits.
 //
 //go:noescape

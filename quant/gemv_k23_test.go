@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -169,54 +168,6 @@ func BenchmarkGemvK23(b *testing.B) {
 						k.f()
 					}
 					b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
-				})
-			}
-		}
-	}
-}
-
-// BenchmarkGemvQ2KKernels times the Q2_K one-token kernels on a matrix that
-// stays in L2 (256x2048, 168 KiB) and on one far bigger than the caches
-// (65536x2048, 42 MiB), on one goroutine and split in halves on two (like
-// decode's two threads): "row1" is q2KGemvAVX2 on every row, "row4" gemvQ2K
-// (four rows a pass). MB/s is weight bytes a second, ns/rowSB the time per
-// row-super-block (256 weights, 84 bytes).
-func BenchmarkGemvQ2KKernels(b *testing.B) {
-	if !useAVX2 {
-		b.Skip("no AVX2")
-	}
-	tr := mustFor(b, gguf.TypeQ2_K)
-	for _, sh := range [][2]int{{256, 2048}, {65536, 2048}, {24576, 5632}} {
-		rows, n := sh[0], sh[1]
-		r := rand.New(rand.NewPCG(49, 50))
-		rowBytes := tr.RowSize(n)
-		w := randomKBlocks(r, gguf.TypeQ2_K, rows*n/qkK)
-		a := randomQ8K(r, n/qkK)
-		dst := make([]float32, rows)
-		type kernel struct {
-			name string
-			f    func(r0, r1 int)
-		}
-		kernels := []kernel{{"row1", func(r0, r1 int) {
-			gemvRowLoop(q2KGemvAVX2, q2KBytes, dst, w, rowBytes, n, a, r0, r1, gemvK23Prefetch)
-		}}}
-		for _, pf := range []int{gemvQ2KAhead * 4 * rowBytes, 8 * rowBytes, 4*rowBytes + 4096, 12 * rowBytes} {
-			kernels = append(kernels, kernel{fmt.Sprintf("row4pf%d", pf), func(r0, r1 int) {
-				gemvQ2K(dst, w, rowBytes, n, a, r0, r1, gemvK23Prefetch, pf)
-			}})
-		}
-		for _, threads := range []int{1, 2} {
-			for _, k := range kernels {
-				b.Run(fmt.Sprintf("%dx%d/%dthreads/%s", rows, n, threads, k.name), func(b *testing.B) {
-					b.SetBytes(int64(len(w)))
-					for b.Loop() {
-						var wg sync.WaitGroup
-						for t := 0; t < threads; t++ {
-							wg.Go(func() { k.f(t*rows/threads, (t+1)*rows/threads) })
-						}
-						wg.Wait()
-					}
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*n/qkK)*float64(threads), "ns/rowSB")
 				})
 			}
 		}

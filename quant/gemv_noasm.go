@@ -36,10 +36,6 @@ func q2KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)
 	panic("quant: no AVX2 kernels")
 }
 
-func q2KGemv4AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, passes, pfOff int) {
-	panic("quant: no AVX2 kernels")
-}
-
 func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int) {
 	panic("quant: no AVX2 kernels")
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -27,7 +25,6 @@ import (
 func avx2K4r() {
 	shuf := k23Shuf()
 	q2KGemv(shuf)
-	q2KGemv4()
 	q3KGemv(shuf)
 	q4KPack8()
 	q4KGemmR2()
@@ -159,152 +156,6 @@ func q2gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 	VPSHUFB(shuf.Offset(sh), sc, Y3)
 	VPMADDWD(Y3, Y1, Y1)
 	VPADDD(Y1, Y8, Y8)
-}
-
-// q2KGemv4 emits q2KGemv4AVX2: q2KGemvAVX2 four rows a pass. The rows of
-// a pass share the loop, the activation pointer, y.d and one VMULPS that
-// forms d·d_a and dmin·d_a of all four rows (the same products, so the same
-// bits), which go through the stack to be broadcast by loads. A row's 16
-// scale bytes are broadcast to both 128-bit lanes once and masked to their
-// low nibbles, and each chunk's VPSHUFB (table k2Shuf8) picks its two
-// sub-block scales straight from there as words, so the per-row lane work
-// (mins·bsums, the chunk products, the per-lane int32 sums and the two
-// fused multiply-adds) is q2KGemvAVX2's. The six prefetches of an
-// iteration, one at a time through the body, walk the bytes pfOff on from
-// the pass start (with pfOff = 4·rowBytes, the next pass) in address order,
-// 336 bytes an iteration (four blocks' worth): the prefetch pointer is
-// pfOff - 3·(pass start) + 4·SI. On this Zen 3 VM prefetching each row's
-// own stream instead (eight a pass-block) read DRAM ~30 % slower, and no
-// prefetching 3x slower.
-func q2KGemv4() {
-	ctl := GLOBL("k2Shuf8", RODATA|NOPTR)
-	for c := 0; c < 8; c++ {
-		// chunk c = 4h+j: sub-block 2c in the low lane, 2c+1 in the high one
-		for lane := 0; lane < 2; lane++ {
-			b := uint64(2*c + lane)
-			w := b | 0x80<<8
-			DATA(32*c+16*lane, U64(w*0x0001000100010001))
-			DATA(32*c+16*lane+8, U64(w*0x0001000100010001))
-		}
-	}
-	TEXT("q2KGemv4AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb, passes, pfOff int)")
-	Pragma("noescape")
-	Doc("q2KGemv4AVX2 sets dst[0:4*passes] to q2KDotAVX2 of 4*passes > 0",
-		"consecutive Q2_K rows from w (stride rowBytes, nb > 0 blocks) with a,",
-		"four rows a pass, prefetching the bytes the pass pfOff bytes on reads.")
-	tmp := AllocLocal(32)
-	Load(Param("dst"), R8)
-	Load(Param("w"), R9)
-	Load(Param("rowBytes"), R10)
-	Load(Param("a"), R11)
-	Load(Param("nb"), R12)
-	Load(Param("passes"), R13)
-	Load(Param("pfOff"), RDX)
-	LEAQ(Mem{Base: R10, Index: R10, Scale: 2}, R14)
-	k23Bcast(0x0303030303030303, 15, false)
-	k23Bcast(0x0f0f0f0f0f0f0f0f, 14, false)
-	accs := []VecPhysical{Y4, Y5, Y6, Y7}
-
-	Label("q2g4passloop")
-	MOVQ(R9, RSI)
-	MOVQ(R11, RDI)
-	MOVQ(R12, RCX)
-	// BX = pfOff - 3·SI, so BX + 4·SI is pfOff on from the pass start plus
-	// four times the distance SI has gone.
-	LEAQ(Mem{Base: RSI, Index: RSI, Scale: 2}, RBX)
-	NEGQ(RBX)
-	ADDQ(RDX, RBX)
-	for _, acc := range accs {
-		VXORPS(acc, acc, acc)
-	}
-
-	Label("q2g4loop")
-	rowMem := func(r, disp int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: RSI, Disp: disp}
-		case 1:
-			return Mem{Base: RSI, Index: R10, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: RSI, Index: R10, Scale: 2, Disp: disp}
-		}
-		return Mem{Base: RSI, Index: R14, Scale: 1, Disp: disp}
-	}
-	pfn := 0
-	const npf = 6
-	prefetch := func() {
-		if pfn < npf {
-			PREFETCHT0(Mem{Base: RBX, Index: RSI, Scale: 4, Disp: 64 * pfn})
-			pfn++
-		}
-	}
-	Comment("d·d_a, dmin·d_a of the four rows, lanes 2r and 2r+1, to the stack")
-	VMOVD(rowMem(0, 80), X0)
-	VPINSRD(U8(1), rowMem(1, 80), X0, X0)
-	VPINSRD(U8(2), rowMem(2, 80), X0, X0)
-	VPINSRD(U8(3), rowMem(3, 80), X0, X0)
-	VCVTPH2PS(X0, Y0)
-	VBROADCASTSS(Mem{Base: RDI}, Y1)
-	VMULPS(Y1, Y0, Y0)
-	VMOVUPS(Y0, tmp)
-
-	for r, acc := range accs {
-		Comment(fmt.Sprintf("row %d: acc -= dmin * (mins . bsums)", r))
-		VPMOVZXBW(rowMem(r, 0), Y9)
-		VPSRLW(U8(4), Y9, Y9)
-		VPMADDWD(Mem{Base: RDI, Disp: 260}, Y9, Y9)
-		VCVTDQ2PS(Y9, Y9)
-		VBROADCASTSS(tmp.Offset(8*r+4), Y11)
-		VFNMADD231PS(Y9, Y11, acc)
-		Comment("the 16 scales in both lanes")
-		VBROADCASTI128(rowMem(r, 0), Y3)
-		VPAND(Y14, Y3, Y3)
-		for h := 0; h < 2; h++ {
-			VMOVDQU(rowMem(r, 16+32*h), Y0)
-			for j := 0; j < 4; j++ {
-				if j == 0 {
-					VPAND(Y15, Y0, Y1)
-				} else {
-					VPSRLW(U8(uint8(2*j)), Y0, Y1)
-					VPAND(Y15, Y1, Y1)
-				}
-				VPMADDUBSW(Mem{Base: RDI, Disp: 4 + 128*h + 32*j}, Y1, Y1)
-				VPSHUFB(ctl.Offset(32*(4*h+j)), Y3, Y2)
-				if h == 0 && j == 0 {
-					VPMADDWD(Y2, Y1, Y8)
-				} else {
-					VPMADDWD(Y2, Y1, Y1)
-					VPADDD(Y1, Y8, Y8)
-				}
-				if j == 1 {
-					prefetch()
-				}
-			}
-		}
-		VCVTDQ2PS(Y8, Y8)
-		VBROADCASTSS(tmp.Offset(8*r), Y10)
-		VFMADD231PS(Y8, Y10, acc)
-	}
-	if pfn != npf {
-		panic("q2KGemv4: prefetches")
-	}
-
-	ADDQ(Imm(84), RSI)
-	ADDQ(U32(292), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("q2g4loop"))
-
-	for r := range accs {
-		hsumFloat8(4+r, 0, 1)
-		MOVSS(X0, Mem{Base: R8, Disp: 4 * r})
-	}
-	ADDQ(Imm(16), R8)
-	LEAQ(Mem{Base: R9, Index: R10, Scale: 4}, R9)
-	DECQ(R13)
-	JNZ(LabelRef("q2g4passloop"))
-
-	VZEROUPPER()
-	RET()
 }
 
 // q3KGemv emits q3KGemvAVX2.
