@@ -177,17 +177,16 @@ q40g8loop:
 	// The next eight rows are 8·rowBytes contiguous bytes from R12:
 	// prefetch 144 of them (8 blocks' worth) per block, spread out.
 	PREFETCHT0     (R12)
-	VMOVDQU        2(DI), Y11
 	VBROADCASTI128 2(DI), Y9
 	VBROADCASTI128 18(DI), Y8
 
-	// Y10 = 8·Σ q_a in every lane
-	VPMADDUBSW Y11, Y14, Y10
+	// Y10 = 8·Σ q_a in every lane (each lane sums all 32 q_a)
+	VPMADDUBSW Y9, Y14, Y10
+	VPMADDUBSW Y8, Y14, Y11
+	VPADDW     Y11, Y10, Y10
 	VPMADDWD   Y13, Y10, Y10
 	VPHADDD    Y10, Y10, Y10
 	VPHADDD    Y10, Y10, Y10
-	VPERM2I128 $0x01, Y10, Y10, Y11
-	VPADDD     Y11, Y10, Y10
 
 	// Y1 = rows 0, 4; Y2 = 1, 5; Y3 = 2, 6; Y4 = 3, 7
 	VMOVDQU     2(SI), X1

@@ -153,8 +153,10 @@ func gemvQ40Row(addr Mem, dst VecPhysical) {
 // in both lanes plus their high nibbles times q_a[16:32] (two VPMADDUBSW,
 // one VPADDW: at most 2·2·15·128 = 7680 a word, no wrap), one VPMADDWD
 // to int32, and three VPHADDD of the four such vectors leave rows 0..7 in
-// order. The int32 sums are exact, so the same. That is half the shifts
-// and inserts and VPMADDWD of one row a vector. The three prefetches of
+// order; 8·Σ q_a comes from the same two q_a vectors, each lane summing
+// all 32, so it needs no cross-lane fold. The int32 sums are exact, so the
+// same. That is half the shifts and inserts and VPMADDWD of one row a
+// vector. The three prefetches of
 // the next eight rows sit one at a time through the body.
 func gemvQ4_0x8() {
 	TEXT("q4_0Q8_0Gemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
@@ -179,16 +181,15 @@ func gemvQ4_0x8() {
 	Comment("The next eight rows are 8·rowBytes contiguous bytes from R12:",
 		"prefetch 144 of them (8 blocks' worth) per block, spread out.")
 	PREFETCHT0(Mem{Base: R12})
-	VMOVDQU(Mem{Base: RDI, Disp: 2}, Y11)
 	VBROADCASTI128(Mem{Base: RDI, Disp: 2}, Y9)
 	VBROADCASTI128(Mem{Base: RDI, Disp: 18}, Y8)
-	Comment("Y10 = 8·Σ q_a in every lane")
-	VPMADDUBSW(Y11, Y14, Y10)
+	Comment("Y10 = 8·Σ q_a in every lane (each lane sums all 32 q_a)")
+	VPMADDUBSW(Y9, Y14, Y10)
+	VPMADDUBSW(Y8, Y14, Y11)
+	VPADDW(Y11, Y10, Y10)
 	VPMADDWD(Y13, Y10, Y10)
 	VPHADDD(Y10, Y10, Y10)
 	VPHADDD(Y10, Y10, Y10)
-	VPERM2I128(U8(0x01), Y10, Y10, Y11)
-	VPADDD(Y11, Y10, Y10)
 
 	rows := func(base GPPhysical, disp int) [4]Mem {
 		return [4]Mem{
