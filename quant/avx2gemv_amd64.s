@@ -175,85 +175,66 @@ TEXT ·q4_0Q8_0Gemv8AVX2(SB), NOSPLIT, $0-40
 
 q40g8loop:
 	// The next eight rows are 8·rowBytes contiguous bytes from R12:
-	// prefetch 144 of them (8 blocks' worth) per block.
-	PREFETCHT0 (R12)
-	PREFETCHT0 64(R12)
-	PREFETCHT0 128(R12)
-	ADDQ       $0x90, R12
-	VMOVDQU    2(DI), Y11
+	// prefetch 144 of them (8 blocks' worth) per block, spread out.
+	PREFETCHT0     (R12)
+	VBROADCASTI128 2(DI), Y9
+	VBROADCASTI128 18(DI), Y8
 
-	// Y10 = 8·Σ q_a in every lane
-	VPMADDUBSW Y11, Y14, Y10
+	// Y10 = 8·Σ q_a in every lane (each lane sums all 32 q_a)
+	VPMADDUBSW Y9, Y14, Y10
+	VPMADDUBSW Y8, Y14, Y11
+	VPADDW     Y11, Y10, Y10
 	VPMADDWD   Y13, Y10, Y10
 	VPHADDD    Y10, Y10, Y10
 	VPHADDD    Y10, Y10, Y10
-	VPERM2I128 $0x01, Y10, Y10, Y9
-	VPADDD     Y9, Y10, Y10
 
-	// rows 0..3 -> Y1 = [r0 r1 r2 r3 | r0 r1 r2 r3] half sums
-	VMOVDQU     2(SI), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
+	// Y1 = rows 0, 4; Y2 = 1, 5; Y3 = 2, 6; Y4 = 3, 7
+	VMOVDQU     2(SI), X1
+	VINSERTI128 $0x01, 2(R11), Y1, Y1
+	VPSRLW      $0x04, Y1, Y0
+	VPAND       Y15, Y1, Y1
 	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y1
-	VMOVDQU     2(SI)(R8*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y2
+	VPMADDUBSW  Y9, Y1, Y1
+	VPMADDUBSW  Y8, Y0, Y0
+	VPADDW      Y0, Y1, Y1
+	VPMADDWD    Y13, Y1, Y1
+	VMOVDQU     2(SI)(R8*1), X2
+	VINSERTI128 $0x01, 2(R11)(R8*1), Y2, Y2
+	VPSRLW      $0x04, Y2, Y5
+	VPAND       Y15, Y2, Y2
+	VPAND       Y15, Y5, Y5
+	VPMADDUBSW  Y9, Y2, Y2
+	VPMADDUBSW  Y8, Y5, Y5
+	VPADDW      Y5, Y2, Y2
+	VPMADDWD    Y13, Y2, Y2
 	VPHADDD     Y2, Y1, Y1
-	VMOVDQU     2(SI)(R9*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
+	PREFETCHT0  64(R12)
+	VMOVDQU     2(SI)(R9*1), X3
+	VINSERTI128 $0x01, 2(R11)(R9*1), Y3, Y3
+	VPSRLW      $0x04, Y3, Y0
+	VPAND       Y15, Y3, Y3
 	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y2
-	VMOVDQU     2(SI)(R10*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y3
-	VPHADDD     Y3, Y2, Y2
-	VPHADDD     Y2, Y1, Y1
-
-	// rows 4..7 -> Y4
-	VMOVDQU     2(R11), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y4
-	VMOVDQU     2(R11)(R8*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y2
-	VPHADDD     Y2, Y4, Y4
-	VMOVDQU     2(R11)(R9*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y2
-	VMOVDQU     2(R11)(R10*1), X0
-	VPSRLW      $0x04, X0, X8
-	VINSERTI128 $0x01, X8, Y0, Y0
-	VPAND       Y15, Y0, Y0
-	VPMADDUBSW  Y11, Y0, Y0
-	VPMADDWD    Y13, Y0, Y3
-	VPHADDD     Y3, Y2, Y2
-	VPHADDD     Y2, Y4, Y4
+	VPMADDUBSW  Y9, Y3, Y3
+	VPMADDUBSW  Y8, Y0, Y0
+	VPADDW      Y0, Y3, Y3
+	VPMADDWD    Y13, Y3, Y3
+	VMOVDQU     2(SI)(R10*1), X4
+	VINSERTI128 $0x01, 2(R11)(R10*1), Y4, Y4
+	VPSRLW      $0x04, Y4, Y5
+	VPAND       Y15, Y4, Y4
+	VPAND       Y15, Y5, Y5
+	VPMADDUBSW  Y9, Y4, Y4
+	VPMADDUBSW  Y8, Y5, Y5
+	VPADDW      Y5, Y4, Y4
+	VPMADDWD    Y13, Y4, Y4
+	VPHADDD     Y4, Y3, Y3
+	PREFETCHT0  128(R12)
+	ADDQ        $0x90, R12
 
 	// Y5 = [r0..r7] whole sums minus 8·Σ q_a
-	VPERM2I128 $0x20, Y4, Y1, Y5
-	VPERM2I128 $0x31, Y4, Y1, Y6
-	VPADDD     Y6, Y5, Y5
-	VPSUBD     Y10, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
+	VPHADDD   Y3, Y1, Y5
+	VPSUBD    Y10, Y5, Y5
+	VCVTDQ2PS Y5, Y5
 
 	// Y6 = d_w of the eight rows times d_a
 	MOVWLZX      (SI), AX

@@ -1,9 +1,11 @@
 package quant
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,6 +107,49 @@ func TestGemvQ4_0(t *testing.T) {
 	require.Zero(t, allocs)
 }
 
+// TestGemvQ4_0Extremes requires the AVX2 Q4_0 kernel to give the
+// reference bits where its int16 words are largest: every nibble 15 (or 0)
+// against activations all -128 or all 127 (and mixed), over 1 and 64
+// blocks, for 8 and 16 rows (the eight-row kernel) and 11 (its tail).
+func TestGemvQ4_0Extremes(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("!!! SKIPPING: no AVX2 on this CPU or build; the Q4_0 gemv kernel's extremes are not tested")
+	}
+	for _, nb := range []int{1, 64} {
+		for _, wb := range []byte{0xff, 0x00, 0x0f, 0xf0} {
+			for _, qa := range []int{-128, 127, 0x7f80} {
+				for _, rows := range []int{8, 11, 16} {
+					w := make([]byte, rows*nb*18)
+					for i := 0; i < rows*nb; i++ {
+						blk := w[i*18 : (i+1)*18]
+						putF16(blk, float32(1+i%3)*0.25)
+						for j := 2; j < 18; j++ {
+							blk[j] = wb
+						}
+					}
+					a := make([]byte, nb*34)
+					for b := 0; b < nb; b++ {
+						putF16(a[b*34:], 0.5)
+						for j := 0; j < 32; j++ {
+							v := qa
+							if qa == 0x7f80 { // alternate -128 and 127
+								v = -128 + 255*(j%2)
+							}
+							a[b*34+2+j] = byte(int8(v))
+						}
+					}
+					dst := make([]float32, rows)
+					gemvQ4_0At(true, dst, w, nb*18, nb*32, a, 0, rows)
+					for r := range dst {
+						want := gemvQ4_0Ref(w[r*nb*18:(r+1)*nb*18], a, nb)
+						require.Equal(t, math.Float32bits(want), math.Float32bits(dst[r]), "nb=%d w=%#x qa=%d rows=%d row %d: want %v got %v", nb, wb, qa, rows, r, want, dst[r])
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkGemvQ4_0 compares GemvQ4_0 (repacked-kernel order) with MatVec
 // (vec_dot order) on a 2048x2048 Q4_0 matrix; MB/s is weight bytes a second.
 func BenchmarkGemvQ4_0(b *testing.B) {
@@ -124,4 +169,36 @@ func BenchmarkGemvQ4_0(b *testing.B) {
 			MatVec(tr, dst, w, rowBytes, n, a, 0, rows)
 		}
 	})
+}
+
+// BenchmarkGemvQ4_0Kernel times GemvQ4_0's AVX2 path on a matrix that
+// stays in L2 (256x2048, 288 KiB) and one far bigger than the caches
+// (65536x2048, 72 MiB), on one goroutine or two (halves, in calls of piece
+// rows; decode's guided scheduling hands out pieces of 16 rows and up).
+// MB/s is weight bytes a second.
+func BenchmarkGemvQ4_0Kernel(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2")
+	}
+	tr := mustFor(b, gguf.TypeQ4_0)
+	for _, c := range []struct{ rows, threads, piece int }{{256, 1, 256}, {65536, 1, 65536}, {65536, 2, 16}, {65536, 2, 65536}} {
+		const n = 2048
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(53, 54)), c.rows, n, 1)
+		dst := make([]float32, c.rows)
+		b.Run(fmt.Sprintf("%dx%d/%dthreads/piece%d", c.rows, n, c.threads, c.piece), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for t := 0; t < c.threads; t++ {
+					wg.Go(func() {
+						lo, hi := t*c.rows/c.threads, (t+1)*c.rows/c.threads
+						for r := lo; r < hi; r += c.piece {
+							gemvQ4_0At(true, dst, w, rowBytes, n, a, r, min(r+c.piece, hi))
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
+	}
 }

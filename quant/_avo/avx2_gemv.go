@@ -147,6 +147,17 @@ func gemvQ40Row(addr Mem, dst VecPhysical) {
 // into one vector, converted to float32 and accumulated with VFMADD231PS
 // by d_w·d_a (one float32 product per row), so every lane rounds exactly
 // like the one-row kernel q4_0Q8_0GemvAVX2.
+//
+// Two rows share a vector, row k in the low 128-bit lane and row k+4 in
+// the high one (one load, one insert): their low nibbles times q_a[0:16]
+// in both lanes plus their high nibbles times q_a[16:32] (two VPMADDUBSW,
+// one VPADDW: at most 2·2·15·128 = 7680 a word, no wrap), one VPMADDWD
+// to int32, and three VPHADDD of the four such vectors leave rows 0..7 in
+// order; 8·Σ q_a comes from the same two q_a vectors, each lane summing
+// all 32, so it needs no cross-lane fold. The int32 sums are exact, so the
+// same. That is half the shifts and inserts and VPMADDWD of one row a
+// vector. The three prefetches of
+// the next eight rows sit one at a time through the body.
 func gemvQ4_0x8() {
 	TEXT("q4_0Q8_0Gemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
 	Pragma("noescape")
@@ -168,19 +179,17 @@ func gemvQ4_0x8() {
 
 	Label("q40g8loop")
 	Comment("The next eight rows are 8·rowBytes contiguous bytes from R12:",
-		"prefetch 144 of them (8 blocks' worth) per block.")
+		"prefetch 144 of them (8 blocks' worth) per block, spread out.")
 	PREFETCHT0(Mem{Base: R12})
-	PREFETCHT0(Mem{Base: R12, Disp: 64})
-	PREFETCHT0(Mem{Base: R12, Disp: 128})
-	ADDQ(U8(144), R12)
-	VMOVDQU(Mem{Base: RDI, Disp: 2}, Y11)
-	Comment("Y10 = 8·Σ q_a in every lane")
-	VPMADDUBSW(Y11, Y14, Y10)
+	VBROADCASTI128(Mem{Base: RDI, Disp: 2}, Y9)
+	VBROADCASTI128(Mem{Base: RDI, Disp: 18}, Y8)
+	Comment("Y10 = 8·Σ q_a in every lane (each lane sums all 32 q_a)")
+	VPMADDUBSW(Y9, Y14, Y10)
+	VPMADDUBSW(Y8, Y14, Y11)
+	VPADDW(Y11, Y10, Y10)
 	VPMADDWD(Y13, Y10, Y10)
 	VPHADDD(Y10, Y10, Y10)
 	VPHADDD(Y10, Y10, Y10)
-	VPERM2I128(U8(0x01), Y10, Y10, Y9)
-	VPADDD(Y9, Y10, Y10)
 
 	rows := func(base GPPhysical, disp int) [4]Mem {
 		return [4]Mem{
@@ -190,27 +199,33 @@ func gemvQ4_0x8() {
 			{Base: base, Index: R10, Scale: 1, Disp: disp},
 		}
 	}
+	// pair leaves in Y(d) the int32 pair sums of rows lo (low lane) and hi
+	// (high lane); t is a temporary.
+	pair := func(lo, hi Mem, d int, t VecPhysical) {
+		dst := yr(d)
+		VMOVDQU(lo, xr(d))
+		VINSERTI128(U8(1), hi, dst, dst)
+		VPSRLW(U8(4), dst, t)
+		VPAND(Y15, dst, dst)
+		VPAND(Y15, t, t)
+		VPMADDUBSW(Y9, dst, dst)
+		VPMADDUBSW(Y8, t, t)
+		VPADDW(t, dst, dst)
+		VPMADDWD(Y13, dst, dst)
+	}
 	lo, hi := rows(RSI, 2), rows(R11, 2)
-	Comment("rows 0..3 -> Y1 = [r0 r1 r2 r3 | r0 r1 r2 r3] half sums")
-	gemvQ40Row(lo[0], Y1)
-	gemvQ40Row(lo[1], Y2)
+	Comment("Y1 = rows 0, 4; Y2 = 1, 5; Y3 = 2, 6; Y4 = 3, 7")
+	pair(lo[0], hi[0], 1, Y0)
+	pair(lo[1], hi[1], 2, Y5)
 	VPHADDD(Y2, Y1, Y1)
-	gemvQ40Row(lo[2], Y2)
-	gemvQ40Row(lo[3], Y3)
-	VPHADDD(Y3, Y2, Y2)
-	VPHADDD(Y2, Y1, Y1)
-	Comment("rows 4..7 -> Y4")
-	gemvQ40Row(hi[0], Y4)
-	gemvQ40Row(hi[1], Y2)
-	VPHADDD(Y2, Y4, Y4)
-	gemvQ40Row(hi[2], Y2)
-	gemvQ40Row(hi[3], Y3)
-	VPHADDD(Y3, Y2, Y2)
-	VPHADDD(Y2, Y4, Y4)
+	PREFETCHT0(Mem{Base: R12, Disp: 64})
+	pair(lo[2], hi[2], 3, Y0)
+	pair(lo[3], hi[3], 4, Y5)
+	VPHADDD(Y4, Y3, Y3)
+	PREFETCHT0(Mem{Base: R12, Disp: 128})
+	ADDQ(U8(144), R12)
 	Comment("Y5 = [r0..r7] whole sums minus 8·Σ q_a")
-	VPERM2I128(U8(0x20), Y4, Y1, Y5)
-	VPERM2I128(U8(0x31), Y4, Y1, Y6)
-	VPADDD(Y6, Y5, Y5)
+	VPHADDD(Y3, Y1, Y5)
 	VPSUBD(Y10, Y5, Y5)
 	VCVTDQ2PS(Y5, Y5)
 
