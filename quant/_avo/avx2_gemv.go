@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -526,11 +528,7 @@ func gemvQ4Kx8() {
 		"w + 8·rowBytes), 1152 bytes a super-block: its 18 cache lines are",
 		"prefetched one at a time through the loop body (bunched at the top",
 		"they read the memory markedly slower).")
-	npf := 0
-	pfNext := func() {
-		PREFETCHT0(Mem{Base: R9, Disp: 64 * npf})
-		npf++
-	}
+	pf := &linePrefetcher{base: R9}
 	Comment("Y0..Y3 = the 16 header bytes of rows [k | k+4], k = 0..3")
 	for k := 0; k < 4; k++ {
 		VMOVDQU(gemvQ4Kx8RowMem(k, 0), xr(k))
@@ -574,7 +572,7 @@ func gemvQ4Kx8() {
 		VPUNPCKLBW(Y7, h, h)
 		VMOVDQU(h, stack.Offset(32*k))
 		if k%2 == 1 {
-			pfNext()
+			pf.next()
 		}
 	}
 	Comment("imin of rows 0..7 as float32, accumulated by dmin·d_a")
@@ -584,13 +582,13 @@ func gemvQ4Kx8() {
 
 	Comment("isum partials row by row; rows 0,1 -> Y12, 2,3 -> Y5, 4,5 -> Y13, 6,7 -> Y5")
 	for r := 0; r < 8; r++ {
-		pfNext()
+		pf.next()
 		VBROADCASTI128(stack.Offset(32*(r%4)+16*(r/4)), Y11)
 		dst := Y4
 		if r%2 == 1 {
 			dst = Y9
 		}
-		gemvQ4Kx8Tree(r, dst, pfNext)
+		gemvQ4Kx8Tree(r, dst, pf.next)
 		if r%2 == 0 {
 			continue
 		}
@@ -615,9 +613,7 @@ func gemvQ4Kx8() {
 	VCVTDQ2PS(Y0, Y0)
 	VFMADD231PS(Y10, Y0, Y8)
 
-	if npf != 1152/64 {
-		panic("q4KGemv8AVX2: prefetches one super-block of eight rows")
-	}
+	pf.check("q4KGemv8AVX2", 1152) // one super-block of eight rows
 	ADDQ(U32(1152), R9)
 	ADDQ(U8(144), RSI)
 	ADDQ(U32(292), RDI)
@@ -732,4 +728,26 @@ func gemvF32x8() {
 
 	VZEROUPPER()
 	RET()
+}
+
+// linePrefetcher emits PREFETCHT0 of successive cache lines from base, one
+// line a call of next, so that a loop body can spread its prefetches (the
+// one-token kernels read the memory markedly slower with them bunched).
+type linePrefetcher struct {
+	base GPPhysical
+	n    int
+}
+
+// next prefetches the next line.
+func (p *linePrefetcher) next() {
+	PREFETCHT0(Mem{Base: p.base, Disp: 64 * p.n})
+	p.n++
+}
+
+// check panics unless the lines prefetched cover exactly bytes, what
+// kernel's loop advances base by.
+func (p *linePrefetcher) check(kernel string, bytes int) {
+	if 64*p.n != bytes {
+		panic(fmt.Sprintf("%s: %d bytes prefetched a loop, want %d", kernel, 64*p.n, bytes))
+	}
 }

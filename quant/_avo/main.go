@@ -515,19 +515,15 @@ func q4KGemv16() {
 		"prefetch 2304 of them (16 super-blocks' worth) per super-block, one",
 		"line at a time spread over the loop body (as q4KGemv8AVX2 does, where",
 		"bunched at the top they read the memory markedly slower).")
-	npf := 0
-	pfNext := func() {
-		PREFETCHT0(Mem{Base: R10, Disp: 64 * npf})
-		npf++
-	}
+	pf := &linePrefetcher{base: R10}
 
 	Comment("Z12, Z13, Z14 = scale bytes 0..3, 4..7, 8..11 of the sixteen rows.")
 	for i, z := range []VecPhysical{Z12, Z13, Z14} {
 		KXNORW(K1, K1, K1)
 		VPGATHERDD(Mem{Base: RSI, Index: Z11, Scale: 1, Disp: 4 + 4*i}, K1, z)
 	}
-	pfNext()
-	pfNext()
+	pf.next()
+	pf.next()
 	Comment("Unpack (ggml's kmask steps, one row per lane): Z27 = scales 0..3,",
 		"Z29 = scales 4..7, Z28 = mins 0..3, Z30 = mins 4..7.")
 	MOVL(U32(0x3f3f3f3f), EAX)
@@ -571,8 +567,8 @@ func q4KGemv16() {
 		vpdpwssd(Z26, Z31, Z15)
 	}
 
-	pfNext()
-	pfNext()
+	pf.next()
+	pf.next()
 	Comment("Z2..Z5 = the activation quants of chunks 0..3 (64 each).")
 	for c := 0; c < 4; c++ {
 		VMOVDQU32(Mem{Base: RDI, Disp: 4 + 64*c}, zr(2+c))
@@ -594,7 +590,7 @@ func q4KGemv16() {
 			VPXORD(zr(acc), zr(acc), zr(acc))
 			for c := 0; c < 4; c++ {
 				if c%2 == 0 {
-					pfNext()
+					pf.next()
 				}
 				m := row
 				m.Disp += 32 * c
@@ -629,9 +625,7 @@ func q4KGemv16() {
 	VFMADD231PS(Z13, Z24, Z0)
 	VFMADD231PS(Z14, Z15, Z1)
 
-	if npf != 2304/64 {
-		panic("q4KQ8KGemv16AVX512: prefetches one super-block of sixteen rows")
-	}
+	pf.check("q4KQ8KGemv16AVX512", 2304) // one super-block of sixteen rows
 	ADDQ(U32(2304), R10)
 	for _, b := range bases {
 		ADDQ(U32(144), b)
