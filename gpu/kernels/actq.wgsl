@@ -163,20 +163,11 @@ fn round_staged(lid: u32, nc: u32) {
                 bmx = redm[lid + k];
             }
         }
-        var d = 0.0;
-        var id = 0.0;
 //#if Q8_K
-        if (bamax != 0.0) {
-            id = div_rn(-127.0, bmx);
-            d = div_rn(1.0, id);
-        }
+        bdi[lid / TPB] = q8_k_scale(bamax, bmx);
 //#else
-        d = f16round(div_rn(bamax, 127.0));
-        if (bamax != 0.0) {
-            id = div_rn(127.0, bamax);
-        }
+        bdi[lid / TPB] = q8_0_scale(bamax);
 //#endif
-        bdi[lid / TPB] = vec2<f32>(d, id);
     }
     workgroupBarrier();
     if (live) {

@@ -276,19 +276,13 @@ fn prep(lid: u32, first: u32) {
                 mx = seg_m[s];
             }
         }
-        var d = 0.0;
-        var id = 0.0;
 //#if Q8_K
-        if (a != 0.0) {
-            id = div_rn(-127.0, mx);
-            d = div_rn(1.0, id);
-        }
+        let did = q8_k_scale(a, mx);
 //#else
-        d = f16round(div_rn(a, 127.0));
-        if (a != 0.0) {
-            id = div_rn(127.0, a);
-        }
+        let did = q8_0_scale(a);
 //#endif
+        let d = did.x;
+        let id = did.y;
         blk_d[bl] = d;
         blk_id[bl] = id;
 //#if Q8_1

@@ -31,6 +31,27 @@ fn f16round(v: f32) -> f32 {
     return bitcast<f32>(sign | bitcast<u32>(opaque(m * 5.9604644775390625e-8)));
 }
 
+// q8_0_scale returns (d, id) for a Q8_0 / Q8_1 block (the CPU's
+// quantizers) whose largest magnitude is amax: d = fp16(amax/127),
+// id = 127/amax, (0, 0) for a block of zeros; the values round to
+// d * round(x * id).
+fn q8_0_scale(amax: f32) -> vec2<f32> {
+    if (amax == 0.0) {
+        return vec2<f32>(0.0);
+    }
+    return vec2<f32>(f16round(div_rn(amax, 127.0)), div_rn(127.0, amax));
+}
+
+// q8_k_scale is q8_0_scale for a Q8_K block, mx its signed value of
+// largest magnitude: id = -127/mx, d = 1/id.
+fn q8_k_scale(amax: f32, mx: f32) -> vec2<f32> {
+    if (amax == 0.0) {
+        return vec2<f32>(0.0);
+    }
+    let id = div_rn(-127.0, mx);
+    return vec2<f32>(div_rn(1.0, id), id);
+}
+
 fn bf16round(v: f32) -> f32 {
     let u = bitcast<u32>(v);
     return bitcast<f32>((u + 0x7fffu + ((u >> 16u) & 1u)) & 0xffff0000u);
