@@ -130,19 +130,6 @@ func gemvQ4KChunk(qoff, q8lo, q8hi int) {
 	VPADDD(Y0, Y9, Y9)
 }
 
-// gemvQ40Row is one Q4_0 row's block sums into dst: the 16 weight bytes at
-// addr (low nibbles = elements 0..15, high nibbles = 16..31) times the
-// activations in Y11, as eight int32 partial sums of q_w·q_a (q_w unsigned
-// 0..15). Uses Y0 and Y8.
-func gemvQ40Row(addr Mem, dst VecPhysical) {
-	VMOVDQU(addr, X0)
-	VPSRLW(U8(4), X0, X8)
-	VINSERTI128(U8(1), X8, Y0, Y0)
-	VPAND(Y15, Y0, Y0)
-	VPMADDUBSW(Y11, Y0, Y0)
-	VPMADDWD(Y13, Y0, dst)
-}
-
 // gemvQ4_0x8 emits q4_0Q8_0Gemv8AVX2: eight consecutive rows of GemvQ4_0
 // at once, one row per lane like ggml_gemv_q4_0_8x8_q8_0: per block the
 // eight exact integer sums Σ (q_w-8)·q_a = Σ q_w·q_a - 8·Σ q_a are gathered
@@ -157,9 +144,9 @@ func gemvQ40Row(addr Mem, dst VecPhysical) {
 // to int32, and three VPHADDD of the four such vectors leave rows 0..7 in
 // order; 8·Σ q_a comes from the same two q_a vectors, each lane summing
 // all 32, so it needs no cross-lane fold. The int32 sums are exact, so the
-// same. That is half the shifts and inserts and VPMADDWD of one row a
-// vector. The three prefetches of
-// the next eight rows sit one at a time through the body.
+// results keep their bits with half the shifts, inserts and VPMADDWD of one
+// row a vector. The three prefetches of the next eight rows sit one at a
+// time through the body.
 func gemvQ4_0x8() {
 	TEXT("q4_0Q8_0Gemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
 	Pragma("noescape")
