@@ -118,14 +118,26 @@ func BenchmarkGemvQ4KDRAM(b *testing.B) {
 				b.Run(fmt.Sprintf("%dx%d/%s/%dthreads", rows, n, level, threads), func(b *testing.B) {
 					b.SetBytes(int64(len(w)))
 					for b.Loop() {
-						var wg sync.WaitGroup
-						for t := 0; t < threads; t++ {
-							wg.Go(func() { gemv(t*rows/threads, (t+1)*rows/threads) })
-						}
-						wg.Wait()
+						splitRows(rows, threads, rows, gemv)
 					}
 				})
 			}
 		}
 	}
+}
+
+// splitRows runs gemv over rows [0, rows) split in threads contiguous
+// parts on as many goroutines, each part in calls of at most piece rows
+// (decode's scheduling hands out pieces), and waits for them.
+func splitRows(rows, threads, piece int, gemv func(r0, r1 int)) {
+	var wg sync.WaitGroup
+	for t := 0; t < threads; t++ {
+		wg.Go(func() {
+			lo, hi := t*rows/threads, (t+1)*rows/threads
+			for r := lo; r < hi; r += piece {
+				gemv(r, min(r+piece, hi))
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -188,16 +187,7 @@ func BenchmarkGemvQ4_0Kernel(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%d/%dthreads/piece%d", c.rows, n, c.threads, c.piece), func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
 			for b.Loop() {
-				var wg sync.WaitGroup
-				for t := 0; t < c.threads; t++ {
-					wg.Go(func() {
-						lo, hi := t*c.rows/c.threads, (t+1)*c.rows/c.threads
-						for r := lo; r < hi; r += c.piece {
-							gemvQ4_0At(true, dst, w, rowBytes, n, a, r, min(r+c.piece, hi))
-						}
-					})
-				}
-				wg.Wait()
+				splitRows(c.rows, c.threads, c.piece, func(r0, r1 int) { gemvQ4_0At(true, dst, w, rowBytes, n, a, r0, r1) })
 			}
 		})
 	}
