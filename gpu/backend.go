@@ -31,8 +31,8 @@ type Backend struct {
 	step     *wgpu.Buffer // Step: n_tok, pos, token ids
 	stepHost []byte
 	logits   *wgpu.Buffer
-	result   *wgpu.Buffer // argmax: index, value bits, n_tok
-	readRes  *wgpu.Buffer // MapRead copy of result
+	result   *wgpu.Buffer    // argmax: index, value bits, n_tok
+	readRes  [2]*wgpu.Buffer // MapRead copies of result (two: see ahead)
 	readLog  *wgpu.Buffer // MapRead copy of logits
 
 	xq [2]*wgpu.Buffer // rounded activations
@@ -45,10 +45,24 @@ type Backend struct {
 	batchTT int // tokens per pass of the batched matrix kernel
 
 	// pre is the next greedy decode step's command buffer, recorded while
-	// the GPU ran the last one, for the program starting at preKey.
-	pre    cmdBuf
-	preKey *dispatch
-	preLen int
+	// the GPU ran the last one, for the program starting at preKey, copying
+	// its result to readRes[preSlot].
+	pre     cmdBuf
+	preKey  *dispatch
+	preLen  int
+	preSlot int
+
+	// ahead is the greedy decode step submitted before it was asked for.
+	// The argmax kernel leaves the next step (one token: the one it chose,
+	// at the next position) in the step buffer, so after a greedy Eval the
+	// backend submits that step at once and the GPU runs it while the host
+	// reads the chosen token back and the caller decides to go on. If the
+	// caller then asks for exactly that step, its result is already on the
+	// way; otherwise it is dropped (it wrote only the KV cache at a position
+	// the next Eval writes before anything reads it, the step buffer and its
+	// own result buffer). noAhead turns this off (HEARTH_GPU_AHEAD=0).
+	ahead   aheadStep
+	noAhead bool
 
 	// Dispatches counts the dispatches recorded by the last Eval.
 	Dispatches int
@@ -84,6 +98,7 @@ func newBackend(m *engine.Model, o engine.Options, g Options) (*Backend, error) 
 		return nil, err
 	}
 	b := &Backend{d: d, cfg: c, res: resources{d: d}, rec: newRecorder(d)}
+	b.noAhead = os.Getenv(aheadEnv) == "0"
 	if v, err := strconv.Atoi(os.Getenv("HEARTH_GPU_TPR")); err == nil && v >= 4 && v <= 256 && v&(v-1) == 0 {
 		b.res.tpr = v // tuning experiments
 	}
@@ -115,7 +130,10 @@ func (b *Backend) Adapter() string {
 
 // Close releases every GPU resource.
 func (b *Backend) Close() error {
-	b.releasePre()
+	if b.ahead.on {
+		b.d.dev.Poll(true, nil)
+	}
+	b.dropAhead()
 	b.rec.free()
 	b.res.release()
 	b.d.release()
@@ -182,8 +200,10 @@ func (b *Backend) build(m *engine.Model) error {
 	if err != nil {
 		return err
 	}
-	if b.readRes, err = d2hBuffer(r, "result readback", 16); err != nil {
-		return err
+	for i := range b.readRes {
+		if b.readRes[i], err = d2hBuffer(r, "result readback", 16); err != nil {
+			return err
+		}
 	}
 	if b.readLog, err = d2hBuffer(r, "logits readback", 4*c.NVocab); err != nil {
 		return err
@@ -698,12 +718,38 @@ func (b *Backend) run(ctx context.Context, tokens []int32, pos int, logits []flo
 	return 0, nil
 }
 
+// aheadEnv turns off submitting greedy decode steps ahead ("0").
+const aheadEnv = "HEARTH_GPU_AHEAD"
+
+// aheadStep is a greedy decode step in flight that no Eval has asked for
+// yet: one token, tok (the argmax of the step before), at position pos; its
+// result goes to readRes[slot].
+type aheadStep struct {
+	on   bool
+	pos  int
+	tok  int32
+	slot int
+	sub  submission
+}
+
 // submit records and runs one batch in a single command buffer.
 func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (int32, error) {
 	n := len(tokens)
+	greedy := wantArgmax && !wantLogits
+	if a := b.ahead; greedy && a.on && n == 1 && pos == a.pos && tokens[0] == a.tok {
+		// Asked for the step already in flight: send the one after it and
+		// collect this one.
+		b.ahead.on = false
+		if err := b.submitAhead(pos+1, a.slot^1); err != nil {
+			return 0, err
+		}
+		return b.collect(a.slot, a.sub, 1)
+	}
+	b.ahead.on = false // whatever is in flight is not what is asked for
 	d := b.d
 	t0 := time.Now()
 	d.scope.push()
+	var sub submission
 	err := func() error {
 		b.writeStep(tokens, pos)
 		ds := b.decode
@@ -729,25 +775,15 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		// Greedy decode steps all record the same command buffer (the token
 		// and position travel in the step buffer), so the next step's is
 		// recorded while the GPU runs this one.
-		reuse := n == 1 && wantArgmax && !wantLogits
-		var cb cmdBuf
-		var err error
-		if reuse && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) {
-			cb = b.pre
-			b.pre = nil
-		} else {
-			b.releasePre()
-			if cb, err = b.record(ds, n, wantArgmax, wantLogits); err != nil {
-				return err
-			}
+		reuse := n == 1 && greedy
+		cb, err := b.takeOrRecord(ds, n, wantArgmax, wantLogits, 0)
+		if err != nil {
+			return err
 		}
-		b.rec.submit(cb)
+		sub = b.rec.submit(cb)
 		b.encodeTime = time.Since(t0)
-		if reuse {
-			if b.pre, err = b.record(ds, n, wantArgmax, wantLogits); err != nil {
-				return err
-			}
-			b.preKey, b.preLen = &ds[0], len(ds)
+		if reuse && b.noAhead {
+			return b.preRecord(ds, 0)
 		}
 		return nil
 	}()
@@ -757,24 +793,91 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 	if err != nil {
 		return 0, fmt.Errorf("gpu: eval: %w", err)
 	}
-	var id int32
-	if wantArgmax {
-		err := b.d.readback("readback", b.readRes, 16, func(p []byte) {
-			id = int32(binary.LittleEndian.Uint32(p))
-			if got := binary.LittleEndian.Uint32(p[8:]); got != uint32(n) {
-				id = -1
-			}
-		})
-		if err != nil {
+	if !wantArgmax {
+		d.dev.Poll(true, nil)
+		return 0, nil
+	}
+	if greedy && !b.noAhead && pos+n < b.nCtx {
+		if err := b.submitAhead(pos+n, 1); err != nil {
 			return 0, err
 		}
-		if id < 0 || int(id) >= b.cfg.NVocab {
-			return 0, fmt.Errorf("gpu: eval: argmax result %d is stale or out of range", id)
-		}
-	} else {
-		d.dev.Poll(true, nil)
 	}
+	return b.collect(0, sub, n)
+}
+
+// submitAhead submits the greedy decode step at pos whose token the last
+// submitted step's argmax chose (both in the step buffer), its result going
+// to readRes[slot], and records the command buffer of the step after it.
+func (b *Backend) submitAhead(pos, slot int) error {
+	if pos >= b.nCtx {
+		return nil
+	}
+	d := b.d
+	d.scope.push()
+	err := func() error {
+		cb, err := b.takeOrRecord(b.decode, 1, true, false, slot)
+		if err != nil {
+			return err
+		}
+		b.ahead = aheadStep{on: true, pos: pos, slot: slot, sub: b.rec.submit(cb)}
+		return b.preRecord(b.decode, slot^1)
+	}()
+	if perr := d.scope.pop("eval ahead"); perr != nil {
+		b.ahead.on = false
+		return perr
+	}
+	if err != nil {
+		b.ahead.on = false
+		return fmt.Errorf("gpu: eval ahead: %w", err)
+	}
+	return nil
+}
+
+// collect reads back the argmax that submission sub copied to readRes[slot]
+// for a batch of n tokens; a step in flight behind it (ahead) learns that
+// it runs this token.
+func (b *Backend) collect(slot int, sub submission, n int) (int32, error) {
+	var id int32
+	err := b.d.readbackAfter("readback", b.readRes[slot], 16, pending{&b.rec, sub}, func(p []byte) {
+		id = int32(binary.LittleEndian.Uint32(p))
+		if got := binary.LittleEndian.Uint32(p[8:]); got != uint32(n) {
+			id = -1
+		}
+	})
+	if err != nil {
+		b.ahead.on = false
+		return 0, err
+	}
+	if id < 0 || int(id) >= b.cfg.NVocab {
+		b.ahead.on = false
+		return 0, fmt.Errorf("gpu: eval: argmax result %d is stale or out of range", id)
+	}
+	b.ahead.tok = id
 	return id, nil
+}
+
+// takeOrRecord returns the pre-recorded command buffer if it is the one
+// asked for, else records it.
+func (b *Backend) takeOrRecord(ds []dispatch, n int, wantArgmax, wantLogits bool, slot int) (cmdBuf, error) {
+	if n == 1 && wantArgmax && !wantLogits && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) && b.preSlot == slot {
+		cb := b.pre
+		b.pre = nil
+		return cb, nil
+	}
+	b.releasePre()
+	return b.record(ds, n, wantArgmax, wantLogits, slot)
+}
+
+// preRecord records the greedy decode step ds (result to readRes[slot])
+// for a later submission.
+func (b *Backend) preRecord(ds []dispatch, slot int) error {
+	b.releasePre()
+	cb, err := b.record(ds, 1, true, false, slot)
+	if err != nil {
+		return err
+	}
+	b.pre, b.preKey, b.preLen, b.preSlot = cb, &ds[0], len(ds), slot
+	return nil
 }
 
 // writeStep writes the token count, position and token ids of a batch into
@@ -789,12 +892,13 @@ func (b *Backend) writeStep(tokens []int32, pos int) {
 	b.rec.write(b.step, b.stepHost[:16+4*n])
 }
 
-// record records ds for n tokens, and the copies of the argmax result and
-// the logits to their readback buffers when asked, into a command buffer.
-func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool) (cmdBuf, error) {
+// record records ds for n tokens, and the copies of the argmax result (to
+// readRes[slot]) and the logits to their readback buffers when asked, into
+// a command buffer.
+func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool, slot int) (cmdBuf, error) {
 	var c0, c1 copySpec
 	if wantArgmax {
-		c0 = copySpec{b.result, b.readRes, 16}
+		c0 = copySpec{b.result, b.readRes[slot], 16}
 	}
 	if wantLogits {
 		c1 = copySpec{b.logits, b.readLog, uint64(4 * b.cfg.NVocab)}
@@ -806,6 +910,13 @@ func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool) (cmd
 func (b *Backend) releasePre() {
 	b.rec.release(b.pre)
 	b.pre = nil
+}
+
+// dropAhead forgets the pre-recorded step and the step in flight (which
+// completes on its own).
+func (b *Backend) dropAhead() {
+	b.releasePre()
+	b.ahead.on = false
 }
 
 // submitPart records ds into a command buffer of its own and submits it.

@@ -240,6 +240,79 @@ func TestGreedyStories(t *testing.T) {
 	require.Equal(t, cpuToks, gpuToks)
 }
 
+// TestAheadSteps checks the greedy steps the backend submits before they
+// are asked for (Backend.ahead): taken when the caller asks for exactly
+// that step, dropped when it asks for another token, another position, a
+// batch or logits, and never submitted past the context. Every answer and
+// the final logits must be the CPU's: a dropped step must leave no trace.
+func TestAheadSteps(t *testing.T) {
+	m := loadTestModel(t, "stories260K.gguf")
+	const nCtx = 40
+	g, c := newTestBackends(t, m, nCtx)
+	ctx := context.Background()
+	other := func(tok int32) int32 { return (tok + 101) % int32(m.NVocab) }
+	type call struct {
+		what   string
+		tokens func(last int32) []int32
+		pos    int
+		logits bool
+	}
+	greedy := func(pos int) call {
+		return call{"greedy", func(last int32) []int32 { return []int32{last} }, pos, false}
+	}
+	var calls []call
+	calls = append(calls, call{"prompt", func(int32) []int32 { return []int32{1, 403, 407, 261, 378} }, 0, false})
+	for p := 5; p < 9; p++ {
+		calls = append(calls, greedy(p))
+	}
+	calls = append(calls,
+		call{"another token", func(last int32) []int32 { return []int32{other(last)} }, 9, false},
+		greedy(10),
+		call{"another token twice", func(last int32) []int32 { return []int32{other(last)} }, 11, false},
+		call{"logits", func(last int32) []int32 { return []int32{last} }, 12, true},
+		call{"after logits", func(last int32) []int32 { return []int32{last} }, 13, false},
+		greedy(14),
+		call{"back to an earlier position", func(last int32) []int32 { return []int32{last} }, 7, false},
+		greedy(8),
+		call{"a batch", func(last int32) []int32 { return []int32{last, 300, 301} }, 9, false},
+	)
+	for p := 12; p < nCtx; p++ { // up to the last position: nothing ahead there
+		calls = append(calls, greedy(p))
+	}
+	lg := make([]float32, m.NVocab)
+	lc := make([]float32, m.NVocab)
+	var lastG, lastC int32
+	hits := 0
+	for i, k := range calls {
+		toks := k.tokens(lastC)
+		if k.logits {
+			require.NoError(t, g.Eval(ctx, toks, k.pos, lg), "call %d (%s)", i, k.what)
+			require.NoError(t, c.Eval(ctx, toks, k.pos, lc))
+			d, at := maxAbsDiff(lg, lc)
+			require.LessOrEqualf(t, d, 1e-4, "call %d (%s): max |logit diff| %g at %d", i, k.what, d, at)
+			continue
+		}
+		a := g.ahead
+		if a.on && len(toks) == 1 && a.pos == k.pos && a.tok == toks[0] {
+			hits++
+		}
+		var err error
+		lastG, err = g.EvalArgmax(ctx, toks, k.pos)
+		require.NoError(t, err, "call %d (%s)", i, k.what)
+		lastC, err = c.(engine.ArgmaxBackend).EvalArgmax(ctx, toks, k.pos)
+		require.NoError(t, err)
+		require.Equalf(t, lastC, lastG, "call %d (%s) at position %d", i, k.what, k.pos)
+		require.Equalf(t, k.pos+len(toks) < nCtx, g.ahead.on, "call %d (%s): a step ahead in flight", i, k.what)
+	}
+	require.Greater(t, hits, len(calls)/2, "most greedy calls take the step in flight")
+	// the KV cache holds what the CPU's does: logits of a last step
+	require.NoError(t, g.Eval(ctx, []int32{lastC}, nCtx-1, lg))
+	require.NoError(t, c.Eval(ctx, []int32{lastC}, nCtx-1, lc))
+	d, at := maxAbsDiff(lg, lc)
+	require.LessOrEqualf(t, d, 1e-4, "final logits: max |logit diff| %g at %d", d, at)
+	t.Logf("%d calls, %d took the step in flight", len(calls), hits)
+}
+
 // TestDecodeLongContext decodes past several attention splits (decode
 // attention runs in splits of 128 positions merged by the output
 // projection, mvd.go) and compares each step's logits with the CPU's.

@@ -21,7 +21,8 @@ void wgpuCommandEncoderCopyBufferToBuffer(hearthRef encoder, hearthRef src, uint
 hearthRef wgpuCommandEncoderFinish(hearthRef encoder, void const *descriptor);
 void wgpuCommandEncoderRelease(hearthRef encoder);
 void wgpuCommandBufferRelease(hearthRef commandBuffer);
-void wgpuQueueSubmit(hearthRef queue, size_t n, hearthRef const *commands);
+uint64_t wgpuQueueSubmitForIndex(hearthRef queue, size_t n, hearthRef const *commands);
+uint32_t wgpuDevicePoll(hearthRef device, uint32_t wait, void const *wrappedSubmissionIndex);
 void wgpuQueueWriteBuffer(hearthRef queue, hearthRef buffer, uint64_t offset, void const *data, size_t size);
 void wgpuBufferUnmap(hearthRef buffer);
 
@@ -79,9 +80,23 @@ static hearthRef hearth_record(hearthRef device, hearthDispatch const *ds, size_
 	return cb;
 }
 
-static void hearth_submit(hearthRef queue, hearthRef cb) {
-	wgpuQueueSubmit(queue, 1, &cb);
+static uint64_t hearth_submit(hearthRef queue, hearthRef cb) {
+	uint64_t idx = wgpuQueueSubmitForIndex(queue, 1, &cb);
 	wgpuCommandBufferRelease(cb);
+	return idx;
+}
+
+// WGPUWrappedSubmissionIndex of wgpu.h.
+typedef struct {
+	hearthRef queue;
+	uint64_t index;
+} hearthSubmission;
+
+// hearth_wait blocks until the submission idx of queue has completed and
+// runs the callbacks (buffer maps) that became ready.
+static void hearth_wait(hearthRef device, hearthRef queue, uint64_t idx) {
+	hearthSubmission s = {queue, idx};
+	wgpuDevicePoll(device, 1, &s);
 }
 
 static void hearth_release_cb(hearthRef cb) { wgpuCommandBufferRelease(cb); }
@@ -198,8 +213,15 @@ func (r *recorder) fill(ds []dispatch) {
 	r.key, r.n = &ds[0], len(ds)
 }
 
-// submit submits cb and releases it.
-func (r *recorder) submit(cb cmdBuf) { C.hearth_submit(r.queue, cb) }
+// submission identifies a submitted command buffer (see recorder.wait).
+type submission = C.uint64_t
+
+// submit submits cb, releases it and returns its submission.
+func (r *recorder) submit(cb cmdBuf) submission { return C.hearth_submit(r.queue, cb) }
+
+// wait blocks until submission s has completed on the GPU (later
+// submissions may still run) and runs the callbacks that became ready.
+func (r *recorder) wait(s submission) { C.hearth_wait(r.dev, r.queue, s) }
 
 // release drops a command buffer that was never submitted.
 func (r *recorder) release(cb cmdBuf) {
@@ -216,14 +238,34 @@ func (r *recorder) write(buf *wgpu.Buffer, data []byte) {
 }
 
 // readback maps the MapRead buffer buf, hands its first n bytes to f and
-// unmaps it; what names the caller in errors.
+// unmaps it; what names the caller in errors. It waits for all submitted
+// work.
 func (d *device) readback(what string, buf *wgpu.Buffer, n int, f func([]byte)) error {
+	return d.readbackAfter(what, buf, n, pending{}, f)
+}
+
+// pending is a submission to wait for; the zero value stands for all
+// submitted work.
+type pending struct {
+	r *recorder
+	s submission
+}
+
+// readbackAfter is readback that waits only for the submission p, which
+// must be the last to write buf: work submitted behind p keeps the GPU busy
+// meanwhile.
+func (d *device) readbackAfter(what string, buf *wgpu.Buffer, n int, p pending, f func([]byte)) error {
 	if err := d.scope.mapRead(buf, n); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		d.dev.Poll(true, nil)
+		if p.r != nil {
+			p.r.wait(p.s)
+			p.r = nil // a map not done by then: wait for everything
+		} else {
+			d.dev.Poll(true, nil)
+		}
 		done, st := d.scope.mapped()
 		if done {
 			if st != wgpu.BufferMapAsyncStatusSuccess {

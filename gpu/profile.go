@@ -74,7 +74,7 @@ func (b *Backend) Profile(tokens []int32, pos int) ([]KernelTime, error) {
 	if n == 0 || n > maxBatch || pos < 0 || pos+n > b.nCtx {
 		return nil, fmt.Errorf("gpu: profile: %d tokens at position %d do not fit (context %d, batch %d)", n, pos, b.nCtx, maxBatch)
 	}
-	b.releasePre() // the pre-recorded step assumes the last Eval's state
+	b.dropAhead() // both assume the last Eval's state
 	ds := b.decode
 	if n > 1 {
 		ds = b.batch

@@ -1,5 +1,6 @@
 // Greedy pick: R[0] = index of the largest of L[0..n) (lowest index among
-// equal maxima), R[1] = its value's bits. One workgroup. Each thread keeps
+// equal maxima), R[1] = its value's bits, R[2] = the step's token count;
+// the step S becomes the next greedy one. One workgroup. Each thread keeps
 // UNR candidates from interleaved stripes, so UNR loads are in flight at a
 // time instead of one (a single chain of 125 dependent steps took 16 us on
 // an H100 for 32,000 logits); the ordering rule `beats` makes the result
@@ -15,7 +16,7 @@ struct XP {
 @group(0) @binding(0) var<storage, read> L: array<f32>;
 @group(0) @binding(1) var<storage, read_write> R: array<u32>;
 @group(0) @binding(2) var<uniform> P: XP;
-@group(0) @binding(3) var<storage, read> S: Step;
+@group(0) @binding(3) var<storage, read_write> S: Step;
 
 const WG: u32 = 256u;
 const UNR: u32 = 8u;
@@ -88,6 +89,14 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>) {
     if (lid == 0u) {
         R[0] = bi[0];
         R[1] = bitcast<u32>(bv[0]);
-        R[2] = S.n_tok;
+        let n_tok = S.n_tok;
+        R[2] = n_tok;
+        // Leave the next greedy step in the step buffer (one token, the one
+        // chosen, at the next position) so that the host can submit it
+        // before reading this result back. Argmax is the program's last
+        // dispatch: nothing after it reads the step.
+        S.toks[0] = bi[0];
+        S.pos = S.pos + n_tok;
+        S.n_tok = 1u;
     }
 }
