@@ -33,7 +33,7 @@ type Backend struct {
 	logits   *wgpu.Buffer
 	result   *wgpu.Buffer    // argmax: index, value bits, n_tok
 	readRes  [2]*wgpu.Buffer // MapRead copies of result (two: see ahead)
-	readLog  *wgpu.Buffer // MapRead copy of logits
+	readLog  *wgpu.Buffer    // MapRead copy of logits
 
 	xq [2]*wgpu.Buffer // rounded activations
 
