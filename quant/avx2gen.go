@@ -9,7 +9,8 @@ package quant
 // the Q8_K activation quantizer and the row-looping Q6_K gemv
 // (_avo/avx2_act.go, "avx2-act": avx2act_amd64.{s,go}), and the batched
 // Q2_K/Q3_K/Q5_K kernels (_avo/avx2_mmk23.go, "avx2-mmk23":
-// avx2mmk23_amd64.{s,go}).
+// avx2mmk23_amd64.{s,go}), and the register-blocked batched F16 kernel
+// (_avo/avx2_f16gemm.go, "avx2-f16gemm": avx2f16gemm_amd64.{s,go}).
 // Regenerate them with `go generate ./quant` and commit both files of each
 // (_avo/check.sh compares).
 //
@@ -23,3 +24,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-q80q40 go run . -out ../avx2q80q40_amd64.s -stubs ../avx2q80q40_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-matmul go run . -out ../avx2matmul_amd64.s -stubs ../avx2matmul_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-k4r go run . -out ../avx2k4r_amd64.s -stubs ../avx2k4r_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=avx2-f16gemm go run . -out ../avx2f16gemm_amd64.s -stubs ../avx2f16gemm_amd64.go -pkg quant"

@@ -193,10 +193,11 @@ var f16Shapes = []struct{ rows, n, m int }{
 	{1, 64, 4}, {7, 16, 3}, {9, 40, 5}, {19, 96, 2}, {16, 40, 1}, {37, 512, 7}, {33, 520, 3}, {64, 1000, 9}, {20, 2048, 6},
 }
 
-// TestMatMulF16Levels checks MatMul's F16 four-row path against the
-// one-row AVX2 path, bit for bit, over several row ranges and shapes:
-// matMulFloatAVX2 with the Go models of the four-row kernels (any AVX2
-// CPU) and, on AVX-512 hardware, with dotF16x4x3AVX512 and
+// TestMatMulF16Levels checks MatMul's F16 four-row paths against
+// vecDotF16's AVX2 bits on every pair, over several row ranges and shapes:
+// matMulLevel at LevelAVX2, matMulFloatAVX2 with the Go models of the four-row kernels (any AVX2
+// CPU), with dotF16x4x3WAVX2 (whose last group of activation rows is
+// padded) and, on AVX-512 hardware, with dotF16x4x3AVX512 and
 // dotF16x4x3WAVX512 and the whole of matMulLevel at LevelAVX512.
 func TestMatMulF16Levels(t *testing.T) {
 	skipWithoutAVX2(t)
@@ -222,14 +223,23 @@ func TestMatMulF16Levels(t *testing.T) {
 						}
 						return d
 					}
+					// The reference: vecDotF16's AVX2 bits for every pair in the
+					// range (matMulLevel at LevelAVX2 runs dotF16x4x3WAVX2 now).
 					want := fill()
-					matMulLevel(LevelAVX2, dot, tr, want, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
+					for i := 0; i < sh.m; i++ {
+						for r := rg[0]; r < rg[1]; r++ {
+							want[i*ld+r] = dot(sh.n, w[r*rowBytes:(r+1)*rowBytes], a[i*aRowBytes:(i+1)*aRowBytes])
+						}
+					}
 					check := func(name string, got []float32, rows int) {
 						for i := 0; i < rows*ld; i++ {
 							require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: activation row %d, weight row %d", name, i/ld, i%ld)
 						}
 					}
-					kernels := []f16x4Kernel{f16x4Go, f16x4WideGo}
+					got := fill()
+					matMulLevel(LevelAVX2, dot, tr, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
+					check("matMulLevel(LevelAVX2)", got, sh.m)
+					kernels := []f16x4Kernel{f16x4Go, f16x4WideGo, f16x4WideAVX2}
 					if x512 {
 						kernels = append(kernels, f16x4AVX512, f16x4WideAVX512)
 						got := fill()
@@ -239,7 +249,11 @@ func TestMatMulF16Levels(t *testing.T) {
 					for _, k := range kernels {
 						got := fill()
 						done := matMulFloatAVX2(gguf.TypeF16, k, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
-						require.Equal(t, sh.m/floatBatchRows*floatBatchRows*min(1, sh.n/32), done)
+						wantDone := sh.m / floatBatchRows * floatBatchRows
+						if k == f16x4WideAVX2 && sh.m >= floatBatchRows {
+							wantDone = sh.m // the last rows padded into a group
+						}
+						require.Equal(t, wantDone*min(1, sh.n/32), done)
 						check(fmt.Sprintf("kernel %d", k), got, done)
 					}
 				})
@@ -291,8 +305,9 @@ func TestF16Dispatch(t *testing.T) {
 // on TinyLlama's shapes (weight rows x elements: 2048x2048 attention,
 // 5632x2048 FFN up/gate, 2048x5632 FFN down): MatMul's batched kernels
 // against 128 activation rows ("gemm": matMulFloatAVX2 with the one-row
-// AVX2 kernel, dotF16x4x3AVX512, or dotF16x4x3WAVX512 on widened
-// activations, "avx512wide"; the 126 rows of whole groups) and Gemv
+// AVX2 kernel, dotF16x4x3WAVX2 on widened activations, "avx2wide" (all 128
+// rows, the last group padded), dotF16x4x3AVX512, or dotF16x4x3WAVX512 on
+// widened activations, "avx512wide"; the 126 rows of whole groups) and Gemv
 // ("gemv"; "avx512pf" is gemvF16x8PAVX512, which prefetches), on one
 // thread and on GOMAXPROCS goroutines splitting the
 // weight rows as engine/cpu does. GMAC/s is multiply-adds per wall second.
@@ -304,12 +319,17 @@ func BenchmarkF16Levels(b *testing.B) {
 		w, a, rowBytes, aRowBytes := testMatrix(b, tr, rand.New(rand.NewPCG(111, uint64(rows))), rows, n, m)
 		dst := make([]float32, m*rows)
 		for _, op := range []string{"gemm", "gemv"} {
-			for _, kind := range []string{"avx2", "avx512", "avx512wide", "avx512pf"} {
+			for _, kind := range []string{"avx2", "avx2wide", "avx512", "avx512wide", "avx512pf"} {
 				lv := LevelAVX512
 				k4 := f16x4AVX512
 				switch kind {
 				case "avx2":
 					lv, k4 = LevelAVX2, f16x4None
+				case "avx2wide":
+					if op == "gemv" {
+						continue
+					}
+					lv, k4 = LevelAVX2, f16x4WideAVX2
 				case "avx512wide":
 					if op == "gemv" {
 						continue
@@ -347,7 +367,9 @@ func BenchmarkF16Levels(b *testing.B) {
 							wg.Wait()
 						}
 						macs := float64(rows * n)
-						if op == "gemm" {
+						if op == "gemm" && k4 == f16x4WideAVX2 {
+							macs *= m
+						} else if op == "gemm" {
 							macs *= m / floatBatchRows * floatBatchRows
 						}
 						b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")

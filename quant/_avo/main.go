@@ -70,6 +70,10 @@ func main() {
 		// avx2k4r_amd64.s: the row-looping Q2_K/Q3_K gemv, the Q4_K
 		// packing and packed GEMM (avx2_k4r.go)
 		avx2K4r()
+	case "avx2-f16gemm":
+		// avx2f16gemm_amd64.s: the register-blocked batched F16 kernel
+		// and the activation widening (avx2_f16gemm.go)
+		avx2F16Gemm()
 	case "bench":
 		// bench/readsum_amd64.s: the read-bandwidth probes (bench_read.go)
 		benchRead()
