@@ -47,6 +47,10 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_SB=0: the exact Q4_K product in chunks of 32-element
 //     tasks (XCH) instead of a super-block (or a part of one) per thread
 //     (XSB; results unchanged);
+//   - HEARTH_GPU_MVD_XFV=0: the exact F32/F16/BF16 product with one lane
+//     of ggml's 32 a thread (TPR 32, 2- or 4-byte loads one at a time)
+//     instead of two lanes a thread with eight steps' loads in flight
+//     (XFV; results unchanged);
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -64,6 +68,7 @@ const (
 	mvdExactEnv  = "HEARTH_GPU_MVD_EXACT"
 	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
 	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
+	mvdXFVEnv    = "HEARTH_GPU_MVD_XFV"
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
 )
@@ -82,6 +87,7 @@ type mvdTuning struct {
 	inexact   bool
 	tpc       int    // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
+	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
@@ -92,6 +98,7 @@ func readMVDTuning() (mvdTuning, error) {
 	t.pk = os.Getenv(mvdPKEnv) == "1"
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
+	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3 {
@@ -206,7 +213,8 @@ func mvdExactLDS(cols int) int {
 	xch := 4 * (4*2*mvdWG + 4*mvdWG)
 	nsb := cols / 256
 	xsb := 8*(16*2*nsb+mvdWG) + 8*16*2*nsb
-	return max(xch, xsb) + cols/4
+	xfv := 8 * 2 * mvdWG // XFV's lanes (SWIGLU: two rows)
+	return max(xch, xsb, xfv) + cols/4
 }
 
 // ropeSpec carries what the ROPE output mode writes besides Y.
@@ -351,6 +359,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		}
 	}
 	switch {
+	case defs["EXACTF"] && !r.tune.noXFV:
+		// two lanes of ggml's 32 a thread, many loads in flight (XFV)
+		tpr, rpw = 16, mvdWG/16
+		defs["XFV"] = true
 	case defs["EXACTF"]:
 		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
 	case defs["XCH"] && tpr < 8:
@@ -382,6 +394,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		}
 		consts["QP"] = qp
 	}
+	defs["ONEROW"] = defs["XSB"] || defs["XFV"]
 	if defs["XCH"] && !defs["XSB"] {
 		// tasks a thread per chunk of the exact products (mvd.wgsl XCH):
 		// four loads in flight per thread, SwiGLU's two rows two each

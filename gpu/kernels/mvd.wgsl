@@ -580,12 +580,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
 //#else
 //#if EXACTF
+//#if XFV
+    if (ok) {
+        xfl[lid] = xfv_dot(rb, tl);
+//#if SWIGLU
+        xfl[WG + lid] = xfv_dot(rb2, tl);
+//#endif
+    }
+    workgroupBarrier();
+    if (ok && tl == 0u) {
+        acc = xfv_tree(lid);
+//#if SWIGLU
+        acc2 = xfv_tree(WG + lid);
+//#endif
+    }
+//#else
     if (ok) {
         acc = xf_dot(rb, tl);
 //#if SWIGLU
         acc2 = xf_dot(rb2, tl);
 //#endif
     }
+//#endif
 //#else
     if (ok) {
         for (var t = tl; t < NT; t += TPR) {
@@ -603,7 +619,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
     red[lid] = acc;
     workgroupBarrier();
-//#if XSB
+//#if ONEROW
     // the row's first thread holds its whole result: no tree, no min terms
 //#else
     for (var k = TPR / 2u; k > 0u; k >>= 1u) {
