@@ -212,9 +212,19 @@ func TestDecodeSweep(t *testing.T) {
 		require.NoError(t, err)
 		prompt := tokenPath(nPrompt, m.NVocab)
 		var ref []float32
+		// every switch any configuration sets is cleared before each
+		keys := []string{mvdEnv, "HEARTH_GPU_TPR", mvdSmallEnv, mvdPKEnv, attnSplitEnv, mvdQ4KEnv, mvdPFEnv, mvdExactEnv, mvdTPCEnv, mvdSBEnv, mvdDiagEnv, mvdPrepEnv, mvdXFVEnv, aheadEnv}
+		for _, cfg := range strings.Split(cfgs, ";") {
+			_, sets, _ := strings.Cut(cfg, ":")
+			for _, kv := range strings.Fields(sets) {
+				if k, _, ok := strings.Cut(kv, "="); ok {
+					keys = append(keys, k)
+				}
+			}
+		}
 		for _, cfg := range strings.Split(cfgs, ";") {
 			name, sets, _ := strings.Cut(cfg, ":")
-			for _, k := range []string{mvdEnv, "HEARTH_GPU_TPR", mvdSmallEnv, mvdPKEnv, attnSplitEnv, mvdQ4KEnv, mvdPFEnv, mvdExactEnv, mvdTPCEnv, mvdSBEnv, mvdDiagEnv, mvdPrepEnv} {
+			for _, k := range keys {
 				t.Setenv(k, "")
 			}
 			for _, kv := range strings.Fields(sets) {

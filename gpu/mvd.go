@@ -43,7 +43,7 @@ const mvdWG = 256
 //     in other orders than the CPU's) instead of the exact ones
 //     (mvd_x_<type>.wgsl, mvd_xf.wgsl; see mvdExact);
 //   - HEARTH_GPU_MVD_TPC=N (1-8): tasks a thread per chunk of the exact
-//     products (default 4, SwiGLU 2; results unchanged);
+//     products (default 4, SwiGLU 2, Q4_0 1; results unchanged);
 //   - HEARTH_GPU_MVD_SB=0: the exact Q4_K product in chunks of 32-element
 //     tasks (XCH) instead of a super-block (or a part of one) per thread
 //     (XSB; results unchanged);
@@ -401,6 +401,12 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		consts["TPC"] = 4
 		if m.mode == modeSwiGLU {
 			consts["TPC"] = 2
+		}
+		if typ == gguf.TypeQ4_0 {
+			// Q4_0's one-chain GEMV order: one task a thread per chunk
+			// measured best on an H100 (decode 502 -> 560 t/s; 2: 506,
+			// 3: 465), where Q8_0 ran slower with 1, 2 or 3 than with 4
+			consts["TPC"] = 1
 		}
 		if r.tune.tpc > 0 {
 			consts["TPC"] = r.tune.tpc
