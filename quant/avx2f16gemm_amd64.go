@@ -4,18 +4,40 @@
 
 package quant
 
-// dotF16x4x3WAVX2 is dotF16x3AVX2 for four weight rows at once with the
-// activations already widened to float32: weight row k's chunk at x +
-// k*xStride bytes (k < 4), the three activation rows' float32 chunks at y
-// + c*yStride bytes, n > 0 a multiple of 32, and row k's 96 accumulators
-// at acc[96k:] (activation row c's accumulator j lane l at 32c+8j+l),
-// carried bit for bit as dotF16x3AVX2 carries them. It needs LevelAVX2.
+// dotF16x4x3WAVX2 is dotF16x3AVX2 for 4 weight rows and 3 activation rows
+// at once, the activations already widened to float32: weight row k's
+// chunk at x + k*xStride bytes (k < 4), activation row c's float32
+// chunk at y + c*yStride bytes (c < 3), n > 0 a multiple of 32, and
+// the pair's 32 accumulators at acc[32(3k+c):] (accumulator j lane l
+// at 8j+l), carried bit for bit as dotF16x3AVX2 carries them. It needs
+// LevelAVX2.
 //
 //go:noescape
 func dotF16x4x3WAVX2(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32)
 
+// dotF16x4x3WRAVX2 is dotF16x4x3WAVX2 followed by reduceF32x3AVX2's reduction of
+// each pair's accumulators, the sum of weight row k with activation row
+// c stored at out[4c+k] (the accumulators at acc are left partly
+// updated). It needs LevelAVX2.
+//
+//go:noescape
+func dotF16x4x3WRAVX2(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32, out *float32)
+
+// dotF16x4x3WZAVX2 is dotF16x4x3WAVX2 from zero accumulators (it reads
+// none at acc, it only stores them there). It needs LevelAVX2.
+//
+//go:noescape
+func dotF16x4x3WZAVX2(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32)
+
+// dotF16x4x3WZRAVX2 is dotF16x4x3WRAVX2 from zero accumulators (it
+// reads none at acc, which it uses as scratch). It needs LevelAVX2.
+//
+//go:noescape
+func dotF16x4x3WZRAVX2(x *uint16, xStride int, y *float32, yStride int, n int, acc *float32, out *float32)
+
 // widenF16AVX2 sets dst[i] to the float32 value of the half src[i] for
-// i < n, n > 0 a multiple of 32 (VCVTPH2PS, exact). It needs LevelAVX2.
+// i < n, n > 0 a multiple of 32 (VCVTPH2PS, exact), prefetching the n
+// halves after them (the next chunk of a row). It needs LevelAVX2.
 //
 //go:noescape
 func widenF16AVX2(dst *float32, src *uint16, n int)

@@ -185,19 +185,19 @@ func TestGemvF16x8AVX512(t *testing.T) {
 }
 
 // f16Shapes are MatMul/Gemv shapes around the F16 kernels' edges: weight
-// rows not a multiple of four or eight, activation rows not a multiple of
+// rows not a multiple of four or eight, more than one tile of them, activation rows not a multiple of
 // three (leftovers, which go through the one-token kernel at
 // LevelAVX512) or fewer than three, row lengths below 32, with tails,
 // within one chunk (floatChunk) and over several.
 var f16Shapes = []struct{ rows, n, m int }{
-	{1, 64, 4}, {7, 16, 3}, {9, 40, 5}, {19, 96, 2}, {16, 40, 1}, {37, 512, 7}, {33, 520, 3}, {64, 1000, 9}, {20, 2048, 6},
+	{1, 64, 4}, {7, 16, 3}, {9, 40, 5}, {19, 96, 2}, {16, 40, 1}, {37, 512, 7}, {33, 520, 3}, {64, 1000, 9}, {20, 2048, 6}, {13, 520, 14}, {70, 96, 8},
 }
 
 // TestMatMulF16Levels checks MatMul's F16 four-row paths against
 // vecDotF16's AVX2 bits on every pair, over several row ranges and shapes:
 // matMulLevel at LevelAVX2, matMulFloatAVX2 with the Go models of the four-row kernels (any AVX2
-// CPU), with dotF16x4x3WAVX2 (whose last group of activation rows is
-// padded) and, on AVX-512 hardware, with dotF16x4x3AVX512 and
+// CPU), matMulF16AVX2 with each of its kernels (whose last group of
+// activation rows is padded) and, on AVX-512 hardware, with dotF16x4x3AVX512 and
 // dotF16x4x3WAVX512 and the whole of matMulLevel at LevelAVX512.
 func TestMatMulF16Levels(t *testing.T) {
 	skipWithoutAVX2(t)
@@ -239,7 +239,17 @@ func TestMatMulF16Levels(t *testing.T) {
 					got := fill()
 					matMulLevel(LevelAVX2, dot, tr, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
 					check("matMulLevel(LevelAVX2)", got, sh.m)
-					kernels := []f16x4Kernel{f16x4Go, f16x4WideGo, f16x4WideAVX2}
+					for _, k := range []f16GemmKernel{f16GemmGo, f16GemmAVX2} {
+						got := fill()
+						done := matMulF16AVX2(k, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
+						wantDone := sh.m // the last rows padded into a group
+						if sh.m < floatBatchRows || sh.n < 32 {
+							wantDone = 0
+						}
+						require.Equal(t, wantDone, done)
+						check(fmt.Sprintf("matMulF16AVX2 kernel %d", k), got, done)
+					}
+					kernels := []f16x4Kernel{f16x4Go, f16x4WideGo}
 					if x512 {
 						kernels = append(kernels, f16x4AVX512, f16x4WideAVX512)
 						got := fill()
@@ -249,11 +259,7 @@ func TestMatMulF16Levels(t *testing.T) {
 					for _, k := range kernels {
 						got := fill()
 						done := matMulFloatAVX2(gguf.TypeF16, k, got, ld, w, rowBytes, sh.n, a, aRowBytes, sh.m, rg[0], rg[1])
-						wantDone := sh.m / floatBatchRows * floatBatchRows
-						if k == f16x4WideAVX2 && sh.m >= floatBatchRows {
-							wantDone = sh.m // the last rows padded into a group
-						}
-						require.Equal(t, wantDone*min(1, sh.n/32), done)
+						require.Equal(t, sh.m/floatBatchRows*floatBatchRows*min(1, sh.n/32), done)
 						check(fmt.Sprintf("kernel %d", k), got, done)
 					}
 				})
@@ -305,8 +311,8 @@ func TestF16Dispatch(t *testing.T) {
 // on TinyLlama's shapes (weight rows x elements: 2048x2048 attention,
 // 5632x2048 FFN up/gate, 2048x5632 FFN down): MatMul's batched kernels
 // against 128 activation rows ("gemm": matMulFloatAVX2 with the one-row
-// AVX2 kernel, dotF16x4x3WAVX2 on widened activations, "avx2wide" (all 128
-// rows, the last group padded), dotF16x4x3AVX512, or dotF16x4x3WAVX512 on
+// AVX2 kernel; matMulF16AVX2, "avx2gemm", all 128 rows, the last group
+// padded; dotF16x4x3AVX512, or dotF16x4x3WAVX512 on
 // widened activations, "avx512wide"; the 126 rows of whole groups) and Gemv
 // ("gemv"; "avx512pf" is gemvF16x8PAVX512, which prefetches), on one
 // thread and on GOMAXPROCS goroutines splitting the
@@ -319,17 +325,17 @@ func BenchmarkF16Levels(b *testing.B) {
 		w, a, rowBytes, aRowBytes := testMatrix(b, tr, rand.New(rand.NewPCG(111, uint64(rows))), rows, n, m)
 		dst := make([]float32, m*rows)
 		for _, op := range []string{"gemm", "gemv"} {
-			for _, kind := range []string{"avx2", "avx2wide", "avx512", "avx512wide", "avx512pf"} {
+			for _, kind := range []string{"avx2", "avx2gemm", "avx512", "avx512wide", "avx512pf"} {
 				lv := LevelAVX512
 				k4 := f16x4AVX512
 				switch kind {
 				case "avx2":
 					lv, k4 = LevelAVX2, f16x4None
-				case "avx2wide":
+				case "avx2gemm":
 					if op == "gemv" {
 						continue
 					}
-					lv, k4 = LevelAVX2, f16x4WideAVX2
+					lv = LevelAVX2
 				case "avx512wide":
 					if op == "gemv" {
 						continue
@@ -352,7 +358,11 @@ func BenchmarkF16Levels(b *testing.B) {
 								wg.Add(1)
 								go func(r0, r1 int) {
 									defer wg.Done()
-									if op == "gemm" {
+									switch {
+									case kind == "avx2gemm":
+										matMulF16AVX2(f16GemmAVX2, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+										return
+									case op == "gemm":
 										matMulFloatAVX2(gguf.TypeF16, k4, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 										return
 									}
@@ -367,7 +377,7 @@ func BenchmarkF16Levels(b *testing.B) {
 							wg.Wait()
 						}
 						macs := float64(rows * n)
-						if op == "gemm" && k4 == f16x4WideAVX2 {
+						if kind == "avx2gemm" {
 							macs *= m
 						} else if op == "gemm" {
 							macs *= m / floatBatchRows * floatBatchRows

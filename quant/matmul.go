@@ -49,10 +49,8 @@ const maxFloatTile = 32
 // that decode each weight block once for eight (Q4_0, Q5_0, Q8_0) or four
 // activation rows, F32 through a kernel that loads each weight vector once
 // for three activation rows, F16 through one that widens each weight vector
-// once for three activation rows (whose chunks are widened once per tile)
-// and loads each
-// activation vector once for four weight rows (dotF16x4x3WAVX2; the last
-// activation rows padded into a group of three), Q2_K..Q6_K through
+// once for three activation rows and loads each (widened) activation vector
+// once for four weight rows (matMulF16AVX2), Q2_K..Q6_K through
 // ones that decode each weight block once for eight (or four) activation rows; other types
 // (and leftover rows) call tr.VecDot for each pair, visiting the weights in
 // tiles so that each tile is read from memory once for all m rows. At
@@ -90,15 +88,14 @@ func matMulLevel(lv Level, dot func(n int, w, a []byte) float32, tr *Traits, dst
 	x512 := lv >= LevelAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16)
 	if lv >= LevelAVX2 {
 		switch tr.Type {
-		case gguf.TypeF32, gguf.TypeF16:
-			k4 := f16x4None
-			switch {
-			case x512:
-				k4 = f16x4Default
-			case tr.Type == gguf.TypeF16:
-				k4 = f16x4WideAVX2
+		case gguf.TypeF16:
+			if x512 {
+				done = matMulFloatAVX2(tr.Type, f16x4Default, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+			} else {
+				done = matMulF16AVX2(f16GemmAVX2, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 			}
-			done = matMulFloatAVX2(tr.Type, k4, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+		case gguf.TypeF32:
+			done = matMulFloatAVX2(tr.Type, f16x4None, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		case gguf.TypeQ2_K, gguf.TypeQ3_K, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 			done = matMulKQuantAVX2(tr.Type, dst, ldDst, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 		default:
@@ -240,9 +237,7 @@ func matMulLegacyAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte, row
 // pair's accumulators from chunk to chunk. Unless k4 is f16x4None (F16
 // only; the AVX-512 kernels need LevelAVX512, the Go ones LevelAVX2) the
 // tile's weight rows go four at a time through that kernel, whatever the
-// row length, with the same accumulators and so the same bits. With
-// f16x4WideAVX2 the rows past the last whole group of three are padded
-// into one more group (zero rows, not stored), and it returns m. r0 < r1.
+// row length, with the same accumulators and so the same bits. r0 < r1.
 func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, m int, r0, r1 int) int {
 	np := n &^ 31
 	es := 4 // element size
@@ -253,33 +248,22 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 		return 0
 	}
 	groups := m / floatBatchRows
-	done := groups * floatBatchRows
 	// The kernels read the rows through raw pointers: check once that the
 	// last weight row and activation row are in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+n*es]
-	_ = a[(done-1)*aRowBytes : (done-1)*aRowBytes+n*es]
+	_ = a[(groups*floatBatchRows-1)*aRowBytes : (groups*floatBatchRows-1)*aRowBytes+n*es]
 	if np <= floatChunk && k4 == f16x4None {
 		matMulFloatWholeAVX2(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, groups, r0, r1)
-		return done
-	}
-	// With dotF16x4x3WAVX2 the last activation rows (m not a multiple of
-	// three) make one more group, copied into part with zero rows after
-	// them whose sums are not stored.
-	if k4 == f16x4WideAVX2 && done < m {
-		_ = a[(m-1)*aRowBytes : (m-1)*aRowBytes+n*es]
-		groups++
-		done = m
+		return groups * floatBatchRows
 	}
 	var acc [maxFloatTile][floatBatchRows * 32]float32
 	var out [floatBatchRows]float32
 	var wide [floatBatchRows][floatChunk]float32 // the widened activation chunks (f16x4Wide*)
-	var part [floatBatchRows][floatChunk]uint16  // a padded group's activation chunks
 	tile := min(maxFloatTile, max(maxFloatTile/2, matMulTileBytes/rowBytes))
 	for t0 := r0; t0 < r1; t0 += tile {
 		t1 := min(t0+tile, r1)
 		for g := 0; g < groups; g++ {
 			i0 := g * floatBatchRows
-			rows := min(floatBatchRows, m-i0) // activation rows of this group
 			clear(acc[:t1-t0])
 			for k0 := 0; k0 < np; k0 += floatChunk {
 				kn := min(floatChunk, np-k0)
@@ -291,27 +275,13 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 					}
 					continue
 				}
-				y, yStride := &asU16(a[i0*aRowBytes+2*k0:])[0], aRowBytes
-				if rows < floatBatchRows {
-					for c := range part {
-						if c < rows {
-							copy(part[c][:kn], asU16(a[(i0+c)*aRowBytes+2*k0:(i0+c)*aRowBytes+2*(k0+kn)]))
-						} else {
-							clear(part[c][:kn])
-						}
-					}
-					y, yStride = &part[0][0], 2*floatChunk
-				}
-				if k4 == f16x4WideAVX2 || k4 == f16x4WideAVX512 || k4 == f16x4WideGo {
-					ys := unsafe.Slice(y, (floatBatchRows-1)*yStride/2+kn)
+				y := &asU16(a[i0*aRowBytes+2*k0:])[0]
+				if k4 == f16x4WideAVX512 || k4 == f16x4WideGo {
 					for c := 0; c < floatBatchRows; c++ {
-						yc := ys[c*yStride/2 : c*yStride/2+kn]
-						switch k4 {
-						case f16x4WideAVX2:
-							widenF16AVX2(&wide[c][0], &yc[0], kn)
-						case f16x4WideAVX512:
+						yc := asU16(a[(i0+c)*aRowBytes+2*k0 : (i0+c)*aRowBytes+2*(k0+kn)])
+						if k4 == f16x4WideAVX512 {
 							widenF16AVX512(&wide[c][0], &yc[0], kn)
-						default:
+						} else {
 							for i, h := range yc {
 								wide[c][i] = FP16ToFP32(h)
 							}
@@ -322,35 +292,32 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 				for ; k4 != f16x4None && r+4 <= t1; r += 4 {
 					x := asU16(w[r*rowBytes+2*k0 : (r+3)*rowBytes+2*(k0+kn)])
 					switch k4 {
-					case f16x4WideAVX2:
-						dotF16x4x3WAVX2(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
 					case f16x4AVX512:
-						dotF16x4x3AVX512(&x[0], rowBytes, y, yStride, kn, &acc[r-t0][0])
+						dotF16x4x3AVX512(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
 					case f16x4WideAVX512:
 						dotF16x4x3WAVX512(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
 					case f16x4WideGo:
-						dotF16x4x3WGo(&x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
+						dotF16WGo(4, floatBatchRows, &x[0], rowBytes, &wide[0][0], 4*floatChunk, kn, &acc[r-t0][0])
 					default:
-						dotF16x4x3Go(&x[0], rowBytes, y, yStride, kn, &acc[r-t0][0])
+						dotF16x4x3Go(&x[0], rowBytes, y, aRowBytes, kn, &acc[r-t0][0])
 					}
 				}
 				for ; r < t1; r++ {
 					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
-					dotF16x3AVX2(&x[0], y, yStride, kn, &acc[r-t0][0])
+					dotF16x3AVX2(&x[0], y, aRowBytes, kn, &acc[r-t0][0])
 				}
 			}
 			for r := t0; r < t1; r++ {
 				reduceF32x3AVX2(&acc[r-t0][0], &out[0])
-				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, rows, r, &out)
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
 			}
 		}
 	}
-	return done
+	return groups * floatBatchRows
 }
 
 // f16x4Kernel names the kernel matMulFloatAVX2 runs on four F16 weight
-// rows at a time: none (one at a time with dotF16x3AVX2), dotF16x4x3WAVX2
-// (LevelAVX2's, on activations widened with widenF16AVX2),
+// rows at a time: none (one at a time with dotF16x3AVX2),
 // dotF16x4x3AVX512, dotF16x4x3WAVX512 (the three activation rows' chunk
 // widened once into float32 first, with widenF16AVX512: fewer conversions
 // in the inner loop; which of the two is faster is for BenchmarkF16Levels
@@ -365,7 +332,6 @@ const (
 	f16x4Go
 	f16x4WideAVX512
 	f16x4WideGo
-	f16x4WideAVX2
 )
 
 // f16x4Default is the four-row kernel MatMul runs F16 weights through at
@@ -376,26 +342,6 @@ const (
 // f16x4AVX512's 34.7-40.1 and the AVX2 kernel's 18.8-24.3
 // (docs/benchmarks.md).
 const f16x4Default = f16x4WideAVX512
-
-// dotF16x4x3WGo is dotF16x4x3WAVX512's contract in Go: accumulator lane
-// l of activation row c, weight row k (acc[96k+32c+l]) gets
-// fma(x_k[32i+l], y_c[32i+l], acc) for every step i, the activations
-// float32 rows yStride bytes apart. matMulFloatAVX2 runs it in tests only.
-func dotF16x4x3WGo(x *uint16, xStride int, y *float32, yStride, n int, acc *float32) {
-	xs := unsafe.Slice(x, (3*xStride)/2+n)
-	ys := unsafe.Slice(y, (2*yStride)/4+n)
-	as := unsafe.Slice(acc, 4*floatBatchRows*32)
-	for k := 0; k < 4; k++ {
-		xk := xs[k*xStride/2 : k*xStride/2+n]
-		for c := 0; c < floatBatchRows; c++ {
-			yc := ys[c*yStride/4 : c*yStride/4+n]
-			ac := as[k*floatBatchRows*32+32*c : k*floatBatchRows*32+32*c+32]
-			for i, h := range xk {
-				ac[i%32] = fmaF32(FP16ToFP32(h), yc[i], ac[i%32])
-			}
-		}
-	}
-}
 
 // dotF16x4x3Go is dotF16x4x3AVX512's contract with dotF16x3AVX2 run on
 // each of the four weight rows (so it needs LevelAVX2): matMulFloatAVX2
@@ -428,19 +374,18 @@ func matMulFloatWholeAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte,
 				} else {
 					dotF16x3FullAVX2(&asU16(w[r*rowBytes:])[0], &asU16(a[i0*aRowBytes:])[0], aRowBytes, np, &out[0])
 				}
-				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, floatBatchRows, r, &out)
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
 			}
 		}
 	}
 }
 
 // floatTails adds the products past the last whole 32-element block to the
-// reduced sums out of weight row r with activation rows i0..i0+rows-1 (as
-// ggml does) and stores them in dst; with no such products the sums are
-// final.
-func floatTails(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, rows, r int, out *[floatBatchRows]float32) {
+// reduced sums out of weight row r with activation rows i0.. (as ggml
+// does) and stores them in dst; with no such products the sums are final.
+func floatTails(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, r int, out *[floatBatchRows]float32) {
 	np := n &^ 31
-	for j, v := range out[:rows] {
+	for j, v := range out {
 		if np < n {
 			ar := a[(i0+j)*aRowBytes:]
 			if t == gguf.TypeF32 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -29,27 +30,71 @@ import (
 
 // avx2F16Gemm emits every kernel of avx2f16gemm_amd64.s.
 func avx2F16Gemm() {
-	f16Gemm4x3WAVX2()
+	for _, zero := range []bool{false, true} {
+		for _, reduce := range []bool{false, true} {
+			f16Gemm4x3WAVX2(zero, reduce)
+		}
+	}
 	widenF16AVX2()
 }
 
-// f16Gemm4x3WAVX2 writes dotF16x4x3WAVX2.
+// f16Gemm4x3WAVX2 writes dotF16x4x3WAVX2; with zero dotF16x4x3WZ*, which
+// starts from zero accumulators instead of loading them (a row's first
+// chunk); with reduce dotF16x4x3W*RAVX2, which after the chunk reduces each
+// pair's accumulators into out instead of storing them back (a row's last
+// chunk).
 //
 // Registers: Y(3k+c) is weight row k, activation row c's accumulator of the
-// pass; Y12..Y14 the activation rows' pieces; Y15 the widened weight piece.
-// SI = x, R11 = xStride, R12 = 3·xStride, DI = y, R8 = yStride, CX = n,
-// R10 = acc; AX, BX, DX walk the weights, activations and count of a pass.
-func f16Gemm4x3WAVX2() {
-	TEXT("dotF16x4x3WAVX2", NOSPLIT, "func(x *uint16, xStride int, y *float32, yStride, n int, acc *float32)")
+// pass; the activation pieces are loaded once a step into Y12..Y14 and each
+// weight piece widened into Y15 in turn. SI = x, R11 = xStride, R12 =
+// 3·xStride, DI = y, R8 = yStride, CX = n, R10 = acc; AX, BX, DX walk the
+// weights, activations and count of a pass.
+func f16Gemm4x3WAVX2(zero, reduce bool) {
+	const R, C = 4, 3
+	base := "dotF16x4x3W"
+	name := base
+	if zero {
+		name += "Z"
+	}
+	if reduce {
+		name += "R"
+	}
+	name += "AVX2"
+	sig := "func(x *uint16, xStride int, y *float32, yStride, n int, acc *float32)"
+	if reduce {
+		sig = "func(x *uint16, xStride int, y *float32, yStride, n int, acc *float32, out *float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(
-		"dotF16x4x3WAVX2 is dotF16x3AVX2 for four weight rows at once with the",
-		"activations already widened to float32: weight row k's chunk at x +",
-		"k*xStride bytes (k < 4), the three activation rows' float32 chunks at y",
-		"+ c*yStride bytes, n > 0 a multiple of 32, and row k's 96 accumulators",
-		"at acc[96k:] (activation row c's accumulator j lane l at 32c+8j+l),",
-		"carried bit for bit as dotF16x3AVX2 carries them. It needs LevelAVX2.",
-	)
+	switch {
+	case zero && reduce:
+		Doc(
+			fmt.Sprintf("%s is %sRAVX2 from zero accumulators (it", name, base),
+			"reads none at acc, which it uses as scratch). It needs LevelAVX2.",
+		)
+	case zero:
+		Doc(
+			fmt.Sprintf("%s is %sAVX2 from zero accumulators (it reads", name, base),
+			"none at acc, it only stores them there). It needs LevelAVX2.",
+		)
+	case reduce:
+		Doc(
+			fmt.Sprintf("%s is %sAVX2 followed by reduceF32x3AVX2's reduction of", name, base),
+			"each pair's accumulators, the sum of weight row k with activation row",
+			fmt.Sprintf("c stored at out[%dc+k] (the accumulators at acc are left partly", R),
+			"updated). It needs LevelAVX2.",
+		)
+	default:
+		Doc(
+			fmt.Sprintf("%s is dotF16x3AVX2 for %d weight rows and %d activation rows", name, R, C),
+			"at once, the activations already widened to float32: weight row k's",
+			fmt.Sprintf("chunk at x + k*xStride bytes (k < %d), activation row c's float32", R),
+			fmt.Sprintf("chunk at y + c*yStride bytes (c < %d), n > 0 a multiple of 32, and", C),
+			fmt.Sprintf("the pair's 32 accumulators at acc[32(%dk+c):] (accumulator j lane l", C),
+			"at 8j+l), carried bit for bit as dotF16x3AVX2 carries them. It needs",
+			"LevelAVX2.",
+		)
+	}
 	Load(Param("x"), RSI)
 	Load(Param("xStride"), R11)
 	Load(Param("y"), RDI)
@@ -58,46 +103,81 @@ func f16Gemm4x3WAVX2() {
 	Load(Param("acc"), R10)
 	LEAQ(Mem{Base: R11, Index: R11, Scale: 2}, R12) // 3·xStride
 
-	accMem := func(k, c, j int) Mem { return Mem{Base: R10, Disp: 384*k + 128*c + 32*j} }
+	accMem := func(k, c, j int) Mem { return Mem{Base: R10, Disp: 32*(C*k+c)*4 + 32*j} }
+	acc := func(k, c int) VecPhysical { return yr(C*k + c) }
 	for j := 0; j < 4; j++ {
 		Comment(fmt.Sprintf("pass %d: elements 32i+%d..32i+%d of every step i, accumulator %d of each pair", j, 8*j, 8*j+7, j))
-		for k := 0; k < 4; k++ {
-			for c := 0; c < 3; c++ {
-				VMOVUPS(accMem(k, c, j), yr(3*k+c))
+		for k := 0; k < R; k++ {
+			for c := 0; c < C; c++ {
+				if zero {
+					VXORPS(acc(k, c), acc(k, c), acc(k, c))
+				} else {
+					VMOVUPS(accMem(k, c, j), acc(k, c))
+				}
 			}
 		}
 		MOVQ(RSI, RAX)
 		MOVQ(RDI, RBX)
 		MOVQ(RCX, RDX)
-		wRows := [4]Mem{
-			{Base: RAX, Disp: 16 * j},
-			{Base: RAX, Index: R11, Scale: 1, Disp: 16 * j},
-			{Base: RAX, Index: R11, Scale: 2, Disp: 16 * j},
-			{Base: RAX, Index: R12, Scale: 1, Disp: 16 * j},
+		wRow := func(k int) Mem {
+			m := Mem{Base: RAX, Disp: 16 * j}
+			switch k {
+			case 1:
+				m.Index, m.Scale = R11, 1
+			case 2:
+				m.Index, m.Scale = R11, 2
+			case 3:
+				m.Index, m.Scale = R12, 1
+			}
+			return m
 		}
-		aRows := [3]Mem{
-			{Base: RBX, Disp: 32 * j},
-			{Base: RBX, Index: R8, Scale: 1, Disp: 32 * j},
-			{Base: RBX, Index: R8, Scale: 2, Disp: 32 * j},
+		aRow := func(c int) Mem {
+			m := Mem{Base: RBX, Disp: 32 * j}
+			if c > 0 {
+				m.Index, m.Scale = R8, uint8(c)
+			}
+			return m
 		}
-		label := fmt.Sprintf("f16x4x3wavx2p%d", j)
+		label := fmt.Sprintf("%sp%d", strings.ToLower(name), j)
 		Label(label)
-		for c, m := range aRows {
-			VMOVUPS(m, yr(12+c))
+		for c := 0; c < C; c++ {
+			VMOVUPS(aRow(c), yr(12+c))
 		}
-		for k, m := range wRows {
-			VCVTPH2PS(m, Y15)
-			for c := 0; c < 3; c++ {
-				VFMADD231PS(yr(12+c), Y15, yr(3*k+c))
+		for k := 0; k < R; k++ {
+			VCVTPH2PS(wRow(k), Y15)
+			for c := 0; c < C; c++ {
+				VFMADD231PS(yr(12+c), Y15, acc(k, c))
 			}
 		}
 		ADDQ(U8(64), RAX)
 		ADDQ(U32(128), RBX)
 		SUBQ(U8(32), RDX)
 		JNZ(LabelRef(label))
-		for k := 0; k < 4; k++ {
-			for c := 0; c < 3; c++ {
-				VMOVUPS(yr(3*k+c), accMem(k, c, j))
+		if reduce && j == 3 {
+			break
+		}
+		for k := 0; k < R; k++ {
+			for c := 0; c < C; c++ {
+				VMOVUPS(acc(k, c), accMem(k, c, j))
+			}
+		}
+	}
+	if reduce {
+		Comment("Each pair: (acc0+acc2)+(acc1+acc3), lo+hi, two horizontal adds,",
+			"as reduceF32x3AVX2 (acc3 is in its register, the others at acc).")
+		Load(Param("out"), R9)
+		for k := 0; k < R; k++ {
+			for c := 0; c < C; c++ {
+				a, x := acc(k, c), xr(C*k+c)
+				VMOVUPS(accMem(k, c, 0), Y15)
+				VADDPS(accMem(k, c, 2), Y15, Y15)
+				VADDPS(accMem(k, c, 1), a, a)
+				VADDPS(a, Y15, a)
+				VEXTRACTF128(U8(1), a, X15)
+				VADDPS(X15, x, x)
+				VHADDPS(x, x, x)
+				VHADDPS(x, x, x)
+				VMOVSS(x, Mem{Base: R9, Disp: 4 * (R*c + k)})
 			}
 		}
 	}
@@ -112,12 +192,15 @@ func widenF16AVX2() {
 	Pragma("noescape")
 	Doc(
 		"widenF16AVX2 sets dst[i] to the float32 value of the half src[i] for",
-		"i < n, n > 0 a multiple of 32 (VCVTPH2PS, exact). It needs LevelAVX2.",
+		"i < n, n > 0 a multiple of 32 (VCVTPH2PS, exact), prefetching the n",
+		"halves after them (the next chunk of a row). It needs LevelAVX2.",
 	)
 	Load(Param("dst"), RDI)
 	Load(Param("src"), RSI)
 	Load(Param("n"), RCX)
+	LEAQ(Mem{Base: RCX, Index: RCX, Scale: 1}, RDX) // 2n: the next chunk's bytes
 	Label("widenf16avx2loop")
+	PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1})
 	for i := 0; i < 4; i++ {
 		VCVTPH2PS(Mem{Base: RSI, Disp: 16 * i}, yr(i))
 	}
