@@ -51,6 +51,9 @@ const mvdWG = 256
 //     of ggml's 32 a thread (TPR 32, 2- or 4-byte loads one at a time)
 //     instead of two lanes a thread with eight steps' loads in flight
 //     (XFV; results unchanged);
+//   - HEARTH_GPU_MVD_XQV=8|16|32: the exact Q8_0 product with a thread
+//     per lane of ggml's eight running its chain in registers, this many
+//     rows a workgroup, instead of XCH's chunks (results unchanged);
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -69,6 +72,7 @@ const (
 	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
 	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
 	mvdXFVEnv    = "HEARTH_GPU_MVD_XFV"
+	mvdXQVEnv    = "HEARTH_GPU_MVD_XQV"
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
 )
@@ -88,6 +92,7 @@ type mvdTuning struct {
 	tpc       int    // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
+	xqv       int    // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
@@ -99,6 +104,13 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
+	if v := os.Getenv(mvdXQVEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 0 && n != 8 && n != 16 && n != 32) {
+			return t, fmt.Errorf("gpu: %s=%q: want 0, 8, 16 or 32", mvdXQVEnv, v)
+		}
+		t.xqv = n
+	}
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3 {
@@ -365,6 +377,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["XFV"] = true
 	case defs["EXACTF"]:
 		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
+	case defs["XCH"] && typ == gguf.TypeQ8_0 && r.tune.xqv > 0:
+		// a thread per lane of ggml's 8, chains in registers (XQV)
+		tpr, rpw = 8, r.tune.xqv
+		defs["XQV"] = true
 	case defs["XCH"] && tpr < 8:
 		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
 	}

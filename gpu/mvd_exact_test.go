@@ -50,13 +50,24 @@ func TestMVDExactOrder(t *testing.T) {
 			if typ == gguf.TypeF32 {
 				shapes = append(shapes, struct{ rows, cols int }{20, 172}) // a tail past the last 32 (stories260K's ffn_down)
 			}
-			// Q4_K: super-block jobs (XSB, the default) and XCH's chunks
-			variants := []bool{false}
-			if typ == gguf.TypeQ4_K {
-				variants = []bool{false, true}
+			if typ == gguf.TypeQ8_0 {
+				shapes = append(shapes, struct{ rows, cols int }{16, 800}) // XQV: 25 blocks, one past its groups of 4
 			}
-			for _, noSB := range variants {
-				r.tune.noSB = noSB
+			// every path of the type: Q4_K super-block jobs (XSB, the
+			// default) and XCH's chunks; F32/F16/BF16 two lanes a thread
+			// (XFV, the default) and one; Q8_0 XCH's chunks and a thread
+			// a lane (XQV) with 8 and 32 rows a workgroup
+			variants := []mvdTuning{{}}
+			switch typ {
+			case gguf.TypeQ4_K:
+				variants = append(variants, mvdTuning{noSB: true})
+			case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16:
+				variants = append(variants, mvdTuning{noXFV: true})
+			case gguf.TypeQ8_0:
+				variants = append(variants, mvdTuning{xqv: 8}, mvdTuning{xqv: 32})
+			}
+			for _, v := range variants {
+				r.tune.noSB, r.tune.noXFV, r.tune.xqv = v.noSB, v.noXFV, v.xqv
 				for _, sh := range shapes {
 					if typ == gguf.TypeQ4_K && sh.rows%8 != 0 {
 						continue // the CPU's vec_dot order has no exact GPU path
@@ -110,7 +121,7 @@ func TestMVDExactOrder(t *testing.T) {
 							bad++
 						}
 					}
-					require.Zerof(t, bad, "%s %dx%d (noSB %v): %d of %d rows differ from the CPU's bits (first %s)", typ, sh.rows, sh.cols, noSB, bad, sh.rows, first)
+					require.Zerof(t, bad, "%s %dx%d (tuning %+v): %d of %d rows differ from the CPU's bits (first %s)", typ, sh.rows, sh.cols, v, bad, sh.rows, first)
 				}
 			}
 		})

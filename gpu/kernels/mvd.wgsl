@@ -495,6 +495,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
 //#endif
 //#endif
+//#if XQV
+    if (ok) {
+        acc = xq_dot(rb, tl);
+//#if SWIGLU
+        acc2 = xq_dot(rb2, tl);
+//#endif
+    }
+//#else
 //#if XSB
     if (ok) {
         var wv = pre;
@@ -611,6 +619,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //#endif
         }
     }
+//#endif
 //#endif
 //#endif
 //#endif

@@ -25,3 +25,42 @@ fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
 fn x_fin(st: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(st.x, 0.0);
 }
+
+//#if XQV
+// XQV: thread tl of a row (TPR = 8) is lane tl of ggml's eight and runs
+// that lane's chain over the row's blocks itself, loading XQU blocks' words
+// and scales before summing them in order, so that many loads are in flight
+// (XCH's chunks each wait for their loads and two barriers). The lanes'
+// sums then meet in mvd.wgsl's tree as XCH's do.
+const XQU: u32 = 4u;
+const XNB: u32 = XC / 32u;
+
+fn xq_step(acc: f32, w: u32, d: f32, b: u32, k: u32) -> f32 {
+    return fma_c(f32(idot(sb4(w), xs[8u * b + k])), d * blk_d[b], acc);
+}
+
+fn xq_dot(rb: u32, k: u32) -> f32 {
+    var acc = 0.0;
+    var b = 0u;
+    for (; b + XQU <= XNB; b += XQU) {
+        let o = rb + 34u * b;
+        let w0 = wd(o + 2u + 4u * k);
+        let w1 = wd(o + 36u + 4u * k);
+        let w2 = wd(o + 70u + 4u * k);
+        let w3 = wd(o + 104u + 4u * k);
+        let d0 = f16at(o);
+        let d1 = f16at(o + 34u);
+        let d2 = f16at(o + 68u);
+        let d3 = f16at(o + 102u);
+        acc = xq_step(acc, w0, d0, b, k);
+        acc = xq_step(acc, w1, d1, b + 1u, k);
+        acc = xq_step(acc, w2, d2, b + 2u, k);
+        acc = xq_step(acc, w3, d3, b + 3u, k);
+    }
+    for (; b < XNB; b++) {
+        let o = rb + 34u * b;
+        acc = xq_step(acc, wd(o + 2u + 4u * k), f16at(o), b, k);
+    }
+    return acc;
+}
+//#endif
