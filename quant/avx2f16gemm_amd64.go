@@ -41,3 +41,10 @@ func dotF16x4x3WZRAVX2(x *uint16, xStride int, y *float32, yStride int, n int, a
 //
 //go:noescape
 func widenF16AVX2(dst *float32, src *uint16, n int)
+
+// quantizeF16AVX2 sets dst[i] to FP32ToFP16(src[i]) for i < n, n > 0 a
+// multiple of 8 (VCVTPS2PH, round to nearest even: the same bits, NaN
+// payloads included). It needs LevelAVX2.
+//
+//go:noescape
+func quantizeF16AVX2(dst *uint16, src *float32, n int)

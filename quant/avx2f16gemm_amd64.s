@@ -1144,3 +1144,20 @@ widenf16avx2loop:
 	JNZ        widenf16avx2loop
 	VZEROUPPER
 	RET
+
+// func quantizeF16AVX2(dst *uint16, src *float32, n int)
+// Requires: AVX, F16C
+TEXT ·quantizeF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+quantizef16avx2loop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0x00, Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x10, DI
+	SUBQ      $0x08, CX
+	JNZ       quantizef16avx2loop
+	VZEROUPPER
+	RET

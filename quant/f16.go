@@ -76,10 +76,23 @@ func dequantizeF16(dst []float32, src []byte) {
 	}
 }
 
+// quantizeF16 converts src to halves in dst, the bulk with
+// quantizeF16AVX2 at LevelAVX2 (the same bits).
 func quantizeF16(dst []byte, src []float32) {
+	quantizeF16At(useAVX2, dst, src)
+}
+
+// quantizeF16At is quantizeF16 with the AVX2 kernel when avx2 is set (the
+// CPU must have it) and FP32ToFP16 otherwise.
+func quantizeF16At(avx2 bool, dst []byte, src []float32) {
 	h := asU16(dst[:2*len(src)])
-	for i, v := range src {
-		h[i] = FP32ToFP16(v)
+	i := 0
+	if n := len(src) &^ 7; avx2 && n > 0 {
+		quantizeF16AVX2(&h[0], &src[0], n)
+		i = n
+	}
+	for ; i < len(src); i++ {
+		h[i] = FP32ToFP16(src[i])
 	}
 }
 

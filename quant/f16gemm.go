@@ -28,7 +28,7 @@ const maxF16GemmTile = 64
 // matMulF16AVX2 is MatMul's F16 product at LevelAVX2: it walks tiles of
 // weight rows and, for each group of three activation rows (the last group
 // padded with zero rows, whose sums are not stored), the rows in chunks of
-// floatChunk elements. Each chunk of the group is widened to float32 once
+// f16GemmChunk elements. Each chunk of the group is widened to float32 once
 // (exact), then four weight rows at a time go through the kernel, which
 // carries each (weight row, activation row) pair's 32 accumulator lanes
 // from chunk to chunk exactly as dotF16x3AVX2 does and reduces them on the
@@ -46,9 +46,9 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+2*n]
 	_ = a[(m-1)*aRowBytes : (m-1)*aRowBytes+2*n]
 	var acc [maxF16GemmTile][floatBatchRows * 32]float32
-	var wide [floatBatchRows][floatChunk]float32 // the group's widened chunk
-	var part [floatBatchRows][floatChunk]uint16  // a padded group's chunk (leftover weight rows)
-	var sums [4 * floatBatchRows]float32         // a kernel's sums: weight row k, activation row c at 4c+k
+	var wide [floatBatchRows][f16GemmChunk]float32 // the group's widened chunk
+	var part [floatBatchRows][f16GemmChunk]uint16  // a padded group's chunk (leftover weight rows)
+	var sums [4 * floatBatchRows]float32           // a kernel's sums: weight row k, activation row c at 4c+k
 	var out [floatBatchRows]float32
 	tile := min(maxF16GemmTile, max(8, f16GemmTileBytes/rowBytes&^3))
 	for t0 := r0; t0 < r1; t0 += tile {
@@ -57,8 +57,8 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 		for i0 := 0; i0 < m; i0 += floatBatchRows {
 			rows := min(floatBatchRows, m-i0) // activation rows of this group
 			clear(acc[quads-t0 : t1-t0])
-			for k0 := 0; k0 < np; k0 += floatChunk {
-				kn := min(floatChunk, np-k0)
+			for k0 := 0; k0 < np; k0 += f16GemmChunk {
+				kn := min(f16GemmChunk, np-k0)
 				first, last := k0 == 0, k0+kn == np
 				for c := range wide {
 					if c >= rows {
@@ -82,7 +82,7 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 						if first {
 							clear(acc[r-t0 : r-t0+4])
 						}
-						dotF16WGo(4, floatBatchRows, x, rowBytes, y, 4*floatChunk, kn, ac)
+						dotF16WGo(4, floatBatchRows, x, rowBytes, y, 4*f16GemmChunk, kn, ac)
 						if last {
 							for k := 0; k < 4; k++ {
 								reduceF32x3AVX2(&acc[r-t0+k][0], &out[0])
@@ -92,13 +92,13 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 							}
 						}
 					case first && last:
-						dotF16x4x3WZRAVX2(x, rowBytes, y, 4*floatChunk, kn, ac, &sums[0])
+						dotF16x4x3WZRAVX2(x, rowBytes, y, 4*f16GemmChunk, kn, ac, &sums[0])
 					case first:
-						dotF16x4x3WZAVX2(x, rowBytes, y, 4*floatChunk, kn, ac)
+						dotF16x4x3WZAVX2(x, rowBytes, y, 4*f16GemmChunk, kn, ac)
 					case last:
-						dotF16x4x3WRAVX2(x, rowBytes, y, 4*floatChunk, kn, ac, &sums[0])
+						dotF16x4x3WRAVX2(x, rowBytes, y, 4*f16GemmChunk, kn, ac, &sums[0])
 					default:
-						dotF16x4x3WAVX2(x, rowBytes, y, 4*floatChunk, kn, ac)
+						dotF16x4x3WAVX2(x, rowBytes, y, 4*f16GemmChunk, kn, ac)
 					}
 					if last {
 						f16StoreSums(dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, rows, r, &sums)
@@ -118,7 +118,7 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 							clear(part[c][:kn])
 						}
 					}
-					yh, yStride = &part[0][0], 2*floatChunk
+					yh, yStride = &part[0][0], 2*f16GemmChunk
 				}
 				for r := quads; r < t1; r++ {
 					x := asU16(w[r*rowBytes+2*k0 : r*rowBytes+2*(k0+kn)])
@@ -182,3 +182,8 @@ func dotF16WGo(R, C int, x *uint16, xStride int, y *float32, yStride, n int, acc
 		}
 	}
 }
+
+// f16GemmChunk is the row chunk (elements) matMulF16AVX2 takes at a time:
+// the group's three widened activation rows of it and four weight rows' of
+// it stay in L1 through the kernel's four passes.
+const f16GemmChunk = 512

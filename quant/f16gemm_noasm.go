@@ -23,3 +23,7 @@ func dotF16x4x3WZRAVX2(x *uint16, xStride int, y *float32, yStride, n int, acc, 
 func widenF16AVX2(dst *float32, src *uint16, n int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func quantizeF16AVX2(dst *uint16, src *float32, n int) {
+	panic("quant: no AVX2 kernels")
+}

@@ -99,3 +99,47 @@ func TestDotF16WAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeF16AVX2 checks quantizeF16's AVX2 path (quantizeF16AVX2,
+// VCVTPS2PH) against FP32ToFP16, bit for bit: a sweep over the float32 bit
+// patterns (every 4099th, so every class: NaNs with payloads, infinities,
+// the overflow boundary, subnormal results, ties), every float32 in the
+// ranges where halves round (around 65504..65520 and 2^-25..2^-14), and
+// random lengths (tails left to the Go code).
+func TestQuantizeF16AVX2(t *testing.T) {
+	skipWithoutAVX2(t)
+	var src []float32
+	for b := uint64(0); b < 1<<32; b += 4099 {
+		src = append(src, math.Float32frombits(uint32(b)))
+	}
+	for _, r := range [][2]float32{{65500, 65540}, {0x1p-26, 0x1p-13}} {
+		for b := math.Float32bits(r[0]); b <= math.Float32bits(r[1]); b += 1 + b>>20&0xff {
+			f := math.Float32frombits(b)
+			src = append(src, f, -f)
+		}
+	}
+	check := func(src []float32) {
+		got := make([]byte, 2*len(src)+2)
+		want := make([]byte, 2*len(src)+2)
+		got[len(got)-1], want[len(want)-1] = 0x5a, 0x5a // guard past the end
+		quantizeF16At(true, got[:2*len(src)], src)
+		quantizeF16At(false, want[:2*len(src)], src)
+		gh, wh := asU16(got[:2*len(src)]), asU16(want[:2*len(src)])
+		for i, v := range src {
+			if gh[i] != wh[i] { // require only on a mismatch: it is slow
+				require.Equal(t, wh[i], gh[i], "element %d of %d: %g (bits %#08x): AVX2 %#04x, FP32ToFP16 %#04x", i, len(src), v, math.Float32bits(v), gh[i], wh[i])
+			}
+		}
+		require.Equal(t, byte(0x5a), got[len(got)-1], "quantizeF16AVX2 wrote past the end")
+	}
+	check(src)
+	rng := rand.New(rand.NewPCG(123, 124))
+	for range 200 {
+		n := 1 + rng.IntN(70)
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = math.Float32frombits(rng.Uint32())
+		}
+		check(s)
+	}
+}

@@ -36,6 +36,7 @@ func avx2F16Gemm() {
 		}
 	}
 	widenF16AVX2()
+	quantizeF16AVX2()
 }
 
 // f16Gemm4x3WAVX2 writes dotF16x4x3WAVX2; with zero dotF16x4x3WZ*, which
@@ -211,6 +212,30 @@ func widenF16AVX2() {
 	ADDQ(U32(128), RDI)
 	SUBQ(U8(32), RCX)
 	JNZ(LabelRef("widenf16avx2loop"))
+	VZEROUPPER()
+	RET()
+}
+
+// quantizeF16AVX2 writes quantizeF16AVX2: float32 to half with VCVTPS2PH
+// rounding to nearest even (immediate 0, whatever MXCSR says), eight a step.
+func quantizeF16AVX2() {
+	TEXT("quantizeF16AVX2", NOSPLIT, "func(dst *uint16, src *float32, n int)")
+	Pragma("noescape")
+	Doc(
+		"quantizeF16AVX2 sets dst[i] to FP32ToFP16(src[i]) for i < n, n > 0 a",
+		"multiple of 8 (VCVTPS2PH, round to nearest even: the same bits, NaN",
+		"payloads included). It needs LevelAVX2.",
+	)
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("n"), RCX)
+	Label("quantizef16avx2loop")
+	VMOVUPS(Mem{Base: RSI}, Y0)
+	VCVTPS2PH(U8(0), Y0, Mem{Base: RDI})
+	ADDQ(U8(32), RSI)
+	ADDQ(U8(16), RDI)
+	SUBQ(U8(8), RCX)
+	JNZ(LabelRef("quantizef16avx2loop"))
 	VZEROUPPER()
 	RET()
 }
