@@ -28,11 +28,10 @@ fn x_fin(st: vec2<f32>) -> vec2<f32> {
 
 //#if XQV
 // XQV: thread tl of a row (TPR = 8) is lane tl of ggml's eight and runs
-// that lane's chain over the row's blocks itself, loading XQU blocks' words
-// and scales before summing them in order, so that many loads are in flight
+// that lane's chain over the row's blocks itself, loading four blocks'
+// words and scales (eight with XQU8) before summing them in order, so that many loads are in flight
 // (XCH's chunks each wait for their loads and two barriers). The lanes'
 // sums then meet in mvd.wgsl's tree as XCH's do.
-const XQU: u32 = 4u;
 const XNB: u32 = XC / 32u;
 
 fn xq_step(acc: f32, w: u32, d: f32, b: u32, k: u32) -> f32 {
@@ -42,7 +41,37 @@ fn xq_step(acc: f32, w: u32, d: f32, b: u32, k: u32) -> f32 {
 fn xq_dot(rb: u32, k: u32) -> f32 {
     var acc = 0.0;
     var b = 0u;
-    for (; b + XQU <= XNB; b += XQU) {
+//#if XQU8
+    for (; b + 8u <= XNB; b += 8u) {
+        let o = rb + 34u * b + 4u * k;
+        let w0 = wd(o + 2u);
+        let w1 = wd(o + 36u);
+        let w2 = wd(o + 70u);
+        let w3 = wd(o + 104u);
+        let w4 = wd(o + 138u);
+        let w5 = wd(o + 172u);
+        let w6 = wd(o + 206u);
+        let w7 = wd(o + 240u);
+        let e = rb + 34u * b;
+        let d0 = f16at(e);
+        let d1 = f16at(e + 34u);
+        let d2 = f16at(e + 68u);
+        let d3 = f16at(e + 102u);
+        let d4 = f16at(e + 136u);
+        let d5 = f16at(e + 170u);
+        let d6 = f16at(e + 204u);
+        let d7 = f16at(e + 238u);
+        acc = xq_step(acc, w0, d0, b, k);
+        acc = xq_step(acc, w1, d1, b + 1u, k);
+        acc = xq_step(acc, w2, d2, b + 2u, k);
+        acc = xq_step(acc, w3, d3, b + 3u, k);
+        acc = xq_step(acc, w4, d4, b + 4u, k);
+        acc = xq_step(acc, w5, d5, b + 5u, k);
+        acc = xq_step(acc, w6, d6, b + 6u, k);
+        acc = xq_step(acc, w7, d7, b + 7u, k);
+    }
+//#endif
+    for (; b + 4u <= XNB; b += 4u) {
         let o = rb + 34u * b;
         let w0 = wd(o + 2u + 4u * k);
         let w1 = wd(o + 36u + 4u * k);
