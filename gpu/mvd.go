@@ -54,7 +54,7 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_XQV=8|16|32: the exact Q8_0 product with a thread
 //     per lane of ggml's eight running its chain in registers, this many
 //     rows a workgroup, instead of XCH's chunks (results unchanged);
-//     HEARTH_GPU_MVD_XQV_U=8 loads eight blocks ahead instead of four;
+//     HEARTH_GPU_MVD_XQV_U=8|16 loads that many blocks ahead instead of four;
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -94,7 +94,7 @@ type mvdTuning struct {
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
 	xqv       int    // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
-	xqu8      bool   // XQV loads eight blocks ahead, not four
+	xqu       int    // XQV's blocks loaded ahead: 4 (0), 8 or 16
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
@@ -113,7 +113,13 @@ func readMVDTuning() (mvdTuning, error) {
 		}
 		t.xqv = n
 	}
-	t.xqu8 = os.Getenv(mvdXQVEnv+"_U") == "8"
+	if v := os.Getenv(mvdXQVEnv + "_U"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 4 && n != 8 && n != 16) {
+			return t, fmt.Errorf("gpu: %s_U=%q: want 4, 8 or 16", mvdXQVEnv, v)
+		}
+		t.xqu = n
+	}
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3 {
@@ -384,7 +390,8 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		// a thread per lane of ggml's 8, chains in registers (XQV)
 		tpr, rpw = 8, r.tune.xqv
 		defs["XQV"] = true
-		defs["XQU8"] = r.tune.xqu8
+		defs["XQU8"] = r.tune.xqu >= 8
+		defs["XQU16"] = r.tune.xqu >= 16
 	case defs["XCH"] && tpr < 8:
 		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
 	}
