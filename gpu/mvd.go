@@ -51,10 +51,9 @@ const mvdWG = 256
 //     of ggml's 32 a thread (TPR 32, 2- or 4-byte loads one at a time)
 //     instead of two lanes a thread with eight steps' loads in flight
 //     (XFV; results unchanged);
-//   - HEARTH_GPU_MVD_XQV=8|16|32: the exact Q8_0 product with a thread
-//     per lane of ggml's eight running its chain in registers, this many
-//     rows a workgroup, instead of XCH's chunks (results unchanged);
-//     HEARTH_GPU_MVD_XQV_U=8|16 loads that many blocks ahead instead of four;
+//   - HEARTH_GPU_MVD_XQV=0|8|16|32: rows a workgroup of the exact Q8_0
+//     product with a thread per lane of ggml's eight running its chain in
+//     registers (XQV; default 16), 0: XCH's chunks (results unchanged);
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -94,7 +93,6 @@ type mvdTuning struct {
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
 	xqv       int    // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
-	xqu       int    // XQV's blocks loaded ahead: 4 (0), 8 or 16
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
@@ -106,19 +104,16 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
+	// a thread a lane with 16 rows a workgroup decoded Q8_0 at 458-460
+	// t/s on an H100 where XCH's chunks gave 370 (32 rows 442-445, 8 rows
+	// 251)
+	t.xqv = 16
 	if v := os.Getenv(mvdXQVEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || (n != 0 && n != 8 && n != 16 && n != 32) {
 			return t, fmt.Errorf("gpu: %s=%q: want 0, 8, 16 or 32", mvdXQVEnv, v)
 		}
 		t.xqv = n
-	}
-	if v := os.Getenv(mvdXQVEnv + "_U"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || (n != 4 && n != 8 && n != 16) {
-			return t, fmt.Errorf("gpu: %s_U=%q: want 4, 8 or 16", mvdXQVEnv, v)
-		}
-		t.xqu = n
 	}
 	if v := os.Getenv(mvdPrepEnv); v != "" {
 		n, err := strconv.Atoi(v)
@@ -390,8 +385,6 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		// a thread per lane of ggml's 8, chains in registers (XQV)
 		tpr, rpw = 8, r.tune.xqv
 		defs["XQV"] = true
-		defs["XQU8"] = r.tune.xqu >= 8
-		defs["XQU16"] = r.tune.xqu >= 16
 	case defs["XCH"] && tpr < 8:
 		tpr, rpw = 16, mvdWG/16 // a chunk holds whole blocks of 8 tasks
 	}

@@ -51,23 +51,23 @@ func TestMVDExactOrder(t *testing.T) {
 				shapes = append(shapes, struct{ rows, cols int }{20, 172}) // a tail past the last 32 (stories260K's ffn_down)
 			}
 			if typ == gguf.TypeQ8_0 {
-				shapes = append(shapes, struct{ rows, cols int }{16, 800}) // XQV: 25 blocks, past its groups of 4, 8 and 16
+				shapes = append(shapes, struct{ rows, cols int }{16, 800}) // XQV: 25 blocks, one past its groups of 8
 			}
 			// every path of the type: Q4_K super-block jobs (XSB, the
 			// default) and XCH's chunks; F32/F16/BF16 two lanes a thread
-			// (XFV, the default) and one; Q8_0 XCH's chunks and a thread
-			// a lane (XQV) with 8 and 32 rows a workgroup
-			variants := []mvdTuning{{}}
+			// (XFV, the default) and one; Q8_0 a thread a lane (XQV) with
+			// 16 rows a workgroup (the default), 8 and 32, and XCH's chunks
+			variants := []mvdTuning{{xqv: 16}}
 			switch typ {
 			case gguf.TypeQ4_K:
 				variants = append(variants, mvdTuning{noSB: true})
 			case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16:
 				variants = append(variants, mvdTuning{noXFV: true})
 			case gguf.TypeQ8_0:
-				variants = append(variants, mvdTuning{xqv: 8}, mvdTuning{xqv: 32}, mvdTuning{xqv: 16, xqu: 8}, mvdTuning{xqv: 16, xqu: 16})
+				variants = append(variants, mvdTuning{}, mvdTuning{xqv: 8}, mvdTuning{xqv: 32})
 			}
 			for _, v := range variants {
-				r.tune.noSB, r.tune.noXFV, r.tune.xqv, r.tune.xqu = v.noSB, v.noXFV, v.xqv, v.xqu
+				r.tune.noSB, r.tune.noXFV, r.tune.xqv = v.noSB, v.noXFV, v.xqv
 				for _, sh := range shapes {
 					if typ == gguf.TypeQ4_K && sh.rows%8 != 0 {
 						continue // the CPU's vec_dot order has no exact GPU path

@@ -28,9 +28,9 @@ fn x_fin(st: vec2<f32>) -> vec2<f32> {
 
 //#if XQV
 // XQV: thread tl of a row (TPR = 8) is lane tl of ggml's eight and runs
-// that lane's chain over the row's blocks itself, loading four blocks'
-// words and scales (eight with XQU8, sixteen with XQU16) before summing
-// them in order, so that many loads are in flight
+// that lane's chain over the row's blocks itself, loading eight blocks'
+// words and scales before summing them in order (four and sixteen ran
+// slower on an H100), so that many loads are in flight
 // (XCH's chunks each wait for their loads and two barriers). The lanes'
 // sums then meet in mvd.wgsl's tree as XCH's do.
 const XNB: u32 = XC / 32u;
@@ -42,61 +42,6 @@ fn xq_step(acc: f32, w: u32, d: f32, b: u32, k: u32) -> f32 {
 fn xq_dot(rb: u32, k: u32) -> f32 {
     var acc = 0.0;
     var b = 0u;
-//#if XQU16
-    for (; b + 16u <= XNB; b += 16u) {
-        let o = rb + 34u * b + 4u * k;
-        let e = rb + 34u * b;
-        let w0 = wd(o + 2u);
-        let w1 = wd(o + 36u);
-        let w2 = wd(o + 70u);
-        let w3 = wd(o + 104u);
-        let w4 = wd(o + 138u);
-        let w5 = wd(o + 172u);
-        let w6 = wd(o + 206u);
-        let w7 = wd(o + 240u);
-        let w8 = wd(o + 274u);
-        let w9 = wd(o + 308u);
-        let w10 = wd(o + 342u);
-        let w11 = wd(o + 376u);
-        let w12 = wd(o + 410u);
-        let w13 = wd(o + 444u);
-        let w14 = wd(o + 478u);
-        let w15 = wd(o + 512u);
-        let d0 = f16at(e + 0u);
-        let d1 = f16at(e + 34u);
-        let d2 = f16at(e + 68u);
-        let d3 = f16at(e + 102u);
-        let d4 = f16at(e + 136u);
-        let d5 = f16at(e + 170u);
-        let d6 = f16at(e + 204u);
-        let d7 = f16at(e + 238u);
-        let d8 = f16at(e + 272u);
-        let d9 = f16at(e + 306u);
-        let d10 = f16at(e + 340u);
-        let d11 = f16at(e + 374u);
-        let d12 = f16at(e + 408u);
-        let d13 = f16at(e + 442u);
-        let d14 = f16at(e + 476u);
-        let d15 = f16at(e + 510u);
-        acc = xq_step(acc, w0, d0, b, k);
-        acc = xq_step(acc, w1, d1, b + 1u, k);
-        acc = xq_step(acc, w2, d2, b + 2u, k);
-        acc = xq_step(acc, w3, d3, b + 3u, k);
-        acc = xq_step(acc, w4, d4, b + 4u, k);
-        acc = xq_step(acc, w5, d5, b + 5u, k);
-        acc = xq_step(acc, w6, d6, b + 6u, k);
-        acc = xq_step(acc, w7, d7, b + 7u, k);
-        acc = xq_step(acc, w8, d8, b + 8u, k);
-        acc = xq_step(acc, w9, d9, b + 9u, k);
-        acc = xq_step(acc, w10, d10, b + 10u, k);
-        acc = xq_step(acc, w11, d11, b + 11u, k);
-        acc = xq_step(acc, w12, d12, b + 12u, k);
-        acc = xq_step(acc, w13, d13, b + 13u, k);
-        acc = xq_step(acc, w14, d14, b + 14u, k);
-        acc = xq_step(acc, w15, d15, b + 15u, k);
-    }
-//#endif
-//#if XQU8
     for (; b + 8u <= XNB; b += 8u) {
         let o = rb + 34u * b + 4u * k;
         let w0 = wd(o + 2u);
@@ -124,22 +69,6 @@ fn xq_dot(rb: u32, k: u32) -> f32 {
         acc = xq_step(acc, w5, d5, b + 5u, k);
         acc = xq_step(acc, w6, d6, b + 6u, k);
         acc = xq_step(acc, w7, d7, b + 7u, k);
-    }
-//#endif
-    for (; b + 4u <= XNB; b += 4u) {
-        let o = rb + 34u * b;
-        let w0 = wd(o + 2u + 4u * k);
-        let w1 = wd(o + 36u + 4u * k);
-        let w2 = wd(o + 70u + 4u * k);
-        let w3 = wd(o + 104u + 4u * k);
-        let d0 = f16at(o);
-        let d1 = f16at(o + 34u);
-        let d2 = f16at(o + 68u);
-        let d3 = f16at(o + 102u);
-        acc = xq_step(acc, w0, d0, b, k);
-        acc = xq_step(acc, w1, d1, b + 1u, k);
-        acc = xq_step(acc, w2, d2, b + 2u, k);
-        acc = xq_step(acc, w3, d3, b + 3u, k);
     }
     for (; b < XNB; b++) {
         let o = rb + 34u * b;
