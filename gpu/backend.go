@@ -813,6 +813,7 @@ func (b *Backend) submitAhead(pos, slot int) error {
 		return nil
 	}
 	d := b.d
+	t0 := time.Now()
 	d.scope.push()
 	err := func() error {
 		cb, err := b.takeOrRecord(b.decode, 1, true, false, slot)
@@ -820,6 +821,7 @@ func (b *Backend) submitAhead(pos, slot int) error {
 			return err
 		}
 		b.ahead = aheadStep{on: true, pos: pos, slot: slot, sub: b.rec.submit(cb)}
+		b.encodeTime = time.Since(t0)
 		return b.preRecord(b.decode, slot^1)
 	}()
 	if perr := d.scope.pop("eval ahead"); perr != nil {
