@@ -35,6 +35,18 @@ fn x_fin(st: vec2<f32>) -> vec2<f32> {
 // sums then meet in mvd.wgsl's tree as XCH's do.
 const XNB: u32 = XC / 32u;
 
+// Rows of a whole number of block pairs start at word boundaries, and b is
+// a multiple of 8 in xq_dot's main loop: the odd blocks' lane words are
+// then aligned and take one load instead of wd's two.
+const XQA: bool = (XC % 64u) == 0u;
+
+fn wq(b: u32) -> u32 {
+    if (XQA) {
+        return W[b >> 2u];
+    }
+    return wd(b);
+}
+
 fn xq_step(acc: f32, w: u32, d: f32, b: u32, k: u32) -> f32 {
     return fma_c(f32(idot(sb4(w), xs[8u * b + k])), d * blk_d[b], acc);
 }
@@ -45,13 +57,13 @@ fn xq_dot(rb: u32, k: u32) -> f32 {
     for (; b + 8u <= XNB; b += 8u) {
         let o = rb + 34u * b + 4u * k;
         let w0 = wd(o + 2u);
-        let w1 = wd(o + 36u);
+        let w1 = wq(o + 36u);
         let w2 = wd(o + 70u);
-        let w3 = wd(o + 104u);
+        let w3 = wq(o + 104u);
         let w4 = wd(o + 138u);
-        let w5 = wd(o + 172u);
+        let w5 = wq(o + 172u);
         let w6 = wd(o + 206u);
-        let w7 = wd(o + 240u);
+        let w7 = wq(o + 240u);
         let e = rb + 34u * b;
         let d0 = f16at(e);
         let d1 = f16at(e + 34u);
