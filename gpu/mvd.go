@@ -54,6 +54,7 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_XQV=0|8|16|32: rows a workgroup of the exact Q8_0
 //     product with a thread per lane of ggml's eight running its chain in
 //     registers (XQV; default 16), 0: XCH's chunks (results unchanged);
+//     HEARTH_GPU_MVD_XQV6=1 runs Q6_K's exact product that way too;
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -93,6 +94,7 @@ type mvdTuning struct {
 	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
 	xqv       int    // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
+	xqv6      bool   // Q6_K too
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
@@ -108,6 +110,7 @@ func readMVDTuning() (mvdTuning, error) {
 	// t/s on an H100 where XCH's chunks gave 370 (32 rows 442-445, 8 rows
 	// 251)
 	t.xqv = 16
+	t.xqv6 = os.Getenv(mvdXQVEnv+"6") == "1"
 	if v := os.Getenv(mvdXQVEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || (n != 0 && n != 8 && n != 16 && n != 32) {
@@ -381,7 +384,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["XFV"] = true
 	case defs["EXACTF"]:
 		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
-	case defs["XCH"] && typ == gguf.TypeQ8_0 && r.tune.xqv > 0:
+	case defs["XCH"] && (typ == gguf.TypeQ8_0 || typ == gguf.TypeQ6_K && r.tune.xqv6) && r.tune.xqv > 0:
 		// a thread per lane of ggml's 8, chains in registers (XQV)
 		tpr, rpw = 8, r.tune.xqv
 		if outRows >= 16384 {

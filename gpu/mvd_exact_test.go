@@ -65,9 +65,11 @@ func TestMVDExactOrder(t *testing.T) {
 				variants = append(variants, mvdTuning{noXFV: true})
 			case gguf.TypeQ8_0:
 				variants = append(variants, mvdTuning{}, mvdTuning{xqv: 8}, mvdTuning{xqv: 32})
+			case gguf.TypeQ6_K:
+				variants = append(variants, mvdTuning{xqv: 16, xqv6: true}, mvdTuning{xqv: 32, xqv6: true})
 			}
 			for _, v := range variants {
-				r.tune.noSB, r.tune.noXFV, r.tune.xqv = v.noSB, v.noXFV, v.xqv
+				r.tune.noSB, r.tune.noXFV, r.tune.xqv, r.tune.xqv6 = v.noSB, v.noXFV, v.xqv, v.xqv6
 				for _, sh := range shapes {
 					if typ == gguf.TypeQ4_K && sh.rows%8 != 0 {
 						continue // the CPU's vec_dot order has no exact GPU path

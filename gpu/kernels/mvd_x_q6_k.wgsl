@@ -22,7 +22,13 @@ fn q6_sc(s: vec4<u32>, j: u32) -> i32 {
     return i32(w << (24u - 8u * (j & 3u))) >> 24u;
 }
 
-fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
+// Q6Lane is task t's exact lane sum and its block's scale product.
+struct Q6Lane {
+    s: i32,
+    f: f32,
+}
+
+fn q6_lane(rb: u32, t: u32) -> Q6Lane {
     let sb = t >> 3u;
     let k = t & 7u;
     let bo = rb + 210u * sb;
@@ -54,9 +60,14 @@ fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
            + q6_sc(sc, 2u * c0 + 6u + hs) * idot(ub4(q3, 0u, 0xffu), xs[(c0 + 3u) * NT + t]);
     }
     s -= 32 * (q6_sc(sc, 2u * k) * xb16[16u * sb + 2u * k] + q6_sc(sc, 2u * k + 1u) * xb16[16u * sb + 2u * k + 1u]);
-    xci[ti] = select(0, s, valid);
-    if (k == 0u) {
-        xcf[fi] = select(0.0, d * blk_d[sb], valid);
+    return Q6Lane(s, d * blk_d[sb]);
+}
+
+fn x_task(rb: u32, t: u32, valid: bool, ti: u32, fi: u32) {
+    let r = q6_lane(rb, t);
+    xci[ti] = select(0, r.s, valid);
+    if ((t & 7u) == 0u) {
+        xcf[fi] = select(0.0, r.f, valid);
     }
 }
 
@@ -67,3 +78,27 @@ fn x_chain(st: ptr<function, vec2<f32>>, k: u32, ib: u32, fb: u32) {
 fn x_fin(st: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(st.x, 0.0);
 }
+
+//#if XQV
+// XQV: thread tl of a row (TPR = 8) is lane tl and runs its chain over the
+// row's super-blocks in registers, two super-blocks' lanes at a time so
+// that their loads are in flight together (mvd_x_q8_0.wgsl has the Q8_0
+// form).
+const XNSB: u32 = XC / 256u;
+
+fn xq_dot(rb: u32, k: u32) -> f32 {
+    var acc = 0.0;
+    var sb = 0u;
+    for (; sb + 2u <= XNSB; sb += 2u) {
+        let r0 = q6_lane(rb, 8u * sb + k);
+        let r1 = q6_lane(rb, 8u * sb + 8u + k);
+        acc = fma_c(f32(r0.s), r0.f, acc);
+        acc = fma_c(f32(r1.s), r1.f, acc);
+    }
+    if (sb < XNSB) {
+        let r = q6_lane(rb, 8u * sb + k);
+        acc = fma_c(f32(r.s), r.f, acc);
+    }
+    return acc;
+}
+//#endif
