@@ -143,6 +143,44 @@ DATA k23Q3Shift<>+0(SB)/8, $0x0000000200000000
 DATA k23Q3Shift<>+8(SB)/8, $0x0000000600000004
 GLOBL k23Q3Shift<>(SB), RODATA|NOPTR, $16
 
+DATA k23Q3EvenOdd<>+0(SB)/8, $0x0e0c0a0806040200
+DATA k23Q3EvenOdd<>+8(SB)/8, $0x0f0d0b0907050301
+GLOBL k23Q3EvenOdd<>(SB), RODATA|NOPTR, $16
+
+DATA k23Q3Word<>+0(SB)/8, $0x0100010001000100
+DATA k23Q3Word<>+8(SB)/8, $0x0100010001000100
+DATA k23Q3Word<>+16(SB)/8, $0x0100010001000100
+DATA k23Q3Word<>+24(SB)/8, $0x0100010001000100
+DATA k23Q3Word<>+32(SB)/8, $0x0302030203020302
+DATA k23Q3Word<>+40(SB)/8, $0x0302030203020302
+DATA k23Q3Word<>+48(SB)/8, $0x0302030203020302
+DATA k23Q3Word<>+56(SB)/8, $0x0302030203020302
+DATA k23Q3Word<>+64(SB)/8, $0x0504050405040504
+DATA k23Q3Word<>+72(SB)/8, $0x0504050405040504
+DATA k23Q3Word<>+80(SB)/8, $0x0504050405040504
+DATA k23Q3Word<>+88(SB)/8, $0x0504050405040504
+DATA k23Q3Word<>+96(SB)/8, $0x0706070607060706
+DATA k23Q3Word<>+104(SB)/8, $0x0706070607060706
+DATA k23Q3Word<>+112(SB)/8, $0x0706070607060706
+DATA k23Q3Word<>+120(SB)/8, $0x0706070607060706
+DATA k23Q3Word<>+128(SB)/8, $0x0908090809080908
+DATA k23Q3Word<>+136(SB)/8, $0x0908090809080908
+DATA k23Q3Word<>+144(SB)/8, $0x0908090809080908
+DATA k23Q3Word<>+152(SB)/8, $0x0908090809080908
+DATA k23Q3Word<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k23Q3Word<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k23Q3Word<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k23Q3Word<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k23Q3Word<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k23Q3Word<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k23Q3Word<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k23Q3Word<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k23Q3Word<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k23Q3Word<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k23Q3Word<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k23Q3Word<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL k23Q3Word<>(SB), RODATA|NOPTR, $256
+
 // func q3KGemvAVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int, rows int, pf int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·q3KGemvAVX2(SB), NOSPLIT, $0-56
@@ -163,6 +201,7 @@ TEXT ·q3KGemvAVX2(SB), NOSPLIT, $0-56
 	MOVQ         $0x0f0f0f0f0f0f0f0f, AX
 	VMOVQ        AX, X10
 	VPBROADCASTQ X10, X10
+	VMOVDQU      k23Q3EvenOdd<>+0(SB), X9
 
 q3growloop:
 	MOVQ   R9, SI
@@ -172,11 +211,12 @@ q3growloop:
 
 q3gloop:
 	PREFETCHT0 (SI)(DX*1)
-	PREFETCHT0 64(SI)(DX*1)
 
 	// 16 scales - 32 as words (ggml's aux trick, in vector form): the
 	// low nibbles of scale bytes 0..7, then their high nibbles, each with
-	// bits 2k..2k+1 of bytes 8..11 on top for scales 4k..4k+3.
+	// bits 2k..2k+1 of bytes 8..11 on top for scales 4k..4k+3; then the
+	// even scales in the low lane, the odd ones in the high lane (Y11),
+	// so that sub-blocks 8h+2j and 8h+2j+1 have word 4h+j of each lane.
 	VMOVQ        96(SI), X1
 	VPSRLW       $0x04, X1, X2
 	VPUNPCKLQDQ  X2, X1, X1
@@ -187,9 +227,8 @@ q3gloop:
 	VPSLLD       $0x04, X2, X2
 	VPOR         X2, X1, X1
 	VPSUBB       X13, X1, X1
-	VPMOVSXBW    X1, Y1
-	VPERM2I128   $0x00, Y1, Y1, Y11
-	VPERM2I128   $0x11, Y1, Y1, Y9
+	VPSHUFB      X9, X1, X1
+	VPMOVSXBW    X1, Y11
 
 	// Y6 = ~hmask
 	VPXOR      (SI), Y12, Y6
@@ -201,17 +240,17 @@ q3gloop:
 	VPMADDUBSW 4(DI), Y1, Y1
 	VPMADDUBSW 4(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+0(SB), Y11, Y3
+	VPSHUFB    k23Q3Word<>+0(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x02, Y0, Y1
 	VPAND      Y15, Y1, Y1
-	VPSLLW     $0x01, Y6, Y2
+	VPADDB     Y6, Y6, Y2
 	VPAND      Y14, Y2, Y2
 	VPMADDUBSW 36(DI), Y1, Y1
 	VPMADDUBSW 36(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+32(SB), Y11, Y3
+	VPSHUFB    k23Q3Word<>+32(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x04, Y0, Y1
@@ -220,7 +259,7 @@ q3gloop:
 	VPMADDUBSW 68(DI), Y1, Y1
 	VPMADDUBSW 68(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+64(SB), Y11, Y3
+	VPSHUFB    k23Q3Word<>+64(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x06, Y0, Y1
@@ -230,9 +269,10 @@ q3gloop:
 	VPMADDUBSW 100(DI), Y1, Y1
 	VPMADDUBSW 100(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+96(SB), Y11, Y3
+	VPSHUFB    k23Q3Word<>+96(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
+	PREFETCHT0 64(SI)(DX*1)
 	VMOVDQU    64(SI), Y0
 	VPAND      Y15, Y0, Y1
 	VPSRLW     $0x02, Y6, Y2
@@ -240,7 +280,7 @@ q3gloop:
 	VPMADDUBSW 132(DI), Y1, Y1
 	VPMADDUBSW 132(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+0(SB), Y9, Y3
+	VPSHUFB    k23Q3Word<>+128(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x02, Y0, Y1
@@ -250,7 +290,7 @@ q3gloop:
 	VPMADDUBSW 164(DI), Y1, Y1
 	VPMADDUBSW 164(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+32(SB), Y9, Y3
+	VPSHUFB    k23Q3Word<>+160(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x04, Y0, Y1
@@ -260,7 +300,7 @@ q3gloop:
 	VPMADDUBSW 196(DI), Y1, Y1
 	VPMADDUBSW 196(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+64(SB), Y9, Y3
+	VPSHUFB    k23Q3Word<>+192(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x06, Y0, Y1
@@ -270,7 +310,7 @@ q3gloop:
 	VPMADDUBSW 228(DI), Y1, Y1
 	VPMADDUBSW 228(DI), Y2, Y2
 	VPSUBW     Y2, Y1, Y1
-	VPSHUFB    k23Shuf<>+96(SB), Y9, Y3
+	VPSHUFB    k23Q3Word<>+224(SB), Y11, Y3
 	VPMADDWD   Y3, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 

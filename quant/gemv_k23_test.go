@@ -173,3 +173,38 @@ func BenchmarkGemvK23(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemvQ3K times the Q3_K one-token kernel (gemvK23) on random
+// Q3_K rows (finite d) in L2 (256x2048, 220 KiB: the kernel's own speed,
+// ns/rowSB a row-super-block of 110 bytes) and out of DRAM (30720x5632,
+// 71 MiB, and 81920x2048, 69 MiB, more than the L3), on one thread and
+// split in halves on two goroutines (like decode's two threads), in
+// pieces of at most 256 rows. MB/s is weight bytes a second.
+func BenchmarkGemvQ3K(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2")
+	}
+	tr := mustFor(b, gguf.TypeQ3_K)
+	for _, sh := range [][2]int{{256, 2048}, {30720, 5632}, {81920, 2048}} {
+		rows, n := sh[0], sh[1]
+		nb := n / qkK
+		r := rand.New(rand.NewPCG(49, 50))
+		w := randomKBlocks(r, gguf.TypeQ3_K, rows*nb)
+		for i := 0; i < rows*nb; i++ {
+			putF16(w[i*tr.TypeSize+q3KOffD:], 0.001*float32(1+i%7))
+		}
+		a := randomQ8K(r, nb)
+		rowBytes := nb * tr.TypeSize
+		dst := make([]float32, rows)
+		gemv := func(r0, r1 int) { gemvK23(gguf.TypeQ3_K, dst, w, rowBytes, n, a, r0, r1, gemvK23Prefetch) }
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%d/%dthreads", rows, n, threads), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					splitRows(rows, threads, 256, gemv)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*nb)*float64(threads), "ns/rowSB")
+			})
+		}
+	}
+}

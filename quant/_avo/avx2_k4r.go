@@ -25,7 +25,7 @@ import (
 func avx2K4r() {
 	shuf := k23Shuf()
 	q2KGemv(shuf)
-	q3KGemv(shuf)
+	q3KGemv()
 	q4KPack8()
 	q4KGemmR2()
 	q4KPack8Scales()
@@ -159,12 +159,26 @@ func q2gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 }
 
 // q3KGemv emits q3KGemvAVX2.
-func q3KGemv(shuf Mem) {
+func q3KGemv() {
 	// k23Q3Shift: the dword shifts 0, 2, 4, 6 that bring the high bits of
 	// Q3_K scales 4k..4k+3 to the bottom of dword k.
 	q3shift := GLOBL("k23Q3Shift", RODATA|NOPTR)
 	DATA(0, U64(0x0000000200000000))
 	DATA(8, U64(0x0000000600000004))
+	// k23Q3EvenOdd: the VPSHUFB control that puts the even scale bytes
+	// 0, 2, .., 14 before the odd ones 1, 3, .., 15.
+	q3eo := GLOBL("k23Q3EvenOdd", RODATA|NOPTR)
+	DATA(0, U64(0x0e0c0a0806040200))
+	DATA(8, U64(0x0f0d0b0907050301))
+	// k23Q3Word: eight VPSHUFB controls of 32 bytes; the m-th repeats word
+	// m of each 128-bit lane over that lane.
+	q3word := GLOBL("k23Q3Word", RODATA|NOPTR)
+	for m := 0; m < 8; m++ {
+		w := uint64(2*m) | uint64(2*m+1)<<8
+		for q := 0; q < 4; q++ {
+			DATA(32*m+8*q, U64(w*0x0001000100010001))
+		}
+	}
 
 	TEXT("q3KGemvAVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb, rows, pf int)")
 	Pragma("noescape")
@@ -178,6 +192,7 @@ func q3KGemv(shuf Mem) {
 	k23Bcast(0x2020202020202020, 13, true)
 	VPCMPEQB(Y12, Y12, Y12)
 	k23Bcast(0x0f0f0f0f0f0f0f0f, 10, true)
+	VMOVDQU(q3eo, X9)
 
 	Label("q3growloop")
 	MOVQ(R9, RSI)
@@ -185,12 +200,16 @@ func q3KGemv(shuf Mem) {
 	Load(Param("nb"), RCX)
 	VXORPS(Y7, Y7, Y7)
 
+	// The block's two prefetches are spread: one here, one between its
+	// halves.
 	Label("q3gloop")
-	k23Prefetch()
+	PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1})
 
 	Comment("16 scales - 32 as words (ggml's aux trick, in vector form): the",
 		"low nibbles of scale bytes 0..7, then their high nibbles, each with",
-		"bits 2k..2k+1 of bytes 8..11 on top for scales 4k..4k+3.")
+		"bits 2k..2k+1 of bytes 8..11 on top for scales 4k..4k+3; then the",
+		"even scales in the low lane, the odd ones in the high lane (Y11),",
+		"so that sub-blocks 8h+2j and 8h+2j+1 have word 4h+j of each lane.")
 	VMOVQ(Mem{Base: RSI, Disp: 96}, X1)
 	VPSRLW(U8(4), X1, X2)
 	VPUNPCKLQDQ(X2, X1, X1)
@@ -201,9 +220,8 @@ func q3KGemv(shuf Mem) {
 	VPSLLD(U8(4), X2, X2)
 	VPOR(X2, X1, X1)
 	VPSUBB(X13, X1, X1)
-	VPMOVSXBW(X1, Y1)
-	VPERM2I128(U8(0x00), Y1, Y1, Y11)
-	VPERM2I128(U8(0x11), Y1, Y1, Y9)
+	VPSHUFB(X9, X1, X1)
+	VPMOVSXBW(X1, Y11)
 
 	Comment("Y6 = ~hmask")
 	VPXOR(Mem{Base: RSI}, Y12, Y6)
@@ -211,10 +229,13 @@ func q3KGemv(shuf Mem) {
 
 	// hbit = 4h+j of the hmask byte goes to bit 2: a left shift by 2-hbit
 	// below 2, none at 2, a right shift by hbit-2 above.
-	for h, sc := range []VecPhysical{Y11, Y9} {
+	for h := 0; h < 2; h++ {
+		if h == 1 {
+			PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64})
+		}
 		VMOVDQU(Mem{Base: RSI, Disp: 32 + 32*h}, Y0)
 		for j := 0; j < 4; j++ {
-			q3gStep(shuf, 4+128*h+32*j, 2*j, 4*h+j, sc, 32*j)
+			q3gStep(q3word, 4+128*h+32*j, 2*j, 4*h+j, Y11, 32*(4*h+j))
 		}
 	}
 
@@ -261,6 +282,9 @@ func q3gStep(shuf Mem, q8off, shift, hbit int, sc VecPhysical, sh int) {
 		VPAND(Y15, Y1, Y1)
 	}
 	switch {
+	case hbit == 1:
+		VPADDB(Y6, Y6, Y2) // a left shift by 1 off the shift ports
+		VPAND(Y14, Y2, Y2)
 	case hbit < 2:
 		VPSLLW(U8(uint8(2-hbit)), Y6, Y2)
 		VPAND(Y14, Y2, Y2)
