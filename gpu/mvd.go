@@ -54,7 +54,8 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_XQV=0|8|16|32: rows a workgroup of the exact Q8_0
 //     product with a thread per lane of ggml's eight running its chain in
 //     registers (XQV; default 16), 0: XCH's chunks (results unchanged);
-//     HEARTH_GPU_MVD_XQV6=1 runs Q6_K's exact product that way too;
+//     Q6_K's output product (16384+ rows) runs that way too,
+//     HEARTH_GPU_MVD_XQV6=1 every Q6_K product, 0 none;
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
@@ -90,13 +91,30 @@ type mvdTuning struct {
 	q4k       int // elements per Q4_K task: 32 (0) or 64
 	pf        int // weight sectors prefetched per thread before prep (0: none)
 	inexact   bool
-	tpc       int    // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
-	noSB      bool   // exact Q4_K in XCH chunks, not super-block jobs (XSB)
-	noXFV     bool   // exact F32/F16/BF16 one lane a thread, not XFV
-	xqv       int    // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
-	xqv6      bool   // Q6_K too
+	tpc       int  // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
+	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
+	noXFV     bool // exact F32/F16/BF16 one lane a thread, not XFV
+	xqv       int  // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
+	xqv6      xqv6Rule
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
+}
+
+// xqv6Rule says which Q6_K products run as XQV: on an H100 the output
+// product (32000 rows) took 55.7 µs that way against 74.6 in XCH's
+// chunks, while the 256-row V products (20.1 against 17.4) and ffn_down
+// (25.0 against 23.3) ran slower.
+type xqv6Rule int
+
+const (
+	xqv6Output xqv6Rule = iota // products of 16384 rows or more (default)
+	xqv6Never
+	xqv6All
+)
+
+// takes tells whether a Q6_K product of rows output rows runs as XQV.
+func (x xqv6Rule) takes(rows int) bool {
+	return x == xqv6All || x == xqv6Output && rows >= 16384
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -110,7 +128,15 @@ func readMVDTuning() (mvdTuning, error) {
 	// t/s on an H100 where XCH's chunks gave 370 (32 rows 442-445, 8 rows
 	// 251)
 	t.xqv = 16
-	t.xqv6 = os.Getenv(mvdXQVEnv+"6") == "1"
+	switch v := os.Getenv(mvdXQVEnv + "6"); v {
+	case "":
+	case "0":
+		t.xqv6 = xqv6Never
+	case "1":
+		t.xqv6 = xqv6All
+	default:
+		return t, fmt.Errorf("gpu: %s6=%q: want 0 or 1", mvdXQVEnv, v)
+	}
 	if v := os.Getenv(mvdXQVEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || (n != 0 && n != 8 && n != 16 && n != 32) {
@@ -384,7 +410,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["XFV"] = true
 	case defs["EXACTF"]:
 		tpr, rpw = 32, mvdWG/32 // one thread per lane of ggml's 32
-	case defs["XCH"] && (typ == gguf.TypeQ8_0 || typ == gguf.TypeQ6_K && r.tune.xqv6) && r.tune.xqv > 0:
+	case defs["XCH"] && (typ == gguf.TypeQ8_0 || typ == gguf.TypeQ6_K && r.tune.xqv6.takes(outRows)) && r.tune.xqv > 0:
 		// a thread per lane of ggml's 8, chains in registers (XQV)
 		tpr, rpw = 8, r.tune.xqv
 		if outRows >= 16384 {

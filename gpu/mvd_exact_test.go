@@ -66,7 +66,7 @@ func TestMVDExactOrder(t *testing.T) {
 			case gguf.TypeQ8_0:
 				variants = append(variants, mvdTuning{}, mvdTuning{xqv: 8}, mvdTuning{xqv: 32})
 			case gguf.TypeQ6_K:
-				variants = append(variants, mvdTuning{xqv: 16, xqv6: true}, mvdTuning{xqv: 32, xqv6: true})
+				variants = append(variants, mvdTuning{xqv: 16, xqv6: xqv6All}, mvdTuning{xqv: 32, xqv6: xqv6All})
 			}
 			for _, v := range variants {
 				r.tune.noSB, r.tune.noXFV, r.tune.xqv, r.tune.xqv6 = v.noSB, v.noXFV, v.xqv, v.xqv6
