@@ -5,7 +5,7 @@
 //
 //   node scripts/bench-cpu.mjs [--types Q4_K_M,Q4_0,...,stories260K] [--threads 2]
 //        [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--cpu] [--regen] [--json]
-//        [--timeout SECONDS] [--skip-llama] [--no-raw] [--from RESULT.json]
+//        [--timeout SECONDS] [--skip-llama] [--no-raw] [--floor] [--from RESULT.json]
 //   (make bench-cpu / npm run bench:cpu run it with the defaults; --from
 //   re-renders the table of a saved --json result; a run that fails or passes
 //   --timeout counts as missing)
@@ -35,6 +35,13 @@
 // that survives a loaded machine better than wall time: llama.cpp's from
 // process.cpuUsage() around the same loops, Hearth's from the Go benchmarks
 // in bench/ (engine/cpu directly, getrusage around the loops).
+// --floor measures this machine's read bandwidth in every round, right after
+// the two decode runs (bench/'s BenchmarkReadBandwidth with the widest
+// assembly probe the CPU has, same thread count), and adds a table of
+// decode against it: a model's floor is that bandwidth over the bytes one
+// token reads (every weight tensor, of token_embd one row: from `hearth
+// inspect --json`); "of floor" is the median over rounds of tg / floor, each
+// round against its own measurement, since the bandwidth wanders.
 // Progress goes to stderr, the table (or --json) to stdout.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -73,7 +80,7 @@ function parseArgs(argv) {
   const o = {
     types: ALL_TYPES, threads: 2, storiesThreads: 1, rounds: 3, p: 128, n: 64, ctx: 512,
     json: false, hearth: null, models: path.join(root, "build", "bench-cpu", "models"),
-    vocab: null, raw: true, cpu: false, regen: false, timeout: 600, llama: true,
+    vocab: null, raw: true, cpu: false, regen: false, timeout: 600, llama: true, floor: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -102,6 +109,7 @@ function parseArgs(argv) {
       case "--regen": o.regen = true; break;
       case "--timeout": o.timeout = int(); break;
       case "--skip-llama": o.llama = false; break;
+      case "--floor": o.floor = true; break;
       case "--from": o.from = path.resolve(val()); break;
       case "--json": o.json = true; break;
       case "-h": case "--help":
@@ -116,7 +124,7 @@ function parseArgs(argv) {
 
 function readHeader() {
   return "usage: node scripts/bench-cpu.mjs [--types Q4_K_M,Q4_0,Q8_0,Q6_K,Q2_K,F16,stories260K] [--threads 2]\n" +
-    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen]\n       [--timeout SECONDS] [--skip-llama] [--json] [--from RESULT.json]\n";
+    "       [--stories-threads 1] [--rounds 3] [-p 128] [-n 64] [--ctx 512] [--hearth BIN] [--models DIR] [--no-raw] [--cpu] [--regen]\n       [--timeout SECONDS] [--skip-llama] [--floor] [--json] [--from RESULT.json]\n";
 }
 
 const log = (s) => process.stderr.write(`bench-cpu: ${s}\n`);
@@ -171,9 +179,9 @@ function synthStamp() {
 
 // run starts a process and resolves with its stdout; stderr is kept for
 // errors. A process that runs longer than timeout seconds is killed.
-function run(cmd, args, timeout) {
+function run(cmd, args, timeout, opts = {}) {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: timeout ? timeout * 1000 : undefined, killSignal: "SIGKILL" });
+    const c = spawn(cmd, args, { cwd: root, ...opts, stdio: ["ignore", "pipe", "pipe"], timeout: timeout ? timeout * 1000 : undefined, killSignal: "SIGKILL" });
     let out = "", err = "";
     c.stdout.on("data", (d) => { out += d; });
     c.stderr.on("data", (d) => { err += d; });
@@ -232,6 +240,31 @@ async function runHearthCPU(o, bin, model, threads) {
   return { tgCpuMs: o.n > 0 ? await one("Decode", o.n) : null, ppCpuMs: o.p > 0 ? await one("Prefill", 1) : null };
 }
 
+// runFloor measures the read bandwidth in GB/s on threads threads with the
+// widest probe BenchmarkReadBandwidth offers here (avx512, avx2, else go).
+async function runFloor(o, bin, threads) {
+  const env = { ...process.env, HEARTH_BENCH_THREADS: String(threads) };
+  const out = await run(bin, ["-test.run", "^$", "-test.bench", "^BenchmarkReadBandwidth$", "-test.benchtime", "4x"],
+    o.timeout, { cwd: path.join(root, "bench"), env });
+  const rate = {};
+  for (const m of out.matchAll(/BenchmarkReadBandwidth\/(\w+)\S*\s+\d+\s+[\d.]+ ns\/op\s+([\d.]+) MB\/s/g)) rate[m[1]] = Number(m[2]);
+  const v = rate.avx512 ?? rate.avx2 ?? rate.go;
+  if (v == null) throw new Error(`bench-cpu: no bandwidth in: ${out.slice(-1000)}`);
+  return v / 1000;
+}
+
+// tokenBytes is what one decode token reads of model's weights: every
+// tensor, of token_embd (a row lookup) one row.
+function tokenBytes(bin, model) {
+  const r = spawnSync(bin, ["inspect", "--json", model], { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`bench-cpu: hearth inspect ${model}: ${r.stderr}`);
+  let n = 0;
+  for (const t of JSON.parse(r.stdout).tensors) {
+    n += t.name === "token_embd.weight" ? t.size / t.dims[t.dims.length - 1] : t.size;
+  }
+  return n;
+}
+
 function median(xs) {
   const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return null;
@@ -251,7 +284,7 @@ async function main() {
   }
   for (const t of o.types) if (!ALL_TYPES.includes(t) && !t.endsWith(".gguf")) log(`warning: ${t} is not one of ${ALL_TYPES.join(",")}; trying hearth synth --type ${t}`);
   const bin = o.hearth ?? buildHearth();
-  const goBench = o.cpu ? buildGoBench() : null;
+  const goBench = o.cpu || o.floor ? buildGoBench() : null;
   const rows = [];
   const started = new Date().toISOString();
   const loadStart = loadAvg();
@@ -259,6 +292,10 @@ async function main() {
     const model = type.endsWith(".gguf") ? path.resolve(type) : modelFor(o, bin, type);
     const threads = type === "stories260K" ? o.storiesThreads : o.threads;
     const row = { type, model: path.relative(root, model), threads, hearth: [], llama: [], load: [] };
+    if (o.floor) {
+      row.tokenBytes = tokenBytes(bin, model);
+      row.floorGBs = [];
+    }
     for (let r = 0; r < o.rounds; r++) {
       // A run that fails or times out counts as missing (null), so one
       // collapse on a loaded machine does not lose the whole table.
@@ -266,8 +303,12 @@ async function main() {
         try { return await f(); } catch (e) { log(`${type} round ${r + 1}: ${what} failed: ${e.message.split("\n")[0]}`); return {}; }
       };
       const h = await attempt("hearth", () => runHearth(o, bin, model, threads));
-      if (goBench) Object.assign(h, await attempt("hearth CPU time", () => runHearthCPU(o, goBench, model, threads)));
+      if (o.cpu) Object.assign(h, await attempt("hearth CPU time", () => runHearthCPU(o, goBench, model, threads)));
       const l = o.llama ? await attempt("llama.cpp", () => runLlama(o, model, threads)) : {};
+      if (o.floor) {
+        const f = await attempt("read bandwidth", async () => ({ gbs: await runFloor(o, goBench, threads) }));
+        row.floorGBs.push(f.gbs ?? null);
+      }
       row.hearth.push(h);
       row.llama.push(l);
       row.load.push(os.loadavg()[0]);
@@ -281,6 +322,12 @@ async function main() {
       llamaTGCpuMs: median(row.llama.map((x) => x.tgCpuMs)), llamaTGRawCpuMs: median(row.llama.map((x) => x.tgRawCpuMs)),
       llamaPPCpuMs: median(row.llama.map((x) => x.ppCpuMs)),
     };
+    if (o.floor) {
+      // each round's decode against that round's bandwidth
+      const of = (xs) => median(xs.map((x, i) => (x?.tg == null || row.floorGBs[i] == null ? null
+        : (x.tg * row.tokenBytes) / (row.floorGBs[i] * 1e9))));
+      Object.assign(row.median, { floorGBs: median(row.floorGBs), hearthOfFloor: of(row.hearth), llamaOfFloor: of(row.llama) });
+    }
     rows.push(row);
   }
   const result = {
@@ -330,8 +377,24 @@ function table(res) {
       `"proj." = 2 x 1000 / CPU-ms (1 x for stories260K), the tok/s that CPU cost allows on 2 (1) idle cores, ` +
       `the anchors' thread count; /anchor and /target compare it with the llama-bench anchor and the decode target.\n\n${l2.join("\n")}\n`;
   }
+  let floor = "";
+  if (res.rows.some((r) => r.median.floorGBs != null)) {
+    const h3 = ["type", "thr", "MB a token", "read GB/s (rounds)", "floor t/s", "Hearth tg", "of floor", "llama.cpp(node) tg", "of floor"];
+    const l3 = [`| ${h3.join(" | ")} |`, `|${h3.map(() => "---").join("|")}|`];
+    const p100 = (x) => (x == null ? "-" : `${Math.round(100 * x)}%`);
+    for (const r of res.rows) {
+      const m = r.median;
+      if (m.floorGBs == null || r.type === "stories260K") continue; // it fits in cache: no floor
+      const gbs = r.floorGBs.map((x) => (x == null ? "-" : x.toFixed(1))).join(", ");
+      l3.push(`| ${[r.type, r.threads, (r.tokenBytes / 1e6).toFixed(1), gbs, f1((m.floorGBs * 1e9) / r.tokenBytes),
+        f1(m.hearthTG), p100(m.hearthOfFloor), f1(m.llamaTG), p100(m.llamaOfFloor)].join(" | ")} |`);
+    }
+    floor = `\nDecode against this machine's read floor (bench/ BenchmarkReadBandwidth, widest probe, measured ` +
+      `in every round after the decode runs; "of floor" = median over rounds of tg x bytes a token / that round's ` +
+      `bandwidth; floor t/s from the median bandwidth):\n\n${l3.join("\n")}\n`;
+  }
   return `pp${res.p} / tg${res.n}, ctx ${res.ctx}, median of ${res.rounds} alternating rounds; ` +
-    `load average ${res.loadStart} at start, ${res.loadEnd} at end (${res.cores} cores)\n\n${lines.join("\n")}\n${cpu}`;
+    `load average ${res.loadStart} at start, ${res.loadEnd} at end (${res.cores} cores)\n\n${lines.join("\n")}\n${cpu}${floor}`;
 }
 
 // worker measures llama.cpp on one model in this (fresh) process and prints
