@@ -248,7 +248,6 @@ func TestGreedyStories(t *testing.T) {
 func TestAheadSteps(t *testing.T) {
 	m := loadTestModel(t, "stories260K.gguf")
 	const nCtx = 40
-	g, c := newTestBackends(t, m, nCtx)
 	ctx := context.Background()
 	other := func(tok int32) int32 { return (tok + 101) % int32(m.NVocab) }
 	type call struct {
@@ -279,38 +278,50 @@ func TestAheadSteps(t *testing.T) {
 	for p := 12; p < nCtx; p++ { // up to the last position: nothing ahead there
 		calls = append(calls, greedy(p))
 	}
-	lg := make([]float32, m.NVocab)
-	lc := make([]float32, m.NVocab)
-	var lastG, lastC int32
-	hits := 0
-	for i, k := range calls {
-		toks := k.tokens(lastC)
-		if k.logits {
-			require.NoError(t, g.Eval(ctx, toks, k.pos, lg), "call %d (%s)", i, k.what)
-			require.NoError(t, c.Eval(ctx, toks, k.pos, lc))
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", !off), func(t *testing.T) {
+			if off {
+				t.Setenv(aheadEnv, "0")
+			}
+			g, c := newTestBackends(t, m, nCtx)
+			lg := make([]float32, m.NVocab)
+			lc := make([]float32, m.NVocab)
+			var lastG, lastC int32
+			hits := 0
+			for i, k := range calls {
+				toks := k.tokens(lastC)
+				if k.logits {
+					require.NoError(t, g.Eval(ctx, toks, k.pos, lg), "call %d (%s)", i, k.what)
+					require.NoError(t, c.Eval(ctx, toks, k.pos, lc))
+					d, at := maxAbsDiff(lg, lc)
+					require.LessOrEqualf(t, d, 1e-4, "call %d (%s): max |logit diff| %g at %d", i, k.what, d, at)
+					continue
+				}
+				a := g.ahead
+				if a.on && len(toks) == 1 && a.pos == k.pos && a.tok == toks[0] {
+					hits++
+				}
+				var err error
+				lastG, err = g.EvalArgmax(ctx, toks, k.pos)
+				require.NoError(t, err, "call %d (%s)", i, k.what)
+				lastC, err = c.(engine.ArgmaxBackend).EvalArgmax(ctx, toks, k.pos)
+				require.NoError(t, err)
+				require.Equalf(t, lastC, lastG, "call %d (%s) at position %d", i, k.what, k.pos)
+				require.Equalf(t, !off && k.pos+len(toks) < nCtx, g.ahead.on, "call %d (%s): a step ahead in flight", i, k.what)
+			}
+			if off {
+				require.Zero(t, hits)
+			} else {
+				require.Greater(t, hits, len(calls)/2, "most greedy calls take the step in flight")
+			}
+			// the KV cache holds what the CPU's does: logits of a last step
+			require.NoError(t, g.Eval(ctx, []int32{lastC}, nCtx-1, lg))
+			require.NoError(t, c.Eval(ctx, []int32{lastC}, nCtx-1, lc))
 			d, at := maxAbsDiff(lg, lc)
-			require.LessOrEqualf(t, d, 1e-4, "call %d (%s): max |logit diff| %g at %d", i, k.what, d, at)
-			continue
-		}
-		a := g.ahead
-		if a.on && len(toks) == 1 && a.pos == k.pos && a.tok == toks[0] {
-			hits++
-		}
-		var err error
-		lastG, err = g.EvalArgmax(ctx, toks, k.pos)
-		require.NoError(t, err, "call %d (%s)", i, k.what)
-		lastC, err = c.(engine.ArgmaxBackend).EvalArgmax(ctx, toks, k.pos)
-		require.NoError(t, err)
-		require.Equalf(t, lastC, lastG, "call %d (%s) at position %d", i, k.what, k.pos)
-		require.Equalf(t, k.pos+len(toks) < nCtx, g.ahead.on, "call %d (%s): a step ahead in flight", i, k.what)
+			require.LessOrEqualf(t, d, 1e-4, "final logits: max |logit diff| %g at %d", d, at)
+			t.Logf("%d calls, %d took the step in flight", len(calls), hits)
+		})
 	}
-	require.Greater(t, hits, len(calls)/2, "most greedy calls take the step in flight")
-	// the KV cache holds what the CPU's does: logits of a last step
-	require.NoError(t, g.Eval(ctx, []int32{lastC}, nCtx-1, lg))
-	require.NoError(t, c.Eval(ctx, []int32{lastC}, nCtx-1, lc))
-	d, at := maxAbsDiff(lg, lc)
-	require.LessOrEqualf(t, d, 1e-4, "final logits: max |logit diff| %g at %d", d, at)
-	t.Logf("%d calls, %d took the step in flight", len(calls), hits)
 }
 
 // TestDecodeLongContext decodes past several attention splits (decode
