@@ -159,6 +159,18 @@ func q2gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 }
 
 // q3KGemv emits q3KGemvAVX2.
+//
+// A block's eight 32-value chunks (half h, 2-bit field j) are taken a j at
+// a time, both halves together, so that one shift of ~hmask (T_j: its bit
+// j at bit 2, and so bit 4+j at bit 6) serves both: chunk (0,j) keeps
+// T_j & 0x04 and its 2-bit values at the bottom, as ggml does; chunk (1,j)
+// keeps T_j & 0x40 and its 2-bit values at bits 4..5, i.e. everything 16
+// times over. Its pair sums 16*(q·a - 4·a·[h clear]) lie in [-16256,
+// 16384] and its VPMADDUBSW halves in [-16384, 16384], so nothing
+// saturates; the half-1 products go to their own int32 lanes (Y5), which
+// are exact multiples of 16 and are shifted back (VPSRAD 4) before they
+// join the half-0 lanes (Y8). The int32 lanes are ggml's, so the float
+// work that follows gives its bits.
 func q3KGemv() {
 	// k23Q3Shift: the dword shifts 0, 2, 4, 6 that bring the high bits of
 	// Q3_K scales 4k..4k+3 to the bottom of dword k.
@@ -166,10 +178,15 @@ func q3KGemv() {
 	DATA(0, U64(0x0000000200000000))
 	DATA(8, U64(0x0000000600000004))
 	// k23Q3EvenOdd: the VPSHUFB control that puts the even scale bytes
-	// 0, 2, .., 14 before the odd ones 1, 3, .., 15.
+	// 0, 2, .., 14 before the odd ones 1, 3, .., 15; then 16 bytes 0x0f
+	// and 16 bytes 0x20.
 	q3eo := GLOBL("k23Q3EvenOdd", RODATA|NOPTR)
 	DATA(0, U64(0x0e0c0a0806040200))
 	DATA(8, U64(0x0f0d0b0907050301))
+	DATA(16, U64(0x0f0f0f0f0f0f0f0f))
+	DATA(24, U64(0x0f0f0f0f0f0f0f0f))
+	DATA(32, U64(0x2020202020202020))
+	DATA(40, U64(0x2020202020202020))
 	// k23Q3Word: eight VPSHUFB controls of 32 bytes; the m-th repeats word
 	// m of each 128-bit lane over that lane.
 	q3word := GLOBL("k23Q3Word", RODATA|NOPTR)
@@ -189,10 +206,9 @@ func q3KGemv() {
 	Load(Param("pf"), RDX)
 	k23Bcast(0x0303030303030303, 15, false)
 	k23Bcast(0x0404040404040404, 14, false)
-	k23Bcast(0x2020202020202020, 13, true)
+	k23Bcast(0x4040404040404040, 13, false)
 	VPCMPEQB(Y12, Y12, Y12)
-	k23Bcast(0x0f0f0f0f0f0f0f0f, 10, true)
-	VMOVDQU(q3eo, X9)
+	k23Bcast(0x3030303030303030, 10, false)
 
 	Label("q3growloop")
 	MOVQ(R9, RSI)
@@ -200,8 +216,7 @@ func q3KGemv() {
 	Load(Param("nb"), RCX)
 	VXORPS(Y7, Y7, Y7)
 
-	// The block's two prefetches are spread: one here, one between its
-	// halves.
+	// The block's two prefetches are spread: one here, one halfway.
 	Label("q3gloop")
 	PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1})
 
@@ -213,31 +228,63 @@ func q3KGemv() {
 	VMOVQ(Mem{Base: RSI, Disp: 96}, X1)
 	VPSRLW(U8(4), X1, X2)
 	VPUNPCKLQDQ(X2, X1, X1)
-	VPAND(X10, X1, X1)
+	VPAND(q3eo.Offset(16), X1, X1)
 	VPBROADCASTD(Mem{Base: RSI, Disp: 104}, X2)
 	VPSRLVD(q3shift, X2, X2)
 	VPAND(X15, X2, X2)
 	VPSLLD(U8(4), X2, X2)
 	VPOR(X2, X1, X1)
-	VPSUBB(X13, X1, X1)
-	VPSHUFB(X9, X1, X1)
+	VPSUBB(q3eo.Offset(32), X1, X1)
+	VPSHUFB(q3eo, X1, X1)
 	VPMOVSXBW(X1, Y11)
 
-	Comment("Y6 = ~hmask")
+	Comment("Y6 = ~hmask; Y0, Y9 = the two halves' 2-bit fields")
 	VPXOR(Mem{Base: RSI}, Y12, Y6)
-	VPXOR(Y8, Y8, Y8)
+	VMOVDQU(Mem{Base: RSI, Disp: 32}, Y0)
+	VMOVDQU(Mem{Base: RSI, Disp: 64}, Y9)
 
-	// hbit = 4h+j of the hmask byte goes to bit 2: a left shift by 2-hbit
-	// below 2, none at 2, a right shift by hbit-2 above.
-	for h := 0; h < 2; h++ {
-		if h == 1 {
+	for j := 0; j < 4; j++ {
+		if j == 2 {
 			PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64})
 		}
-		VMOVDQU(Mem{Base: RSI, Disp: 32 + 32*h}, Y0)
-		for j := 0; j < 4; j++ {
-			q3gStep(q3word, 4+128*h+32*j, 2*j, 4*h+j, Y11, 32*(4*h+j))
+		Comment("T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6")
+		t := Y2
+		switch j {
+		case 0:
+			VPSLLW(U8(2), Y6, Y2)
+		case 1:
+			VPADDB(Y6, Y6, Y2)
+		case 2:
+			t = Y6
+		case 3:
+			VPSRLW(U8(1), Y6, Y2)
 		}
+		// chunk (0,j): (Y0 >> 2j) & 3, minus 4 where T_j bit 2 is set
+		if j == 0 {
+			VPAND(Y15, Y0, Y1)
+		} else {
+			VPSRLW(U8(uint8(2*j)), Y0, Y1)
+			VPAND(Y15, Y1, Y1)
+		}
+		VPAND(Y14, t, Y3)
+		q3gMul(q3word, 4+32*j, 32*j, Y8, j == 0)
+		// chunk (1,j), 16 times over: the field at bits 4..5, 64 where
+		// T_j bit 6 is set
+		switch {
+		case j < 2:
+			VPSLLW(U8(uint8(4-2*j)), Y9, Y1)
+			VPAND(Y10, Y1, Y1)
+		case j == 2:
+			VPAND(Y10, Y9, Y1)
+		default:
+			VPSRLW(U8(2), Y9, Y1)
+			VPAND(Y10, Y1, Y1)
+		}
+		VPAND(Y13, t, Y3)
+		q3gMul(q3word, 4+128+32*j, 32*(4+j), Y5, j == 0)
 	}
+	VPSRAD(U8(4), Y5, Y5)
+	VPADDD(Y5, Y8, Y8)
 
 	Comment("acc += d * sumi, d = y.d * x.d in every lane")
 	VPBROADCASTW(Mem{Base: RSI, Disp: 108}, X4)
@@ -267,45 +314,22 @@ func q3KGemv() {
 	RET()
 }
 
-// q3gStep adds one 32-value chunk of a Q3_K half to the int32 lanes of Y8:
-// the 2-bit values (Y0 >> shift) & 3 minus 4 where bit hbit of the hmask
-// byte is clear (Y6 holds ~hmask; its bit hbit is moved to bit 2 by a
-// VPSLLW for hbit < 2 and a VPSRLW above, and kept by Y14 = 0x04 bytes),
-// times the Q8_K quants pairwise (two VPMADDUBSW, subtracted as ggml
-// does), then times the sub-block scales of sc picked by table row sh
-// (VPMADDWD).
-func q3gStep(shuf Mem, q8off, shift, hbit int, sc VecPhysical, sh int) {
-	if shift == 0 {
-		VPAND(Y15, Y0, Y1)
-	} else {
-		VPSRLW(U8(uint8(shift)), Y0, Y1)
-		VPAND(Y15, Y1, Y1)
-	}
-	switch {
-	case hbit == 1:
-		VPADDB(Y6, Y6, Y2) // a left shift by 1 off the shift ports
-		VPAND(Y14, Y2, Y2)
-	case hbit < 2:
-		VPSLLW(U8(uint8(2-hbit)), Y6, Y2)
-		VPAND(Y14, Y2, Y2)
-	case hbit == 2:
-		VPAND(Y14, Y6, Y2)
-	default:
-		VPSRLW(U8(uint8(hbit-2)), Y6, Y2)
-		VPAND(Y14, Y2, Y2)
-	}
-	q3gMul(shuf, q8off, sc, sh)
-}
-
-// q3gMul is the multiply-add half of q3gStep, the 2-bit values in Y1 and
-// the 4s to subtract in Y2.
-func q3gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
+// q3gMul adds one 32-value chunk's products to the int32 lanes of acc
+// (sets them when first): the 2-bit values in Y1 and the 4s to subtract
+// in Y3 (both possibly scaled alike) times the Q8_K quants pairwise (two
+// VPMADDUBSW, subtracted as ggml does), then times the sub-block scales
+// of Y11 picked by table row sh (VPMADDWD).
+func q3gMul(shuf Mem, q8off, sh int, acc VecPhysical, first bool) {
 	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y1, Y1)
-	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y2, Y2)
-	VPSUBW(Y2, Y1, Y1)
-	VPSHUFB(shuf.Offset(sh), sc, Y3)
-	VPMADDWD(Y3, Y1, Y1)
-	VPADDD(Y1, Y8, Y8)
+	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y3, Y3)
+	VPSUBW(Y3, Y1, Y1)
+	VPSHUFB(shuf.Offset(sh), Y11, Y4)
+	if first {
+		VPMADDWD(Y4, Y1, acc)
+		return
+	}
+	VPMADDWD(Y4, Y1, Y1)
+	VPADDD(Y1, acc, acc)
 }
 
 // Batched Q4_K x Q8_K in the arithmetic of llama.cpp's repacked
