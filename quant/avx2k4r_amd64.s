@@ -201,7 +201,6 @@ TEXT ·q3KGemvAVX2(SB), NOSPLIT, $0-56
 	MOVQ         $0x4040404040404040, AX
 	VMOVQ        AX, X13
 	VPBROADCASTQ X13, Y13
-	VPCMPEQB     Y12, Y12, Y12
 	MOVQ         $0x3030303030303030, AX
 	VMOVQ        AX, X10
 	VPBROADCASTQ X10, Y10
@@ -233,15 +232,15 @@ q3gloop:
 	VPSHUFB      k23Q3EvenOdd<>+0(SB), X1, X1
 	VPMOVSXBW    X1, Y11
 
-	// Y6 = ~hmask; Y0, Y9 = the two halves' 2-bit fields
-	VPXOR   (SI), Y12, Y6
+	// Y6 = hmask; Y0, Y9 = the two halves' 2-bit fields
+	VMOVDQU (SI), Y6
 	VMOVDQU 32(SI), Y0
 	VMOVDQU 64(SI), Y9
 
-	// T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6
+	// T_j (Y2): bit j of hmask at bit 2, bit 4+j at bit 6
 	VPSLLW     $0x02, Y6, Y2
 	VPAND      Y15, Y0, Y1
-	VPAND      Y14, Y2, Y3
+	VPANDN     Y14, Y2, Y3
 	VPMADDUBSW 4(DI), Y1, Y1
 	VPMADDUBSW 4(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -249,18 +248,18 @@ q3gloop:
 	VPMADDWD   Y4, Y1, Y8
 	VPSLLW     $0x04, Y9, Y1
 	VPAND      Y10, Y1, Y1
-	VPAND      Y13, Y2, Y3
+	VPANDN     Y13, Y2, Y3
 	VPMADDUBSW 132(DI), Y1, Y1
 	VPMADDUBSW 132(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
 	VPSHUFB    k23Q3Word<>+128(SB), Y11, Y4
 	VPMADDWD   Y4, Y1, Y5
 
-	// T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6
+	// T_j (Y2): bit j of hmask at bit 2, bit 4+j at bit 6
 	VPADDB     Y6, Y6, Y2
 	VPSRLW     $0x02, Y0, Y1
 	VPAND      Y15, Y1, Y1
-	VPAND      Y14, Y2, Y3
+	VPANDN     Y14, Y2, Y3
 	VPMADDUBSW 36(DI), Y1, Y1
 	VPMADDUBSW 36(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -269,7 +268,7 @@ q3gloop:
 	VPADDD     Y1, Y8, Y8
 	VPSLLW     $0x02, Y9, Y1
 	VPAND      Y10, Y1, Y1
-	VPAND      Y13, Y2, Y3
+	VPANDN     Y13, Y2, Y3
 	VPMADDUBSW 164(DI), Y1, Y1
 	VPMADDUBSW 164(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -278,10 +277,10 @@ q3gloop:
 	VPADDD     Y1, Y5, Y5
 	PREFETCHT0 64(SI)(DX*1)
 
-	// T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6
+	// T_j (Y2): bit j of hmask at bit 2, bit 4+j at bit 6
 	VPSRLW     $0x04, Y0, Y1
 	VPAND      Y15, Y1, Y1
-	VPAND      Y14, Y6, Y3
+	VPANDN     Y14, Y6, Y3
 	VPMADDUBSW 68(DI), Y1, Y1
 	VPMADDUBSW 68(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -289,7 +288,7 @@ q3gloop:
 	VPMADDWD   Y4, Y1, Y1
 	VPADDD     Y1, Y8, Y8
 	VPAND      Y10, Y9, Y1
-	VPAND      Y13, Y6, Y3
+	VPANDN     Y13, Y6, Y3
 	VPMADDUBSW 196(DI), Y1, Y1
 	VPMADDUBSW 196(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -297,11 +296,11 @@ q3gloop:
 	VPMADDWD   Y4, Y1, Y1
 	VPADDD     Y1, Y5, Y5
 
-	// T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6
+	// T_j (Y2): bit j of hmask at bit 2, bit 4+j at bit 6
 	VPSRLW     $0x01, Y6, Y2
 	VPSRLW     $0x06, Y0, Y1
 	VPAND      Y15, Y1, Y1
-	VPAND      Y14, Y2, Y3
+	VPANDN     Y14, Y2, Y3
 	VPMADDUBSW 100(DI), Y1, Y1
 	VPMADDUBSW 100(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1
@@ -310,7 +309,7 @@ q3gloop:
 	VPADDD     Y1, Y8, Y8
 	VPSRLW     $0x02, Y9, Y1
 	VPAND      Y10, Y1, Y1
-	VPAND      Y13, Y2, Y3
+	VPANDN     Y13, Y2, Y3
 	VPMADDUBSW 228(DI), Y1, Y1
 	VPMADDUBSW 228(DI), Y3, Y3
 	VPSUBW     Y3, Y1, Y1

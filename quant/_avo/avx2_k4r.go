@@ -161,10 +161,10 @@ func q2gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 // q3KGemv emits q3KGemvAVX2.
 //
 // A block's eight 32-value chunks (half h, 2-bit field j) are taken a j at
-// a time, both halves together, so that one shift of ~hmask (T_j: its bit
+// a time, both halves together, so that one shift of hmask (T_j: its bit
 // j at bit 2, and so bit 4+j at bit 6) serves both: chunk (0,j) keeps
-// T_j & 0x04 and its 2-bit values at the bottom, as ggml does; chunk (1,j)
-// keeps T_j & 0x40 and its 2-bit values at bits 4..5, i.e. everything 16
+// ~T_j & 0x04 (VPANDN) and its 2-bit values at the bottom, as ggml does;
+// chunk (1,j) keeps ~T_j & 0x40 and its 2-bit values at bits 4..5, i.e. everything 16
 // times over. Its pair sums 16*(q·a - 4·a·[h clear]) lie in [-16256,
 // 16384] and its VPMADDUBSW halves in [-16384, 16384], so nothing
 // saturates; the half-1 products go to their own int32 lanes (Y5), which
@@ -207,7 +207,6 @@ func q3KGemv() {
 	k23Bcast(0x0303030303030303, 15, false)
 	k23Bcast(0x0404040404040404, 14, false)
 	k23Bcast(0x4040404040404040, 13, false)
-	VPCMPEQB(Y12, Y12, Y12)
 	k23Bcast(0x3030303030303030, 10, false)
 
 	Label("q3growloop")
@@ -238,8 +237,8 @@ func q3KGemv() {
 	VPSHUFB(q3eo, X1, X1)
 	VPMOVSXBW(X1, Y11)
 
-	Comment("Y6 = ~hmask; Y0, Y9 = the two halves' 2-bit fields")
-	VPXOR(Mem{Base: RSI}, Y12, Y6)
+	Comment("Y6 = hmask; Y0, Y9 = the two halves' 2-bit fields")
+	VMOVDQU(Mem{Base: RSI}, Y6)
 	VMOVDQU(Mem{Base: RSI, Disp: 32}, Y0)
 	VMOVDQU(Mem{Base: RSI, Disp: 64}, Y9)
 
@@ -247,7 +246,7 @@ func q3KGemv() {
 		if j == 2 {
 			PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64})
 		}
-		Comment("T_j (Y2): bit j of ~hmask at bit 2, bit 4+j at bit 6")
+		Comment("T_j (Y2): bit j of hmask at bit 2, bit 4+j at bit 6")
 		t := Y2
 		switch j {
 		case 0:
@@ -266,7 +265,7 @@ func q3KGemv() {
 			VPSRLW(U8(uint8(2*j)), Y0, Y1)
 			VPAND(Y15, Y1, Y1)
 		}
-		VPAND(Y14, t, Y3)
+		VPANDN(Y14, t, Y3)
 		q3gMul(q3word, 4+32*j, 32*j, Y8, j == 0)
 		// chunk (1,j), 16 times over: the field at bits 4..5, 64 where
 		// T_j bit 6 is set
@@ -280,7 +279,7 @@ func q3KGemv() {
 			VPSRLW(U8(2), Y9, Y1)
 			VPAND(Y10, Y1, Y1)
 		}
-		VPAND(Y13, t, Y3)
+		VPANDN(Y13, t, Y3)
 		q3gMul(q3word, 4+128+32*j, 32*(4+j), Y5, j == 0)
 	}
 	VPSRAD(U8(4), Y5, Y5)
