@@ -164,8 +164,8 @@ func q2gMul(shuf Mem, q8off int, sc VecPhysical, sh int) {
 // a time, both halves together, so that one shift of hmask (T_j: its bit
 // j at bit 2, and so bit 4+j at bit 6) serves both: chunk (0,j) keeps
 // ~T_j & 0x04 (VPANDN) and its 2-bit values at the bottom, as ggml does;
-// chunk (1,j) keeps ~T_j & 0x40 and its 2-bit values at bits 4..5, i.e. everything 16
-// times over. Its pair sums 16*(q·a - 4·a·[h clear]) lie in [-16256,
+// chunk (1,j) keeps ~T_j & 0x40 and its 2-bit values at bits 4..5, i.e.
+// everything 16 times over. Its pair sums 16*(q·a - 4·a·[h clear]) lie in [-16256,
 // 16384] and its VPMADDUBSW halves in [-16384, 16384], so nothing
 // saturates; the half-1 products go to their own int32 lanes (Y5), which
 // are exact multiples of 16 and are shifted back (VPSRAD 4) before they
@@ -258,7 +258,7 @@ func q3KGemv() {
 		case 3:
 			VPSRLW(U8(1), Y6, Y2)
 		}
-		// chunk (0,j): (Y0 >> 2j) & 3, minus 4 where T_j bit 2 is set
+		// chunk (0,j): (Y0 >> 2j) & 3, minus 4 where T_j bit 2 is clear
 		if j == 0 {
 			VPAND(Y15, Y0, Y1)
 		} else {
@@ -268,7 +268,7 @@ func q3KGemv() {
 		VPANDN(Y14, t, Y3)
 		q3gMul(q3word, 4+32*j, 32*j, Y8, j == 0)
 		// chunk (1,j), 16 times over: the field at bits 4..5, 64 where
-		// T_j bit 6 is set
+		// T_j bit 6 is clear
 		switch {
 		case j < 2:
 			VPSLLW(U8(uint8(4-2*j)), Y9, Y1)
