@@ -1,6 +1,10 @@
 package quant
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/hearthllm/hearth/gguf"
+)
 
 // f16GemmKernel names the kernels matMulF16AVX2 runs: a name, not a func
 // value, so that the calls stay direct and the buffers on the stack.
@@ -101,7 +105,12 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 						dotF16x4x3WAVX2(x, rowBytes, y, 4*f16GemmChunk, kn, ac)
 					}
 					if last {
-						f16StoreSums(dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, rows, r, &sums)
+						for k := 0; k < 4; k++ {
+							for c := 0; c < rows; c++ {
+								out[c] = sums[4*c+k]
+							}
+							floatTails(gguf.TypeF16, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r+k, out[:rows])
+						}
 					}
 				}
 				if quads == t1 {
@@ -127,38 +136,12 @@ func matMulF16AVX2(kern f16GemmKernel, dst []float32, ldDst int, w []byte, rowBy
 						continue
 					}
 					reduceF32x3AVX2(&acc[r-t0][0], &out[0])
-					for c := 0; c < rows; c++ {
-						v := out[c]
-						if np < n {
-							v = f16TailAVX2(v, asU16(w[r*rowBytes:r*rowBytes+2*n]), asU16(a[(i0+c)*aRowBytes:(i0+c)*aRowBytes+2*n]), np)
-						}
-						dst[(i0+c)*ldDst+r] = v
-					}
+					floatTails(gguf.TypeF16, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, out[:rows])
 				}
 			}
 		}
 	}
 	return m
-}
-
-// f16StoreSums stores the sums of weight rows r..r+3 with activation rows
-// i0..i0+rows-1 (sums[4c+k]: weight row r+k, activation row i0+c) in dst,
-// first adding the products past the last whole 32-element block (as ggml
-// does) where n has them.
-func f16StoreSums(dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, rows, r int, sums *[4 * floatBatchRows]float32) {
-	np := n &^ 31
-	for c := 0; c < rows; c++ {
-		d := dst[(i0+c)*ldDst+r : (i0+c)*ldDst+r+4]
-		s := sums[4*c : 4*c+4]
-		if np == n {
-			copy(d, s)
-			continue
-		}
-		ar := asU16(a[(i0+c)*aRowBytes : (i0+c)*aRowBytes+2*n])
-		for k := range d {
-			d[k] = f16TailAVX2(s[k], asU16(w[(r+k)*rowBytes:(r+k)*rowBytes+2*n]), ar, np)
-		}
-	}
 }
 
 // dotF16WGo is the contract of the kernels on widened activations in Go

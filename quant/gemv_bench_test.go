@@ -127,9 +127,16 @@ func BenchmarkGemvQ4KDRAM(b *testing.B) {
 }
 
 // splitRows runs gemv over rows [0, rows) split in threads contiguous
-// parts on as many goroutines, each part in calls of at most piece rows
-// (decode's scheduling hands out pieces), and waits for them.
+// parts on as many goroutines (one thread: on the caller's), each part in
+// calls of at most piece rows (decode's scheduling hands out pieces), and
+// waits for them.
 func splitRows(rows, threads, piece int, gemv func(r0, r1 int)) {
+	if threads == 1 {
+		for r := 0; r < rows; r += piece {
+			gemv(r, min(r+piece, rows))
+		}
+		return
+	}
 	var wg sync.WaitGroup
 	for t := 0; t < threads; t++ {
 		wg.Go(func() {

@@ -208,13 +208,7 @@ func BenchmarkGemvQ3K(b *testing.B) {
 				best := time.Duration(math.MaxInt64)
 				for b.Loop() {
 					t0 := time.Now()
-					if threads == 1 {
-						for r := 0; r < rows; r += 256 {
-							gemv(r, min(r+256, rows))
-						}
-					} else {
-						splitRows(rows, threads, 256, gemv)
-					}
+					splitRows(rows, threads, 256, gemv)
 					best = min(best, time.Since(t0))
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*nb)*float64(threads), "ns/rowSB")

@@ -309,7 +309,7 @@ func matMulFloatAVX2(t gguf.TensorType, k4 f16x4Kernel, dst []float32, ldDst int
 			}
 			for r := t0; r < t1; r++ {
 				reduceF32x3AVX2(&acc[r-t0][0], &out[0])
-				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, out[:])
 			}
 		}
 	}
@@ -374,16 +374,17 @@ func matMulFloatWholeAVX2(t gguf.TensorType, dst []float32, ldDst int, w []byte,
 				} else {
 					dotF16x3FullAVX2(&asU16(w[r*rowBytes:])[0], &asU16(a[i0*aRowBytes:])[0], aRowBytes, np, &out[0])
 				}
-				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, &out)
+				floatTails(t, dst, ldDst, w, rowBytes, n, a, aRowBytes, i0, r, out[:])
 			}
 		}
 	}
 }
 
 // floatTails adds the products past the last whole 32-element block to the
-// reduced sums out of weight row r with activation rows i0.. (as ggml
-// does) and stores them in dst; with no such products the sums are final.
-func floatTails(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, r int, out *[floatBatchRows]float32) {
+// reduced sums out of weight row r with activation rows i0.. (one a sum,
+// as ggml does) and stores them in dst; with no such products the sums are
+// final.
+func floatTails(t gguf.TensorType, dst []float32, ldDst int, w []byte, rowBytes, n int, a []byte, aRowBytes, i0, r int, out []float32) {
 	np := n &^ 31
 	for j, v := range out {
 		if np < n {
