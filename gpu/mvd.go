@@ -100,6 +100,10 @@ type mvdTuning struct {
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 }
 
+// mvdBigRows is where XQV takes a product as the output projection (the
+// vocabulary's rows): 32 rows a workgroup, and Q6_K as XQV by default.
+const mvdBigRows = 16384
+
 // xqv6Rule says which Q6_K products run as XQV: on an H100 the output
 // product (32000 rows) took 55.7 µs that way against 74.6 in XCH's
 // chunks, while the 256-row V products (20.1 against 17.4) and ffn_down
@@ -107,14 +111,14 @@ type mvdTuning struct {
 type xqv6Rule int
 
 const (
-	xqv6Output xqv6Rule = iota // products of 16384 rows or more (default)
+	xqv6Output xqv6Rule = iota // products of mvdBigRows rows or more (default)
 	xqv6Never
 	xqv6All
 )
 
 // takes tells whether a Q6_K product of rows output rows runs as XQV.
 func (x xqv6Rule) takes(rows int) bool {
-	return x == xqv6All || x == xqv6Output && rows >= 16384
+	return x == xqv6All || x == xqv6Output && rows >= mvdBigRows
 }
 
 // readMVDTuning parses the switches from the environment.
@@ -413,7 +417,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	case defs["XCH"] && (typ == gguf.TypeQ8_0 || typ == gguf.TypeQ6_K && r.tune.xqv6.takes(outRows)) && r.tune.xqv > 0:
 		// a thread per lane of ggml's 8, chains in registers (XQV)
 		tpr, rpw = 8, r.tune.xqv
-		if outRows >= 16384 {
+		if outRows >= mvdBigRows {
 			// the output product: fewer workgroups repeating the prep
 			// (32000 rows: 54 µs at 32 rows a workgroup, 66.5 at 16)
 			rpw = 32
