@@ -333,7 +333,13 @@ func (b *Backend) build(m *engine.Model) error {
 	// Decode (and the batch's last-token output) uses the fused kernel
 	// (mvd.go) where it fits: no actq or rmsnorm dispatch, and with rope
 	// set the QKV product also applies RoPE and writes the KV cache.
-	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool, rope *ropeSpec) error {
+	//
+	// Decode: prep, when not nil, is the row the previous residual product
+	// prepared for these products (they load it instead of preparing it
+	// themselves, where its format is theirs); tail, when not nil, makes
+	// this residual product prepare the next group's row (planTail).
+	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool, rope *ropeSpec,
+		prep, tail *tailSpec) error {
 		seen := map[gguf.TensorType]*wgpu.Buffer{}
 		normed := false
 		for _, m := range mvs {
@@ -347,6 +353,10 @@ func (b *Backend) build(m *engine.Model) error {
 			}
 			if m.tt == 1 && r.mvdOK(cols, vdt) {
 				m.x, m.norm, m.eps = src, g, c.RMSEps
+				if f, e := r.prepFmtOf(m.w.typ, mvOutRows(m), rope); e == nil && prep != nil && g != nil && f == prep.fmt && cols == prep.cols {
+					m.x, m.prep = prep.out, prep
+				}
+				m.tail = tail
 				ds, e := r.mvd(b.step, m, vdt, rope)
 				if e != nil {
 					return e
@@ -356,6 +366,9 @@ func (b *Backend) build(m *engine.Model) error {
 			}
 			if rope != nil {
 				return fmt.Errorf("%s: fused RoPE without the fused kernel", label)
+			}
+			if tail != nil {
+				return fmt.Errorf("%s: a prepared row without the fused kernel", label)
 			}
 			switch {
 			case vdt == gguf.TypeF32 && g == nil:
@@ -395,37 +408,75 @@ func (b *Backend) build(m *engine.Model) error {
 		return nil
 	}
 
+	// the norms' weights first: a residual product prepares the next
+	// layer's normalized row
+	gAttns := make([]*wgpu.Buffer, len(m.Layers))
+	gFFNs := make([]*wgpu.Buffer, len(m.Layers))
+	for li, l := range m.Layers {
+		for _, n := range []struct {
+			t   engine.Tensor
+			dst **wgpu.Buffer
+		}{{l.AttnNorm, &gAttns[li]}, {l.FFNNorm, &gFFNs[li]}} {
+			v, e := vector(n.t)
+			if e != nil {
+				return e
+			}
+			if *n.dst, e = r.upload(n.t.Name, v); e != nil {
+				return e
+			}
+		}
+	}
+	outNorm, err := vector(m.OutputNorm)
+	if err != nil {
+		return err
+	}
+	gOut, err := r.upload("output_norm", outNorm)
+	if err != nil {
+		return err
+	}
+	// prepared rows (decode, mvd.go tailSpec): one row and one counter
+	// serve every pair, which run one after the other
+	var prepOut, prepCnt *wgpu.Buffer
+	if !r.tune.noTail {
+		prepOut = buf("prepared row", 4*prepWords(c.NEmbd), 0)
+		prepCnt = buf("prepared row count", 4, 0)
+		if err != nil {
+			return err
+		}
+	}
+	// planTail returns the prepared row a residual product w of cols
+	// columns can make for products cs normalized with g, or nil
+	planTail := func(w *weight, cols int, g *wgpu.Buffer, cs []prodShape) *tailSpec {
+		if prepOut == nil || r.tune.diag != "" || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 {
+			return nil
+		}
+		f, e := r.prepFmtOf(w.typ, c.NEmbd, nil)
+		if e != nil || !r.mvdOK(cols, f.vdt) || !r.mvdOK(c.NEmbd, f.vdt) {
+			return nil
+		}
+		for _, p := range cs {
+			if pf, e := r.prepFmtOf(p.typ, p.outRows, p.rope); e != nil || pf != f {
+				return nil
+			}
+		}
+		return &tailSpec{fmt: f, cols: c.NEmbd, g: g, eps: c.RMSEps, out: prepOut, cnt: prepCnt}
+	}
+	ropeDims := &ropeSpec{qDim: qDim, kvDim: kvDim} // the QKV products' shape, for planTail
+	var pend *tailSpec                              // decode: the row the last ffn_down prepared
+
 	for li, l := range m.Layers {
 		name := func(s string) string { return fmt.Sprintf("blk.%d.%s", li, s) }
-		attnNorm, e := vector(l.AttnNorm)
-		if e != nil {
-			return e
-		}
-		ffnNorm, e := vector(l.FFNNorm)
-		if e != nil {
-			return e
-		}
-		gAttn, e := r.upload(name("attn_norm"), attnNorm)
-		if e != nil {
-			return e
-		}
-		gFFN, e := r.upload(name("ffn_norm"), ffnNorm)
-		if e != nil {
-			return e
-		}
+		gAttn, gFFN := gAttns[li], gFFNs[li]
 		// Q, K and V in as few weights as their types allow (runs of one type)
 		var qkvMVs []mv
 		qkvFused := true // decode: RoPE and the KV write in the QKV product
-		for i, off, ts := 0, 0, []engine.Tensor{l.Wq, l.Wk, l.Wv}; i < len(ts); {
-			j := i + 1
-			for j < len(ts) && ts[j].Type == ts[i].Type {
-				j++
-			}
+		off := 0
+		for _, run := range qkvRuns(l) {
 			label := name("attn_qkv")
-			if j-i < len(ts) {
-				label = ts[i].Name
+			if len(run) < 3 {
+				label = run[0].Name
 			}
-			w, e := r.uploadWeight(label, 0, ts[i:j]...)
+			w, e := r.uploadWeight(label, 0, run...)
 			if e != nil {
 				return e
 			}
@@ -437,10 +488,9 @@ func (b *Backend) build(m *engine.Model) error {
 				qkvFused = false
 			}
 			qkvMVs = append(qkvMVs, mv{w: w, y: qkv, yOff: off, yStride: qkvStride, mode: modeStore})
-			for _, t := range ts[i:j] {
+			for _, t := range run {
 				off += t.Rows
 			}
-			i = j
 		}
 		kc, e := r.buffer(name("k cache"), 4*b.nCtx*kvDim, 0)
 		if e != nil {
@@ -492,13 +542,36 @@ func (b *Backend) build(m *engine.Model) error {
 			return e
 		}
 		rope := &ropeSpec{kc: kc, vc: vc, cs: cs, headDim: c.HeadDim, ropeDim: c.RopeDim, qDim: qDim, kvDim: kvDim}
+		// what this layer's residual products prepare (decode): ffn_norm's
+		// row for the FFN, and the next layer's attn_norm row for its
+		// Q, K and V (or output_norm's for the output)
+		ffnTail := planTail(wo, qDim, gFFN, []prodShape{{l.WGate.Type, c.NFF, nil}, {l.WUp.Type, c.NFF, nil}})
+		var downTail *tailSpec
+		if li+1 < len(m.Layers) {
+			var cs []prodShape
+			for _, run := range qkvRuns(m.Layers[li+1]) {
+				n := 0
+				for _, t := range run {
+					n += t.Rows
+				}
+				cs = append(cs, prodShape{run[0].Type, n, ropeDims})
+			}
+			downTail = planTail(down, c.NFF, gAttns[li+1], cs)
+		} else {
+			downTail = planTail(down, c.NFF, gOut, []prodShape{{m.Output.Type, c.NVocab, nil}})
+		}
 		for _, p := range progs {
 			fuse := p.tt == 1 && qkvFused
 			var rs *ropeSpec
 			if fuse {
 				rs = rope
 			}
-			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false, rs); e != nil {
+			var prep, tail1, tail2 *tailSpec
+			if p.tt == 1 {
+				prep, tail1, tail2 = pend, ffnTail, downTail
+				pend = downTail
+			}
+			if e := group(p, name("attn"), x, c.NEmbd, gAttn, qkvMVs, false, rs, prep, nil); e != nil {
 				return e
 			}
 			if !fuse {
@@ -519,24 +592,16 @@ func (b *Backend) build(m *engine.Model) error {
 				}
 				*p.ds = append(*p.ds, ad)
 			}
-			if e := group(p, name("attn_output"), woSrc, qDim, nil, []mv{woMV}, false, nil); e != nil {
+			if e := group(p, name("attn_output"), woSrc, qDim, nil, []mv{woMV}, false, nil, nil, tail1); e != nil {
 				return e
 			}
-			if e := group(p, name("ffn"), x, c.NEmbd, gFFN, ffnMVs, false, nil); e != nil {
+			if e := group(p, name("ffn"), x, c.NEmbd, gFFN, ffnMVs, false, nil, tail1, nil); e != nil {
 				return e
 			}
-			if e := group(p, name("ffn_down"), ff, c.NFF, nil, []mv{{w: down, y: x, yStride: c.NEmbd, mode: modeAdd}}, false, nil); e != nil {
+			if e := group(p, name("ffn_down"), ff, c.NFF, nil, []mv{{w: down, y: x, yStride: c.NEmbd, mode: modeAdd}}, false, nil, nil, tail2); e != nil {
 				return e
 			}
 		}
-	}
-	outNorm, err := vector(m.OutputNorm)
-	if err != nil {
-		return err
-	}
-	gOut, err := r.upload("output_norm", outNorm)
-	if err != nil {
-		return err
 	}
 	out, err := r.uploadWeight("output", 0, m.Output)
 	if err != nil {
@@ -560,12 +625,32 @@ func (b *Backend) build(m *engine.Model) error {
 	}
 	for _, p := range progs {
 		// the output only needs the last token
-		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true, nil); e != nil {
+		var prep *tailSpec
+		if p.tt == 1 {
+			prep = pend
+		}
+		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true, nil, prep, nil); e != nil {
 			return e
 		}
 		*p.ds = append(*p.ds, dispatch{label: "argmax", pipe: argP, bg: argBG, x: 1, y: 1})
 	}
 	return nil
+}
+
+// qkvRuns splits a layer's Q, K and V weights into runs of one type: the
+// fewest weights the QKV product can take.
+func qkvRuns(l engine.Layer) [][]engine.Tensor {
+	ts := []engine.Tensor{l.Wq, l.Wk, l.Wv}
+	var runs [][]engine.Tensor
+	for i := 0; i < len(ts); {
+		j := i + 1
+		for j < len(ts) && ts[j].Type == ts[i].Type {
+			j++
+		}
+		runs = append(runs, ts[i:j])
+		i = j
+	}
+	return runs
 }
 
 // vecDotType is the type the CPU rounds activations to before a product

@@ -195,6 +195,22 @@ func checkDecode(t *testing.T, name string) {
 			t.Logf("KNOWN MISMATCH: %s: batched prefill compared with tolerance %g instead of 1e-2 (%s, see knownMismatch)", name, tolPre, k.why)
 		}
 	}
+	// every model here has a residual row of a multiple of 32 and one
+	// vec-dot type through a layer, so every residual product prepares the
+	// next products' row (mvd.go tailSpec) and those load it
+	tails, prepd := 0, 0
+	for _, d := range g.decode {
+		if strings.HasSuffix(d.label, " tail") {
+			tails++
+		}
+		if strings.HasSuffix(d.label, " prepd") {
+			prepd++
+		}
+	}
+	if os.Getenv(mvdTailEnv) != "0" {
+		require.Equalf(t, 2*len(m.Layers), tails, "%s: residual products with a tail", name)
+		require.GreaterOrEqualf(t, prepd, tails, "%s: products that load a prepared row", name)
+	}
 	path := tokenPath(24, m.NVocab)
 	lg := make([]float32, m.NVocab)
 	lc := make([]float32, m.NVocab)
@@ -213,7 +229,8 @@ func checkDecode(t *testing.T, name string) {
 	require.NoError(t, g.Eval(ctx, path, 0, lg))
 	d, at := maxAbsDiff(lg, lc)
 	require.LessOrEqualf(t, d, tolPre, "batched prefill: max |logit diff| %g at %d", d, at)
-	t.Logf("%s: worst max|diff| over %d steps: %.3g, batched prefill %.3g; %d dispatches/token", name, len(path), worstAll, d, g.Dispatches)
+	t.Logf("%s: worst max|diff| over %d steps: %.3g, batched prefill %.3g; %d dispatches/token, %d prepared rows, %d products load one",
+		name, len(path), worstAll, d, g.Dispatches, tails, prepd)
 }
 
 // TestGreedyStories compares 64 greedy tokens of stories260K: GPU argmax on

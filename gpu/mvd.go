@@ -59,6 +59,10 @@ const mvdWG = 256
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them;
+//   - HEARTH_GPU_MVD_TAIL=0: every decode product prepares its own input
+//     row in every workgroup, instead of the residual products' last
+//     workgroup preparing the next product's row once (prepared rows,
+//     mvd.wgsl TAIL/PREPD; results unchanged);
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
@@ -77,6 +81,7 @@ const (
 	mvdXQVEnv    = "HEARTH_GPU_MVD_XQV"
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
+	mvdTailEnv   = "HEARTH_GPU_MVD_TAIL"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -98,6 +103,7 @@ type mvdTuning struct {
 	xqv6      xqv6Rule
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
+	noTail    bool   // no prepared rows (HEARTH_GPU_MVD_TAIL=0)
 }
 
 // mvdBigRows is where XQV takes a product as the output projection (the
@@ -128,6 +134,7 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
+	t.noTail = os.Getenv(mvdTailEnv) == "0"
 	// a thread a lane with 16 rows a workgroup decoded Q8_0 at 458-460
 	// t/s on an H100 where XCH's chunks gave 370 (32 rows 442-445, 8 rows
 	// 251)
@@ -253,6 +260,72 @@ func mvdExact(typ gguf.TensorType, rows8 bool) (string, map[string]bool) {
 	return "", nil
 }
 
+// mvdExactFor returns mvdExact's kernel for a product of typ weights with
+// outRows output rows (rope: the QKV product with RoPE) whose input is
+// rounded to vdt, or "" where the fused kernel sums in another order.
+func (r *resources) mvdExactFor(typ, vdt gguf.TensorType, outRows int, rope *ropeSpec) (string, map[string]bool) {
+	if r.tune.inexact {
+		return "", nil
+	}
+	rows8 := outRows%8 == 0 && (rope == nil || (rope.qDim%8 == 0 && rope.kvDim%8 == 0))
+	xfile, xdefs := mvdExact(typ, rows8)
+	q8 := vdt == gguf.TypeQ8_0 || vdt == gguf.TypeQ8_1 || vdt == gguf.TypeQ8_K
+	if xdefs["XCH"] && !q8 || xdefs["EXACTF"] && q8 {
+		return "", nil // not the CPU's vec-dot type for typ
+	}
+	return xfile, xdefs
+}
+
+// prepFmt is what the fused kernel's activation prep leaves for the
+// product: the input rounded to vdt, as integer quants and scales (exact)
+// or as rounded values.
+type prepFmt struct {
+	vdt   gguf.TensorType
+	exact bool
+}
+
+// tailSpec is a prepared row (mvd.wgsl TAIL, PREPD): the residual product
+// that carries it prepares, in its last workgroup, the input of the next
+// products, which all take fmt and normalize cols columns with g and eps;
+// out holds the row (cols*9/8 words), cnt the workgroup count (one word,
+// zero between dispatches).
+type tailSpec struct {
+	fmt      prepFmt
+	cols     int
+	g        *wgpu.Buffer
+	eps      float32
+	out, cnt *wgpu.Buffer
+}
+
+// prepFmtOf is the prepared row a product of typ weights with outRows
+// output rows (rope: the QKV product) takes.
+func (r *resources) prepFmtOf(typ gguf.TensorType, outRows int, rope *ropeSpec) (prepFmt, error) {
+	vdt, err := vecDotType(typ)
+	if err != nil {
+		return prepFmt{}, err
+	}
+	xfile, _ := r.mvdExactFor(typ, vdt, outRows, rope)
+	return prepFmt{vdt, xfile != ""}, nil
+}
+
+// prodShape is what decides a product's prepFmt.
+type prodShape struct {
+	typ     gguf.TensorType
+	outRows int
+	rope    *ropeSpec
+}
+
+// mvOutRows is m's number of output rows (SwiGLU: half its weight rows).
+func mvOutRows(m mv) int {
+	if m.mode == modeSwiGLU {
+		return m.w.rows / 2
+	}
+	return m.w.rows
+}
+
+// prepWords is the size of a prepared row of cols columns in 32-bit words.
+func prepWords(cols int) int { return cols + cols/8 }
+
 // mvdExactLDS bounds the workgroup memory the exact products add to
 // mvdLDS: a chunk of 4 tasks a thread (SwiGLU: 2 of each row) of at most 2
 // ints each (xci) and at most 1 float each (xcf), or XSB's job sums (sbi:
@@ -352,19 +425,21 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	case gguf.TypeBF16:
 		defs["BF16"] = true
 	}
-	outRows := m.w.rows
-	if m.mode == modeSwiGLU {
-		outRows /= 2
-	}
-	rows8 := outRows%8 == 0 && (rope == nil || (rope.qDim%8 == 0 && rope.kvDim%8 == 0))
-	xfile, xdefs := "", map[string]bool(nil)
-	if !r.tune.inexact {
-		xfile, xdefs = mvdExact(typ, rows8)
-		if xdefs["XCH"] && !defs["Q8"] || xdefs["EXACTF"] && defs["Q8"] {
-			xfile, xdefs = "", nil // not the CPU's vec-dot type for typ
-		}
-	}
+	outRows := mvOutRows(m)
+	xfile, xdefs := r.mvdExactFor(typ, vdt, outRows, rope)
 	exact := xfile != ""
+	if m.prep != nil && (m.prep.fmt != prepFmt{vdt, exact} || m.w.cols != m.prep.cols || m.norm == nil) {
+		return nil, fmt.Errorf("gpu: %s: the prepared row does not fit this product", m.w.name)
+	}
+	if t := m.tail; t != nil {
+		if t.fmt != (prepFmt{vdt, exact}) || mode != modeAdd || m.w.cols < t.cols ||
+			len(m.w.chunks) != 1 || r.tune.diag != "" || t.cols%32 != 0 {
+			return nil, fmt.Errorf("gpu: %s: cannot prepare the next row here", m.w.name)
+		}
+		defs["TAIL"], defs["GB"] = true, true
+	}
+	defs["PREPD"] = m.prep != nil
+	defs["GB"] = defs["GB"] || defs["NORM"]
 	w4, fast := mvdFast[typ]
 	switch typ {
 	case gguf.TypeF16:
@@ -434,6 +509,8 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	dg := r.tune.diag
 	defs["PNORM"] = defs["NORM"] && dg != "nonorm" && dg != "noprep"
 	defs["PQ8"] = defs["Q8"] && dg != "noq8" && dg != "noprep"
+	defs["NPH"] = defs["PNORM"] || defs["TAIL"] // rms_inv, norm_at
+	defs["QPH"] = defs["PQ8"] || defs["TAIL"] && defs["Q8"]
 	// the prep's 1/rms from one thread, the norm weights loaded early
 	// (measured on an H100: Q4_K_M decode +4.7 %, Q4_0 +3.4 %)
 	defs["INV1"] = r.tune.noPrep&1 == 0
@@ -472,6 +549,9 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	if r.tune.pf > 0 {
 		defs["PF"], consts["PF"] = true, r.tune.pf
+	}
+	if t := m.tail; t != nil {
+		consts["TXC"] = t.cols
 	}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {
@@ -519,8 +599,8 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			src += unitDot(s)
 		}
 	}
-	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v exact=%v", typ, vdt, mode, m.norm != nil, m.last, m.comb != nil,
-		tpr, rpw, defs["PK"], exact)
+	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v exact=%v tail=%v prepd=%v", typ, vdt, mode,
+		m.norm != nil, m.last, m.comb != nil, tpr, rpw, defs["PK"], exact, defs["TAIL"], defs["PREPD"])
 	p, err := r.pipeline(label, src)
 	if err != nil {
 		return nil, err
@@ -541,14 +621,21 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			}
 			rw = [4]uint32{uint32(rope.headDim), uint32(rope.ropeDim), uint32(rope.qDim), uint32(rope.kvDim)}
 		}
+		eps := m.eps
+		if m.tail != nil {
+			eps = m.tail.eps // the next product's norm
+		}
 		u, err := r.uniform(m.w.name+" params", uint32(rows), uint32(m.w.cols), uint32(m.w.rowBytes),
-			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), f32w(m.eps), 0 /* pad: mvd_pf.wgsl's pf_sink needs 0 */, rw[0], rw[1], rw[2], rw[3])
+			uint32(m.yOff+c.row0), uint32(m.yStride), uint32(half), f32w(eps), 0 /* pad: mvd_pf.wgsl's pf_sink needs 0 */, rw[0], rw[1], rw[2], rw[3])
 		if err != nil {
 			return nil, err
 		}
 		bufs := []*wgpu.Buffer{c.buf, m.x, m.y, u, step}
 		if m.norm != nil {
 			bufs = append(bufs, m.norm)
+		}
+		if t := m.tail; t != nil {
+			bufs = append(bufs, t.g, t.out, t.cnt)
 		}
 		if rope != nil {
 			bufs = append(bufs, rope.kc, rope.vc, rope.cs)
@@ -558,7 +645,17 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			return nil, err
 		}
 		gx, gy := grid((rows + rpw - 1) / rpw)
-		out = append(out, dispatch{label: m.w.name + " mvd " + mode, pipe: p, bg: bg, x: gx, y: gy})
+		if m.tail != nil && gy != 1 {
+			return nil, fmt.Errorf("gpu: %s: too many workgroups for the prepared row", m.w.name)
+		}
+		dl := m.w.name + " mvd " + mode
+		if m.tail != nil {
+			dl += " tail" // prepares the next products' row
+		}
+		if m.prep != nil {
+			dl += " prepd" // loads its row from the last tail
+		}
+		out = append(out, dispatch{label: dl, pipe: p, bg: bg, x: gx, y: gy})
 	}
 	return out, nil
 }

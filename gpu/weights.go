@@ -101,6 +101,8 @@ type mv struct {
 	last    bool      // only the batch's last token
 	tt      int       // tokens per pass: 1 for decode
 	comb    *combSpec // decode: x holds split attention partials to merge (mvd.go)
+	tail    *tailSpec // decode (ADD): the last workgroup prepares the next products' row
+	prep    *tailSpec // decode: x is this prepared row (norm stays bound)
 }
 
 // matvec builds the dispatches of m, one per weight chunk.

@@ -10,6 +10,13 @@
 // (rows r and r+half: y = silu(g) * u) and ROPE (the fused QKV product:
 // RoPE on Q and K rows in pairs, Q stored to Y, K and V written to this
 // layer's caches at the token's position).
+//
+// Prepared rows (decode): a residual product (ADD) with TAIL counts its
+// finished workgroups, and the last one runs the next product's prep over
+// the whole new residual row (its RMSNorm weights at G, TXC columns) and
+// writes the result to PO; that product (PREPD) then loads its input from
+// there instead of preparing it in every workgroup. Both sides round to
+// the same vec-dot type the same way, so the values are the same bits.
 
 struct MVD {
     rows: u32,       // output rows in this dispatch
@@ -31,12 +38,28 @@ struct MVD {
 //#else
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 //#endif
+//#if PREPD
+// the prepared row (prep_load): values, then block scales d (Q8), the
+// CPU's Q8_1 sums, the Q8_K sums per 16, as bits
+@group(0) @binding(1) var<storage, read> X: array<u32>;
+//#else
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+//#endif
+//#if TAIL
+// the residual row, through atomics: the tail reads what the other
+// workgroups wrote, past any stale cache line
+@group(0) @binding(2) var<storage, read_write> Y: array<atomic<u32>>;
+//#else
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+//#endif
 @group(0) @binding(3) var<uniform> P: MVD;
 @group(0) @binding(4) var<storage, read> S: Step;
-//#if NORM
+//#if GB
 @group(0) @binding(5) var<storage, read> G: array<f32>;
+//#endif
+//#if TAIL
+@group(0) @binding(6) var<storage, read_write> PO: array<u32>;
+@group(0) @binding(7) var<storage, read_write> CNT: array<atomic<u32>>;
 //#endif
 //#if ROPE
 @group(0) @binding(6) var<storage, read_write> KC: array<f32>;
@@ -113,9 +136,12 @@ fn xin(b: u32, j: u32) -> f32 {
     return o / cl[h];
 }
 //#else
+//#if PREPD
+//#else
 fn xin(b: u32, j: u32) -> f32 {
     return X[b + j];
 }
+//#endif
 //#endif
 
 // xv is activation c (rounded) for the types' unit_dot.
@@ -143,24 +169,184 @@ fn rnd(v: vec4<f32>) -> vec4<f32> {
 //#endif
 }
 
-//#if PNORM
-// g_at is vec4 j4 of the norm weights (zeros past the row); norm_at
-// normalizes and rounds vec4 j4 of xs with it (nothing past the row).
-fn g_at(j4: u32) -> vec4<f32> {
-    if (j4 >= XC4) {
+// xsi is where xs keeps logical vec4 i: in the tasks' layout (px), or in
+// logical order (lg: the tail's row, which leaves the workgroup as is).
+fn xsi(i: u32, lg: bool) -> u32 {
+    return select(px(i), i, lg);
+}
+
+//#if NPH
+// g_at is vec4 j4 of the norm weights (zeros from n4 on); norm_at
+// normalizes and rounds vec4 j4 of xs with it (nothing from n4 on).
+fn g_at(j4: u32, n4: u32) -> vec4<f32> {
+    if (j4 >= n4) {
         return vec4<f32>(0.0);
     }
     let j = 4u * j4;
     return vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
 }
 
-fn norm_at(j4: u32, inv: f32, g: vec4<f32>) {
-    if (j4 < XC4) {
-        xs[px(j4)] = rnd((xs[px(j4)] * inv) * g);
+fn norm_at(j4: u32, n4: u32, lg: bool, inv: f32, g: vec4<f32>) {
+    if (j4 < n4) {
+        let k = xsi(j4, lg);
+        xs[k] = rnd((xs[k] * inv) * g);
     }
+}
+
+// rms_inv is 1/rms of the n values in xs exactly as actq.wgsl: 64 lanes,
+// compensated sums in the same order.
+fn rms_inv(lid: u32, n: u32, lg: bool) -> f32 {
+    if (lid < 64u) {
+        var ss = vec2<f32>(0.0);
+        for (var i = lid; i < n; i += 64u) {
+            let x = xs[xsi(i >> 2u, lg)][i & 3u];
+            let t = two_sum(ss.x, opaque(x * x));
+            ss = vec2<f32>(t.x, ss.y + t.y);
+        }
+        red[lid] = ss.x;
+        red2[lid] = ss.y;
+    }
+    workgroupBarrier();
+    for (var k = 32u; k > 0u; k >>= 1u) {
+        if (lid < k) {
+            let t = two_sum(red[lid], red[lid + k]);
+            red[lid] = t.x;
+            red2[lid] = red2[lid] + red2[lid + k] + t.y;
+        }
+        workgroupBarrier();
+    }
+//#if INV1
+    // one thread derives 1/rms and passes it on: the long exactly rounded
+    // chain costs every other warp's issue slots when all run it
+    if (lid == 0u) {
+        red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(n)) + P.eps));
+    }
+    workgroupBarrier();
+    return red[0];
+//#else
+    let tot = vec2<f32>(red[0], red2[0]);
+    let mean = mean_rn(tot, f32(n));
+    return div_rn(1.0, sqrt_rn(mean + P.eps));
+//#endif
 }
 //#endif
 
+//#if QPH
+// q8_round rounds the n values of xs to Q8 blocks of BS: per 32-element
+// segment the largest magnitude and the first signed value that has it,
+// per block the CPU's scale, then the quants (EXACT: the integers
+// themselves, d in blk_d; Q8_1's sums in seg_a; Q8_K's sums per 16 in
+// xb16).
+fn q8_round(lid: u32, n: u32, lg: bool) {
+    for (var s = lid; s < n / 32u; s += WG) {
+        var a = 0.0;
+        var mx = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            let v4 = xs[xsi(8u * s + k, lg)];
+            for (var e = 0u; e < 4u; e++) {
+                if (abs(v4[e]) > a) {
+                    a = abs(v4[e]);
+                    mx = v4[e];
+                }
+            }
+        }
+        seg_a[s] = a;
+        seg_m[s] = mx;
+    }
+    workgroupBarrier();
+    for (var bl = lid; bl < n / BS; bl += WG) {
+        var a = 0.0;
+        var mx = 0.0;
+        for (var s = bl * (BS / 32u); s < (bl + 1u) * (BS / 32u); s++) {
+            if (seg_a[s] > a) {
+                a = seg_a[s];
+                mx = seg_m[s];
+            }
+        }
+//#if Q8_K
+        let did = q8_k_scale(a, mx);
+//#else
+        let did = q8_0_scale(a);
+//#endif
+        let d = did.x;
+        let id = did.y;
+        blk_d[bl] = d;
+        blk_id[bl] = id;
+//#if Q8_1
+        // the CPU's Q8_1 block sum s = fp16(d32 * sum q) (d32 before its
+        // fp16 rounding) enters Q4_1/Q5_1's min term; task_dot adds
+        // m * (s - d * sum q) to the products of the rounded values, kept
+        // in seg_a[bl] (BS = 32: this thread's own segment, read no more);
+        // EXACT keeps s itself (the min term is its own chain)
+        var qs = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            let q4 = clamp(round(xs[xsi(8u * bl + k, lg)] * id), vec4<f32>(-128.0), vec4<f32>(127.0));
+            qs += (q4.x + q4.y) + (q4.z + q4.w);
+        }
+//#if EXACT
+        seg_a[bl] = f16round(div_rn(a, 127.0) * qs);
+//#else
+        seg_a[bl] = f16round(div_rn(a, 127.0) * qs) - d * qs;
+//#endif
+//#endif
+    }
+    workgroupBarrier();
+    for (var j4 = lid; j4 < n / 4u; j4 += WG) {
+        let bl = (4u * j4) / BS;
+        let pj = xsi(j4, lg);
+//#if EXACT
+        // the integer quants themselves (as exact floats); blk_d keeps d
+        xs[pj] = clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+//#else
+        xs[pj] = blk_d[bl] * clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+//#endif
+    }
+    workgroupBarrier();
+//#if EXACT
+//#if Q8_K
+    for (var g = lid; g < n / 16u; g += WG) {
+        let s4 = (xs[xsi(4u * g, lg)] + xs[xsi(4u * g + 1u, lg)]) + (xs[xsi(4u * g + 2u, lg)] + xs[xsi(4u * g + 3u, lg)]);
+        xb16[g] = i32((s4.x + s4.y) + (s4.z + s4.w));
+    }
+    workgroupBarrier();
+//#endif
+//#endif
+}
+//#endif
+
+// The prepared row's layout for n columns (32-bit words): the values at
+// 0, Q8 block scales at n, Q8_1 sums at n + n/32, Q8_K sums per 16 at
+// n + n/16 (n * 9/8 words in all).
+
+//#if PREPD
+// prep loads the row the producer's tail prepared (see TAIL).
+fn prep(lid: u32, first: u32) {
+    for (var j4 = lid; j4 < XC4; j4 += WG) {
+        let j = 4u * j4;
+        xs[px(j4)] = bitcast<vec4<f32>>(vec4<u32>(X[j], X[j + 1u], X[j + 2u], X[j + 3u]));
+    }
+//#if Q8
+    for (var bl = lid; bl < XC / BS; bl += WG) {
+        blk_d[bl] = bitcast<f32>(X[XC + bl]);
+//#if Q8_1
+        seg_a[bl] = bitcast<f32>(X[XC + XC / 32u + bl]);
+//#endif
+    }
+//#if EXACT
+//#if Q8_K
+    for (var g = lid; g < NG16; g += WG) {
+        xb16[g] = bitcast<i32>(X[XC + XC / 16u + g]);
+    }
+//#endif
+//#endif
+//#endif
+    // G stays bound (the QKV product's RoPE bindings follow it)
+    if (P.pad == 1u) {
+        xs[0].x = G[0];
+    }
+    workgroupBarrier();
+}
+//#else
 // prep fills xs with the rounded input row `first`. Loops run over the
 // compile-time column count so that the loads of a thread are all issued
 // before the first one is waited for.
@@ -169,10 +355,10 @@ fn prep(lid: u32, first: u32) {
 //#if GPF
     // the norm weights of this thread's (at most four) vec4s, loaded with
     // the input (GPF: XC4 <= 4 WG)
-    let g0 = g_at(lid);
-    let g1 = g_at(lid + WG);
-    let g2 = g_at(lid + 2u * WG);
-    let g3 = g_at(lid + 3u * WG);
+    let g0 = g_at(lid, XC4);
+    let g1 = g_at(lid + WG, XC4);
+    let g2 = g_at(lid + 2u * WG, XC4);
+    let g3 = g_at(lid + 3u * WG, XC4);
 //#endif
 //#if COMBINE
     combine_prep(lid);
@@ -201,131 +387,88 @@ fn prep(lid: u32, first: u32) {
 //#endif
 //#endif
 //#if PNORM
-    // 1/rms exactly as actq.wgsl: 64 lanes, compensated sums in the same
-    // order
-    if (lid < 64u) {
-        var ss = vec2<f32>(0.0);
-        for (var i = lid; i < XC; i += 64u) {
-            let x = xs[px(i >> 2u)][i & 3u];
-            let t = two_sum(ss.x, opaque(x * x));
-            ss = vec2<f32>(t.x, ss.y + t.y);
-        }
-        red[lid] = ss.x;
-        red2[lid] = ss.y;
-    }
-    workgroupBarrier();
-    for (var k = 32u; k > 0u; k >>= 1u) {
-        if (lid < k) {
-            let t = two_sum(red[lid], red[lid + k]);
-            red[lid] = t.x;
-            red2[lid] = red2[lid] + red2[lid + k] + t.y;
-        }
-        workgroupBarrier();
-    }
-//#if INV1
-    // one thread derives 1/rms and passes it on: the long exactly rounded
-    // chain costs every other warp's issue slots when all run it
-    if (lid == 0u) {
-        red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(XC)) + P.eps));
-    }
-    workgroupBarrier();
-    let inv = red[0];
-//#else
-    let tot = vec2<f32>(red[0], red2[0]);
-    let n = f32(XC);
-    let mean = mean_rn(tot, n);
-    let inv = div_rn(1.0, sqrt_rn(mean + P.eps));
-//#endif
+    let inv = rms_inv(lid, XC, false);
 //#if GPF
-    norm_at(lid, inv, g0);
-    norm_at(lid + WG, inv, g1);
-    norm_at(lid + 2u * WG, inv, g2);
-    norm_at(lid + 3u * WG, inv, g3);
+    norm_at(lid, XC4, false, inv, g0);
+    norm_at(lid + WG, XC4, false, inv, g1);
+    norm_at(lid + 2u * WG, XC4, false, inv, g2);
+    norm_at(lid + 3u * WG, XC4, false, inv, g3);
 //#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
-        norm_at(j4, inv, g_at(j4));
+        norm_at(j4, XC4, false, inv, g_at(j4, XC4));
     }
 //#endif
     workgroupBarrier();
 //#endif
 //#if PQ8
-    // per 32-element segment: largest magnitude and the first signed value
-    // that has it
-    for (var s = lid; s < NSEG; s += WG) {
-        var a = 0.0;
-        var mx = 0.0;
-        for (var k = 0u; k < 8u; k++) {
-            let v4 = xs[px(8u * s + k)];
-            for (var e = 0u; e < 4u; e++) {
-                if (abs(v4[e]) > a) {
-                    a = abs(v4[e]);
-                    mx = v4[e];
-                }
-            }
-        }
-        seg_a[s] = a;
-        seg_m[s] = mx;
-    }
-    workgroupBarrier();
-    for (var bl = lid; bl < XC / BS; bl += WG) {
-        var a = 0.0;
-        var mx = 0.0;
-        for (var s = bl * (BS / 32u); s < (bl + 1u) * (BS / 32u); s++) {
-            if (seg_a[s] > a) {
-                a = seg_a[s];
-                mx = seg_m[s];
-            }
-        }
-//#if Q8_K
-        let did = q8_k_scale(a, mx);
-//#else
-        let did = q8_0_scale(a);
-//#endif
-        let d = did.x;
-        let id = did.y;
-        blk_d[bl] = d;
-        blk_id[bl] = id;
-//#if Q8_1
-        // the CPU's Q8_1 block sum s = fp16(d32 * sum q) (d32 before its
-        // fp16 rounding) enters Q4_1/Q5_1's min term; task_dot adds
-        // m * (s - d * sum q) to the products of the rounded values, kept
-        // in seg_a[bl] (BS = 32: this thread's own segment, read no more);
-        // EXACT keeps s itself (the min term is its own chain)
-        var qs = 0.0;
-        for (var k = 0u; k < 8u; k++) {
-            let q4 = clamp(round(xs[px(8u * bl + k)] * id), vec4<f32>(-128.0), vec4<f32>(127.0));
-            qs += (q4.x + q4.y) + (q4.z + q4.w);
-        }
-//#if EXACT
-        seg_a[bl] = f16round(div_rn(a, 127.0) * qs);
-//#else
-        seg_a[bl] = f16round(div_rn(a, 127.0) * qs) - d * qs;
-//#endif
-//#endif
-    }
-    workgroupBarrier();
-    for (var j4 = lid; j4 < XC4; j4 += WG) {
-        let bl = (4u * j4) / BS;
-        let pj = px(j4);
-//#if EXACT
-        // the integer quants themselves (as exact floats); blk_d keeps d
-        xs[pj] = clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
-//#else
-        xs[pj] = blk_d[bl] * clamp(round(xs[pj] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
-//#endif
-    }
-    workgroupBarrier();
-//#if EXACT
-//#if Q8_K
-    for (var g = lid; g < NG16; g += WG) {
-        let s4 = (xs[px(4u * g)] + xs[px(4u * g + 1u)]) + (xs[px(4u * g + 2u)] + xs[px(4u * g + 3u)]);
-        xb16[g] = i32((s4.x + s4.y) + (s4.z + s4.w));
-    }
-    workgroupBarrier();
-//#endif
-//#endif
+    q8_round(lid, XC, false);
 //#endif
 }
+//#endif
+
+//#if TAIL
+// The tail (see the top): TXC columns of the next product's row.
+const TXC4: u32 = TXC / 4u;
+var<workgroup> tlast: u32;
+
+fn yld(i: u32) -> f32 {
+    return bitcast<f32>(atomicLoad(&Y[i]));
+}
+
+// tail runs after this workgroup's rows are in Y: the device-scope
+// barrier orders them before its count, and the last workgroup's barrier
+// after the count orders the others' rows before its reads.
+fn tail(lid: u32, nwg: u32) {
+    storageBarrier();
+    if (lid == 0u) {
+        tlast = select(0u, 1u, atomicAdd(&CNT[0], 1u) == nwg - 1u);
+    }
+    if (workgroupUniformLoad(&tlast) == 0u) {
+        return;
+    }
+    storageBarrier();
+    for (var j4 = lid; j4 < TXC4; j4 += WG) {
+        let j = 4u * j4;
+        xs[j4] = vec4<f32>(yld(j), yld(j + 1u), yld(j + 2u), yld(j + 3u));
+    }
+    workgroupBarrier();
+    let inv = rms_inv(lid, TXC, true);
+    for (var j4 = lid; j4 < TXC4; j4 += WG) {
+        norm_at(j4, TXC4, true, inv, g_at(j4, TXC4));
+    }
+    workgroupBarrier();
+//#if Q8
+    q8_round(lid, TXC, true);
+//#endif
+    for (var j4 = lid; j4 < TXC4; j4 += WG) {
+        let v = bitcast<vec4<u32>>(xs[j4]);
+        let j = 4u * j4;
+        PO[j] = v.x;
+        PO[j + 1u] = v.y;
+        PO[j + 2u] = v.z;
+        PO[j + 3u] = v.w;
+    }
+//#if Q8
+    for (var bl = lid; bl < TXC / BS; bl += WG) {
+        PO[TXC + bl] = bitcast<u32>(blk_d[bl]);
+//#if Q8_1
+        PO[TXC + TXC / 32u + bl] = bitcast<u32>(seg_a[bl]);
+//#endif
+    }
+//#if EXACT
+//#if Q8_K
+    for (var g = lid; g < TXC / 16u; g += WG) {
+        PO[TXC + TXC / 16u + g] = bitcast<u32>(xb16[g]);
+    }
+//#endif
+//#endif
+//#endif
+    // ready for the next dispatch that counts
+    if (lid == 0u) {
+        atomicStore(&CNT[0], 0u);
+    }
+}
+//#endif
 
 //#if XCH
 // The exact chunked products (x_task, x_chain, x_fin, TASK_ELEMS, TPB
@@ -450,7 +593,8 @@ fn task_dot(rb: u32, t: u32) -> f32 {
 //#endif
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>,
+        @builtin(num_workgroups) nwv: vec3<u32>) {
     let lid = lidv.x;
     let lr = lid / TPR;
     let tl = lid % TPR;
@@ -665,6 +809,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         workgroupBarrier();
     }
 //#endif
+//#if TAIL
+    // ADD (mvd.go takes no other mode here); every thread goes on to the
+    // tail
+    if (ok && tl == 0u) {
+        let yi = P.y_off + row;
+        atomicStore(&Y[yi], bitcast<u32>(yld(yi) + red[lid]));
+    }
+    tail(lid, nwv.x * nwv.y);
+//#else
     if (!ok || tl != 0u) {
         return;
     }
@@ -708,5 +861,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     } else {
         VC[p * P.kv_dim + (yi - qk)] = x;
     }
+//#endif
 //#endif
 }
