@@ -447,7 +447,7 @@ func (b *Backend) build(m *engine.Model) error {
 	// planTail returns the prepared row a residual product w of cols
 	// columns can make for products cs normalized with g, or nil
 	planTail := func(w *weight, cols int, g *wgpu.Buffer, cs []prodShape) *tailSpec {
-		if prepOut == nil || r.tune.diag != "" || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 {
+		if prepOut == nil || r.tune.diag != "" && r.tune.tailDiag() == 0 || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 {
 			return nil
 		}
 		f, e := r.prepFmtOf(w.typ, c.NEmbd, nil)

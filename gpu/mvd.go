@@ -58,7 +58,8 @@ const mvdWG = 256
 //     HEARTH_GPU_MVD_XQV6=1 every Q6_K product, 0 none;
 //   - HEARTH_GPU_MVD_DIAG=nonorm|noq8|noprep (diagnostics, wrong results):
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
-//     both, to time them;
+//     both, to time them; tail1|tail2|tail3: the prepared row's tail only
+//     counts, only copies the row, or skips the rounding;
 //   - HEARTH_GPU_MVD_TAIL=0: every decode product prepares its own input
 //     row in every workgroup, instead of the residual products' last
 //     workgroup preparing the next product's row once (prepared rows,
@@ -127,6 +128,19 @@ func (x xqv6Rule) takes(rows int) bool {
 	return x == xqv6All || x == xqv6Output && rows >= mvdBigRows
 }
 
+// tailDiag is the prepared rows' diagnostic mode (mvd.wgsl TDG), 0 for none.
+func (t mvdTuning) tailDiag() int {
+	switch t.diag {
+	case "tail1":
+		return 1
+	case "tail2":
+		return 2
+	case "tail3":
+		return 3
+	}
+	return 0
+}
+
 // readMVDTuning parses the switches from the environment.
 func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
@@ -163,9 +177,9 @@ func readMVDTuning() (mvdTuning, error) {
 		t.noPrep = 3 &^ n
 	}
 	switch t.diag = os.Getenv(mvdDiagEnv); t.diag {
-	case "", "nonorm", "noq8", "noprep":
+	case "", "nonorm", "noq8", "noprep", "tail1", "tail2", "tail3":
 	default:
-		return t, fmt.Errorf("gpu: %s=%q: want nonorm, noq8 or noprep", mvdDiagEnv, t.diag)
+		return t, fmt.Errorf("gpu: %s=%q: want nonorm, noq8, noprep or tail1..3", mvdDiagEnv, t.diag)
 	}
 	if v := os.Getenv(mvdTPCEnv); v != "" {
 		n, err := strconv.Atoi(v)
@@ -433,7 +447,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	if t := m.tail; t != nil {
 		if t.fmt != (prepFmt{vdt, exact}) || mode != modeAdd || m.w.cols < t.cols ||
-			len(m.w.chunks) != 1 || r.tune.diag != "" || t.cols%32 != 0 {
+			len(m.w.chunks) != 1 || r.tune.diag != "" && r.tune.tailDiag() == 0 || t.cols%32 != 0 {
 			return nil, fmt.Errorf("gpu: %s: cannot prepare the next row here", m.w.name)
 		}
 		defs["TAIL"], defs["GB"] = true, true
@@ -551,7 +565,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["PF"], consts["PF"] = true, r.tune.pf
 	}
 	if t := m.tail; t != nil {
-		consts["TXC"] = t.cols
+		consts["TXC"], consts["TDG"] = t.cols, r.tune.tailDiag()
 	}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {

@@ -193,13 +193,16 @@ fn norm_at(j4: u32, n4: u32, lg: bool, inv: f32, g: vec4<f32>) {
     }
 }
 
-// rms_inv is 1/rms of the n values in xs exactly as actq.wgsl: 64 lanes,
-// compensated sums in the same order.
-fn rms_inv(lid: u32, n: u32, lg: bool) -> f32 {
+//#endif
+
+//#if PNORM
+// rms_inv is 1/rms of xs exactly as actq.wgsl: 64 lanes, compensated sums
+// in the same order.
+fn rms_inv(lid: u32) -> f32 {
     if (lid < 64u) {
         var ss = vec2<f32>(0.0);
-        for (var i = lid; i < n; i += 64u) {
-            let x = xs[xsi(i >> 2u, lg)][i & 3u];
+        for (var i = lid; i < XC; i += 64u) {
+            let x = xs[px(i >> 2u)][i & 3u];
             let t = two_sum(ss.x, opaque(x * x));
             ss = vec2<f32>(t.x, ss.y + t.y);
         }
@@ -219,13 +222,13 @@ fn rms_inv(lid: u32, n: u32, lg: bool) -> f32 {
     // one thread derives 1/rms and passes it on: the long exactly rounded
     // chain costs every other warp's issue slots when all run it
     if (lid == 0u) {
-        red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(n)) + P.eps));
+        red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(XC)) + P.eps));
     }
     workgroupBarrier();
     return red[0];
 //#else
     let tot = vec2<f32>(red[0], red2[0]);
-    let mean = mean_rn(tot, f32(n));
+    let mean = mean_rn(tot, f32(XC));
     return div_rn(1.0, sqrt_rn(mean + P.eps));
 //#endif
 }
@@ -387,7 +390,7 @@ fn prep(lid: u32, first: u32) {
 //#endif
 //#endif
 //#if PNORM
-    let inv = rms_inv(lid, XC, false);
+    let inv = rms_inv(lid);
 //#if GPF
     norm_at(lid, XC4, false, inv, g0);
     norm_at(lid + WG, XC4, false, inv, g1);
@@ -407,8 +410,12 @@ fn prep(lid: u32, first: u32) {
 //#endif
 
 //#if TAIL
-// The tail (see the top): TXC columns of the next product's row.
+// The tail (see the top): TXC columns of the next product's row, TG4
+// vec4s a thread. TDG > 0 compiles parts out (HEARTH_GPU_MVD_DIAG=tail1..3,
+// timing only): 1 counts and stops, 2 copies the row unnormalized, 3
+// normalizes without the Q8 rounding.
 const TXC4: u32 = TXC / 4u;
+const TG4: u32 = (TXC4 + WG - 1u) / WG;
 var<workgroup> tlast: u32;
 
 fn yld(i: u32) -> f32 {
@@ -417,7 +424,10 @@ fn yld(i: u32) -> f32 {
 
 // tail runs after this workgroup's rows are in Y: the device-scope
 // barrier orders them before its count, and the last workgroup's barrier
-// after the count orders the others' rows before its reads.
+// after the count orders the others' rows before its reads. Its 1/rms
+// sums the squares in WG lanes of TG4 vec4s and a tree (a compensated sum
+// like rms_inv's in another order: both round the float64 sum's mean
+// once, as the CPU does).
 fn tail(lid: u32, nwg: u32) {
     storageBarrier();
     if (lid == 0u) {
@@ -427,18 +437,58 @@ fn tail(lid: u32, nwg: u32) {
         return;
     }
     storageBarrier();
-    for (var j4 = lid; j4 < TXC4; j4 += WG) {
-        let j = 4u * j4;
-        xs[j4] = vec4<f32>(yld(j), yld(j + 1u), yld(j + 2u), yld(j + 3u));
+    if (TDG == 1u) {
+        if (lid == 0u) {
+            atomicStore(&CNT[0], 0u);
+        }
+        return;
     }
-    workgroupBarrier();
-    let inv = rms_inv(lid, TXC, true);
-    for (var j4 = lid; j4 < TXC4; j4 += WG) {
-        norm_at(j4, TXC4, true, inv, g_at(j4, TXC4));
+    var gv: array<vec4<f32>, TG4>;
+    for (var k = 0u; k < TG4; k++) {
+        let j4 = lid + k * WG;
+        if (j4 < TXC4) {
+            let j = 4u * j4;
+            xs[j4] = vec4<f32>(yld(j), yld(j + 1u), yld(j + 2u), yld(j + 3u));
+        }
+        gv[k] = g_at(j4, TXC4);
+    }
+    if (TDG != 2u) {
+        var ss = vec2<f32>(0.0);
+        for (var k = 0u; k < TG4; k++) {
+            let j4 = lid + k * WG;
+            if (j4 < TXC4) {
+                let v = xs[j4];
+                for (var e = 0u; e < 4u; e++) {
+                    let t = two_sum(ss.x, opaque(v[e] * v[e]));
+                    ss = vec2<f32>(t.x, ss.y + t.y);
+                }
+            }
+        }
+        red[lid] = ss.x;
+        red2[lid] = ss.y;
+        workgroupBarrier();
+        for (var k = WG / 2u; k > 0u; k >>= 1u) {
+            if (lid < k) {
+                let t = two_sum(red[lid], red[lid + k]);
+                red[lid] = t.x;
+                red2[lid] = red2[lid] + red2[lid + k] + t.y;
+            }
+            workgroupBarrier();
+        }
+        if (lid == 0u) {
+            red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(TXC)) + P.eps));
+        }
+        workgroupBarrier();
+        let inv = red[0];
+        for (var k = 0u; k < TG4; k++) {
+            norm_at(lid + k * WG, TXC4, true, inv, gv[k]);
+        }
     }
     workgroupBarrier();
 //#if Q8
-    q8_round(lid, TXC, true);
+    if (TDG == 0u) {
+        q8_round(lid, TXC, true);
+    }
 //#endif
     for (var j4 = lid; j4 < TXC4; j4 += WG) {
         let v = bitcast<vec4<u32>>(xs[j4]);
