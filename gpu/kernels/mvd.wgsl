@@ -410,24 +410,42 @@ fn prep(lid: u32, first: u32) {
 //#endif
 
 //#if TAIL
-// The tail (see the top): TXC columns of the next product's row, TG4
-// vec4s a thread. TDG > 0 compiles parts out (HEARTH_GPU_MVD_DIAG=tail1..3,
-// timing only): 1 counts and stops, 2 copies the row unnormalized, 3
-// normalizes without the Q8 rounding.
+// The tail (see the top): TXC columns of the next product's row; a thread
+// holds TG4 consecutive vec4s of it in registers. TDG > 0 compiles parts
+// out (HEARTH_GPU_MVD_DIAG=tail1..3, timing only): 1 counts and stops, 2
+// copies the row unnormalized, 3 normalizes without the Q8 rounding.
 const TXC4: u32 = TXC / 4u;
 const TG4: u32 = (TXC4 + WG - 1u) / WG;
 var<workgroup> tlast: u32;
+var<workgroup> tinv: f32;
+//#if TQF
+// TQF (a thread's vec4s lie in one Q8 block, no Q8_1 sums): the Q8
+// rounding runs on the registers, with the threads of a block meeting in
+// red/red2 (largest magnitudes) and ts8 (sums of 8 quants, Q8_K)
+const TTB: u32 = BS / (4u * TG4); // threads a block
+var<workgroup> ts8: array<i32, WG>;
+//#endif
 
 fn yld(i: u32) -> f32 {
     return bitcast<f32>(atomicLoad(&Y[i]));
 }
 
+// po4 stores vec4 j4 of the prepared row's values.
+fn po4(j4: u32, v: vec4<f32>) {
+    let u = bitcast<vec4<u32>>(v);
+    let j = 4u * j4;
+    PO[j] = u.x;
+    PO[j + 1u] = u.y;
+    PO[j + 2u] = u.z;
+    PO[j + 3u] = u.w;
+}
+
 // tail runs after this workgroup's rows are in Y: the device-scope
 // barrier orders them before its count, and the last workgroup's barrier
 // after the count orders the others' rows before its reads. Its 1/rms
-// sums the squares in WG lanes of TG4 vec4s and a tree (a compensated sum
-// like rms_inv's in another order: both round the float64 sum's mean
-// once, as the CPU does).
+// sums the squares per thread and in a tree (a compensated sum like
+// rms_inv's in another order: both round the float64 sum's mean once, as
+// the CPU does).
 fn tail(lid: u32, nwg: u32) {
     storageBarrier();
     if (lid == 0u) {
@@ -443,25 +461,25 @@ fn tail(lid: u32, nwg: u32) {
         }
         return;
     }
+    let c0 = lid * TG4;
+    var v: array<vec4<f32>, TG4>;
     var gv: array<vec4<f32>, TG4>;
     for (var k = 0u; k < TG4; k++) {
-        let j4 = lid + k * WG;
+        let j4 = c0 + k;
+        var x = vec4<f32>(0.0);
         if (j4 < TXC4) {
             let j = 4u * j4;
-            xs[j4] = vec4<f32>(yld(j), yld(j + 1u), yld(j + 2u), yld(j + 3u));
+            x = vec4<f32>(yld(j), yld(j + 1u), yld(j + 2u), yld(j + 3u));
         }
+        v[k] = x;
         gv[k] = g_at(j4, TXC4);
     }
     if (TDG != 2u) {
         var ss = vec2<f32>(0.0);
         for (var k = 0u; k < TG4; k++) {
-            let j4 = lid + k * WG;
-            if (j4 < TXC4) {
-                let v = xs[j4];
-                for (var e = 0u; e < 4u; e++) {
-                    let t = two_sum(ss.x, opaque(v[e] * v[e]));
-                    ss = vec2<f32>(t.x, ss.y + t.y);
-                }
+            for (var e = 0u; e < 4u; e++) {
+                let t = two_sum(ss.x, opaque(v[k][e] * v[k][e]));
+                ss = vec2<f32>(t.x, ss.y + t.y);
             }
         }
         red[lid] = ss.x;
@@ -476,29 +494,93 @@ fn tail(lid: u32, nwg: u32) {
             workgroupBarrier();
         }
         if (lid == 0u) {
-            red[0] = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(TXC)) + P.eps));
+            tinv = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(TXC)) + P.eps));
         }
         workgroupBarrier();
-        let inv = red[0];
+        let inv = tinv;
         for (var k = 0u; k < TG4; k++) {
-            norm_at(lid + k * WG, TXC4, true, inv, gv[k]);
+            v[k] = rnd((v[k] * inv) * gv[k]);
+        }
+    }
+//#if Q8
+//#if TQF
+    if (TDG == 0u) {
+        // the first signed value of the largest magnitude, in element order
+        var a = 0.0;
+        var mx = 0.0;
+        for (var k = 0u; k < TG4; k++) {
+            for (var e = 0u; e < 4u; e++) {
+                if (abs(v[k][e]) > a) {
+                    a = abs(v[k][e]);
+                    mx = v[k][e];
+                }
+            }
+        }
+        red[lid] = a;
+        red2[lid] = mx;
+        workgroupBarrier();
+        for (var bl = lid; bl < TXC / BS; bl += WG) {
+            var ba = 0.0;
+            var bm = 0.0;
+            for (var t = bl * TTB; t < (bl + 1u) * TTB; t++) {
+                if (red[t] > ba) {
+                    ba = red[t];
+                    bm = red2[t];
+                }
+            }
+//#if Q8_K
+            let did = q8_k_scale(ba, bm);
+//#else
+            let did = q8_0_scale(ba);
+//#endif
+            blk_d[bl] = did.x;
+            blk_id[bl] = did.y;
+            PO[TXC + bl] = bitcast<u32>(did.x);
+        }
+        workgroupBarrier();
+        let bl = (4u * c0) / BS;
+        var s8 = 0.0;
+        for (var k = 0u; k < TG4; k++) {
+            let q = clamp(round(v[k] * blk_id[bl]), vec4<f32>(-128.0), vec4<f32>(127.0));
+            s8 += (q.x + q.y) + (q.z + q.w);
+//#if EXACT
+            v[k] = q;
+//#else
+            v[k] = blk_d[bl] * q;
+//#endif
+        }
+//#if EXACT
+//#if Q8_K
+        // the Q8_K sums per 16 from this thread's quants (exact integers)
+        ts8[lid] = i32(s8);
+        workgroupBarrier();
+        for (var g = lid; g < TXC / 16u; g += WG) {
+            var n = 0;
+            for (var t = (16u * g) / (4u * TG4); t <= (16u * g + 15u) / (4u * TG4); t++) {
+                n += ts8[t];
+            }
+            PO[TXC + TXC / 16u + g] = bitcast<u32>(n);
+        }
+//#endif
+//#endif
+    }
+//#else
+    // the generic rounding (Q8_1's sums, or a thread's vec4s in several
+    // blocks) from the row in logical order
+    for (var k = 0u; k < TG4; k++) {
+        if (c0 + k < TXC4) {
+            xs[c0 + k] = v[k];
         }
     }
     workgroupBarrier();
-//#if Q8
     if (TDG == 0u) {
         q8_round(lid, TXC, true);
     }
-//#endif
-    for (var j4 = lid; j4 < TXC4; j4 += WG) {
-        let v = bitcast<vec4<u32>>(xs[j4]);
-        let j = 4u * j4;
-        PO[j] = v.x;
-        PO[j + 1u] = v.y;
-        PO[j + 2u] = v.z;
-        PO[j + 3u] = v.w;
+    for (var k = 0u; k < TG4; k++) {
+        if (c0 + k < TXC4) {
+            v[k] = xs[c0 + k];
+        }
     }
-//#if Q8
     for (var bl = lid; bl < TXC / BS; bl += WG) {
         PO[TXC + bl] = bitcast<u32>(blk_d[bl]);
 //#if Q8_1
@@ -513,6 +595,12 @@ fn tail(lid: u32, nwg: u32) {
 //#endif
 //#endif
 //#endif
+//#endif
+    for (var k = 0u; k < TG4; k++) {
+        if (c0 + k < TXC4) {
+            po4(c0 + k, v[k]);
+        }
+    }
     // ready for the next dispatch that counts
     if (lid == 0u) {
         atomicStore(&CNT[0], 0u);
