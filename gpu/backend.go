@@ -437,7 +437,7 @@ func (b *Backend) build(m *engine.Model) error {
 	// prepared rows (decode, mvd.go tailSpec): one row and one counter
 	// serve every pair, which run one after the other
 	var prepOut, prepCnt *wgpu.Buffer
-	if !r.tune.noTail {
+	if r.tune.tail != tailNever {
 		prepOut = buf("prepared row", 4*prepWords(c.NEmbd), 0)
 		prepCnt = buf("prepared row count", 4, 0)
 		if err != nil {
@@ -451,7 +451,7 @@ func (b *Backend) build(m *engine.Model) error {
 			return nil
 		}
 		f, e := r.prepFmtOf(w.typ, c.NEmbd, nil)
-		if e != nil || !r.mvdOK(cols, f.vdt) || !r.mvdOK(c.NEmbd, f.vdt) {
+		if e != nil || !r.tune.tail.takes(f) || !r.mvdOK(cols, f.vdt) || !r.mvdOK(c.NEmbd, f.vdt) {
 			return nil
 		}
 		for _, p := range cs {

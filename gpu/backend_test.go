@@ -176,6 +176,75 @@ func loadDecodeModel(t *testing.T, name string) *engine.Model {
 	return m
 }
 
+// preparedRows counts g's decode dispatches that prepare a row (mvd.go
+// tailSpec) and those that load one; only residual products prepare.
+func preparedRows(t *testing.T, g *Backend) (tails, prepd int) {
+	for _, d := range g.decode {
+		if strings.HasSuffix(d.label, " tail") {
+			require.Contains(t, d.label, " mvd ADD")
+			tails++
+		}
+		if strings.HasSuffix(d.label, " prepd") {
+			prepd++
+		}
+	}
+	return tails, prepd
+}
+
+// TestPreparedRows checks prepared rows against the products that prepare
+// their own rows: with HEARTH_GPU_MVD_TAIL=1 every fused residual product
+// prepares the next products' row, and decode gives the same logits as
+// with HEARTH_GPU_MVD_TAIL=0 (none), for the formats the default leaves
+// out (Q8_0, Q8_1 through the generic rounding, F16) and Q8_K; by default
+// Q8_K rows are prepared.
+func TestPreparedRows(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"synthetic/tiny-synth-q4_0.gguf", "synthetic/tiny-synth-q4_1.gguf",
+		"synthetic/tiny-synth-f16.gguf", "synthetic/tiny-synth-q4_k.gguf", mixedQKV} {
+		t.Run(name, func(t *testing.T) {
+			m := loadDecodeModel(t, name)
+			build := func(mode string) (*Backend, int, int) {
+				t.Setenv(mvdTailEnv, mode)
+				g, _ := newTestBackends(t, m, 32)
+				adds := 0
+				for _, d := range g.decode {
+					if strings.Contains(d.label, " mvd ADD") {
+						adds++
+					}
+				}
+				tails, prepd := preparedRows(t, g)
+				require.Positive(t, adds)
+				switch mode {
+				case "1":
+					require.Equal(t, adds, tails, "every fused residual product prepares a row")
+				case "0":
+					require.Zero(t, tails+prepd)
+				}
+				return g, tails, prepd
+			}
+			on, tails, prepd := build("1")
+			require.GreaterOrEqual(t, prepd, tails)
+			off, _, _ := build("0")
+			if strings.Contains(name, "q4_k") {
+				_, tails, _ := build("")
+				require.Positive(t, tails, "Q8_K rows are prepared by default")
+			}
+			tol := 0.0
+			if !isSoftware(on.d.info) {
+				tol = 1e-4 // as checkDecode
+			}
+			a := make([]float32, m.NVocab)
+			b := make([]float32, m.NVocab)
+			for i, tok := range tokenPath(8, m.NVocab) {
+				require.NoError(t, on.Eval(ctx, []int32{tok}, i, a))
+				require.NoError(t, off.Eval(ctx, []int32{tok}, i, b))
+				d, at := maxAbsDiff(a, b)
+				require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d", i, d, at)
+			}
+		})
+	}
+}
+
 func checkDecode(t *testing.T, name string) {
 	ctx := context.Background()
 	m := loadDecodeModel(t, name)
@@ -195,22 +264,7 @@ func checkDecode(t *testing.T, name string) {
 			t.Logf("KNOWN MISMATCH: %s: batched prefill compared with tolerance %g instead of 1e-2 (%s, see knownMismatch)", name, tolPre, k.why)
 		}
 	}
-	// every model here has a residual row of a multiple of 32 and one
-	// vec-dot type through a layer, so every residual product prepares the
-	// next products' row (mvd.go tailSpec) and those load it
-	tails, prepd := 0, 0
-	for _, d := range g.decode {
-		if strings.HasSuffix(d.label, " tail") {
-			tails++
-		}
-		if strings.HasSuffix(d.label, " prepd") {
-			prepd++
-		}
-	}
-	if os.Getenv(mvdTailEnv) != "0" {
-		require.Equalf(t, 2*len(m.Layers), tails, "%s: residual products with a tail", name)
-		require.GreaterOrEqualf(t, prepd, tails, "%s: products that load a prepared row", name)
-	}
+	tails, prepd := preparedRows(t, g)
 	path := tokenPath(24, m.NVocab)
 	lg := make([]float32, m.NVocab)
 	lc := make([]float32, m.NVocab)

@@ -60,10 +60,11 @@ const mvdWG = 256
 //     skip the activation prep's RMSNorm, its rounding to Q8 blocks, or
 //     both, to time them; tail1|tail2|tail3: the prepared row's tail only
 //     counts, only copies the row, or skips the rounding;
-//   - HEARTH_GPU_MVD_TAIL=0: every decode product prepares its own input
-//     row in every workgroup, instead of the residual products' last
-//     workgroup preparing the next product's row once (prepared rows,
-//     mvd.wgsl TAIL/PREPD; results unchanged);
+//   - HEARTH_GPU_MVD_TAIL=0|1: prepared rows (mvd.wgsl TAIL/PREPD: the
+//     residual products' last workgroup prepares the next products' input
+//     row once, instead of every workgroup of those products; results
+//     unchanged) for no row (0), every row (1), or by default the rows
+//     rounded to Q8_K (tailRule);
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
@@ -104,7 +105,7 @@ type mvdTuning struct {
 	xqv6      xqv6Rule
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
-	noTail    bool   // no prepared rows (HEARTH_GPU_MVD_TAIL=0)
+	tail      tailRule // which rows are prepared once (HEARTH_GPU_MVD_TAIL)
 }
 
 // mvdBigRows is where XQV takes a product as the output projection (the
@@ -148,7 +149,15 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
-	t.noTail = os.Getenv(mvdTailEnv) == "0"
+	switch v := os.Getenv(mvdTailEnv); v {
+	case "":
+	case "0":
+		t.tail = tailNever
+	case "1":
+		t.tail = tailAll
+	default:
+		return t, fmt.Errorf("gpu: %s=%q: want 0 or 1", mvdTailEnv, v)
+	}
 	// a thread a lane with 16 rows a workgroup decoded Q8_0 at 458-460
 	// t/s on an H100 where XCH's chunks gave 370 (32 rows 442-445, 8 rows
 	// 251)
@@ -335,6 +344,27 @@ func mvOutRows(m mv) int {
 		return m.w.rows / 2
 	}
 	return m.w.rows
+}
+
+// tailRule says which prepared rows the backend makes.
+type tailRule int
+
+const (
+	// tailQ8K prepares rows rounded to Q8_K (K-quant weights) only: on an
+	// H100 (TinyLlama shapes) Q4_K_M decoded 461 -> 468-479 t/s with
+	// them, while Q8_0 (480 -> 449-457), F16 (532 -> 504-519) and Q4_0
+	// (569-574 -> 560-577) lost or broke even. A tail costs its producer
+	// 6-9 µs (one workgroup's prep, all latency); Q8_K's per-workgroup
+	// prep in the consumers costs more than Q8_0's or F16's, and Q4_K_M's
+	// split Q+K and V products pay it twice.
+	tailQ8K tailRule = iota
+	tailNever
+	tailAll
+)
+
+// takes tells whether the backend prepares rows of format f.
+func (t tailRule) takes(f prepFmt) bool {
+	return t == tailAll || t == tailQ8K && f.vdt == gguf.TypeQ8_K
 }
 
 // prepWords is the size of a prepared row of cols columns in 32-bit words.
@@ -648,7 +678,26 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		if err != nil {
 			return nil, err
 		}
-		bufs := []*wgpu.Buffer{c.buf, m.x, m.y, u, step}
+		y := m.y
+		var kc, vc *wgpu.Buffer
+		if rope != nil {
+			// a run of Q, K and V binds only the targets its rows reach:
+			// Q4_K_M's Q+K and V products (Q4_K, Q6_K) then share no
+			// writable buffer and can run side by side
+			kc, vc = rope.kc, rope.vc
+			lo, hi := m.yOff+c.row0, m.yOff+c.row0+rows
+			for i, t := range []struct {
+				b      **wgpu.Buffer
+				r0, r1 int
+			}{{&y, 0, rope.qDim}, {&kc, rope.qDim, rope.qDim + rope.kvDim}, {&vc, rope.qDim + rope.kvDim, rope.qDim + 2*rope.kvDim}} {
+				if hi <= t.r0 || lo >= t.r1 {
+					if *t.b, err = r.unusedBuffer(i); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		bufs := []*wgpu.Buffer{c.buf, m.x, y, u, step}
 		if m.norm != nil {
 			bufs = append(bufs, m.norm)
 		}
@@ -656,7 +705,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 			bufs = append(bufs, t.g, t.out, t.cnt)
 		}
 		if rope != nil {
-			bufs = append(bufs, rope.kc, rope.vc, rope.cs)
+			bufs = append(bufs, kc, vc, rope.cs)
 		}
 		bg, err := r.bind(m.w.name, p, bufs...)
 		if err != nil {

@@ -39,6 +39,28 @@ type resources struct {
 	// gemmParts: the prefill GEMM's split-K partial sums, one buffer per
 	// size, shared by the products (prefill.go).
 	gemmParts map[int]*wgpu.Buffer
+
+	// unused: small buffers bound where a product writes nothing (mvd.go:
+	// the QKV products' targets a run does not reach), by slot.
+	unused map[int]*wgpu.Buffer
+}
+
+// unusedBuffer returns slot i's small buffer that a dispatch may bind as
+// writable without touching any real one, so that dispatches writing
+// disjoint buffers need no barrier between them.
+func (r *resources) unusedBuffer(i int) (*wgpu.Buffer, error) {
+	if b := r.unused[i]; b != nil {
+		return b, nil
+	}
+	b, err := r.buffer(fmt.Sprintf("unused %d", i), 16, 0)
+	if err != nil {
+		return nil, err
+	}
+	if r.unused == nil {
+		r.unused = map[int]*wgpu.Buffer{}
+	}
+	r.unused[i] = b
+	return b, nil
 }
 
 func (r *resources) release() {
