@@ -65,9 +65,6 @@ const mvdWG = 256
 //     row once, instead of every workgroup of those products; results
 //     unchanged) for no row (0), every row (1), or by default the rows
 //     rounded to Q8_K (tailRule);
-//   - HEARTH_GPU_MVD_OPQ=reg: round.wgsl's opaque() xors with a private
-//     copy of S.pad0 read once, not with S.pad0 at every use (results
-//     unchanged);
 //   - HEARTH_GPU_MVD_PREP=N (bits, default 3): 1 = one thread derives
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
@@ -87,7 +84,6 @@ const (
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
 	mvdTailEnv   = "HEARTH_GPU_MVD_TAIL"
-	mvdOpqEnv    = "HEARTH_GPU_MVD_OPQ"
 )
 
 // mvdRule gives products of at most rows output rows their own threads per
@@ -110,7 +106,6 @@ type mvdTuning struct {
 	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
 	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 	tail      tailRule // which rows are prepared once (HEARTH_GPU_MVD_TAIL)
-	opqReg    bool     // opaque's zero in a private variable (HEARTH_GPU_MVD_OPQ=reg)
 }
 
 // mvdBigRows is where XQV takes a product as the output projection (the
@@ -154,7 +149,6 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
-	t.opqReg = os.Getenv(mvdOpqEnv) == "reg"
 	switch v := os.Getenv(mvdTailEnv); v {
 	case "":
 	case "0":
@@ -489,7 +483,6 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		defs["TAIL"], defs["GB"] = true, true
 	}
 	defs["PREPD"] = m.prep != nil
-	defs["OPQR"] = r.tune.opqReg
 	defs["GB"] = defs["GB"] || defs["NORM"]
 	w4, fast := mvdFast[typ]
 	switch typ {

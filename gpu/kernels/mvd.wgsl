@@ -733,9 +733,6 @@ fn task_dot(rb: u32, t: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>,
         @builtin(num_workgroups) nwv: vec3<u32>) {
-//#if OPQR
-    opq = S.pad0;
-//#endif
     let lid = lidv.x;
     let lr = lid / TPR;
     let tl = lid % TPR;

@@ -61,19 +61,9 @@ fn bf16round(v: f32) -> f32 {
 // (S.pad0 is always 0): shader compilers treat float arithmetic as
 // associative unless told otherwise (Mesa's NIR folds (p + c) - p to c), which
 // would turn the error terms below into 0. Needs the kernel to bind S.
-//#if OPQR
-// OPQR: the zero is read from S once, into a private variable, by the
-// kernel's entry point (mvd.wgsl), instead of at every use.
-var<private> opq: u32;
-
-fn opaque(x: f32) -> f32 {
-    return bitcast<f32>(bitcast<u32>(x) ^ opq);
-}
-//#else
 fn opaque(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) ^ S.pad0);
 }
-//#endif
 
 // add_o is a + b rounded, opaque: fixed summation orders (the CPU's
 // horizontal sums) are written with it so that a compiler that treats float
