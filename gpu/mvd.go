@@ -476,7 +476,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		return nil, fmt.Errorf("gpu: %s: the prepared row does not fit this product", m.w.name)
 	}
 	if t := m.tail; t != nil {
-		if t.fmt != (prepFmt{vdt, exact}) || mode != modeAdd || m.w.cols < t.cols ||
+		if t.fmt != (prepFmt{vdt, exact}) || mode != modeAdd || m.norm != nil || m.w.cols < t.cols ||
 			len(m.w.chunks) != 1 || r.tune.diag != "" && r.tune.tailDiag() == 0 || t.cols%32 != 0 {
 			return nil, fmt.Errorf("gpu: %s: cannot prepare the next row here", m.w.name)
 		}

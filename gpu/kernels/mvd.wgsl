@@ -176,8 +176,7 @@ fn xsi(i: u32, lg: bool) -> u32 {
 }
 
 //#if NPH
-// g_at is vec4 j4 of the norm weights (zeros from n4 on); norm_at
-// normalizes and rounds vec4 j4 of xs with it (nothing from n4 on).
+// g_at is vec4 j4 of the norm weights (zeros from n4 on).
 fn g_at(j4: u32, n4: u32) -> vec4<f32> {
     if (j4 >= n4) {
         return vec4<f32>(0.0);
@@ -186,16 +185,30 @@ fn g_at(j4: u32, n4: u32) -> vec4<f32> {
     return vec4<f32>(G[j], G[j + 1u], G[j + 2u], G[j + 3u]);
 }
 
-fn norm_at(j4: u32, n4: u32, lg: bool, inv: f32, g: vec4<f32>) {
-    if (j4 < n4) {
-        let k = xsi(j4, lg);
-        xs[k] = rnd((xs[k] * inv) * g);
+// pair_sum adds the compensated sums (red, red2) of lanes 0 .. n-1 (n a
+// power of two) in a tree, into lane 0.
+fn pair_sum(lid: u32, n: u32) {
+    workgroupBarrier();
+    for (var k = n / 2u; k > 0u; k >>= 1u) {
+        if (lid < k) {
+            let t = two_sum(red[lid], red[lid + k]);
+            red[lid] = t.x;
+            red2[lid] = red2[lid] + red2[lid + k] + t.y;
+        }
+        workgroupBarrier();
     }
 }
-
 //#endif
 
 //#if PNORM
+// norm_at normalizes and rounds vec4 j4 of xs with the norm weights g
+// (nothing past the row).
+fn norm_at(j4: u32, inv: f32, g: vec4<f32>) {
+    if (j4 < XC4) {
+        xs[px(j4)] = rnd((xs[px(j4)] * inv) * g);
+    }
+}
+
 // rms_inv is 1/rms of xs exactly as actq.wgsl: 64 lanes, compensated sums
 // in the same order.
 fn rms_inv(lid: u32) -> f32 {
@@ -209,15 +222,7 @@ fn rms_inv(lid: u32) -> f32 {
         red[lid] = ss.x;
         red2[lid] = ss.y;
     }
-    workgroupBarrier();
-    for (var k = 32u; k > 0u; k >>= 1u) {
-        if (lid < k) {
-            let t = two_sum(red[lid], red[lid + k]);
-            red[lid] = t.x;
-            red2[lid] = red2[lid] + red2[lid + k] + t.y;
-        }
-        workgroupBarrier();
-    }
+    pair_sum(lid, 64u);
 //#if INV1
     // one thread derives 1/rms and passes it on: the long exactly rounded
     // chain costs every other warp's issue slots when all run it
@@ -392,13 +397,13 @@ fn prep(lid: u32, first: u32) {
 //#if PNORM
     let inv = rms_inv(lid);
 //#if GPF
-    norm_at(lid, XC4, false, inv, g0);
-    norm_at(lid + WG, XC4, false, inv, g1);
-    norm_at(lid + 2u * WG, XC4, false, inv, g2);
-    norm_at(lid + 3u * WG, XC4, false, inv, g3);
+    norm_at(lid, inv, g0);
+    norm_at(lid + WG, inv, g1);
+    norm_at(lid + 2u * WG, inv, g2);
+    norm_at(lid + 3u * WG, inv, g3);
 //#else
     for (var j4 = lid; j4 < XC4; j4 += WG) {
-        norm_at(j4, XC4, false, inv, g_at(j4, XC4));
+        norm_at(j4, inv, g_at(j4, XC4));
     }
 //#endif
     workgroupBarrier();
@@ -484,15 +489,7 @@ fn tail(lid: u32, nwg: u32) {
         }
         red[lid] = ss.x;
         red2[lid] = ss.y;
-        workgroupBarrier();
-        for (var k = WG / 2u; k > 0u; k >>= 1u) {
-            if (lid < k) {
-                let t = two_sum(red[lid], red[lid + k]);
-                red[lid] = t.x;
-                red2[lid] = red2[lid] + red2[lid + k] + t.y;
-            }
-            workgroupBarrier();
-        }
+        pair_sum(lid, WG);
         if (lid == 0u) {
             tinv = div_rn(1.0, sqrt_rn(mean_rn(vec2<f32>(red[0], red2[0]), f32(TXC)) + P.eps));
         }
