@@ -103,8 +103,8 @@ type mvdTuning struct {
 	noXFV     bool // exact F32/F16/BF16 one lane a thread, not XFV
 	xqv       int  // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
 	xqv6      xqv6Rule
-	diag      string // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
-	noPrep    int    // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
+	diag      string   // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
+	noPrep    int      // HEARTH_GPU_MVD_PREP's bits turned off (0: all on)
 	tail      tailRule // which rows are prepared once (HEARTH_GPU_MVD_TAIL)
 }
 
