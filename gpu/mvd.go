@@ -596,10 +596,10 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	if t := m.tail; t != nil {
 		consts["TXC"], consts["TDG"] = t.cols, r.tune.tailDiag()
-		// the tail's rounding on registers where a thread's values lie in
-		// one block (mvd.wgsl TQF)
+		// the tail's rounding on registers where a thread's values (a
+		// power of two of them) lie in one block (mvd.wgsl TQF)
 		tg4 := (t.cols/4 + wg - 1) / wg
-		defs["TQF"] = defs["Q8"] && !defs["Q8_1"] && 4*tg4 <= bs
+		defs["TQF"] = defs["Q8"] && !defs["Q8_1"] && tg4&(tg4-1) == 0 && 4*tg4 <= bs
 	}
 	if cb := m.comb; cb != nil {
 		if m.norm != nil || m.w.cols != cb.nHead*cb.headDim {

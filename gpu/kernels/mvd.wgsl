@@ -426,7 +426,8 @@ var<workgroup> tinv: f32;
 //#if TQF
 // TQF (a thread's vec4s lie in one Q8 block, no Q8_1 sums): the Q8
 // rounding runs on the registers, with the threads of a block meeting in
-// red/red2 (largest magnitudes) and ts8 (sums of 8 quants, Q8_K)
+// red/red2 (largest magnitudes) and, where a thread holds less than 16
+// values, ts8 (a thread's sum of quants, part of a Q8_K sum per 16)
 const TTB: u32 = BS / (4u * TG4); // threads a block
 var<workgroup> ts8: array<i32, WG>;
 //#endif
@@ -548,15 +549,25 @@ fn tail(lid: u32, nwg: u32) {
         }
 //#if EXACT
 //#if Q8_K
-        // the Q8_K sums per 16 from this thread's quants (exact integers)
-        ts8[lid] = i32(s8);
-        workgroupBarrier();
-        for (var g = lid; g < TXC / 16u; g += WG) {
-            var n = 0;
-            for (var t = (16u * g) / (4u * TG4); t <= (16u * g + 15u) / (4u * TG4); t++) {
-                n += ts8[t];
+        // the Q8_K sums per 16 (exact integers): a thread of 16 values or
+        // more sums its own groups; smaller ones meet in ts8
+        if (4u * TG4 >= 16u) {
+            if (c0 < TXC4) {
+                for (var k = 0u; k < TG4; k += 4u) {
+                    let q = (v[k] + v[k + 1u]) + (v[k + 2u] + v[k + 3u]);
+                    PO[TXC + TXC / 16u + (c0 + k) / 4u] = bitcast<u32>(i32((q.x + q.y) + (q.z + q.w)));
+                }
             }
-            PO[TXC + TXC / 16u + g] = bitcast<u32>(n);
+        } else {
+            ts8[lid] = i32(s8);
+            workgroupBarrier();
+            for (var g = lid; g < TXC / 16u; g += WG) {
+                var n = 0;
+                for (var t = (16u * g) / (4u * TG4); t <= (16u * g + 15u) / (4u * TG4); t++) {
+                    n += ts8[t];
+                }
+                PO[TXC + TXC / 16u + g] = bitcast<u32>(n);
+            }
         }
 //#endif
 //#endif
