@@ -428,99 +428,99 @@ q6growloop:
 
 q6gloop:
 	PREFETCHT0 (SI)(DX*1)
-	PREFETCHT0 64(SI)(DX*1)
-	PREFETCHT0 128(SI)(DX*1)
-	PREFETCHT0 192(SI)(DX*1)
 	VMOVDQU    192(SI), X7
 
-	// the scales as words: Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]
-	VPMOVSXBW    X7, Y9
-	VPERMQ       $0x44, Y9, Y8
-	VPERMQ       $0xee, Y9, Y9
-	VPXOR        Y6, Y6, Y6
-	VMOVDQU      (SI), Y0
-	VMOVDQU      32(SI), Y1
-	VMOVDQU      128(SI), Y2
-	VPAND        Y15, Y0, Y3
-	VPAND        Y13, Y2, Y4
-	VPSLLW       $0x04, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   4(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+0(SB), Y8, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPAND        Y15, Y1, Y3
-	VPAND        Y12, Y2, Y4
-	VPSLLW       $0x02, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   36(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+32(SB), Y8, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPSRLW       $0x04, Y0, Y3
-	VPAND        Y15, Y3, Y3
-	VPAND        Y11, Y2, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   68(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+64(SB), Y8, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPSRLW       $0x04, Y1, Y3
-	VPAND        Y15, Y3, Y3
-	VPAND        Y10, Y2, Y4
-	VPSRLW       $0x02, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   100(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+96(SB), Y8, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VMOVDQU      64(SI), Y0
-	VMOVDQU      96(SI), Y1
-	VMOVDQU      160(SI), Y2
-	VPAND        Y15, Y0, Y3
-	VPAND        Y13, Y2, Y4
-	VPSLLW       $0x04, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   132(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+128(SB), Y9, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPAND        Y15, Y1, Y3
-	VPAND        Y12, Y2, Y4
-	VPSLLW       $0x02, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   164(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+160(SB), Y9, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPSRLW       $0x04, Y0, Y3
-	VPAND        Y15, Y3, Y3
-	VPAND        Y11, Y2, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   196(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+192(SB), Y9, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPSRLW       $0x04, Y1, Y3
-	VPAND        Y15, Y3, Y3
-	VPAND        Y10, Y2, Y4
-	VPSRLW       $0x02, Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   228(DI), Y3, Y3
-	VPSHUFB      q6kWordShuf<>+224(SB), Y9, Y4
-	VPMADDWD     Y4, Y3, Y3
-	VPADDD       Y3, Y6, Y6
-	VPMOVSXBW    X7, Y4
-	VPMADDWD     260(DI), Y4, Y4
-	VPSLLD       $0x05, Y4, Y4
-	VPSUBD       Y4, Y6, Y6
-	MOVWLZX      208(SI), AX
-	VMOVD        AX, X3
-	VCVTPH2PS    X3, X3
-	VMULSS       (DI), X3, X3
-	VBROADCASTSS X3, Y3
+	// the scales as words: Y7 = [sc_0..15], Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]
+	VPMOVSXBW X7, Y7
+	VPERMQ    $0x44, Y7, Y8
+	VPERMQ    $0xee, Y7, Y9
+
+	// Y6 = 32·(bsums·scales) per lane pair, the products are taken from it
+	VPSLLW     $0x05, Y7, Y7
+	VPMADDWD   260(DI), Y7, Y6
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
+	VMOVDQU    128(SI), Y2
+	VPAND      Y15, Y0, Y3
+	VPAND      Y13, Y2, Y4
+	VPSLLW     $0x04, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 4(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+0(SB), Y8, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	VPAND      Y15, Y1, Y3
+	VPAND      Y12, Y2, Y4
+	VPSLLW     $0x02, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 36(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+32(SB), Y8, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	PREFETCHT0 64(SI)(DX*1)
+	VPSRLW     $0x04, Y0, Y3
+	VPAND      Y15, Y3, Y3
+	VPAND      Y11, Y2, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 68(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+64(SB), Y8, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	VPSRLW     $0x04, Y1, Y3
+	VPAND      Y15, Y3, Y3
+	VPAND      Y10, Y2, Y4
+	VPSRLW     $0x02, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 100(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+96(SB), Y8, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	PREFETCHT0 128(SI)(DX*1)
+	VMOVDQU    64(SI), Y0
+	VMOVDQU    96(SI), Y1
+	VMOVDQU    160(SI), Y2
+	VPAND      Y15, Y0, Y3
+	VPAND      Y13, Y2, Y4
+	VPSLLW     $0x04, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 132(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+128(SB), Y9, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	VPAND      Y15, Y1, Y3
+	VPAND      Y12, Y2, Y4
+	VPSLLW     $0x02, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 164(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+160(SB), Y9, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	PREFETCHT0 192(SI)(DX*1)
+	VPSRLW     $0x04, Y0, Y3
+	VPAND      Y15, Y3, Y3
+	VPAND      Y11, Y2, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 196(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+192(SB), Y9, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+	VPSRLW     $0x04, Y1, Y3
+	VPAND      Y15, Y3, Y3
+	VPAND      Y10, Y2, Y4
+	VPSRLW     $0x02, Y4, Y4
+	VPOR       Y4, Y3, Y3
+	VPMADDUBSW 228(DI), Y3, Y3
+	VPSHUFB    q6kWordShuf<>+224(SB), Y9, Y4
+	VPMADDWD   Y4, Y3, Y3
+	VPSUBD     Y3, Y6, Y6
+
+	// Y6 = -sumi: acc -= d·(-sumi), d = x.d·y.d
+	VPBROADCASTW 208(SI), X3
+	VCVTPH2PS    X3, Y3
+	VBROADCASTSS (DI), Y4
+	VMULPS       Y4, Y3, Y3
 	VCVTDQ2PS    Y6, Y6
-	VFMADD231PS  Y6, Y3, Y5
+	VFNMADD231PS Y6, Y3, Y5
 	ADDQ         $0x000000d2, SI
 	ADDQ         $0x00000124, DI
 	DECQ         CX

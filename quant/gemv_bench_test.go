@@ -2,6 +2,7 @@ package quant
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -124,6 +125,47 @@ func BenchmarkGemvQ4KDRAM(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkGemvQ6KDRAM times the AVX2 Q6_K one-token kernel (gemvQ6K) on
+// random Q6_K matrices (32768x2048, 53 MiB, and 12288x5632, 55 MiB) larger
+// than the caches, on one thread and split in halves on two goroutines; MB/s
+// is weight bytes a second. Compare kernels out of DRAM, not in cache: a
+// change that speeds up the in-cache BenchmarkGemvQ6K may not move these.
+func BenchmarkGemvQ6KDRAM(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2")
+	}
+	for _, sh := range [][2]int{{32768, 2048}, {12288, 5632}} {
+		rows, n := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(45, 46))
+		w, a := randQ6KMatrix(rng, rows, n), randQ8KRow(rng, n)
+		rowBytes := n / qkK * q6KBytes
+		dst := make([]float32, rows)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%d/%dthreads", rows, n, threads), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					splitRows(rows, threads, rows, func(r0, r1 int) {
+						gemvQ6K(dst, w, rowBytes, n, a, r0, r1, gemvQ6KPrefetch)
+					})
+				}
+			})
+		}
+	}
+}
+
+// randQ6KMatrix returns rows x n raw random Q6_K weights (every quant and
+// scale byte random) with d a random power-of-two-scaled value.
+func randQ6KMatrix(rng *rand.Rand, rows, n int) []byte {
+	w := make([]byte, rows*n/qkK*q6KBytes)
+	for i := range w {
+		w[i] = byte(rng.Uint32())
+	}
+	for o := 0; o < len(w); o += q6KBytes {
+		putF16(w[o+q6KOffD:], float32(math.Ldexp(1+rng.Float64(), -8-rng.IntN(6))))
+	}
+	return w
 }
 
 // splitRows runs gemv over rows [0, rows) split in threads contiguous

@@ -2,8 +2,9 @@ package quant
 
 // gemvQ6KPrefetch is how far ahead of the block it works on the Q6_K
 // one-token kernel prefetches, in bytes (the stream runs on into the next
-// rows, which lie right after).
-const gemvQ6KPrefetch = 1024
+// rows, which lie right after). 1536 (about 7 blocks) read 4-6 % faster out
+// of DRAM on the Zen 3 VM than 1024; 2048 and more gained less.
+const gemvQ6KPrefetch = 1536
 
 // gemvQ6K is Gemv for Q6_K weights on AVX2: the rows are looped inside the
 // kernel, which prefetches pf bytes ahead of each block. Each row's result

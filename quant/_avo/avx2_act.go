@@ -146,8 +146,17 @@ func q8KAct() {
 
 // q6KGemv emits q6KGemvAVX2: dst[r] = ggml_vec_dot_q6_K_q8_K (AVX2, the
 // steps of q6KDotAVX2) of row r of w (stride rowBytes, nb > 0 blocks) with
-// a, for r in [0, rows), rows > 0. Each block also prefetches the cache
-// lines pf bytes ahead of it (pf > 0), which runs on into the next rows.
+// a, for r in [0, rows), rows > 0. Each block also prefetches the four cache
+// lines pf bytes ahead of it (pf > 0), which runs on into the next rows; the
+// prefetches sit one at a time through the block's body, not bunched.
+//
+// It is 92 instructions a block (was 96): the 32·(bsums·scales) correction
+// is the integer sum's start, the quants' products are taken from it, and
+// the result, -sumi, goes in with acc -= d·(-sumi) (VFNMADD231PS: the exact
+// product negated and rounded once, the same bits as acc += d·sumi; -sumi
+// converts exactly as -float(sumi)). |sumi| < 256·63·128·128 < 2^31, and
+// each lane pair of the correction is at most 2·2048·4096 = 2^24 (|bsum| <=
+// 16·128, |32·scale| <= 4096, which fits a word).
 func q6KGemv() {
 	// q6kWordShuf: eight VPSHUFB controls of 32 bytes over the scale
 	// words [sc_0..7 | sc_0..7] (chunks 0..3) or [sc_8..15 | sc_8..15]
@@ -197,19 +206,27 @@ func q6KGemv() {
 	VXORPS(Y5, Y5, Y5)
 
 	Label("q6gloop")
-	for i := 0; i < 4; i++ {
-		PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64 * i})
-	}
+	pf := func(line int) { PREFETCHT0(Mem{Base: RSI, Index: RDX, Scale: 1, Disp: 64 * line}) }
+	pf(0)
 	VMOVDQU(Mem{Base: RSI, Disp: 192}, X7)
-	Comment("the scales as words: Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]")
-	VPMOVSXBW(X7, Y9)
-	VPERMQ(U8(0x44), Y9, Y8)
-	VPERMQ(U8(0xee), Y9, Y9)
-	VPXOR(Y6, Y6, Y6)
-	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0)
-	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 4)
+	Comment("the scales as words: Y7 = [sc_0..15], Y8 = [sc_0..7 | sc_0..7], Y9 = [sc_8..15 | sc_8..15]")
+	VPMOVSXBW(X7, Y7)
+	VPERMQ(U8(0x44), Y7, Y8)
+	VPERMQ(U8(0xee), Y7, Y9)
+	Comment("Y6 = 32·(bsums·scales) per lane pair, the products are taken from it")
+	VPSLLW(U8(5), Y7, Y7)
+	VPMADDWD(Mem{Base: RDI, Disp: 260}, Y7, Y6)
+	q6gHalf(shuf, 0, 128, [4]int{4, 36, 68, 100}, 0, func() { pf(1) })
+	pf(2)
+	q6gHalf(shuf, 64, 160, [4]int{132, 164, 196, 228}, 4, func() { pf(3) })
 
-	q6BlockTail()
+	Comment("Y6 = -sumi: acc -= d·(-sumi), d = x.d·y.d")
+	VPBROADCASTW(Mem{Base: RSI, Disp: 208}, X3)
+	VCVTPH2PS(X3, Y3)
+	VBROADCASTSS(Mem{Base: RDI}, Y4)
+	VMULPS(Y4, Y3, Y3)
+	VCVTDQ2PS(Y6, Y6)
+	VFNMADD231PS(Y6, Y3, Y5)
 
 	ADDQ(U32(210), RSI)
 	ADDQ(U32(292), RDI)
@@ -222,12 +239,12 @@ func q6KGemv() {
 	RET()
 }
 
-// q6gHalf emits one half (128 quants) of a Q6_K block into the sumi
+// q6gHalf emits one half (128 quants) of a Q6_K block, taken from the
 // accumulator Y6: from the low nibbles at qloff(SI) and qloff+32(SI) and
 // the high bits at qhoff(SI), four chunks of 32 six-bit quants, each
 // multiplied by the activations at q8[k](DI) and its scales (controls
-// chunk c+k, see q6gChunk).
-func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, c int) {
+// chunk c+k, see q6gChunk); mid is emitted after the second chunk.
+func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, c int, mid func()) {
 	VMOVDQU(Mem{Base: RSI, Disp: qloff}, Y0)
 	VMOVDQU(Mem{Base: RSI, Disp: qloff + 32}, Y1)
 	VMOVDQU(Mem{Base: RSI, Disp: qhoff}, Y2)
@@ -241,6 +258,7 @@ func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, c int) {
 	VPSLLW(U8(2), Y4, Y4)
 	VPOR(Y4, Y3, Y3)
 	q6gChunk(shuf, q8[1], c+1)
+	mid()
 	VPSRLW(U8(4), Y0, Y3)
 	VPAND(Y15, Y3, Y3)
 	VPAND(Y11, Y2, Y4)
@@ -257,7 +275,7 @@ func q6gHalf(shuf Mem, qloff, qhoff int, q8 [4]int, c int) {
 // q6gChunk emits chunk c (0..7) of 32 quants in Y3 (0..63): the byte
 // products with the activations at q8off(DI) summed in pairs, times the
 // chunk's scale words (broadcast from Y8 or Y9 by control c of shuf),
-// added to Y6.
+// taken from Y6.
 func q6gChunk(shuf Mem, q8off, c int) {
 	src := Y8
 	if c >= 4 {
@@ -266,7 +284,7 @@ func q6gChunk(shuf Mem, q8off, c int) {
 	VPMADDUBSW(Mem{Base: RDI, Disp: q8off}, Y3, Y3)
 	VPSHUFB(shuf.Offset(32*c), src, Y4)
 	VPMADDWD(Y4, Y3, Y3)
-	VPADDD(Y3, Y6, Y6)
+	VPSUBD(Y3, Y6, Y6)
 }
 
 // rowLoopNext ends a row of the row-looping one-token kernels: the row's
