@@ -128,7 +128,7 @@ func BenchmarkGemvQ4KDRAM(b *testing.B) {
 }
 
 // BenchmarkGemvQ6KDRAM times the AVX2 Q6_K one-token kernel (gemvQ6K) on
-// random Q6_K matrices (32768x2048, 53 MiB, and 12288x5632, 55 MiB) larger
+// random Q6_K matrices (32768x2048, 52.5 MiB, and 12288x5632, 54 MiB) larger
 // than the caches, on one thread and split in halves on two goroutines; MB/s
 // is weight bytes a second. Compare kernels out of DRAM, not in cache: a
 // change that speeds up the in-cache BenchmarkGemvQ6K may not move these.
