@@ -48,7 +48,7 @@ func TestTailMatchesPrep(t *testing.T) {
 					require.NoError(t, err)
 					return gw
 				}
-				vec := func(name string, k int, scale float64) []float32 {
+				vec := func(k int, scale float64) []float32 {
 					v := make([]float32, k)
 					for i := range v {
 						v[i] = float32(rng.NormFloat64() * scale)
@@ -57,11 +57,11 @@ func TestTailMatchesPrep(t *testing.T) {
 				}
 				step, err := r.buffer("step", 64, 0)
 				require.NoError(t, err)
-				xin, err := r.upload("x", f32Bytes(vec("x", n, 2)))
+				xin, err := r.upload("x", f32Bytes(vec(n, 2)))
 				require.NoError(t, err)
-				res, err := r.upload("residual", f32Bytes(vec("residual", n, 1)))
+				res, err := r.upload("residual", f32Bytes(vec(n, 1)))
 				require.NoError(t, err)
-				g, err := r.upload("norm", f32Bytes(vec("norm", n, 1)))
+				g, err := r.upload("norm", f32Bytes(vec(n, 1)))
 				require.NoError(t, err)
 				out, err := r.buffer("prepared row", 4*prepWords(n), 0)
 				require.NoError(t, err)
