@@ -4,8 +4,10 @@ import "github.com/hearthllm/hearth/gguf"
 
 // gemvK23Prefetch is how far ahead of the block it works on the Q2_K and
 // Q3_K one-token kernels prefetch, in bytes (the stream runs on into the
-// next rows, which lie right after).
-const gemvK23Prefetch = 2048
+// next rows, which lie right after). 3072 measured 1.2-2.1 % faster than
+// 2048 in TinyLlama Q2_K decode (tokens alternated in one process, 2
+// threads); 1024 and 1536 were slower, 4096 and 6144 no better.
+const gemvK23Prefetch = 3072
 
 // gemvK23 is Gemv for Q2_K or Q3_K weights (typ) on AVX2: the rows are
 // looped inside the kernel, which prefetches pf bytes ahead of each block.
