@@ -445,9 +445,11 @@ func (b *Backend) build(m *engine.Model) error {
 		}
 	}
 	// planTail returns the prepared row a residual product w of cols
-	// columns can make for products cs normalized with g, or nil
-	planTail := func(w *weight, cols int, g *wgpu.Buffer, cs []prodShape) *tailSpec {
-		if prepOut == nil || r.tune.diag != "" && r.tune.tailDiag() == 0 || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 {
+	// columns (merging comb's attention partials when not nil) can make
+	// for products cs normalized with g, or nil
+	planTail := func(w *weight, cols int, comb *combSpec, g *wgpu.Buffer, cs []prodShape) *tailSpec {
+		if prepOut == nil || r.tune.diag != "" && r.tune.tailDiag() == 0 || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 ||
+			mvdLDS(cols, comb)+mvdTailLDS > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
 			return nil
 		}
 		f, e := r.prepFmtOf(w.typ, c.NEmbd, nil)
@@ -545,7 +547,11 @@ func (b *Backend) build(m *engine.Model) error {
 		// what this layer's residual products prepare (decode): ffn_norm's
 		// row for the FFN, and the next layer's attn_norm row for its
 		// Q, K and V (or output_norm's for the output)
-		ffnTail := planTail(wo, qDim, gFFN, []prodShape{{l.WGate.Type, c.NFF, nil}, {l.WUp.Type, c.NFF, nil}})
+		var woComb *combSpec // decode's attn_output merges the split attention
+		if attSBG != nil {
+			woComb = &comb
+		}
+		ffnTail := planTail(wo, qDim, woComb, gFFN, []prodShape{{l.WGate.Type, c.NFF, nil}, {l.WUp.Type, c.NFF, nil}})
 		var downTail *tailSpec
 		if li+1 < len(m.Layers) {
 			var cs []prodShape
@@ -556,9 +562,9 @@ func (b *Backend) build(m *engine.Model) error {
 				}
 				cs = append(cs, prodShape{run[0].Type, n, ropeDims})
 			}
-			downTail = planTail(down, c.NFF, gAttns[li+1], cs)
+			downTail = planTail(down, c.NFF, nil, gAttns[li+1], cs)
 		} else {
-			downTail = planTail(down, c.NFF, gOut, []prodShape{{m.Output.Type, c.NVocab, nil}})
+			downTail = planTail(down, c.NFF, nil, gOut, []prodShape{{m.Output.Type, c.NVocab, nil}})
 		}
 		for _, p := range progs {
 			fuse := p.tt == 1 && qkvFused

@@ -367,6 +367,10 @@ func (t tailRule) takes(f prepFmt) bool {
 	return t == tailAll || t == tailQ8K && f.vdt == gguf.TypeQ8_K
 }
 
+// mvdTailLDS bounds the workgroup memory a tail adds to its producer's
+// (mvd.wgsl TAIL: tlast, tinv and ts8, one word a thread).
+const mvdTailLDS = 4 * (mvdWG + 2)
+
 // prepWords is the size of a prepared row of cols columns in 32-bit words.
 func prepWords(cols int) int { return cols + cols/8 }
 
