@@ -353,8 +353,10 @@ func (b *Backend) build(m *engine.Model) error {
 			}
 			if m.tt == 1 && r.mvdOK(cols, vdt) {
 				m.x, m.norm, m.eps = src, g, c.RMSEps
-				if f, e := r.prepFmtOf(m.w.typ, mvOutRows(m), rope); e == nil && prep != nil && g != nil && f == prep.fmt && cols == prep.cols {
-					m.x, m.prep = prep.out, prep
+				if prep != nil && g != nil && cols == prep.cols {
+					if f, e := r.prepFmtOf(m.w.typ, mvOutRows(m), rope); e == nil && f == prep.fmt {
+						m.x, m.prep = prep.out, prep
+					}
 				}
 				m.tail = tail
 				ds, e := r.mvd(b.step, m, vdt, rope)
@@ -448,7 +450,7 @@ func (b *Backend) build(m *engine.Model) error {
 	// columns (merging comb's attention partials when not nil) can make
 	// for products cs normalized with g, or nil
 	planTail := func(w *weight, cols int, comb *combSpec, g *wgpu.Buffer, cs []prodShape) *tailSpec {
-		if prepOut == nil || r.tune.diag != "" && r.tune.tailDiag() == 0 || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 ||
+		if prepOut == nil || !r.tune.tailsAllowed() || len(w.chunks) != 1 || cols < c.NEmbd || c.NEmbd%32 != 0 ||
 			mvdLDS(cols, comb)+mvdTailLDS > int(r.d.limits.MaxComputeWorkgroupStorageSize) {
 			return nil
 		}

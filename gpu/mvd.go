@@ -142,6 +142,12 @@ func (t mvdTuning) tailDiag() int {
 	return 0
 }
 
+// tailsAllowed tells whether prepared rows can run under the diagnostic
+// mode: none, or one of the tail's own (the others compile the prep out).
+func (t mvdTuning) tailsAllowed() bool {
+	return t.diag == "" || t.tailDiag() != 0
+}
+
 // readMVDTuning parses the switches from the environment.
 func readMVDTuning() (mvdTuning, error) {
 	var t mvdTuning
@@ -481,7 +487,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	if t := m.tail; t != nil {
 		if t.fmt != (prepFmt{vdt, exact}) || mode != modeAdd || m.norm != nil || m.w.cols < t.cols ||
-			len(m.w.chunks) != 1 || r.tune.diag != "" && r.tune.tailDiag() == 0 || t.cols%32 != 0 {
+			len(m.w.chunks) != 1 || !r.tune.tailsAllowed() || t.cols%32 != 0 {
 			return nil, fmt.Errorf("gpu: %s: cannot prepare the next row here", m.w.name)
 		}
 		defs["TAIL"], defs["GB"] = true, true
