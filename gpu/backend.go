@@ -340,25 +340,57 @@ func (b *Backend) build(m *engine.Model) error {
 	// this residual product prepare the next group's row (planTail).
 	group := func(p prog, label string, src *wgpu.Buffer, cols int, g *wgpu.Buffer, mvs []mv, last bool, rope *ropeSpec,
 		prep, tail *tailSpec) error {
-		seen := map[gguf.TensorType]*wgpu.Buffer{}
-		normed := false
-		for _, m := range mvs {
+		// fused sets m up for the fused kernel (mvd.go), where it runs
+		fused := func(m mv) (mv, gguf.TensorType, bool, error) {
 			vdt, e := vecDotType(m.w.typ)
 			if e != nil {
-				return e
+				return m, 0, false, e
 			}
 			m.tt, m.last = p.tt, last
 			if last {
 				m.tt = 1
 			}
-			if m.tt == 1 && r.mvdOK(cols, vdt) {
-				m.x, m.norm, m.eps = src, g, c.RMSEps
-				if prep != nil && g != nil && cols == prep.cols {
-					if f, e := r.prepFmtOf(m.w.typ, mvOutRows(m), rope); e == nil && f == prep.fmt {
-						m.x, m.prep = prep.out, prep
-					}
+			if m.tt != 1 || !r.mvdOK(cols, vdt) {
+				return m, vdt, false, nil
+			}
+			m.x, m.norm, m.eps = src, g, c.RMSEps
+			if prep != nil && g != nil && cols == prep.cols {
+				if f, e := r.prepFmtOf(m.w.typ, mvOutRows(m), rope); e == nil && f == prep.fmt {
+					m.x, m.prep = prep.out, prep
 				}
-				m.tail = tail
+			}
+			m.tail = tail
+			return m, vdt, true, nil
+		}
+		if rope != nil && len(mvs) == 2 && !r.tune.noPair {
+			// Q, K and V in two runs of two weight types: one dispatch
+			ma, va, oka, e := fused(mvs[0])
+			if e != nil {
+				return e
+			}
+			mb, vb, okb, e := fused(mvs[1])
+			if e != nil {
+				return e
+			}
+			if oka && okb {
+				ds, ok, e := r.mvdPair(b.step, ma, mb, va, vb, rope)
+				if e != nil {
+					return e
+				}
+				if ok {
+					*p.ds = append(*p.ds, ds...)
+					return nil
+				}
+			}
+		}
+		seen := map[gguf.TensorType]*wgpu.Buffer{}
+		normed := false
+		for _, m := range mvs {
+			m, vdt, ok, e := fused(m)
+			if e != nil {
+				return e
+			}
+			if ok {
 				ds, e := r.mvd(b.step, m, vdt, rope)
 				if e != nil {
 					return e

@@ -245,6 +245,42 @@ func TestPreparedRows(t *testing.T) {
 	}
 }
 
+// TestPairedQKV checks that Q, K and V in two runs of two weight types
+// decode in one dispatch (mvdPair) with the same logits as in two.
+func TestPairedQKV(t *testing.T) {
+	ctx := context.Background()
+	m := loadDecodeModel(t, mixedQKV)
+	build := func(mode string) (*Backend, int) {
+		t.Setenv(mvdPairEnv, mode)
+		g, _ := newTestBackends(t, m, 32)
+		pairs := 0
+		for _, d := range g.decode {
+			if strings.Contains(d.label, " + ") {
+				pairs++
+			}
+		}
+		return g, pairs
+	}
+	on, pairs := build("")
+	off, none := build("0")
+	require.Zero(t, none)
+	// mixedQKV's even layers run Q+K and V, its odd ones Q, K and V
+	require.Equal(t, (len(m.Layers)+1)/2, pairs, "one paired dispatch a layer of two runs")
+	require.Equal(t, len(off.decode)-pairs, len(on.decode))
+	tol := 0.0
+	if !isSoftware(on.d.info) {
+		tol = 1e-4 // as checkDecode
+	}
+	a := make([]float32, m.NVocab)
+	b := make([]float32, m.NVocab)
+	for i, tok := range tokenPath(8, m.NVocab) {
+		require.NoError(t, on.Eval(ctx, []int32{tok}, i, a))
+		require.NoError(t, off.Eval(ctx, []int32{tok}, i, b))
+		d, at := maxAbsDiff(a, b)
+		require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d", i, d, at)
+	}
+}
+
 func checkDecode(t *testing.T, name string) {
 	ctx := context.Background()
 	m := loadDecodeModel(t, name)

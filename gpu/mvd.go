@@ -69,7 +69,10 @@ const mvdWG = 256
 //     1/rms and passes it on through workgroup memory (INV1) instead of
 //     every thread deriving it, 2 = the norm weights are loaded with the
 //     input (GPF; at most four vec4s a thread) instead of after 1/rms;
-//     0 gives the earlier prep (results unchanged).
+//     0 gives the earlier prep (results unchanged);
+//   - HEARTH_GPU_MVD_PAIR=0: a decode Q, K and V of two weight types
+//     (Q4_K_M's Q4_K Q and K, Q6_K V) as two dispatches instead of one
+//     (mvdPair, merge.go; results unchanged).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
@@ -80,6 +83,7 @@ const (
 	mvdTPCEnv    = "HEARTH_GPU_MVD_TPC"
 	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
 	mvdXFVEnv    = "HEARTH_GPU_MVD_XFV"
+	mvdPairEnv   = "HEARTH_GPU_MVD_PAIR"
 	mvdXQVEnv    = "HEARTH_GPU_MVD_XQV"
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
@@ -101,6 +105,7 @@ type mvdTuning struct {
 	tpc       int  // exact products' tasks a thread per chunk (0: 4, SwiGLU 2)
 	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool // exact F32/F16/BF16 one lane a thread, not XFV
+	noPair    bool // Q, K and V runs of two types as two dispatches (mvdPair)
 	xqv       int  // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
 	xqv6      xqv6Rule
 	diag      string   // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
@@ -155,6 +160,7 @@ func readMVDTuning() (mvdTuning, error) {
 	t.inexact = os.Getenv(mvdExactEnv) == "0"
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
+	t.noPair = os.Getenv(mvdPairEnv) == "0"
 	switch v := os.Getenv(mvdTailEnv); v {
 	case "":
 	case "0":
@@ -458,6 +464,92 @@ func (r *resources) mvdOK(cols int, vdt gguf.TensorType) bool {
 // optional; m.last picks the batch's last token) rounding the input to vdt.
 // rope, when not nil, makes it the QKV product with RoPE and the KV write.
 func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *ropeSpec) ([]dispatch, error) {
+	b, err := r.mvdPlan(step, m, vdt, rope, true)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.pipeline(b.label, b.src)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dispatch, 0, len(b.runs))
+	for _, run := range b.runs {
+		bg, err := r.bind(m.w.name, p, run.bufs...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dispatch{label: run.label, pipe: p, bg: bg, x: run.x, y: run.y})
+	}
+	return out, nil
+}
+
+// mvdPair builds the fused products a and b as one dispatch (merge.go):
+// a's workgroups, then b's. ok is false where they cannot share one (more
+// than one weight chunk, a two-row grid, other workgroup sizes or other
+// bindings for what the two must share).
+func (r *resources) mvdPair(step *wgpu.Buffer, a, b mv, vdtA, vdtB gguf.TensorType, rope *ropeSpec) (ds []dispatch, ok bool, err error) {
+	pa, err := r.mvdPlan(step, a, vdtA, rope, false)
+	if err != nil {
+		return nil, false, err
+	}
+	pb, err := r.mvdPlan(step, b, vdtB, rope, false)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(pa.runs) != 1 || len(pb.runs) != 1 || pa.wg != pb.wg {
+		return nil, false, nil
+	}
+	ra, rb := pa.runs[0], pb.runs[0]
+	if ra.y != 1 || rb.y != 1 || len(ra.bufs) != len(rb.bufs) || int(ra.x)+int(rb.x) > 65535 {
+		return nil, false, nil
+	}
+	// the weights (0) and parameters (3) are b's own; the rest must be
+	// the same buffers
+	for k := range ra.bufs {
+		if k != 0 && k != 3 && ra.bufs[k] != rb.bufs[k] {
+			return nil, false, nil
+		}
+	}
+	src, extra, err := mergeEntries(pa.src, pb.src, int(ra.x), func(k int) bool { return ra.bufs[k] == rb.bufs[k] })
+	if err != nil {
+		return nil, false, fmt.Errorf("gpu: %s + %s: %w", a.w.name, b.w.name, err)
+	}
+	p, err := r.pipeline("pair "+pa.label+" + "+pb.label, src)
+	if err != nil {
+		return nil, false, err
+	}
+	bufs := append([]*wgpu.Buffer(nil), ra.bufs...)
+	for _, k := range extra {
+		bufs = append(bufs, rb.bufs[k])
+	}
+	bg, err := r.bind(a.w.name+" + "+b.w.name, p, bufs...)
+	if err != nil {
+		return nil, false, err
+	}
+	return []dispatch{{label: ra.label + " + " + rb.label, pipe: p, bg: bg, x: ra.x + rb.x, y: 1}}, true, nil
+}
+
+// mvdBuild is a fused product's program and its dispatches' bindings,
+// before the pipeline exists.
+type mvdBuild struct {
+	label string
+	src   string
+	wg    int // threads a workgroup
+	runs  []mvdRun
+}
+
+// mvdRun is one dispatch of a fused product: a weight chunk's bindings and
+// grid.
+type mvdRun struct {
+	bufs  []*wgpu.Buffer
+	x, y  uint32
+	label string
+}
+
+// mvdPlan builds m's fused program and bindings. own binds, for a run of
+// Q, K and V, only the targets its rows reach (the others get an unused
+// buffer): two such runs then share no writable buffer and can overlap.
+func (r *resources) mvdPlan(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *ropeSpec, own bool) (*mvdBuild, error) {
 	typ := m.w.typ
 	mode := m.mode
 	if rope != nil {
@@ -659,11 +751,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	}
 	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v exact=%v tail=%v prepd=%v", typ, vdt, mode,
 		m.norm != nil, m.last, m.comb != nil, tpr, rpw, defs["PK"], exact, defs["TAIL"], defs["PREPD"])
-	p, err := r.pipeline(label, src)
-	if err != nil {
-		return nil, err
-	}
-	var out []dispatch
+	b := &mvdBuild{label: label, src: src, wg: wg}
 	for _, c := range m.w.chunks {
 		rows, half := c.rows, 0
 		if m.mode == modeSwiGLU {
@@ -691,10 +779,12 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		y := m.y
 		var kc, vc *wgpu.Buffer
 		if rope != nil {
+			kc, vc = rope.kc, rope.vc
+		}
+		if rope != nil && own {
 			// a run of Q, K and V binds only the targets its rows reach:
 			// Q4_K_M's Q+K and V products (Q4_K, Q6_K) then share no
 			// writable buffer and can run side by side
-			kc, vc = rope.kc, rope.vc
 			lo, hi := m.yOff+c.row0, m.yOff+c.row0+rows
 			for i, t := range []struct {
 				b      **wgpu.Buffer
@@ -717,10 +807,6 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		if rope != nil {
 			bufs = append(bufs, kc, vc, rope.cs)
 		}
-		bg, err := r.bind(m.w.name, p, bufs...)
-		if err != nil {
-			return nil, err
-		}
 		gx, gy := grid((rows + rpw - 1) / rpw)
 		if m.tail != nil && gy != 1 {
 			return nil, fmt.Errorf("gpu: %s: too many workgroups for the prepared row", m.w.name)
@@ -732,7 +818,7 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		if m.prep != nil {
 			dl += " prepd" // loads its row from the last tail
 		}
-		out = append(out, dispatch{label: dl, pipe: p, bg: bg, x: gx, y: gy})
+		b.runs = append(b.runs, mvdRun{bufs: bufs, x: gx, y: gy, label: dl})
 	}
-	return out, nil
+	return b, nil
 }
