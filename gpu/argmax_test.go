@@ -10,8 +10,9 @@ import (
 
 // TestArgmaxKernel runs the greedy-pick kernel on logit vectors built to
 // catch partitioning mistakes (the maximum in every stripe, the last
-// element, ties between stripes and threads, lengths that leave stripes
-// partly empty) against a plain scan: the lowest index of the largest value.
+// element, ties between stripes, threads and workgroups, lengths that leave
+// stripes or the last workgroup partly empty) against a plain scan: the
+// lowest index of the largest value.
 func TestArgmaxKernel(t *testing.T) {
 	d := testDevice(t)
 	rng := rand.New(rand.NewPCG(3, 9))
@@ -67,15 +68,18 @@ func TestArgmaxKernel(t *testing.T) {
 		require.NoError(t, err)
 		b.step, err = b.res.buffer("step", 64, 0)
 		require.NoError(t, err)
-		src, err := buildShader("argmax", "", nil, nil)
+		ad, err := b.res.argmax(lb, rb, b.step, len(c.x))
 		require.NoError(t, err)
-		p, err := b.res.pipeline("argmax", src)
-		require.NoError(t, err)
-		u, err := b.res.uniform("argmax params", uint32(len(c.x)), 0, 0, 0)
-		require.NoError(t, err)
-		bg, err := b.res.bind("argmax", p, lb, rb, u, b.step)
-		require.NoError(t, err)
-		run(t, d, b.step, []dispatch{{label: "argmax", pipe: p, bg: bg, x: 1, y: 1}}, 1, 0, nil)
+		// the logits reversed first: the workgroup count must be ready
+		// for the next step, which must overwrite the first's result
+		rev := make([]float32, len(c.x))
+		for i, v := range c.x {
+			rev[len(c.x)-1-i] = v
+		}
+		require.NoError(t, d.queue.WriteBuffer(lb, 0, f32Bytes(rev)))
+		run(t, d, b.step, []dispatch{ad}, 1, 0, nil)
+		require.NoError(t, d.queue.WriteBuffer(lb, 0, f32Bytes(c.x)))
+		run(t, d, b.step, []dispatch{ad}, 1, 0, nil)
 		got := readF32(t, d, rb, 3)
 		idx := int(math.Float32bits(got[0]))
 		require.Equalf(t, want, idx, "%s n=%d", c.name, len(c.x))

@@ -647,19 +647,7 @@ func (b *Backend) build(m *engine.Model) error {
 	if err != nil {
 		return err
 	}
-	argSrc, err := buildShader("argmax", "", nil, nil)
-	if err != nil {
-		return err
-	}
-	argP, err := r.pipeline("argmax", argSrc)
-	if err != nil {
-		return err
-	}
-	argU, err := r.uniform("argmax params", uint32(c.NVocab), 0, 0, 0)
-	if err != nil {
-		return err
-	}
-	argBG, err := r.bind("argmax", argP, b.logits, b.result, argU, b.step)
+	argD, err := r.argmax(b.logits, b.result, b.step, c.NVocab)
 	if err != nil {
 		return err
 	}
@@ -672,9 +660,39 @@ func (b *Backend) build(m *engine.Model) error {
 		if e := group(p, "output", x, c.NEmbd, gOut, []mv{{w: out, y: b.logits, yStride: c.NVocab, mode: modeStore}}, true, nil, prep, nil); e != nil {
 			return e
 		}
-		*p.ds = append(*p.ds, dispatch{label: "argmax", pipe: argP, bg: argBG, x: 1, y: 1})
+		*p.ds = append(*p.ds, argD)
 	}
 	return nil
+}
+
+// argmaxChunk is the logits a workgroup of argmax.wgsl takes (WG * UNR).
+const argmaxChunk = 1024
+
+// argmax builds the greedy pick over the n logits in logits: the chosen
+// index and value to result, the next greedy step to step.
+func (r *resources) argmax(logits, result, step *wgpu.Buffer, n int) (dispatch, error) {
+	src, err := buildShader("argmax", "", nil, nil)
+	if err != nil {
+		return dispatch{}, err
+	}
+	p, err := r.pipeline("argmax", src)
+	if err != nil {
+		return dispatch{}, err
+	}
+	u, err := r.uniform("argmax params", uint32(n), 0, 0, 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	nwg := (n + argmaxChunk - 1) / argmaxChunk
+	cand, err := r.buffer("argmax candidates", 4*(1+2*nwg), 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	bg, err := r.bind("argmax", p, logits, result, u, step, cand)
+	if err != nil {
+		return dispatch{}, err
+	}
+	return dispatch{label: "argmax", pipe: p, bg: bg, x: uint32(nwg), y: 1}, nil
 }
 
 // qkvRuns splits a layer's Q, K and V weights into runs of one type: the
