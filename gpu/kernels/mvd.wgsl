@@ -517,15 +517,18 @@ fn tail(lid: u32, nwg: u32) {
         red[lid] = a;
         red2[lid] = mx;
         workgroupBarrier();
-        for (var bl = lid; bl < TXC / BS; bl += WG) {
-            var ba = 0.0;
-            var bm = 0.0;
-            for (var t = bl * TTB; t < (bl + 1u) * TTB; t++) {
-                if (red[t] > ba) {
-                    ba = red[t];
-                    bm = red2[t];
-                }
+        // a block's threads meet in a tree: the later half wins only with
+        // a larger magnitude, so the first one stays, as in a scan
+        for (var k = TTB / 2u; k > 0u; k >>= 1u) {
+            if (lid % TTB < k && red[lid + k] > red[lid]) {
+                red[lid] = red[lid + k];
+                red2[lid] = red2[lid + k];
             }
+            workgroupBarrier();
+        }
+        for (var bl = lid; bl < TXC / BS; bl += WG) {
+            let ba = red[bl * TTB];
+            let bm = red2[bl * TTB];
 //#if Q8_K
             let did = q8_k_scale(ba, bm);
 //#else
