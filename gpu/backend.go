@@ -473,9 +473,7 @@ func (b *Backend) build(m *engine.Model) error {
 	var prepOut, prepCnt *wgpu.Buffer
 	if r.tune.tail != tailNever {
 		prepOut = buf("prepared row", 4*prepWords(c.NEmbd), 0)
-		// [0] counts a producer's finished workgroups; chained (mvd.go
-		// chain): [1] flags the row, [2] counts the consumers past it
-		prepCnt = buf("prepared row count", 16, 0)
+		prepCnt = buf("prepared row count", 4, 0)
 		if err != nil {
 			return err
 		}
@@ -664,10 +662,7 @@ func (b *Backend) build(m *engine.Model) error {
 		}
 		*p.ds = append(*p.ds, argD)
 	}
-	// decode: producers of prepared rows and their consumers in one
-	// dispatch where the adapter allows (mvd.go chain)
-	b.decode, err = r.chain(b.decode)
-	return err
+	return nil
 }
 
 // argmaxChunk is the logits a workgroup of argmax.wgsl takes (WG * UNR).

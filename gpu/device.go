@@ -152,9 +152,7 @@ func openDevice(g Options) (*device, error) {
 	}
 	al := best.GetLimits().Limits
 	req := wgpu.DefaultLimits()
-	// 13 for a chained residual product and Q, K and V of two types
-	// (mvd.go chain); fewer make chain keep those apart
-	req.MaxStorageBuffersPerShaderStage = min(al.MaxStorageBuffersPerShaderStage, 16)
+	req.MaxStorageBuffersPerShaderStage = min(al.MaxStorageBuffersPerShaderStage, 10)
 	req.MaxComputeWorkgroupStorageSize = al.MaxComputeWorkgroupStorageSize
 	req.MaxComputeInvocationsPerWorkgroup = min(al.MaxComputeInvocationsPerWorkgroup, 1024)
 	req.MaxComputeWorkgroupSizeX = min(al.MaxComputeWorkgroupSizeX, 1024)

@@ -126,20 +126,6 @@ func parseWGSL(src string) ([]wgslItem, error) {
 	}
 }
 
-// declType returns a resource variable's address space and type
-// ("storage array<u32>"), without its access mode.
-func declType(text string) string {
-	sp := ""
-	if i := strings.Index(text, "var<"); i >= 0 {
-		sp = strings.TrimSpace(strings.Split(text[i+4:strings.Index(text[i:], ">")+i], ",")[0])
-	}
-	c := strings.Index(text, ":")
-	if c < 0 {
-		return sp
-	}
-	return sp + " " + wgslSpace.ReplaceAllString(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text[c+1:]), ";")), "")
-}
-
 func head(s string) string {
 	if len(s) > 40 {
 		return s[:40]
@@ -245,20 +231,14 @@ func plainFn(fn, name string) string {
 	return wgslBuiltin.ReplaceAllString(s, "")
 }
 
-// virtualBinding and above are placeholder binding numbers: a program
-// declares such a binding only to be merged, where alias maps it to one of
-// the other program's.
-const virtualBinding = 99
-
 // mergeEntries returns one module running a's entry point "main" in
 // workgroups 0 .. nwa-1 of a one-row grid (x only) and b's in the rest,
 // with b seeing its own workgroup ids and count from 0. Both must have the
-// same workgroup size. alias(n) gives the binding of a that holds the same
-// buffer as b's binding n, or -1: b's variable is then a's (declared with
-// the same type; renamed where the names differ). b's other resource
-// variables get new binding numbers after a's largest, listed in extra (b's
-// binding numbers, in the order of their new ones).
-func mergeEntries(a, b string, nwa int, alias func(binding int) int) (src string, extra []int, err error) {
+// same workgroup size. A resource variable of b whose binding shared(n)
+// says holds the same buffer as a's binding n, declared alike, is a's;
+// the others get new binding numbers after a's largest, listed in extra
+// (b's binding numbers, in the order of their new ones).
+func mergeEntries(a, b string, nwa int, shared func(binding int) bool) (src string, extra []int, err error) {
 	ia, err := parseWGSL(stripComments(a))
 	if err != nil {
 		return "", nil, err
@@ -268,16 +248,10 @@ func mergeEntries(a, b string, nwa int, alias func(binding int) int) (src string
 		return "", nil, err
 	}
 	byName := map[string]wgslItem{}
-	byBinding := map[int]wgslItem{}
 	maxBinding := -1
 	for _, it := range ia {
 		byName[it.name] = it
-		if it.binding >= 0 {
-			byBinding[it.binding] = it
-			if it.binding < virtualBinding {
-				maxBinding = max(maxBinding, it.binding)
-			}
-		}
+		maxBinding = max(maxBinding, it.binding)
 	}
 	norm := func(s string) string { return wgslSpace.ReplaceAllString(strings.TrimSpace(s), " ") }
 	bNames := map[string]bool{}
@@ -287,32 +261,14 @@ func mergeEntries(a, b string, nwa int, alias func(binding int) int) (src string
 		}
 		bNames[it.name] = true
 	}
-	// b's items shared with a (alike, referring only to shared items), and
-	// b's resource variables that are a's under another name
+	// b's items shared with a: alike, and referring only to shared items
 	share := map[string]bool{}
-	to := map[string]string{}
 	for _, it := range ib {
-		if it.binding >= 0 {
-			j := alias(it.binding)
-			if j < 0 {
-				if it.binding >= virtualBinding {
-					return "", nil, fmt.Errorf("gpu: merge: placeholder binding %d of %s has no match", it.binding, it.name)
-				}
-				continue
-			}
-			o, ok := byBinding[j]
-			if !ok || declType(o.text) != declType(it.text) {
-				return "", nil, fmt.Errorf("gpu: merge: %s cannot stand for %s", o.name, it.name)
-			}
-			if o.name == it.name && norm(o.text) == norm(it.text) {
-				share[it.name] = true
-			} else {
-				to[it.name] = o.name
-			}
-			continue
-		}
 		o, ok := byName[it.name]
 		if !ok || it.name == "main" || norm(o.text) != norm(it.text) {
+			continue
+		}
+		if it.binding >= 0 && (o.binding != it.binding || !shared(it.binding)) {
 			continue
 		}
 		share[it.name] = true
@@ -339,8 +295,9 @@ func mergeEntries(a, b string, nwa int, alias func(binding int) int) (src string
 	for n := range bNames {
 		taken[n] = true
 	}
+	to := map[string]string{}
 	for _, it := range ib {
-		if share[it.name] || to[it.name] != "" {
+		if share[it.name] {
 			continue
 		}
 		n := it.name + "_mb"
@@ -387,7 +344,7 @@ func mergeEntries(a, b string, nwa int, alias func(binding int) int) (src string
 	}
 	next := maxBinding + 1
 	for _, it := range ib {
-		if share[it.name] || it.binding >= 0 && alias(it.binding) >= 0 {
+		if share[it.name] {
 			continue
 		}
 		text := it.text

@@ -72,10 +72,7 @@ const mvdWG = 256
 //     0 gives the earlier prep (results unchanged);
 //   - HEARTH_GPU_MVD_PAIR=0: a decode Q, K and V of two weight types
 //     (Q4_K_M's Q4_K Q and K, Q6_K V) as two dispatches instead of one
-//     (mvdPair, merge.go; results unchanged);
-//   - HEARTH_GPU_MVD_CHAIN=0|1: a product that prepares a row and the one
-//     that loads it in one dispatch (chain; default on NVIDIA and
-//     lavapipe; results unchanged).
+//     (mvdPair, merge.go; results unchanged).
 const (
 	mvdSmallEnv  = "HEARTH_GPU_MVD_SMALL"
 	mvdPKEnv     = "HEARTH_GPU_MVD_PK"
@@ -87,7 +84,6 @@ const (
 	mvdSBEnv     = "HEARTH_GPU_MVD_SB"
 	mvdXFVEnv    = "HEARTH_GPU_MVD_XFV"
 	mvdPairEnv   = "HEARTH_GPU_MVD_PAIR"
-	mvdChainEnv  = "HEARTH_GPU_MVD_CHAIN"
 	mvdXQVEnv    = "HEARTH_GPU_MVD_XQV"
 	mvdDiagEnv   = "HEARTH_GPU_MVD_DIAG"
 	mvdPrepEnv   = "HEARTH_GPU_MVD_PREP"
@@ -110,7 +106,6 @@ type mvdTuning struct {
 	noSB      bool // exact Q4_K in XCH chunks, not super-block jobs (XSB)
 	noXFV     bool // exact F32/F16/BF16 one lane a thread, not XFV
 	noPair    bool // Q, K and V runs of two types as two dispatches (mvdPair)
-	chain     int  // chained products (chainOK): -1 by adapter, 0 off, 1 on
 	xqv       int  // exact Q8_0 a lane a thread, this many rows a workgroup (XQV; 0: XCH chunks)
 	xqv6      xqv6Rule
 	diag      string   // HEARTH_GPU_MVD_DIAG: prep parts compiled out (timing only)
@@ -166,14 +161,6 @@ func readMVDTuning() (mvdTuning, error) {
 	t.noSB = os.Getenv(mvdSBEnv) == "0"
 	t.noXFV = os.Getenv(mvdXFVEnv) == "0"
 	t.noPair = os.Getenv(mvdPairEnv) == "0"
-	switch v := os.Getenv(mvdChainEnv); v {
-	case "":
-		t.chain = -1
-	case "0", "1":
-		t.chain = int(v[0] - '0')
-	default:
-		return t, fmt.Errorf("gpu: %s=%q: want 0 or 1", mvdChainEnv, v)
-	}
 	switch v := os.Getenv(mvdTailEnv); v {
 	case "":
 	case "0":
@@ -493,20 +480,6 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 		}
 		out = append(out, dispatch{label: run.label, pipe: p, bg: bg, x: run.x, y: run.y})
 	}
-	if len(out) == 1 && (m.tail != nil || m.prep != nil) {
-		// a producer or consumer of a prepared row, for chain
-		out[0].plan = func(signal bool, nwait int) (*mvdBuild, error) {
-			m := m
-			m.signal, m.nwait = signal, nwait
-			return r.mvdPlan(step, m, vdt, rope, true)
-		}
-		if m.tail != nil {
-			out[0].role |= chainProducer
-		}
-		if m.prep != nil {
-			out[0].role |= chainConsumer
-		}
-	}
 	return out, nil
 }
 
@@ -515,202 +488,54 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 // than one weight chunk, a two-row grid, other workgroup sizes or other
 // bindings for what the two must share).
 func (r *resources) mvdPair(step *wgpu.Buffer, a, b mv, vdtA, vdtB gguf.TensorType, rope *ropeSpec) (ds []dispatch, ok bool, err error) {
-	plan := func(signal bool, nwait int) (*mvdBuild, error) {
-		a.nwait, b.nwait = nwait, nwait
-		pa, err := r.mvdPlan(step, a, vdtA, rope, false)
-		if err != nil {
-			return nil, err
-		}
-		pb, err := r.mvdPlan(step, b, vdtB, rope, false)
-		if err != nil {
-			return nil, err
-		}
-		return pairBuild(pa, pb)
-	}
-	pb, err := plan(false, 0)
-	if err != nil || pb == nil {
-		return nil, false, err
-	}
-	d, err := r.buildDispatch(pb, a.w.name+" + "+b.w.name)
+	pa, err := r.mvdPlan(step, a, vdtA, rope, false)
 	if err != nil {
 		return nil, false, err
 	}
-	if a.prep != nil && b.prep != nil {
-		d.plan, d.role = plan, chainConsumer
+	pb, err := r.mvdPlan(step, b, vdtB, rope, false)
+	if err != nil {
+		return nil, false, err
 	}
-	return []dispatch{d}, true, nil
-}
-
-// pairBuild merges the one-run builds a and b, sharing what they bind
-// alike but their weights (0) and parameters (3); nil where they cannot.
-func pairBuild(a, b *mvdBuild) (*mvdBuild, error) {
-	if len(a.runs) != 1 || len(b.runs) != 1 || a.wg != b.wg {
-		return nil, nil
+	if len(pa.runs) != 1 || len(pb.runs) != 1 || pa.wg != pb.wg {
+		return nil, false, nil
 	}
-	ra, rb := a.runs[0], b.runs[0]
-	if ra.y != 1 || rb.y != 1 || len(ra.bufs) != len(rb.bufs) {
-		return nil, nil
+	ra, rb := pa.runs[0], pb.runs[0]
+	if ra.y != 1 || rb.y != 1 || len(ra.bufs) != len(rb.bufs) || int(ra.x)+int(rb.x) > 65535 {
+		return nil, false, nil
 	}
+	// the weights (0) and parameters (3) are b's own; the rest must be
+	// the same buffers
 	for k := range ra.bufs {
 		if k != 0 && k != 3 && ra.bufs[k] != rb.bufs[k] {
-			return nil, nil
+			return nil, false, nil
 		}
 	}
-	return mergeBuilds(a, b, func(k int) int {
-		if k >= virtualBinding || k != 0 && k != 3 {
-			return k
-		}
-		return -1
-	}, " + ")
-}
-
-// mergeBuilds joins one-run builds a and b into one program (merge.go):
-// a's workgroups first; alias(n) is a's binding that holds b's binding n,
-// or -1. It returns nil where the grid or the binding limits do not allow.
-func mergeBuilds(a, b *mvdBuild, alias func(int) int, sep string) (*mvdBuild, error) {
-	ra, rb := a.runs[0], b.runs[0]
-	if int(ra.x)+int(rb.x) > 65535 {
-		return nil, nil
-	}
-	src, extra, err := mergeEntries(a.src, b.src, int(ra.x), alias)
+	src, extra, err := mergeEntries(pa.src, pb.src, int(ra.x), func(k int) bool { return ra.bufs[k] == rb.bufs[k] })
 	if err != nil {
-		return nil, err
+		return nil, false, fmt.Errorf("gpu: %s + %s: %w", a.w.name, b.w.name, err)
+	}
+	p, err := r.pipeline("pair "+pa.label+" + "+pb.label, src)
+	if err != nil {
+		return nil, false, err
 	}
 	bufs := append([]*wgpu.Buffer(nil), ra.bufs...)
-	uniforms := a.uniforms
 	for _, k := range extra {
 		bufs = append(bufs, rb.bufs[k])
-		if b.isUniform(k) {
-			uniforms = append(uniforms, len(bufs)-1)
-		}
 	}
-	return &mvdBuild{label: a.label + sep + b.label, src: src, wg: a.wg, uniforms: uniforms,
-		runs: []mvdRun{{bufs: bufs, x: ra.x + rb.x, y: 1, label: ra.label + sep + rb.label}}}, nil
-}
-
-// buildDispatch makes b's one run a dispatch.
-func (r *resources) buildDispatch(b *mvdBuild, name string) (dispatch, error) {
-	p, err := r.pipeline(b.label, b.src)
+	bg, err := r.bind(a.w.name+" + "+b.w.name, p, bufs...)
 	if err != nil {
-		return dispatch{}, err
+		return nil, false, err
 	}
-	run := b.runs[0]
-	bg, err := r.bind(name, p, run.bufs...)
-	if err != nil {
-		return dispatch{}, err
-	}
-	return dispatch{label: run.label, pipe: p, bg: bg, x: run.x, y: run.y}, nil
-}
-
-// Chained products (decode): a residual product whose last workgroup
-// prepares the next product's input row (TAIL) and that next product
-// (PREPD) run in one dispatch. The consumer's workgroups load their first
-// weights, then wait (mvd.wgsl WAITP) until the producer's tail has
-// written the row and set a flag (SIGNAL); the last of them to pass resets
-// it. So the consumer's weight reads overlap the producer's tail, and one
-// dispatch boundary (a GPU drain) goes. A waiting workgroup needs the
-// producer's to run: GPUs that start workgroups in order of their index
-// (NVIDIA; lavapipe's threads take them in order) start every producer
-// workgroup before the first consumer one, so the producer's last one is
-// always running or done. HEARTH_GPU_MVD_CHAIN=0 turns it off, 1 on for
-// any adapter.
-const (
-	chainProducer = 1 // the dispatch prepares a row (TAIL)
-	chainConsumer = 2 // the dispatch loads the prepared row (PREPD)
-)
-
-// chainOK says whether this adapter runs chained products.
-func (r *resources) chainOK() bool {
-	switch r.tune.chain {
-	case 0:
-		return false
-	case 1:
-		return true
-	}
-	return r.d.info.VendorId == 0x10de || r.d.software
-}
-
-// chain replaces each producer dispatch directly followed by its consumer
-// with one chained dispatch.
-func (r *resources) chain(ds []dispatch) ([]dispatch, error) {
-	if !r.chainOK() {
-		return ds, nil
-	}
-	out := ds[:0:0]
-	for i := 0; i < len(ds); i++ {
-		d := ds[i]
-		if i+1 < len(ds) && d.role&chainProducer != 0 && ds[i+1].role&chainConsumer != 0 {
-			c, ok, err := r.chainPair(d, ds[i+1])
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, c)
-				i++
-				continue
-			}
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-// chainPair builds producer p and consumer c as one dispatch.
-func (r *resources) chainPair(p, c dispatch) (dispatch, bool, error) {
-	c0, err := c.plan(false, 0)
-	if err != nil || c0 == nil || len(c0.runs) != 1 {
-		return dispatch{}, false, err
-	}
-	cb, err := c.plan(false, int(c0.runs[0].x))
-	if err != nil || cb == nil {
-		return dispatch{}, false, err
-	}
-	pb, err := p.plan(true, 0)
-	if err != nil || pb == nil || len(pb.runs) != 1 || pb.wg != cb.wg || pb.runs[0].y != 1 || cb.runs[0].y != 1 {
-		return dispatch{}, false, err
-	}
-	pr, cr := pb.runs[0], cb.runs[0]
-	cnt := len(pr.bufs) - 1 // the tail's counters come last (mvdPlan)
-	alias := func(k int) int {
-		if k >= virtualBinding {
-			return cnt
-		}
-		for j, b := range pr.bufs {
-			if b == cr.bufs[k] {
-				return j
-			}
-		}
-		return -1
-	}
-	m, err := mergeBuilds(pb, cb, alias, " => ")
-	if err != nil || m == nil {
-		return dispatch{}, false, err
-	}
-	if len(m.runs[0].bufs)-len(m.uniforms) > int(r.d.limits.MaxStorageBuffersPerShaderStage) {
-		return dispatch{}, false, nil
-	}
-	d, err := r.buildDispatch(m, p.label+" => "+c.label)
-	return d, err == nil, err
+	return []dispatch{{label: ra.label + " + " + rb.label, pipe: p, bg: bg, x: ra.x + rb.x, y: 1}}, true, nil
 }
 
 // mvdBuild is a fused product's program and its dispatches' bindings,
 // before the pipeline exists.
 type mvdBuild struct {
-	label    string
-	src      string
-	wg       int   // threads a workgroup
-	uniforms []int // bindings that are uniform buffers
-	runs     []mvdRun
-}
-
-// isUniform says whether binding k of b is a uniform buffer.
-func (b *mvdBuild) isUniform(k int) bool {
-	for _, u := range b.uniforms {
-		if u == k {
-			return true
-		}
-	}
-	return false
+	label string
+	src   string
+	wg    int // threads a workgroup
+	runs  []mvdRun
 }
 
 // mvdRun is one dispatch of a fused product: a weight chunk's bindings and
@@ -760,18 +585,6 @@ func (r *resources) mvdPlan(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *
 		defs["TAIL"], defs["GB"] = true, true
 	}
 	defs["PREPD"] = m.prep != nil
-	if m.signal {
-		if m.tail == nil {
-			return nil, fmt.Errorf("gpu: %s: a chained producer needs a tail", m.w.name)
-		}
-		defs["SIGNAL"] = true
-	}
-	if m.nwait > 0 {
-		if m.prep == nil {
-			return nil, fmt.Errorf("gpu: %s: a chained consumer needs a prepared row", m.w.name)
-		}
-		defs["WAITP"] = true
-	}
 	defs["GB"] = defs["GB"] || defs["NORM"]
 	w4, fast := mvdFast[typ]
 	switch typ {
@@ -883,9 +696,6 @@ func (r *resources) mvdPlan(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *
 	if r.tune.pf > 0 {
 		defs["PF"], consts["PF"] = true, r.tune.pf
 	}
-	if m.nwait > 0 {
-		consts["NWAIT"] = m.nwait
-	}
 	if t := m.tail; t != nil {
 		consts["TXC"], consts["TDG"] = t.cols, r.tune.tailDiag()
 		// the tail's rounding on registers where a thread's values (a
@@ -941,7 +751,7 @@ func (r *resources) mvdPlan(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *
 	}
 	label := fmt.Sprintf("mvd %s %s %s norm=%v last=%v comb=%v tpr=%d rpw=%d pk=%v exact=%v tail=%v prepd=%v", typ, vdt, mode,
 		m.norm != nil, m.last, m.comb != nil, tpr, rpw, defs["PK"], exact, defs["TAIL"], defs["PREPD"])
-	b := &mvdBuild{label: label, src: src, wg: wg, uniforms: []int{3}}
+	b := &mvdBuild{label: label, src: src, wg: wg}
 	for _, c := range m.w.chunks {
 		rows, half := c.rows, 0
 		if m.mode == modeSwiGLU {

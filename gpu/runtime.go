@@ -20,11 +20,6 @@ type dispatch struct {
 	// tokTile, when not 0, multiplies y by the number of tokTile-token
 	// tiles of the batch (the prefill GEMM, prefill.go).
 	tokTile uint32
-	// plan rebuilds a fused product's program to chain it (mvd.go chain):
-	// signal for a producer, nwait (its workgroups) for a consumer; role
-	// says which it can be.
-	plan func(signal bool, nwait int) (*mvdBuild, error)
-	role int
 }
 
 // resources tracks what a Backend must release.

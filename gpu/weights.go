@@ -103,8 +103,6 @@ type mv struct {
 	comb    *combSpec // decode: x holds split attention partials to merge (mvd.go)
 	tail    *tailSpec // decode (ADD): the last workgroup prepares the next products' row
 	prep    *tailSpec // decode: x is this prepared row (norm stays bound)
-	signal  bool      // chained producer: the tail flags its row (mvd.go chain)
-	nwait   int       // chained consumer: its workgroups, which wait for the row
 }
 
 // matvec builds the dispatches of m, one per weight chunk.

@@ -61,13 +61,6 @@ struct MVD {
 @group(0) @binding(6) var<storage, read_write> PO: array<u32>;
 @group(0) @binding(7) var<storage, read_write> CNT: array<atomic<u32>>;
 //#endif
-//#if WAITP
-// chained after its producer in one dispatch (mvd.go mvdChain): the
-// producer's counters, [1] set once the prepared row is written, [2] the
-// workgroups past the wait (binding 99 stands for the producer's, which
-// the merged program uses instead)
-@group(0) @binding(99) var<storage, read_write> FLG: array<atomic<u32>>;
-//#endif
 //#if ROPE
 @group(0) @binding(6) var<storage, read_write> KC: array<f32>;
 @group(0) @binding(7) var<storage, read_write> VC: array<f32>;
@@ -334,38 +327,8 @@ fn q8_round(lid: u32, n: u32, lg: bool) {
 // n + n/16 (n * 9/8 words in all).
 
 //#if PREPD
-//#if WAITP
-// wait_prepared holds the workgroup until the producer's tail has written
-// the prepared row; the last of the NWAIT workgroups to pass resets the
-// flag for the next token (every one has passed it by then). The whole
-// workgroup loops, in uniform control flow: one thread spinning alone while
-// the others waited at a barrier gave lavapipe wrong products.
-var<workgroup> wflag: u32;
-
-fn wait_prepared(lid: u32) {
-    loop {
-        if (lid == 0u) {
-            wflag = atomicLoad(&FLG[1]);
-        }
-        if (workgroupUniformLoad(&wflag) != 0u) {
-            break;
-        }
-    }
-    if (lid == 0u) {
-        if (atomicAdd(&FLG[2], 1u) == NWAIT - 1u) {
-            atomicStore(&FLG[2], 0u);
-            atomicStore(&FLG[1], 0u);
-        }
-    }
-    storageBarrier();
-}
-//#endif
-
 // prep loads the row the producer's tail prepared (see TAIL).
 fn prep(lid: u32, first: u32) {
-//#if WAITP
-    wait_prepared(lid);
-//#endif
     for (var j4 = lid; j4 < XC4; j4 += WG) {
         let j = 4u * j4;
         xs[px(j4)] = bitcast<vec4<f32>>(vec4<u32>(X[j], X[j + 1u], X[j + 2u], X[j + 3u]));
@@ -653,13 +616,6 @@ fn tail(lid: u32, nwg: u32) {
     if (lid == 0u) {
         atomicStore(&CNT[0], 0u);
     }
-//#if SIGNAL
-    // the consumers chained in this dispatch (WAITP) may read the row
-    storageBarrier();
-    if (lid == 0u) {
-        atomicStore(&CNT[1], 1u);
-    }
-//#endif
 }
 //#endif
 
