@@ -33,6 +33,7 @@ var (
 	wgslBuiltin = regexp.MustCompile(`@builtin\(\s*(\w+)\s*\)`)
 	wgslAttr    = regexp.MustCompile(`^@\w+(\s*\([^()]*\))?`)
 	wgslSpace   = regexp.MustCompile(`\s+`)
+	wgslWGSize  = regexp.MustCompile(`@workgroup_size\([^)]*\)`)
 )
 
 // stripComments removes // comments (WGSL has no string literals).
@@ -184,13 +185,11 @@ func rename(text string, to map[string]string, isStruct bool) string {
 // entryParams returns the builtins of a compute entry point's parameters in
 // order, with their names and types ("wid: vec3<u32>").
 func entryParams(fn string) (builtins, params []string, err error) {
-	open := strings.Index(fn, "(")
-	body := strings.Index(fn, "{")
-	if open < 0 || body < 0 {
-		return nil, nil, fmt.Errorf("gpu: merge: entry point without parameters")
-	}
 	// the parameter list: from the first '(' after "fn main" to its match
 	i := strings.Index(fn, "fn ")
+	if i < 0 || !strings.Contains(fn[i:], "(") {
+		return nil, nil, fmt.Errorf("gpu: merge: entry point without parameters")
+	}
 	p0 := i + strings.Index(fn[i:], "(")
 	depth := 0
 	p1 := -1
@@ -213,11 +212,12 @@ func entryParams(fn string) (builtins, params []string, err error) {
 			continue
 		}
 		m := wgslBuiltin.FindStringSubmatch(p)
-		if m == nil {
-			return nil, nil, fmt.Errorf("gpu: merge: entry parameter %q is not a builtin", strings.TrimSpace(p))
+		np := strings.TrimSpace(wgslBuiltin.ReplaceAllString(p, ""))
+		if m == nil || !strings.Contains(np, ":") {
+			return nil, nil, fmt.Errorf("gpu: merge: entry parameter %q is not a typed builtin", strings.TrimSpace(p))
 		}
 		builtins = append(builtins, m[1])
-		params = append(params, strings.TrimSpace(wgslBuiltin.ReplaceAllString(p, "")))
+		params = append(params, np)
 	}
 	return builtins, params, nil
 }
@@ -328,8 +328,8 @@ func mergeEntries(a, b string, nwa int, shared func(binding int) bool) (src stri
 	if strings.Join(bA, ",") != strings.Join(bB, ",") {
 		return "", nil, fmt.Errorf("gpu: merge: entry points take different builtins")
 	}
-	wgA := regexp.MustCompile(`@workgroup_size\([^)]*\)`).FindString(mainA.text)
-	wgB := regexp.MustCompile(`@workgroup_size\([^)]*\)`).FindString(mainB.text)
+	wgA := wgslWGSize.FindString(mainA.text)
+	wgB := wgslWGSize.FindString(mainB.text)
 	if wgA == "" || rename(wgB, to, false) != wgA {
 		return "", nil, fmt.Errorf("gpu: merge: workgroup sizes %q and %q differ", wgA, wgB)
 	}
@@ -360,12 +360,15 @@ func mergeEntries(a, b string, nwa int, shared func(binding int) bool) (src stri
 		out.WriteString("\n")
 	}
 	// the entry point: b's workgroups see ids and counts from 0
-	var argsA, argsB []string
+	var params, argsA, argsB []string
+	wid := ""
 	for k, bi := range bA {
-		p := strings.TrimSpace(pA[k])
+		p := pA[k]
 		name := strings.TrimSpace(p[:strings.Index(p, ":")])
+		params = append(params, fmt.Sprintf("@builtin(%s) %s", bi, p))
 		switch bi {
 		case "workgroup_id":
+			wid = name
 			argsA = append(argsA, name)
 			argsB = append(argsB, fmt.Sprintf("vec3<u32>(%s.x - %du, %s.y, %s.z)", name, nwa, name, name))
 		case "num_workgroups":
@@ -376,17 +379,6 @@ func mergeEntries(a, b string, nwa int, shared func(binding int) bool) (src stri
 		default:
 			argsA = append(argsA, name)
 			argsB = append(argsB, name)
-		}
-	}
-	var params []string
-	for k, bi := range bA {
-		params = append(params, fmt.Sprintf("@builtin(%s) %s", bi, strings.TrimSpace(pA[k])))
-	}
-	wid := ""
-	for k, bi := range bA {
-		if bi == "workgroup_id" {
-			p := strings.TrimSpace(pA[k])
-			wid = strings.TrimSpace(p[:strings.Index(p, ":")])
 		}
 	}
 	if wid == "" {

@@ -76,9 +76,18 @@ func TestMergeEntriesText(t *testing.T) {
 	}
 	require.Equal(t, 1, strings.Count(src, "var<workgroup> red"), "alike workgroup memory is shared")
 	require.Equal(t, 1, strings.Count(src, "const WG"))
-	_, _, err = mergeEntries(mergeA, strings.Replace(mergeB, "@workgroup_size(WG)", "@workgroup_size(32)", 1), 3,
-		func(int) bool { return true })
-	require.Error(t, err, "workgroup sizes differ")
+	for _, c := range []struct{ name, a, b string }{
+		{"workgroup sizes differ", mergeA, strings.Replace(mergeB, "@workgroup_size(WG)", "@workgroup_size(32)", 1)},
+		{"no entry point", mergeA, strings.Replace(mergeB, "fn main(", "fn other(", 1)},
+		{"other builtins", mergeA, strings.Replace(mergeB, ",\n        @builtin(num_workgroups) nw: vec3<u32>", "", 1)},
+		{"global ids", strings.Replace(mergeA, "workgroup_id) wid", "global_invocation_id) wid", 1),
+			strings.Replace(mergeB, "workgroup_id) wid", "global_invocation_id) wid", 1)},
+		{"unterminated", mergeA, mergeB[:len(mergeB)-4]},
+		{"not a declaration", mergeA, mergeB + "\nfoo bar;\n"},
+	} {
+		_, _, err := mergeEntries(c.a, c.b, 3, func(int) bool { return true })
+		require.Error(t, err, c.name)
+	}
 }
 
 func TestMergeEntriesRun(t *testing.T) {
