@@ -150,19 +150,33 @@ fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
         sc[i] = opaque(sc[i] * inv);
     }
     workgroupBarrier();
-    // outputs: thread (d, lane) of 32 lanes, lane = key mod 32
-    for (var base = 0u; base < hd * 32u; base += WG) {
-        let idx = base + lid;
-        let d = idx / 32u;
-        let lane = idx % 32u;
-        var a = 0.0;
-        if (d < hd) {
-            for (var i = lane; i < n; i += 32u) {
-                a = fma_x(VC[i * kv4 + kvb + d / 4u][d % 4u], sc[i], a);
+    // outputs: thread (g, lane), lane = key mod 32, sums columns d = g + 8r
+    // (r < MAXHD4 / 2) over its keys, every column's loads in flight at once
+    // (one pass over V instead of one a column group); then per r the 32
+    // lanes of each column meet in the CPU's order
+    let lane = lid % 32u;
+    let g = lid / 32u;
+    var acc: array<f32, 16>;
+    for (var r = 0u; r < 16u; r++) {
+        acc[r] = 0.0;
+    }
+    for (var i = lane; i < n; i += 32u) {
+        let p = sc[i];
+        let vb = i * kv4 + kvb;
+        for (var r = 0u; r < 16u; r++) {
+            let d = g + 8u * r;
+            if (d < hd) {
+                acc[r] = fma_x(VC[vb + d / 4u][d % 4u], p, acc[r]);
             }
         }
-        red[lid] = a;
+    }
+    for (var r = 0u; r < 16u; r++) {
+        if (8u * r >= hd) {
+            break;
+        }
+        red[lid] = acc[r];
         workgroupBarrier();
+        let d = g + 8u * r;
         if (d < hd && lane == 0u) {
             var t: array<f32, 8>;
             for (var k = 0u; k < 8u; k++) {
