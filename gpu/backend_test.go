@@ -198,7 +198,6 @@ func preparedRows(t *testing.T, g *Backend) (tails, prepd int) {
 // out (Q8_0, Q8_1 through the generic rounding, F16) and Q8_K; by default
 // Q8_K rows are prepared.
 func TestPreparedRows(t *testing.T) {
-	ctx := context.Background()
 	for _, name := range []string{"synthetic/tiny-synth-q4_0.gguf", "synthetic/tiny-synth-q4_1.gguf",
 		"synthetic/tiny-synth-f16.gguf", "synthetic/tiny-synth-q4_k.gguf", mixedQKV} {
 		t.Run(name, func(t *testing.T) {
@@ -229,26 +228,34 @@ func TestPreparedRows(t *testing.T) {
 				_, tails, _ := build("")
 				require.Positive(t, tails, "Q8_K rows are prepared by default")
 			}
-			tol := 0.0
-			if !isSoftware(on.d.info) {
-				tol = 1e-4 // as checkDecode
-			}
-			a := make([]float32, m.NVocab)
-			b := make([]float32, m.NVocab)
-			for i, tok := range tokenPath(8, m.NVocab) {
-				require.NoError(t, on.Eval(ctx, []int32{tok}, i, a))
-				require.NoError(t, off.Eval(ctx, []int32{tok}, i, b))
-				d, at := maxAbsDiff(a, b)
-				require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d", i, d, at)
-			}
+			sameDecode(t, on, off, m.NVocab, 8)
 		})
+	}
+}
+
+// sameDecode decodes steps tokens of a fixed path with a and b and asserts
+// the same logits: bit for bit on lavapipe, within 1e-4 on hardware (as
+// checkDecode).
+func sameDecode(t *testing.T, a, b *Backend, nVocab, steps int) {
+	t.Helper()
+	ctx := context.Background()
+	tol := 0.0
+	if !isSoftware(a.d.info) {
+		tol = 1e-4
+	}
+	la := make([]float32, nVocab)
+	lb := make([]float32, nVocab)
+	for i, tok := range tokenPath(steps, nVocab) {
+		require.NoError(t, a.Eval(ctx, []int32{tok}, i, la))
+		require.NoError(t, b.Eval(ctx, []int32{tok}, i, lb))
+		d, at := maxAbsDiff(la, lb)
+		require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d", i, d, at)
 	}
 }
 
 // TestPairedQKV checks that Q, K and V in two runs of two weight types
 // decode in one dispatch (mvdPair) with the same logits as in two.
 func TestPairedQKV(t *testing.T) {
-	ctx := context.Background()
 	m := loadDecodeModel(t, mixedQKV)
 	build := func(mode string) (*Backend, int) {
 		t.Setenv(mvdPairEnv, mode)
@@ -267,18 +274,7 @@ func TestPairedQKV(t *testing.T) {
 	// mixedQKV's even layers run Q+K and V, its odd ones Q, K and V
 	require.Equal(t, (len(m.Layers)+1)/2, pairs, "one paired dispatch a layer of two runs")
 	require.Equal(t, len(off.decode)-pairs, len(on.decode))
-	tol := 0.0
-	if !isSoftware(on.d.info) {
-		tol = 1e-4 // as checkDecode
-	}
-	a := make([]float32, m.NVocab)
-	b := make([]float32, m.NVocab)
-	for i, tok := range tokenPath(8, m.NVocab) {
-		require.NoError(t, on.Eval(ctx, []int32{tok}, i, a))
-		require.NoError(t, off.Eval(ctx, []int32{tok}, i, b))
-		d, at := maxAbsDiff(a, b)
-		require.LessOrEqualf(t, d, tol, "step %d: max |logit diff| %g at %d", i, d, at)
-	}
+	sameDecode(t, on, off, m.NVocab, 8)
 }
 
 func checkDecode(t *testing.T, name string) {
