@@ -52,11 +52,14 @@ var ErrKernelLevel = errors.New("requested CPU kernel level unavailable")
 type kernelChoice struct {
 	level Level
 	err   error
+	// gemv512: at LevelAVX512, the one-token products run their AVX-512
+	// kernels too (else their AVX2 ones; the batched products keep theirs)
+	gemv512 bool
 }
 
 // kernel is decided once at program start from the CPU's features and
 // HEARTH_CPU, and never written afterwards.
-var kernel = chooseKernel(os.Getenv("HEARTH_CPU"), hardwareLevel())
+var kernel = chooseKernel(os.Getenv("HEARTH_CPU"), hardwareLevel(), halfWidthAVX512())
 
 // useAVX2 selects the AVX2 kernels everywhere in the package (they run at
 // LevelAVX512 too, which adds to them); fixed at program start.
@@ -65,6 +68,13 @@ var useAVX2 = kernel.level >= LevelAVX2
 // useAVX512 selects the AVX-512 kernels of the types that have them; fixed
 // at program start.
 var useAVX512 = kernel.level >= LevelAVX512
+
+// useAVX512Gemv selects the one-token AVX-512 kernels (GemvQ4K, GemvQ4_0,
+// Gemv's Q6_K, Q8_0 and F16); fixed at program start. On CPUs that run
+// 512-bit vectors as two 256-bit halves (AMD Zen 4) the AVX2 one-token
+// kernels decode faster, so there they serve one token unless HEARTH_CPU
+// asks for avx512 (see chooseKernel).
+var useAVX512Gemv = useAVX512 && kernel.gemv512
 
 // KernelLevel returns the kernel level this process runs. It is the best
 // level the CPU supports (LevelAVX512, LevelAVX2 or LevelGeneric) unless the
@@ -78,13 +88,20 @@ var useAVX512 = kernel.level >= LevelAVX512
 func KernelLevel() (Level, error) { return kernel.level, kernel.err }
 
 // chooseKernel picks the level from HEARTH_CPU's value env and the best
-// level the hardware and build support.
-func chooseKernel(env string, hw Level) kernelChoice {
+// level the hardware and build support. halfWidth says the CPU splits
+// 512-bit vectors into 256-bit halves: by default its one-token products
+// then run the AVX2 kernels, which measured faster on a 2-core AMD EPYC
+// 9004 (Zen 4) VM (TinyLlama decode, `hearth bench -p 128 -n 32`, AVX2 /
+// AVX-512 one-token kernels: Q4_K_M 42.1 / 33.1 t/s, Q4_0 43.8 / 34.9, Q6_K
+// 34.0 / 18.1, F16 15.4 / 13.4), while its batched AVX-512 kernels
+// prefill faster (Q4_K_M 181 / 117 t/s, Q4_0 175 / 147). HEARTH_CPU=avx512
+// runs every AVX-512 kernel there too.
+func chooseKernel(env string, hw Level, halfWidth bool) kernelChoice {
 	best := min(hw, LevelAVX512) // the highest level with kernels
 	var want Level
 	switch env {
 	case "", "auto":
-		return kernelChoice{level: best}
+		return kernelChoice{level: best, gemv512: !halfWidth}
 	case "generic":
 		want = LevelGeneric
 	case "avx2":
@@ -100,5 +117,15 @@ func chooseKernel(env string, hw Level) kernelChoice {
 	if want > hw {
 		return kernelChoice{err: fmt.Errorf("quant: HEARTH_CPU=%s: this CPU or build lacks it (best here: %s): %w", env, best, ErrKernelLevel)}
 	}
-	return kernelChoice{level: want}
+	return kernelChoice{level: want, gemv512: true}
+}
+
+// GemvLevel returns the level whose kernels the one-token products run:
+// KernelLevel's, or LevelAVX2 where that is LevelAVX512 but the CPU runs
+// 512-bit vectors in halves (see chooseKernel).
+func GemvLevel() Level {
+	if kernel.level == LevelAVX512 && !kernel.gemv512 {
+		return LevelAVX2
+	}
+	return kernel.level
 }

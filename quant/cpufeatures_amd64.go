@@ -2,7 +2,13 @@
 
 package quant
 
-import "golang.org/x/sys/cpu"
+import (
+	"bufio"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/cpu"
+)
 
 // hardwareLevel returns the best kernel level the CPU can run.
 func hardwareLevel() Level {
@@ -17,4 +23,31 @@ func hardwareLevel() Level {
 		return LevelAVX512
 	}
 	return LevelAVX2
+}
+
+// halfWidthAVX512 reports whether the CPU runs 512-bit vector instructions
+// as two 256-bit halves: AMD's family 19h (Zen 4; its Zen 3 parts have no
+// AVX-512). It reads the first processor's vendor and family from
+// /proc/cpuinfo; anywhere that cannot be read it answers false.
+func halfWidthAVX512() bool {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var vendor, family string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && (vendor == "" || family == "") {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "vendor_id":
+			vendor = strings.TrimSpace(v)
+		case "cpu family":
+			family = strings.TrimSpace(v)
+		}
+	}
+	return vendor == "AuthenticAMD" && family == "25"
 }

@@ -38,10 +38,11 @@ func TestChooseKernel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"/"+tt.hw.String(), func(t *testing.T) {
-			c := chooseKernel(tt.env, tt.hw)
+			c := chooseKernel(tt.env, tt.hw, false)
 			assert.Equal(t, tt.want, c.level)
 			if tt.wantErr == "" {
 				require.NoError(t, c.err)
+				assert.True(t, c.gemv512, "full-width AVX-512: the one-token kernels at the level chosen")
 				return
 			}
 			require.ErrorIs(t, c.err, ErrKernelLevel)
@@ -50,15 +51,38 @@ func TestChooseKernel(t *testing.T) {
 	}
 }
 
+// TestChooseKernelHalfWidth checks the one-token choice on CPUs that run
+// 512-bit vectors in halves: AVX2 one-token kernels unless HEARTH_CPU asks
+// for avx512.
+func TestChooseKernelHalfWidth(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		level   Level
+		gemv512 bool
+		gemv    Level
+	}{
+		{"", LevelAVX512, false, LevelAVX2},
+		{"auto", LevelAVX512, false, LevelAVX2},
+		{"avx512", LevelAVX512, true, LevelAVX512},
+		{"avx2", LevelAVX2, true, LevelAVX2},
+	} {
+		c := chooseKernel(tt.env, LevelAVX512, true)
+		require.NoError(t, c.err, tt.env)
+		assert.Equal(t, tt.level, c.level, tt.env)
+		assert.Equal(t, tt.gemv512, c.gemv512, tt.env)
+	}
+}
+
 func TestKernelLevelMatchesHardware(t *testing.T) {
 	lvl, err := KernelLevel()
 	env := os.Getenv("HEARTH_CPU")
-	want := chooseKernel(env, hardwareLevel())
+	want := chooseKernel(env, hardwareLevel(), halfWidthAVX512())
 	assert.Equal(t, want.level, lvl)
 	assert.Equal(t, want.err, err)
 	assert.Equal(t, lvl >= LevelAVX2, useAVX2)
 	assert.Equal(t, lvl >= LevelAVX512, useAVX512)
-	t.Logf("kernel level %s (HEARTH_CPU=%q)", lvl, env)
+	assert.Equal(t, lvl >= LevelAVX512 && want.gemv512, useAVX512Gemv)
+	t.Logf("kernel level %s, one-token kernels %s (HEARTH_CPU=%q, 512-bit vectors in halves: %v)", lvl, GemvLevel(), env, halfWidthAVX512())
 }
 
 // TestHEARTHCPUEnv runs this test binary again with HEARTH_CPU set and
@@ -117,4 +141,7 @@ func TestKernelLevelChild(t *testing.T) {
 	require.Equal(t, want, lvl.String())
 	require.Equal(t, want == "avx2" || want == "avx512", useAVX2)
 	require.Equal(t, want == "avx512", useAVX512)
+	if want == "avx512" && os.Getenv("HEARTH_CPU") == "avx512" {
+		require.True(t, useAVX512Gemv, "HEARTH_CPU=avx512 runs the one-token AVX-512 kernels")
+	}
 }

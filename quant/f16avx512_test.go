@@ -277,7 +277,7 @@ func TestF16Dispatch(t *testing.T) {
 	if kernel.level < LevelAVX2 {
 		t.Skipf("SKIP LOUDLY: kernel level %s (HEARTH_CPU): the public products run the generic code here, which this AVX2/AVX-512 dispatch check does not cover", kernel.level)
 	}
-	require.Equal(t, kernel.level >= LevelAVX512, useAVX512 && hasAVX512Kernels(gguf.TypeF16), "Gemv's F16 AVX-512 switch")
+	require.Equal(t, kernel.level >= LevelAVX512 && kernel.gemv512, useAVX512Gemv && hasAVX512Kernels(gguf.TypeF16), "Gemv's F16 AVX-512 switch")
 	require.Equal(t, kernel.level >= LevelAVX512, batchLevel(gguf.TypeF16) == LevelAVX512, "MatMul's F16 level")
 	if !useAVX512 {
 		t.Logf("!!! kernel level %s: the AVX-512 F16 kernels are not in the dispatch here, this checks the AVX2 path only", kernel.level)

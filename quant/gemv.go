@@ -18,7 +18,7 @@ import (
 // dmin·d_a, accMin), and dst[r] = acc - accMin. dst is indexed by absolute
 // row. The AVX2 and portable paths give identical bits.
 func GemvQ4K(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
-	if useAVX512 && hasAVX512Kernels(gguf.TypeQ4_K) {
+	if useAVX512Gemv && hasAVX512Kernels(gguf.TypeQ4_K) {
 		r0 = gemvQ4KAVX512(dst, w, rowBytes, cols, a, r0, r1)
 	}
 	gemvQ4KAt(useAVX2, dst, w, rowBytes, cols, a, r0, r1)
@@ -101,7 +101,7 @@ func q4KScaleMin(j int, q []byte) (s, m uint8) {
 // dst is indexed by absolute row. The portable path rounds the fused
 // multiply-add exactly too (see fmaF32).
 func GemvQ4_0(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
-	if useAVX512 && hasAVX512Kernels(gguf.TypeQ4_0) {
+	if useAVX512Gemv && hasAVX512Kernels(gguf.TypeQ4_0) {
 		r0 = gemvQ4_0AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
 	gemvQ4_0At(useAVX2, dst, w, rowBytes, n, a, r0, r1)
@@ -153,7 +153,7 @@ func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r
 // rows themselves and prefetch ahead of each block (gemvQ6K, gemvK23), with
 // each row's bits those of tr.VecDot.
 func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
-	if useAVX512 && tr.Type == gguf.TypeQ6_K && hasAVX512Kernels(gguf.TypeQ6_K) {
+	if useAVX512Gemv && tr.Type == gguf.TypeQ6_K && hasAVX512Kernels(gguf.TypeQ6_K) {
 		r0 = gemvQ6KAVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
 	if useAVX2 && tr.Type == gguf.TypeQ6_K {
@@ -164,10 +164,10 @@ func Gemv(tr *Traits, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1
 		gemvK23(tr.Type, dst, w, rowBytes, n, a, r0, r1, gemvK23Prefetch)
 		return
 	}
-	if useAVX512 && tr.Type == gguf.TypeQ8_0 && hasAVX512Kernels(gguf.TypeQ8_0) {
+	if useAVX512Gemv && tr.Type == gguf.TypeQ8_0 && hasAVX512Kernels(gguf.TypeQ8_0) {
 		r0 = gemvQ8_0AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
-	if useAVX512 && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16) {
+	if useAVX512Gemv && tr.Type == gguf.TypeF16 && hasAVX512Kernels(gguf.TypeF16) {
 		r0 = gemvF16AVX512(dst, w, rowBytes, n, a, r0, r1)
 	}
 	gemvRows(tr, dst, w, rowBytes, n, a, r0, r1)
