@@ -31,7 +31,10 @@
 // LevelAVX2 where it has AVX2, FMA and F16C, else LevelGeneric), or the one
 // the HEARTH_CPU environment variable names (generic, avx2, avx512). An
 // unusable request is not silently replaced: KernelLevel and For return an
-// error wrapping ErrKernelLevel.
+// error wrapping ErrKernelLevel. On AMD Zen 4 (family 19h), which runs
+// 512-bit vectors as two halves, the automatic choice keeps the one-token
+// products on their AVX2 kernels (faster there; GemvLevel reports it) and
+// the batched products on AVX-512; HEARTH_CPU=avx512 runs AVX-512 for both.
 //
 // LevelAVX512 runs every AVX2 kernel plus AVX-512 kernels for the one-token
 // products of Q8_0 weights (Gemv: eight rows per call, two rows per ZMM
