@@ -468,13 +468,19 @@ func (r *resources) mvd(step *wgpu.Buffer, m mv, vdt gguf.TensorType, rope *rope
 	if err != nil {
 		return nil, err
 	}
+	return r.dispatches(b, m.w.name)
+}
+
+// dispatches makes b's runs dispatches of one pipeline, their bind groups
+// labelled name.
+func (r *resources) dispatches(b *mvdBuild, name string) ([]dispatch, error) {
 	p, err := r.pipeline(b.label, b.src)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]dispatch, 0, len(b.runs))
 	for _, run := range b.runs {
-		bg, err := r.bind(m.w.name, p, run.bufs...)
+		bg, err := r.bind(name, p, run.bufs...)
 		if err != nil {
 			return nil, err
 		}
@@ -514,19 +520,14 @@ func (r *resources) mvdPair(step *wgpu.Buffer, a, b mv, vdtA, vdtB gguf.TensorTy
 	if err != nil {
 		return nil, false, fmt.Errorf("gpu: %s + %s: %w", a.w.name, b.w.name, err)
 	}
-	p, err := r.pipeline("pair "+pa.label+" + "+pb.label, src)
-	if err != nil {
-		return nil, false, err
-	}
 	bufs := append([]*wgpu.Buffer(nil), ra.bufs...)
 	for _, k := range extra {
 		bufs = append(bufs, rb.bufs[k])
 	}
-	bg, err := r.bind(a.w.name+" + "+b.w.name, p, bufs...)
-	if err != nil {
-		return nil, false, err
-	}
-	return []dispatch{{label: ra.label + " + " + rb.label, pipe: p, bg: bg, x: ra.x + rb.x, y: 1}}, true, nil
+	pair := &mvdBuild{label: "pair " + pa.label + " + " + pb.label, src: src, wg: pa.wg,
+		runs: []mvdRun{{bufs: bufs, x: ra.x + rb.x, y: 1, label: ra.label + " + " + rb.label}}}
+	ds, err = r.dispatches(pair, a.w.name+" + "+b.w.name)
+	return ds, err == nil, err
 }
 
 // mvdBuild is a fused product's program and its dispatches' bindings,

@@ -119,13 +119,3 @@ func chooseKernel(env string, hw Level, halfWidth bool) kernelChoice {
 	}
 	return kernelChoice{level: want, gemv512: true}
 }
-
-// GemvLevel returns the level whose kernels the one-token products run:
-// KernelLevel's, or LevelAVX2 where that is LevelAVX512 but the CPU runs
-// 512-bit vectors in halves (see chooseKernel).
-func GemvLevel() Level {
-	if kernel.level == LevelAVX512 && !kernel.gemv512 {
-		return LevelAVX2
-	}
-	return kernel.level
-}

@@ -82,7 +82,7 @@ func TestKernelLevelMatchesHardware(t *testing.T) {
 	assert.Equal(t, lvl >= LevelAVX2, useAVX2)
 	assert.Equal(t, lvl >= LevelAVX512, useAVX512)
 	assert.Equal(t, lvl >= LevelAVX512 && want.gemv512, useAVX512Gemv)
-	t.Logf("kernel level %s, one-token kernels %s (HEARTH_CPU=%q, 512-bit vectors in halves: %v)", lvl, GemvLevel(), env, halfWidthAVX512())
+	t.Logf("kernel level %s, one-token AVX-512 kernels %v (HEARTH_CPU=%q, 512-bit vectors in halves: %v)", lvl, useAVX512Gemv, env, halfWidthAVX512())
 }
 
 // TestHEARTHCPUEnv runs this test binary again with HEARTH_CPU set and
