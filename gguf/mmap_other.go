@@ -3,6 +3,6 @@
 package gguf
 
 // mapFile reads the file at path; platforms without mmap support get a copy.
-func mapFile(path string) ([]byte, func() error, error) {
+func mapFile(path string) ([]byte, func() error, func([]byte), error) {
 	return mapFileReadAll(path)
 }

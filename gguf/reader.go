@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // Magic is the first four bytes of every GGUF file.
@@ -94,6 +95,7 @@ type File struct {
 	tIndex  map[string]int
 	data    []byte
 	unmap   func() error
+	release func(b []byte) // drops mapped pages of b from memory; nil when not mapped
 }
 
 // Parse parses the GGUF file held in data; name is used in error messages
@@ -112,7 +114,7 @@ func Parse(name string, data []byte) (*File, error) {
 // types, dimensions, alignment, that every tensor lies inside the file and
 // that no two overlap, and that keys and tensor names are unique.
 func Open(path string) (*File, error) {
-	data, unmap, err := mapFile(path)
+	data, unmap, release, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
@@ -121,14 +123,34 @@ func Open(path string) (*File, error) {
 		_ = unmap()
 		return nil, err
 	}
-	f.unmap = unmap
+	f.unmap, f.release = unmap, release
 	return f, nil
+}
+
+// ReleasePages tells the system that b, a slice of the file's data (as
+// TensorData returns), will not be read for a long while: where the file
+// is memory-mapped, the pages wholly inside b leave the process's resident
+// memory. They stay readable (a later read brings them back from the page
+// cache). It does nothing for files that are not mapped or for a b that
+// is not inside the file's data. A backend that keeps its own copy of a
+// tensor (repacked weights) calls it so the file's copy does not count
+// twice.
+func (f *File) ReleasePages(b []byte) {
+	if f.release == nil || len(b) == 0 || len(f.data) == 0 {
+		return
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < lo || p-lo > uintptr(len(f.data)) || uintptr(len(b)) > uintptr(len(f.data))-(p-lo) {
+		return
+	}
+	f.release(b)
 }
 
 // Close releases the file mapping. Slices returned by TensorData must not
 // be used afterwards; metadata values stay valid. Close is idempotent.
 func (f *File) Close() error {
-	f.data = nil
+	f.data, f.release = nil, nil
 	if f.unmap == nil {
 		return nil
 	}
@@ -636,11 +658,12 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// mapFileReadAll is the portable fallback for mapFile: it reads the file.
-func mapFileReadAll(path string) ([]byte, func() error, error) {
+// mapFileReadAll is the portable fallback for mapFile: it reads the file
+// (and has no pages to release).
+func mapFileReadAll(path string) ([]byte, func() error, func([]byte), error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return data, func() error { return nil }, nil
+	return data, func() error { return nil }, nil, nil
 }

@@ -385,3 +385,34 @@ func TestOpenMissingAndEmpty(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gguf: "+empty+": offset 0: unexpected end of file reading magic")
 }
+
+// TestReleasePages checks that releasing a mapped tensor's pages keeps its
+// bytes readable and unchanged, and that a slice from outside the file, an
+// empty one, a file parsed from memory and a closed file are left alone.
+func TestReleasePages(t *testing.T) {
+	path := testmodels.Path(t, "stories260K.gguf")
+	f, err := Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, ti := range f.Tensors() {
+		d := f.TensorData(ti)
+		want := append([]byte(nil), d...)
+		f.ReleasePages(d)
+		require.Equal(t, want, d, "tensor %s after ReleasePages", ti.Name)
+		require.Equal(t, raw[f.DataOffset+ti.Offset:][:len(d)], d, "tensor %s against the file", ti.Name)
+	}
+	own := []byte{1, 2, 3}
+	f.ReleasePages(own)
+	f.ReleasePages(nil)
+	assert.Equal(t, []byte{1, 2, 3}, own)
+	p, err := Parse(path, raw)
+	require.NoError(t, err)
+	d := p.TensorData(p.Tensors()[0])
+	want := append([]byte(nil), d...)
+	p.ReleasePages(d) // not mapped: nothing to do
+	assert.Equal(t, want, d)
+	require.NoError(t, f.Close())
+	f.ReleasePages(raw)
+}

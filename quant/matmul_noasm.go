@@ -99,3 +99,13 @@ func q4KPack8ScalesAVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: n
 func q8_0GemmX8AVX2(w *byte, rowBytes, rows int, ap *byte, nb int, dst *float32, ldDst int) {
 	panic("quant: no AVX2 kernels")
 }
+
+func q4_0x8GemvAVX2(dst *float32, w *byte, groupBytes, ngroups int, a, tab *byte, nb int) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4_0x8GemvVNNI(dst *float32, w *byte, groupBytes, ngroups int, a, tab *byte, nb int) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4_0x8PackAVX2(w *byte, nb int, pack *byte) { panic("quant: no AVX2 kernels") }

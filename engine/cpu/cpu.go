@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/hearthllm/hearth/engine"
@@ -32,6 +34,9 @@ type mat struct {
 	w              []byte
 	rows, cols, rb int
 	repack         repackKind // llama.cpp's one-token kernel for this weight, see repack.go
+	// wx holds Q4_0 weights (repackQ4_0) interleaved eight rows at a time
+	// (quant.RepackQ4_0x8); their products read it instead of w.
+	wx []byte
 }
 
 type layer struct {
@@ -74,6 +79,7 @@ type Backend struct {
 	x, xn, q, k, v, att, gate, up, out []float32
 	acts                               [3][]byte // activation rows converted to a VecDotType
 	packs                              [3][]byte // Q8_0 activation rows packed for quant.GemmQ8_0 (64-byte aligned)
+	tabs                               [3][]byte // one token's Q8_0 row tables for quant.GemvQ4_0x8
 	rope                               []float32 // cos/sin per token of the batch
 	logits                             []float32
 
@@ -168,6 +174,7 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	widest := max(c.NEmbd, qDim, c.NFF)
 	for i := range b.acts {
 		b.acts[i] = make([]byte, nb*4*widest) // 4 bytes per element covers every VecDotType
+		b.tabs[i] = make([]byte, quant.Q4_0x8TabSize(widest))
 		if nb >= 8 && b.hasQ8_0() {
 			b.packs[i] = aligned64(quant.Q8_0x8Size(widest, nb))
 		}
@@ -184,6 +191,7 @@ func newBackend(m *engine.Model, o engine.Options) (*Backend, error) {
 	b.attn.b = b
 	b.rt.b = b
 	b.pool = newPool(b.threads)
+	b.repack(m.File)
 	b.prefault()
 	return b, nil
 }
@@ -205,14 +213,56 @@ func (b *Backend) prefault() {
 			sum += w[i]
 		}
 	}
-	for i := range b.layers {
-		l := &b.layers[i]
-		for _, m := range []*mat{&l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown} {
-			touch(m.w)
+	for _, m := range b.mats() {
+		touch(m.weights())
+	}
+	b.touched = sum
+}
+
+// weights returns the bytes m's products read.
+func (m *mat) weights() []byte {
+	if m.wx != nil {
+		return m.wx
+	}
+	return m.w
+}
+
+// repack fills the interleaved copies of the weights that have one
+// (mat.wx), a matrix per goroutine on up to b.threads of them, and
+// releases the file's pages of those weights (f may be nil: then none
+// are), so they do not count twice.
+func (b *Backend) repack(f *gguf.File) {
+	var ms []*mat
+	for _, m := range b.mats() {
+		if m.wx != nil {
+			ms = append(ms, m)
 		}
 	}
-	touch(b.output.w)
-	b.touched = sum
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(b.threads, len(ms)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(ms); i = int(next.Add(1) - 1) {
+				m := ms[i]
+				quant.RepackQ4_0x8(m.wx, m.w, m.rb, m.rows, m.cols)
+				if f != nil {
+					f.ReleasePages(m.w[:m.rows*m.rb])
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// mats returns the backend's weight matrices: every layer's, then the
+// output.
+func (b *Backend) mats() []*mat {
+	var ms []*mat
+	for i := range b.layers {
+		l := &b.layers[i]
+		ms = append(ms, &l.wq, &l.wk, &l.wv, &l.wo, &l.wGate, &l.wUp, &l.wDown)
+	}
+	return append(ms, &b.output)
 }
 
 // hasQ8_0 says whether a layer weight is Q8_0 (batches of them go through
@@ -255,6 +305,9 @@ func vector(t engine.Tensor) ([]float32, error) {
 	return v, nil
 }
 
+// newMat prepares the weight t for products. Q4_0 weights of whole groups
+// of eight rows get room for an interleaved copy (mat.wx), which repack
+// fills.
 func newMat(t engine.Tensor) (mat, error) {
 	tr, err := quant.For(t.Type)
 	if err != nil || tr.VecDot == nil {
@@ -267,8 +320,15 @@ func newMat(t engine.Tensor) (mat, error) {
 	if t.Cols%vt.BlockSize != 0 {
 		return mat{}, fmt.Errorf("cpu: %s: row length %d is not a multiple of the %s block size %d", t.Name, t.Cols, vt.Type, vt.BlockSize)
 	}
-	return mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols),
-		repack: repackFor(t.Type, t.Rows)}, nil
+	m := mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols),
+		repack: repackFor(t.Type, t.Rows)}
+	if m.repack == repackQ4_0 {
+		if len(m.w) < m.rows*m.rb {
+			return mat{}, fmt.Errorf("cpu: %s: %d bytes of data for %d rows of %d", t.Name, len(m.w), m.rows, m.rb)
+		}
+		m.wx = aligned64(quant.Q4_0x8Size(m.rows, m.cols))
+	}
+	return m, nil
 }
 
 // Name returns "cpu".

@@ -16,6 +16,7 @@ type matTask struct {
 	a      [3][]byte // converted activations for each matrix
 	aRow   [3]int    // bytes per activation row
 	pk     [3][]byte // the activations packed for quant.GemmQ8_0, or nil
+	tab    [3][]byte // one token's table for quant.GemvQ4_0x8, or nil
 	starts [4]int    // first item of each matrix
 	chunk  int       // rows per item
 	ntok   int
@@ -99,16 +100,16 @@ func (t *matTask) run(_, i0, i1 int) {
 // rows computes rows [r0, r1) of matrix j for the batch.
 func (t *matTask) rows(j int, m *mat, r0, r1 int) {
 	switch {
-	case t.ntok == 1 && m.repack == repackQ4_0:
-		quant.GemvQ4_0(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+	case t.ntok == 1 && m.wx != nil:
+		quant.GemvQ4_0x8(t.dst[j], m.wx, m.cols, t.a[j], t.tab[j], r0, r1)
 	case t.ntok == 1 && m.repack == repackQ4K:
 		quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 	case t.ntok == 1 && m.tr.Type == gguf.TypeF32:
 		quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 	case t.ntok == 1:
 		quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-	case m.repack == repackQ4_0:
-		quant.GemmQ4_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+	case m.wx != nil:
+		quant.GemmQ4_0x8(t.dst[j], m.rows, m.wx, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 	case m.repack == repackQ4K:
 		quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 	case t.pk[j] != nil:
@@ -189,6 +190,18 @@ func (b *Backend) matmul(n int, src []float32, cols int, glu []float32, m1 *mat,
 			t.a[j], t.pk[j] = a, t.q.pack
 			t.q = quantTask{}
 		}
+		t.tab[j] = nil
+		if n == 1 && m.wx != nil {
+			for k := 0; k < j; k++ {
+				if t.tab[k] != nil && &t.a[k][0] == &t.a[j][0] {
+					t.tab[j] = t.tab[k]
+				}
+			}
+			if t.tab[j] == nil {
+				t.tab[j] = b.tabs[j][:quant.Q4_0x8TabSize(cols)]
+				quant.Q4_0x8Tab(t.tab[j], t.a[j], cols)
+			}
+		}
 	}
 	workers := b.threads
 	if work < minParallelWork {
@@ -216,5 +229,5 @@ func (b *Backend) matmul(n int, src []float32, cols int, glu []float32, m1 *mat,
 	} else {
 		b.pool.run(t, items, 1, workers)
 	}
-	t.m, t.dst, t.a, t.pk = [3]*mat{}, [3][]float32{}, [3][]byte{}, [3][]byte{}
+	t.m, t.dst, t.a, t.pk, t.tab = [3]*mat{}, [3][]float32{}, [3][]byte{}, [3][]byte{}, [3][]byte{}
 }

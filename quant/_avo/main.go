@@ -74,6 +74,10 @@ func main() {
 		// avx2f16gemm_amd64.s: the register-blocked batched F16 kernel
 		// and the activation widening (avx2_f16gemm.go)
 		avx2F16Gemm()
+	case "q40x8":
+		// q40x8_amd64.s: the kernels of Q4_0 weights interleaved eight
+		// rows at a time (q40x8.go)
+		q40x8()
 	case "bench":
 		// bench/readsum_amd64.s: the read-bandwidth probes (bench_read.go)
 		benchRead()

@@ -1,0 +1,246 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/gguf"
+)
+
+// q4_0x8Levels returns the kernel levels this CPU runs, loudly noting the
+// ones it cannot test.
+func q4_0x8Levels(t testing.TB) []Level {
+	levels := []Level{LevelGeneric}
+	for _, lv := range []Level{LevelAVX2, LevelAVX512} {
+		if hardwareLevel() >= lv {
+			levels = append(levels, lv)
+		} else {
+			t.Logf("!!! this CPU or build lacks %s: the interleaved Q4_0 kernels of that level are NOT tested here", lv)
+		}
+	}
+	return levels
+}
+
+// TestRepackQ4_0x8 checks the interleaved layout byte by byte against its
+// definition: row j's d_w at 2j of each block, quant byte 4v+k at
+// 16+32v+4j+k.
+func TestRepackQ4_0x8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	const rows, cols = 16, 96
+	nb := cols / 32
+	rowBytes := nb*blockQ4_0Len + 5 // a row stride past the blocks
+	w := make([]byte, rows*rowBytes)
+	for i := range w {
+		w[i] = byte(rng.IntN(256))
+	}
+	dst := make([]byte, Q4_0x8Size(rows, cols))
+	require.Len(t, dst, rows*nb*blockQ4_0Len)
+	RepackQ4_0x8(dst, w, rowBytes, rows, cols)
+	for r := 0; r < rows; r++ {
+		g, j := r/8, r%8
+		for b := 0; b < nb; b++ {
+			src := w[r*rowBytes+b*blockQ4_0Len:]
+			blk := dst[(g*nb+b)*q40x8BlockLen:]
+			require.Equal(t, src[0:2], blk[2*j:2*j+2], "row %d block %d d", r, b)
+			for q := 0; q < 16; q++ {
+				v, k := q/4, q%4
+				require.Equal(t, src[2+q], blk[16+32*v+4*j+k], "row %d block %d quant byte %d", r, b, q)
+			}
+		}
+	}
+	require.Panics(t, func() { RepackQ4_0x8(dst, w, rowBytes, 12, cols) })
+}
+
+// TestGemvQ4_0x8 requires GemvQ4_0x8 on the interleaved matrix to give, at
+// every kernel level, the bits gemvQ4_0Ref (ggml's repacked Q4_0
+// arithmetic written from the row-major blocks with exactly rounded fused
+// multiply-adds) gives each row, on random and extreme matrices, for row
+// ranges inside the matrix, and to write nothing outside its rows.
+func TestGemvQ4_0x8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(73, 74))
+	tr := mustFor(t, gguf.TypeQ4_0)
+	levels := q4_0x8Levels(t)
+	for _, c := range []struct {
+		n, rows int
+		extreme bool
+	}{{32, 8, false}, {64, 16, false}, {2048, 24, false}, {5632, 16, false}, {1056, 8, true}, {2048, 32, true}} {
+		var w, a []byte
+		rowBytes := c.n / 32 * blockQ4_0Len
+		if c.extreme {
+			w, a = extremeQ4_0Q8_0(rng, c.rows, c.n, 1)
+		} else {
+			w, a, rowBytes, _ = testMatrix(t, tr, rng, c.rows, c.n, 1)
+		}
+		nb := c.n / 32
+		want := make([]float32, c.rows)
+		for r := range want {
+			want[r] = gemvQ4_0Ref(w[r*rowBytes:(r+1)*rowBytes], a, nb)
+		}
+		wx := make([]byte, Q4_0x8Size(c.rows, c.n))
+		RepackQ4_0x8(wx, w, rowBytes, c.rows, c.n)
+		tab := make([]byte, Q4_0x8TabSize(c.n))
+		Q4_0x8Tab(tab, a, c.n)
+		for _, lv := range levels {
+			for _, rg := range [][2]int{{0, c.rows}, {8, c.rows}, {0, 8}, {8, 8}} {
+				dst := make([]float32, c.rows)
+				for i := range dst {
+					dst[i] = float32(math.NaN())
+				}
+				gemvQ4_0x8At(lv, dst, wx, c.n, a, tab, rg[0], rg[1])
+				for r := range dst {
+					if r >= rg[0] && r < rg[1] {
+						require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "%s n=%d extreme=%v rows [%d,%d) row %d: %g, want %g", lv, c.n, c.extreme, rg[0], rg[1], r, dst[r], want[r])
+					} else {
+						require.True(t, math.IsNaN(float64(dst[r])), "%s n=%d rows [%d,%d): wrote row %d", lv, c.n, rg[0], rg[1], r)
+					}
+				}
+			}
+		}
+	}
+	require.Panics(t, func() { GemvQ4_0x8(make([]float32, 16), nil, 64, nil, nil, 4, 12) })
+}
+
+// TestQ4_0x8Tab checks the activation table against its definition at the
+// package's level: float32 d_a and 8·Σq_a per block.
+func TestQ4_0x8Tab(t *testing.T) {
+	rng := rand.New(rand.NewPCG(75, 76))
+	_, a := extremeQ4_0Q8_0(rng, 8, 320, 1)
+	tab := make([]byte, Q4_0x8TabSize(320))
+	Q4_0x8Tab(tab, a, 320)
+	for b := 0; b < 10; b++ {
+		ab := a[b*blockQ8_0Len:]
+		var s int32
+		for _, q := range ab[2:blockQ8_0Len] {
+			s += int32(int8(q))
+		}
+		require.Equal(t, math.Float32bits(f16At(ab)), leU32(tab[8*b:]), "block %d d_a", b)
+		require.Equal(t, uint32(8*s), leU32(tab[8*b+4:]), "block %d 8·Σq_a", b)
+	}
+}
+
+func leU32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// TestGemmQ4_0x8 requires GemmQ4_0x8 on the interleaved matrix to give
+// every pair gemvQ4_0Ref's bits at every level, over shapes that exercise
+// the packed runs, the activation panels, the leftover activation rows
+// (and their runs of tables past q40rPackBlocks blocks) and the sixteen-
+// and eight-row steps, and to write nothing outside its rows.
+func TestGemmQ4_0x8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(77, 78))
+	tr := mustFor(t, gguf.TypeQ4_0)
+	levels := q4_0x8Levels(t)
+	cases := []struct {
+		n, m, rows int
+		extreme    bool
+	}{
+		{32, 4, 8, false},
+		{64, 5, 16, false},
+		{1056, 7, 24, false}, // 33 blocks: two packed runs, two table runs for the leftovers
+		{2048, 8, 16, false},
+		{256, 133, 16, false}, // two panels, a leftover activation row
+		{1024, 9, 16, true},
+		{64, 3, 16, false},    // too few activation rows for the packed kernel
+		{1056, 12, 40, false}, // sixteen-row steps and an eight-row one (AVX-512)
+		{512, 6, 32, true},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("n%d_m%d_rows%d_extreme%v", c.n, c.m, c.rows, c.extreme), func(t *testing.T) {
+			var w, a []byte
+			var rowBytes, aRowBytes int
+			if c.extreme {
+				w, a = extremeQ4_0Q8_0(rng, c.rows, c.n, c.m)
+				rowBytes, aRowBytes = c.n/32*blockQ4_0Len, c.n/32*blockQ8_0Len
+			} else {
+				w, a, rowBytes, aRowBytes = testMatrix(t, tr, rng, c.rows, c.n, c.m)
+			}
+			want := make([]float32, c.m*c.rows)
+			for i := 0; i < c.m; i++ {
+				for r := 0; r < c.rows; r++ {
+					want[i*c.rows+r] = gemvQ4_0Ref(w[r*rowBytes:(r+1)*rowBytes], a[i*aRowBytes:(i+1)*aRowBytes], c.n/32)
+				}
+			}
+			wx := make([]byte, Q4_0x8Size(c.rows, c.n))
+			RepackQ4_0x8(wx, w, rowBytes, c.rows, c.n)
+			ld := c.rows + 3
+			for _, lv := range levels {
+				for _, rg := range [][2]int{{0, c.rows}, {8, c.rows}, {0, 8}, {8, 8}} {
+					dst := make([]float32, c.m*ld)
+					for i := range dst {
+						dst[i] = float32(math.NaN())
+					}
+					gemmQ4_0x8At(lv, dst, ld, wx, c.n, a, aRowBytes, c.m, rg[0], rg[1])
+					for i := 0; i < c.m; i++ {
+						for r := 0; r < ld; r++ {
+							got := dst[i*ld+r]
+							if r >= rg[0] && r < rg[1] {
+								require.Equal(t, math.Float32bits(want[i*c.rows+r]), math.Float32bits(got),
+									"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*c.rows+r])
+							} else {
+								require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	w, a, rowBytes, aRowBytes := testMatrix(t, tr, rng, 64, 2048, 8)
+	wx := make([]byte, Q4_0x8Size(64, 2048))
+	RepackQ4_0x8(wx, w, rowBytes, 64, 2048)
+	dst := make([]float32, 8*64)
+	tab := make([]byte, Q4_0x8TabSize(2048))
+	Q4_0x8Tab(tab, a, 2048)
+	require.Zero(t, testing.AllocsPerRun(5, func() { GemmQ4_0x8(dst, 64, wx, 2048, a, aRowBytes, 7, 0, 64) }))
+	require.Zero(t, testing.AllocsPerRun(5, func() { GemvQ4_0x8(dst, wx, 2048, a, tab, 0, 64) }))
+}
+
+// BenchmarkGemvQ4_0x8 times the interleaved one-token kernels against
+// GemvQ4_0's row-major ones on a matrix in L2 (256x2048) and one far past
+// the caches (65536x2048, 72 MiB), on one goroutine or two (pieces of 16
+// rows, as decode hands them out). MB/s is weight bytes a second.
+func BenchmarkGemvQ4_0x8(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2")
+	}
+	tr := mustFor(b, gguf.TypeQ4_0)
+	for _, c := range []struct{ rows, threads int }{{256, 1}, {65536, 1}, {65536, 2}} {
+		const n = 2048
+		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(79, 80)), c.rows, n, 1)
+		wx := make([]byte, Q4_0x8Size(c.rows, n))
+		RepackQ4_0x8(wx, w, rowBytes, c.rows, n)
+		tab := make([]byte, Q4_0x8TabSize(n))
+		Q4_0x8Tab(tab, a, n)
+		dst := make([]float32, c.rows)
+		run := func(name string, f func(r0, r1 int)) {
+			b.Run(fmt.Sprintf("%s/%dx%d/%dthreads", name, c.rows, n, c.threads), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					splitRows(c.rows, c.threads, 16, f)
+				}
+			})
+		}
+		run("rowmajor", func(r0, r1 int) { GemvQ4_0(dst, w, rowBytes, n, a, r0, r1) })
+		run("x8-avx2", func(r0, r1 int) { gemvQ4_0x8At(LevelAVX2, dst, wx, n, a, tab, r0, r1) })
+		if hardwareLevel() >= LevelAVX512 {
+			run("x8-vnni", func(r0, r1 int) { gemvQ4_0x8At(LevelAVX512, dst, wx, n, a, tab, r0, r1) })
+		}
+	}
+}
+
+// BenchmarkRepackQ4_0x8 times the load-time repacking of a TinyLlama-sized
+// ffn matrix (5632x2048).
+func BenchmarkRepackQ4_0x8(b *testing.B) {
+	const rows, n = 5632, 2048
+	w := make([]byte, rows*n/32*blockQ4_0Len)
+	dst := make([]byte, Q4_0x8Size(rows, n))
+	b.SetBytes(int64(len(w)))
+	for b.Loop() {
+		RepackQ4_0x8(dst, w, n/32*blockQ4_0Len, rows, n)
+	}
+}
