@@ -44,5 +44,5 @@ for f in readsum_amd64.s readsum_amd64.go; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r, avx2f16gemm), engine/cpu's (avx2cpu) and bench's (readsum) match the generator"
+[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r, avx2f16gemm, q40x8), engine/cpu's (avx2cpu) and bench's (readsum) match the generator"
 exit $status
