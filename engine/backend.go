@@ -72,6 +72,18 @@ type ArgmaxBackend interface {
 	EvalArgmax(ctx context.Context, tokens []int32, pos int) (int32, error)
 }
 
+// TopKBackend is implemented by backends that can pick the most likely
+// tokens on their device, so that sampling with a top-k cut (see
+// sample.Sampler.TopKOnly) reads back k candidates instead of every
+// logit. EvalTopK is Eval followed by the len(ids) largest logits of the
+// last token and their token ids, in descending order with ties by
+// ascending id (sample's order); len(logits) == len(ids), and len(ids)
+// is at most MaxTopK() and at most the vocabulary size.
+type TopKBackend interface {
+	MaxTopK() int
+	EvalTopK(ctx context.Context, tokens []int32, pos int, ids []int32, logits []float32) error
+}
+
 // CheckEval validates the arguments of Backend.Eval against a model
 // configuration and a context size. Backends call it before doing any work.
 func CheckEval(c *Config, contextSize int, tokens []int32, pos int, logits []float32) error {

@@ -135,6 +135,17 @@ func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o Gener
 	useArgmax = useArgmax && so.Temperature <= 0 &&
 		(so.RepeatPenalty == 1 || so.RepeatPenalty == 0) && so.FreqPenalty == 0 && so.PresencePenalty == 0
 
+	// Sampling that looks only at the top k logits can let the backend
+	// pick those k (TopKBackend), so the full logits never leave it.
+	topk, useTopK := b.(TopKBackend)
+	k := smp.TopKOnly()
+	useTopK = useTopK && !useArgmax && k > 0 && k <= topk.MaxTopK()
+	var topIDs []int32
+	var topLogits []float32
+	if useTopK {
+		topIDs, topLogits = make([]int32, k), make([]float32, k)
+	}
+
 	room := nCtx - len(prompt) // tokens that fit after the prompt
 	if o.MaxTokens > 0 {
 		room = min(room, o.MaxTokens)
@@ -143,7 +154,7 @@ func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o Gener
 	copy(history, prompt)
 	text := make([]byte, 0, 8*room+64)
 	var logits []float32
-	if !useArgmax {
+	if !useArgmax && !useTopK {
 		logits = make([]float32, o.NVocab)
 	}
 	one := make([]int32, 1)
@@ -162,6 +173,8 @@ func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o Gener
 		switch {
 		case last && useArgmax:
 			next, err = argmax.EvalArgmax(ctx, prompt[i:j], i)
+		case last && useTopK:
+			err = topk.EvalTopK(ctx, prompt[i:j], i, topIDs, topLogits)
 		case last:
 			err = b.Eval(ctx, prompt[i:j], i, logits)
 		default:
@@ -199,7 +212,10 @@ func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o Gener
 			break
 		}
 		id := next
-		if !useArgmax {
+		switch {
+		case useTopK:
+			id = smp.SampleTopK(topIDs, topLogits)
+		case !useArgmax:
 			id = smp.Sample(logits, history)
 		}
 		history = append(history, id)
@@ -247,11 +263,13 @@ func Generate(ctx context.Context, b Backend, tok Vocab, prompt []int32, o Gener
 			break
 		}
 
-		if useArgmax {
-			one[0] = id
+		one[0] = id
+		switch {
+		case useArgmax:
 			next, err = argmax.EvalArgmax(ctx, one, len(history)-1)
-		} else {
-			one[0] = id
+		case useTopK:
+			err = topk.EvalTopK(ctx, one, len(history)-1, topIDs, topLogits)
+		default:
 			err = b.Eval(ctx, one, len(history)-1, logits)
 		}
 		if err != nil {

@@ -3,11 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hearthllm/hearth/engine/sample"
 )
 
 // scriptBackend is a fake Backend whose "model" predicts a fixed script: the
@@ -253,4 +256,94 @@ func TestGenerateTokenLoopDoesNotAllocate(t *testing.T) {
 	}
 	small, large := allocs(10), allocs(4000)
 	assert.LessOrEqual(t, large-small, 2.0, "allocations grew with the token count: %v for 10 tokens, %v for 4000", small, large)
+}
+
+// noisyBackend is a fake Backend whose logits are a hash of the position
+// and the token there: coarse values with many ties, so that sampling
+// takes real choices.
+type noisyBackend struct {
+	nVocab    int
+	cache     []int32
+	evals     int // Evals that asked for logits
+	topkEvals int
+}
+
+func (b *noisyBackend) Name() string { return "noisy" }
+func (b *noisyBackend) Close() error { return nil }
+
+func (b *noisyBackend) Eval(ctx context.Context, tokens []int32, pos int, logits []float32) error {
+	b.cache = append(b.cache[:pos], tokens...)
+	if logits != nil {
+		b.evals++
+		h := uint64(len(b.cache))*0x9e3779b97f4a7c15 ^ uint64(b.cache[len(b.cache)-1])
+		for i := range logits {
+			h ^= h << 13
+			h ^= h >> 7
+			h ^= h << 17
+			logits[i] = float32(h%16) / 4
+		}
+	}
+	return nil
+}
+
+// topkBackend adds EvalTopK to noisyBackend, choosing the candidates by a
+// full sort.
+type topkBackend struct{ noisyBackend }
+
+func (b *topkBackend) MaxTopK() int { return 64 }
+
+func (b *topkBackend) EvalTopK(ctx context.Context, tokens []int32, pos int, ids []int32, logits []float32) error {
+	all := make([]float32, b.nVocab)
+	if err := b.Eval(ctx, tokens, pos, all); err != nil {
+		return err
+	}
+	b.evals--
+	b.topkEvals++
+	order := make([]int32, b.nVocab)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return all[order[i]] > all[order[j]] })
+	for i := range ids {
+		ids[i], logits[i] = order[i], all[order[i]]
+	}
+	return nil
+}
+
+// TestGenerateUsesTopKBackend requires sampling through a TopKBackend to
+// give the tokens sampling from every logit gives (same seed), asking the
+// backend for candidates only, and falls back to the logits when the
+// sampler's top-k is past MaxTopK or a penalty is set.
+func TestGenerateUsesTopKBackend(t *testing.T) {
+	pieces := make([]string, 99)
+	for i := range pieces {
+		pieces[i] = string(rune('a' + i%26))
+	}
+	v := vocabOf(pieces...)
+	for _, c := range []struct {
+		o       sample.Options
+		useTopK bool
+	}{
+		{sample.DefaultOptions(), true},
+		{sample.Options{Temperature: 1.2, TopK: 64, TopP: 0.9}, true},
+		{sample.Options{Temperature: 1.2, TopK: 65}, false},
+		{sample.Options{Temperature: 0.8, TopK: 40, RepeatPenalty: 1.3}, false},
+	} {
+		o := GenerateOptions{NVocab: len(v), ContextSize: 256, MaxTokens: 120, Sampling: c.o}
+		o.Sampling.Seed = 5
+		plain := &noisyBackend{nVocab: len(v)}
+		want, err := Generate(context.Background(), plain, v, []int32{1, 2, 3}, o, nil)
+		require.NoError(t, err)
+		tb := &topkBackend{noisyBackend{nVocab: len(v)}}
+		got, err := Generate(context.Background(), tb, v, []int32{1, 2, 3}, o, nil)
+		require.NoError(t, err)
+		assert.Equal(t, want.Tokens, got.Tokens, "%+v", c.o)
+		assert.Greater(t, len(got.Tokens), 10, "%+v", c.o)
+		if c.useTopK {
+			assert.Zero(t, tb.evals, "%+v: logits asked for", c.o)
+			assert.Equal(t, len(got.Tokens), tb.topkEvals, "%+v", c.o)
+		} else {
+			assert.Zero(t, tb.topkEvals, "%+v: top-k asked for", c.o)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,6 +35,8 @@ type Backend struct {
 	result   *wgpu.Buffer    // argmax: index, value bits, n_tok
 	readRes  [2]*wgpu.Buffer // MapRead copies of result (two: see ahead)
 	readLog  *wgpu.Buffer    // MapRead copy of logits
+	topk     *wgpu.Buffer    // top-k: topkMax indexes, their value bits, n_tok
+	readTopK *wgpu.Buffer    // MapRead copy of topk
 
 	xq [2]*wgpu.Buffer // rounded activations
 
@@ -41,6 +44,9 @@ type Backend struct {
 
 	decode []dispatch // one token
 	batch  []dispatch // several tokens
+	// decodeTopK and batchTopK are decode and batch with the top-k pick
+	// (topk.wgsl) in the argmax's place.
+	decodeTopK, batchTopK []dispatch
 
 	batchTT int // tokens per pass of the batched matrix kernel
 
@@ -74,6 +80,7 @@ type Backend struct {
 var (
 	_ engine.Backend       = (*Backend)(nil)
 	_ engine.ArgmaxBackend = (*Backend)(nil)
+	_ engine.TopKBackend   = (*Backend)(nil)
 )
 
 // New uploads m's weights to a WebGPU device and builds every pipeline and
@@ -197,7 +204,11 @@ func (b *Backend) build(m *engine.Model) error {
 	ff := buf("ff", 4*maxBatch*c.NFF, 0)
 	b.logits = buf("logits", 4*c.NVocab, 0)
 	b.result = buf("result", 16, 0)
+	b.topk = buf("top-k", topkBytes, 0)
 	if err != nil {
+		return err
+	}
+	if b.readTopK, err = d2hBuffer(r, "top-k readback", topkBytes); err != nil {
 		return err
 	}
 	for i := range b.readRes {
@@ -651,6 +662,10 @@ func (b *Backend) build(m *engine.Model) error {
 	if err != nil {
 		return err
 	}
+	topD, err := r.topK(b.logits, b.topk, b.step, c.NVocab)
+	if err != nil {
+		return err
+	}
 	for _, p := range progs {
 		// the output only needs the last token
 		var prep *tailSpec
@@ -662,6 +677,8 @@ func (b *Backend) build(m *engine.Model) error {
 		}
 		*p.ds = append(*p.ds, argD)
 	}
+	b.decodeTopK = append(slices.Clone(b.decode[:len(b.decode)-1]), topD)
+	b.batchTopK = append(slices.Clone(b.batch[:len(b.batch)-1]), topD)
 	return nil
 }
 
@@ -693,6 +710,48 @@ func (r *resources) argmax(logits, result, step *wgpu.Buffer, n int) (dispatch, 
 		return dispatch{}, err
 	}
 	return dispatch{label: "argmax", pipe: p, bg: bg, x: uint32(nwg), y: 1}, nil
+}
+
+// topkMax is the most candidates EvalTopK returns: topk.wgsl's KMAX.
+const topkMax = 64
+
+// topkBytes is the size of topk.wgsl's result: topkMax indexes, their
+// values' bits and the step's token count, padded to 16 bytes.
+const topkBytes = 4 * (2*topkMax + 4)
+
+// topkPiece is the logits topk.wgsl sorts at a time (PIECE); topkGroups
+// the most workgroups it runs (their candidates, topkGroups*topkMax, fill
+// its final sort of SLOTS = 2048).
+const (
+	topkPiece  = 1024
+	topkGroups = 32
+)
+
+// topK builds the top-k pick over the n logits in logits (topk.wgsl): the
+// topkMax largest, in order, with their indexes to result.
+func (r *resources) topK(logits, result, step *wgpu.Buffer, n int) (dispatch, error) {
+	src, err := buildShader("topk", "", nil, nil)
+	if err != nil {
+		return dispatch{}, err
+	}
+	p, err := r.pipeline("top-k", src)
+	if err != nil {
+		return dispatch{}, err
+	}
+	u, err := r.uniform("top-k params", uint32(n), 0, 0, 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	nwg := min(topkGroups, (n+topkPiece-1)/topkPiece)
+	cand, err := r.buffer("top-k candidates", 4*(1+2*nwg*topkMax), 0)
+	if err != nil {
+		return dispatch{}, err
+	}
+	bg, err := r.bind("top-k", p, logits, result, u, step, cand)
+	if err != nil {
+		return dispatch{}, err
+	}
+	return dispatch{label: "top-k", pipe: p, bg: bg, x: uint32(nwg), y: 1}, nil
 }
 
 // qkvRuns splits a layer's Q, K and V weights into runs of one type: the
@@ -822,7 +881,11 @@ func (b *Backend) Eval(ctx context.Context, tokens []int32, pos int, logits []fl
 	if err := engine.CheckEval(&b.cfg, b.nCtx, tokens, pos, logits); err != nil {
 		return err
 	}
-	_, err := b.run(ctx, tokens, pos, logits, false)
+	out := outNone
+	if logits != nil {
+		out = outLogits
+	}
+	_, err := b.run(ctx, tokens, pos, out, func(p []byte) { copy(logits, wgpu.FromBytes[float32](p)) })
 	return err
 }
 
@@ -832,29 +895,80 @@ func (b *Backend) EvalArgmax(ctx context.Context, tokens []int32, pos int) (int3
 	if err := engine.CheckEval(&b.cfg, b.nCtx, tokens, pos, nil); err != nil {
 		return 0, err
 	}
-	return b.run(ctx, tokens, pos, nil, true)
+	return b.run(ctx, tokens, pos, outArgmax, nil)
 }
 
-func (b *Backend) run(ctx context.Context, tokens []int32, pos int, logits []float32, argmax bool) (int32, error) {
+// MaxTopK implements engine.TopKBackend.
+func (b *Backend) MaxTopK() int { return topkMax }
+
+// EvalTopK implements engine.TopKBackend: the top-k pick (topk.wgsl) runs
+// on the GPU and only its candidates come back.
+func (b *Backend) EvalTopK(ctx context.Context, tokens []int32, pos int, ids []int32, logits []float32) error {
+	if err := engine.CheckEval(&b.cfg, b.nCtx, tokens, pos, nil); err != nil {
+		return err
+	}
+	k := len(ids)
+	if k == 0 || k != len(logits) || k > topkMax || k > b.cfg.NVocab {
+		return fmt.Errorf("gpu: eval top-k: %d ids and %d logits: want as many of each, between 1 and %d", k, len(logits), min(topkMax, b.cfg.NVocab))
+	}
+	var bad error
+	_, err := b.run(ctx, tokens, pos, outTopK, func(p []byte) {
+		nFinal := len(tokens) - (len(tokens)-1)/maxBatch*maxBatch // the last batch's tokens
+		if got := binary.LittleEndian.Uint32(p[8*topkMax:]); got != uint32(nFinal) {
+			bad = fmt.Errorf("gpu: eval top-k: stale result (a batch of %d tokens, want %d)", got, nFinal)
+			return
+		}
+		for i := range k {
+			ids[i] = int32(binary.LittleEndian.Uint32(p[4*i:]))
+			logits[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*(topkMax+i):]))
+			if ids[i] < 0 || int(ids[i]) >= b.cfg.NVocab {
+				bad = fmt.Errorf("gpu: eval top-k: candidate %d is token %d, outside the vocabulary", i, ids[i])
+			}
+		}
+	})
+	if err == nil {
+		err = bad
+	}
+	return err
+}
+
+// output is what a batch's last command buffer brings back.
+type output uint8
+
+const (
+	outNone   output = iota
+	outLogits        // every logit of the last token
+	outArgmax        // argmax.wgsl's pick
+	outTopK          // topk.wgsl's candidates
+)
+
+// run evaluates tokens in batches of at most maxBatch; the last one brings
+// back out: the argmax's id is returned, logits and top-k results are
+// handed to read (mapped, valid during the call).
+func (b *Backend) run(ctx context.Context, tokens []int32, pos int, out output, read func([]byte)) (int32, error) {
 	for len(tokens) > 0 {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
 		n := min(len(tokens), maxBatch)
 		final := n == len(tokens)
-		id, err := b.submit(tokens[:n], pos, final && logits != nil, final && argmax)
+		o := outNone
+		if final {
+			o = out
+		}
+		id, err := b.submit(tokens[:n], pos, o)
 		if err != nil {
 			return 0, err
 		}
 		if final {
-			if logits != nil {
-				if err := b.d.readback("readback", b.readLog, 4*len(logits), func(p []byte) {
-					copy(logits, wgpu.FromBytes[float32](p))
-				}); err != nil {
-					return 0, err
-				}
+			var rerr error
+			switch out {
+			case outLogits:
+				rerr = b.d.readback("readback", b.readLog, 4*b.cfg.NVocab, read)
+			case outTopK:
+				rerr = b.d.readback("readback", b.readTopK, topkBytes, read)
 			}
-			return id, nil
+			return id, rerr
 		}
 		tokens, pos = tokens[n:], pos+n
 	}
@@ -875,10 +989,12 @@ type aheadStep struct {
 	sub  submission
 }
 
-// submit records and runs one batch in a single command buffer.
-func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (int32, error) {
+// submit records and runs one batch in a single command buffer, which
+// brings back out.
+func (b *Backend) submit(tokens []int32, pos int, out output) (int32, error) {
 	n := len(tokens)
-	greedy := wantArgmax && !wantLogits
+	wantArgmax := out == outArgmax
+	greedy := wantArgmax
 	if a := b.ahead; greedy && a.on && n == 1 && pos == a.pos && tokens[0] == a.tok {
 		// Asked for the step already in flight: send the one after it and
 		// collect this one.
@@ -899,7 +1015,13 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		if n > 1 {
 			ds = b.batch
 		}
-		if !wantArgmax {
+		switch out {
+		case outTopK:
+			ds = b.decodeTopK
+			if n > 1 {
+				ds = b.batchTopK
+			}
+		case outNone, outLogits:
 			ds = ds[:len(ds)-1] // argmax is last
 		}
 		b.Dispatches = len(ds)
@@ -919,7 +1041,7 @@ func (b *Backend) submit(tokens []int32, pos int, wantLogits, wantArgmax bool) (
 		// and position travel in the step buffer), so the next step's is
 		// recorded while the GPU runs this one.
 		reuse := n == 1 && greedy
-		cb, err := b.takeOrRecord(ds, n, wantArgmax, wantLogits, 0)
+		cb, err := b.takeOrRecord(ds, n, out, 0)
 		if err != nil {
 			return err
 		}
@@ -959,7 +1081,7 @@ func (b *Backend) submitAhead(pos, slot int) error {
 	t0 := time.Now()
 	d.scope.push()
 	err := func() error {
-		cb, err := b.takeOrRecord(b.decode, 1, true, false, slot)
+		cb, err := b.takeOrRecord(b.decode, 1, outArgmax, slot)
 		if err != nil {
 			return err
 		}
@@ -1003,21 +1125,21 @@ func (b *Backend) collect(slot int, sub submission, n int) (int32, error) {
 
 // takeOrRecord returns the pre-recorded command buffer if it is the one
 // asked for, else records it.
-func (b *Backend) takeOrRecord(ds []dispatch, n int, wantArgmax, wantLogits bool, slot int) (cmdBuf, error) {
-	if n == 1 && wantArgmax && !wantLogits && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) && b.preSlot == slot {
+func (b *Backend) takeOrRecord(ds []dispatch, n int, out output, slot int) (cmdBuf, error) {
+	if n == 1 && out == outArgmax && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) && b.preSlot == slot {
 		cb := b.pre
 		b.pre = nil
 		return cb, nil
 	}
 	b.releasePre()
-	return b.record(ds, n, wantArgmax, wantLogits, slot)
+	return b.record(ds, n, out, slot)
 }
 
 // preRecord records the greedy decode step ds (result to readRes[slot])
 // for a later submission.
 func (b *Backend) preRecord(ds []dispatch, slot int) error {
 	b.releasePre()
-	cb, err := b.record(ds, 1, true, false, slot)
+	cb, err := b.record(ds, 1, outArgmax, slot)
 	if err != nil {
 		return err
 	}
@@ -1037,18 +1159,20 @@ func (b *Backend) writeStep(tokens []int32, pos int) {
 	b.rec.write(b.step, b.stepHost[:16+4*n])
 }
 
-// record records ds for n tokens, and the copies of the argmax result (to
-// readRes[slot]) and the logits to their readback buffers when asked, into
-// a command buffer.
-func (b *Backend) record(ds []dispatch, n int, wantArgmax, wantLogits bool, slot int) (cmdBuf, error) {
-	var c0, c1 copySpec
-	if wantArgmax {
-		c0 = copySpec{b.result, b.readRes[slot], 16}
+// record records ds for n tokens and the copy of out (the argmax result to
+// readRes[slot], the logits or the top-k result) to its readback buffer
+// into a command buffer.
+func (b *Backend) record(ds []dispatch, n int, out output, slot int) (cmdBuf, error) {
+	var c copySpec
+	switch out {
+	case outArgmax:
+		c = copySpec{b.result, b.readRes[slot], 16}
+	case outLogits:
+		c = copySpec{b.logits, b.readLog, uint64(4 * b.cfg.NVocab)}
+	case outTopK:
+		c = copySpec{b.topk, b.readTopK, topkBytes}
 	}
-	if wantLogits {
-		c1 = copySpec{b.logits, b.readLog, uint64(4 * b.cfg.NVocab)}
-	}
-	return b.rec.record(ds, n, c0, c1)
+	return b.rec.record(ds, n, c, copySpec{})
 }
 
 // releasePre drops the pre-recorded decode command buffer.

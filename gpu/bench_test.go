@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearthllm/hearth/engine"
 	"github.com/hearthllm/hearth/engine/cpu"
+	"github.com/hearthllm/hearth/engine/sample"
 	"github.com/hearthllm/hearth/gguf"
 	"github.com/stretchr/testify/require"
 )
@@ -131,6 +132,33 @@ func TestGPUBench(t *testing.T) {
 			tg = append(tg, time.Since(st))
 		}
 		tgTPS := 128 / median(tg).Seconds()
+		// sampled decode (llama.cpp's default sampling: top-k 40, top-p,
+		// min-p, temperature) from an empty context: the top-k pick on the
+		// GPU (EvalTopK, 64 candidates back) against every logit read back
+		// and sampled on the host (Eval + Sample)
+		sampled := func(topk bool) float64 {
+			smp, err := sample.New(sample.DefaultOptions(), m.NVocab)
+			require.NoError(t, err)
+			ids, vals := make([]int32, smp.TopKOnly()), make([]float32, smp.TopKOnly())
+			logits := make([]float32, m.NVocab)
+			var ts []time.Duration
+			for rep := 0; rep < 3; rep++ {
+				tok := int32(1)
+				st := time.Now()
+				for i := 0; i < 128; i++ {
+					if topk {
+						require.NoError(t, gb.EvalTopK(ctx, []int32{tok}, i, ids, vals))
+						tok = smp.SampleTopK(ids, vals)
+						continue
+					}
+					require.NoError(t, gb.Eval(ctx, []int32{tok}, i, logits))
+					tok = smp.Sample(logits, nil)
+				}
+				ts = append(ts, time.Since(st))
+			}
+			return 128 / median(ts).Seconds()
+		}
+		topkTPS, fullTPS := sampled(true), sampled(false)
 
 		// where decode time goes: the decode program restricted to one
 		// class of dispatch (plus the final argmax that syncs)
@@ -187,15 +215,15 @@ func TestGPUBench(t *testing.T) {
 			t.Logf("profile batch64 %s: %d dispatches, %.1f µs/token", c, len(ds), time.Since(st).Seconds()*1e6/256)
 		}
 		gb.batch = fullB
-		row := fmt.Sprintf("| %s | %s | %.0f | %.1f | %.1f | %.1f | %d | %.1f | %.3g / %.3g | %.1fs | %.2f |",
-			gb.d.info.Name, path, preTPS, tgTPS, decTPS, cpuTPS, nDisp, tgTPS/cpuTPS, worst, dPre, load.Seconds(),
+		row := fmt.Sprintf("| %s | %s | %.0f | %.1f | %.1f | %.1f / %.1f | %.1f | %d | %.1f | %.3g / %.3g | %.1fs | %.2f |",
+			gb.d.info.Name, path, preTPS, tgTPS, decTPS, topkTPS, fullTPS, cpuTPS, nDisp, tgTPS/cpuTPS, worst, dPre, load.Seconds(),
 			encode.Seconds()*1e6)
 		t.Log(row)
 		rows = append(rows, row)
 		gb.Close()
 		f.Close()
 	}
-	fmt.Println("| card | model | prefill t/s (512) | decode t/s (tg128: positions 0-127) | decode t/s (positions 512-639) | CPU decode t/s (positions 17-32) | dispatches/token | GPU/CPU (tg128) | max|dlogit| decode / prefill | load | encode µs/token |")
+	fmt.Println("| card | model | prefill t/s (512) | decode t/s (tg128: positions 0-127) | decode t/s (positions 512-639) | sampled decode t/s (tg128, default sampling): top-k on the GPU / all logits read back | CPU decode t/s (positions 17-32) | dispatches/token | GPU/CPU (tg128) | max|dlogit| decode / prefill | load | encode µs/token |")
 	for _, r := range rows {
 		fmt.Println(r)
 	}

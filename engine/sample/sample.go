@@ -193,6 +193,40 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		slices.SortFunc(c, byLogitDesc)
 		sorted = true
 	}
+	return s.pick(c, sorted)
+}
+
+// TopKOnly returns k when Sample's choice depends only on the k largest
+// logits (by descending logit, ties by ascending id): sampling (not
+// greedy) with a top-k cut below the vocabulary size and no penalties.
+// Then SampleTopK on those k gives Sample's token. Otherwise it returns 0.
+func (s *Sampler) TopKOnly() int {
+	if s.o.Temperature <= 0 || s.penalties() || s.o.TopK <= 0 || s.o.TopK >= s.nVocab {
+		return 0
+	}
+	return s.o.TopK
+}
+
+// SampleTopK is Sample given only the TopKOnly() largest logits: ids and
+// logits hold them in descending order of logit, ties by ascending id (as
+// engine.TopKBackend returns them). It returns the token Sample returns
+// for the full logits and draws the same random number. It panics when
+// TopKOnly() is 0 or differs from len(ids) or len(logits).
+func (s *Sampler) SampleTopK(ids []int32, logits []float32) int32 {
+	k := s.TopKOnly()
+	if k == 0 || len(ids) != k || len(logits) != k {
+		panic(fmt.Sprintf("sample: SampleTopK with %d ids and %d logits; the sampler takes the top %d (0: not top-k only)", len(ids), len(logits), k))
+	}
+	c := s.cands[:k]
+	for i, id := range ids {
+		c[i] = cand{id: id, logit: logits[i]}
+	}
+	return s.pick(c, true)
+}
+
+// pick is Sample after the top-k cut: top-p, min-p and the draw over c
+// (sorted says c is in byLogitDesc order).
+func (s *Sampler) pick(c []cand, sorted bool) int32 {
 	if p := s.o.TopP; p > 0 && p < 1 {
 		// Probabilities over all remaining candidates, then the most likely
 		// ones in order until their sum reaches p. Without a preceding top-k

@@ -409,3 +409,79 @@ func BenchmarkSample32kTopPOnly(b *testing.B) {
 		s.Sample(logits, nil)
 	}
 }
+
+// TestSampleTopKMatchesSample requires SampleTopK, given only the top k
+// logits (found here by sorting the whole vocabulary, independently of
+// selectTop), to pick what Sample picks from every logit, step after step
+// with the same seed, over option sets that exercise top-p, min-p and the
+// temperature, on logits with many ties and -Inf.
+func TestSampleTopKMatchesSample(t *testing.T) {
+	const nVocab = 300
+	r := rng{}
+	r.seed(77)
+	logits := make([]float32, nVocab)
+	for _, o := range []Options{
+		{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1},
+		{Temperature: 1.5, TopK: 1},
+		{Temperature: 0.3, TopK: 64, TopP: 0.5},
+		{Temperature: 1, TopK: 7, MinP: 0.3},
+		{Temperature: 2, TopK: 299},
+	} {
+		full, err := New(o, nVocab)
+		require.NoError(t, err)
+		top, err := New(o, nVocab)
+		require.NoError(t, err)
+		k := top.TopKOnly()
+		require.Equal(t, o.TopK, k, "%+v", o)
+		ids, vals := make([]int32, k), make([]float32, k)
+		for step := range 200 {
+			for i := range logits {
+				// coarse values: many ties
+				logits[i] = float32(int(r.float64()*40)) / 4
+				if r.float64() < 0.05 {
+					logits[i] = float32(math.Inf(-1))
+				}
+			}
+			order := make([]cand, nVocab)
+			for i, l := range logits {
+				order[i] = cand{id: int32(i), logit: l}
+			}
+			sort.SliceStable(order, func(a, b int) bool { return byLogitDesc(order[a], order[b]) < 0 })
+			for i := range k {
+				ids[i], vals[i] = order[i].id, order[i].logit
+			}
+			want := full.Sample(logits, nil)
+			got := top.SampleTopK(ids, vals)
+			require.Equal(t, want, got, "%+v step %d", o, step)
+		}
+	}
+}
+
+// TestTopKOnly checks when a sampler needs only the top k logits: not when
+// greedy, with a penalty, without a top-k cut or with one that keeps the
+// whole vocabulary; and that SampleTopK refuses the wrong count.
+func TestTopKOnly(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want int
+	}{
+		{DefaultOptions(), 40},
+		{Options{Temperature: 0, TopK: 40}, 0},
+		{Options{Temperature: 0.8, TopK: 40, RepeatPenalty: 1.1}, 0},
+		{Options{Temperature: 0.8, TopK: 40, PresencePenalty: 0.5}, 0},
+		{Options{Temperature: 0.8, TopK: 40, FreqPenalty: 0.5}, 0},
+		{Options{Temperature: 0.8}, 0},
+		{Options{Temperature: 0.8, TopK: 100}, 0},
+		{Options{Temperature: 0.8, TopK: 99}, 99},
+	} {
+		s, err := New(c.o, 100)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, s.TopKOnly(), "%+v", c.o)
+	}
+	s, err := New(DefaultOptions(), 100)
+	require.NoError(t, err)
+	assert.Panics(t, func() { s.SampleTopK(make([]int32, 39), make([]float32, 39)) })
+	g, err := New(Options{}, 100)
+	require.NoError(t, err)
+	assert.Panics(t, func() { g.SampleTopK(make([]int32, 40), make([]float32, 40)) })
+}
