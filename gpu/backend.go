@@ -956,7 +956,7 @@ func (b *Backend) run(ctx context.Context, tokens []int32, pos int, out output, 
 		if final {
 			o = out
 		}
-		id, err := b.submit(tokens[:n], pos, o)
+		id, sub, err := b.submit(tokens[:n], pos, o)
 		if err != nil {
 			return 0, err
 		}
@@ -966,7 +966,7 @@ func (b *Backend) run(ctx context.Context, tokens []int32, pos int, out output, 
 			case outLogits:
 				rerr = b.d.readback("readback", b.readLog, 4*b.cfg.NVocab, read)
 			case outTopK:
-				rerr = b.d.readback("readback", b.readTopK, topkBytes, read)
+				rerr = b.d.readbackAfter("readback", b.readTopK, topkBytes, pending{&b.rec, sub}, read)
 			}
 			return id, rerr
 		}
@@ -990,8 +990,9 @@ type aheadStep struct {
 }
 
 // submit records and runs one batch in a single command buffer, which
-// brings back out.
-func (b *Backend) submit(tokens []int32, pos int, out output) (int32, error) {
+// brings back out: the argmax's id is returned; for top-k the submission,
+// which the caller reads the result after.
+func (b *Backend) submit(tokens []int32, pos int, out output) (int32, submission, error) {
 	n := len(tokens)
 	wantArgmax := out == outArgmax
 	greedy := wantArgmax
@@ -1000,9 +1001,10 @@ func (b *Backend) submit(tokens []int32, pos int, out output) (int32, error) {
 		// collect this one.
 		b.ahead.on = false
 		if err := b.submitAhead(pos+1, a.slot^1); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return b.collect(a.slot, a.sub, 1)
+		id, err := b.collect(a.slot, a.sub, 1)
+		return id, 0, err
 	}
 	b.ahead.on = false // whatever is in flight is not what is asked for
 	d := b.d
@@ -1037,37 +1039,40 @@ func (b *Backend) submit(tokens []int32, pos int, out output) (int32, error) {
 				ds = ds[4:]
 			}
 		}
-		// Greedy decode steps all record the same command buffer (the token
-		// and position travel in the step buffer), so the next step's is
-		// recorded while the GPU runs this one.
-		reuse := n == 1 && greedy
+		// Greedy and top-k decode steps each record the same command buffer
+		// every time (the token and position travel in the step buffer),
+		// so the next step's is recorded while the GPU runs this one.
 		cb, err := b.takeOrRecord(ds, n, out, 0)
 		if err != nil {
 			return err
 		}
 		sub = b.rec.submit(cb)
 		b.encodeTime = time.Since(t0)
-		if reuse && b.noAhead {
-			return b.preRecord(ds, 0)
+		if n == 1 && ((greedy && b.noAhead) || out == outTopK) {
+			return b.preRecord(ds, out, 0)
 		}
 		return nil
 	}()
 	if perr := d.scope.pop("eval"); perr != nil {
-		return 0, perr
+		return 0, 0, perr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("gpu: eval: %w", err)
+		return 0, 0, fmt.Errorf("gpu: eval: %w", err)
+	}
+	if out == outTopK {
+		return 0, sub, nil
 	}
 	if !wantArgmax {
 		d.dev.Poll(true, nil)
-		return 0, nil
+		return 0, 0, nil
 	}
 	if greedy && !b.noAhead && pos+n < b.nCtx {
 		if err := b.submitAhead(pos+n, 1); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return b.collect(0, sub, n)
+	id, err := b.collect(0, sub, n)
+	return id, 0, err
 }
 
 // submitAhead submits the greedy decode step at pos whose token the last
@@ -1087,7 +1092,7 @@ func (b *Backend) submitAhead(pos, slot int) error {
 		}
 		b.ahead = aheadStep{on: true, pos: pos, slot: slot, sub: b.rec.submit(cb)}
 		b.encodeTime = time.Since(t0)
-		return b.preRecord(b.decode, slot^1)
+		return b.preRecord(b.decode, outArgmax, slot^1)
 	}()
 	if perr := d.scope.pop("eval ahead"); perr != nil {
 		b.ahead.on = false
@@ -1126,7 +1131,7 @@ func (b *Backend) collect(slot int, sub submission, n int) (int32, error) {
 // takeOrRecord returns the pre-recorded command buffer if it is the one
 // asked for, else records it.
 func (b *Backend) takeOrRecord(ds []dispatch, n int, out output, slot int) (cmdBuf, error) {
-	if n == 1 && out == outArgmax && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) && b.preSlot == slot {
+	if n == 1 && (out == outArgmax || out == outTopK) && b.pre != nil && b.preKey == &ds[0] && b.preLen == len(ds) && b.preSlot == slot {
 		cb := b.pre
 		b.pre = nil
 		return cb, nil
@@ -1135,11 +1140,11 @@ func (b *Backend) takeOrRecord(ds []dispatch, n int, out output, slot int) (cmdB
 	return b.record(ds, n, out, slot)
 }
 
-// preRecord records the greedy decode step ds (result to readRes[slot])
-// for a later submission.
-func (b *Backend) preRecord(ds []dispatch, slot int) error {
+// preRecord records the decode step ds bringing back out (outArgmax: to
+// readRes[slot]; or outTopK) for a later submission.
+func (b *Backend) preRecord(ds []dispatch, out output, slot int) error {
 	b.releasePre()
-	cb, err := b.record(ds, 1, outArgmax, slot)
+	cb, err := b.record(ds, 1, out, slot)
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,38 @@ func TestEvalTopK(t *testing.T) {
 	require.Error(t, g.EvalTopK(ctx, []int32{1}, 0, ids[:3], vals[:4]))
 	require.Error(t, g.EvalTopK(ctx, []int32{1}, 0, make([]int32, topkMax+1), make([]float32, topkMax+1)))
 
+	// greedy steps (submitted ahead) and top-k steps (pre-recorded) mixed:
+	// each answer must be the CPU backend's, whatever was in flight before
+	tok := int32(1)
+	for step := range 12 {
+		pos := step
+		want := make([]float32, m.NVocab)
+		require.NoError(t, c.Eval(ctx, []int32{tok}, pos, want))
+		if step%4 < 2 {
+			got, err := g.EvalArgmax(ctx, []int32{tok}, pos)
+			require.NoError(t, err)
+			best := 0
+			for i, v := range want {
+				if v > want[best] {
+					best = i
+				}
+			}
+			require.Equalf(t, int32(best), got, "greedy step %d", step)
+			tok = got
+			continue
+		}
+		require.NoError(t, g.EvalTopK(ctx, []int32{tok}, pos, ids, vals))
+		order := make([]int, len(want))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return want[order[a]] > want[order[b]] })
+		for j := range ids {
+			require.Equalf(t, int32(order[j]), ids[j], "top-k step %d candidate %d", step, j)
+		}
+		tok = ids[3] // not the greedy choice: an ahead step must be dropped
+	}
+
 	var vocab idVocab
 	o := engine.GenerateOptions{NVocab: m.NVocab, ContextSize: 128, MaxTokens: 48, Sampling: sample.DefaultOptions()}
 	o.Sampling.Seed = 42
