@@ -59,45 +59,78 @@ func TestRepackQ4_0x8(t *testing.T) {
 // every kernel level, the bits gemvQ4_0Ref (ggml's repacked Q4_0
 // arithmetic written from the row-major blocks with exactly rounded fused
 // multiply-adds) gives each row, on random and extreme matrices, for row
-// ranges inside the matrix, and to write nothing outside its rows.
+// ranges inside the matrix, and to write nothing outside its rows. The
+// extremes include every nibble 15 (or 0) against activations all -128 or
+// all 127 (and alternating), over 1 and 64 blocks, where the AVX2
+// kernel's int16 word sums are largest.
 func TestGemvQ4_0x8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(73, 74))
 	tr := mustFor(t, gguf.TypeQ4_0)
 	levels := q4_0x8Levels(t)
+	check := func(name string, w, a []byte, rowBytes, rows, n int) {
+		t.Helper()
+		nb := n / 32
+		want := make([]float32, rows)
+		for r := range want {
+			want[r] = gemvQ4_0Ref(w[r*rowBytes:(r+1)*rowBytes], a, nb)
+		}
+		wx := make([]byte, Q4_0x8Size(rows, n))
+		RepackQ4_0x8(wx, w, rowBytes, rows, n)
+		tab := make([]byte, Q4_0x8TabSize(n))
+		Q4_0x8Tab(tab, a, n)
+		for _, lv := range levels {
+			for _, rg := range [][2]int{{0, rows}, {8, rows}, {0, 8}, {8, 8}} {
+				dst := make([]float32, rows)
+				for i := range dst {
+					dst[i] = float32(math.NaN())
+				}
+				gemvQ4_0x8At(lv, dst, wx, n, a, tab, rg[0], rg[1])
+				for r := range dst {
+					if r >= rg[0] && r < rg[1] {
+						require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "%s %s n=%d rows [%d,%d) row %d: %g, want %g", lv, name, n, rg[0], rg[1], r, dst[r], want[r])
+					} else {
+						require.True(t, math.IsNaN(float64(dst[r])), "%s %s n=%d rows [%d,%d): wrote row %d", lv, name, n, rg[0], rg[1], r)
+					}
+				}
+			}
+		}
+	}
 	for _, c := range []struct {
 		n, rows int
 		extreme bool
 	}{{32, 8, false}, {64, 16, false}, {2048, 24, false}, {5632, 16, false}, {1056, 8, true}, {2048, 32, true}} {
-		var w, a []byte
-		rowBytes := c.n / 32 * blockQ4_0Len
 		if c.extreme {
-			w, a = extremeQ4_0Q8_0(rng, c.rows, c.n, 1)
-		} else {
-			w, a, rowBytes, _ = testMatrix(t, tr, rng, c.rows, c.n, 1)
+			w, a := extremeQ4_0Q8_0(rng, c.rows, c.n, 1)
+			check("extreme", w, a, c.n/32*blockQ4_0Len, c.rows, c.n)
+			continue
 		}
-		nb := c.n / 32
-		want := make([]float32, c.rows)
-		for r := range want {
-			want[r] = gemvQ4_0Ref(w[r*rowBytes:(r+1)*rowBytes], a, nb)
-		}
-		wx := make([]byte, Q4_0x8Size(c.rows, c.n))
-		RepackQ4_0x8(wx, w, rowBytes, c.rows, c.n)
-		tab := make([]byte, Q4_0x8TabSize(c.n))
-		Q4_0x8Tab(tab, a, c.n)
-		for _, lv := range levels {
-			for _, rg := range [][2]int{{0, c.rows}, {8, c.rows}, {0, 8}, {8, 8}} {
-				dst := make([]float32, c.rows)
-				for i := range dst {
-					dst[i] = float32(math.NaN())
-				}
-				gemvQ4_0x8At(lv, dst, wx, c.n, a, tab, rg[0], rg[1])
-				for r := range dst {
-					if r >= rg[0] && r < rg[1] {
-						require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "%s n=%d extreme=%v rows [%d,%d) row %d: %g, want %g", lv, c.n, c.extreme, rg[0], rg[1], r, dst[r], want[r])
-					} else {
-						require.True(t, math.IsNaN(float64(dst[r])), "%s n=%d rows [%d,%d): wrote row %d", lv, c.n, rg[0], rg[1], r)
+		w, a, rowBytes, _ := testMatrix(t, tr, rng, c.rows, c.n, 1)
+		check("random", w, a, rowBytes, c.rows, c.n)
+	}
+	for _, nb := range []int{1, 64} {
+		for _, wb := range []byte{0xff, 0x00, 0x0f, 0xf0} {
+			for _, qa := range []int{-128, 127, 0x7f80} {
+				const rows = 16
+				w := make([]byte, rows*nb*blockQ4_0Len)
+				for i := 0; i < rows*nb; i++ {
+					blk := w[i*blockQ4_0Len : (i+1)*blockQ4_0Len]
+					putF16(blk, float32(1+i%3)*0.25)
+					for j := 2; j < blockQ4_0Len; j++ {
+						blk[j] = wb
 					}
 				}
+				a := make([]byte, nb*blockQ8_0Len)
+				for b := 0; b < nb; b++ {
+					putF16(a[b*blockQ8_0Len:], 0.5)
+					for j := 0; j < 32; j++ {
+						v := qa
+						if qa == 0x7f80 { // alternate -128 and 127
+							v = -128 + 255*(j%2)
+						}
+						a[b*blockQ8_0Len+2+j] = byte(int8(v))
+					}
+				}
+				check(fmt.Sprintf("uniform w=%#x qa=%d", wb, qa), w, a, nb*blockQ4_0Len, rows, nb*32)
 			}
 		}
 	}
