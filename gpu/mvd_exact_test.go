@@ -17,9 +17,11 @@ import (
 // CPU backend's bit for bit (gpu/NUMERICS.md): the input row is rounded to
 // the weight's vec-dot type by quant (the kernel's own rounding is checked
 // by TestActivationRounding) and multiplied the way engine/cpu does it on
-// one token: quant.GemvQ4_0 / GemvQ4K for Q4_0 and Q4_K weights with rows %
-// 8 == 0 (llama.cpp's repacked kernels), GemvF32 for F32, quant.Gemv
-// (the type's VecDot) otherwise. Row counts of 64 and 36 take both paths.
+// one token: quant.GemvQ4_0x8 on the rows interleaved as engine/cpu loads
+// them (quant.RepackQ4_0x8) for Q4_0 weights with rows % 8 == 0 and
+// quant.GemvQ4K for Q4_K (llama.cpp's repacked kernels' arithmetic),
+// GemvF32 for F32, quant.Gemv (the type's VecDot) otherwise. Row counts of
+// 64 and 36 take both paths.
 func TestMVDExactOrder(t *testing.T) {
 	d := testDevice(t)
 	types := []gguf.TensorType{gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_0, gguf.TypeQ4_1,
@@ -105,7 +107,11 @@ func TestMVDExactOrder(t *testing.T) {
 					want := make([]float32, sh.rows)
 					switch {
 					case typ == gguf.TypeQ4_0 && sh.rows%8 == 0:
-						quant.GemvQ4_0(want, w.Data, rb, sh.cols, a, 0, sh.rows)
+						wx := make([]byte, quant.Q4_0x8Size(sh.rows, sh.cols))
+						quant.RepackQ4_0x8(wx, w.Data, rb, sh.rows, sh.cols)
+						tab := make([]byte, quant.Q4_0x8TabSize(sh.cols))
+						quant.Q4_0x8Tab(tab, a, sh.cols)
+						quant.GemvQ4_0x8(want, wx, sh.cols, a, tab, 0, sh.rows)
 					case typ == gguf.TypeQ4_K:
 						quant.GemvQ4K(want, w.Data, rb, sh.cols, a, 0, sh.rows)
 					case typ == gguf.TypeF32:
