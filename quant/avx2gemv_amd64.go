@@ -10,12 +10,6 @@ package quant
 //go:noescape
 func q4KGemvAVX2(w *byte, a *byte, nb int) float32
 
-// q4_0Q8_0Gemv8AVX2 computes rows 0..7 of GemvQ4_0 for the eight rows
-// starting at w (row stride rowBytes) over nb > 0 blocks into dst[0:8].
-//
-//go:noescape
-func q4_0Q8_0Gemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
-
 // prefetchRange asks the CPU to load the cache lines of the n > 0 bytes
 // from p; it never faults.
 //

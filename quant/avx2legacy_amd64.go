@@ -78,9 +78,3 @@ func q5_1Q8_1DotAVX2(w *byte, a *byte, nb int) float32
 //
 //go:noescape
 func q8_0Q8_0DotAVX2(w *byte, a *byte, nb int) float32
-
-// q4_0Q8_0GemvAVX2 is one row of GemvQ4_0 (ggml_gemv_q4_0_8x8_q8_0's
-// order) over nb > 0 blocks; it needs LevelAVX2.
-//
-//go:noescape
-func q4_0Q8_0GemvAVX2(w *byte, a *byte, nb int) float32

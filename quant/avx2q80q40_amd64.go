@@ -26,14 +26,6 @@ func q8_0PairSums8AVX2(a *byte, aStride int, nb int, corr *byte)
 //go:noescape
 func q4_0Q8_0Dot8CAVX2(w *byte, a *byte, aStride int, tab *float32, corr *byte, nb int, out *float32)
 
-// q4_0Pack8AVX2 unpacks nb > 0 blocks of eight Q4_0 rows (row j at w +
-// j*rowBytes) into pack, 288 bytes a block: eight vectors of 4-bit quants,
-// 32-bit lane j holding four quants of row j, then the rows' float32 d_w.
-// It needs LevelAVX2.
-//
-//go:noescape
-func q4_0Pack8AVX2(w *byte, rowBytes int, nb int, pack *byte)
-
 // q8_0GemmTabAVX2 stores float32(d_a) and the int32 8*Σq_a of block b of
 // Q8_0 activation row i (at a + i*aStride) at tab[(i*nb+b)*8:], for i <
 // rows > 0 and b < nb (nb > 0). It needs LevelAVX2.

@@ -16,14 +16,13 @@ import (
 //
 //go:generate sh -c "cd _avo && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant"
 
-// hasAVX512Kernels says whether one-token products of weights of type t
-// have an AVX-512 kernel (and, for Q8_0, Q4_0, Q4_K and F16, whether the
-// batched products GemmQ8_0, GemmQ4_0, GemmQ4K and MatMul use theirs): at
-// LevelAVX512 those run it, every other type keeps its AVX2 kernels (which
-// give the same bits either way). The dispatch in gemv.go, GemmQ8_0,
-// GemmQ4_0 and GemmQ4K ask it, so taking a
-// type out here (say one whose AVX-512 kernel measures slower) sends it
-// back to AVX2.
+// hasAVX512Kernels says whether products of weights of type t have
+// AVX-512 kernels: the one-token products of Q8_0, Q4_K, Q6_K and F16
+// weights (the dispatch in gemv.go), Q4_0's GemvQ4_0x8 and the batched
+// GemmQ8_0, GemmQ4_0x8, GemmQ4K and F16 MatMul (through batchLevel). At
+// LevelAVX512 those run them, every other type keeps its AVX2 kernels
+// (which give the same bits either way), so taking a type out here (say
+// one whose AVX-512 kernel measures slower) sends it back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
 	switch t {
 	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16:
@@ -33,8 +32,11 @@ func hasAVX512Kernels(t gguf.TensorType) bool {
 }
 
 // batchLevel is the level whose kernels the batched products of weights
-// of type t (GemmQ8_0, GemmQ4_0, GemmQ4K) run: LevelAVX512 where t has
-// AVX-512 kernels, else LevelAVX2 or LevelGeneric.
+// of type t (GemmQ8_0, GemmQ4_0x8, GemmQ4K, MatMul) and GemvQ4_0x8 run:
+// LevelAVX512 where t has AVX-512 kernels, else LevelAVX2 or
+// LevelGeneric. GemvQ4_0x8 asks it rather than useAVX512Gemv because its
+// VNNI kernel has no 512-bit vectors, so CPUs that split them run it at
+// full speed too.
 func batchLevel(t gguf.TensorType) Level {
 	switch {
 	case useAVX512 && hasAVX512Kernels(t):
@@ -106,14 +108,6 @@ func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte
 		}
 	}
 	return end
-}
-
-// gemvQ4_0AVX512 is GemvQ4_0 for the rows r in [r0, r1) that come in whole
-// groups of sixteen from r0, with the AVX-512 kernel (bit for bit
-// q4_0Q8_0GemvAVX2 and the portable GemvQ4_0 code); it returns the first
-// row it left for the caller. The CPU must have LevelAVX512.
-func gemvQ4_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	return gemvGroups(q4_0Q8_0Gemv16AVX512, 16, true, dst, w, rowBytes, n/qk4_0, blockQ4_0Len, a, blockQ8_0Len, r0, r1)
 }
 
 // gemvQ4KAVX512 is GemvQ4K for the rows r in [r0, r1) that come in whole

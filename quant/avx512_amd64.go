@@ -11,14 +11,6 @@ package quant
 //go:noescape
 func q8_0Q8_0Gemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
-// q4_0Q8_0Gemv16AVX512 computes GemvQ4_0 for the sixteen rows from w (row
-// stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 blocks into dst[0:16],
-// each equal bit for bit to q4_0Q8_0GemvAVX2 on that row. It needs
-// LevelAVX512.
-//
-//go:noescape
-func q4_0Q8_0Gemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
-
 // q4KQ8KGemv16AVX512 computes GemvQ4K for the sixteen rows from w (row
 // stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 super-blocks into
 // dst[0:16], each equal bit for bit to q4KGemvAVX2 on that row. It needs
@@ -43,7 +35,7 @@ func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 func q8_0GemmX8AVX512(w *byte, rowBytes int, rows int, ap *byte, nb int, dst *float32, ldDst int)
 
 // q4_0GemmR4x16AVX512 is q4_0GemmR4AVX2 for sixteen weight rows: rows
-// 0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0Pack8AVX2's
+// 0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0x8PackAVX2's
 // layout, nb > 0 blocks each), activation rows i = 0..3 at a + i*aStride
 // with their q8_0GemmTabAVX2 entries at tab + i*tabStride; it carries
 // dst[i*ldDst+0..15] through the blocks, bit for bit as q4_0GemmR4AVX2

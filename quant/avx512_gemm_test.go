@@ -54,7 +54,7 @@ func TestQ8_0GemmX8AVX512(t *testing.T) {
 
 // TestQ4_0GemmR4x16AVX512 checks the AVX-512 Q4_0 packed kernel against
 // the AVX2 one run on each half of its sixteen rows, bit for bit, from
-// random accumulators, on q4_0Pack8AVX2 and q8_0GemmTabAVX2's real output.
+// random accumulators, on q4_0x8PackAVX2 and q8_0GemmTabAVX2's real output.
 func TestQ4_0GemmR4x16AVX512(t *testing.T) {
 	skipWithoutAVX512(t)
 	rng := rand.New(rand.NewPCG(97, 98))
@@ -63,9 +63,11 @@ func TestQ4_0GemmR4x16AVX512(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/nb%d", c.name, nb), func(t *testing.T) {
 				w, _, rowBytes := avx512Input(rng, c, blockQ4_0Len, 16, nb, 3)
 				a, _, aRowBytes := avx512Input(rng, c, blockQ8_0Len, 4, nb, 0)
+				wx := make([]byte, Q4_0x8Size(16, nb*qk4_0))
+				RepackQ4_0x8(wx, w, rowBytes, 16, nb*qk4_0)
 				pack := make([]byte, 2*nb*q40rPackLen)
-				q4_0Pack8AVX2(&w[0], rowBytes, nb, &pack[0])
-				q4_0Pack8AVX2(&w[8*rowBytes], rowBytes, nb, &pack[nb*q40rPackLen])
+				q4_0x8PackAVX2(&wx[0], nb, &pack[0])
+				q4_0x8PackAVX2(&wx[nb*q40x8BlockLen], nb, &pack[nb*q40rPackLen])
 				tab := make([]byte, 4*nb*8)
 				q8_0GemmTabAVX2(&a[0], aRowBytes, 4, nb, &tab[0])
 				const ld = 19
@@ -167,9 +169,10 @@ func TestGemmQ4KPacked16(t *testing.T) {
 	}
 }
 
-// TestGemmDispatch checks that GemmQ8_0, GemmQ4_0 and GemmQ4K run the
+// TestGemmDispatch checks that GemmQ8_0, GemmQ4_0x8 and GemmQ4K run the
 // AVX-512 packed kernels at LevelAVX512 (HEARTH_CPU=avx512 or auto on an AVX-512
-// VNNI CPU) and give the AVX2 level's bits whichever kernels serve the rows.
+// VNNI CPU) and give the AVX2 level's bits whichever kernels serve the rows
+// (Q4_0: its whole groups of eight rows).
 func TestGemmDispatch(t *testing.T) {
 	skipWithoutAVX2(t)
 	if kernel.level < LevelAVX2 {
@@ -181,13 +184,19 @@ func TestGemmDispatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(93, 94))
 	// Q8_0: tiles of 45 rows (odd), two packed groups and three leftover
 	// activation rows. Q4_0: sixteen-row steps, an eight-row one and
-	// leftover rows (Q4_K alike, with four activation rows a pass).
+	// leftover activation rows (Q4_K alike, with leftover weight rows too
+	// and four activation rows a pass).
 	const rows, n, m = 77, 4096, 19
 	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, aRowBytes := testMatrix(t, tr, rng, rows, n, m)
 		packed := make([]byte, Q8_0x8Size(n, m))
 		PackQ8_0x8(packed, a, aRowBytes, n, 0, m/8)
+		var wx []byte
+		if typ == gguf.TypeQ4_0 {
+			wx = make([]byte, Q4_0x8Size(rows/8*8, n))
+			RepackQ4_0x8(wx, w, rowBytes, rows/8*8, n)
+		}
 		for _, rg := range [][2]int{{0, rows}, {1, rows}, {3, 50}, {10, 11}} {
 			got := make([]float32, m*rows)
 			want := make([]float32, m*rows)
@@ -195,9 +204,11 @@ func TestGemmDispatch(t *testing.T) {
 			case gguf.TypeQ8_0:
 				GemmQ8_0(got, rows, w, rowBytes, n, a, aRowBytes, m, packed, rg[0], rg[1])
 				gemmQ8_0At(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, packed, rg[0], rg[1])
-			case gguf.TypeQ4_0:
-				GemmQ4_0(got, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
-				gemmQ4_0At(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
+			case gguf.TypeQ4_0: // the whole groups of eight inside rg
+				if r0, r1 := (rg[0]+7)/8*8, rg[1]/8*8; r0 < r1 {
+					GemmQ4_0x8(got, rows, wx, n, a, aRowBytes, m, r0, r1)
+					gemmQ4_0x8At(LevelAVX2, want, rows, wx, n, a, aRowBytes, m, r0, r1)
+				}
 			default:
 				GemmQ4K(got, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
 				gemmQ4KAt(LevelAVX2, want, rows, w, rowBytes, n, a, aRowBytes, m, rg[0], rg[1])
@@ -209,7 +220,7 @@ func TestGemmDispatch(t *testing.T) {
 	}
 }
 
-// BenchmarkGemmLevels times GemmQ8_0's packed path, GemmQ4_0 and GemmQ4K at
+// BenchmarkGemmLevels times GemmQ8_0's packed path, GemmQ4_0x8 and GemmQ4K at
 // LevelAVX2 and LevelAVX512 on TinyLlama's shapes (2048x2048 attention,
 // 5632x2048 FFN up/gate; weight rows x elements) against 128 activation
 // rows, on one thread and on GOMAXPROCS goroutines that split the weight
@@ -223,6 +234,11 @@ func BenchmarkGemmLevels(b *testing.B) {
 			w, a, rowBytes, aRowBytes := testMatrix(b, tr, rand.New(rand.NewPCG(95, uint64(rows))), rows, n, m)
 			packed := make([]byte, Q8_0x8Size(n, m))
 			PackQ8_0x8(packed, a, aRowBytes, n, 0, m/8)
+			var wx []byte
+			if typ == gguf.TypeQ4_0 {
+				wx = make([]byte, Q4_0x8Size(rows, n))
+				RepackQ4_0x8(wx, w, rowBytes, rows, n)
+			}
 			dst := make([]float32, m*rows)
 			for _, lv := range []Level{LevelAVX2, LevelAVX512} {
 				for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
@@ -241,7 +257,7 @@ func BenchmarkGemmLevels(b *testing.B) {
 									case gguf.TypeQ8_0:
 										gemmQ8_0At(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, packed, r0, r1)
 									case gguf.TypeQ4_0:
-										gemmQ4_0At(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
+										gemmQ4_0x8At(lv, dst, rows, wx, n, a, aRowBytes, m, r0, r1)
 									default:
 										gemmQ4KAt(lv, dst, rows, w, rowBytes, n, a, aRowBytes, m, r0, r1)
 									}

@@ -181,42 +181,6 @@ func TestQ8_0Gemv8AVX512(t *testing.T) {
 	}
 }
 
-// TestQ4_0Gemv16AVX512 checks that every row of the AVX-512 Q4_0 kernel
-// equals the AVX2 GemvQ4_0 kernels and the portable GemvQ4_0 bit for bit.
-func TestQ4_0Gemv16AVX512(t *testing.T) {
-	skipWithoutAVX512(t)
-	rng := rand.New(rand.NewPCG(55, 56))
-	for _, c := range avx512Cases {
-		for _, nb := range avx512BlockCounts {
-			for _, shape := range []struct{ rows, r0, r1, pad int }{{16, 0, 16, 0}, {53, 5, 53, 4}, {64, 0, 61, 1}} {
-				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
-					w, a, rowBytes := avx512Input(rng, c, blockQ4_0Len, shape.rows, nb, shape.pad)
-					n := nb * qk4_0
-					nan := math.Float32frombits(0x7fc0dead)
-					dst := make([]float32, shape.rows)
-					for i := range dst {
-						dst[i] = nan
-					}
-					next := gemvQ4_0AVX512(dst, w, rowBytes, n, a, shape.r0, shape.r1)
-					require.Equal(t, shape.r0+(shape.r1-shape.r0)/16*16, next)
-					avx2 := make([]float32, shape.rows)
-					gemvQ4_0At(true, avx2, w, rowBytes, n, a, shape.r0, shape.r1)
-					generic := make([]float32, shape.rows)
-					gemvQ4_0At(false, generic, w, rowBytes, n, a, shape.r0, shape.r1)
-					for r := range dst {
-						if r < shape.r0 || r >= next {
-							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
-							continue
-						}
-						require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "row %d: AVX2 %g, portable %g", r, avx2[r], generic[r])
-						require.Equal(t, math.Float32bits(avx2[r]), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2[r])
-					}
-				})
-			}
-		}
-	}
-}
-
 // q4KInput returns rows Q4_K rows of nb super-blocks (stride rowBytes,
 // junk padding) whose quants and packed scales come from c.fill, and a Q8_K
 // activation row with consistent bsums (as quantize_row_q8_K writes them).
@@ -424,9 +388,9 @@ func TestQ6KGemv8AVX512(t *testing.T) {
 }
 
 // TestAVX512Dispatch checks the package entry points at the level this
-// process runs: GemvQ4_0, GemvQ4K and Gemv (Q8_0, Q6_K) give the AVX2
-// (portable for the gemv orders) bits for every row range, whichever
-// kernels serve the rows.
+// process runs: GemvQ4_0x8, GemvQ4K and Gemv (Q8_0, Q6_K) give the AVX2
+// (portable for the gemv orders) bits for every row range (Q4_0: its whole
+// groups of eight rows), whichever kernels serve the rows.
 func TestAVX512Dispatch(t *testing.T) {
 	skipWithoutAVX2(t)
 	if kernel.level < LevelAVX2 {
@@ -440,14 +404,23 @@ func TestAVX512Dispatch(t *testing.T) {
 	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
+		var wx, tab []byte
+		if typ == gguf.TypeQ4_0 {
+			wx = make([]byte, Q4_0x8Size(rows/8*8, n))
+			RepackQ4_0x8(wx, w, rowBytes, rows/8*8, n)
+			tab = make([]byte, Q4_0x8TabSize(n))
+			Q4_0x8Tab(tab, a, n)
+		}
 		for _, rg := range [][2]int{{0, rows}, {3, 80}, {16, 32}, {5, 5}, {70, 83}} {
 			t.Run(fmt.Sprintf("%s/%d-%d", typ, rg[0], rg[1]), func(t *testing.T) {
 				got := make([]float32, rows)
 				want := make([]float32, rows)
 				switch typ {
-				case gguf.TypeQ4_0:
-					GemvQ4_0(got, w, rowBytes, n, a, rg[0], rg[1])
-					gemvQ4_0At(false, want, w, rowBytes, n, a, rg[0], rg[1])
+				case gguf.TypeQ4_0: // the whole groups of eight inside rg
+					if r0, r1 := (rg[0]+7)/8*8, rg[1]/8*8; r0 < r1 {
+						GemvQ4_0x8(got, wx, n, a, tab, r0, r1)
+						gemvQ4_0x8At(LevelGeneric, want, wx, n, a, tab, r0, r1)
+					}
 				case gguf.TypeQ4_K:
 					GemvQ4K(got, w, rowBytes, n, a, rg[0], rg[1])
 					gemvQ4KAt(false, want, w, rowBytes, n, a, rg[0], rg[1])
@@ -472,10 +445,11 @@ func TestAVX512Dispatch(t *testing.T) {
 
 // BenchmarkGemvAVX512 compares the AVX2 and AVX-512 one-token products on
 // TinyLlama's FFN up/gate shape (5632 rows of 2048), single thread; MB/s is
-// weight bytes a second.
+// weight bytes a second. Q4_0's interleaved kernels have
+// BenchmarkGemvQ4_0x8.
 func BenchmarkGemvAVX512(b *testing.B) {
 	const rows, n = 5632, 2048
-	for _, typ := range []gguf.TensorType{gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		tr := mustFor(b, typ)
 		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(59, 60)), rows, n, 1)
 		dst := make([]float32, rows)
@@ -484,10 +458,6 @@ func BenchmarkGemvAVX512(b *testing.B) {
 			skipWithoutAVX2(b)
 			b.SetBytes(int64(len(w)))
 			for b.Loop() {
-				if typ == gguf.TypeQ4_0 {
-					gemvQ4_0At(true, dst, w, rowBytes, n, a, 0, rows)
-					continue
-				}
 				if typ == gguf.TypeQ4_K {
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
 					continue
@@ -505,11 +475,6 @@ func BenchmarkGemvAVX512(b *testing.B) {
 			skipWithoutAVX512(b)
 			b.SetBytes(int64(len(w)))
 			for b.Loop() {
-				if typ == gguf.TypeQ4_0 {
-					r := gemvQ4_0AVX512(dst, w, rowBytes, n, a, 0, rows)
-					gemvQ4_0At(true, dst, w, rowBytes, n, a, r, rows)
-					continue
-				}
 				if typ == gguf.TypeQ4_K {
 					r := gemvQ4KAVX512(dst, w, rowBytes, n, a, 0, rows)
 					gemvQ4KAt(true, dst, w, rowBytes, n, a, r, rows)

@@ -22,7 +22,7 @@ const (
 	// LevelAVX512 is LevelAVX2 plus AVX-512 kernels (AVX512F, AVX512BW,
 	// AVX512VL and AVX512_VNNI; amd64) for the one-token products of the
 	// types that have them (Q4_0, Q4_K, Q6_K, Q8_0 and F16 weights) and the
-	// batched Q4_0, Q8_0, Q4_K and F16 products (GemmQ4_0, GemmQ8_0,
+	// batched Q4_0, Q8_0, Q4_K and F16 products (GemmQ4_0x8, GemmQ8_0,
 	// GemmQ4K, MatMul; see hasAVX512Kernels); every other product keeps its
 	// AVX2 kernel. The AVX-512 kernels equal the AVX2 ones bit for bit:
 	// integer work is exact, and every float accumulator lane gets the AVX2
@@ -69,11 +69,12 @@ var useAVX2 = kernel.level >= LevelAVX2
 // at program start.
 var useAVX512 = kernel.level >= LevelAVX512
 
-// useAVX512Gemv selects the one-token AVX-512 kernels (GemvQ4K, GemvQ4_0,
-// Gemv's Q6_K, Q8_0 and F16); fixed at program start. On CPUs that run
-// 512-bit vectors as two 256-bit halves (AMD Zen 4) the AVX2 one-token
-// kernels decode faster, so there they serve one token unless HEARTH_CPU
-// asks for avx512 (see chooseKernel).
+// useAVX512Gemv selects the one-token AVX-512 kernels (GemvQ4K, Gemv's
+// Q6_K, Q8_0 and F16); fixed at program start. On CPUs that run 512-bit
+// vectors as two 256-bit halves (AMD Zen 4) the AVX2 one-token kernels
+// decode faster, so there they serve one token unless HEARTH_CPU asks for
+// avx512 (see chooseKernel). GemvQ4_0x8 does not ask it: its VNNI kernel
+// has no 512-bit vectors (see batchLevel).
 var useAVX512Gemv = useAVX512 && kernel.gemv512
 
 // KernelLevel returns the kernel level this process runs. It is the best

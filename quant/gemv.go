@@ -92,57 +92,6 @@ func q4KScaleMin(j int, q []byte) (s, m uint8) {
 	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
 }
 
-// GemvQ4_0 sets dst[r] for r in [r0, r1) to row r of the Q4_0 matrix w
-// (row stride rowBytes, n elements a row) times the Q8_0 activation row a,
-// summed the way llama.cpp's repacked one-token kernel
-// ggml_gemv_q4_0_8x8_q8_0 does on AVX2 (which llama.cpp uses for Q4_0
-// weights whose row count is a multiple of 8): one float32 accumulator a
-// row, acc = fma(float32(Σ (q_w-8)·q_a), d_w·d_a, acc) block after block.
-// dst is indexed by absolute row. The portable path rounds the fused
-// multiply-add exactly too (see fmaF32).
-func GemvQ4_0(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
-	if useAVX512Gemv && hasAVX512Kernels(gguf.TypeQ4_0) {
-		r0 = gemvQ4_0AVX512(dst, w, rowBytes, n, a, r0, r1)
-	}
-	gemvQ4_0At(useAVX2, dst, w, rowBytes, n, a, r0, r1)
-}
-
-// gemvQ4_0At is GemvQ4_0 with the AVX2 kernel when avx2 is set (the CPU
-// must have it) and the portable code otherwise.
-func gemvQ4_0At(avx2 bool, dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) {
-	nb := n / qk4_0
-	dst = dst[:r1]
-	if nb == 0 {
-		for r := r0; r < r1; r++ {
-			dst[r] = 0
-		}
-		return
-	}
-	a = a[:nb*blockQ8_0Len]
-	r := r0
-	if avx2 {
-		for ; r+8 <= r1; r += 8 {
-			_ = w[(r+7)*rowBytes+nb*blockQ4_0Len-1]
-			q4_0Q8_0Gemv8AVX2(&dst[r : r+8][0], &w[r*rowBytes], rowBytes, &a[0], nb)
-		}
-	}
-	for ; r < r1; r++ {
-		row := w[r*rowBytes : r*rowBytes+nb*blockQ4_0Len]
-		if avx2 {
-			dst[r] = q4_0Q8_0GemvAVX2(&row[0], &a[0], nb)
-			continue
-		}
-		var sums [1]int32
-		var acc float32
-		for b := 0; b < nb; b++ {
-			bw, ba := row[b*blockQ4_0Len:], a[b*blockQ8_0Len:]
-			q4_0Q8_0SumsGo(sums[:], bw, ba)
-			acc = fmaF32(float32(sums[0]), f16At(bw)*f16At(ba), acc)
-		}
-		dst[r] = acc
-	}
-}
-
 // Gemv is MatVec for one-token evaluation: dst[r] = W[r,:]·a for r in
 // [r0, r1) with tr.VecDot, the same arithmetic, while the next row's
 // weights are prefetched (up to gemvPrefetch bytes of it) so the stream

@@ -7,10 +7,6 @@ package quant
 
 func q4KGemvAVX2(w, a *byte, nb int) float32 { panic("quant: no AVX2 kernels") }
 
-func q4_0Q8_0Gemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
-	panic("quant: no AVX2 kernels")
-}
-
 func prefetchRange(p *byte, n int) {}
 
 // hasPrefetch says whether prefetchRange does anything.

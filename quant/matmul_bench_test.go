@@ -22,7 +22,8 @@ func cpuTime(b *testing.B) time.Duration {
 // BenchmarkPrefill multiplies rows x n weight matrices by m = 128
 // activation rows on one goroutine: as MatMul (batched kernels), as MatMul
 // did before them (row dots in 16-row tiles, "rowdots"), as m MatVec
-// calls and, for Q4_0 and Q4_K, as GemmQ4_0 / GemmQ4K ("gemm"). cpu-ms/op is process CPU time per
+// calls and, for Q4_0 and Q4_K, as GemmQ4_0x8 (on the weights interleaved
+// by RepackQ4_0x8) / GemmQ4K ("gemm"). cpu-ms/op is process CPU time per
 // op (run with -cpu 1), which a loaded machine distorts less than wall time;
 // GMAC/s is per CPU second.
 func BenchmarkPrefill(b *testing.B) {
@@ -47,10 +48,14 @@ func BenchmarkPrefill(b *testing.B) {
 				if typ == gguf.TypeQ4_0 || typ == gguf.TypeQ4_K || typ == gguf.TypeQ8_0 {
 					modes = append(modes, "gemm")
 				}
-				var packed []byte
-				if typ == gguf.TypeQ8_0 {
+				var packed, wx []byte
+				switch typ {
+				case gguf.TypeQ8_0:
 					packed = make([]byte, Q8_0x8Size(n, m))
 					PackQ8_0x8(packed, a, aRowBytes, n, 0, m/8)
+				case gguf.TypeQ4_0:
+					wx = make([]byte, Q4_0x8Size(rows, n))
+					RepackQ4_0x8(wx, w, rowBytes, rows, n)
 				}
 				for _, mode := range modes {
 					b.Run(mode, func(b *testing.B) {
@@ -60,7 +65,7 @@ func BenchmarkPrefill(b *testing.B) {
 							case "matmul":
 								MatMul(tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 								continue
-							case "gemm": // the repacked-GEMM order (GemmQ4_0, GemmQ4K); GemmQ8_0
+							case "gemm": // the repacked-GEMM order (GemmQ4_0x8, GemmQ4K); GemmQ8_0
 								if typ == gguf.TypeQ8_0 {
 									GemmQ8_0(dst, rows, w, rowBytes, n, a, aRowBytes, m, packed, 0, rows)
 									continue
@@ -69,7 +74,7 @@ func BenchmarkPrefill(b *testing.B) {
 									GemmQ4K(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
 									continue
 								}
-								GemmQ4_0(dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)
+								GemmQ4_0x8(dst, rows, wx, n, a, aRowBytes, m, 0, rows)
 								continue
 							case "rowdots": // MatMul before the batched kernels
 								matMulAt(false, tr.VecDot, tr, dst, rows, w, rowBytes, n, a, aRowBytes, m, 0, rows)

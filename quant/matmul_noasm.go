@@ -82,8 +82,6 @@ func dotF32x3FullAVX2(x, y *float32, yStride, n int, out *float32) { panic("quan
 
 func dotF16x3FullAVX2(x, y *uint16, yStride, n int, out *float32) { panic("quant: no AVX2 kernels") }
 
-func q4_0Pack8AVX2(w *byte, rowBytes, nb int, pack *byte) { panic("quant: no AVX2 kernels") }
-
 func q8_0GemmTabAVX2(a *byte, aStride, rows, nb int, tab *byte) { panic("quant: no AVX2 kernels") }
 
 func q4_0GemmR4AVX2(pack, a *byte, aStride int, tab *byte, tabStride, nb int, dst *float32, ldDst int) {

@@ -19,7 +19,9 @@ func q4_0x8GemvAVX2(dst *float32, w *byte, groupBytes int, ngroups int, a *byte,
 func q4_0x8GemvVNNI(dst *float32, w *byte, groupBytes int, ngroups int, a *byte, tab *byte, nb int)
 
 // q4_0x8PackAVX2 unpacks nb > 0 blocks of an interleaved Q4_0 group (at
-// w) into pack in q4_0Pack8AVX2's layout. It needs LevelAVX2.
+// w) into pack in the layout q4_0GemmR4AVX2 reads: 288 bytes a block,
+// eight vectors of 4-bit quants, 32-bit lane j holding four quants of
+// row j, then the rows' float32 d_w. It needs LevelAVX2.
 //
 //go:noescape
 func q4_0x8PackAVX2(w *byte, nb int, pack *byte)

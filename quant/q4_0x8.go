@@ -22,10 +22,7 @@ import (
 // high nibbles quants 16+4v..16+4v+3. A broadcast activation dword then
 // multiplies a whole vector and each lane sums its own row: the eight
 // rows' block sums come out in order, with no horizontal adds and the
-// eight scales in one load. The arithmetic is GemvQ4_0's (ggml's repacked
-// Q4_0 kernels'): per block the exact int32 sum Σ (q_w-8)·q_a is
-// converted to float32 and accumulated with one fused multiply-add by
-// fp32(d_w)·fp32(d_a), block after block, so the bits are the same.
+// eight scales in one load.
 
 // q40x8BlockLen is the size of one block of eight interleaved rows.
 const q40x8BlockLen = 8 * blockQ4_0Len
@@ -33,6 +30,21 @@ const q40x8BlockLen = 8 * blockQ4_0Len
 // q8_0TabLen is the size of one block's entry in a Q8_0 activation table
 // (float32 d_a, int32 8·Σq_a).
 const q8_0TabLen = 8
+
+// q40rPackLen is the size of one block of eight Q4_0 rows unpacked by
+// q4_0x8PackAVX2 for the batched kernels: eight vectors whose 32-bit lane
+// j holds four quants (0..15) of row j, then the rows' float32 d_w.
+const q40rPackLen = 8*32 + 8*4
+
+// q40rPackBlocks is how many blocks of eight weight rows GemmQ4_0x8
+// unpacks at a time (q40rPackLen bytes each: the unpacked run stays in L1
+// while every group of four activation rows passes over it), and how many
+// blocks of a leftover activation row's table it makes at a time.
+const q40rPackBlocks = 32
+
+// q40rPanelRows is how many activation rows GemmQ4_0x8 takes per pass over
+// the weights (their table for one run of blocks is 32 KiB).
+const q40rPanelRows = 128
 
 // Q4_0x8Size returns the size of rows Q4_0 rows of cols elements
 // interleaved by RepackQ4_0x8 (the size of the row-major tensor).
@@ -94,11 +106,15 @@ func Q4_0x8Tab(tab, a []byte, cols int) {
 
 // GemvQ4_0x8 sets dst[r] for r in [r0, r1) (multiples of 8) to row r of the
 // interleaved Q4_0 matrix wx (RepackQ4_0x8, cols elements a row) times the
-// Q8_0 activation row a, whose Q4_0x8Tab is tab: the bits of GemvQ4_0 on
-// the row-major matrix. dst is indexed by absolute row. At LevelAVX512 it
-// runs AVX512_VNNI on 256-bit vectors (on CPUs that split 512-bit vectors
-// too: the kernel has none), at LevelAVX2 VPMADDUBSW. It allocates
-// nothing.
+// Q8_0 activation row a, whose Q4_0x8Tab is tab, summed the way llama.cpp's
+// repacked one-token kernel ggml_gemv_q4_0_8x8_q8_0 does on AVX2 (which
+// llama.cpp uses for Q4_0 weights whose row count is a multiple of 8): one
+// float32 accumulator a row, acc = fma(float32(Σ (q_w-8)·q_a), d_w·d_a,
+// acc) block after block, the integer sum exact. Every level gives the
+// same bits (the portable code rounds the fused multiply-add exactly too,
+// see fmaF32). dst is indexed by absolute row. At LevelAVX512 it runs
+// AVX512_VNNI on 256-bit vectors (on CPUs that split 512-bit vectors too:
+// the kernel has none), at LevelAVX2 VPMADDUBSW. It allocates nothing.
 func GemvQ4_0x8(dst []float32, wx []byte, cols int, a, tab []byte, r0, r1 int) {
 	gemvQ4_0x8At(batchLevel(gguf.TypeQ4_0), dst, wx, cols, a, tab, r0, r1)
 }
@@ -171,11 +187,14 @@ func gemvQ4_0x8Go(dst []float32, wx []byte, nb int, a []byte) {
 
 // GemmQ4_0x8 is GemvQ4_0x8 for m activation rows: it sets dst[i*ldDst+r]
 // for weight rows r in [r0, r1) (multiples of 8) and activation rows i in
-// [0, m) (aRowBytes apart) to the sum GemvQ4_0x8 gives that pair, which is
-// GemmQ4_0's on the row-major matrix. At LevelAVX2 it unpacks a run of
-// blocks of eight (or at LevelAVX512 sixteen) weight rows and multiplies
-// it with four activation rows at a time (GemmQ4_0's kernels); the last
-// m%4 activation rows go through GemvQ4_0x8. It allocates nothing.
+// [0, m) (aRowBytes apart) to the sum GemvQ4_0x8 gives that pair. That is
+// the arithmetic of llama.cpp's repacked batch kernel
+// ggml_gemm_q4_0_8x8_q8_0 too, so a batch gives the bits its tokens give
+// one at a time, and llama.cpp's. At LevelAVX2 it unpacks a run of blocks of eight weight rows and multiplies
+// it with four activation rows at a time (one fused multiply-add per block
+// for eight pairs); at LevelAVX512 an AVX-512 kernel takes sixteen of the
+// unpacked rows at a time, with the same bits. The last m%4 activation
+// rows go through GemvQ4_0x8's kernels. It allocates nothing.
 func GemmQ4_0x8(dst []float32, ldDst int, wx []byte, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
 	gemmQ4_0x8At(batchLevel(gguf.TypeQ4_0), dst, ldDst, wx, cols, a, aRowBytes, m, r0, r1)
 }
@@ -215,10 +234,13 @@ func gemmQ4_0x8At(lv Level, dst []float32, ldDst int, wx []byte, cols int, a []b
 	}
 }
 
-// gemmQ4_0x8Packed is gemmQ4_0Packed reading the interleaved groups: for
-// weight rows [r0, r1) (whole groups) and activation rows [0, m) (m a
-// positive multiple of 4) it unpacks runs of blocks with q4_0x8PackAVX2
-// and multiplies them with GemmQ4_0's kernels.
+// gemmQ4_0x8Packed runs the packed kernels for weight rows [r0, r1) (whole
+// groups) and activation rows [0, m) (m a positive multiple of 4): per
+// panel of q40rPanelRows activation rows and run of q40rPackBlocks blocks
+// it unpacks the groups with q4_0x8PackAVX2 and multiplies them with
+// q4_0GemmR4AVX2, or, when avx512 is set (the CPU must have LevelAVX512),
+// sixteen rows at a time with q4_0GemmR4x16AVX512 and the last eight, if
+// any, with q4_0GemmR4AVX2.
 func gemmQ4_0x8Packed(avx512 bool, dst []float32, ldDst int, wx []byte, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
 	gb := nb * q40x8BlockLen
 	_ = wx[r1/8*gb-1]

@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -233,10 +234,10 @@ func TestGemmQ4_0x8(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(5, func() { GemvQ4_0x8(dst, wx, 2048, a, tab, 0, 64) }))
 }
 
-// BenchmarkGemvQ4_0x8 times the interleaved one-token kernels against
-// GemvQ4_0's row-major ones on a matrix in L2 (256x2048) and one far past
-// the caches (65536x2048, 72 MiB), on one goroutine or two (pieces of 16
-// rows, as decode hands them out). MB/s is weight bytes a second.
+// BenchmarkGemvQ4_0x8 times the interleaved one-token kernels, AVX2 and
+// (where the CPU has it) VNNI, on a matrix in L2 (256x2048) and one far
+// past the caches (65536x2048, 72 MiB), on one goroutine or two (pieces of
+// 16 rows, as decode hands them out). MB/s is weight bytes a second.
 func BenchmarkGemvQ4_0x8(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no AVX2")
@@ -258,7 +259,6 @@ func BenchmarkGemvQ4_0x8(b *testing.B) {
 				}
 			})
 		}
-		run("rowmajor", func(r0, r1 int) { GemvQ4_0(dst, w, rowBytes, n, a, r0, r1) })
 		run("x8-avx2", func(r0, r1 int) { gemvQ4_0x8At(LevelAVX2, dst, wx, n, a, tab, r0, r1) })
 		if hardwareLevel() >= LevelAVX512 {
 			run("x8-vnni", func(r0, r1 int) { gemvQ4_0x8At(LevelAVX512, dst, wx, n, a, tab, r0, r1) })
@@ -276,4 +276,97 @@ func BenchmarkRepackQ4_0x8(b *testing.B) {
 	for b.Loop() {
 		RepackQ4_0x8(dst, w, n/32*blockQ4_0Len, rows, n)
 	}
+}
+
+// exactFMA32 is x*y+z computed exactly with math/big and rounded once to
+// float32 (nearest even): the independent truth for fused multiply-adds.
+func exactFMA32(x, y, z float32) float32 {
+	bx := new(big.Float).SetPrec(200).SetFloat64(float64(x))
+	by := new(big.Float).SetPrec(200).SetFloat64(float64(y))
+	bz := new(big.Float).SetPrec(200).SetFloat64(float64(z))
+	r := new(big.Float).SetPrec(200).Mul(bx, by)
+	r.Add(r, bz)
+	f, _ := r.Float32()
+	return f
+}
+
+// TestFMAF32 requires fmaF32 (and, with AVX2, the hardware fused
+// multiply-add) to give exactFMA32's bits, on double-rounding traps and
+// random operands.
+func TestFMAF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	// (1+2^-23)(1-2^-23)2^-24 = 2^-24 - 2^-70: added to z = 1+2^-23 the
+	// float64 sum rounds onto the float32 midpoint 1+2^-23+2^-24, whose
+	// nearest-even rounding (up) is wrong; the exact result rounds down.
+	cases := [][3]float32{
+		{1 + 0x1p-23, (1 - 0x1p-23) * 0x1p-24, 1 + 0x1p-23},
+		{-(1 + 0x1p-23), (1 - 0x1p-23) * 0x1p-24, -(1 + 0x1p-23)},
+		{1 + 0x1p-23, (1 - 0x1p-23) * 0x1p-24, 1},
+		{3, 5, -15},
+	}
+	for range 200000 {
+		x := float32(rng.NormFloat64())
+		y := float32(rng.NormFloat64() * math.Ldexp(1, rng.IntN(40)-20))
+		z := float32(rng.NormFloat64() * math.Ldexp(1, rng.IntN(40)-20))
+		cases = append(cases, [3]float32{x, y, z})
+	}
+	for _, c := range cases {
+		want := exactFMA32(c[0], c[1], c[2])
+		require.Equal(t, math.Float32bits(want), math.Float32bits(fmaF32(c[0], c[1], c[2])), "fma(%g, %g, %g)", c[0], c[1], c[2])
+		if useAVX2 {
+			require.Equal(t, math.Float32bits(want), math.Float32bits(fmaF32AVX2(c[0], c[1], c[2])), "hardware fma(%g, %g, %g)", c[0], c[1], c[2])
+		}
+	}
+}
+
+// gemvQ4_0Ref is ggml_gemv_q4_0_8x8_q8_0's arithmetic for one row written
+// from the block layouts alone: exact integer block sums, d_w*d_a in
+// float32, exactly rounded fused multiply-add.
+func gemvQ4_0Ref(w, a []byte, nb int) float32 {
+	var acc float32
+	for b := 0; b < nb; b++ {
+		bw, ba := w[b*18:(b+1)*18], a[b*34:(b+1)*34]
+		var s int32
+		for j := 0; j < 16; j++ {
+			s += (int32(bw[2+j]&15) - 8) * int32(int8(ba[2+j]))
+			s += (int32(bw[2+j]>>4) - 8) * int32(int8(ba[18+j]))
+		}
+		dw := FP16ToFP32(uint16(bw[0]) | uint16(bw[1])<<8)
+		da := FP16ToFP32(uint16(ba[0]) | uint16(ba[1])<<8)
+		acc = exactFMA32(float32(s), dw*da, acc)
+	}
+	return acc
+}
+
+// extremeQ4_0Q8_0 returns rows Q4_0 rows and m Q8_0 rows of n elements whose
+// quants sit at the ends of their ranges (nibbles 0 or 15, activations
+// ±127 and -128), the sums that come closest to int16 overflow in the
+// kernels, with random fp16 scales.
+func extremeQ4_0Q8_0(rng *rand.Rand, rows, n, m int) (w, a []byte) {
+	nb := n / 32
+	w = make([]byte, rows*nb*blockQ4_0Len)
+	a = make([]byte, m*nb*blockQ8_0Len)
+	scale := func(b []byte) {
+		h := FP32ToFP16(float32(rng.NormFloat64() * 0.01))
+		b[0], b[1] = byte(h), byte(h>>8)
+	}
+	for b := 0; b < rows*nb; b++ {
+		blk := w[b*blockQ4_0Len : (b+1)*blockQ4_0Len]
+		scale(blk)
+		for j := 2; j < len(blk); j++ {
+			blk[j] = []byte{0x00, 0xff, 0x0f, 0xf0}[rng.IntN(4)]
+		}
+	}
+	for b := 0; b < m*nb; b++ {
+		blk := a[b*blockQ8_0Len : (b+1)*blockQ8_0Len]
+		scale(blk)
+		sign := []byte{127, 0x81, 0x80}[rng.IntN(3)] // 127, -127, -128
+		for j := 2; j < len(blk); j++ {
+			blk[j] = sign
+			if rng.IntN(8) == 0 {
+				blk[j] = byte(rng.IntN(256))
+			}
+		}
+	}
+	return w, a
 }

@@ -11,11 +11,10 @@ import (
 // The AVX2 one-token multi-row GEMV kernels (avx2gemv_amd64.s,
 // AVO_SET=avx2-gemv), formerly the hand-written gemv_amd64.s.
 
-// avx2Gemv emits q4KGemvAVX2, q4_0Q8_0Gemv8AVX2, prefetchRange,
-// gemvF32AVX2, q4KGemv8AVX2 and gemvF32x8AVX2.
+// avx2Gemv emits q4KGemvAVX2, prefetchRange, gemvF32AVX2, q4KGemv8AVX2
+// and gemvF32x8AVX2.
 func avx2Gemv() {
 	gemvQ4K()
-	gemvQ4_0x8()
 	gemvPrefetchRange()
 	gemvF32()
 	gemvQ4Kx8()
@@ -128,124 +127,6 @@ func gemvQ4KChunk(qoff, q8lo, q8hi int) {
 	VPMADDWD(Y3, Y1, Y1)
 	VPADDD(Y1, Y0, Y0)
 	VPADDD(Y0, Y9, Y9)
-}
-
-// gemvQ4_0x8 emits q4_0Q8_0Gemv8AVX2: eight consecutive rows of GemvQ4_0
-// at once, one row per lane like ggml_gemv_q4_0_8x8_q8_0: per block the
-// eight exact integer sums Σ (q_w-8)·q_a = Σ q_w·q_a - 8·Σ q_a are gathered
-// into one vector, converted to float32 and accumulated with VFMADD231PS
-// by d_w·d_a (one float32 product per row), so every lane rounds exactly
-// like the one-row kernel q4_0Q8_0GemvAVX2.
-//
-// Two rows share a vector, row k in the low 128-bit lane and row k+4 in
-// the high one (one load, one insert): their low nibbles times q_a[0:16]
-// in both lanes plus their high nibbles times q_a[16:32] (two VPMADDUBSW,
-// one VPADDW: at most 2·2·15·128 = 7680 a word, no wrap), one VPMADDWD
-// to int32, and three VPHADDD of the four such vectors leave rows 0..7 in
-// order; 8·Σ q_a comes from the same two q_a vectors, each lane summing
-// all 32, so it needs no cross-lane fold. The int32 sums are exact, so the
-// results keep their bits with half the shifts, inserts and VPMADDWD of one
-// row a vector. The three prefetches of the next eight rows sit one at a
-// time through the body.
-func gemvQ4_0x8() {
-	TEXT("q4_0Q8_0Gemv8AVX2", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
-	Pragma("noescape")
-	Doc("q4_0Q8_0Gemv8AVX2 computes rows 0..7 of GemvQ4_0 for the eight rows",
-		"starting at w (row stride rowBytes) over nb > 0 blocks into dst[0:8].")
-	Load(Param("dst"), RDX)
-	Load(Param("w"), RSI)
-	Load(Param("rowBytes"), R8)
-	Load(Param("a"), RDI)
-	Load(Param("nb"), RCX)
-	LEAQ(Mem{Base: R8, Index: R8, Scale: 1}, R9)
-	LEAQ(Mem{Base: R9, Index: R8, Scale: 1}, R10)
-	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11)
-	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R12)
-	gemvBcastQ(0x0f0f0f0f0f0f0f0f, 15)
-	gemvBcastQ(0x0808080808080808, 14)
-	gemvBcastQ(0x0001000100010001, 13)
-	VXORPS(Y12, Y12, Y12)
-
-	Label("q40g8loop")
-	Comment("The next eight rows are 8·rowBytes contiguous bytes from R12:",
-		"prefetch 144 of them (8 blocks' worth) per block, spread out.")
-	PREFETCHT0(Mem{Base: R12})
-	VBROADCASTI128(Mem{Base: RDI, Disp: 2}, Y9)
-	VBROADCASTI128(Mem{Base: RDI, Disp: 18}, Y8)
-	Comment("Y10 = 8·Σ q_a in every lane (each lane sums all 32 q_a)")
-	VPMADDUBSW(Y9, Y14, Y10)
-	VPMADDUBSW(Y8, Y14, Y11)
-	VPADDW(Y11, Y10, Y10)
-	VPMADDWD(Y13, Y10, Y10)
-	VPHADDD(Y10, Y10, Y10)
-	VPHADDD(Y10, Y10, Y10)
-
-	rows := func(base GPPhysical, disp int) [4]Mem {
-		return [4]Mem{
-			{Base: base, Disp: disp},
-			{Base: base, Index: R8, Scale: 1, Disp: disp},
-			{Base: base, Index: R9, Scale: 1, Disp: disp},
-			{Base: base, Index: R10, Scale: 1, Disp: disp},
-		}
-	}
-	// pair leaves in Y(d) the int32 pair sums of rows lo (low lane) and hi
-	// (high lane); t is a temporary.
-	pair := func(lo, hi Mem, d int, t VecPhysical) {
-		dst := yr(d)
-		VMOVDQU(lo, xr(d))
-		VINSERTI128(U8(1), hi, dst, dst)
-		VPSRLW(U8(4), dst, t)
-		VPAND(Y15, dst, dst)
-		VPAND(Y15, t, t)
-		VPMADDUBSW(Y9, dst, dst)
-		VPMADDUBSW(Y8, t, t)
-		VPADDW(t, dst, dst)
-		VPMADDWD(Y13, dst, dst)
-	}
-	lo, hi := rows(RSI, 2), rows(R11, 2)
-	Comment("Y1 = rows 0, 4; Y2 = 1, 5; Y3 = 2, 6; Y4 = 3, 7")
-	pair(lo[0], hi[0], 1, Y0)
-	pair(lo[1], hi[1], 2, Y5)
-	VPHADDD(Y2, Y1, Y1)
-	PREFETCHT0(Mem{Base: R12, Disp: 64})
-	pair(lo[2], hi[2], 3, Y0)
-	pair(lo[3], hi[3], 4, Y5)
-	VPHADDD(Y4, Y3, Y3)
-	PREFETCHT0(Mem{Base: R12, Disp: 128})
-	ADDQ(U8(144), R12)
-	Comment("Y5 = [r0..r7] whole sums minus 8·Σ q_a")
-	VPHADDD(Y3, Y1, Y5)
-	VPSUBD(Y10, Y5, Y5)
-	VCVTDQ2PS(Y5, Y5)
-
-	Comment("Y6 = d_w of the eight rows times d_a")
-	lo, hi = rows(RSI, 0), rows(R11, 0)
-	MOVWLZX(lo[0], EAX)
-	VMOVD(EAX, X6)
-	for k := 1; k < 8; k++ {
-		m := lo[k%4]
-		if k >= 4 {
-			m = hi[k%4]
-		}
-		VPINSRW(U8(k), m, X6, X6)
-	}
-	VCVTPH2PS(X6, Y6)
-	MOVWLZX(Mem{Base: RDI}, EAX)
-	VMOVD(EAX, X7)
-	VCVTPH2PS(X7, X7)
-	VBROADCASTSS(X7, Y7)
-	VMULPS(Y7, Y6, Y6)
-	VFMADD231PS(Y6, Y5, Y12)
-
-	ADDQ(U8(18), RSI)
-	ADDQ(U8(18), R11)
-	ADDQ(U8(34), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("q40g8loop"))
-
-	VMOVUPS(Y12, Mem{Base: RDX})
-	VZEROUPPER()
-	RET()
 }
 
 // gemvPrefetchRange emits prefetchRange: asks for the cache lines of the

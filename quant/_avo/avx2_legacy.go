@@ -51,7 +51,6 @@ func legacyKernels() {
 	legacyDot("q5_0Q8_0DotAVX2", "q50d", "ggml_vec_dot_q5_0_q8_0", &shuf, 6, 2, 4, false, 22, 34)
 	legacyDot("q5_1Q8_1DotAVX2", "q51d", "ggml_vec_dot_q5_1_q8_1", &shuf, 8, 4, 0, true, 24, 36)
 	q8_0Dot()
-	q4_0Gemv()
 }
 
 // legacyBitShuf emits the shuffle table of highBits: byte j of each 32-byte
@@ -320,40 +319,5 @@ func q8_0Dot() {
 	hsumFloat8(3, 0, 1)
 	VZEROUPPER()
 	storeF32(X0)
-	RET()
-}
-
-// q4_0Gemv emits q4_0Q8_0GemvAVX2: one row in the order of
-// ggml_gemv_q4_0_8x8_q8_0 (llama.cpp's repacked one-token Q4_0 kernel on
-// AVX2), where each lane of the accumulator is one row: per block acc =
-// fma(float(Σ (q_w-8)·q_a), fp32(d_w)·fp32(d_a), acc), with the block's
-// integer sum exact and the accumulator a single float32.
-func q4_0Gemv() {
-	TEXT("q4_0Q8_0GemvAVX2", NOSPLIT, "func(w, a *byte, nb int) float32")
-	Pragma("noescape")
-	Doc("q4_0Q8_0GemvAVX2 is one row of GemvQ4_0 (ggml_gemv_q4_0_8x8_q8_0's",
-		"order) over nb > 0 blocks; it needs LevelAVX2.")
-	legacyHead()
-	legacyConsts()
-	VXORPS(X3, X3, X3)
-
-	Label("q40gloop")
-	PREFETCHT0(Mem{Base: RSI, Disp: 2048})
-	legacyIntSum(nil, 2, -1, 2, 3, 4)
-	VEXTRACTI128(U8(1), Y2, X4)
-	VPADDD(X4, X2, X2)
-	VPSHUFD(U8(0x4e), X2, X4)
-	VPADDD(X4, X2, X2)
-	VPSHUFD(U8(0xb1), X2, X4)
-	VPADDD(X4, X2, X2)
-	VCVTDQ2PS(X2, X2)
-	loadHalf(0, RSI, X5)
-	loadHalf(0, RDI, X6)
-	VMULSS(X6, X5, X5)
-	VFMADD231SS(X5, X2, X3)
-	legacyStep("q40gloop", 18, 34, false)
-
-	VZEROUPPER()
-	storeF32(X3)
 	RET()
 }

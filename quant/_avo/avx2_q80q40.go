@@ -17,7 +17,6 @@ func avx2Q80Q40() {
 	q80GemmX8()
 	q80PairSums8()
 	q40Dot8C()
-	q40Pack8()
 	q80GemmTab()
 	q40GemmR4()
 }
@@ -255,76 +254,16 @@ func q40Dot8C() {
 // 32-element block is converted to float32 and accumulated with one fused
 // multiply-add, acc = fma(float32(isum), d_w*d_a, acc), block after block.
 //
-// The weights of eight rows are first unpacked ("packed") for a run of
-// blocks: per block eight vectors W_k (k = 0..7) whose 32-bit lane j holds
-// the four unsigned 4-bit quants 4k..4k+3 (0..15) of row j, then the eight
-// rows' d_w as float32 (288 bytes a block). The kernel then takes four
+// The weights of eight rows are first unpacked ("packed", by q40x8.go's
+// q4_0x8PackAVX2 from the interleaved layout) for a run of blocks: per
+// block eight vectors W_k (k = 0..7) whose 32-bit lane j holds the four
+// unsigned 4-bit quants 4k..4k+3 (0..15) of row j, then the eight rows'
+// d_w as float32 (288 bytes a block). The kernel then takes four
 // activation rows at a time: VPMADDUBSW of W_k with the broadcast quants
 // 4k..4k+3 of an activation row gives, per lane, two int16 pair sums of
 // q_w*q_a (|each| <= 2*15*127); their sum over the eight k fits int16
 // (<= 30480), VPMADDWD adds the pairs, and subtracting 8*Σq_a turns
 // Σq_w*q_a into Σ(q_w-8)*q_a: the same exact integer the ggml kernels form.
-
-// q40Pack8 emits q4_0Pack8AVX2: pack[b*288:] = the unpacked quants (8 x 32
-// bytes) and the eight float32 d_w of block b of rows 0..7 (row j at w +
-// j*rowBytes), for b < nb.
-func q40Pack8() {
-	TEXT("q4_0Pack8AVX2", NOSPLIT, "func(w *byte, rowBytes, nb int, pack *byte)")
-	Pragma("noescape")
-	Doc("q4_0Pack8AVX2 unpacks nb > 0 blocks of eight Q4_0 rows (row j at w +",
-		"j*rowBytes) into pack, 288 bytes a block: eight vectors of 4-bit quants,",
-		"32-bit lane j holding four quants of row j, then the rows' float32 d_w.",
-		"It needs LevelAVX2.")
-	Load(Param("w"), RSI)
-	Load(Param("rowBytes"), R8)
-	Load(Param("nb"), RCX)
-	Load(Param("pack"), RDI)
-	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)
-	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11)
-	broadcastQ(0x0f0f0f0f0f0f0f0f, 15)
-
-	Label("q40packloop")
-	// Y0..Y3 = rows j | j+4 (16 quant bytes each)
-	lo, hi := rows4(RSI, 2), rows4(R11, 2)
-	for j := 0; j < 4; j++ {
-		VMOVDQU(lo[j], xr(j))
-		VINSERTI128(U8(1), hi[j], yr(j), yr(j))
-	}
-	transposeDW4x4()
-	// low nibbles: quants 4m..4m+3; high nibbles: quants 16+4m..
-	for m := 0; m < 4; m++ {
-		VPAND(Y15, yr(m), yr(4+m))
-	}
-	for m := 0; m < 4; m++ {
-		VMOVDQU(yr(4+m), Mem{Base: RDI, Disp: 32 * m})
-	}
-	for m := 0; m < 4; m++ {
-		VPSRLW(U8(4), yr(m), yr(m))
-	}
-	for m := 0; m < 4; m++ {
-		VPAND(Y15, yr(m), yr(m))
-	}
-	for m := 0; m < 4; m++ {
-		VMOVDQU(yr(m), Mem{Base: RDI, Disp: 128 + 32*m})
-	}
-	// the eight d_w
-	MOVWLZX(Mem{Base: RSI}, EAX)
-	VMOVD(EAX, X6)
-	lo, hi = rows4(RSI, 0), rows4(R11, 0)
-	d := append(lo[:], hi[:]...)
-	for j := 1; j < 8; j++ {
-		VPINSRW(U8(j), d[j], X6, X6)
-	}
-	VCVTPH2PS(X6, Y6)
-	VMOVUPS(Y6, Mem{Base: RDI, Disp: 256})
-	ADDQ(Imm(18), RSI)
-	ADDQ(Imm(18), R11)
-	ADDQ(U32(288), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("q40packloop"))
-	VZEROUPPER()
-	RET()
-}
 
 // q80GemmTab emits q8_0GemmTabAVX2: tab[(i*nb+b)*8:] = float32(d_a), int32
 // 8*Σq_a of block b of Q8_0 activation row i (row i at a + i*aStride), for
@@ -373,7 +312,7 @@ func q80GemmTab() {
 }
 
 // q40GemmR4 emits q4_0GemmR4AVX2: for nb packed blocks of eight weight
-// rows (q4_0Pack8AVX2) and the same nb blocks of four Q8_0 activation rows
+// rows (q4_0x8PackAVX2) and the same nb blocks of four Q8_0 activation rows
 // (row i at a + i*aStride, their q8_0GemmTabAVX2 entries at tab +
 // i*tabStride, 8 bytes a block), carries the eight accumulators of each
 // activation row i, dst[i*ldDst+0..7], through the blocks.

@@ -582,7 +582,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				binary.LittleEndian.PutUint16(d[2*i:], binary.LittleEndian.Uint16(x[2*i:])+binary.LittleEndian.Uint16(y[2*i:]))
 			}
 			e.set(a[2], d)
-		case "VINSERTI64X4", "VINSERTF64X4", "VINSERTI32X4", "VINSERTI128":
+		case "VINSERTI64X4", "VINSERTF64X4", "VINSERTI128":
 			w := e.width(a[3])
 			d := e.load(a[2], w)
 			n := 32
@@ -763,9 +763,8 @@ func newEmu(t *testing.T, p *emuProgram) *emu {
 	return e
 }
 
-// Reference models of the AVX2 kernels (the quant package's
-// q8_0DotAVX2Order, checked there against q8_0Q8_0DotAVX2, and the portable
-// GemvQ4_0 row).
+// Reference models of the AVX2 kernels (q8_0DotAVX2Order is the quant
+// package's, checked there against q8_0Q8_0DotAVX2).
 
 func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
 	var lane [8]float32
@@ -791,21 +790,6 @@ func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
 		h[i] = lane[4+i] + lane[i]
 	}
 	return (h[0] + h[2]) + (h[1] + h[3])
-}
-
-func q4_0GemvRow(w, a []byte, nb int) float32 {
-	var acc float32
-	for b := 0; b < nb; b++ {
-		bw, ba := w[b*18:], a[b*34:]
-		var s int32
-		for j := 0; j < 16; j++ {
-			s += (int32(bw[2+j]&15) - 8) * int32(int8(ba[2+j]))
-			s += (int32(bw[2+j]>>4) - 8) * int32(int8(ba[18+j]))
-		}
-		d := halfToFloat(binary.LittleEndian.Uint16(bw)) * halfToFloat(binary.LittleEndian.Uint16(ba))
-		acc = fma32(float32(s), d, acc)
-	}
-	return acc
 }
 
 // q4KGemvRow is the portable GemvQ4K row (gemvQ4KRowGo) over nb
@@ -958,7 +942,6 @@ func TestEmulatedKernels(t *testing.T) {
 		ref      func(w, a []byte, nb int) float32
 	}{
 		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
-		{"q4_0Q8_0Gemv16AVX512", 16, 18, q4_0GemvRow},
 		{"q4KQ8KGemv16AVX512", 16, 144, q4KGemvRow},
 		{"q6KQ8KGemv8AVX512", 8, 210, q6KDotAVX2Order},
 	}
@@ -1052,9 +1035,10 @@ func TestEmulatedGemmQ8_0(t *testing.T) {
 	}
 }
 
-// packQ4_0x8 is q4_0Pack8AVX2's layout of nb blocks of the eight Q4_0 rows
-// (18-byte blocks) at w, rowBytes apart: per block eight vectors W_k whose
-// dword j holds row j's quants 4k..4k+3 (0..15), then the rows' float32 d_w.
+// packQ4_0x8 is the unpacked layout q4_0x8PackAVX2 writes, made from nb
+// blocks of the eight row-major Q4_0 rows (18-byte blocks) at w, rowBytes
+// apart: per block eight vectors W_k whose dword j holds row j's quants
+// 4k..4k+3 (0..15), then the rows' float32 d_w.
 func packQ4_0x8(w []byte, rowBytes, nb int) []byte {
 	out := make([]byte, nb*288)
 	for b := 0; b < nb; b++ {

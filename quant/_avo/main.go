@@ -88,7 +88,6 @@ func main() {
 	case "":
 		// avx512_amd64.s
 		q8_0Gemv8()
-		q4_0Gemv16()
 		q4KGemv16()
 		q6KGemv8()
 		q8_0GemmX8()
@@ -328,114 +327,6 @@ func pairsToRowLanes() {
 	VPUNPCKLQDQ(Z22, Z20, Z24)
 	VPUNPCKHQDQ(Z22, Z20, Z25)
 	VPADDD(Z25, Z24, Z24)
-}
-
-// q4_0Gemv16 writes q4_0Q8_0Gemv16AVX512: sixteen rows of GemvQ4_0 at
-// once, one row per lane of Z0 like ggml_gemv_q4_0_8x8_q8_0, each lane
-// bit for bit q4_0Q8_0GemvAVX2 on its row: per block the exact integer sum
-// Σ (q_w-8)·q_a of every row is gathered into one vector, converted to
-// float32 and accumulated with one VFMADD231PS by d_w·d_a.
-//
-// Integer part: the sixteen quants of a row pair (2i, 2i+1) are spread as
-// [row 2i low nibbles | row 2i high nibbles | row 2i+1 low | high] against
-// the 32 activation quants in both 256-bit halves, and VPDPBUSD adds the
-// products to lanes that start at -8·Σ q_a of their four elements; a
-// shuffle/unpack tree then sums each row's eight lanes (exact integers, so
-// the order is free).
-func q4_0Gemv16() {
-	TEXT("q4_0Q8_0Gemv16AVX512", NOSPLIT, "func(dst *float32, w *byte, rowBytes int, a *byte, nb int)")
-	Pragma("noescape")
-	Doc(
-		"q4_0Q8_0Gemv16AVX512 computes GemvQ4_0 for the sixteen rows from w (row",
-		"stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 blocks into dst[0:16],",
-		"each equal bit for bit to q4_0Q8_0GemvAVX2 on that row. It needs",
-		"LevelAVX512.",
-	)
-	iota16 := GLOBL("q40RowIota", RODATA|NOPTR)
-	for l := 0; l < 16; l++ {
-		DATA(4*l, U32(l))
-	}
-
-	Load(Param("dst"), RDX)
-	Load(Param("w"), RSI)
-	Load(Param("rowBytes"), R8)
-	Load(Param("a"), RDI)
-	Load(Param("nb"), RCX)
-	LEAQ(Mem{Base: R8, Index: R8, Scale: 2}, R9)   // 3·rowBytes
-	LEAQ(Mem{Base: RSI, Index: R8, Scale: 4}, R11) // rows 4..7
-	LEAQ(Mem{Base: R11, Index: R8, Scale: 4}, R12) // rows 8..11
-	LEAQ(Mem{Base: R12, Index: R8, Scale: 4}, R13) // rows 12..15
-	LEAQ(Mem{Base: R13, Index: R8, Scale: 4}, R10) // the next sixteen rows, prefetched
-
-	Comment("Z0: the sixteen float accumulators; Z1 = 0x0f bytes; Z2 = 0x08 bytes;",
-		"Z3 = r·rowBytes in lane r (gather offsets of the scales); Z4 = 0;",
-		"K2 selects qwords 2,3,6,7 (the 128-bit lanes that get high nibbles).")
-	VPXORD(Z0, Z0, Z0)
-	MOVL(U32(0x0f0f0f0f), EAX)
-	VPBROADCASTD(EAX, Z1)
-	MOVL(U32(0x08080808), EAX)
-	VPBROADCASTD(EAX, Z2)
-	VPBROADCASTD(R8L, Z3)
-	VPMULLD(iota16, Z3, Z3)
-	VPXORD(Z4, Z4, Z4)
-	MOVL(U32(0xcc), EAX)
-	KMOVW(EAX, K2)
-
-	Label("q40g16loop")
-	Comment("The next sixteen rows are 16·rowBytes contiguous bytes from R10:",
-		"prefetch 288 of them (16 blocks' worth) per block.")
-	for off := 0; off < 320; off += 64 {
-		PREFETCHT0(Mem{Base: R10, Disp: off})
-	}
-	ADDQ(U32(288), R10)
-
-	Comment("Z5 = the activation quants in both halves; Z6 = -8·Σ q_a of each",
-		"lane's four elements.")
-	VBROADCASTI64X4(Mem{Base: RDI, Disp: 2}, Z5)
-	VPXORD(Z6, Z6, Z6)
-	vpdpbusd(Z5, Z2, Z6)
-	VPSUBD(Z6, Z4, Z6)
-
-	bases := [4]GPPhysical{RSI, R11, R12, R13}
-	for i := 0; i < 8; i++ {
-		r := rows4(bases[i/2], 2)
-		m0, m1 := r[(2*i)%4], r[(2*i)%4+1]
-		u, acc := 24+i, 16+i
-		Comment(fmt.Sprintf("Z%d = integer lanes of rows %d (lanes 0..7) and %d (8..15)", acc, 2*i, 2*i+1))
-		VMOVDQU64(m0, xr(u))
-		VINSERTI32X4(U8(1), m1, yr(u), yr(u))
-		VSHUFI64X2(U8(0x50), zr(u), zr(u), zr(u)) // [row 2i, row 2i, row 2i+1, row 2i+1]
-		VPSRLQ(U8(4), zr(u), K2, zr(u))           // high nibbles into 128-bit lanes 1 and 3
-		VPANDD(Z1, zr(u), zr(u))
-		VMOVDQA64(Z6, zr(acc))
-		vpdpbusd(Z5, zr(u), zr(acc))
-	}
-
-	pairsToRowLanes()
-	VCVTDQ2PS(Z24, Z24)
-
-	Comment("Z7 = d_w of the sixteen rows (gathered dwords, low halves) times d_a.")
-	KXNORW(K1, K1, K1)
-	VPGATHERDD(Mem{Base: RSI, Index: Z3, Scale: 1}, K1, Z7)
-	VPMOVDW(Z7, Y8)
-	VCVTPH2PS(Y8, Z7)
-	MOVWLZX(Mem{Base: RDI}, EAX)
-	VMOVD(EAX, X8)
-	VCVTPH2PS(X8, X8)
-	VBROADCASTSS(X8, Z8)
-	VMULPS(Z8, Z7, Z7)
-	VFMADD231PS(Z7, Z24, Z0)
-
-	for _, b := range bases {
-		ADDQ(U8(18), b)
-	}
-	ADDQ(U8(34), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("q40g16loop"))
-
-	VMOVUPS(Z0, Mem{Base: RDX})
-	VZEROUPPER()
-	RET()
 }
 
 // q4KGemv16 writes q4KQ8KGemv16AVX512: sixteen rows of GemvQ4K at once, one
@@ -932,9 +823,9 @@ func q8_0GemmX8() {
 // exact integer per pair and block, Σ q_w·q_a - 8·Σ q_a, converted to
 // float32 and accumulated with one fused multiply-add by d_a·d_w (d_a
 // first, as the AVX2 kernel multiplies), so every pair gets the AVX2
-// kernel's bits, i.e. GemvQ4_0's.
+// kernel's bits, i.e. GemvQ4_0x8's.
 //
-// The sixteen rows come as two runs of q4_0Pack8AVX2's unpacked blocks
+// The sixteen rows come as two runs of q4_0x8PackAVX2's unpacked blocks
 // (rows 0..7 at pack, rows 8..15 at pack+packB): W_k of both runs side by
 // side in one ZMM gives the unsigned quants 4k..4k+3 of row j in lane j,
 // and one VPDPBUSD per k with the activation row's quants 4k..4k+3
@@ -945,7 +836,7 @@ func q4_0GemmR4x16() {
 	Pragma("noescape")
 	Doc(
 		"q4_0GemmR4x16AVX512 is q4_0GemmR4AVX2 for sixteen weight rows: rows",
-		"0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0Pack8AVX2's",
+		"0..7 unpacked at pack, rows 8..15 at pack+packB (q4_0x8PackAVX2's",
 		"layout, nb > 0 blocks each), activation rows i = 0..3 at a + i*aStride",
 		"with their q8_0GemmTabAVX2 entries at tab + i*tabStride; it carries",
 		"dst[i*ldDst+0..15] through the blocks, bit for bit as q4_0GemmR4AVX2",

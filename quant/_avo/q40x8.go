@@ -28,7 +28,7 @@ func q40x8() {
 // Q8_0 activation row over nb blocks, accumulated onto dst[8g:8g+8]. Per
 // block the eight exact int32 sums Σ q_w·q_a - 8·Σ q_a (the table's
 // second word) are converted to float32 and added with one VFMADD231PS by
-// fp32(d_w)·d_a, as GemvQ4_0 does per row.
+// fp32(d_w)·d_a, as ggml_gemv_q4_0_8x8_q8_0 does per row.
 //
 // AVX2: per vector two VPMADDUBSW with the broadcast activation dwords
 // (pair sums of at most 2·15·128 = 3840) summed as words (eight of them at
@@ -138,7 +138,8 @@ func q40x8Gemv(vnni bool) {
 }
 
 // q40x8Pack emits q4_0x8PackAVX2: nb blocks of one interleaved group into
-// q4_0Pack8AVX2's unpacked layout (288 bytes a block: eight vectors of
+// the unpacked layout the batched kernels read (q4_0GemmR4AVX2 in
+// avx2_q80q40.go, q4_0GemmR4x16AVX512; 288 bytes a block: eight vectors of
 // quant bytes, vector m's lane j quants 4m..4m+3 of row j, then the eight
 // float32 d_w), which is the group's vectors v masked (m = v) and shifted
 // (m = 4+v).
@@ -146,7 +147,9 @@ func q40x8Pack() {
 	TEXT("q4_0x8PackAVX2", NOSPLIT, "func(w *byte, nb int, pack *byte)")
 	Pragma("noescape")
 	Doc("q4_0x8PackAVX2 unpacks nb > 0 blocks of an interleaved Q4_0 group (at",
-		"w) into pack in q4_0Pack8AVX2's layout. It needs LevelAVX2.")
+		"w) into pack in the layout q4_0GemmR4AVX2 reads: 288 bytes a block,",
+		"eight vectors of 4-bit quants, 32-bit lane j holding four quants of",
+		"row j, then the rows' float32 d_w. It needs LevelAVX2.")
 	Load(Param("w"), RSI)
 	Load(Param("nb"), RCX)
 	Load(Param("pack"), RDI)
