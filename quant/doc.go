@@ -33,8 +33,9 @@
 // unusable request is not silently replaced: KernelLevel and For return an
 // error wrapping ErrKernelLevel. On AMD Zen 4 (family 19h), which runs
 // 512-bit vectors as two halves, the automatic choice keeps the one-token
-// products on their AVX2 kernels (faster there) and
-// the batched products on AVX-512; HEARTH_CPU=avx512 runs AVX-512 for both.
+// products on their AVX2 kernels (faster there; Q4_0's GemvQ4_0x8, whose
+// VNNI kernel has no 512-bit vectors, excepted) and the batched products
+// on AVX-512; HEARTH_CPU=avx512 runs AVX-512 for both.
 //
 // LevelAVX512 runs every AVX2 kernel plus AVX-512 kernels for the one-token
 // products of Q8_0 weights (Gemv: eight rows per call, two rows per ZMM
