@@ -261,8 +261,8 @@ func q40Dot8C() {
 // d_w as float32 (288 bytes a block). The kernel then takes four
 // activation rows at a time: VPMADDUBSW of W_k with the broadcast quants
 // 4k..4k+3 of an activation row gives, per lane, two int16 pair sums of
-// q_w*q_a (|each| <= 2*15*127); their sum over the eight k fits int16
-// (<= 30480), VPMADDWD adds the pairs, and subtracting 8*Σq_a turns
+// q_w*q_a (|each| <= 2*15*128); their sum over the eight k fits int16
+// (<= 30720), VPMADDWD adds the pairs, and subtracting 8*Σq_a turns
 // Σq_w*q_a into Σ(q_w-8)*q_a: the same exact integer the ggml kernels form.
 
 // q80GemmTab emits q8_0GemmTabAVX2: tab[(i*nb+b)*8:] = float32(d_a), int32
