@@ -105,7 +105,7 @@ func TestDecodeMatchesCPU(t *testing.T) {
 	for _, typ := range synthTypes {
 		models = append(models, "synthetic/tiny-synth-"+typ+".gguf")
 	}
-	models = append(models, mixedQKV)
+	models = append(models, mixedQKV, wideHeads)
 	for _, name := range models {
 		t.Run(name, func(t *testing.T) {
 			// lavapipe sometimes crashes or returns partly zeroed results
@@ -159,8 +159,21 @@ func runChild(name string) (string, error) {
 // QKV product runs as Q+K and V, and as Q, K and V.
 const mixedQKV = "tiny-synth-q4_k with q6_k K or V"
 
-// loadDecodeModel loads name, or builds mixedQKV.
+// wideHeads names tiny-synth-f32 read as 2 query heads of 128 and one
+// K/V head (its Q, K and V have the rows for that), so attention runs at
+// Llama 2's and Mistral's head size, with four vec4 columns a thread in
+// the exact attention's output.
+const wideHeads = "tiny-synth-f32 as 2 heads of 128"
+
+// loadDecodeModel loads name, or builds mixedQKV or wideHeads.
 func loadDecodeModel(t *testing.T, name string) *engine.Model {
+	if name == wideHeads {
+		m := loadTestModel(t, "synthetic/tiny-synth-f32.gguf")
+		require.Equal(t, 256, m.NHead*m.HeadDim)
+		require.Equal(t, 128, m.NHeadKV*m.HeadDim)
+		m.NHead, m.NHeadKV, m.HeadDim, m.RopeDim = 2, 1, 128, 128
+		return m
+	}
 	if name != mixedQKV {
 		return loadTestModel(t, name)
 	}

@@ -90,6 +90,11 @@ fn inv_df(sh: f32, sl: f32) -> f32 {
     return best;
 }
 
+// fma4_x is fma_x on each lane.
+fn fma4_x(a: vec4<f32>, b: f32, c: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(fma_x(a.x, b, c.x), fma_x(a.y, b, c.y), fma_x(a.z, b, c.z), fma_x(a.w, b, c.w));
+}
+
 fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
     let hd = 4u * hd4;
     let np = hd & ~31u;
@@ -132,15 +137,22 @@ fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
         sc[i] = vexpf(opaque(sc[i] - mx));
     }
     workgroupBarrier();
+    // block sums in parallel (thread j: block j of 8), then added in order
+    // by one thread
+    let nblk = (n + 7u) / 8u;
+    for (var j = lid; j < nblk; j += WG) {
+        let i = 8u * j;
+        var b: array<f32, 8>;
+        for (var k = 0u; k < 8u; k++) {
+            b[k] = select(0.0, sc[i + k], i + k < n);
+        }
+        red[j] = add_o(add_o(add_o(b[0], b[4]), add_o(b[2], b[6])), add_o(add_o(b[1], b[5]), add_o(b[3], b[7])));
+    }
+    workgroupBarrier();
     if (lid == 0u) {
         var acc = vec2<f32>(0.0);
-        for (var i = 0u; i < n; i += 8u) {
-            var b: array<f32, 8>;
-            for (var j = 0u; j < 8u; j++) {
-                b[j] = select(0.0, sc[i + j], i + j < n);
-            }
-            let bs = add_o(add_o(add_o(b[0], b[4]), add_o(b[2], b[6])), add_o(add_o(b[1], b[5]), add_o(b[3], b[7])));
-            acc = df_add(acc, vec2<f32>(bs, 0.0));
+        for (var j = 0u; j < nblk; j++) {
+            acc = df_add(acc, vec2<f32>(red[j], 0.0));
         }
         exsum = acc;
     }
@@ -150,37 +162,53 @@ fn exact_attention(lid: u32, n: u32, kvb: u32, hd4: u32, kv4: u32, ob: u32) {
         sc[i] = opaque(sc[i] * inv);
     }
     workgroupBarrier();
-    // outputs: thread (g, lane), lane = key mod 32, sums columns d = g + 8r
-    // (r < MAXHD4 / 2) over its keys, every column's loads in flight at once
-    // (one pass over V instead of one a column group); then per r the 32
-    // lanes of each column meet in the CPU's order
+    // outputs: thread (g, lane), lane = key mod 32, sums the columns of
+    // vec4s g + 8j (j < MAXHD4 / 8) over its keys, every column's loads in
+    // flight at once (one pass over V instead of one a column group); then
+    // per j the 32 lanes of each column meet in the CPU's order
     let lane = lid % 32u;
     let g = lid / 32u;
-    var acc: array<f32, 16>;
-    for (var r = 0u; r < 16u; r++) {
-        acc[r] = 0.0;
-    }
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
     for (var i = lane; i < n; i += 32u) {
         let p = sc[i];
-        let vb = i * kv4 + kvb;
-        for (var r = 0u; r < 16u; r++) {
-            let d = g + 8u * r;
-            if (d < hd) {
-                acc[r] = fma_x(VC[vb + d / 4u][d % 4u], p, acc[r]);
-            }
+        let vb = i * kv4 + kvb + g;
+        if (g < hd4) {
+            a0 = fma4_x(VC[vb], p, a0);
+        }
+        if (g + 8u < hd4) {
+            a1 = fma4_x(VC[vb + 8u], p, a1);
+        }
+        if (g + 16u < hd4) {
+            a2 = fma4_x(VC[vb + 16u], p, a2);
+        }
+        if (g + 24u < hd4) {
+            a3 = fma4_x(VC[vb + 24u], p, a3);
         }
     }
-    for (var r = 0u; r < 16u; r++) {
-        if (8u * r >= hd) {
-            break;
+    // a vec4 of every thread at a time through part: thread (g2, c) of the
+    // first 32 sums column c of vec4 g2 + 8j over the 32 lanes of group g2
+    // (two barriers a round, for head_dim/32 rounds)
+    for (var j = 0u; 8u * j < hd4; j++) {
+        var aj = a0;
+        switch j {
+            case 1u: { aj = a1; }
+            case 2u: { aj = a2; }
+            case 3u: { aj = a3; }
+            default: {}
         }
-        red[lid] = acc[r];
+        part[lid] = aj;
         workgroupBarrier();
-        let d = g + 8u * r;
-        if (d < hd && lane == 0u) {
+        let g2 = lid / 4u;
+        let c = lid % 4u;
+        let d = 4u * (g2 + 8u * j) + c;
+        if (lid < 32u && d < hd) {
+            let b = 32u * g2;
             var t: array<f32, 8>;
             for (var k = 0u; k < 8u; k++) {
-                t[k] = add_o(add_o(red[lid + k], red[lid + 16u + k]), add_o(red[lid + 8u + k], red[lid + 24u + k]));
+                t[k] = add_o(add_o(part[b + k][c], part[b + 16u + k][c]), add_o(part[b + 8u + k][c], part[b + 24u + k][c]));
             }
             O[ob + d] = add_o(add_o(add_o(t[0], t[4]), add_o(t[1], t[5])), add_o(add_o(t[2], t[6]), add_o(t[3], t[7])));
         }
