@@ -4,8 +4,11 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"sort"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -176,3 +179,46 @@ type idVocab struct{}
 
 func (idVocab) Piece(int32) []byte  { return nil }
 func (idVocab) IsEOG(id int32) bool { return id == 2 }
+
+// TestPickSpeed times the top-k pick against the argmax over a vocabulary
+// of HEARTH_GPU_PICK_BENCH logits (32000 by default when set to 1): each
+// kernel alone, submitted and waited for 200 times. Skipped unless set.
+func TestPickSpeed(t *testing.T) {
+	v := os.Getenv("HEARTH_GPU_PICK_BENCH")
+	if v == "" {
+		t.Skip("benchmark: set HEARTH_GPU_PICK_BENCH=1 (or a vocabulary size)")
+	}
+	n := 32000
+	if x, err := strconv.Atoi(v); err == nil && x > 1 {
+		n = x
+	}
+	d := testDevice(t)
+	rng := rand.New(rand.NewPCG(7, 13))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	b := &Backend{d: d, res: resources{d: d}}
+	defer b.res.release()
+	lb, err := b.res.upload("logits", f32Bytes(x))
+	require.NoError(t, err)
+	rb, err := b.res.buffer("result", topkBytes, 0)
+	require.NoError(t, err)
+	b.step, err = b.res.buffer("step", 64, 0)
+	require.NoError(t, err)
+	kd, err := b.res.topK(lb, rb, b.step, n)
+	require.NoError(t, err)
+	ad, err := b.res.argmax(lb, rb, b.step, n)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name string
+		d    dispatch
+	}{{"argmax", ad}, {"top-k", kd}, {"argmax", ad}, {"top-k", kd}} {
+		run(t, d, b.step, []dispatch{c.d}, 1, 0, nil)
+		st := time.Now()
+		for range 200 {
+			run(t, d, b.step, []dispatch{c.d}, 1, 0, nil)
+		}
+		t.Logf("%s over %d logits: %.1f µs a submission (kernel, launch and wait)", c.name, n, time.Since(st).Seconds()*1e6/200)
+	}
+}
