@@ -58,11 +58,7 @@ func TestTopKKernel(t *testing.T) {
 	cases = append(cases, tc{"flat", make([]float32, 32000)})
 	for _, c := range cases {
 		n := len(c.x)
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return c.x[order[a]] > c.x[order[b]] })
+		order := descending(c.x)
 		b := &Backend{d: d, res: resources{d: d}}
 		lb, err := b.res.upload("logits", f32Bytes(c.x))
 		require.NoError(t, err)
@@ -117,11 +113,7 @@ func TestEvalTopK(t *testing.T) {
 		}
 		require.NoError(t, g.Eval(ctx, toks, pos, logits))
 		require.NoError(t, g.EvalTopK(ctx, toks, pos, ids, vals))
-		order := make([]int, len(logits))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return logits[order[a]] > logits[order[b]] })
+		order := descending(logits)
 		for j := range ids {
 			require.Equalf(t, int32(order[j]), ids[j], "step %d candidate %d", step, j)
 			require.Equalf(t, logits[order[j]], vals[j], "step %d value %d", step, j)
@@ -151,11 +143,7 @@ func TestEvalTopK(t *testing.T) {
 			continue
 		}
 		require.NoError(t, g.EvalTopK(ctx, []int32{tok}, pos, ids, vals))
-		order := make([]int, len(want))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return want[order[a]] > want[order[b]] })
+		order := descending(want)
 		for j := range ids {
 			require.Equalf(t, int32(order[j]), ids[j], "top-k step %d candidate %d", step, j)
 		}
@@ -221,4 +209,15 @@ func TestPickSpeed(t *testing.T) {
 		}
 		t.Logf("%s over %d logits: %.1f µs a submission (kernel, launch and wait)", c.name, n, time.Since(st).Seconds()*1e6/200)
 	}
+}
+
+// descending returns the indexes of x from the largest value down, equal
+// values by ascending index (the sampler's order).
+func descending(x []float32) []int {
+	order := make([]int, len(x))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return x[order[a]] > x[order[b]] })
+	return order
 }

@@ -103,22 +103,9 @@ func TestGemmQ8_0(t *testing.T) {
 					}
 				}
 				for _, rg := range [][2]int{{0, c.rows}, {1, c.rows}, {0, 1}, {c.rows - 1, c.rows}, {2, 2}, {min(3, c.rows), c.rows}} {
-					dst := make([]float32, c.m*ld)
-					for i := range dst {
-						dst[i] = float32(math.NaN())
-					}
+					dst := nanFloats(c.m * ld)
 					gemmQ8_0At(lv, dst, ld, w, rowBytes, c.n, a, aRowBytes, c.m, packed, rg[0], rg[1])
-					for i := 0; i < c.m; i++ {
-						for r := 0; r < ld; r++ {
-							got := dst[i*ld+r]
-							if r >= rg[0] && r < rg[1] {
-								require.Equal(t, math.Float32bits(want[i*c.rows+r]), math.Float32bits(got),
-									"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*c.rows+r])
-							} else {
-								require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
-							}
-						}
-					}
+					requireGemmRows(t, lv, dst, want, c.m, c.rows, ld, rg)
 				}
 			}
 		})

@@ -77,3 +77,30 @@ func mustFor(t testing.TB, typ gguf.TensorType) *Traits {
 	require.NoError(t, err)
 	return tr
 }
+
+// requireGemmRows requires dst (m activation rows of ld entries) to hold
+// want (m rows of rows entries) bit for bit in weight rows [rg[0], rg[1])
+// and NaN everywhere else: a batched product wrote exactly its rows.
+func requireGemmRows(t *testing.T, lv Level, dst, want []float32, m, rows, ld int, rg [2]int) {
+	t.Helper()
+	for i := 0; i < m; i++ {
+		for r := 0; r < ld; r++ {
+			got := dst[i*ld+r]
+			if r >= rg[0] && r < rg[1] {
+				require.Equal(t, math.Float32bits(want[i*rows+r]), math.Float32bits(got),
+					"%s rows [%d,%d): activation row %d, weight row %d: %g, want %g", lv, rg[0], rg[1], i, r, got, want[i*rows+r])
+			} else {
+				require.True(t, math.IsNaN(float64(got)), "%s rows [%d,%d): wrote activation row %d, weight row %d", lv, rg[0], rg[1], i, r)
+			}
+		}
+	}
+}
+
+// nanFloats returns n NaNs.
+func nanFloats(n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(math.NaN())
+	}
+	return x
+}

@@ -26,16 +26,11 @@ struct XP {
 
 const WG: u32 = 256u;
 const UNR: u32 = 4u;
-const NONE: u32 = 0xffffffffu;
 var<workgroup> bv: array<f32, WG>;
 var<workgroup> bi: array<u32, WG>;
 var<workgroup> last: u32;
 
-// beats says whether candidate (v, i) wins over (w, j): a larger value, or
-// the same value at a lower index; NONE never wins and always loses.
-fn beats(v: f32, i: u32, w: f32, j: u32) -> bool {
-    return i != NONE && (j == NONE || v > w || (v == w && i < j));
-}
+//#include pick
 
 // take offers logit i (if it exists) to the candidate (*pv, *pi).
 fn take(pv: ptr<function, f32>, pi: ptr<function, u32>, i: u32, n: u32) {

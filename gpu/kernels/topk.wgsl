@@ -38,16 +38,11 @@ const WG: u32 = 256u;
 const KMAX: u32 = 64u;
 const PIECE: u32 = 1024u;
 const SLOTS: u32 = 2048u; // workgroup memory: a piece and a running list, or the final sort
-const NONE: u32 = 0xffffffffu;
 var<workgroup> sv: array<f32, SLOTS>;
 var<workgroup> si: array<u32, SLOTS>;
 var<workgroup> last: u32;
 
-// beats says whether candidate (v, i) comes before (w, j): a larger value,
-// or the same value at a lower index; NONE comes after everything.
-fn beats(v: f32, i: u32, w: f32, j: u32) -> bool {
-    return i != NONE && (j == NONE || v > w || (v == w && i < j));
-}
+//#include pick
 
 // A run is KMAX consecutive slots, sorted: by the convention here run r
 // is sorted so that each slot beats the next when r is even ("down") and
