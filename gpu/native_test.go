@@ -31,4 +31,9 @@ func TestDecodeAllocs(t *testing.T) {
 		require.NoError(t, g.Eval(ctx, in, pos, logits))
 		pos++
 	}), "allocations per decode step with logits")
+	ids, vals := make([]int32, 40), make([]float32, 40)
+	require.Zero(t, testing.AllocsPerRun(10, func() {
+		require.NoError(t, g.EvalTopK(ctx, in, pos, ids, vals))
+		pos++
+	}), "allocations per top-k decode step")
 }
