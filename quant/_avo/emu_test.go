@@ -3,7 +3,8 @@ package main
 // An emulator of the few x86 instructions the generated AVX-512 kernels use,
 // written from the instruction descriptions in Intel's SDM (Go operand
 // order: Intel's reversed, mask before the destination). It runs the
-// committed ../avx512_amd64.s on machines without AVX-512 and compares the
+// committed ../avx512_amd64.s (and ../q40x8_amd64.s, whose VNNI kernel
+// needs AVX-512 too: emu_q40x8_test.go) on machines without AVX-512 and compares the
 // results with Go models of the AVX2 kernels' arithmetic, so a data-layout
 // or operand-order mistake shows up before the kernels reach AVX-512
 // hardware (where quant's own tests compare them with the AVX2 kernels).
@@ -281,6 +282,10 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				e.gpr[a[1]] = v
 				break
 			}
+			if strings.HasPrefix(a[0], "$") { // an immediate
+				e.gpr[a[1]] = imm(e, a[0])
+				break
+			}
 			if !strings.HasSuffix(a[0], "(FP)") {
 				e.fail("unsupported MOVQ")
 			}
@@ -293,6 +298,10 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 		case "MOVWLZX":
 			e.gpr[a[1]] = uint64(binary.LittleEndian.Uint16(e.load(a[0], 2)))
 		case "ADDQ":
+			if v, ok := e.gpr[a[0]]; ok { // register to register
+				e.gpr[a[1]] += v
+				break
+			}
 			e.gpr[a[1]] += imm(e, a[0])
 		case "SUBQ":
 			e.gpr[a[1]] -= imm(e, a[0])
@@ -323,6 +332,18 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			b := make([]byte, 16)
 			put32(b, 0, uint32(e.gpr[a[0]]))
 			e.set(a[1], b)
+		case "VMOVQ":
+			b := make([]byte, 16)
+			binary.LittleEndian.PutUint64(b, e.gpr[a[0]])
+			e.set(a[1], b)
+		case "VPSRLW":
+			sh := imm(e, a[0])
+			w := e.width(a[2])
+			x := e.load(a[1], w)
+			for i := 0; i < w/2; i++ {
+				binary.LittleEndian.PutUint16(x[2*i:], binary.LittleEndian.Uint16(x[2*i:])>>sh)
+			}
+			e.set(a[2], x)
 		case "VPBROADCASTD":
 			w := e.width(a[1])
 			b := make([]byte, w)
@@ -467,15 +488,15 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				b = append(b, src...)
 			}
 			e.set(a[1], b)
-		case "VPXORD", "VPANDD", "VPORD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
+		case "VPXORD", "VPANDD", "VPXOR", "VPAND", "VPORD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
 			w := e.width(a[2])
 			x, y := e.load(a[0], w), e.load(a[1], w) // Intel: dst = y op x
 			d := make([]byte, w)
 			for i := range d {
 				switch in.op {
-				case "VPXORD":
+				case "VPXORD", "VPXOR":
 					d[i] = x[i] ^ y[i]
-				case "VPANDD":
+				case "VPANDD", "VPAND":
 					d[i] = x[i] & y[i]
 				case "VPORD":
 					d[i] = x[i] | y[i]
