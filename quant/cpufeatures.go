@@ -94,9 +94,11 @@ func KernelLevel() (Level, error) { return kernel.level, kernel.err }
 // then run the AVX2 kernels, which measured faster on a 2-core AMD EPYC
 // 9004 (Zen 4) VM (TinyLlama decode, `hearth bench -p 128 -n 32`, AVX2 /
 // AVX-512 one-token kernels: Q4_K_M 42.1 / 33.1 t/s, Q4_0 43.8 / 34.9, Q6_K
-// 34.0 / 18.1, F16 15.4 / 13.4), while its batched AVX-512 kernels
-// prefill faster (Q4_K_M 181 / 117 t/s, Q4_0 175 / 147). HEARTH_CPU=avx512
-// runs every AVX-512 kernel there too.
+// 34.0 / 18.1, F16 15.4 / 13.4, measured before Q4_0 weights were
+// interleaved: GemvQ4_0x8 has no 512-bit kernel and runs its 256-bit VNNI
+// one at LevelAVX512 either way), while its batched AVX-512 kernels prefill
+// faster (Q4_K_M 181 / 117 t/s, Q4_0 175 / 147). HEARTH_CPU=avx512 runs
+// every AVX-512 kernel there too.
 func chooseKernel(env string, hw Level, halfWidth bool) kernelChoice {
 	best := min(hw, LevelAVX512) // the highest level with kernels
 	var want Level
