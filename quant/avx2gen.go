@@ -12,7 +12,8 @@ package quant
 // avx2mmk23_amd64.{s,go}), and the register-blocked batched F16 kernel
 // (_avo/avx2_f16gemm.go, "avx2-f16gemm": avx2f16gemm_amd64.{s,go}), and the
 // kernels of Q4_0 weights interleaved eight rows at a time (_avo/q40x8.go,
-// "q40x8": q40x8_amd64.{s,go}; AVX2 and AVX512_VNNI).
+// "q40x8": q40x8_amd64.{s,go}) and Q4_K weights (_avo/q4kx8.go, "q4kx8":
+// q4kx8_amd64.{s,go}), AVX2 and AVX512_VNNI.
 // Regenerate them with `go generate ./quant` and commit both files of each
 // (_avo/check.sh compares).
 //
@@ -28,3 +29,4 @@ package quant
 //go:generate sh -c "cd _avo && AVO_SET=avx2-k4r go run . -out ../avx2k4r_amd64.s -stubs ../avx2k4r_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=avx2-f16gemm go run . -out ../avx2f16gemm_amd64.s -stubs ../avx2f16gemm_amd64.go -pkg quant"
 //go:generate sh -c "cd _avo && AVO_SET=q40x8 go run . -out ../q40x8_amd64.s -stubs ../q40x8_amd64.go -pkg quant"
+//go:generate sh -c "cd _avo && AVO_SET=q4kx8 go run . -out ../q4kx8_amd64.s -stubs ../q4kx8_amd64.go -pkg quant"

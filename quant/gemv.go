@@ -57,31 +57,36 @@ func gemvQ4KAt(avx2 bool, dst []float32, w []byte, rowBytes, cols int, a []byte,
 func gemvQ4KRowGo(row, a []byte, nb int) float32 {
 	var acc, accMin float32
 	for b := 0; b < nb; b++ {
-		wb := row[b*q4KBytes : (b+1)*q4KBytes]
-		ab := a[b*q8KBytes : (b+1)*q8KBytes]
-		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		qa := ab[4 : 4+qkK]
-		sc := wb[4:16]
-		qw := wb[16:144]
-		var isum, imin int32
-		for j := 0; j < 8; j++ {
-			s, m := q4KScaleMin(j, sc)
-			c := qw[(j/2)*32 : (j/2)*32+32]
-			x := qa[j*32 : j*32+32]
-			shift := uint(4 * (j % 2))
-			var sub int32
-			for l, v := range c {
-				sub += int32((v>>shift)&15) * int32(int8(x[l]))
-			}
-			isum += int32(s) * sub
-			bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
-				int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
-			imin += int32(m) * bs
-		}
-		acc = fmaF32(float32(isum), f16At(wb)*da, acc)
-		accMin = fmaF32(float32(imin), f16At(wb[2:])*da, accMin)
+		acc, accMin = gemvQ4KBlockGo(row[b*q4KBytes:(b+1)*q4KBytes], a[b*q8KBytes:(b+1)*q8KBytes], acc, accMin)
 	}
 	return acc - accMin
+}
+
+// gemvQ4KBlockGo carries gemvQ4KRowGo's two accumulators through the
+// super-block wb of a row and its activation block ab.
+func gemvQ4KBlockGo(wb, ab []byte, acc, accMin float32) (float32, float32) {
+	da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+	qa := ab[4 : 4+qkK]
+	sc := wb[4:16]
+	qw := wb[16:144]
+	var isum, imin int32
+	for j := 0; j < 8; j++ {
+		s, m := q4KScaleMin(j, sc)
+		c := qw[(j/2)*32 : (j/2)*32+32]
+		x := qa[j*32 : j*32+32]
+		shift := uint(4 * (j % 2))
+		var sub int32
+		for l, v := range c {
+			sub += int32((v>>shift)&15) * int32(int8(x[l]))
+		}
+		isum += int32(s) * sub
+		bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
+			int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
+		imin += int32(m) * bs
+	}
+	acc = fmaF32(float32(isum), f16At(wb)*da, acc)
+	accMin = fmaF32(float32(imin), f16At(wb[2:])*da, accMin)
+	return acc, accMin
 }
 
 // q4KScaleMin unpacks the j-th 6-bit scale and min of a Q4_K scales field.

@@ -107,3 +107,13 @@ func q4_0x8GemvVNNI(dst *float32, w *byte, groupBytes, ngroups int, a, tab *byte
 }
 
 func q4_0x8PackAVX2(w *byte, nb int, pack *byte) { panic("quant: no AVX2 kernels") }
+
+func q4Kx8GemvAVX2(dst *float32, w *byte, groupBytes, ngroups int, a *byte, nb int) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4Kx8GemvVNNI(dst *float32, w *byte, groupBytes, ngroups int, a *byte, nb int) {
+	panic("quant: no AVX2 kernels")
+}
+
+func q4Kx8PackAVX2(w *byte, nb int, pack *byte) { panic("quant: no AVX2 kernels") }

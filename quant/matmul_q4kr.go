@@ -81,34 +81,39 @@ func gemmQ4KAt(lv Level, dst []float32, ldDst int, w []byte, rowBytes, cols int,
 func gemmQ4KRowGo(row, a []byte, nb int) float32 {
 	var acc, accMin float32
 	for b := 0; b < nb; b++ {
-		wb := row[b*q4KBytes : (b+1)*q4KBytes]
-		ab := a[b*q8KBytes : (b+1)*q8KBytes]
-		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		qa := ab[4 : 4+qkK]
-		sc := wb[4:16]
-		qw := wb[16:144]
-		d, dmin := f16At(wb)*da, f16At(wb[2:])*da
-		for sb := 0; sb < 4; sb++ {
-			var isum, imin int32
-			for j := 2 * sb; j < 2*sb+2; j++ {
-				s, mn := q4KScaleMin(j, sc)
-				c := qw[sb*32 : sb*32+32]
-				x := qa[j*32 : j*32+32]
-				shift := uint(4 * (j % 2))
-				var sub int32
-				for l, v := range c {
-					sub += int32((v>>shift)&15) * int32(int8(x[l]))
-				}
-				isum += int32(s) * sub
-				bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
-					int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
-				imin += int32(mn) * bs
-			}
-			acc = fmaF32(float32(isum), d, acc)
-			accMin = fmaF32(float32(imin), dmin, accMin)
-		}
+		acc, accMin = gemmQ4KBlockGo(row[b*q4KBytes:(b+1)*q4KBytes], a[b*q8KBytes:(b+1)*q8KBytes], acc, accMin)
 	}
 	return acc - accMin
+}
+
+// gemmQ4KBlockGo carries gemmQ4KRowGo's two accumulators through the
+// super-block wb of a row and its activation block ab.
+func gemmQ4KBlockGo(wb, ab []byte, acc, accMin float32) (float32, float32) {
+	da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+	qa := ab[4 : 4+qkK]
+	sc := wb[4:16]
+	qw := wb[16:144]
+	d, dmin := f16At(wb)*da, f16At(wb[2:])*da
+	for sb := 0; sb < 4; sb++ {
+		var isum, imin int32
+		for j := 2 * sb; j < 2*sb+2; j++ {
+			s, mn := q4KScaleMin(j, sc)
+			c := qw[sb*32 : sb*32+32]
+			x := qa[j*32 : j*32+32]
+			shift := uint(4 * (j % 2))
+			var sub int32
+			for l, v := range c {
+				sub += int32((v>>shift)&15) * int32(int8(x[l]))
+			}
+			isum += int32(s) * sub
+			bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
+				int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
+			imin += int32(mn) * bs
+		}
+		acc = fmaF32(float32(isum), d, acc)
+		accMin = fmaF32(float32(imin), dmin, accMin)
+	}
+	return acc, accMin
 }
 
 // q4K16Kernel names the kernel gemmQ4KPacked runs on sixteen weight rows
@@ -132,8 +137,35 @@ const (
 // eight weight rows if any.
 func gemmQ4KPacked(k16 q4K16Kernel, dst []float32, ldDst int, w []byte, rowBytes, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
 	// The kernels go through raw pointers: check once that the last
-	// weight row, activation row and destination row are in range.
+	// weight row is in range.
 	_ = w[(r1-1)*rowBytes : (r1-1)*rowBytes+nb*q4KBytes]
+	gemmQ4KPackedFrom(k16, dst, ldDst, q4KSource{w: w, rowBytes: rowBytes}, nb, a, aRowBytes, m, r0, r1)
+}
+
+// q4KSource is where gemmQ4KPackedFrom packs weight rows from: the
+// row-major matrix w (row stride rowBytes), or when wx is set the
+// interleaved one (RepackQ4Kx8, gb bytes a group).
+type q4KSource struct {
+	w        []byte
+	rowBytes int
+	wx       []byte
+	gb       int
+}
+
+// pack8 packs kb super-blocks from b0 of the eight weight rows from r into
+// pk (the caller has checked that the reads are in range).
+func (s q4KSource) pack8(r, b0, kb int, pk *byte) {
+	if s.wx != nil {
+		q4Kx8PackAVX2(&s.wx[r/8*s.gb+b0*q4kx8Len], kb, pk)
+		return
+	}
+	wr := s.w[r*s.rowBytes+b0*q4KBytes:]
+	q4KPack8AVX2(&wr[0], s.rowBytes, kb, pk)
+	q4KPack8ScalesAVX2(&wr[0], s.rowBytes, kb, pk)
+}
+
+// gemmQ4KPackedFrom is gemmQ4KPacked with the weight rows packed from src.
+func gemmQ4KPackedFrom(k16 q4K16Kernel, dst []float32, ldDst int, src q4KSource, nb int, a []byte, aRowBytes, m int, r0, r1 int) {
 	_ = a[(m-1)*aRowBytes : (m-1)*aRowBytes+nb*q8KBytes]
 	_ = dst[(m-1)*ldDst : (m-1)*ldDst+r1]
 	var pack [2 * q4krPackBlocks * q4krLen]byte // two runs of eight rows
@@ -149,10 +181,7 @@ func gemmQ4KPacked(k16 q4K16Kernel, dst []float32, ldDst int, w []byte, rowBytes
 			for b0 := 0; b0 < nb; b0 += q4krPackBlocks {
 				kb := min(q4krPackBlocks, nb-b0)
 				for h := 0; h < g; h += 8 {
-					wr := w[(r+h)*rowBytes+b0*q4KBytes:]
-					pk := &pack[h/8*kb*q4krLen]
-					q4KPack8AVX2(&wr[0], rowBytes, kb, pk)
-					q4KPack8ScalesAVX2(&wr[0], rowBytes, kb, pk)
+					src.pack8(r+h, b0, kb, &pack[h/8*kb*q4krLen])
 				}
 				if g == 16 {
 					for i := p0; i < p1; i += 4 {

@@ -14,7 +14,7 @@ mkdir -p "$tmp/quant/_avo" "$tmp/engine/cpu" "$tmp/bench"
 cp "$here/go.mod" "$here/go.sum" "$here"/*.go "$tmp/quant/_avo/"
 status=0
 # AVO_SET:output file base ("" is the AVX-512 set)
-for pair in ":avx512" "avx2:avx2gen" "avx2-kquant:avx2kquant" "avx2-legacy:avx2legacy" "avx2-act:avx2act" "avx2-mmk23:avx2mmk23" "avx2-mmkquant:avx2mmkquant" "avx2-gemv:avx2gemv" "avx2-q80q40:avx2q80q40" "avx2-matmul:avx2matmul" "avx2-k4r:avx2k4r" "avx2-f16gemm:avx2f16gemm" "q40x8:q40x8"; do
+for pair in ":avx512" "avx2:avx2gen" "avx2-kquant:avx2kquant" "avx2-legacy:avx2legacy" "avx2-act:avx2act" "avx2-mmk23:avx2mmk23" "avx2-mmkquant:avx2mmkquant" "avx2-gemv:avx2gemv" "avx2-q80q40:avx2q80q40" "avx2-matmul:avx2matmul" "avx2-k4r:avx2k4r" "avx2-f16gemm:avx2f16gemm" "q40x8:q40x8" "q4kx8:q4kx8"; do
 	set=${pair%%:*}
 	base=${pair#*:}
 	(cd "$tmp/quant/_avo" && AVO_SET=$set go run . -out ../${base}_amd64.s -stubs ../${base}_amd64.go -pkg quant)
@@ -44,5 +44,5 @@ for f in readsum_amd64.s readsum_amd64.go; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r, avx2f16gemm, q40x8), engine/cpu's (avx2cpu) and bench's (readsum) match the generator"
+[ $status -eq 0 ] && echo "quant's generated kernels (avx512, avx2gen, avx2kquant, avx2legacy, avx2act, avx2mmk23, avx2mmkquant, avx2gemv, avx2q80q40, avx2matmul, avx2k4r, avx2f16gemm, q40x8, q4kx8), engine/cpu's (avx2cpu) and bench's (readsum) match the generator"
 exit $status

@@ -3,8 +3,9 @@ package main
 // An emulator of the few x86 instructions the generated AVX-512 kernels use,
 // written from the instruction descriptions in Intel's SDM (Go operand
 // order: Intel's reversed, mask before the destination). It runs the
-// committed ../avx512_amd64.s (and ../q40x8_amd64.s, whose VNNI kernel
-// needs AVX-512 too: emu_q40x8_test.go) on machines without AVX-512 and compares the
+// committed ../avx512_amd64.s (and ../q40x8_amd64.s, ../q4kx8_amd64.s, whose
+// VNNI kernels need AVX-512 too: emu_q40x8_test.go) on machines without
+// AVX-512 and compares the
 // results with Go models of the AVX2 kernels' arithmetic, so a data-layout
 // or operand-order mistake shows up before the kernels reach AVX-512
 // hardware (where quant's own tests compare them with the AVX2 kernels).
@@ -418,9 +419,18 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				binary.LittleEndian.PutUint16(d[2*i:], uint16(int16(v)))
 			}
 			e.set(a[2], d)
-		case "VPDPWSSD":
+		case "VPDPWSSD", "VPDPWSSD.BCST":
 			w := e.width(a[2])
-			x, y, acc := e.load(a[0], w), e.load(a[1], w), e.load(a[2], w)
+			var x []byte
+			if in.op == "VPDPWSSD.BCST" { // a dword in memory, broadcast to every lane
+				m := e.load(a[0], 4)
+				for len(x) < w {
+					x = append(x, m...)
+				}
+			} else {
+				x = e.load(a[0], w)
+			}
+			y, acc := e.load(a[1], w), e.load(a[2], w)
 			hw := func(b []byte, i int) int32 { return int32(int16(binary.LittleEndian.Uint16(b[2*i:]))) }
 			for j := 0; j < w/4; j++ {
 				put32(acc, j, uint32(int32(u32(acc, j))+hw(y, 2*j)*hw(x, 2*j)+hw(y, 2*j+1)*hw(x, 2*j+1)))
@@ -488,17 +498,17 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				b = append(b, src...)
 			}
 			e.set(a[1], b)
-		case "VPXORD", "VPANDD", "VPXOR", "VPAND", "VPORD", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
+		case "VPXORD", "VPANDD", "VPXOR", "VPAND", "VPORD", "VPOR", "VXORPS", "VPSUBB", "VPSUBD", "VPADDD", "VPMULLD":
 			w := e.width(a[2])
 			x, y := e.load(a[0], w), e.load(a[1], w) // Intel: dst = y op x
 			d := make([]byte, w)
 			for i := range d {
 				switch in.op {
-				case "VPXORD", "VPXOR":
+				case "VPXORD", "VPXOR", "VXORPS":
 					d[i] = x[i] ^ y[i]
 				case "VPANDD", "VPAND":
 					d[i] = x[i] & y[i]
-				case "VPORD":
+				case "VPORD", "VPOR":
 					d[i] = x[i] | y[i]
 				case "VPSUBB":
 					d[i] = y[i] - x[i]

@@ -78,6 +78,10 @@ func main() {
 		// q40x8_amd64.s: the kernels of Q4_0 weights interleaved eight
 		// rows at a time (q40x8.go)
 		q40x8()
+	case "q4kx8":
+		// q4kx8_amd64.s: the kernels of Q4_K weights interleaved eight
+		// rows at a time (q4kx8.go)
+		q4kx8()
 	case "bench":
 		// bench/readsum_amd64.s: the read-bandwidth probes (bench_read.go)
 		benchRead()
