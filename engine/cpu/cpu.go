@@ -34,8 +34,9 @@ type mat struct {
 	w              []byte
 	rows, cols, rb int
 	repack         repackKind // llama.cpp's one-token kernel for this weight, see repack.go
-	// wx holds Q4_0 weights (repackQ4_0) interleaved eight rows at a time
-	// (quant.RepackQ4_0x8); their products read it instead of w.
+	// wx holds Q4_0 or Q4_K weights (repackQ4_0, repackQ4K) interleaved
+	// eight rows at a time (quant.RepackQ4_0x8, RepackQ4Kx8); their
+	// products read it instead of w.
 	wx []byte
 }
 
@@ -244,7 +245,11 @@ func (b *Backend) repack(f *gguf.File) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(ms); i = int(next.Add(1) - 1) {
 				m := ms[i]
-				quant.RepackQ4_0x8(m.wx, m.w, m.rb, m.rows, m.cols)
+				if m.repack == repackQ4_0 {
+					quant.RepackQ4_0x8(m.wx, m.w, m.rb, m.rows, m.cols)
+				} else {
+					quant.RepackQ4Kx8(m.wx, m.w, m.rb, m.rows, m.cols)
+				}
 				if f != nil {
 					f.ReleasePages(m.w[:m.rows*m.rb])
 				}
@@ -305,9 +310,9 @@ func vector(t engine.Tensor) ([]float32, error) {
 	return v, nil
 }
 
-// newMat prepares the weight t for products. Q4_0 weights of whole groups
-// of eight rows get room for an interleaved copy (mat.wx), which repack
-// fills.
+// newMat prepares the weight t for products. Q4_0 and Q4_K weights of
+// whole groups of eight rows get room for an interleaved copy (mat.wx),
+// which repack fills.
 func newMat(t engine.Tensor) (mat, error) {
 	tr, err := quant.For(t.Type)
 	if err != nil || tr.VecDot == nil {
@@ -322,11 +327,15 @@ func newMat(t engine.Tensor) (mat, error) {
 	}
 	m := mat{name: t.Name, tr: tr, vt: vt, w: t.Data, rows: t.Rows, cols: t.Cols, rb: tr.RowSize(t.Cols),
 		repack: repackFor(t.Type, t.Rows)}
-	if m.repack == repackQ4_0 {
+	if m.repack != repackNone {
 		if len(m.w) < m.rows*m.rb {
 			return mat{}, fmt.Errorf("cpu: %s: %d bytes of data for %d rows of %d", t.Name, len(m.w), m.rows, m.rb)
 		}
-		m.wx = aligned64(quant.Q4_0x8Size(m.rows, m.cols))
+		if m.repack == repackQ4_0 {
+			m.wx = aligned64(quant.Q4_0x8Size(m.rows, m.cols))
+		} else {
+			m.wx = aligned64(quant.Q4Kx8Size(m.rows, m.cols))
+		}
 	}
 	return m, nil
 }

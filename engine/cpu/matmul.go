@@ -100,18 +100,18 @@ func (t *matTask) run(_, i0, i1 int) {
 // rows computes rows [r0, r1) of matrix j for the batch.
 func (t *matTask) rows(j int, m *mat, r0, r1 int) {
 	switch {
-	case t.ntok == 1 && m.wx != nil:
+	case t.ntok == 1 && m.repack == repackQ4_0:
 		quant.GemvQ4_0x8(t.dst[j], m.wx, m.cols, t.a[j], t.tab[j], r0, r1)
 	case t.ntok == 1 && m.repack == repackQ4K:
-		quant.GemvQ4K(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
+		quant.GemvQ4Kx8(t.dst[j], m.wx, m.cols, t.a[j], r0, r1)
 	case t.ntok == 1 && m.tr.Type == gguf.TypeF32:
 		quant.GemvF32(t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
 	case t.ntok == 1:
 		quant.Gemv(m.tr, t.dst[j], m.w, m.rb, m.cols, t.a[j], r0, r1)
-	case m.wx != nil:
+	case m.repack == repackQ4_0:
 		quant.GemmQ4_0x8(t.dst[j], m.rows, m.wx, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 	case m.repack == repackQ4K:
-		quant.GemmQ4K(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
+		quant.GemmQ4Kx8(t.dst[j], m.rows, m.wx, m.cols, t.a[j], t.aRow[j], t.ntok, r0, r1)
 	case t.pk[j] != nil:
 		quant.GemmQ8_0(t.dst[j], m.rows, m.w, m.rb, m.cols, t.a[j], t.aRow[j], t.ntok, t.pk[j], r0, r1)
 	default:
@@ -191,7 +191,7 @@ func (b *Backend) matmul(n int, src []float32, cols int, glu []float32, m1 *mat,
 			t.q = quantTask{}
 		}
 		t.tab[j] = nil
-		if n == 1 && m.wx != nil {
+		if n == 1 && m.repack == repackQ4_0 {
 			for k := 0; k < j; k++ {
 				if t.tab[k] != nil && &t.a[k][0] == &t.a[j][0] {
 					t.tab[j] = t.tab[k]

@@ -11,13 +11,14 @@ import (
 // evaluated. Those kernels round differently from the ordinary vec_dot
 // kernels: every block's integer dot product is converted to float32 whole
 // and accumulated with one fused multiply-add per block, in block order.
-// We interleave Q4_0 weights at load too, eight rows at a time in our own
-// layout (quant.RepackQ4_0x8; Backend.repack), and multiply them with
-// quant.GemvQ4_0x8 (one token) and quant.GemmQ4_0x8 (batches); Q4_K
-// weights stay row-major and quant.GemvQ4K computes the same arithmetic on
-// them (the interleaving only changes the memory layout). Batches of four
-// or more tokens go through ggml_gemm_q4_0_8x8_q8_0 (Q4_0), whose
-// arithmetic per pair of rows is the gemv's: quant.GemmQ4_0x8 computes it.
+// We interleave those weights at load too, eight rows at a time in our own
+// layouts (quant.RepackQ4_0x8, quant.RepackQ4Kx8; Backend.repack), and
+// multiply them with quant.GemvQ4_0x8 / GemvQ4Kx8 (one token) and
+// quant.GemmQ4_0x8 / GemmQ4Kx8 (batches), in those kernels' arithmetic (the
+// interleaving only changes the memory layout). Batches of four or more
+// tokens go through ggml_gemm_q4_0_8x8_q8_0 (Q4_0), whose arithmetic per
+// pair of rows is the gemv's, and ggml_gemm_q4_K_8x8_q8_K (Q4_K), which
+// rounds once per 64-element half of a super-block.
 
 // repackKind says which ggml repack kernel llama.cpp uses for a weight.
 type repackKind uint8
