@@ -104,7 +104,7 @@ func TestGemvQ4Kx8(t *testing.T) {
 		}
 		rowBytes := c.n / qkK * q4KBytes
 		want := make([]float32, c.rows)
-		gemvQ4KAt(false, want, w, rowBytes, c.n, a, 0, c.rows)
+		GemvQ4K(want, w, rowBytes, c.n, a, 0, c.rows)
 		wx := make([]byte, Q4Kx8Size(c.rows, c.n))
 		RepackQ4Kx8(wx, w, rowBytes, c.rows, c.n)
 		for _, lv := range levels {
@@ -275,10 +275,10 @@ func TestGemmQ4Kx8(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(5, func() { GemvQ4Kx8(dst, wx, 2048, a, 0, 64) }))
 }
 
-// BenchmarkGemvQ4Kx8 times the interleaved one-token kernels against
-// GemvQ4K's row-major ones on a matrix in L2 (256x2048) and ones past the
-// caches (32768x2048, 12288x5632), on one goroutine or two (pieces of 16
-// rows, as decode hands them out). MB/s is weight bytes a second.
+// BenchmarkGemvQ4Kx8 times the interleaved one-token kernels, AVX2 and
+// VNNI, on a matrix in L2 (256x2048) and ones past the caches
+// (32768x2048, 12288x5632), on one goroutine or two (pieces of 16 rows, as
+// decode hands them out). MB/s is weight bytes a second.
 func BenchmarkGemvQ4Kx8(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no AVX2")
@@ -298,7 +298,6 @@ func BenchmarkGemvQ4Kx8(b *testing.B) {
 				}
 			})
 		}
-		run("rowmajor", func(r0, r1 int) { GemvQ4K(dst, w, rowBytes, c.n, a, r0, r1) })
 		run("x8-avx2", func(r0, r1 int) { gemvQ4Kx8At(LevelAVX2, dst, wx, c.n, a, r0, r1) })
 		if hardwareLevel() >= LevelAVX512 {
 			run("x8-vnni", func(r0, r1 int) { gemvQ4Kx8At(LevelAVX512, dst, wx, c.n, a, r0, r1) })

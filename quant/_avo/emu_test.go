@@ -823,38 +823,6 @@ func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
 	return (h[0] + h[2]) + (h[1] + h[3])
 }
 
-// q4KGemvRow is the portable GemvQ4K row (gemvQ4KRowGo) over nb
-// super-blocks of 144 bytes against Q8_K blocks of 292.
-func q4KGemvRow(w, a []byte, nb int) float32 {
-	var acc, accMin float32
-	for b := 0; b < nb; b++ {
-		wb, ab := w[b*144:], a[b*292:]
-		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		sc := wb[4:16]
-		var isum, imin int32
-		for j := 0; j < 8; j++ {
-			var s, m uint8
-			if j < 4 {
-				s, m = sc[j]&63, sc[j+4]&63
-			} else {
-				s, m = sc[j+4]&0xf|(sc[j-4]>>6)<<4, sc[j+4]>>4|(sc[j]>>6)<<4
-			}
-			var sub int32
-			for l := 0; l < 32; l++ {
-				sub += int32((wb[16+(j/2)*32+l]>>(4*(j%2)))&15) * int32(int8(ab[4+32*j+l]))
-			}
-			isum += int32(s) * sub
-			bs := int32(int16(binary.LittleEndian.Uint16(ab[260+4*j:]))) + int32(int16(binary.LittleEndian.Uint16(ab[262+4*j:])))
-			imin += int32(m) * bs
-		}
-		d := halfToFloat(binary.LittleEndian.Uint16(wb))
-		dmin := halfToFloat(binary.LittleEndian.Uint16(wb[2:]))
-		acc = fma32(float32(isum), d*da, acc)
-		accMin = fma32(float32(imin), dmin*da, accMin)
-	}
-	return acc - accMin
-}
-
 // q6KDotAVX2Order is a Go model of ggml's AVX2 ggml_vec_dot_q6_K_q8_K (the
 // quant package's q6KDotAVX2Order, checked there against q6KDotAVX2).
 func q6KDotAVX2Order(w, a []byte, nb int) float32 {
@@ -973,7 +941,6 @@ func TestEmulatedKernels(t *testing.T) {
 		ref      func(w, a []byte, nb int) float32
 	}{
 		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
-		{"q4KQ8KGemv16AVX512", 16, 144, q4KGemvRow},
 		{"q6KQ8KGemv8AVX512", 8, 210, q6KDotAVX2Order},
 	}
 	for _, k := range kernels {
