@@ -56,11 +56,10 @@ type groupKernel func(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
 // gemvGroups runs kern on the rows r in [r0, r1) that come in whole groups
 // of g from r0 and returns the first row it left for the caller. wBlock and
-// aBlock are the weight and activation block sizes in bytes; gather says the
-// kernel gathers per-row data with 32-bit offsets r·rowBytes, so rows too far
-// apart are left to the caller. The CPU must have LevelAVX512.
-func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
-	if nb == 0 || gather && int64(g-1)*int64(rowBytes) >= 1<<31 {
+// aBlock are the weight and activation block sizes in bytes. The CPU must
+// have LevelAVX512.
+func gemvGroups(kern groupKernel, g int, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
+	if nb == 0 {
 		return r0
 	}
 	a = a[:nb*aBlock]
@@ -77,7 +76,7 @@ func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, r
 // bit q8_0Q8_0DotAVX2, i.e. vecDotQ8_0Q8_0 at LevelAVX2) and returns the
 // first row it left for the caller. The CPU must have LevelAVX512.
 func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, false, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
+	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
 }
 
 // gemvF16AVX512 sets dst[r] = W[r,:]·a for the F16 rows r in [r0, r1)
@@ -102,7 +101,7 @@ func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte
 	if pf {
 		kern = gemvF16x8PAVX512
 	}
-	end := gemvGroups(kern, 8, false, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
+	end := gemvGroups(kern, 8, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
 	if np < n {
 		y := asU16(a[:2*n])
 		for r := r0; r < end; r++ {
@@ -117,7 +116,7 @@ func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte
 // for bit q6KDotAVX2, i.e. Gemv at LevelAVX2) and returns the first row it
 // left for the caller. The CPU must have LevelAVX512.
 func gemvQ6KAVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	return gemvGroups(q6KQ8KGemv8AVX512, 8, false, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
+	return gemvGroups(q6KQ8KGemv8AVX512, 8, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
 }
 
 // q4KGemmR4x16Go is q4KGemmR4x16AVX512's contract in Go, read from the

@@ -441,32 +441,25 @@ func BenchmarkGemvAVX512(b *testing.B) {
 // TestGemvGroups checks the AVX-512 kernels' row-group loop on any CPU with
 // a Go kernel in their place: whole groups of g from r0 are handed over (in
 // order, each with its rows' weights and the whole activation), the first
-// row left is returned, and a zero block count or rows too far apart for a
-// gathering kernel's 32-bit offsets leave everything to the caller.
+// row left is returned, and a zero block count leaves everything to the
+// caller.
 func TestGemvGroups(t *testing.T) {
-	const rowBytes, nb, wBlock, aBlock = 40, 2, 20, 34
+	const rowBytes, wBlock, aBlock = 40, 20, 34
 	tests := []struct {
 		name         string
-		g            int
-		gather       bool
-		rowBytes, nb int
+		g, nb        int
 		r0, r1, want int
 		wantCalls    []int // first row of each call
 	}{
-		{"groups of 8", 8, false, rowBytes, nb, 3, 30, 27, []int{3, 11, 19}},
-		{"groups of 16, exact", 16, true, rowBytes, nb, 0, 32, 32, []int{0, 16}},
-		{"too few rows", 16, false, rowBytes, nb, 5, 20, 5, nil},
-		{"no blocks", 8, false, rowBytes, 0, 0, 32, 0, nil},
-		{"gather offsets past 2^31", 16, true, 1 << 28, nb, 0, 16, 0, nil},
+		{"groups of 8", 8, 2, 3, 30, 27, []int{3, 11, 19}},
+		{"groups of 16, exact", 16, 2, 0, 32, 32, []int{0, 16}},
+		{"too few rows", 16, 2, 5, 20, 5, nil},
+		{"no blocks", 8, 0, 0, 32, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rows := tt.r1 + 1
-			wlen := rows * rowBytes
-			if tt.rowBytes != rowBytes {
-				wlen = 0 // never touched: the loop must not run
-			}
-			w := make([]byte, wlen)
+			w := make([]byte, rows*rowBytes)
 			for i := range w {
 				w[i] = byte(i)
 			}
@@ -476,12 +469,12 @@ func TestGemvGroups(t *testing.T) {
 			kern := func(d *float32, wp *byte, rb int, ap *byte, n int) {
 				r := int(uintptr(unsafe.Pointer(d))-uintptr(unsafe.Pointer(&dst[0]))) / 4
 				calls = append(calls, r)
-				require.Equal(t, tt.rowBytes, rb)
+				require.Equal(t, rowBytes, rb)
 				require.Equal(t, tt.nb, n)
 				require.Equal(t, &w[r*rb], wp)
 				require.Equal(t, &a[0], ap)
 			}
-			got := gemvGroups(kern, tt.g, tt.gather, dst, w, tt.rowBytes, tt.nb, wBlock, a, aBlock, tt.r0, tt.r1)
+			got := gemvGroups(kern, tt.g, dst, w, rowBytes, tt.nb, wBlock, a, aBlock, tt.r0, tt.r1)
 			require.Equal(t, tt.want, got)
 			require.Equal(t, tt.wantCalls, calls)
 		})
