@@ -4,12 +4,6 @@
 
 package quant
 
-// q4KGemvAVX2 is one row of GemvQ4K over nb > 0 super-blocks, with the
-// hardware fused multiply-add.
-//
-//go:noescape
-func q4KGemvAVX2(w *byte, a *byte, nb int) float32
-
 // prefetchRange asks the CPU to load the cache lines of the n > 0 bytes
 // from p; it never faults.
 //
@@ -21,12 +15,6 @@ func prefetchRange(p *byte, n int)
 //
 //go:noescape
 func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n int, rows int)
-
-// q4KGemv8AVX2 computes GemvQ4K for the eight rows starting at w (row
-// stride rowBytes) over nb > 0 super-blocks into dst[0:8].
-//
-//go:noescape
-func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
 // gemvF32x8AVX2 is gemvF32AVX2 for rows a positive multiple of 8, the
 // horizontal sums of eight rows done together (same bits).

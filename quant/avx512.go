@@ -17,12 +17,13 @@ import (
 //go:generate sh -c "cd _avo && go run . -out ../avx512_amd64.s -stubs ../avx512_amd64.go -pkg quant"
 
 // hasAVX512Kernels says whether products of weights of type t have
-// AVX-512 kernels: the one-token products of Q8_0, Q4_K, Q6_K and F16
-// weights (the dispatch in gemv.go), Q4_0's GemvQ4_0x8 and the batched
-// GemmQ8_0, GemmQ4_0x8, GemmQ4K and F16 MatMul (through batchLevel). At
-// LevelAVX512 those run them, every other type keeps its AVX2 kernels
-// (which give the same bits either way), so taking a type out here (say
-// one whose AVX-512 kernel measures slower) sends it back to AVX2.
+// AVX-512 kernels: the one-token products of Q8_0, Q6_K and F16 weights
+// (the dispatch in gemv.go), the interleaved GemvQ4_0x8 and GemvQ4Kx8,
+// and the batched GemmQ8_0, GemmQ4_0x8, GemmQ4Kx8, GemmQ4K and F16 MatMul
+// (through batchLevel). At LevelAVX512 those run them, every other type
+// keeps its AVX2 kernels (which give the same bits either way), so taking
+// a type out here (say one whose AVX-512 kernel measures slower) sends it
+// back to AVX2.
 func hasAVX512Kernels(t gguf.TensorType) bool {
 	switch t {
 	case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16:
@@ -32,11 +33,12 @@ func hasAVX512Kernels(t gguf.TensorType) bool {
 }
 
 // batchLevel is the level whose kernels the batched products of weights
-// of type t (GemmQ8_0, GemmQ4_0x8, GemmQ4K, MatMul) and GemvQ4_0x8 run:
+// of type t (GemmQ8_0, GemmQ4_0x8, GemmQ4Kx8, GemmQ4K, MatMul) and the
+// interleaved one-token products GemvQ4_0x8 and GemvQ4Kx8 run:
 // LevelAVX512 where t has AVX-512 kernels, else LevelAVX2 or
-// LevelGeneric. GemvQ4_0x8 asks it rather than useAVX512Gemv because its
-// VNNI kernel has no 512-bit vectors, so CPUs that split them run it at
-// full speed too.
+// LevelGeneric. GemvQ4_0x8 and GemvQ4Kx8 ask it rather than useAVX512Gemv
+// because their VNNI kernels have no 512-bit vectors, so CPUs that split
+// them (AMD Zen 4) run those at full speed too.
 func batchLevel(t gguf.TensorType) Level {
 	switch {
 	case useAVX512 && hasAVX512Kernels(t):
@@ -54,11 +56,10 @@ type groupKernel func(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
 // gemvGroups runs kern on the rows r in [r0, r1) that come in whole groups
 // of g from r0 and returns the first row it left for the caller. wBlock and
-// aBlock are the weight and activation block sizes in bytes; gather says the
-// kernel gathers per-row data with 32-bit offsets r·rowBytes, so rows too far
-// apart are left to the caller. The CPU must have LevelAVX512.
-func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
-	if nb == 0 || gather && int64(g-1)*int64(rowBytes) >= 1<<31 {
+// aBlock are the weight and activation block sizes in bytes. The CPU must
+// have LevelAVX512.
+func gemvGroups(kern groupKernel, g int, dst []float32, w []byte, rowBytes, nb, wBlock int, a []byte, aBlock, r0, r1 int) int {
+	if nb == 0 {
 		return r0
 	}
 	a = a[:nb*aBlock]
@@ -75,7 +76,7 @@ func gemvGroups(kern groupKernel, g int, gather bool, dst []float32, w []byte, r
 // bit q8_0Q8_0DotAVX2, i.e. vecDotQ8_0Q8_0 at LevelAVX2) and returns the
 // first row it left for the caller. The CPU must have LevelAVX512.
 func gemvQ8_0AVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, false, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
+	return gemvGroups(q8_0Q8_0Gemv8AVX512, 8, dst, w, rowBytes, n/qk8_0, blockQ8_0Len, a, blockQ8_0Len, r0, r1)
 }
 
 // gemvF16AVX512 sets dst[r] = W[r,:]·a for the F16 rows r in [r0, r1)
@@ -100,7 +101,7 @@ func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte
 	if pf {
 		kern = gemvF16x8PAVX512
 	}
-	end := gemvGroups(kern, 8, false, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
+	end := gemvGroups(kern, 8, dst, w, rowBytes, n/32, 64, a, 64, r0, r1)
 	if np < n {
 		y := asU16(a[:2*n])
 		for r := r0; r < end; r++ {
@@ -110,20 +111,12 @@ func gemvF16AVX512At(pf bool, dst []float32, w []byte, rowBytes, n int, a []byte
 	return end
 }
 
-// gemvQ4KAVX512 is GemvQ4K for the rows r in [r0, r1) that come in whole
-// groups of sixteen from r0, with the AVX-512 kernel (bit for bit
-// q4KGemvAVX2 and the portable GemvQ4K code); it returns the first row it
-// left for the caller. The CPU must have LevelAVX512.
-func gemvQ4KAVX512(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) int {
-	return gemvGroups(q4KQ8KGemv16AVX512, 16, true, dst, w, rowBytes, cols/qkK, q4KBytes, a, q8KBytes, r0, r1)
-}
-
 // gemvQ6KAVX512 sets dst[r] = W[r,:]·a for the Q6_K rows r in [r0, r1)
 // that come in whole groups of eight from r0 with the AVX-512 kernel (bit
 // for bit q6KDotAVX2, i.e. Gemv at LevelAVX2) and returns the first row it
 // left for the caller. The CPU must have LevelAVX512.
 func gemvQ6KAVX512(dst []float32, w []byte, rowBytes, n int, a []byte, r0, r1 int) int {
-	return gemvGroups(q6KQ8KGemv8AVX512, 8, false, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
+	return gemvGroups(q6KQ8KGemv8AVX512, 8, dst, w, rowBytes, n/qkK, q6KBytes, a, q8KBytes, r0, r1)
 }
 
 // q4KGemmR4x16Go is q4KGemmR4x16AVX512's contract in Go, read from the

@@ -11,14 +11,6 @@ package quant
 //go:noescape
 func q8_0Q8_0Gemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
 
-// q4KQ8KGemv16AVX512 computes GemvQ4K for the sixteen rows from w (row
-// stride rowBytes, 15·rowBytes < 2³¹) over nb > 0 super-blocks into
-// dst[0:16], each equal bit for bit to q4KGemvAVX2 on that row. It needs
-// LevelAVX512.
-//
-//go:noescape
-func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int)
-
 // q6KQ8KGemv8AVX512 sets dst[0:8] to the Q6_K·Q8_K dot products of the
 // eight rows from w (row stride rowBytes) with a over nb > 0 super-blocks,
 // each equal bit for bit to q6KDotAVX2 on that row. It needs LevelAVX512.

@@ -8,10 +8,6 @@ func q8_0Q8_0Gemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX-512 kernels")
 }
 
-func q4KQ8KGemv16AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
-	panic("quant: no AVX-512 kernels")
-}
-
 func q6KQ8KGemv8AVX512(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX-512 kernels")
 }

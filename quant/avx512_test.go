@@ -214,60 +214,6 @@ func q4KInput(rng *rand.Rand, c avx512Case, rows, nb, pad int) (w, a []byte, row
 	return w, a, rowBytes
 }
 
-// TestQ4KGemv16AVX512 checks that every row of the AVX-512 Q4_K kernel
-// equals the AVX2 GemvQ4K kernels and the portable GemvQ4K bit for bit.
-func TestQ4KGemv16AVX512(t *testing.T) {
-	skipWithoutAVX512(t)
-	rng := rand.New(rand.NewPCG(63, 64))
-	for _, c := range avx512Cases {
-		for _, nb := range []int{1, 2, 3, 8, 11} {
-			for _, shape := range []struct{ rows, r0, r1, pad int }{{16, 0, 16, 0}, {53, 5, 53, 4}, {64, 0, 61, 1}} {
-				t.Run(fmt.Sprintf("%s/nb%d/rows%d-%d", c.name, nb, shape.r0, shape.r1), func(t *testing.T) {
-					w, a, rowBytes := q4KInput(rng, c, shape.rows, nb, shape.pad)
-					cols := nb * qkK
-					nan := math.Float32frombits(0x7fc0dead)
-					dst := make([]float32, shape.rows)
-					for i := range dst {
-						dst[i] = nan
-					}
-					next := gemvQ4KAVX512(dst, w, rowBytes, cols, a, shape.r0, shape.r1)
-					require.Equal(t, shape.r0+(shape.r1-shape.r0)/16*16, next)
-					avx2 := make([]float32, shape.rows)
-					gemvQ4KAt(true, avx2, w, rowBytes, cols, a, shape.r0, shape.r1)
-					generic := make([]float32, shape.rows)
-					gemvQ4KAt(false, generic, w, rowBytes, cols, a, shape.r0, shape.r1)
-					for r := range dst {
-						if r < shape.r0 || r >= next {
-							require.Equal(t, math.Float32bits(nan), math.Float32bits(dst[r]), "row %d written", r)
-							continue
-						}
-						require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "row %d: AVX2 %g, portable %g", r, avx2[r], generic[r])
-						require.Equal(t, math.Float32bits(avx2[r]), math.Float32bits(dst[r]), "row %d: AVX-512 %g, AVX2 %g", r, dst[r], avx2[r])
-					}
-				})
-			}
-		}
-	}
-}
-
-// TestQ4KInputAVX2 runs q4KInput's families through the AVX2 and portable
-// GemvQ4K here too (they must agree), so the inputs of the AVX-512 test are
-// known to be valid where AVX-512 is missing.
-func TestQ4KInputAVX2(t *testing.T) {
-	skipWithoutAVX2(t)
-	rng := rand.New(rand.NewPCG(65, 66))
-	for _, c := range avx512Cases {
-		w, a, rowBytes := q4KInput(rng, c, 24, 3, 2)
-		avx2 := make([]float32, 24)
-		generic := make([]float32, 24)
-		gemvQ4KAt(true, avx2, w, rowBytes, 3*qkK, a, 0, 24)
-		gemvQ4KAt(false, generic, w, rowBytes, 3*qkK, a, 0, 24)
-		for r := range avx2 {
-			require.Equal(t, math.Float32bits(generic[r]), math.Float32bits(avx2[r]), "%s row %d", c.name, r)
-		}
-	}
-}
-
 // q6KDotAVX2Order is a Go model of ggml's AVX2 ggml_vec_dot_q6_K_q8_K over
 // nb super-blocks: per super-block eight int32 lanes, lane j of chunk k
 // (values 32k..32k+31) gets s_{2k+[e≥16]}·q·a for the values e = 4j..4j+3
@@ -388,9 +334,10 @@ func TestQ6KGemv8AVX512(t *testing.T) {
 }
 
 // TestAVX512Dispatch checks the package entry points at the level this
-// process runs: GemvQ4_0x8, GemvQ4K and Gemv (Q8_0, Q6_K) give the AVX2
-// (portable for the gemv orders) bits for every row range (Q4_0: its whole
-// groups of eight rows), whichever kernels serve the rows.
+// process runs: GemvQ4_0x8, GemvQ4Kx8 and Gemv (Q8_0, Q6_K) give the AVX2
+// (portable for the interleaved products) bits for every row range (Q4_0
+// and Q4_K: its whole groups of eight rows), whichever kernels serve the
+// rows.
 func TestAVX512Dispatch(t *testing.T) {
 	skipWithoutAVX2(t)
 	if kernel.level < LevelAVX2 {
@@ -405,11 +352,15 @@ func TestAVX512Dispatch(t *testing.T) {
 		tr := mustFor(t, typ)
 		w, a, rowBytes, _ := testMatrix(t, tr, rng, rows, n, 1)
 		var wx, tab []byte
-		if typ == gguf.TypeQ4_0 {
+		switch typ {
+		case gguf.TypeQ4_0:
 			wx = make([]byte, Q4_0x8Size(rows/8*8, n))
 			RepackQ4_0x8(wx, w, rowBytes, rows/8*8, n)
 			tab = make([]byte, Q4_0x8TabSize(n))
 			Q4_0x8Tab(tab, a, n)
+		case gguf.TypeQ4_K:
+			wx = make([]byte, Q4Kx8Size(rows/8*8, n))
+			RepackQ4Kx8(wx, w, rowBytes, rows/8*8, n)
 		}
 		for _, rg := range [][2]int{{0, rows}, {3, 80}, {16, 32}, {5, 5}, {70, 83}} {
 			t.Run(fmt.Sprintf("%s/%d-%d", typ, rg[0], rg[1]), func(t *testing.T) {
@@ -421,9 +372,11 @@ func TestAVX512Dispatch(t *testing.T) {
 						GemvQ4_0x8(got, wx, n, a, tab, r0, r1)
 						gemvQ4_0x8At(LevelGeneric, want, wx, n, a, tab, r0, r1)
 					}
-				case gguf.TypeQ4_K:
-					GemvQ4K(got, w, rowBytes, n, a, rg[0], rg[1])
-					gemvQ4KAt(false, want, w, rowBytes, n, a, rg[0], rg[1])
+				case gguf.TypeQ4_K: // likewise
+					if r0, r1 := (rg[0]+7)/8*8, rg[1]/8*8; r0 < r1 {
+						GemvQ4Kx8(got, wx, n, a, r0, r1)
+						gemvQ4Kx8At(LevelGeneric, want, wx, n, a, r0, r1)
+					}
 				case gguf.TypeQ6_K:
 					Gemv(tr, got, w, rowBytes, n, a, rg[0], rg[1])
 					for r := rg[0]; r < rg[1]; r++ {
@@ -445,11 +398,11 @@ func TestAVX512Dispatch(t *testing.T) {
 
 // BenchmarkGemvAVX512 compares the AVX2 and AVX-512 one-token products on
 // TinyLlama's FFN up/gate shape (5632 rows of 2048), single thread; MB/s is
-// weight bytes a second. Q4_0's interleaved kernels have
-// BenchmarkGemvQ4_0x8.
+// weight bytes a second. Q4_0's and Q4_K's interleaved kernels have
+// BenchmarkGemvQ4_0x8 and BenchmarkGemvQ4Kx8.
 func BenchmarkGemvAVX512(b *testing.B) {
 	const rows, n = 5632, 2048
-	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+	for _, typ := range []gguf.TensorType{gguf.TypeQ8_0, gguf.TypeQ6_K} {
 		tr := mustFor(b, typ)
 		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(59, 60)), rows, n, 1)
 		dst := make([]float32, rows)
@@ -458,10 +411,6 @@ func BenchmarkGemvAVX512(b *testing.B) {
 			skipWithoutAVX2(b)
 			b.SetBytes(int64(len(w)))
 			for b.Loop() {
-				if typ == gguf.TypeQ4_K {
-					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
-					continue
-				}
 				if typ == gguf.TypeQ6_K {
 					gemvQ6K(dst, w, rowBytes, n, a, 0, rows, gemvQ6KPrefetch)
 					continue
@@ -475,11 +424,6 @@ func BenchmarkGemvAVX512(b *testing.B) {
 			skipWithoutAVX512(b)
 			b.SetBytes(int64(len(w)))
 			for b.Loop() {
-				if typ == gguf.TypeQ4_K {
-					r := gemvQ4KAVX512(dst, w, rowBytes, n, a, 0, rows)
-					gemvQ4KAt(true, dst, w, rowBytes, n, a, r, rows)
-					continue
-				}
 				if typ == gguf.TypeQ6_K {
 					r := gemvQ6KAVX512(dst, w, rowBytes, n, a, 0, rows)
 					gemvQ6K(dst, w, rowBytes, n, a, r, rows, gemvQ6KPrefetch)
@@ -497,32 +441,25 @@ func BenchmarkGemvAVX512(b *testing.B) {
 // TestGemvGroups checks the AVX-512 kernels' row-group loop on any CPU with
 // a Go kernel in their place: whole groups of g from r0 are handed over (in
 // order, each with its rows' weights and the whole activation), the first
-// row left is returned, and a zero block count or rows too far apart for a
-// gathering kernel's 32-bit offsets leave everything to the caller.
+// row left is returned, and a zero block count leaves everything to the
+// caller.
 func TestGemvGroups(t *testing.T) {
-	const rowBytes, nb, wBlock, aBlock = 40, 2, 20, 34
+	const rowBytes, wBlock, aBlock = 40, 20, 34
 	tests := []struct {
 		name         string
-		g            int
-		gather       bool
-		rowBytes, nb int
+		g, nb        int
 		r0, r1, want int
 		wantCalls    []int // first row of each call
 	}{
-		{"groups of 8", 8, false, rowBytes, nb, 3, 30, 27, []int{3, 11, 19}},
-		{"groups of 16, exact", 16, true, rowBytes, nb, 0, 32, 32, []int{0, 16}},
-		{"too few rows", 16, false, rowBytes, nb, 5, 20, 5, nil},
-		{"no blocks", 8, false, rowBytes, 0, 0, 32, 0, nil},
-		{"gather offsets past 2^31", 16, true, 1 << 28, nb, 0, 16, 0, nil},
+		{"groups of 8", 8, 2, 3, 30, 27, []int{3, 11, 19}},
+		{"groups of 16, exact", 16, 2, 0, 32, 32, []int{0, 16}},
+		{"too few rows", 16, 2, 5, 20, 5, nil},
+		{"no blocks", 8, 0, 0, 32, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rows := tt.r1 + 1
-			wlen := rows * rowBytes
-			if tt.rowBytes != rowBytes {
-				wlen = 0 // never touched: the loop must not run
-			}
-			w := make([]byte, wlen)
+			w := make([]byte, rows*rowBytes)
 			for i := range w {
 				w[i] = byte(i)
 			}
@@ -532,12 +469,12 @@ func TestGemvGroups(t *testing.T) {
 			kern := func(d *float32, wp *byte, rb int, ap *byte, n int) {
 				r := int(uintptr(unsafe.Pointer(d))-uintptr(unsafe.Pointer(&dst[0]))) / 4
 				calls = append(calls, r)
-				require.Equal(t, tt.rowBytes, rb)
+				require.Equal(t, rowBytes, rb)
 				require.Equal(t, tt.nb, n)
 				require.Equal(t, &w[r*rb], wp)
 				require.Equal(t, &a[0], ap)
 			}
-			got := gemvGroups(kern, tt.g, tt.gather, dst, w, tt.rowBytes, tt.nb, wBlock, a, aBlock, tt.r0, tt.r1)
+			got := gemvGroups(kern, tt.g, dst, w, rowBytes, tt.nb, wBlock, a, aBlock, tt.r0, tt.r1)
 			require.Equal(t, tt.want, got)
 			require.Equal(t, tt.wantCalls, calls)
 		})

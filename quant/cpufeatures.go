@@ -21,12 +21,14 @@ const (
 	LevelAVX2
 	// LevelAVX512 is LevelAVX2 plus AVX-512 kernels (AVX512F, AVX512BW,
 	// AVX512VL and AVX512_VNNI; amd64) for the one-token products of the
-	// types that have them (Q4_0, Q4_K, Q6_K, Q8_0 and F16 weights) and the
-	// batched Q4_0, Q8_0, Q4_K and F16 products (GemmQ4_0x8, GemmQ8_0,
-	// GemmQ4K, MatMul; see hasAVX512Kernels); every other product keeps its
-	// AVX2 kernel. The AVX-512 kernels equal the AVX2 ones bit for bit:
-	// integer work is exact, and every float accumulator lane gets the AVX2
-	// kernel's chain of operations in its order.
+	// types that have them (Q4_0, Q4_K, Q6_K, Q8_0 and F16 weights; the
+	// interleaved Q4_0 and Q4_K ones, GemvQ4_0x8 and GemvQ4Kx8, VNNI on
+	// 256-bit vectors) and the batched Q4_0, Q8_0, Q4_K and F16 products
+	// (GemmQ4_0x8, GemmQ8_0, GemmQ4Kx8, GemmQ4K, MatMul; see
+	// hasAVX512Kernels); every other product keeps its AVX2 kernel. The
+	// AVX-512 kernels equal the AVX2 ones bit for bit: integer work is
+	// exact, and every float accumulator lane gets the AVX2 kernel's chain
+	// of operations in its order.
 	LevelAVX512
 )
 
@@ -69,12 +71,12 @@ var useAVX2 = kernel.level >= LevelAVX2
 // at program start.
 var useAVX512 = kernel.level >= LevelAVX512
 
-// useAVX512Gemv selects the one-token AVX-512 kernels (GemvQ4K, Gemv's
-// Q6_K, Q8_0 and F16); fixed at program start. On CPUs that run 512-bit
+// useAVX512Gemv selects the one-token AVX-512 kernels of Gemv (Q6_K, Q8_0
+// and F16 weights); fixed at program start. On CPUs that run 512-bit
 // vectors as two 256-bit halves (AMD Zen 4) the AVX2 one-token kernels
 // decode faster, so there they serve one token unless HEARTH_CPU asks for
-// avx512 (see chooseKernel). GemvQ4_0x8 does not ask it: its VNNI kernel
-// has no 512-bit vectors (see batchLevel).
+// avx512 (see chooseKernel). GemvQ4_0x8 and GemvQ4Kx8 do not ask it:
+// their VNNI kernels have no 512-bit vectors (see batchLevel).
 var useAVX512Gemv = useAVX512 && kernel.gemv512
 
 // KernelLevel returns the kernel level this process runs. It is the best
@@ -94,11 +96,11 @@ func KernelLevel() (Level, error) { return kernel.level, kernel.err }
 // then run the AVX2 kernels, which measured faster on a 2-core AMD EPYC
 // 9004 (Zen 4) VM (TinyLlama decode, `hearth bench -p 128 -n 32`, AVX2 /
 // AVX-512 one-token kernels: Q4_K_M 42.1 / 33.1 t/s, Q4_0 43.8 / 34.9, Q6_K
-// 34.0 / 18.1, F16 15.4 / 13.4, measured before Q4_0 weights were
-// interleaved: GemvQ4_0x8 has no 512-bit kernel and runs its 256-bit VNNI
-// one at LevelAVX512 either way), while its batched AVX-512 kernels prefill
-// faster (Q4_K_M 181 / 117 t/s, Q4_0 175 / 147). HEARTH_CPU=avx512 runs
-// every AVX-512 kernel there too.
+// 34.0 / 18.1, F16 15.4 / 13.4, measured before Q4_0 and Q4_K weights were
+// interleaved: GemvQ4_0x8 and GemvQ4Kx8 have no 512-bit kernels and run
+// their 256-bit VNNI ones at LevelAVX512 either way), while its batched
+// AVX-512 kernels prefill faster (Q4_K_M 181 / 117 t/s, Q4_0 175 / 147).
+// HEARTH_CPU=avx512 runs every AVX-512 kernel there too.
 func chooseKernel(env string, hw Level, halfWidth bool) kernelChoice {
 	best := min(hw, LevelAVX512) // the highest level with kernels
 	var want Level

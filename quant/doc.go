@@ -33,26 +33,29 @@
 // unusable request is not silently replaced: KernelLevel and For return an
 // error wrapping ErrKernelLevel. On AMD Zen 4 (family 19h), which runs
 // 512-bit vectors as two halves, the automatic choice keeps the one-token
-// products on their AVX2 kernels (faster there; Q4_0's GemvQ4_0x8, whose
-// VNNI kernel has no 512-bit vectors, excepted) and the batched products
-// on AVX-512; HEARTH_CPU=avx512 runs AVX-512 for both.
+// products on their AVX2 kernels (faster there; the interleaved Q4_0 and
+// Q4_K products GemvQ4_0x8 and GemvQ4Kx8, whose VNNI kernels have no
+// 512-bit vectors, excepted) and the batched products on AVX-512;
+// HEARTH_CPU=avx512 runs AVX-512 for both.
 //
 // LevelAVX512 runs every AVX2 kernel plus AVX-512 kernels for the one-token
 // products of Q8_0 weights (Gemv: eight rows per call, two rows per ZMM
 // register, each row's eight float32 lanes the AVX2 lanes), Q6_K weights
-// (Gemv: likewise, the AVX2 kernel's eight int32 lanes a super-block), Q4_0
-// weights (GemvQ4_0x8 on rows interleaved eight at a time: AVX512_VNNI on
-// 256-bit vectors, one row per lane) and Q4_K weights (GemvQ4K: sixteen
-// rows per call, one row per lane of acc and accMin).
+// (Gemv: likewise, the AVX2 kernel's eight int32 lanes a super-block) and
+// Q4_0 and Q4_K weights (GemvQ4_0x8 and GemvQ4Kx8 on rows interleaved eight
+// at a time: AVX512_VNNI on 256-bit vectors, one row per lane; GemvQ4K,
+// the row-major Q4_K product, is their portable reference at every level).
 // Only exact integer work is widened (VPDPBUSD/VPDPWSSD; for Q8_0 with
 // ggml's sign trick, which wraps -(-128) like VPSIGNB); the float
-// multiply-adds and horizontal sums keep the AVX2 order, so results equal LevelAVX2's bit for bit and llama.cpp's haswell
-// build stays the reference. The kernels are generated with avo from
-// _avo/main.go into avx512_amd64.s, Q4_0's from _avo/q40x8.go into
-// q40x8_amd64.s (go generate ./quant; _avo/check.sh verifies the committed
-// files); _avo's emulator test runs those of avx512_amd64.s instruction by
-// instruction on CPUs without AVX-512, and the package's tests compare them
-// all with the AVX2 kernels where the CPU has AVX-512.
+// multiply-adds and horizontal sums keep the AVX2 order, so results equal
+// LevelAVX2's bit for bit and llama.cpp's haswell build stays the
+// reference. The kernels are generated with avo from _avo/main.go into
+// avx512_amd64.s, the interleaved Q4_0 and Q4_K ones from _avo/q40x8.go
+// and _avo/q4kx8.go into q40x8_amd64.s and q4kx8_amd64.s (go generate
+// ./quant; _avo/check.sh verifies the committed files); _avo's emulator
+// test runs them instruction by instruction on CPUs without AVX-512, and
+// the package's tests compare them all with the AVX2 kernels where the CPU
+// has AVX-512.
 //
 // MatVec multiplies a weight matrix by one activation row (decode), MatMul
 // by several (prefill). At LevelAVX2, MatMul's batched kernels decode each

@@ -16,17 +16,12 @@ import (
 // converted to float32 and accumulated with one fused multiply-add each,
 // acc = fma(float32(isum), d·d_a, acc) and accMin = fma(float32(imin),
 // dmin·d_a, accMin), and dst[r] = acc - accMin. dst is indexed by absolute
-// row. The AVX2 and portable paths give identical bits.
+// row.
+//
+// GemvQ4K is portable Go at every kernel level. It is the reference of
+// GemvQ4Kx8, which gives its bits with AVX2 and VNNI kernels on the rows
+// interleaved by RepackQ4Kx8 and is the one-token Q4_K product to run.
 func GemvQ4K(dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
-	if useAVX512Gemv && hasAVX512Kernels(gguf.TypeQ4_K) {
-		r0 = gemvQ4KAVX512(dst, w, rowBytes, cols, a, r0, r1)
-	}
-	gemvQ4KAt(useAVX2, dst, w, rowBytes, cols, a, r0, r1)
-}
-
-// gemvQ4KAt is GemvQ4K with the AVX2 kernel when avx2 is set (the CPU must
-// have it) and the portable code otherwise.
-func gemvQ4KAt(avx2 bool, dst []float32, w []byte, rowBytes, cols int, a []byte, r0, r1 int) {
 	nb := cols / qkK
 	dst = dst[:r1]
 	if nb == 0 {
@@ -36,24 +31,12 @@ func gemvQ4KAt(avx2 bool, dst []float32, w []byte, rowBytes, cols int, a []byte,
 		return
 	}
 	a = a[:nb*q8KBytes]
-	r := r0
-	if avx2 {
-		for ; r+8 <= r1; r += 8 {
-			_ = w[(r+7)*rowBytes+nb*q4KBytes-1]
-			q4KGemv8AVX2(&dst[r : r+8][0], &w[r*rowBytes], rowBytes, &a[0], nb)
-		}
-	}
-	for ; r < r1; r++ {
-		row := w[r*rowBytes : r*rowBytes+nb*q4KBytes]
-		if avx2 {
-			dst[r] = q4KGemvAVX2(&row[0], &a[0], nb)
-			continue
-		}
-		dst[r] = gemvQ4KRowGo(row, a, nb)
+	for r := r0; r < r1; r++ {
+		dst[r] = gemvQ4KRowGo(w[r*rowBytes:r*rowBytes+nb*q4KBytes], a, nb)
 	}
 }
 
-// gemvQ4KRowGo is one row of the portable GemvQ4K.
+// gemvQ4KRowGo is one row of GemvQ4K.
 func gemvQ4KRowGo(row, a []byte, nb int) float32 {
 	var acc, accMin float32
 	for b := 0; b < nb; b++ {

@@ -10,44 +10,6 @@ import (
 	"github.com/hearthllm/hearth/gguf"
 )
 
-// BenchmarkGemvQ4K compares GemvQ4K's AVX2 and portable paths with MatVec
-// (vec_dot order) on TinyLlama-sized Q4_K matrices (rows x cols) and on one
-// small enough to stay in L2 (256x2048, 288 KiB), which times the kernel
-// rather than memory; MB/s is weight bytes a second, ns/rowSB the time per
-// row-super-block (256 weights, 144 bytes).
-func BenchmarkGemvQ4K(b *testing.B) {
-	tr := mustFor(b, gguf.TypeQ4_K)
-	for _, sh := range [][2]int{{256, 2048}, {2048, 2048}, {5632, 2048}, {2048, 5632}} {
-		rows, n := sh[0], sh[1]
-		w, a, rowBytes, _ := testMatrix(b, tr, rand.New(rand.NewPCG(35, 36)), rows, n, 1)
-		dst := make([]float32, rows)
-		name := fmt.Sprintf("%dx%d", rows, n)
-		if useAVX2 {
-			b.Run(name+"/avx2", func(b *testing.B) {
-				b.SetBytes(int64(len(w)))
-				c0 := processCPUSeconds()
-				for b.Loop() {
-					gemvQ4KAt(true, dst, w, rowBytes, n, a, 0, rows)
-				}
-				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*n/qkK), "ns/rowSB")
-			})
-		}
-		b.Run(name+"/generic", func(b *testing.B) {
-			b.SetBytes(int64(len(w)))
-			for b.Loop() {
-				gemvQ4KAt(false, dst, w, rowBytes, n, a, 0, rows)
-			}
-		})
-		b.Run(name+"/matvec", func(b *testing.B) {
-			b.SetBytes(int64(len(w)))
-			for b.Loop() {
-				MatVec(tr, dst, w, rowBytes, n, a, 0, rows)
-			}
-		})
-	}
-}
-
 // BenchmarkGemvF32 times GemvF32 on stories260K's shapes (rows x cols),
 // where per-row overhead dominates; cpu-us/op is CPU time.
 func BenchmarkGemvF32(b *testing.B) {
@@ -91,38 +53,6 @@ func BenchmarkGemvQ6K(b *testing.B) {
 				}
 				b.ReportMetric(1e6*(processCPUSeconds()-c0)/float64(b.N), "cpu-us/op")
 			})
-		}
-	}
-}
-
-// BenchmarkGemvQ4KDRAM times GemvQ4K on random Q4_K matrices (32768x2048,
-// 72 MiB, and 12288x5632, 74 MiB) too big for the caches, on one thread and
-// split in halves on two goroutines (like decode's two threads): "avx2" is
-// the AVX2 path, "auto" GemvQ4K as dispatched (the AVX-512 kernel where the
-// CPU has it). MB/s is weight bytes a second.
-func BenchmarkGemvQ4KDRAM(b *testing.B) {
-	if !useAVX2 {
-		b.Skip("no AVX2")
-	}
-	for _, sh := range [][2]int{{32768, 2048}, {12288, 5632}} {
-		rows, n := sh[0], sh[1]
-		rng := rand.New(rand.NewPCG(43, 44))
-		w, a := randQ4KMatrix(rng, rows, n), randQ8KRow(rng, n)
-		rowBytes := n / qkK * q4KBytes
-		dst := make([]float32, rows)
-		for _, level := range []string{"avx2", "auto"} {
-			gemv := func(r0, r1 int) { gemvQ4KAt(true, dst, w, rowBytes, n, a, r0, r1) }
-			if level == "auto" {
-				gemv = func(r0, r1 int) { GemvQ4K(dst, w, rowBytes, n, a, r0, r1) }
-			}
-			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%dx%d/%s/%dthreads", rows, n, level, threads), func(b *testing.B) {
-					b.SetBytes(int64(len(w)))
-					for b.Loop() {
-						splitRows(rows, threads, rows, gemv)
-					}
-				})
-			}
 		}
 	}
 }

@@ -5,18 +5,12 @@ package quant
 // The gemv AVX2 kernels exist only on amd64 without purego; useAVX2 is
 // false here, so these are never called.
 
-func q4KGemvAVX2(w, a *byte, nb int) float32 { panic("quant: no AVX2 kernels") }
-
 func prefetchRange(p *byte, n int) {}
 
 // hasPrefetch says whether prefetchRange does anything.
 const hasPrefetch = false
 
 func gemvF32AVX2(dst *float32, w *byte, rowBytes int, x *byte, n, rows int) {
-	panic("quant: no AVX2 kernels")
-}
-
-func q4KGemv8AVX2(dst *float32, w *byte, rowBytes int, a *byte, nb int) {
 	panic("quant: no AVX2 kernels")
 }
 

@@ -85,13 +85,13 @@ func randQ8KRow(rng *rand.Rand, n int) []byte {
 	return a
 }
 
+// TestGemvQ4K requires GemvQ4K, the reference of GemvQ4Kx8, to give
+// gemvQ4KRef's bits on quantized and raw random matrices, for row ranges
+// inside the matrix, writing nothing outside its rows and allocating
+// nothing.
 func TestGemvQ4K(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	tr := mustFor(t, gguf.TypeQ4_K)
-	levels := []bool{false}
-	if useAVX2 {
-		levels = append(levels, true)
-	}
 	const rows = 37
 	for _, n := range []int{256, 512, 2048, 5632} {
 		for _, src := range []string{"quantized", "raw"} {
@@ -106,19 +106,14 @@ func TestGemvQ4K(t *testing.T) {
 			for r := range want {
 				want[r] = gemvQ4KRef(w[r*rowBytes:(r+1)*rowBytes], a, n/256)
 			}
-			for _, avx2 := range levels {
-				for _, rg := range [][2]int{{0, rows}, {3, 11}, {5, 29}, {8, 16}, {36, 37}, {7, 7}} {
-					dst := make([]float32, rows)
-					for i := range dst {
-						dst[i] = float32(math.NaN())
-					}
-					gemvQ4KAt(avx2, dst, w, rowBytes, n, a, rg[0], rg[1])
-					for r := range dst {
-						if r >= rg[0] && r < rg[1] {
-							require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "n=%d %s avx2=%v row %d: got %g want %g", n, src, avx2, r, dst[r], want[r])
-						} else {
-							require.True(t, math.IsNaN(float64(dst[r])), "n=%d avx2=%v row %d written outside [%d,%d)", n, avx2, r, rg[0], rg[1])
-						}
+			for _, rg := range [][2]int{{0, rows}, {3, 11}, {5, 29}, {8, 16}, {36, 37}, {7, 7}} {
+				dst := nanFloats(rows)
+				GemvQ4K(dst, w, rowBytes, n, a, rg[0], rg[1])
+				for r := range dst {
+					if r >= rg[0] && r < rg[1] {
+						require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "n=%d %s row %d: got %g want %g", n, src, r, dst[r], want[r])
+					} else {
+						require.True(t, math.IsNaN(float64(dst[r])), "n=%d row %d written outside [%d,%d)", n, r, rg[0], rg[1])
 					}
 				}
 			}
@@ -128,70 +123,6 @@ func TestGemvQ4K(t *testing.T) {
 	dst := make([]float32, 8)
 	allocs := testing.AllocsPerRun(10, func() { GemvQ4K(dst, w, rowBytes, 2048, a, 0, 8) })
 	require.Zero(t, allocs)
-}
-
-// TestGemvQ4KExtremes checks GemvQ4K at the edges of the AVX2 kernels'
-// integer ranges against gemvQ4KRef: nibbles all 15 against activations
-// all -128 (the largest VPMADDUBSW words, and sums of eight of them, that
-// the eight-row kernel adds in int16), scale and min bytes all 0xff
-// (every 6-bit scale and min 63), and mixes of those with random blocks,
-// for one super-block and for 22, over two groups of eight rows and a
-// tail.
-func TestGemvQ4KExtremes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(41, 42))
-	levels := []bool{false}
-	if useAVX2 {
-		levels = append(levels, true)
-	}
-	const rows = 19
-	for _, nb := range []int{1, 22} {
-		n := nb * 256
-		rowBytes := nb * 144
-		for _, act := range []string{"-128", "127", "mixed"} {
-			w := randQ4KMatrix(rng, rows, n)
-			for r := 0; r < rows; r++ {
-				for b := 0; b < nb; b++ {
-					blk := w[r*rowBytes+b*144 : r*rowBytes+(b+1)*144]
-					switch (r + b) % 4 {
-					case 0: // all 15, every scale and min 63
-						for i := 4; i < 144; i++ {
-							blk[i] = 0xff
-						}
-					case 1: // scales and mins 63, random nibbles
-						for i := 4; i < 16; i++ {
-							blk[i] = 0xff
-						}
-					case 2: // all 15, random scales
-						for i := 16; i < 144; i++ {
-							blk[i] = 0xff
-						}
-					}
-				}
-			}
-			a := randQ8KRow(rng, n)
-			for b := 0; b < nb; b++ {
-				for i := 0; i < 256; i++ {
-					v := byte(0x80)
-					switch {
-					case act == "127" || (act == "mixed" && b%2 == 1):
-						v = 0x7f
-					}
-					a[b*292+4+i] = v
-				}
-				for k := 0; k < 16; k++ {
-					binary.LittleEndian.PutUint16(a[b*292+260+2*k:], uint16(16*int16(int8(a[b*292+4]))))
-				}
-			}
-			for _, avx2 := range levels {
-				dst := make([]float32, rows)
-				gemvQ4KAt(avx2, dst, w, rowBytes, n, a, 0, rows)
-				for r := range dst {
-					want := gemvQ4KRef(w[r*rowBytes:(r+1)*rowBytes], a, nb)
-					require.Equal(t, math.Float32bits(want), math.Float32bits(dst[r]), "nb=%d act=%s avx2=%v row %d: got %g want %g", nb, act, avx2, r, dst[r], want)
-				}
-			}
-		}
-	}
 }
 
 // TestGemvQ4KFloat64 checks GemvQ4K against the float64 product of the

@@ -35,10 +35,10 @@ const q4krPanelRows = 128
 // half of a super-block, acc = fma(float32(sc_a*Σ_a + sc_b*Σ_b), d*d_a,
 // acc) and accMin = fma(float32(m_a*bsum_a + m_b*bsum_b), dmin*d_a,
 // accMin), result acc - accMin; the rest (and batches under four rows) as
-// the one-token kernel, GemvQ4K. The AVX2 and portable paths give the same
-// bits. At LevelAVX512 an AVX-512 kernel takes sixteen of the packed weight
-// rows and four activation rows at a time, with the same bits. It
-// allocates nothing.
+// the one-token GemvQ4K (portable Go at every level). The AVX2 and portable
+// paths give the same bits. At LevelAVX512 an AVX-512 kernel takes sixteen
+// of the packed weight rows and four activation rows at a time, with the
+// same bits. It allocates nothing.
 func GemmQ4K(dst []float32, ldDst int, w []byte, rowBytes, cols int, a []byte, aRowBytes, m int, r0, r1 int) {
 	gemmQ4KAt(batchLevel(gguf.TypeQ4_K), dst, ldDst, w, rowBytes, cols, a, aRowBytes, m, r0, r1)
 }
@@ -72,7 +72,7 @@ func gemmQ4KAt(lv Level, dst []float32, ldDst int, w []byte, rowBytes, cols int,
 		}
 	}
 	for i := m4; i < m; i++ {
-		gemvQ4KAt(avx2, dst[i*ldDst:], w, rowBytes, cols, a[i*aRowBytes:], r0, r1)
+		GemvQ4K(dst[i*ldDst:], w, rowBytes, cols, a[i*aRowBytes:], r0, r1)
 	}
 }
 

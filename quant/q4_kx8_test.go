@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -103,7 +104,7 @@ func TestGemvQ4Kx8(t *testing.T) {
 		}
 		rowBytes := c.n / qkK * q4KBytes
 		want := make([]float32, c.rows)
-		gemvQ4KAt(false, want, w, rowBytes, c.n, a, 0, c.rows)
+		GemvQ4K(want, w, rowBytes, c.n, a, 0, c.rows)
 		wx := make([]byte, Q4Kx8Size(c.rows, c.n))
 		RepackQ4Kx8(wx, w, rowBytes, c.rows, c.n)
 		for _, lv := range levels {
@@ -121,6 +122,96 @@ func TestGemvQ4Kx8(t *testing.T) {
 		}
 	}
 	require.Panics(t, func() { GemvQ4Kx8(make([]float32, 16), nil, 256, nil, 4, 12) })
+}
+
+// TestGemvQ4Kx8Extremes requires GemvQ4Kx8 at every kernel level to give
+// gemvQ4KRef's bits at the edges of the kernels' integer ranges: nibbles
+// all 15 against activations all -128 (the largest VPMADDUBSW words, and
+// sums of eight of them, that the AVX2 kernel adds in int16), scale and
+// min bytes all 0xff (every 6-bit scale and min 63), and mixes of those
+// with random super-blocks, for one super-block and for 22, over three
+// groups of eight rows.
+func TestGemvQ4Kx8Extremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	levels := q4_0x8Levels(t)
+	const rows = 24
+	for _, nb := range []int{1, 22} {
+		n := nb * qkK
+		rowBytes := nb * q4KBytes
+		for _, act := range []string{"-128", "127", "mixed"} {
+			w := randQ4KMatrix(rng, rows, n)
+			for r := 0; r < rows; r++ {
+				for b := 0; b < nb; b++ {
+					blk := w[r*rowBytes+b*q4KBytes : r*rowBytes+(b+1)*q4KBytes]
+					switch (r + b) % 4 {
+					case 0: // all 15, every scale and min 63
+						for i := 4; i < q4KBytes; i++ {
+							blk[i] = 0xff
+						}
+					case 1: // scales and mins 63, random nibbles
+						for i := 4; i < 16; i++ {
+							blk[i] = 0xff
+						}
+					case 2: // all 15, random scales
+						for i := 16; i < q4KBytes; i++ {
+							blk[i] = 0xff
+						}
+					}
+				}
+			}
+			a := randQ8KRow(rng, n)
+			for b := 0; b < nb; b++ {
+				v := byte(0x80)
+				if act == "127" || act == "mixed" && b%2 == 1 {
+					v = 0x7f
+				}
+				for i := 0; i < qkK; i++ {
+					a[b*q8KBytes+4+i] = v
+				}
+				for k := 0; k < 16; k++ {
+					binary.LittleEndian.PutUint16(a[b*q8KBytes+4+qkK+2*k:], uint16(16*int16(int8(v))))
+				}
+			}
+			wx := make([]byte, Q4Kx8Size(rows, n))
+			RepackQ4Kx8(wx, w, rowBytes, rows, n)
+			for _, lv := range levels {
+				dst := make([]float32, rows)
+				gemvQ4Kx8At(lv, dst, wx, n, a, 0, rows)
+				for r := range dst {
+					want := gemvQ4KRef(w[r*rowBytes:(r+1)*rowBytes], a, nb)
+					require.Equal(t, math.Float32bits(want), math.Float32bits(dst[r]), "%s nb=%d act=%s row %d: got %g want %g", lv, nb, act, r, dst[r], want)
+				}
+			}
+		}
+	}
+}
+
+// TestGemvQ4Kx8Cases requires GemvQ4Kx8 at every kernel level to give the
+// portable GemvQ4K's bits on avx512Cases' input families (signed and
+// zero d and dmin, quant and scale bytes at their extremes, cancelling
+// sums; q4KInput), padded rows repacked, over super-block counts past the
+// packed batch runs.
+func TestGemvQ4Kx8Cases(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	levels := q4_0x8Levels(t)
+	const rows = 24
+	for _, c := range avx512Cases {
+		for _, nb := range []int{1, 2, 3, 8, 11} {
+			w, a, rowBytes := q4KInput(rng, c, rows, nb, 4)
+			n := nb * qkK
+			want := make([]float32, rows)
+			GemvQ4K(want, w, rowBytes, n, a, 0, rows)
+			wx := make([]byte, Q4Kx8Size(rows, n))
+			RepackQ4Kx8(wx, w, rowBytes, rows, n)
+			for _, lv := range levels {
+				dst := make([]float32, rows)
+				gemvQ4Kx8At(lv, dst, wx, n, a, 0, rows)
+				for r := range dst {
+					require.Equal(t, math.Float32bits(want[r]), math.Float32bits(dst[r]), "%s %s nb=%d row %d: got %g want %g", c.name, lv, nb, r, dst[r], want[r])
+				}
+			}
+		}
+	}
 }
 
 // TestGemmQ4Kx8 requires GemmQ4Kx8 on the interleaved matrix to give every
@@ -184,10 +275,10 @@ func TestGemmQ4Kx8(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(5, func() { GemvQ4Kx8(dst, wx, 2048, a, 0, 64) }))
 }
 
-// BenchmarkGemvQ4Kx8 times the interleaved one-token kernels against
-// GemvQ4K's row-major ones on a matrix in L2 (256x2048) and ones past the
-// caches (32768x2048, 12288x5632), on one goroutine or two (pieces of 16
-// rows, as decode hands them out). MB/s is weight bytes a second.
+// BenchmarkGemvQ4Kx8 times the interleaved one-token kernels, AVX2 and
+// VNNI, on a matrix in L2 (256x2048) and ones past the caches
+// (32768x2048, 12288x5632), on one goroutine or two (pieces of 16 rows, as
+// decode hands them out). MB/s is weight bytes a second.
 func BenchmarkGemvQ4Kx8(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no AVX2")
@@ -207,7 +298,6 @@ func BenchmarkGemvQ4Kx8(b *testing.B) {
 				}
 			})
 		}
-		run("rowmajor", func(r0, r1 int) { GemvQ4K(dst, w, rowBytes, c.n, a, r0, r1) })
 		run("x8-avx2", func(r0, r1 int) { gemvQ4Kx8At(LevelAVX2, dst, wx, c.n, a, r0, r1) })
 		if hardwareLevel() >= LevelAVX512 {
 			run("x8-vnni", func(r0, r1 int) { gemvQ4Kx8At(LevelAVX512, dst, wx, c.n, a, r0, r1) })

@@ -434,7 +434,7 @@ func BenchmarkDecodeSynthF322T(b *testing.B) { benchmarkDecode(b, "synthetic/tin
 
 // knownBatchDivergent maps "model/kv" to why a batched evaluation is not
 // held to strictTol yet. Empty: repacked Q4_0/Q4_K batches follow llama.cpp's
-// ggml_gemm_*_8x8 arithmetic (quant.GemmQ4_0x8, quant.GemmQ4K).
+// ggml_gemm_*_8x8 arithmetic (quant.GemmQ4_0x8, quant.GemmQ4Kx8).
 var knownBatchDivergent = map[string]string{}
 
 // TestBatchMatchesLlamaCpp evaluates tokenPath as one batch (the prefill

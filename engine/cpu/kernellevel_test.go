@@ -20,7 +20,7 @@ import (
 
 // levelModels are the models TestKernelLevelsAgree decodes: the weight
 // types with AVX-512 kernels (Q4_0 through GemvQ4_0x8, Q4_K through
-// GemvQ4K, Q8_0, Q6_K and F16 through Gemv, F16 through MatMul) and F32,
+// GemvQ4Kx8, Q8_0, Q6_K and F16 through Gemv, F16 through MatMul) and F32,
 // which has none.
 var levelModels = []string{
 	"synthetic/tiny-synth-q4_0.gguf",

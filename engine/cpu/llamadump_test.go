@@ -139,7 +139,7 @@ func TestOpsAgainstLlamaDump(t *testing.T) {
 // whose weight products llama.cpp computes with the same kernels as
 // quant.MatMul, and batches of repacked Q4_0 and Q4_K weights
 // (ggml_gemm_q4_0_8x8_q8_0 / ggml_gemm_q4_K_8x8_q8_K: quant.GemmQ4_0x8,
-// quant.GemmQ4K) and of Q8_0 weights (llamafile's tinyBLAS in llama.cpp,
+// quant.GemmQ4Kx8) and of Q8_0 weights (llamafile's tinyBLAS in llama.cpp,
 // quant.GemmQ8_0 on packed activations here). F32/F16/BF16 weights, where llama.cpp uses tinyBLAS for
 // batches, are covered by TestBatchMatchesLlamaCpp within tolerance.
 func TestOpsMatchLlamaCppExactly(t *testing.T) {

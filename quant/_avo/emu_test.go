@@ -170,9 +170,8 @@ func imm(e *emu, s string) uint64 {
 	return v
 }
 
-// addr evaluates a memory operand disp(base)(index*scale) or sym<>+off(SB);
-// a vector index (VSIB) is returned separately.
-func (e *emu) addr(s string) (base uint64, vindex string, scale uint64) {
+// addr evaluates a memory operand disp(base)(index*scale) or sym<>+off(SB).
+func (e *emu) addr(s string) uint64 {
 	if strings.HasSuffix(s, "(SB)") {
 		sym := s[:strings.Index(s, "<>")]
 		off, _ := strconv.Atoi(s[strings.Index(s, "+")+1 : strings.Index(s, "(SB)")])
@@ -180,7 +179,7 @@ func (e *emu) addr(s string) (base uint64, vindex string, scale uint64) {
 		if !ok {
 			e.fail("unknown symbol %s", sym)
 		}
-		return a + uint64(off), "", 0
+		return a + uint64(off)
 	}
 	i := strings.Index(s, "(")
 	var disp int64
@@ -200,11 +199,11 @@ func (e *emu) addr(s string) (base uint64, vindex string, scale uint64) {
 		ix := strings.Split(parts[1], "*")
 		sc, _ := strconv.Atoi(ix[1])
 		if isVec(ix[0]) {
-			return a, ix[0], uint64(sc)
+			e.fail("vector index (VSIB) not emulated")
 		}
 		a += e.gpr[ix[0]] * uint64(sc)
 	}
-	return a, "", 0
+	return a
 }
 
 func isMem(s string) bool { return strings.Contains(s, "(") }
@@ -212,10 +211,7 @@ func isMem(s string) bool { return strings.Contains(s, "(") }
 // load returns n bytes of a register (its low bytes) or of memory.
 func (e *emu) load(s string, n int) []byte {
 	if isMem(s) {
-		a, vi, _ := e.addr(s)
-		if vi != "" {
-			e.fail("VSIB operand in a plain load")
-		}
+		a := e.addr(s)
 		e.check(a, uint64(n))
 		return append([]byte(nil), e.mem[a:a+uint64(n)]...)
 	}
@@ -292,8 +288,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			}
 			e.gpr[a[1]] = args[a[0][:strings.Index(a[0], "+")]]
 		case "LEAQ":
-			v, _, _ := e.addr(a[0])
-			e.gpr[a[1]] = v
+			e.gpr[a[1]] = e.addr(a[0])
 		case "MOVL":
 			e.gpr[a[1]] = imm(e, a[0]) & 0xffffffff
 		case "MOVWLZX":
@@ -327,8 +322,6 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			}
 		case "KMOVW":
 			e.k[e.kreg(a[1])] = e.gpr[a[0]] & 0xffff
-		case "KXNORW":
-			e.k[e.kreg(a[2])] = ^(e.k[e.kreg(a[0])] ^ e.k[e.kreg(a[1])]) & 0xffff
 		case "VMOVD":
 			b := make([]byte, 16)
 			put32(b, 0, uint32(e.gpr[a[0]]))
@@ -360,7 +353,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			e.set(a[1], b)
 		case "VMOVDQU32", "VMOVDQU64", "VMOVDQA64", "VMOVDQU":
 			if isMem(a[1]) { // a store
-				addr, _, _ := e.addr(a[1])
+				addr := e.addr(a[1])
 				n := e.width(a[0])
 				e.check(addr, uint64(n))
 				copy(e.mem[addr:addr+uint64(n)], e.load(a[0], n))
@@ -399,16 +392,6 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				}
 			}
 			e.set(a[2], d)
-		case "VPSHUFB":
-			w := e.width(a[2])
-			ctl, src := e.load(a[0], w), e.load(a[1], w)
-			d := make([]byte, w)
-			for i := range d {
-				if ctl[i]&0x80 == 0 {
-					d[i] = src[i&^15+int(ctl[i]&15)]
-				}
-			}
-			e.set(a[2], d)
 		case "VPMADDUBSW":
 			w := e.width(a[2])
 			s, u := e.load(a[0], w), e.load(a[1], w)
@@ -437,7 +420,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 			}
 			e.set(a[2], acc)
 		case "VMOVSS":
-			addr, _, _ := e.addr(a[1])
+			addr := e.addr(a[1])
 			e.check(addr, 4)
 			copy(e.mem[addr:addr+4], e.load(a[0], 4))
 		case "VMOVUPS":
@@ -446,7 +429,7 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				break
 			}
 			n := e.width(a[0])
-			addr, _, _ := e.addr(a[1])
+			addr := e.addr(a[1])
 			e.check(addr, uint64(n))
 			copy(e.mem[addr:addr+uint64(n)], e.load(a[0], n))
 		case "VPDPBUSD.BCST", "VPSUBD.BCST":
@@ -688,19 +671,6 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				putf(acc, i, fma32(f32(y, i), f32(x, i), f32(acc, i)))
 			}
 			e.set(a[2], acc)
-		case "VSHUFI64X2":
-			k := imm(e, a[0])
-			s3, s2 := e.load(a[1], 64), e.load(a[2], 64)
-			d := make([]byte, 64)
-			for l := 0; l < 4; l++ {
-				src := s2
-				if l >= 2 {
-					src = s3
-				}
-				sel := int(k>>(2*l)) & 3
-				copy(d[16*l:16*l+16], src[16*sel:16*sel+16])
-			}
-			e.set(a[3], d)
 		case "VPSRLQ", "VPSLLQ":
 			if len(a) == 3 {
 				sh := imm(e, a[0])
@@ -731,52 +701,6 @@ func (e *emu) run(fn *emuFunc, args map[string]uint64) {
 				}
 			}
 			e.set(a[3], d)
-		case "VPUNPCKLDQ", "VPUNPCKHDQ", "VPUNPCKLQDQ", "VPUNPCKHQDQ":
-			x, y := e.load(a[0], 64), e.load(a[1], 64) // zmm3, zmm2
-			d := make([]byte, 64)
-			for l := 0; l < 4; l++ {
-				xl, yl, dl := x[16*l:16*l+16], y[16*l:16*l+16], d[16*l:16*l+16]
-				switch in.op {
-				case "VPUNPCKLDQ":
-					put32(dl, 0, u32(yl, 0))
-					put32(dl, 1, u32(xl, 0))
-					put32(dl, 2, u32(yl, 1))
-					put32(dl, 3, u32(xl, 1))
-				case "VPUNPCKHDQ":
-					put32(dl, 0, u32(yl, 2))
-					put32(dl, 1, u32(xl, 2))
-					put32(dl, 2, u32(yl, 3))
-					put32(dl, 3, u32(xl, 3))
-				case "VPUNPCKLQDQ":
-					copy(dl[:8], yl[:8])
-					copy(dl[8:], xl[:8])
-				case "VPUNPCKHQDQ":
-					copy(dl[:8], yl[8:])
-					copy(dl[8:], xl[8:])
-				}
-			}
-			e.set(a[2], d)
-		case "VPGATHERDD":
-			base, vi, sc := e.addr(a[0])
-			idx := e.load(vi, 64)
-			kr := e.kreg(a[1])
-			d := e.load(a[2], 64)
-			for i := 0; i < 16; i++ {
-				if e.k[kr]>>i&1 == 1 {
-					ad := base + uint64(int64(int32(u32(idx, i)))*int64(sc))
-					e.check(ad, 4)
-					put32(d, i, binary.LittleEndian.Uint32(e.mem[ad:]))
-				}
-			}
-			e.k[kr] = 0
-			e.set(a[2], d)
-		case "VPMOVDW":
-			x := e.load(a[0], 64)
-			d := make([]byte, 32)
-			for i := 0; i < 16; i++ {
-				binary.LittleEndian.PutUint16(d[2*i:], uint16(u32(x, i)))
-			}
-			e.set(a[1], d)
 		default:
 			e.fail("instruction not emulated")
 		}
@@ -821,38 +745,6 @@ func q8_0DotAVX2Order(w, a []byte, nb int) float32 {
 		h[i] = lane[4+i] + lane[i]
 	}
 	return (h[0] + h[2]) + (h[1] + h[3])
-}
-
-// q4KGemvRow is the portable GemvQ4K row (gemvQ4KRowGo) over nb
-// super-blocks of 144 bytes against Q8_K blocks of 292.
-func q4KGemvRow(w, a []byte, nb int) float32 {
-	var acc, accMin float32
-	for b := 0; b < nb; b++ {
-		wb, ab := w[b*144:], a[b*292:]
-		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		sc := wb[4:16]
-		var isum, imin int32
-		for j := 0; j < 8; j++ {
-			var s, m uint8
-			if j < 4 {
-				s, m = sc[j]&63, sc[j+4]&63
-			} else {
-				s, m = sc[j+4]&0xf|(sc[j-4]>>6)<<4, sc[j+4]>>4|(sc[j]>>6)<<4
-			}
-			var sub int32
-			for l := 0; l < 32; l++ {
-				sub += int32((wb[16+(j/2)*32+l]>>(4*(j%2)))&15) * int32(int8(ab[4+32*j+l]))
-			}
-			isum += int32(s) * sub
-			bs := int32(int16(binary.LittleEndian.Uint16(ab[260+4*j:]))) + int32(int16(binary.LittleEndian.Uint16(ab[262+4*j:])))
-			imin += int32(m) * bs
-		}
-		d := halfToFloat(binary.LittleEndian.Uint16(wb))
-		dmin := halfToFloat(binary.LittleEndian.Uint16(wb[2:]))
-		acc = fma32(float32(isum), d*da, acc)
-		accMin = fma32(float32(imin), dmin*da, accMin)
-	}
-	return acc - accMin
 }
 
 // q6KDotAVX2Order is a Go model of ggml's AVX2 ggml_vec_dot_q6_K_q8_K (the
@@ -973,7 +865,6 @@ func TestEmulatedKernels(t *testing.T) {
 		ref      func(w, a []byte, nb int) float32
 	}{
 		{"q8_0Q8_0Gemv8AVX512", 8, 34, q8_0DotAVX2Order},
-		{"q4KQ8KGemv16AVX512", 16, 144, q4KGemvRow},
 		{"q6KQ8KGemv8AVX512", 8, 210, q6KDotAVX2Order},
 	}
 	for _, k := range kernels {
