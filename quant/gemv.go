@@ -49,27 +49,34 @@ func gemvQ4KRowGo(row, a []byte, nb int) float32 {
 // super-block wb of a row and its activation block ab.
 func gemvQ4KBlockGo(wb, ab []byte, acc, accMin float32) (float32, float32) {
 	da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-	qa := ab[4 : 4+qkK]
 	sc := wb[4:16]
 	qw := wb[16:144]
 	var isum, imin int32
 	for j := 0; j < 8; j++ {
-		s, m := q4KScaleMin(j, sc)
-		c := qw[(j/2)*32 : (j/2)*32+32]
-		x := qa[j*32 : j*32+32]
-		shift := uint(4 * (j % 2))
-		var sub int32
-		for l, v := range c {
-			sub += int32((v>>shift)&15) * int32(int8(x[l]))
-		}
-		isum += int32(s) * sub
-		bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
-			int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
-		imin += int32(m) * bs
+		is, im := q4KSubBlock(j, sc, qw, ab)
+		isum += is
+		imin += im
 	}
 	acc = fmaF32(float32(isum), f16At(wb)*da, acc)
 	accMin = fmaF32(float32(imin), f16At(wb[2:])*da, accMin)
 	return acc, accMin
+}
+
+// q4KSubBlock returns sub-block j's exact parts of a Q4_K super-block's
+// sums against a Q8_K block ab: sc_j·(Σ q_w·q_a) and m_j·(bsum_2j +
+// bsum_2j+1), from the scales field sc and the quants qw.
+func q4KSubBlock(j int, sc, qw, ab []byte) (isum, imin int32) {
+	s, m := q4KScaleMin(j, sc)
+	c := qw[(j/2)*32 : (j/2)*32+32]
+	x := ab[4+j*32 : 4+j*32+32]
+	shift := uint(4 * (j % 2))
+	var sub int32
+	for l, v := range c {
+		sub += int32((v>>shift)&15) * int32(int8(x[l]))
+	}
+	bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
+		int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
+	return int32(s) * sub, int32(m) * bs
 }
 
 // q4KScaleMin unpacks the j-th 6-bit scale and min of a Q4_K scales field.

@@ -90,25 +90,15 @@ func gemmQ4KRowGo(row, a []byte, nb int) float32 {
 // super-block wb of a row and its activation block ab.
 func gemmQ4KBlockGo(wb, ab []byte, acc, accMin float32) (float32, float32) {
 	da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-	qa := ab[4 : 4+qkK]
 	sc := wb[4:16]
 	qw := wb[16:144]
 	d, dmin := f16At(wb)*da, f16At(wb[2:])*da
 	for sb := 0; sb < 4; sb++ {
 		var isum, imin int32
 		for j := 2 * sb; j < 2*sb+2; j++ {
-			s, mn := q4KScaleMin(j, sc)
-			c := qw[sb*32 : sb*32+32]
-			x := qa[j*32 : j*32+32]
-			shift := uint(4 * (j % 2))
-			var sub int32
-			for l, v := range c {
-				sub += int32((v>>shift)&15) * int32(int8(x[l]))
-			}
-			isum += int32(s) * sub
-			bs := int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j:]))) +
-				int32(int16(binary.LittleEndian.Uint16(ab[4+qkK+4*j+2:])))
-			imin += int32(mn) * bs
+			is, im := q4KSubBlock(j, sc, qw, ab)
+			isum += is
+			imin += im
 		}
 		acc = fmaF32(float32(isum), d, acc)
 		accMin = fmaF32(float32(imin), dmin, accMin)
