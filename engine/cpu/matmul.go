@@ -195,6 +195,7 @@ func (b *Backend) matmul(n int, src []float32, cols int, glu []float32, m1 *mat,
 			for k := 0; k < j; k++ {
 				if t.tab[k] != nil && &t.a[k][0] == &t.a[j][0] {
 					t.tab[j] = t.tab[k]
+					break
 				}
 			}
 			if t.tab[j] == nil {

@@ -16,6 +16,28 @@ import (
 // eight rows' block sums come out in order with no horizontal adds and no
 // gathered scales.
 
+// splitNibbles loads the 32 bytes at m into lo and leaves their low nibbles
+// there and their high nibbles in hi (Y15 = 0x0f bytes).
+func splitNibbles(m Mem, lo, hi VecPhysical) {
+	VMOVDQU(m, lo)
+	VPSRLW(U8(4), lo, hi)
+	VPAND(Y15, lo, lo)
+	VPAND(Y15, hi, hi)
+}
+
+// groupLoopEnd stores the eight results in Y14 to DX, moves DX, the group
+// pointer SI (by R8 bytes) and the count R9 on, and loops to label while
+// groups remain; then it returns.
+func groupLoopEnd(label string) {
+	VMOVUPS(Y14, Mem{Base: RDX})
+	ADDQ(U8(32), RDX)
+	ADDQ(R8, RSI)
+	DECQ(R9)
+	JNZ(LabelRef(label))
+	VZEROUPPER()
+	RET()
+}
+
 // q40x8 emits every kernel of the set.
 func q40x8() {
 	q40x8Gemv(false)
@@ -95,10 +117,7 @@ func q40x8Gemv(vnni bool) {
 		// into Y0
 		for v := 0; v < 4; v++ {
 			lo, hi := yr(2*v), yr(2*v+1)
-			VMOVDQU(Mem{Base: R11, Disp: 16 + 32*v}, lo)
-			VPSRLW(U8(4), lo, hi)
-			VPAND(Y15, lo, lo)
-			VPAND(Y15, hi, hi)
+			splitNibbles(Mem{Base: R11, Disp: 16 + 32*v}, lo, hi)
 			VPBROADCASTD(Mem{Base: R12, Disp: 2 + 4*v}, Y8)
 			VPBROADCASTD(Mem{Base: R12, Disp: 18 + 4*v}, Y9)
 			VPMADDUBSW(Y8, lo, lo)
@@ -128,13 +147,7 @@ func q40x8Gemv(vnni bool) {
 	DECQ(RCX)
 	JNZ(LabelRef(label + "blk"))
 
-	VMOVUPS(Y14, Mem{Base: RDX})
-	ADDQ(U8(32), RDX)
-	ADDQ(R8, RSI)
-	DECQ(R9)
-	JNZ(LabelRef(label + "grp"))
-	VZEROUPPER()
-	RET()
+	groupLoopEnd(label + "grp")
 }
 
 // q40x8Pack emits q4_0x8PackAVX2: nb blocks of one interleaved group into

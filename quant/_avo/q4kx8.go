@@ -151,10 +151,7 @@ func q4kx8Gemv(vnni bool) {
 			q := Mem{Base: R11, Disp: q4kx8Q + 32*(8*p+c)}
 			alo := Mem{Base: R12, Disp: 4 + 64*p + 4*c}
 			ahi := Mem{Base: R12, Disp: 4 + 64*p + 32 + 4*c}
-			VMOVDQU(q, Y0)
-			VPSRLW(U8(4), Y0, Y1)
-			VPAND(Y15, Y0, Y0)
-			VPAND(Y15, Y1, Y1)
+			splitNibbles(q, Y0, Y1)
 			if vnni {
 				if c == 0 {
 					VPXOR(Y4, Y4, Y4)
@@ -215,13 +212,7 @@ func q4kx8Gemv(vnni bool) {
 	JNZ(LabelRef(label + "blk"))
 
 	VSUBPS(Y13, Y14, Y14)
-	VMOVUPS(Y14, Mem{Base: RDX})
-	ADDQ(U8(32), RDX)
-	ADDQ(R8, RSI)
-	DECQ(R9)
-	JNZ(LabelRef(label + "grp"))
-	VZEROUPPER()
-	RET()
+	groupLoopEnd(label + "grp")
 }
 
 // q4kx8Pack emits q4Kx8PackAVX2: nb super-blocks of one interleaved group
@@ -244,10 +235,7 @@ func q4kx8Pack() {
 	Label("q4kx8packloop")
 	for v := 0; v < 32; v++ {
 		p, c := v/8, v%8
-		VMOVDQU(Mem{Base: R11, Disp: q4kx8Q + 32*v}, Y0)
-		VPSRLW(U8(4), Y0, Y1)
-		VPAND(Y15, Y0, Y0)
-		VPAND(Y15, Y1, Y1)
+		splitNibbles(Mem{Base: R11, Disp: q4kx8Q + 32*v}, Y0, Y1)
 		VMOVDQU(Y0, Mem{Base: RDI, Disp: 32 * (8*(2*p) + c)})
 		VMOVDQU(Y1, Mem{Base: RDI, Disp: 32 * (8*(2*p+1) + c)})
 	}
